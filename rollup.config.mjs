@@ -1,0 +1,101 @@
+// Builds every artefact in dist/:
+//   index.js / index.cjs           Node ESM and CJS (ws through isomorphic-ws, kept external)
+//   index.browser.js               ESM for bundlers' `browser` condition: never imports ws
+//   steadysocket.min.js            minified IIFE for <script> tags, global `SteadySocket`
+//   steadysocket.esm.min.js        minified self-contained ESM for <script type="module"> / import maps
+//   node.js / node.cjs             Node-only helpers (steadysocket/node)
+//   cli.js                         the `steadysocket` command
+//   *.d.ts / *.d.cts               bundled type declarations for ESM and CJS consumers
+import typescript from '@rollup/plugin-typescript';
+import terser from '@rollup/plugin-terser';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import commonjs from '@rollup/plugin-commonjs';
+import { dts } from 'rollup-plugin-dts';
+import { existsSync } from 'node:fs';
+
+const nodeExternal = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
+const ts = () => typescript({ tsconfig: './tsconfig.json', declaration: false, outDir: undefined, rootDir: undefined });
+
+const terserOptions = { ecma: 2020, compress: { passes: 2 }, mangle: { properties: { regex: /^_/ } } };
+
+const hasCli = existsSync('src/cli/main.ts');
+const hasNode = existsSync('src/node.ts');
+
+export default [
+  {
+    input: 'src/index.ts',
+    external: nodeExternal,
+    plugins: [ts()],
+    output: [
+      { file: 'dist/index.js', format: 'es' },
+      { file: 'dist/index.cjs', format: 'cjs', exports: 'named', interop: 'auto' },
+    ],
+  },
+  {
+    // The browser build resolves isomorphic-ws to its browser file (the global WebSocket).
+    input: 'src/index.ts',
+    external: ['eventemitter3'],
+    plugins: [nodeResolve({ browser: true }), ts()],
+    output: { file: 'dist/index.browser.js', format: 'es' },
+  },
+  {
+    input: 'src/index.ts',
+    plugins: [nodeResolve({ browser: true }), commonjs(), ts()],
+    output: [
+      {
+        file: 'dist/steadysocket.min.js',
+        format: 'iife',
+        name: 'SteadySocket',
+        exports: 'named',
+        // `new SteadySocket(url)` reads naturally; the other named exports hang off the class.
+        footer: 'SteadySocket=Object.assign(SteadySocket.SteadySocket,SteadySocket);',
+        plugins: [terser(terserOptions)],
+      },
+      { file: 'dist/steadysocket.esm.min.js', format: 'es', plugins: [terser(terserOptions)] },
+    ],
+  },
+  ...(hasNode
+    ? [
+        {
+          input: 'src/node.ts',
+          external: nodeExternal,
+          plugins: [ts()],
+          output: [
+            { file: 'dist/node.js', format: 'es' },
+            { file: 'dist/node.cjs', format: 'cjs', exports: 'named', interop: 'auto' },
+          ],
+        },
+      ]
+    : []),
+  ...(hasCli
+    ? [
+        {
+          input: 'src/cli/main.ts',
+          external: nodeExternal,
+          plugins: [ts()],
+          output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node' },
+        },
+      ]
+    : []),
+  {
+    input: 'src/index.ts',
+    plugins: [dts({ tsconfig: './tsconfig.json' })],
+    output: [
+      { file: 'dist/index.d.ts', format: 'es' },
+      { file: 'dist/index.d.cts', format: 'es' },
+    ],
+  },
+  ...(hasNode
+    ? [
+        {
+          input: 'src/node.ts',
+          external: nodeExternal,
+          plugins: [dts({ tsconfig: './tsconfig.json' })],
+          output: [
+            { file: 'dist/node.d.ts', format: 'es' },
+            { file: 'dist/node.d.cts', format: 'es' },
+          ],
+        },
+      ]
+    : []),
+];

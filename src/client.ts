@@ -1,0 +1,1091 @@
+import EventEmitter from 'eventemitter3';
+import { backoffDelay, retryAfterMs } from './backoff';
+import { defaultShouldReconnect, type CloseInfo } from './close-policy';
+import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
+import { SteadySocketError, type SteadySocketErrorCode } from './errors';
+import {
+  resolveOptions,
+  type ReadyContext,
+  type ResolvedOptions,
+  type SteadySocketOptions,
+  type UrlSource,
+  type WebSocketConstructor,
+} from './options';
+import { Outbox, type DropReason, type OutboxEntry } from './outbox';
+import { codecFor, negotiationError, validateProtocols } from './protocol';
+import { defaultWebSocket, Transport, type NodeSocketOptions } from './transport';
+import { normalizeUrl, redactUrl } from './url';
+
+/** The client's states. `closed` is terminal. */
+export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
+
+/** The documented transitions; anything else is a bug and throws. */
+const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
+  connecting: ['open', 'closing', 'waiting', 'closed'],
+  open: ['closing', 'waiting', 'closed'],
+  closing: ['connecting', 'waiting', 'closed'],
+  waiting: ['connecting', 'closed'],
+  closed: [],
+};
+
+/** Passed to `open` listeners. */
+export interface OpenInfo {
+  url: string;
+  /** The negotiated subprotocol, '' when none. */
+  protocol: string;
+  /** Failed attempts before this one since the last stable connection. */
+  attempt: number;
+}
+
+/** Passed to `reconnecting` listeners. */
+export interface ReconnectingInfo {
+  /** The retry about to be made (1 for the first). */
+  attempt: number;
+  /** Milliseconds until it starts (Infinity while the browser reports it is offline). */
+  delay: number;
+  /** Why the previous connection ended. */
+  cause: CloseInfo;
+}
+
+/** Passed to `drop` listeners: a message that will never be sent. */
+export interface DropInfo<Out> {
+  data: Out;
+  reason: DropReason;
+  error: SteadySocketError;
+}
+
+/** Counters since the client was created. */
+export interface Stats {
+  /** Connection attempts started. */
+  attempts: number;
+  /** Connections opened after the first. */
+  reconnects: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Bytes on the wire (UTF-8 for text), not counting frame headers. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Last heartbeat round-trip time in ms, if any. */
+  rtt: number | undefined;
+  /** Total ms spent open. */
+  connectedTime: number;
+  /** Messages waiting in the outbox. */
+  queued: number;
+}
+
+/** The typed event map (eventemitter3). */
+export interface SteadySocketEvents<In, Out> {
+  open: (info: OpenInfo) => void;
+  message: (data: In) => void;
+  close: (info: CloseInfo) => void;
+  error: (error: SteadySocketError) => void;
+  state: (state: State, previous: State) => void;
+  reconnecting: (info: ReconnectingInfo) => void;
+  drop: (info: DropInfo<Out>) => void;
+}
+
+/** Options for {@link SteadySocket.deliver}. */
+export interface DeliverOptions {
+  /** Aborting withdraws the message if it is still queued (rejects with `MESSAGE_WITHDRAWN`). */
+  signal?: AbortSignal;
+}
+
+/** One transport and what belongs to it alone. */
+interface Connection<In> {
+  transport: Transport;
+  url: string;
+  offered: string[];
+  codec: Codec<In, unknown> | undefined;
+  opened: boolean;
+  openedAt: number;
+  error: SteadySocketError | undefined;
+  abort: AbortController | undefined;
+  waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined;
+}
+
+const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
+  overflow: 'QUEUE_OVERFLOW',
+  expired: 'MESSAGE_EXPIRED',
+  withdrawn: 'MESSAGE_WITHDRAWN',
+  closed: 'CLOSED',
+  'encode-failed': 'ENCODE_FAILED',
+};
+
+const DROP_TEXT: Record<DropReason, string> = {
+  overflow: 'The outbox is full (see maxMessages, maxBytes and overflow).',
+  expired: 'The message waited longer than its ttl.',
+  withdrawn: 'The message was withdrawn before it was sent.',
+  closed: 'The socket was closed for good before the message could be sent.',
+  'encode-failed': 'The codec of the new connection could not encode the message.',
+};
+
+const DRAIN_POLL_MS = 10;
+
+/**
+ * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
+ * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
+ */
+export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<SteadySocketEvents<In, Out>> {
+  private readonly _opts: ResolvedOptions<In, Out>;
+  private readonly _ctor: WebSocketConstructor;
+  private readonly _isWs: boolean;
+  private readonly _urls: readonly string[] | undefined;
+  private readonly _urlProvider: (() => string | URL | Promise<string | URL>) | undefined;
+  private readonly _outbox: Outbox<Out>;
+  private readonly _stats: Stats = {
+    attempts: 0,
+    reconnects: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    rtt: undefined,
+    connectedTime: 0,
+    queued: 0,
+  };
+
+  private _state: State = 'connecting';
+  private _conn: Connection<In> | undefined;
+  /** The codec of the open connection (read on the send path). */
+  private _codec: Codec<In, Out> | undefined;
+  /** Identifies the current attempt; async steps of a superseded one see a different number. */
+  private _attemptId = 0;
+  /** Failed attempts in a row since the last stable connection. */
+  private _failures = 0;
+  private _urlIndex = 0;
+  private _everOpened = false;
+  private _forceReconnect = false;
+  private _final: { code: number; reason: string } | undefined;
+  private _closed: Promise<void> | undefined;
+  private _resolveClosed: (() => void) | undefined;
+  private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] = [];
+  private _suspended = false;
+
+  // Every timer the client owns, cleared together in _clearTimers.
+  private _retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private _stableTimer: ReturnType<typeof setTimeout> | undefined;
+  private _closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private _drainTimer: ReturnType<typeof setTimeout> | undefined;
+  private _expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // Heartbeat bookkeeping.
+  private _seen = false;
+  private _probing = false;
+  private _pingAt = 0;
+  private _heartbeatDue = 0;
+
+  private _removeSignals: (() => void) | undefined;
+
+  /**
+   * Creates the client and starts connecting at once. Throws a {@link SteadySocketError}
+   * synchronously for a bad URL, bad subprotocols or bad options.
+   */
+  constructor(url: UrlSource, options?: SteadySocketOptions<In, Out>) {
+    super();
+    this._opts = resolveOptions(options);
+    if (typeof url === 'function') {
+      this._urlProvider = url;
+    } else if (Array.isArray(url)) {
+      if (url.length === 0) throw new SteadySocketError('INVALID_URL', 'The list of URLs is empty.');
+      this._urls = url.map(normalizeUrl);
+    } else {
+      this._urls = [normalizeUrl(url as string | URL)];
+    }
+    if (typeof this._opts.protocols !== 'function') validateProtocols(this._opts.protocols);
+    this._ctor = this._opts.WebSocket ?? defaultWebSocket();
+    this._isWs = typeof (this._ctor.prototype as { terminate?: unknown } | undefined)?.terminate === 'function';
+    const { maxMessages, maxBytes, overflow } = this._opts;
+    this._outbox = new Outbox<Out>({ maxMessages, maxBytes, overflow }, (entry, reason) => this._dropped(entry, reason));
+    if (!this._opts.ignoreNetworkSignals) this._removeSignals = this._listenToBrowser();
+    this._connect();
+  }
+
+  /** The current state. */
+  get state(): State {
+    return this._state;
+  }
+
+  /** The negotiated subprotocol of the open connection ('' when none or not open). */
+  get protocol(): string {
+    return this._state === 'open' ? this._conn!.transport.protocol : '';
+  }
+
+  /** The URL of the current or last connection. */
+  get url(): string | undefined {
+    return this._conn?.url;
+  }
+
+  /** Bytes waiting in the socket plus bytes waiting in the outbox. */
+  get bufferedAmount(): number {
+    return (this._conn ? this._conn.transport.bufferedAmount : 0) + this._outbox.bytes;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): Stats {
+    const stats = { ...this._stats, queued: this._outbox.size };
+    if (this._state === 'open' && this._conn) stats.connectedTime += Date.now() - this._conn.openedAt;
+    return stats;
+  }
+
+  /** The queued messages, oldest first (a copy). */
+  get queued(): Out[] {
+    return [...this._outbox];
+  }
+
+  /**
+   * Sends now if the socket is open and nothing is waiting; otherwise queues the message for the
+   * next connection. Throws `CLOSED` after the final close, `INVALID_MESSAGE` / `ENCODE_FAILED`
+   * for data that cannot be sent, and `QUEUE_OVERFLOW` when the outbox is full under the
+   * `'error'` overflow policy.
+   */
+  send(data: Out): void {
+    const conn = this._conn;
+    if (this._state === 'open' && this._outbox.size === 0 && conn!.transport.bufferedAmount <= this._opts.highWaterMark) {
+      const codec = this._codec;
+      const wire = codec ? this._encode(codec, data) : (data as unknown as WireData);
+      const size = typeof wire === 'string' ? stringBytes(wire) : wireSize(wire);
+      if (size < 0) throw invalidMessage(wire);
+      conn!.transport.send(wire);
+      this._stats.messagesOut++;
+      this._stats.bytesOut += size;
+      return;
+    }
+    this._enqueue(data, undefined, undefined);
+  }
+
+  /**
+   * Like {@link send}, but returns a promise that resolves once the message is written to an open
+   * socket, or rejects with the typed reason it never will be (`QUEUE_OVERFLOW`,
+   * `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`).
+   */
+  deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
+    if (this._state === 'closed') throw closedError();
+    if (this._state === 'open' && this._outbox.size === 0 && this._conn!.transport.bufferedAmount <= this._opts.highWaterMark) {
+      this.send(data);
+      return Promise.resolve();
+    }
+    let settle!: { resolve(): void; reject(error: unknown): void };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const entry = this._enqueue(data, settle, options.signal);
+    if (entry && options.signal) {
+      const signal = options.signal;
+      const withdraw = () => {
+        if (this._outbox.remove(entry)) this._dropped(entry, 'withdrawn');
+      };
+      if (signal.aborted) withdraw();
+      else {
+        signal.addEventListener('abort', withdraw, { once: true });
+        const done = () => signal.removeEventListener('abort', withdraw);
+        promise.then(done, done);
+      }
+    }
+    return promise;
+  }
+
+  /** Resolves when the outbox is empty and the socket has handed every byte to the network. */
+  flushed(): Promise<void> {
+    if (this._state === 'closed') return this._outbox.size ? Promise.reject(closedError()) : Promise.resolve();
+    if (this._isDrained()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this._drainWaiters.push({ resolve, reject });
+      this._watchDrain();
+    });
+  }
+
+  /** Withdraws every queued message (each reported as a `drop` with reason `withdrawn`). */
+  clearOutbox(): void {
+    this._outbox.clear('withdrawn');
+  }
+
+  /** Drops the current connection and connects again at once, with the backoff reset. */
+  reconnect(): void {
+    if (this._state === 'closed') throw closedError();
+    this._failures = 0;
+    const conn = this._conn;
+    if (conn && (this._state === 'open' || this._state === 'connecting')) {
+      this._forceReconnect = true;
+      this._clearConnectionTimers();
+      this._transition('closing');
+      conn.transport.close(1000, 'reconnect');
+      this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+    } else if (this._state === 'waiting' || this._state === 'connecting') {
+      this._clearTimers();
+      if (this._state === 'waiting') this._transition('connecting');
+      this._connect();
+    }
+  }
+
+  /**
+   * Closes for good: no reconnects, queued messages are dropped (`CLOSED`). The promise settles
+   * once the socket is closed and every timer is cleared. Calling it again returns the same promise.
+   */
+  close(code = 1000, reason = ''): Promise<void> {
+    if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+      throw new SteadySocketError('INVALID_OPTION', `Close code ${code} is not allowed: use 1000 or 3000–4999.`);
+    }
+    if (typeof reason !== 'string' || utf8Length(reason) > 123) {
+      throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
+    }
+    if (this._closed) return this._closed;
+    this._closed = new Promise<void>((resolve) => (this._resolveClosed = resolve));
+    this._final = { code, reason };
+    this._log(`close(${code}) requested in state ${this._state}`);
+    this._clearTimers();
+    const conn = this._conn;
+    if (conn && (this._state === 'open' || this._state === 'connecting' || this._state === 'closing')) {
+      if (this._state !== 'closing') this._transition('closing');
+      conn.transport.close(code, reason);
+      this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+    } else {
+      this._finish();
+    }
+    return this._closed;
+  }
+
+  /** `await using socket = new SteadySocket(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this._state === 'closed' && !this._closed ? Promise.resolve() : this.close();
+  }
+
+  /**
+   * Iterates over incoming messages across reconnects; ends after the final close. Messages are
+   * buffered while the loop body runs.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<In> {
+    return this.messages();
+  }
+
+  /** The same as iterating the socket itself. */
+  messages(): AsyncIterableIterator<In> {
+    const buffer: In[] = [];
+    let pending: ((result: IteratorResult<In>) => void) | undefined;
+    let done = this._state === 'closed';
+    const onMessage = (data: In) => {
+      if (pending) {
+        const resolve = pending;
+        pending = undefined;
+        resolve({ value: data, done: false });
+      } else buffer.push(data);
+    };
+    const onState = (state: State) => {
+      if (state === 'closed') stop();
+    };
+    const stop = () => {
+      done = true;
+      this.off('message', onMessage);
+      this.off('state', onState);
+      if (pending) pending({ value: undefined, done: true });
+      pending = undefined;
+    };
+    if (!done) {
+      this.on('message', onMessage);
+      this.on('state', onState);
+    }
+    const iterator: AsyncIterableIterator<In> = {
+      next: () => {
+        if (buffer.length) return Promise.resolve({ value: buffer.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (pending = resolve));
+      },
+      return: () => {
+        stop();
+        buffer.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  // ---------------------------------------------------------------- state machine
+
+  private _transition(next: State): void {
+    const previous = this._state;
+    if (previous === next) return;
+    if (!TRANSITIONS[previous].includes(next)) {
+      throw new Error(`steadysocket internal error: transition ${previous} -> ${next} is not allowed`);
+    }
+    this._state = next;
+    this._log(`state ${previous} -> ${next}`);
+    this.emit('state', next, previous);
+  }
+
+  /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a transport. */
+  private _connect(): void {
+    const id = ++this._attemptId;
+    this._conn = undefined;
+    this._stats.attempts++;
+    this._connectTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
+    const opts = this._opts;
+    const url = this._urlProvider ? this._urlProvider() : this._urls![this._urlIndex % this._urls!.length];
+    const protocols = typeof opts.protocols === 'function' ? opts.protocols() : opts.protocols;
+    const headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+    if (isPromise(url) || isPromise(protocols) || isPromise(headers)) {
+      Promise.all([url, protocols, headers]).then(
+        ([u, p, h]) => {
+          if (id === this._attemptId && this._state === 'connecting') this._open(u, p, h);
+        },
+        (cause) => {
+          if (id === this._attemptId && this._state === 'connecting') this._providerFailed(cause);
+        },
+      );
+    } else {
+      this._open(url as string | URL, protocols as string | readonly string[] | undefined, headers as Record<string, string>);
+    }
+  }
+
+  private _open(rawUrl: string | URL, rawProtocols: string | readonly string[] | undefined, headers: Record<string, string> | undefined): void {
+    let url: string;
+    let offered: string[];
+    try {
+      url = this._urlProvider ? normalizeUrl(rawUrl) : (rawUrl as string);
+      offered = validateProtocols(rawProtocols);
+    } catch (error) {
+      this._providerFailed(error);
+      return;
+    }
+    this._log(`connecting to ${redactUrl(url)}${offered.length ? ` offering ${offered.join(', ')}` : ''}`);
+    const conn: Connection<In> = {
+      transport: undefined as unknown as Transport,
+      url,
+      offered,
+      codec: undefined,
+      opened: false,
+      openedAt: 0,
+      error: undefined,
+      abort: undefined,
+      waiters: undefined,
+    };
+    this._conn = conn;
+    try {
+      conn.transport = new Transport(this._ctor, url, offered, this._nodeOptions(headers), this._opts.binaryType, {
+        open: () => this._onOpen(conn),
+        message: (data, bytes) => this._onMessage(conn, data, bytes),
+        close: (code, reason, wasClean) => this._onClose(conn, code, reason, wasClean),
+        error: (error) => this._onError(conn, error),
+        pong: () => this._onPong(conn),
+      });
+    } catch (error) {
+      this._conn = undefined;
+      this._attemptFailed(error as SteadySocketError);
+    }
+  }
+
+  private _nodeOptions(headers: Record<string, string> | undefined): NodeSocketOptions | undefined {
+    if (!this._isWs) return undefined;
+    const o = this._opts;
+    const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false };
+    if (headers) options.headers = headers;
+    if (o.origin !== undefined) options.origin = o.origin;
+    if (o.agent !== undefined) options.agent = o.agent;
+    if (o.ca !== undefined) options.ca = o.ca;
+    if (o.cert !== undefined) options.cert = o.cert;
+    if (o.key !== undefined) options.key = o.key;
+    if (o.passphrase !== undefined) options.passphrase = o.passphrase;
+    if (o.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.rejectUnauthorized;
+    if (o.maxPayload !== undefined) options.maxPayload = o.maxPayload;
+    return options;
+  }
+
+  /** A URL/protocol/header provider threw or gave something invalid. */
+  private _providerFailed(cause: unknown): void {
+    if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) {
+      // A provider that returns nonsense will not get better by retrying.
+      this._emitError(cause);
+      this._clearTimers();
+      this._finish(cause);
+      return;
+    }
+    this._attemptFailed(
+      cause instanceof SteadySocketError
+        ? cause
+        : new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${String((cause as Error)?.message ?? cause)}`, cause),
+    );
+  }
+
+  /** An attempt that never produced a transport failed. */
+  private _attemptFailed(error: SteadySocketError): void {
+    this._emitError(error);
+    this._afterClose({ code: 1006, reason: '', wasClean: false, attempt: 0, error });
+  }
+
+  private _connectTimedOut(id: number): void {
+    this._connectTimer = undefined;
+    if (id !== this._attemptId || this._state !== 'connecting') return;
+    const error = new SteadySocketError(
+      'CONNECT_TIMEOUT',
+      `No connection within ${this._opts.connectTimeout} ms (connectTimeout).`,
+    );
+    const conn = this._conn;
+    if (conn) this._fail(conn, error);
+    else {
+      this._attemptId++;
+      this._attemptFailed(error);
+    }
+  }
+
+  private _onOpen(conn: Connection<In>): void {
+    if (conn !== this._conn || this._state !== 'connecting') return;
+    const transport = conn.transport;
+    if (this._opts.unref) transport.unref();
+    const protocol = transport.protocol;
+    const mismatch = negotiationError(conn.offered, protocol);
+    if (mismatch) {
+      this._fail(conn, mismatch);
+      return;
+    }
+    conn.codec = codecFor(protocol, this._opts.codecs, this._opts.codec) as Codec<In, unknown> | undefined;
+    const ready = this._opts.ready;
+    if (!ready) {
+      this._becomeOpen(conn);
+      return;
+    }
+    conn.abort = new AbortController();
+    const context: ReadyContext<In, Out> = {
+      send: (data) => {
+        if (conn !== this._conn) throw closedError();
+        const wire = conn.codec ? this._encode(conn.codec as Codec<In, Out>, data) : (data as unknown as WireData);
+        transport.send(wire);
+        this._stats.messagesOut++;
+        this._stats.bytesOut += Math.max(0, typeof wire === 'string' ? stringBytes(wire) : wireSize(wire));
+      },
+      next: () =>
+        new Promise<In>((resolve, reject) => {
+          if (conn !== this._conn) reject(closedError());
+          else (conn.waiters ??= []).push({ resolve, reject });
+        }),
+      protocol,
+      url: conn.url,
+      signal: conn.abort.signal,
+    };
+    let result: void | Promise<void>;
+    try {
+      result = ready(context);
+    } catch (error) {
+      this._readyFailed(conn, error);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => {
+        if (conn === this._conn && this._state === 'connecting') this._becomeOpen(conn);
+      },
+      (error) => this._readyFailed(conn, error),
+    );
+  }
+
+  private _readyFailed(conn: Connection<In>, cause: unknown): void {
+    if (conn !== this._conn || this._state !== 'connecting') return;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this._fail(conn, new SteadySocketError('READY_FAILED', `The ready step failed: ${message}`, cause));
+  }
+
+  private _becomeOpen(conn: Connection<In>): void {
+    clearTimeout(this._connectTimer);
+    this._connectTimer = undefined;
+    conn.opened = true;
+    conn.openedAt = Date.now();
+    conn.waiters = undefined;
+    this._codec = conn.codec as Codec<In, Out> | undefined;
+    const attempt = this._failures;
+    if (this._everOpened) this._stats.reconnects++;
+    this._everOpened = true;
+    this._stableTimer = this._timer(() => {
+      this._stableTimer = undefined;
+      this._failures = 0;
+    }, this._opts.stableAfter);
+    this._transition('open');
+    this._armHeartbeat();
+    this._flush();
+    if (conn === this._conn && this._state === 'open') {
+      this.emit('open', { url: conn.url, protocol: conn.transport.protocol, attempt });
+    }
+  }
+
+  private _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
+    if (conn !== this._conn) return;
+    this._seen = true;
+    this._stats.messagesIn++;
+    this._stats.bytesIn += bytes >= 0 ? bytes : stringBytes(data as string);
+    let value: In;
+    const codec = conn.codec;
+    if (codec) {
+      try {
+        value = codec.decode(data);
+      } catch (cause) {
+        this._emitError(new SteadySocketError('DECODE_FAILED', `A message could not be decoded: ${(cause as Error)?.message ?? cause}`, cause));
+        return;
+      }
+    } else value = data as unknown as In;
+    const heartbeat = this._opts.heartbeat;
+    if (heartbeat?.isPong && this._isPong(heartbeat.isPong, value)) {
+      this._onPong(conn);
+      return;
+    }
+    const waiters = conn.waiters;
+    if (waiters && waiters.length) waiters.shift()!.resolve(value);
+    this.emit('message', value);
+  }
+
+  private _isPong(isPong: (message: unknown) => boolean, value: In): boolean {
+    try {
+      return isPong(value);
+    } catch {
+      return false;
+    }
+  }
+
+  private _onError(conn: Connection<In>, error: SteadySocketError): void {
+    if (conn !== this._conn) return;
+    conn.error ??= error;
+    // An error during the final close (e.g. closing while still connecting) is expected.
+    if (!this._final) this._emitError(error);
+  }
+
+  private _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
+    if (conn !== this._conn) return;
+    this._release(conn);
+    const error =
+      conn.error ??
+      (conn.opened || this._final || this._forceReconnect
+        ? undefined
+        : new SteadySocketError('CONNECT_FAILED', `The connection closed before it opened (code ${code}).`, undefined, { closeCode: code }));
+    if (error && !conn.error && !this._final) this._emitError(error);
+    this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
+  }
+
+  /** Gives up on a connection because of a local decision (timeout, bad negotiation, failed ready step). */
+  private _fail(conn: Connection<In>, error: SteadySocketError): void {
+    conn.error = error;
+    this._emitError(error);
+    this._abandon(conn, 1006, error.message);
+  }
+
+  /** Drops a connection without waiting for its close event and carries on as if it had closed. */
+  private _abandon(conn: Connection<In>, code: number, reason: string): void {
+    if (conn !== this._conn) return;
+    this._release(conn);
+    conn.transport.abort();
+    this._afterClose({ code, reason, wasClean: false, attempt: 0, error: conn.error, status: conn.error?.status });
+  }
+
+  /** Detaches a finished connection and everything that belonged to it. */
+  private _release(conn: Connection<In>): void {
+    conn.transport.detach();
+    this._clearConnectionTimers();
+    clearTimeout(this._closeTimer);
+    this._closeTimer = undefined;
+    if (conn.opened) this._stats.connectedTime += Date.now() - conn.openedAt;
+    conn.abort?.abort();
+    if (conn.waiters) for (const waiter of conn.waiters) waiter.reject(closedError());
+    conn.waiters = undefined;
+    this._codec = undefined;
+  }
+
+  /** Decides what follows the end of a connection or attempt. */
+  private _afterClose(info: CloseInfo): void {
+    if (info.error && info.error.closeCode === undefined) info.error.closeCode = info.code;
+    if (this._final) {
+      this.emit('close', info);
+      this._finish();
+      return;
+    }
+    if (this._forceReconnect) {
+      this._forceReconnect = false;
+      this.emit('close', info);
+      this._transition('connecting');
+      this._connect();
+      return;
+    }
+    // The stable timer resets _failures, so a long-lived connection that drops starts again at 1.
+    info.attempt = ++this._failures;
+    this.emit('close', info);
+    if (this._state === 'closed') return;
+
+    let retry: boolean;
+    try {
+      retry = (this._opts.shouldReconnect ?? defaultShouldReconnect)(info);
+    } catch (cause) {
+      this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect threw; not reconnecting.', cause));
+      retry = false;
+    }
+    if (!retry) {
+      this._log(`not reconnecting after code ${info.code}${info.status ? ` (HTTP ${info.status})` : ''}`);
+      this._finish(info.error);
+      return;
+    }
+    if (info.attempt > this._opts.maxRetries) {
+      const error = new SteadySocketError(
+        'RETRIES_EXHAUSTED',
+        `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`,
+        info.error,
+      );
+      this._emitError(error);
+      this._finish(error);
+      return;
+    }
+    if (!this._conn?.opened) this._urlIndex++; // fail over to the next URL; stay on one that worked
+    let delay = backoffDelay(info.attempt, this._opts);
+    const status = info.error?.status;
+    if (status === 429 || status === 503) {
+      const wait = retryAfterMs(info.error?.headers?.['retry-after'], Date.now());
+      if (wait !== undefined) delay = Math.max(delay, wait);
+    }
+    this._scheduleRetry(delay, info);
+  }
+
+  private _scheduleRetry(delay: number, cause: CloseInfo): void {
+    this._transition('waiting');
+    if (this._isOffline() || this._suspended) {
+      this._log('waiting for the network before the next attempt');
+      this.emit('reconnecting', { attempt: cause.attempt, delay: Infinity, cause });
+      return;
+    }
+    this._log(`retry ${cause.attempt} in ${delay} ms`);
+    this._retryTimer = this._timer(() => {
+      this._retryTimer = undefined;
+      this._transition('connecting');
+      this._connect();
+    }, delay);
+    this.emit('reconnecting', { attempt: cause.attempt, delay, cause });
+  }
+
+  /** Enters `closed` for good: timers cleared, outbox dropped, listeners of ours removed. */
+  private _finish(cause?: SteadySocketError): void {
+    this._clearTimers();
+    this._removeSignals?.();
+    this._removeSignals = undefined;
+    const transport = this._conn?.transport;
+    if (transport) {
+      transport.detach();
+      transport.abort();
+    }
+    this._outbox.clear('closed');
+    for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
+    this._transition('closed');
+    this._resolveClosed?.();
+    if (!this._closed) this._closed = Promise.resolve();
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  private _enqueue(
+    data: Out,
+    settle: { resolve(): void; reject(error: unknown): void } | undefined,
+    signal: AbortSignal | undefined,
+  ): OutboxEntry<Out> | undefined {
+    if (this._state === 'closed') throw closedError();
+    if (signal?.aborted) {
+      settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', DROP_TEXT.withdrawn, signal.reason));
+      return undefined;
+    }
+    // Encode now with the codec the next connection most likely uses: it validates the message
+    // at once and sizes it. A different codec at flush time encodes it again.
+    const codec = this._codec ?? this._likelyCodec();
+    const wire = codec ? this._encode(codec, data) : data;
+    const size = wireSize(wire);
+    if (size < 0) throw invalidMessage(wire);
+    const ttl = this._opts.ttl;
+    const entry: OutboxEntry<Out> = {
+      value: data,
+      wire,
+      codec,
+      size,
+      expires: ttl === Infinity ? Infinity : Date.now() + ttl,
+      resolve: settle?.resolve,
+      reject: settle?.reject,
+      queued: false,
+    };
+    if (!this._outbox.push(entry)) {
+      if (this._opts.overflow === 'error') {
+        const error = new SteadySocketError('QUEUE_OVERFLOW', DROP_TEXT.overflow);
+        if (settle) {
+          settle.reject(error);
+          return undefined;
+        }
+        throw error;
+      }
+      this._dropped(entry, 'overflow');
+      return undefined;
+    }
+    if (ttl !== Infinity && this._expiryTimer === undefined) this._scheduleExpiry(ttl);
+    if (this._state === 'open') this._flush();
+    return entry;
+  }
+
+  /** The codec of the first offered subprotocol that has one, when protocols are static. */
+  private _likelyCodec(): Codec<In, Out> | undefined {
+    const { codecs, codec, protocols } = this._opts;
+    if (!codecs) return codec;
+    const list = typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : [];
+    for (const protocol of list) if (codecs[protocol]) return codecs[protocol];
+    return codec;
+  }
+
+  private _flush(): void {
+    const conn = this._conn!;
+    const transport = conn.transport;
+    const outbox = this._outbox;
+    const limit = this._opts.highWaterMark;
+    const now = Date.now();
+    while (outbox.size > 0) {
+      if (transport.bufferedAmount > limit) {
+        this._watchDrain();
+        return;
+      }
+      const entry = outbox.shift(now);
+      if (!entry) break;
+      let wire = entry.wire as WireData;
+      let size = entry.size;
+      const codec = this._codec;
+      if (entry.codec !== codec) {
+        try {
+          wire = codec ? this._encode(codec, entry.value) : (entry.value as unknown as WireData);
+          size = wireSize(wire);
+          if (size < 0) throw invalidMessage(wire);
+        } catch (cause) {
+          this._dropped(entry, 'encode-failed', cause);
+          if (conn !== this._conn || this._state !== 'open') return;
+          continue;
+        }
+      }
+      transport.send(wire);
+      this._stats.messagesOut++;
+      this._stats.bytesOut += size;
+      entry.resolve?.();
+    }
+    if (this._drainWaiters.length) this._watchDrain();
+  }
+
+  private _isDrained(): boolean {
+    return this._outbox.size === 0 && (!this._conn?.transport || this._state !== 'open' || this._conn.transport.bufferedAmount === 0);
+  }
+
+  /** Polls bufferedAmount (no platform has a drain event for WebSockets) until it is low again. */
+  private _watchDrain(): void {
+    if (this._drainTimer !== undefined) return;
+    this._drainTimer = this._timer(() => {
+      this._drainTimer = undefined;
+      if (this._state === 'open' && this._outbox.size > 0) this._flush();
+      if (this._isDrained() && this._state === 'open') {
+        for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
+      } else if (this._state === 'open') this._watchDrain();
+    }, DRAIN_POLL_MS);
+  }
+
+  private _scheduleExpiry(delay: number): void {
+    this._expiryTimer = this._timer(() => {
+      this._expiryTimer = undefined;
+      const next = this._outbox.expire(Date.now());
+      if (next !== Infinity) this._scheduleExpiry(Math.max(1, next - Date.now()));
+    }, delay);
+  }
+
+  private _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void {
+    const error = new SteadySocketError(DROP_CODES[reason], DROP_TEXT[reason], cause);
+    entry.reject?.(error);
+    this._log(`dropped a queued message: ${reason}`);
+    if (reason === 'encode-failed') this._emitError(error);
+    this.emit('drop', { data: entry.value, reason, error });
+  }
+
+  private _encode(codec: Codec<In, Out>, data: Out): WireData {
+    try {
+      return codec.encode(data);
+    } catch (cause) {
+      throw new SteadySocketError('ENCODE_FAILED', `The codec could not encode the message: ${(cause as Error)?.message ?? cause}`, cause);
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private _armHeartbeat(): void {
+    const heartbeat = this._opts.heartbeat;
+    if (!heartbeat) return;
+    clearTimeout(this._heartbeatTimer);
+    this._seen = false;
+    this._probing = false;
+    this._heartbeatDue = Date.now() + heartbeat.interval;
+    this._heartbeatTimer = this._timer(() => this._heartbeatTick(), heartbeat.interval);
+  }
+
+  private _heartbeatTick(): void {
+    const heartbeat = this._opts.heartbeat!;
+    const conn = this._conn;
+    this._heartbeatTimer = undefined;
+    if (!conn || this._state !== 'open') return;
+    const now = Date.now();
+    if (this._probing) {
+      if (this._seen) this._armHeartbeat();
+      else {
+        this._fail(
+          conn,
+          new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - this._pingAt} ms after a ping (heartbeat).`),
+        );
+      }
+      return;
+    }
+    // A timer far later than asked means the machine slept: trust nothing seen before, probe now.
+    const slept = now - this._heartbeatDue > Math.max(heartbeat.interval, 1000);
+    if (slept) this._log(`timer fired ${now - this._heartbeatDue} ms late: the machine slept; checking the connection`);
+    if (this._seen && !slept) {
+      this._armHeartbeat();
+      return;
+    }
+    this._probe(conn, heartbeat);
+  }
+
+  private _probe(conn: Connection<In>, heartbeat: NonNullable<ResolvedOptions<In, Out>['heartbeat']>): void {
+    this._seen = false;
+    this._probing = true;
+    this._pingAt = Date.now();
+    try {
+      if (heartbeat.ping) {
+        const codec = this._codec;
+        const ping = heartbeat.ping();
+        conn.transport.send(codec ? this._encode(codec, ping) : (ping as unknown as WireData));
+      } else if (conn.transport.canPing) conn.transport.ping();
+    } catch (error) {
+      this._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));
+    }
+    this._heartbeatTimer = this._timer(() => this._heartbeatTick(), heartbeat.timeout);
+  }
+
+  private _onPong(conn: Connection<In>): void {
+    if (conn !== this._conn) return;
+    this._seen = true;
+    if (this._probing) {
+      this._stats.rtt = Date.now() - this._pingAt;
+      this._armHeartbeat();
+    }
+  }
+
+  // ---------------------------------------------------------------- browser signals
+
+  private _isOffline(): boolean {
+    if (this._opts.ignoreNetworkSignals) return false;
+    const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
+    return nav?.onLine === false;
+  }
+
+  /** Listens to online/visibility/pagehide where a DOM exists; returns the undo. Inert elsewhere. */
+  private _listenToBrowser(): (() => void) | undefined {
+    const target = globalThis as unknown as {
+      addEventListener?: (type: string, fn: (event: { persisted?: boolean }) => void) => void;
+      removeEventListener?: (type: string, fn: (event: { persisted?: boolean }) => void) => void;
+      document?: { visibilityState?: string; addEventListener(t: string, f: () => void): void; removeEventListener(t: string, f: () => void): void };
+    };
+    if (typeof target.addEventListener !== 'function' || typeof target.document?.addEventListener !== 'function') return undefined;
+    const document = target.document;
+    const wake = (why: string) => {
+      if (this._state !== 'waiting' || this._isOffline()) return;
+      this._log(`${why}: trying at once`);
+      this._suspended = false;
+      this._failures = 0;
+      clearTimeout(this._retryTimer);
+      this._retryTimer = undefined;
+      this._transition('connecting');
+      this._connect();
+    };
+    const onOnline = () => wake('back online');
+    const onOffline = () => {
+      if (this._state === 'waiting' && this._retryTimer !== undefined) {
+        clearTimeout(this._retryTimer);
+        this._retryTimer = undefined;
+        this._log('offline: holding attempts until the network returns');
+      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._probing) {
+        clearTimeout(this._heartbeatTimer);
+        this._probe(this._conn, this._opts.heartbeat);
+      }
+    };
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') wake('page visible again');
+    };
+    // An open socket keeps a page out of the back/forward cache; let it go and come back on pageshow.
+    const onPageHide = (event: { persisted?: boolean }) => {
+      if (!event.persisted || this._final) return;
+      this._suspended = true;
+      const conn = this._conn;
+      if (conn && (this._state === 'open' || this._state === 'connecting')) {
+        this._release(conn);
+        conn.transport.close(1001, 'page hidden');
+        this._afterClose({ code: 1001, reason: 'page hidden', wasClean: true, attempt: 0 });
+      } else {
+        clearTimeout(this._retryTimer);
+        this._retryTimer = undefined;
+      }
+    };
+    const onPageShow = (event: { persisted?: boolean }) => {
+      if (event.persisted && this._suspended) wake('page restored');
+    };
+    target.addEventListener('online', onOnline);
+    target.addEventListener('offline', onOffline);
+    target.addEventListener('pagehide', onPageHide);
+    target.addEventListener('pageshow', onPageShow);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      target.removeEventListener?.('online', onOnline);
+      target.removeEventListener?.('offline', onOffline);
+      target.removeEventListener?.('pagehide', onPageHide);
+      target.removeEventListener?.('pageshow', onPageShow);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private _timer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(fn, ms);
+    if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
+    return timer;
+  }
+
+  private _clearConnectionTimers(): void {
+    clearTimeout(this._connectTimer);
+    clearTimeout(this._stableTimer);
+    clearTimeout(this._heartbeatTimer);
+    clearTimeout(this._drainTimer);
+    this._connectTimer = this._stableTimer = this._heartbeatTimer = this._drainTimer = undefined;
+    this._probing = false;
+  }
+
+  private _clearTimers(): void {
+    this._clearConnectionTimers();
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._closeTimer);
+    clearTimeout(this._expiryTimer);
+    this._retryTimer = this._closeTimer = this._expiryTimer = undefined;
+  }
+
+  private _emitError(error: SteadySocketError): void {
+    this._log(`error ${error.code}: ${error.message}`);
+    this.emit('error', error);
+  }
+
+  private _log(line: string): void {
+    this._opts.debug?.(`[steadysocket] ${line}`);
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+function closedError(cause?: unknown): SteadySocketError {
+  return new SteadySocketError('CLOSED', 'The socket is closed for good: create a new SteadySocket to connect again.', cause);
+}
+
+function invalidMessage(data: unknown): SteadySocketError {
+  return new SteadySocketError(
+    'INVALID_MESSAGE',
+    `Cannot send a ${data === null ? 'null' : typeof data}: send a string, ArrayBuffer, typed array or Blob, or configure a codec.`,
+  );
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** UTF-8 bytes of a string, with a native fast path for ASCII. */
+function stringBytes(text: string): number {
+  return NON_ASCII.test(text) ? utf8Length(text) : text.length;
+}

@@ -1,0 +1,54 @@
+import type { SteadySocketError } from './errors';
+
+/** What the reconnect decision sees about the connection that just ended. */
+export interface CloseInfo {
+  /** Close code (1006 when the connection failed or dropped without a close frame). */
+  code: number;
+  reason: string;
+  /** True when the closing handshake completed. */
+  wasClean: boolean;
+  /** Failed attempts in a row so far, counting this one (0 after a stable connection dropped). */
+  attempt: number;
+  /** The typed error behind an abnormal close, if any. */
+  error?: SteadySocketError;
+  /** HTTP status of a rejected handshake (Node only). */
+  status?: number;
+}
+
+export type CloseAction = 'reconnect' | 'stop';
+
+/**
+ * The default close-code table (RFC 6455 §7.4.1 and the IANA registry).
+ * Codes not listed (1000, 1001, 1005, 1006, 1011–1014, 3000–4999, …) reconnect.
+ */
+export const STOP_CODES: ReadonlySet<number> = new Set([
+  1002, // protocol error: the same bytes will fail again
+  1003, // unsupported data
+  1007, // invalid payload (e.g. bad UTF-8)
+  1008, // policy violation
+  1009, // message too big
+  1010, // mandatory extension missing
+  1015, // TLS handshake failure
+]);
+
+/** Statuses of a rejected handshake that a retry will not fix without a change (RFC 9110 §15.5). */
+export const STOP_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 405, 410, 426]);
+
+export function closeAction(code: number): CloseAction {
+  return STOP_CODES.has(code) ? 'stop' : 'reconnect';
+}
+
+// TLS verification failures from Node: a retry reaches the same certificate.
+const TLS_CODES = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
+
+/** The default `shouldReconnect`: the close-code table, handshake statuses and fatal errors. */
+export function defaultShouldReconnect(info: CloseInfo): boolean {
+  if (info.status !== undefined) return !STOP_STATUSES.has(info.status);
+  const error = info.error;
+  if (error) {
+    if (error.code === 'PROTOCOL_NOT_NEGOTIATED') return false;
+    const causeCode = (error.cause as { code?: unknown } | undefined)?.code;
+    if (typeof causeCode === 'string' && TLS_CODES.test(causeCode)) return false;
+  }
+  return closeAction(info.code) === 'reconnect';
+}

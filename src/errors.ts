@@ -1,0 +1,54 @@
+/**
+ * Every failure steadysocket reports, as one error class with a stable `code`.
+ * Switch on `code`, never on the message text.
+ */
+export type SteadySocketErrorCode =
+  | 'INVALID_URL'
+  | 'INVALID_PROTOCOL'
+  | 'INVALID_OPTION'
+  | 'INVALID_MESSAGE'
+  | 'NO_WEBSOCKET'
+  | 'CONNECT_FAILED'
+  | 'CONNECT_TIMEOUT'
+  | 'HANDSHAKE_REJECTED'
+  | 'PROTOCOL_NOT_NEGOTIATED'
+  | 'PROTOCOL_ERROR'
+  | 'READY_FAILED'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'QUEUE_OVERFLOW'
+  | 'MESSAGE_EXPIRED'
+  | 'MESSAGE_WITHDRAWN'
+  | 'ENCODE_FAILED'
+  | 'DECODE_FAILED'
+  | 'RETRIES_EXHAUSTED'
+  | 'CONNECTION_CLOSED'
+  | 'CLOSED';
+
+/** Extra facts some errors carry. */
+export interface SteadySocketErrorDetails {
+  /** HTTP status of a rejected handshake (Node only: browsers hide it). */
+  status?: number;
+  /** Selected response headers of a rejected handshake (`retry-after`, `www-authenticate`). */
+  headers?: Record<string, string>;
+  /** Close code that ended the connection, when there was one. */
+  closeCode?: number;
+}
+
+export class SteadySocketError extends Error implements SteadySocketErrorDetails {
+  override readonly name = 'SteadySocketError';
+  readonly code: SteadySocketErrorCode;
+  status?: number;
+  headers?: Record<string, string>;
+  closeCode?: number;
+
+  constructor(code: SteadySocketErrorCode, message: string, cause?: unknown, details?: SteadySocketErrorDetails) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    if (details) Object.assign(this, details);
+  }
+}
+
+/** True when `value` is a SteadySocketError, optionally with the given code. */
+export function isSteadySocketError(value: unknown, code?: SteadySocketErrorCode): value is SteadySocketError {
+  return value instanceof SteadySocketError && (code === undefined || value.code === code);
+}

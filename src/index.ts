@@ -1,0 +1,27 @@
+export { SteadySocket } from './client';
+export type {
+  State,
+  OpenInfo,
+  ReconnectingInfo,
+  DropInfo,
+  Stats,
+  SteadySocketEvents,
+  DeliverOptions,
+} from './client';
+export { SteadySocketError, isSteadySocketError } from './errors';
+export type { SteadySocketErrorCode, SteadySocketErrorDetails } from './errors';
+export { json } from './codecs';
+export type { Codec, WireData, RawMessage, BlobLike } from './codecs';
+export { backoffDelay } from './backoff';
+export { defaultShouldReconnect, closeAction, STOP_CODES, STOP_STATUSES } from './close-policy';
+export type { CloseInfo, CloseAction } from './close-policy';
+export type { OverflowPolicy, DropReason } from './outbox';
+export type {
+  SteadySocketOptions,
+  HeartbeatOptions,
+  ReadyContext,
+  UrlSource,
+  Provider,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './options';

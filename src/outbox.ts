@@ -1,0 +1,166 @@
+/** What to do when a message does not fit in the outbox. */
+export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'error';
+
+/** Why a message left the outbox without being sent. */
+export type DropReason = 'overflow' | 'expired' | 'withdrawn' | 'closed' | 'encode-failed';
+
+export interface OutboxLimits {
+  maxMessages: number;
+  maxBytes: number;
+  overflow: OverflowPolicy;
+}
+
+/** One queued message. `wire`/`codec` cache an encoding made at enqueue time. */
+export interface OutboxEntry<T> {
+  value: T;
+  wire: unknown;
+  codec: unknown;
+  size: number;
+  /** Absolute time after which the message is dropped; Infinity without a TTL. */
+  expires: number;
+  /** Set for promise-form sends. */
+  resolve?: () => void;
+  reject?: (reason: unknown) => void;
+  queued: boolean;
+}
+
+/**
+ * A bounded FIFO with O(1) amortised push and shift. Entries withdrawn from the middle are
+ * tombstoned (`queued = false`) and skipped later, so removal is O(1) too. Knows no clock:
+ * callers pass `now`.
+ */
+export class Outbox<T> {
+  /** Messages waiting. */
+  size = 0;
+  /** Their bytes on the wire. */
+  bytes = 0;
+  private items: (OutboxEntry<T> | undefined)[] = [];
+  private head = 0;
+
+  constructor(
+    readonly limits: OutboxLimits,
+    private readonly onDrop: (entry: OutboxEntry<T>, reason: DropReason) => void,
+  ) {}
+
+  /** Whether a message of `size` bytes could ever fit. */
+  fits(size: number): boolean {
+    return size <= this.limits.maxBytes && this.limits.maxMessages > 0;
+  }
+
+  /** Whether adding a message of `size` bytes needs room to be made first. */
+  isFull(size: number): boolean {
+    return this.size + 1 > this.limits.maxMessages || this.bytes + size > this.limits.maxBytes;
+  }
+
+  /**
+   * Adds an entry, applying the overflow policy. Returns false when the entry was not admitted
+   * (`drop-newest`, `error`, or bigger than the whole outbox); the caller reports that.
+   */
+  push(entry: OutboxEntry<T>): boolean {
+    if (!this.fits(entry.size)) return false;
+    if (this.isFull(entry.size)) {
+      if (this.limits.overflow !== 'drop-oldest') return false;
+      while (this.isFull(entry.size)) {
+        const oldest = this.take();
+        if (!oldest) break;
+        this.onDrop(oldest, 'overflow');
+      }
+    }
+    entry.queued = true;
+    this.items.push(entry);
+    this.size++;
+    this.bytes += entry.size;
+    return true;
+  }
+
+  /** The oldest live entry, removed; expired entries met on the way are dropped. */
+  shift(now: number): OutboxEntry<T> | undefined {
+    for (;;) {
+      const entry = this.take();
+      if (!entry || entry.expires > now) return entry;
+      this.onDrop(entry, 'expired');
+    }
+  }
+
+  /** The oldest live entry, left in place. */
+  peek(): OutboxEntry<T> | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i];
+      if (entry && entry.queued) return entry;
+    }
+    return undefined;
+  }
+
+  /** Puts an entry back at the front (a send that must wait again). */
+  unshift(entry: OutboxEntry<T>): void {
+    entry.queued = true;
+    if (this.head > 0) this.items[--this.head] = entry;
+    else this.items.unshift(entry);
+    this.size++;
+    this.bytes += entry.size;
+  }
+
+  /** Withdraws a queued entry. Returns false when it had already left. */
+  remove(entry: OutboxEntry<T>): boolean {
+    if (!entry.queued) return false;
+    entry.queued = false;
+    this.size--;
+    this.bytes -= entry.size;
+    if (this.size === 0) this.reset();
+    return true;
+  }
+
+  /** Drops every expired entry; returns the earliest remaining expiry (Infinity if none). */
+  expire(now: number): number {
+    let next = Infinity;
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i];
+      if (!entry || !entry.queued) continue;
+      if (entry.expires <= now) {
+        this.remove(entry);
+        this.onDrop(entry, 'expired');
+        if (this.size === 0) break;
+      } else if (entry.expires < next) next = entry.expires;
+    }
+    return next;
+  }
+
+  /** Removes every entry, reporting each with `reason`. */
+  clear(reason: DropReason): void {
+    let entry: OutboxEntry<T> | undefined;
+    while ((entry = this.take())) this.onDrop(entry, reason);
+  }
+
+  /** The queued values, oldest first. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i];
+      if (entry && entry.queued) yield entry.value;
+    }
+  }
+
+  private take(): OutboxEntry<T> | undefined {
+    while (this.head < this.items.length) {
+      const entry = this.items[this.head];
+      this.items[this.head++] = undefined;
+      if (entry && entry.queued) {
+        entry.queued = false;
+        this.size--;
+        this.bytes -= entry.size;
+        if (this.size === 0) this.reset();
+        else if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        return entry;
+      }
+    }
+    this.reset();
+    return undefined;
+  }
+
+  private reset(): void {
+    this.items.length = 0;
+    this.head = 0;
+  }
+}

@@ -1,0 +1,57 @@
+import { SteadySocketError } from './errors';
+import type { Codec } from './codecs';
+
+// RFC 7230 §3.2.6 token: visible ASCII except separators.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Validates subprotocol tokens (RFC 6455 §4.1: tokens, all unique) and returns them as a list. */
+export function validateProtocols(protocols: string | readonly string[] | undefined): string[] {
+  if (protocols === undefined) return [];
+  const list = typeof protocols === 'string' ? [protocols] : protocols;
+  if (!Array.isArray(list)) {
+    throw new SteadySocketError('INVALID_PROTOCOL', 'protocols must be a string or an array of strings.');
+  }
+  const seen = new Set<string>();
+  for (const token of list) {
+    if (typeof token !== 'string' || !TOKEN.test(token)) {
+      throw new SteadySocketError(
+        'INVALID_PROTOCOL',
+        `Invalid subprotocol ${JSON.stringify(token)}: a subprotocol must be a non-empty token without spaces or separators.`,
+      );
+    }
+    if (seen.has(token)) {
+      throw new SteadySocketError('INVALID_PROTOCOL', `Subprotocol "${token}" is offered twice: each must be unique.`);
+    }
+    seen.add(token);
+  }
+  return list.slice();
+}
+
+/**
+ * Checks the server's choice (RFC 6455 §4.1 step 6): it must be one of the offered tokens,
+ * and when the client offered some, choosing none is treated as a failure, as browsers and ws do.
+ */
+export function negotiationError(offered: readonly string[], chosen: string): SteadySocketError | undefined {
+  if (chosen === '' && offered.length > 0) {
+    return new SteadySocketError(
+      'PROTOCOL_NOT_NEGOTIATED',
+      `The server accepted none of the offered subprotocols (${offered.join(', ')}).`,
+    );
+  }
+  if (chosen !== '' && !offered.includes(chosen)) {
+    return new SteadySocketError(
+      'PROTOCOL_NOT_NEGOTIATED',
+      `The server chose subprotocol "${chosen}", which was not offered (${offered.join(', ') || 'none'}).`,
+    );
+  }
+  return undefined;
+}
+
+/** The codec for a negotiated subprotocol: its own entry, else the fallback, else none (raw). */
+export function codecFor<In, Out>(
+  protocol: string,
+  codecs: Readonly<Record<string, Codec<In, Out>>> | undefined,
+  fallback: Codec<In, Out> | undefined,
+): Codec<In, Out> | undefined {
+  return (codecs && Object.prototype.hasOwnProperty.call(codecs, protocol) ? codecs[protocol] : undefined) ?? fallback;
+}
