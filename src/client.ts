@@ -199,7 +199,12 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     const { maxMessages, maxBytes, overflow } = this._opts;
     this._outbox = new Outbox<Out>({ maxMessages, maxBytes, overflow }, (entry, reason) => this._dropped(entry, reason));
     if (!this._opts.ignoreNetworkSignals) this._removeSignals = this._listenToBrowser();
-    this._connect();
+    // Start on the next microtask so listeners attached right after `new` see every event.
+    const start = () => {
+      if (this._state === 'connecting' && this._stats.attempts === 0) this._connect();
+    };
+    if (typeof queueMicrotask === 'function') queueMicrotask(start);
+    else void Promise.resolve().then(start);
   }
 
   /** The current state. */
@@ -415,6 +420,12 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a transport. */
   private _connect(): void {
     const id = ++this._attemptId;
+    const previous = this._conn?.transport;
+    if (previous) {
+      // Normally released already; make sure no superseded socket stays attached or open.
+      previous.detach();
+      previous.abort();
+    }
     this._conn = undefined;
     this._stats.attempts++;
     this._connectTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);

@@ -82,24 +82,6 @@ export class Outbox<T> {
     }
   }
 
-  /** The oldest live entry, left in place. */
-  peek(): OutboxEntry<T> | undefined {
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i];
-      if (entry && entry.queued) return entry;
-    }
-    return undefined;
-  }
-
-  /** Puts an entry back at the front (a send that must wait again). */
-  unshift(entry: OutboxEntry<T>): void {
-    entry.queued = true;
-    if (this.head > 0) this.items[--this.head] = entry;
-    else this.items.unshift(entry);
-    this.size++;
-    this.bytes += entry.size;
-  }
-
   /** Withdraws a queued entry. Returns false when it had already left. */
   remove(entry: OutboxEntry<T>): boolean {
     if (!entry.queued) return false;

@@ -1,0 +1,173 @@
+import FakeTimers, { type InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { SteadySocket, SteadySocketError, type State } from '../../src/index';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+// The documented transitions (docs/guide.md); anything else is a bug.
+const ALLOWED = new Set([
+  'connecting->open',
+  'connecting->closing',
+  'connecting->waiting',
+  'connecting->closed',
+  'open->closing',
+  'open->waiting',
+  'open->closed',
+  'closing->connecting',
+  'closing->waiting',
+  'closing->closed',
+  'waiting->connecting',
+  'waiting->closed',
+]);
+
+type Action =
+  | { kind: 'serverOpen' }
+  | { kind: 'serverMessage' }
+  | { kind: 'serverClose'; code: number }
+  | { kind: 'fail' }
+  | { kind: 'send' }
+  | { kind: 'deliver' }
+  | { kind: 'reconnect' }
+  | { kind: 'close' }
+  | { kind: 'tick'; ms: number }
+  | { kind: 'congest' }
+  | { kind: 'drain' };
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  // Weights keep the client alive for most of a run, so long interleavings get explored.
+  { weight: 12, arbitrary: fc.constant({ kind: 'serverOpen' as const }) },
+  { weight: 3, arbitrary: fc.constant({ kind: 'serverMessage' as const }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('serverClose' as const), code: fc.constantFrom(1000, 1001, 1006, 1011, 1012, 4000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('serverClose' as const), code: fc.constantFrom(1002, 1008) }) },
+  { weight: 3, arbitrary: fc.constant({ kind: 'fail' as const }) },
+  { weight: 16, arbitrary: fc.constant({ kind: 'send' as const }) },
+  { weight: 4, arbitrary: fc.constant({ kind: 'deliver' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'reconnect' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
+  { weight: 10, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
+  { weight: 4, arbitrary: fc.constant({ kind: 'congest' as const }) },
+  { weight: 4, arbitrary: fc.constant({ kind: 'drain' as const }) },
+);
+
+describe('SteadySocket invariants (property-based, fake transport and clock)', () => {
+  let clock: InstalledClock;
+
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+  });
+
+  afterEach(() => clock.uninstall());
+
+  it('for any sequence: one live transport at most, messages leave in order exactly once, only documented transitions, no timer after the final close', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(action, { minLength: 10, maxLength: 150, size: 'max' }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 50 }),
+        async (actions, heartbeat, maxMessages) => {
+          FakeWebSocket.reset();
+          const socket = new SteadySocket<string, string>('ws://example.test/', {
+            WebSocket: FakeWebSocket as never,
+            minDelay: 100,
+            maxDelay: 2000,
+            connectTimeout: 1500,
+            ttl: 5000,
+            highWaterMark: 1000,
+            closeTimeout: 500,
+            maxMessages,
+            overflow: 'drop-oldest',
+            heartbeat: heartbeat ? { interval: 700, timeout: 300 } : undefined,
+          });
+          const transitions: string[] = [];
+          const dropped = new Set<string>();
+          const rejected = new Set<string>();
+          socket.on('state', (next: State, previous: State) => transitions.push(`${previous}->${next}`));
+          socket.on('drop', (d) => dropped.add(d.data));
+          socket.on('error', () => {});
+          clock.runMicrotasks();
+          let seq = 0;
+          const refused = new Set<string>();
+          let closing: Promise<void> | undefined;
+
+          for (const a of actions) {
+            const ws = FakeWebSocket.instances.length ? FakeWebSocket.last : undefined;
+            switch (a.kind) {
+              case 'serverOpen':
+                ws?.serverOpen();
+                break;
+              case 'serverMessage':
+                ws?.serverMessage('m');
+                break;
+              case 'serverClose':
+                ws?.serverClose(a.code);
+                break;
+              case 'fail':
+                ws?.fail();
+                break;
+              case 'send':
+              case 'deliver': {
+                const id = String(seq++);
+                try {
+                  if (a.kind === 'send') socket.send(id);
+                  else socket.deliver(id).catch((e: SteadySocketError) => rejected.add(`${id}:${e.code}`));
+                } catch (error) {
+                  expect((error as SteadySocketError).code).to.equal('CLOSED');
+                  refused.add(id);
+                }
+                break;
+              }
+              case 'reconnect':
+                try {
+                  socket.reconnect();
+                } catch (error) {
+                  expect((error as SteadySocketError).code).to.equal('CLOSED');
+                }
+                break;
+              case 'close':
+                closing = socket.close();
+                break;
+              case 'tick':
+                clock.tick(a.ms);
+                break;
+              case 'congest':
+                if (ws) ws.bufferedAmount = 10_000;
+                break;
+              case 'drain':
+                if (ws) ws.bufferedAmount = 0;
+                break;
+            }
+            clock.runMicrotasks();
+            const live = FakeWebSocket.instances.filter((w) => w.live);
+            expect(live.length, 'live transports').to.be.at.most(1);
+          }
+
+          // Finish: close for good and let the closing handshake complete.
+          const done = closing ?? socket.close();
+          clock.tick(1000);
+          await done;
+          expect(socket.state).to.equal('closed');
+          expect(clock.countTimers(), 'timers after close').to.equal(0);
+          expect(FakeWebSocket.instances.filter((w) => w.live)).to.have.length(0);
+
+          for (const t of transitions) expect(ALLOWED.has(t), t).to.equal(true);
+          expect(transitions[transitions.length - 1]).to.match(/->closed$/);
+
+          // Every message was sent exactly once, in order, or dropped/refused with a reason — never both.
+          const sent = FakeWebSocket.instances.flatMap((w) => w.sent as string[]);
+          const lost = FakeWebSocket.instances.flatMap((w) => w.lost as string[]);
+          expect(lost, 'sent on a socket that was not open').to.deep.equal([]);
+          expect(new Set(sent).size).to.equal(sent.length);
+          for (let i = 1; i < sent.length; i++) expect(Number(sent[i])).to.be.greaterThan(Number(sent[i - 1]));
+          for (let i = 0; i < seq; i++) {
+            const id = String(i);
+            const outcomes = [sent.includes(id), dropped.has(id), refused.has(id)].filter(Boolean).length;
+            expect(outcomes, `message ${id}`).to.equal(1);
+          }
+          await Promise.resolve();
+          for (const r of rejected) expect(dropped.has(r.split(':')[0])).to.equal(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

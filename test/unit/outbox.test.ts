@@ -1,0 +1,151 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { Outbox, type DropReason, type OutboxEntry, type OverflowPolicy } from '../../src/outbox';
+
+function entry(value: number, size = 1, expires = Infinity): OutboxEntry<number> {
+  return { value, wire: value, codec: undefined, size, expires, queued: false };
+}
+
+function make(maxMessages: number, maxBytes: number, overflow: OverflowPolicy) {
+  const drops: [number, DropReason][] = [];
+  const outbox = new Outbox<number>({ maxMessages, maxBytes, overflow }, (e, reason) => drops.push([e.value, reason]));
+  return { outbox, drops };
+}
+
+describe('outbox', () => {
+  it('is first in, first out', () => {
+    const { outbox } = make(10, 100, 'error');
+    for (let i = 0; i < 5; i++) outbox.push(entry(i));
+    expect([...outbox]).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(outbox.shift(0)?.value).to.equal(0);
+    expect(outbox.shift(0)?.value).to.equal(1);
+    expect(outbox.size).to.equal(3);
+  });
+
+  it('drop-oldest evicts from the front and announces it', () => {
+    const { outbox, drops } = make(3, 100, 'drop-oldest');
+    for (let i = 0; i < 5; i++) expect(outbox.push(entry(i))).to.equal(true);
+    expect([...outbox]).to.deep.equal([2, 3, 4]);
+    expect(drops).to.deep.equal([[0, 'overflow'], [1, 'overflow']]);
+  });
+
+  it('drop-newest and error refuse the new message and keep the old ones', () => {
+    for (const policy of ['drop-newest', 'error'] as const) {
+      const { outbox, drops } = make(2, 100, policy);
+      outbox.push(entry(1));
+      outbox.push(entry(2));
+      expect(outbox.push(entry(3))).to.equal(false);
+      expect([...outbox]).to.deep.equal([1, 2]);
+      expect(drops).to.deep.equal([]);
+    }
+  });
+
+  it('bounds bytes as well as messages, and refuses a message bigger than the whole outbox', () => {
+    const { outbox, drops } = make(100, 10, 'drop-oldest');
+    outbox.push(entry(1, 4));
+    outbox.push(entry(2, 4));
+    outbox.push(entry(3, 4));
+    expect([...outbox]).to.deep.equal([2, 3]);
+    expect(outbox.bytes).to.equal(8);
+    expect(drops).to.deep.equal([[1, 'overflow']]);
+    expect(outbox.push(entry(4, 11))).to.equal(false);
+  });
+
+  it('drops expired messages on shift and on expire(), reporting the next expiry', () => {
+    const { outbox, drops } = make(10, 100, 'error');
+    outbox.push(entry(1, 1, 100));
+    outbox.push(entry(2, 1, 300));
+    outbox.push(entry(3, 1, 200));
+    expect(outbox.expire(150)).to.equal(200);
+    expect(drops).to.deep.equal([[1, 'expired']]);
+    expect(outbox.shift(250)?.value).to.equal(2);
+    expect(outbox.shift(250)).to.equal(undefined);
+    expect(drops).to.deep.equal([[1, 'expired'], [3, 'expired']]);
+  });
+
+  it('withdraws from the middle in O(1) and never yields a withdrawn entry', () => {
+    const { outbox } = make(10, 100, 'error');
+    const entries = [1, 2, 3].map((v) => entry(v));
+    entries.forEach((e) => outbox.push(e));
+    expect(outbox.remove(entries[1])).to.equal(true);
+    expect(outbox.remove(entries[1])).to.equal(false);
+    expect([...outbox]).to.deep.equal([1, 3]);
+    expect(outbox.shift(0)?.value).to.equal(1);
+    expect(outbox.shift(0)?.value).to.equal(3);
+    expect(outbox.size).to.equal(0);
+  });
+
+  it('keeps order, bounds and accounting for any sequence of operations (model-based)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), size: fc.integer({ min: 0, max: 12 }), ttl: fc.option(fc.integer({ min: 1, max: 50 })) }),
+      fc.record({ kind: fc.constant('shift' as const) }),
+      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('expire' as const) }),
+      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 30 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom<OverflowPolicy>('drop-oldest', 'drop-newest', 'error'),
+        fc.array(op, { maxLength: 120 }),
+        (maxMessages, maxBytes, overflow, ops) => {
+          const { outbox, drops } = make(maxMessages, maxBytes, overflow);
+          let model: OutboxEntry<number>[] = [];
+          let now = 0;
+          let next = 0;
+          const out: number[] = [];
+          for (const o of ops) {
+            if (o.kind === 'push') {
+              const e = entry(next++, o.size, o.ttl === null ? Infinity : now + o.ttl);
+              const accepted = outbox.push(e);
+              if (accepted) {
+                model = model.filter((m) => m.queued);
+                model.push(e);
+              }
+              if (o.size > maxBytes) expect(accepted).to.equal(false);
+            } else if (o.kind === 'shift') {
+              const e = outbox.shift(now);
+              const live = model.filter((m) => m.queued || m === e);
+              if (e) {
+                out.push(e.value);
+                expect(e.expires).to.be.greaterThan(now);
+              }
+              model = live.filter((m) => m !== e && m.queued);
+            } else if (o.kind === 'remove' && model.length) {
+              const victim = model[o.pick % model.length];
+              outbox.remove(victim);
+              model = model.filter((m) => m.queued);
+            } else if (o.kind === 'expire') {
+              outbox.expire(now);
+              model = model.filter((m) => m.queued);
+            } else if (o.kind === 'tick') {
+              now += o.ms;
+            }
+            model = model.filter((m) => m.queued);
+            // Bounds hold, accounting matches, and order is insertion order.
+            expect(outbox.size).to.be.at.most(maxMessages);
+            expect(outbox.bytes).to.be.at.most(maxBytes);
+            expect(outbox.size).to.equal(model.length);
+            expect(outbox.bytes).to.equal(model.reduce((n, m) => n + m.size, 0));
+            expect([...outbox]).to.deep.equal(model.map((m) => m.value));
+          }
+          // Shifted values come out in increasing order, each at most once; nothing is both sent and dropped.
+          for (let i = 1; i < out.length; i++) expect(out[i]).to.be.greaterThan(out[i - 1]);
+          const dropped = new Set(drops.map(([v]) => v));
+          for (const v of out) expect(dropped.has(v)).to.equal(false);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('handles 100,000 messages with O(1) push and shift', () => {
+    const { outbox } = make(200_000, Infinity, 'error');
+    for (let i = 0; i < 100_000; i++) outbox.push(entry(i));
+    let expected = 0;
+    let e: OutboxEntry<number> | undefined;
+    while ((e = outbox.shift(0))) expect(e.value).to.equal(expected++);
+    expect(expected).to.equal(100_000);
+  });
+});
