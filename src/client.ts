@@ -97,6 +97,8 @@ interface Connection<In> {
   offered: string[];
   codec: Codec<In, unknown> | undefined;
   opened: boolean;
+  /** Detached and done: nothing of this connection is live any more. */
+  released: boolean;
   openedAt: number;
   error: SteadySocketError | undefined;
   abort: AbortController | undefined;
@@ -309,16 +311,15 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (this._state === 'closed') throw closedError();
     this._failures = 0;
     const conn = this._conn;
-    if (conn && (this._state === 'open' || this._state === 'connecting')) {
+    if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting')) {
       this._forceReconnect = true;
       this._clearConnectionTimers();
-      this._transition('closing');
       conn.transport.close(1000, 'reconnect');
       this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+      this._transition('closing');
     } else if (this._state === 'waiting' || this._state === 'connecting') {
       this._clearTimers();
-      if (this._state === 'waiting') this._transition('connecting');
-      this._connect();
+      if (this._transition('connecting')) this._connect();
     }
   }
 
@@ -339,10 +340,10 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._log(`close(${code}) requested in state ${this._state}`);
     this._clearTimers();
     const conn = this._conn;
-    if (conn && (this._state === 'open' || this._state === 'connecting' || this._state === 'closing')) {
-      if (this._state !== 'closing') this._transition('closing');
+    if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting' || this._state === 'closing')) {
       conn.transport.close(code, reason);
       this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+      this._transition('closing');
     } else {
       this._finish();
     }
@@ -406,25 +407,30 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   // ---------------------------------------------------------------- state machine
 
-  private _transition(next: State): void {
+  /**
+   * Moves to `next` and emits `state`. Returns false when a listener moved the client on (e.g.
+   * called close()), in which case the caller must stop what it was doing.
+   */
+  private _transition(next: State): boolean {
     const previous = this._state;
-    if (previous === next) return;
+    if (previous === next) return true;
     if (!TRANSITIONS[previous].includes(next)) {
       throw new Error(`steadysocket internal error: transition ${previous} -> ${next} is not allowed`);
     }
     this._state = next;
     this._log(`state ${previous} -> ${next}`);
     this.emit('state', next, previous);
+    return this._state === next;
   }
 
   /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a transport. */
   private _connect(): void {
     const id = ++this._attemptId;
-    const previous = this._conn?.transport;
-    if (previous) {
+    const previous = this._conn;
+    if (previous && !previous.released) {
       // Normally released already; make sure no superseded socket stays attached or open.
-      previous.detach();
-      previous.abort();
+      this._release(previous);
+      previous.transport.abort();
     }
     this._conn = undefined;
     this._stats.attempts++;
@@ -464,6 +470,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       offered,
       codec: undefined,
       opened: false,
+      released: false,
       openedAt: 0,
       error: undefined,
       abort: undefined,
@@ -606,7 +613,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._stableTimer = undefined;
       this._failures = 0;
     }, this._opts.stableAfter);
-    this._transition('open');
+    if (!this._transition('open')) return;
     this._armHeartbeat();
     this._flush();
     if (conn === this._conn && this._state === 'open') {
@@ -683,6 +690,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Detaches a finished connection and everything that belonged to it. */
   private _release(conn: Connection<In>): void {
+    conn.released = true;
     conn.transport.detach();
     this._clearConnectionTimers();
     clearTimeout(this._closeTimer);
@@ -705,8 +713,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (this._forceReconnect) {
       this._forceReconnect = false;
       this.emit('close', info);
-      this._transition('connecting');
-      this._connect();
+      if (this._state === 'closing' && this._transition('connecting')) this._connect();
       return;
     }
     // The stable timer resets _failures, so a long-lived connection that drops starts again at 1.
@@ -747,7 +754,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
-    this._transition('waiting');
+    if (!this._transition('waiting')) return;
     if (this._isOffline() || this._suspended) {
       this._log('waiting for the network before the next attempt');
       this.emit('reconnecting', { attempt: cause.attempt, delay: Infinity, cause });
@@ -756,8 +763,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._log(`retry ${cause.attempt} in ${delay} ms`);
     this._retryTimer = this._timer(() => {
       this._retryTimer = undefined;
-      this._transition('connecting');
-      this._connect();
+      if (this._transition('connecting')) this._connect();
     }, delay);
     this.emit('reconnecting', { attempt: cause.attempt, delay, cause });
   }
@@ -996,8 +1002,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._failures = 0;
       clearTimeout(this._retryTimer);
       this._retryTimer = undefined;
-      this._transition('connecting');
-      this._connect();
+      if (this._transition('connecting')) this._connect();
     };
     const onOnline = () => wake('back online');
     const onOffline = () => {

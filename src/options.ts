@@ -196,6 +196,8 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
     if (options[key] !== undefined) (resolved as unknown as Record<string, unknown>)[key] = options[key];
   }
   checkNumber('minDelay', resolved.minDelay, 0);
+  // A large minDelay alone raises the default cap rather than contradicting it.
+  if (options.maxDelay === undefined) resolved.maxDelay = Math.max(resolved.maxDelay, resolved.minDelay);
   checkNumber('maxDelay', resolved.maxDelay, resolved.minDelay);
   checkNumber('factor', resolved.factor, 1);
   checkNumber('jitter', resolved.jitter, 0, 1);

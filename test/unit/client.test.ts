@@ -1,4 +1,4 @@
-import FakeTimers, { type InstalledClock } from '@sinonjs/fake-timers';
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { json, SteadySocket, SteadySocketError, type SteadySocketOptions, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
