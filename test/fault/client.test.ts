@@ -1,0 +1,229 @@
+import { expect } from 'chai';
+import { performance } from 'node:perf_hooks';
+import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { sleep, startEchoServer, until } from '../support/servers';
+import { startHostileServer, type Behaviour, type HostileServer } from './hostile';
+
+interface Observation {
+  server: HostileServer;
+  errors: SteadySocketError[];
+  closes: CloseInfo[];
+  opens: number;
+  socket: SteadySocket;
+}
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+/** Points a client at a hostile server for a fixed window and records what the app sees. */
+async function observe(behaviour: Behaviour, windowMs: number, options: SteadySocketOptions = {}): Promise<Observation> {
+  const server = await startHostileServer(behaviour);
+  const errors: SteadySocketError[] = [];
+  const closes: CloseInfo[] = [];
+  let opens = 0;
+  const socket = new SteadySocket(server.url, { minDelay: 100, maxDelay: 100, jitter: 0, connectTimeout: 2000, ...options });
+  socket.on('error', (e) => errors.push(e));
+  socket.on('close', (c) => closes.push(c));
+  socket.on('open', () => opens++);
+  try {
+    await sleep(windowMs);
+  } finally {
+    await socket.close();
+    await server.close();
+  }
+  return { server, errors, closes, opens, socket };
+}
+
+function expectAbnormal(o: Observation): void {
+  expect(o.closes.length, 'close events').to.be.greaterThan(0);
+  for (const c of o.closes) {
+    expect(c.code, 'never a clean 1000 for a failure').to.not.equal(1000);
+    expect(c.wasClean).to.equal(false);
+  }
+}
+
+describe('hostile servers: typed errors, abnormal closes, and the reconnect policy', function () {
+  this.timeout(20_000);
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+  });
+
+  for (const behaviour of ['wrong-accept', 'missing-accept'] as const) {
+    it(`${behaviour}: CONNECT_FAILED naming Sec-WebSocket-Accept, and retries with backoff`, async () => {
+      const o = await observe(behaviour, 1000);
+      expectAbnormal(o);
+      expect(o.opens).to.equal(0);
+      expect(o.errors[0].code).to.equal('CONNECT_FAILED');
+      expect(o.errors[0].message).to.match(/Sec-WebSocket-Accept/);
+      // minDelay 100 ms, no jitter: attempts at about 0, 100, 200, ... ms.
+      expect(o.server.connections.length).to.be.within(5, 11);
+    });
+  }
+
+  it('unoffered-protocol: PROTOCOL_NOT_NEGOTIATED and a single attempt', async () => {
+    const o = await observe('unoffered-protocol', 800, { protocols: ['chat.v1', 'chat.v2'] });
+    expectAbnormal(o);
+    expect(o.errors.map((e) => e.code)).to.deep.equal(['PROTOCOL_NOT_NEGOTIATED']);
+    expect(o.server.connections).to.have.length(1);
+    expect(o.socket.state).to.equal('closed');
+  });
+
+  it('no-protocol while some were offered: PROTOCOL_NOT_NEGOTIATED and a single attempt', async () => {
+    const o = await observe('no-protocol', 800, { protocols: ['chat.v1'] });
+    expect(o.errors.map((e) => e.code)).to.deep.equal(['PROTOCOL_NOT_NEGOTIATED']);
+    expect(o.server.connections).to.have.length(1);
+  });
+
+  for (const status of [401, 403, 404] as const) {
+    it(`HTTP ${status}: HANDSHAKE_REJECTED with the status, and one attempt only`, async () => {
+      const headers = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="test"' } : undefined;
+      const o = await observe({ kind: 'http', status, headers }, 1000);
+      expectAbnormal(o);
+      expect(o.errors).to.have.length(1);
+      expect(o.errors[0].code).to.equal('HANDSHAKE_REJECTED');
+      expect(o.errors[0].status).to.equal(status);
+      if (status === 401) expect(o.errors[0].headers).to.deep.equal({ 'www-authenticate': 'Bearer realm="test"' });
+      expect(o.closes[0].status).to.equal(status);
+      expect(o.server.connections).to.have.length(1);
+    });
+  }
+
+  it('HTTP 401 can be retried by a shouldReconnect hook (e.g. after refreshing a token)', async () => {
+    let tokens = 0;
+    const o = await observe({ kind: 'http', status: 401 }, 700, {
+      shouldReconnect: (info) => info.status === 401 && info.attempt < 3,
+      headers: () => ({ authorization: `Bearer token-${++tokens}` }),
+    });
+    expect(o.server.connections).to.have.length(3);
+    expect(o.server.handshakes.map((h) => h.headers.authorization)).to.deep.equal(['Bearer token-1', 'Bearer token-2', 'Bearer token-3']);
+  });
+
+  it('HTTP 200 to an upgrade: HANDSHAKE_REJECTED and normal backoff', async () => {
+    const o = await observe({ kind: 'http', status: 200 }, 800);
+    expectAbnormal(o);
+    expect(o.errors[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 200 });
+    expect(o.server.connections.length).to.be.at.least(4);
+  });
+
+  it('HTTP 503 with Retry-After: 2 — no second attempt before 2 s', async () => {
+    const o = await observe({ kind: 'http', status: 503, headers: { 'Retry-After': '2' } }, 2600);
+    expect(o.errors[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 503 });
+    expect(o.errors[0].headers).to.deep.equal({ 'retry-after': '2' });
+    const [first, second] = o.server.connections;
+    expect(second, 'a second attempt after Retry-After').to.not.equal(undefined);
+    expect(second - first).to.be.at.least(1990);
+    expect(o.server.connections).to.have.length(2);
+  });
+
+  it('HTTP 429 with Retry-After: 1 — waits at least a second', async () => {
+    const o = await observe({ kind: 'http', status: 429, headers: { 'Retry-After': '1' } }, 1500);
+    const [first, second] = o.server.connections;
+    expect(second - first).to.be.at.least(990);
+    expect(o.server.connections).to.have.length(2);
+  });
+
+  it('TCP accepted but no handshake: CONNECT_TIMEOUT, then retries', async () => {
+    const o = await observe('no-handshake', 1300, { connectTimeout: 300 });
+    expectAbnormal(o);
+    expect(o.errors.map((e) => e.code)).to.include('CONNECT_TIMEOUT');
+    expect(o.server.connections.length).to.be.within(2, 4);
+  });
+
+  it('handshake then silence: the heartbeat (500/500 ms) declares it dead and reconnects', async () => {
+    const server = await startHostileServer('silent');
+    const socket = new SteadySocket(server.url, { heartbeat: { interval: 500, timeout: 500 }, minDelay: 50, jitter: 0 });
+    const errors: string[] = [];
+    let openedAt = 0;
+    let detectedAt = 0;
+    socket.on('open', () => (openedAt ||= performance.now()));
+    socket.on('error', (e) => {
+      errors.push(e.code);
+      if (e.code === 'HEARTBEAT_TIMEOUT') detectedAt ||= performance.now();
+    });
+    const closes: CloseInfo[] = [];
+    socket.on('close', (c) => closes.push(c));
+    try {
+      await until(() => server.connections.length >= 2, 4000, 'a reconnect after the heartbeat timeout');
+    } finally {
+      await socket.close();
+      await server.close();
+    }
+    const detection = detectedAt - openedAt;
+    console.log(`      half-open detected after ${detection.toFixed(0)} ms (heartbeat interval 500, timeout 500)`);
+    expect(errors[0]).to.equal('HEARTBEAT_TIMEOUT');
+    expect(closes[0]).to.include({ code: 1006, wasClean: false });
+    expect(detection).to.be.within(950, 1500);
+    // The ping really went out as a protocol ping frame (opcode 0x9).
+    expect(server.frames.some((f) => f.opcode === 0x9)).to.equal(true);
+  });
+
+  const badFrames = [
+    ['masked-frame', 1002],
+    ['reserved-bits', 1002],
+    ['reserved-opcode', 1002],
+    ['invalid-utf8', 1007],
+    ['fragmented-control', 1002],
+    ['huge-length', 1009],
+  ] as const;
+  for (const [behaviour, code] of badFrames) {
+    it(`${behaviour}: PROTOCOL_ERROR, closed with ${code}, and no retry`, async () => {
+      const o = await observe(behaviour, 800);
+      expectAbnormal(o);
+      expect(o.opens).to.equal(1);
+      expect(o.errors.map((e) => e.code)).to.deep.equal(['PROTOCOL_ERROR']);
+      expect(o.errors[0].closeCode).to.equal(code);
+      expect(o.closes[0].code).to.equal(code);
+      expect(o.server.connections).to.have.length(1);
+      // The client failed the connection with the right status on the wire (RFC 6455 §7.4.1).
+      const close = o.server.frames.find((f) => f.opcode === 0x8);
+      expect(close?.payload.readUInt16BE(0)).to.equal(code);
+    });
+  }
+});
+
+describe('reconnect storm', function () {
+  this.timeout(30_000);
+
+  it('200 clients spread their first reconnect attempts after a server restart', async () => {
+    const server = await startEchoServer();
+    const clients: SteadySocket[] = [];
+    const firstRetryAt: number[] = [];
+    try {
+      for (let i = 0; i < 200; i++) {
+        const socket = new SteadySocket(server.url, { minDelay: 1000 });
+        socket.on('error', () => {});
+        clients.push(socket);
+      }
+      await until(() => clients.every((c) => c.state === 'open'), 10_000, 'all 200 clients open');
+      for (const socket of clients) {
+        socket.on('state', (state, previous) => {
+          if (previous === 'waiting' && state === 'connecting') {
+            const key = clients.indexOf(socket);
+            if (firstRetryAt[key] === undefined) firstRetryAt[key] = performance.now();
+          }
+        });
+      }
+      await server.kill();
+      await sleep(50);
+      await server.start();
+      await until(() => firstRetryAt.filter((t) => t !== undefined).length === 200, 5000, 'every first retry');
+      await until(() => clients.every((c) => c.state === 'open'), 10_000, 'all reconnected');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+    }
+    const times = firstRetryAt.slice().sort((a, b) => a - b);
+    let worst = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= 50) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    const span = times[times.length - 1] - times[0];
+    console.log(`      storm: 200 clients, first retries spread over ${span.toFixed(0)} ms, worst 50 ms window: ${worst} attempts`);
+    expect(span).to.be.greaterThan(800);
+    // Uniform over 1 s gives about 10 per 50 ms; without jitter all 200 would land together.
+    expect(worst).to.be.at.most(30);
+  });
+});
