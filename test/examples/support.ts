@@ -65,7 +65,7 @@ export class Child {
     return within(
       ms,
       `waiting for ${pattern} in the output of ${this.describe()}`,
-      new Promise((resolve, reject) => {
+      new Promise<RegExpMatchArray>((resolve, reject) => {
         const check = () => {
           const match = this.stdout.match(pattern);
           if (match) {
