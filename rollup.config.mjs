@@ -14,9 +14,16 @@ import { dts } from 'rollup-plugin-dts';
 import { existsSync } from 'node:fs';
 
 const nodeExternal = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
-const ts = () => typescript({ tsconfig: './tsconfig.json', declaration: false, outDir: undefined, rootDir: undefined });
+const ts = (target = 'ES2020') =>
+  typescript({ tsconfig: './tsconfig.json', target, declaration: false, outDir: undefined, rootDir: undefined });
 
-const terserOptions = { ecma: 2020, compress: { passes: 2 }, mangle: { properties: { regex: /^_/ } } };
+// Private members are named `_camelCase`; mangling them is safe inside one bundle. `__esModule`
+// and ws's `_socket` must keep their names.
+const terserOptions = {
+  ecma: 2020,
+  compress: { passes: 2 },
+  mangle: { properties: { regex: /^_[a-z]/, reserved: ['_socket'] } },
+};
 
 const hasCli = existsSync('src/cli/main.ts');
 const hasNode = existsSync('src/node.ts');
