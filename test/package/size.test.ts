@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+/**
+ * The size budget of the full script-tag bundle (every feature, eventemitter3 included), in
+ * gzip bytes. Growth past it must be a decision: raise it here, with the reason, in the same
+ * commit. The first target was 4,000 bytes; see docs/performance.md for what it would take.
+ */
+const IIFE_GZIP_BUDGET = 10_400;
+
+const BUILDS = [
+  'dist/steadysocket.min.js',
+  'dist/steadysocket.esm.min.js',
+  'dist/index.browser.js',
+  'dist/index.js',
+  'dist/index.cjs',
+];
+
+function sizes(file: string) {
+  const bytes = readFileSync(file);
+  return {
+    min: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+describe('bundle sizes', () => {
+  it('prints every build and keeps the IIFE within its gzip budget', () => {
+    for (const file of BUILDS) expect(existsSync(file), `${file} (run npm run build)`).to.equal(true);
+    const rows = BUILDS.map((file) => ({ file, ...sizes(file) }));
+    for (const r of rows) {
+      console.log(`      ${r.file.padEnd(30)} ${String(r.min).padStart(7)} B   gzip ${String(r.gzip).padStart(6)} B   brotli ${String(r.brotli).padStart(6)} B`);
+    }
+    const iife = rows[0];
+    expect(iife.gzip, `IIFE gzip ${iife.gzip} B exceeds the budget of ${IIFE_GZIP_BUDGET} B`).to.be.at.most(IIFE_GZIP_BUDGET);
+  });
+
+  it('keeps ws and Node built-ins out of the browser builds', () => {
+    for (const file of ['dist/steadysocket.min.js', 'dist/steadysocket.esm.min.js', 'dist/index.browser.js']) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).to.not.match(/require\(["']ws["']\)|from ["']ws["']|from ["']node:|require\(["'](?:node:)?(?:http|https|net|tls|crypto|events)["']\)/);
+      expect(text, file).to.not.contain('isomorphic-ws');
+    }
+    const iife = readFileSync('dist/steadysocket.min.js', 'utf8');
+    expect(iife).to.not.match(/\bimport\s|\bexport\s/);
+  });
+});
