@@ -31,7 +31,7 @@ const wss = new WebSocketServer({
   path: '/echo',
   maxPayload: 64 * 1024,
   // Only pages served from here may connect (a refused handshake gets HTTP 403).
-  verifyClient: ({ origin }) => allowedOrigins.has(origin),
+  verifyClient: ({ origin }, done) => done(allowedOrigins.has(origin), 403, 'Forbidden'),
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
