@@ -192,7 +192,8 @@ async function tour(): Promise<void> {
     await server.start(port);
     log('server', `listening again on ${url}`);
     await until(socket, 'the reconnect', () => socket.state === 'open', 5000);
-    log('client', `outbox holds ${socket.stats.queued}`);
+    await socket.flushed(); // resolves once the outbox is empty and the socket has written everything
+    log('client', `flushed(): outbox holds ${socket.stats.queued}, every queued message is on the wire`);
     await until(socket, 'the queued messages', () => server.received.length - before >= numbered.length);
     await until(socket, 'their echoes', () => inbox.filter((m) => m.type === 'echo').length === 2 + numbered.length);
 
