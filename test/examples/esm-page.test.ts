@@ -1,7 +1,9 @@
 // Keeps examples/esm-page working: the import map resolves 'steadysocket' to the self-contained ESM
 // build, and the page connects and gets its echoes in real browsers.
 import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import NodeWebSocket from 'ws';
+import { BROWSERS, launchBrowser, newContext } from '../browser/harness';
 import { Child, requireDist, within } from './support';
 
 const SERVER = 'examples/esm-page/server.mjs';
@@ -66,4 +68,87 @@ describe('examples/esm-page', function () {
       expect(await status(base)).to.equal(101);
     });
   });
+
+  for (const name of BROWSERS) {
+    describe(`the page, in ${name}`, function () {
+      this.timeout(60_000); // every wait inside is bounded
+      let browser: Browser | undefined;
+      let context: BrowserContext | undefined;
+      let page: Page;
+      const problems: string[] = [];
+
+      before(async () => {
+        browser = await launchBrowser(name);
+        context = await newContext(browser);
+        page = await context.newPage();
+        page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+        page.on('console', (message) => {
+          if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+        });
+        await page.goto(`${base}/`);
+      });
+
+      after(async () => {
+        await context?.close();
+        await browser?.close();
+      });
+
+      /** The page's log lines (state changes, echoes, deliveries). */
+      const log = async () => (await page.locator('#log li').allTextContents()) as string[];
+
+      it('imports steadysocket through the import map, connects, and gets its queued messages echoed in order', async () => {
+        await page
+          .waitForFunction(`document.getElementById('result').textContent !== 'pending'`, undefined, { timeout: 15_000 })
+          .catch(async (error: Error) => {
+            throw new Error(`${error.message}\n${problems.join('\n')}\npage log:\n${(await log()).join('\n')}`);
+          });
+        const result = JSON.parse((await page.textContent('#result'))!);
+        expect(result).to.deep.equal({
+          opened: true,
+          state: 'open',
+          echoes: [1, 2, 3].map((n) => ({ n, text: `hello #${n}` })),
+          errors: [],
+          messagesOut: 3,
+        });
+        const lines = await log();
+        expect(lines[0]).to.equal('queued 3 messages while connecting');
+        expect(lines).to.include('state connecting → open');
+        expect(problems).to.deep.equal([]);
+      });
+
+      it('delivers what is typed into the form and shows the echo', async () => {
+        await page.fill('#text', `typed in ${name}`);
+        await page.press('#text', 'Enter');
+        await page.waitForFunction(
+          `[...document.querySelectorAll('#log li')].some((li) => li.textContent === ${JSON.stringify(`echo: {"text":"typed in ${name}"}`)})`,
+          undefined,
+          { timeout: 10_000 },
+        );
+        expect(await log()).to.include(`delivered "typed in ${name}"`);
+      });
+
+      it('reconnects when the Reconnect button is pressed and keeps echoing', async () => {
+        await page.click('#reconnect');
+        await page.waitForFunction(
+          `[...document.querySelectorAll('#log li')].filter((li) => li.textContent === 'state connecting → open').length === 2`,
+          undefined,
+          { timeout: 10_000 },
+        );
+        const lines = await log();
+        expect(lines.slice(lines.indexOf('state open → closing'))).to.deep.equal([
+          'state open → closing',
+          'state closing → connecting',
+          'state connecting → open',
+        ]);
+        await page.fill('#text', 'after the reconnect');
+        await page.press('#text', 'Enter');
+        await page.waitForFunction(
+          `[...document.querySelectorAll('#log li')].some((li) => li.textContent === 'echo: {"text":"after the reconnect"}')`,
+          undefined,
+          { timeout: 10_000 },
+        );
+        expect(problems).to.deep.equal([]);
+      });
+    });
+  }
 });
