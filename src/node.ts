@@ -1,0 +1,123 @@
+// steadysocket/node: Node-only helpers. Never imported by the browser entry.
+import type { Agent } from 'node:http';
+import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+
+/**
+ * Options for the proxy agent: `http.Agent` options, TLS options for an `https://` proxy
+ * (e.g. its `ca`), and `headers` sent with every CONNECT request.
+ */
+export type ProxyAgentOptions = HttpsProxyAgentOptions<string>;
+
+/** The environment variables {@link proxyAgentFor} reads, as in `process.env`. */
+export type ProxyEnv = Readonly<Record<string, string | undefined>>;
+
+// ws:// is looked up as http:// and wss:// as https:// (the WHATWG mapping, reversed), so the
+// variables users already set for HTTP apply: HTTP_PROXY for ws://, HTTPS_PROXY for wss://.
+const LOOKUP_SCHEME: Readonly<Record<string, string>> = {
+  'ws:': 'http:',
+  'wss:': 'https:',
+  'http:': 'http:',
+  'https:': 'https:',
+};
+
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'];
+
+/**
+ * Builds an agent that tunnels every connection through an HTTP(S) proxy with `CONNECT`
+ * (RFC 9110 §9.3.6). The tunnel carries ws:// and wss:// alike; for wss:// TLS runs end to end
+ * inside it, so the `ca`/`cert`/`key` options of the socket still apply to the server.
+ * Credentials in the URL (`http://user:pass@proxy:3128`) are sent as `Proxy-Authorization: Basic`.
+ *
+ * @param proxyUrl An `http://` or `https://` proxy URL. Without a scheme, `http://` is assumed.
+ * @param options Agent options; for an `https://` proxy, TLS options of the hop to the proxy.
+ * @returns An `HttpsProxyAgent`, to pass as the `agent` option of `SteadySocket`.
+ * @throws TypeError when the URL does not parse or names a proxy other than HTTP(S) (e.g. SOCKS).
+ *
+ * @example
+ * new SteadySocket('wss://example.com/feed', { agent: createProxyAgent('http://proxy.internal:3128') });
+ */
+export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOptions): HttpsProxyAgent<string> {
+  const text = String(proxyUrl).trim();
+  let parsed: URL;
+  try {
+    parsed = new URL(text.includes('://') ? text : `http://${text}`);
+  } catch {
+    throw new TypeError(`Invalid proxy URL ${JSON.stringify(redact(text))}: expected http://host:port or https://host:port.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TypeError(
+      `Unsupported proxy ${redact(parsed.href)}: steadysocket/node tunnels through HTTP(S) proxies with CONNECT. ` +
+        `For a ${parsed.protocol.slice(0, -1)} proxy, pass your own agent (e.g. from socks-proxy-agent) as the agent option.`,
+    );
+  }
+  return new HttpsProxyAgent(parsed.href, options);
+}
+
+/**
+ * The proxy agent the environment asks for when connecting to `url`, or `undefined` for a direct
+ * connection. ws:// uses `HTTP_PROXY`, wss:// uses `HTTPS_PROXY`, each falling back to
+ * `ALL_PROXY`; lower-case names win over upper-case ones. `NO_PROXY` lists hosts (optionally
+ * `host:port`) to reach directly: entries match the host exactly (`localhost` does not cover
+ * `127.0.0.1`), except those starting with `.` or `*`, which match by suffix; `*` alone turns
+ * proxying off. A proxy value without a scheme is taken as `http://`.
+ *
+ * The lookup is done by `proxy-from-env`. That library reads `process.env` only, so `process.env`
+ * is replaced by a view of the proxy variables of `env` for the duration of the lookup and
+ * restored before returning. The lookup is synchronous: no other code can observe the swap.
+ *
+ * Call it per URL: with failover URLs, or a URL function, build the agent for the URL you use.
+ *
+ * @param url The WebSocket URL (`ws:`, `wss:`, or `http:`/`https:` as the WHATWG standard maps them).
+ * @param env Where to read the variables. Default: `process.env`.
+ * @param options Options for the agent (see {@link createProxyAgent}).
+ * @returns An `HttpsProxyAgent` for the `agent` option, or `undefined` when no proxy applies.
+ * @throws TypeError when `url` is not a WebSocket URL, or the chosen proxy value is not an HTTP(S) proxy URL.
+ *
+ * @example
+ * const url = 'wss://example.com/feed';
+ * const socket = new SteadySocket(url, { agent: proxyAgentFor(url) });
+ */
+export function proxyAgentFor(url: string | URL, env: ProxyEnv = process.env, options?: ProxyAgentOptions): Agent | undefined {
+  let target: URL;
+  try {
+    target = new URL(String(url));
+  } catch {
+    throw new TypeError(`Invalid WebSocket URL ${JSON.stringify(String(url))}.`);
+  }
+  const scheme = LOOKUP_SCHEME[target.protocol];
+  if (!scheme) throw new TypeError(`Not a WebSocket URL: ${target.protocol} (expected ws: or wss:).`);
+  // Both schemes are special, so the port survives the change (a default port stays default).
+  target.protocol = scheme;
+  const proxy = lookUp(target.href, env);
+  return proxy ? createProxyAgent(proxy, options) : undefined;
+}
+
+function lookUp(url: string, env: ProxyEnv): string {
+  const view = proxyView(env);
+  const original = process.env;
+  process.env = view as NodeJS.ProcessEnv;
+  try {
+    return getProxyForUrl(url);
+  } finally {
+    process.env = original;
+  }
+}
+
+/** The proxy variables of `env` only, with scheme-less proxy values made `http://` (as curl does). */
+function proxyView(env: ProxyEnv): Record<string, string> {
+  const view: Record<string, string> = {};
+  for (const lower of [...PROXY_VARIABLES, 'no_proxy']) {
+    for (const name of [lower, lower.toUpperCase()]) {
+      const value = env[name]?.trim();
+      if (!value) continue;
+      view[name] = lower !== 'no_proxy' && !value.includes('://') ? `http://${value}` : value;
+    }
+  }
+  return view;
+}
+
+/** A URL fit for an error message: no credentials. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
+}
