@@ -1,0 +1,298 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { encodeInput, InputError, type Encoding } from './messages';
+
+/** Everything the command line asked for, validated. */
+export interface CliOptions {
+  url: string;
+  subprotocols: string[];
+  headers: Record<string, string>;
+  origin: string | undefined;
+  auth: string | undefined;
+  followRedirects: boolean;
+  maxRedirects: number;
+  connectTimeout: number | undefined;
+
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  passphrase: string | undefined;
+  insecure: boolean;
+
+  /** A proxy URL, false for --no-proxy, undefined to read the environment. */
+  proxy: string | false | undefined;
+
+  reconnect: boolean;
+  maxRetries: number | undefined;
+  minDelay: number | undefined;
+  maxDelay: number | undefined;
+  heartbeat: number | undefined;
+  preamble: string[];
+
+  execute: string[];
+  /** Seconds to wait after sending; -1 holds the connection open. */
+  wait: number | undefined;
+  count: number | undefined;
+  encoding: Encoding;
+
+  json: boolean;
+  showPingPong: boolean;
+  quiet: boolean;
+  color: boolean;
+  debug: boolean;
+}
+
+/** What parsing decided: run with options, or exit now (help, version, usage error). */
+export type ParseResult = { run: CliOptions } | { exit: number };
+
+export interface ParseIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  version: string;
+}
+
+const EXAMPLES = `
+Examples:
+  Interactive session on a terminal:
+    steadysocket ws://localhost:8080/chat
+  Subprotocol and a header:
+    steadysocket wss://api.example.com/ws -s chat.v2 -H "Authorization: Bearer $TOKEN"
+  Pipe mode, a line in and a line out:
+    echo '{"op":"ping"}' | steadysocket ws://localhost:8080
+  Send two messages, wait 2 s for replies, exit:
+    steadysocket ws://localhost:8080 -x hello -x world -w 2
+  NDJSON events for scripts:
+    steadysocket ws://localhost:8080 --json | jq .
+  Authenticate on every (re)connect and watch liveness:
+    steadysocket ws://localhost:8080 --preamble '{"op":"auth","token":"…"}' --heartbeat 15000
+
+Modes: interactive when stdin and stdout are terminals (prompt, status line, /help for
+commands); pipe mode otherwise (each stdin line is a message, each message one stdout
+line); execute mode with -x. Proxies: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY
+are honoured unless --proxy or --no-proxy is given. NO_COLOR turns colours off.
+`;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number.`);
+    const n = Number(value);
+    if (n < min) throw new InvalidArgumentError(`${name} must be at least ${min}.`);
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (n < 0 && n !== -1)) {
+    throw new InvalidArgumentError('seconds must be a number ≥ 0, or -1 to hold the connection open.');
+  }
+  return n;
+}
+
+function header(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const colon = value.indexOf(':');
+  const name = colon > 0 ? value.slice(0, colon).trim() : '';
+  // RFC 9110 §5.1: a field name is a token.
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(value)}.`);
+  }
+  return { ...previous, [name]: value.slice(colon + 1).trim() };
+}
+
+function userPass(value: string): string {
+  if (!value.includes(':')) throw new InvalidArgumentError('expected user:password.');
+  return value;
+}
+
+export function buildProgram(io: ParseIo): Command {
+  const program = new Command('steadysocket')
+    .description('A WebSocket client that reconnects, queues and reports typed errors.')
+    .usage('[options] <url>')
+    .argument('[url]', 'ws://, wss://, http:// or https:// URL (ws:// is assumed without a scheme)')
+    .version(io.version, '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .showHelpAfterError('(run steadysocket --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .optionsGroup('Connection:')
+    .option('-c, --connect <url>', 'the URL, as an option (wscat style)')
+    .option('-s, --subprotocol <token>', 'offer a subprotocol; repeat to offer several, in order', collect)
+    .option('-H, --header <name:value>', 'add a handshake header; repeatable', header)
+    .option('-o, --origin <origin>', 'set the Origin header')
+    .option('--auth <user:pass>', 'HTTP Basic authentication', userPass)
+    .option('-L, --location', 'follow HTTP redirects during the handshake')
+    .option('--max-redirects <n>', 'most redirects to follow with -L', integer('--max-redirects', 0), 10)
+    .option('--connect-timeout <ms>', 'give up on an attempt after this long (default 10000)', integer('--connect-timeout', 1));
+
+  program
+    .optionsGroup('TLS:')
+    .option('--ca <file>', 'trust this CA certificate (PEM) for wss://')
+    .option('--cert <file>', 'client certificate (PEM)')
+    .option('--key <file>', 'client certificate key (PEM)')
+    .option('--passphrase <pass>', 'passphrase of --key')
+    .option('-k, --insecure', 'do NOT verify the server certificate (testing only)');
+
+  program
+    .optionsGroup('Proxy:')
+    .option('--proxy <url>', 'connect through this HTTP proxy (CONNECT tunnel)')
+    .option('--no-proxy', 'ignore HTTPS_PROXY/HTTP_PROXY/ALL_PROXY from the environment');
+
+  program
+    .optionsGroup('Reconnect:')
+    .option('--no-reconnect', 'do not reconnect: exit when the connection ends')
+    .option('--max-retries <n>', 'give up after n failed attempts in a row (default: never)', integer('--max-retries', 0))
+    .option('--min-delay <ms>', 'first retry waits up to this long (default 1000)', integer('--min-delay', 0))
+    .option('--max-delay <ms>', 'no retry waits longer (default 30000)', integer('--max-delay', 0))
+    .option('--heartbeat <ms>', 'ping after ms of silence; reconnect if no answer within ms', integer('--heartbeat', 1))
+    .option('--preamble <msg>', 'send on every connect, before anything else (auth, subscribe); repeatable', collect);
+
+  program
+    .optionsGroup('Messages:')
+    .option('-x, --execute <msg>', 'send this message, then exit (see -w); repeatable', collect)
+    .option('-w, --wait <seconds>', 'after sending, wait this long for replies before closing (-1: stay)', seconds)
+    .option('--count <n>', 'exit after receiving n messages', integer('--count', 1))
+    .option('-b, --binary', 'send lines as binary frames; print binary frames as raw text')
+    .option('--hex', 'lines are hex and sent as binary; binary frames print as hex (the default)')
+    .option('--base64', 'lines are base64 and sent as binary; binary frames print as base64');
+
+  program
+    .optionsGroup('Output:')
+    .option('--json', 'NDJSON on stdout: one object per event, with timestamps')
+    .option('-P, --show-ping-pong', 'show ping and pong frames')
+    .option('-q, --quiet', 'no diagnostics on stderr (the reason for a failure is still printed)')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .option('--debug', "print the client's lifecycle log on stderr");
+
+  program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}\n`);
+  return program;
+}
+
+/** Parses argv (without node and the script). Never exits the process. */
+export function parseArgs(argv: string[], io: ParseIo): ParseResult {
+  const program = buildProgram(io);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return { exit: error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE };
+    }
+    throw error;
+  }
+  try {
+    return { run: validate(program) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`error: ${error.message}\n(run steadysocket --help for usage)\n`);
+    return { exit: ExitCode.USAGE };
+  }
+}
+
+export class UsageError extends Error {}
+
+interface RawOptions {
+  connect?: string;
+  subprotocol?: string[];
+  header?: Record<string, string>;
+  origin?: string;
+  auth?: string;
+  location?: boolean;
+  maxRedirects: number;
+  connectTimeout?: number;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  insecure?: boolean;
+  proxy?: string | boolean;
+  reconnect: boolean;
+  maxRetries?: number;
+  minDelay?: number;
+  maxDelay?: number;
+  heartbeat?: number;
+  preamble?: string[];
+  execute?: string[];
+  wait?: number;
+  count?: number;
+  binary?: boolean;
+  hex?: boolean;
+  base64?: boolean;
+  json?: boolean;
+  showPingPong?: boolean;
+  quiet?: boolean;
+  color: boolean;
+  debug?: boolean;
+}
+
+function validate(program: Command): CliOptions {
+  const raw = program.opts<RawOptions>();
+  const execute = raw.execute ?? [];
+  const preamble = raw.preamble ?? [];
+  const headers = raw.header ?? {};
+  const positional = program.args[0];
+  if (positional !== undefined && raw.connect !== undefined && positional !== raw.connect) {
+    throw new UsageError('give the URL once: either as an argument or with -c/--connect.');
+  }
+  const given = raw.connect ?? positional;
+  if (!given) throw new UsageError('missing the URL to connect to.');
+
+  const formats = [raw.binary && '--binary', raw.hex && '--hex', raw.base64 && '--base64'].filter(Boolean);
+  if (formats.length > 1) throw new UsageError(`${formats.join(' and ')} cannot be combined.`);
+  const encoding: Encoding = raw.hex ? 'hex' : raw.base64 ? 'base64' : raw.binary ? 'binary' : 'text';
+  for (const message of [...execute, ...preamble]) {
+    try {
+      encodeInput(message, encoding);
+    } catch (error) {
+      if (error instanceof InputError) throw new UsageError(`a message is ${error.message}`);
+      throw error;
+    }
+  }
+  if (raw.minDelay !== undefined && raw.maxDelay !== undefined && raw.maxDelay < raw.minDelay) {
+    throw new UsageError('--max-delay must not be below --min-delay.');
+  }
+  if ((raw.cert === undefined) !== (raw.key === undefined)) {
+    throw new UsageError('--cert and --key go together.');
+  }
+
+  return {
+    url: withScheme(given),
+    subprotocols: raw.subprotocol ?? [],
+    headers: raw.auth ? { ...headers, Authorization: `Basic ${Buffer.from(raw.auth).toString('base64')}` } : headers,
+    origin: raw.origin,
+    auth: raw.auth,
+    followRedirects: raw.location === true,
+    maxRedirects: raw.maxRedirects,
+    connectTimeout: raw.connectTimeout,
+    ca: raw.ca,
+    cert: raw.cert,
+    key: raw.key,
+    passphrase: raw.passphrase,
+    insecure: raw.insecure === true,
+    proxy: raw.proxy === false ? false : typeof raw.proxy === 'string' ? withScheme(raw.proxy, 'http') : undefined,
+    reconnect: raw.reconnect,
+    maxRetries: raw.maxRetries,
+    minDelay: raw.minDelay,
+    maxDelay: raw.maxDelay,
+    heartbeat: raw.heartbeat,
+    preamble,
+    execute,
+    wait: raw.wait,
+    count: raw.count,
+    encoding,
+    json: raw.json === true,
+    showPingPong: raw.showPingPong === true,
+    quiet: raw.quiet === true,
+    color: raw.color,
+    debug: raw.debug === true,
+  };
+}
+
+/** `localhost:8080/x` → `ws://localhost:8080/x` (like wscat); URLs with a scheme are left alone. */
+function withScheme(url: string, scheme = 'ws'): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `${scheme}://${url}`;
+}

@@ -1,0 +1,228 @@
+import type { CloseInfo, DropInfo, OpenInfo, ReconnectingInfo, State, SteadySocketError, WireData } from '../index';
+import type { CliOptions } from './args';
+import { colorsFor, type Colors } from './colors';
+import { ExitCode } from './exit-codes';
+import { displayUrl, formatBytes, formatDelay, renderMessage, type Encoding } from './messages';
+import { describe, paint, type Line } from './output';
+import { Session, type Reporter } from './session';
+import { Terminal } from './terminal';
+
+const STATUS_REFRESH_MS = 100;
+
+export const SLASH_COMMANDS: readonly { name: string; args: string; help: string }[] = [
+  { name: '/ping', args: '[text]', help: 'send a ping frame and show the round trip' },
+  { name: '/close', args: '[code] [reason]', help: 'close with a code (1000 or 3000–4999) and reason, then exit' },
+  { name: '/reconnect', args: '', help: 'drop the connection and connect again at once' },
+  { name: '/stats', args: '', help: 'show counters: attempts, messages, bytes, rtt, queue' },
+  { name: '/quit', args: '', help: 'close normally and exit (also Ctrl-D, or Ctrl-C on an empty line)' },
+  { name: '/help', args: '', help: 'show this list' },
+];
+
+/** What the status line says, in words, for a snapshot of the session. */
+export interface StatusSnapshot {
+  state: State;
+  url: string;
+  protocol: string;
+  rtt: number | undefined;
+  queued: number;
+  retry: { at: number; attempt: number } | undefined;
+  attempts: number;
+}
+
+export function statusText(s: StatusSnapshot, now: number, colors: Colors): string {
+  const dot = '●';
+  const queued = s.queued ? ` · ${s.queued} queued` : '';
+  switch (s.state) {
+    case 'open': {
+      const parts = ['connected'];
+      if (s.protocol) parts.push(`protocol ${s.protocol}`);
+      if (s.rtt !== undefined) parts.push(`rtt ${s.rtt} ms`);
+      return `${colors.green(dot)} ${parts.join(' · ')}${queued}`;
+    }
+    case 'connecting':
+      return `${colors.cyan(dot)} connecting to ${displayUrl(s.url)}…${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}${queued}`;
+    case 'waiting': {
+      if (!s.retry) return `${colors.yellow(dot)} waiting${queued}`;
+      const left = s.retry.at - now;
+      const when = Number.isFinite(left) ? `in ${formatDelay(Math.max(0, left))}` : 'when the network is back';
+      return `${colors.yellow(dot)} reconnecting ${when} (attempt ${s.retry.attempt})${queued}`;
+    }
+    case 'closing':
+      return `${colors.yellow(dot)} closing…`;
+    case 'closed':
+      return `${colors.red(dot)} closed`;
+  }
+}
+
+/** The interactive reporter: everything goes through the terminal so the footer stays intact. */
+class TerminalReporter implements Reporter {
+  terminal: Terminal | undefined;
+
+  constructor(
+    private readonly out: Colors,
+    private readonly ui: Colors,
+    private readonly encoding: Encoding,
+  ) {}
+
+  message(data: unknown): void {
+    const { text, binary, bytes } = renderMessage(data, this.encoding);
+    const label = binary ? this.out.dim(`[binary ${formatBytes(bytes!)}] `) : '';
+    this.terminal?.print(`${this.out.cyan('<')} ${label}${text}`, 'output');
+  }
+  open(info: OpenInfo): void {
+    this.line(describe.open(info));
+  }
+  close(info: CloseInfo, opened: boolean): void {
+    // A failed attempt was already reported by its error.
+    if (opened || !info.error) this.line(describe.close(info));
+  }
+  reconnecting(info: ReconnectingInfo): void {
+    this.line(describe.reconnecting(info));
+  }
+  error(error: SteadySocketError): void {
+    this.line(describe.error(error));
+  }
+  drop(info: DropInfo<WireData>): void {
+    this.line(describe.drop(info, this.encoding));
+  }
+  ping(data: Buffer): void {
+    this.line(describe.ping(data));
+  }
+  pong(data: Buffer, rtt: number | undefined): void {
+    this.line(describe.pong(data, rtt));
+  }
+  notice(text: string): void {
+    this.line({ text, tone: 'note' });
+  }
+  line(line: Line): void {
+    this.terminal?.print(paint(this.ui, line));
+  }
+}
+
+/** Interactive mode: prompt, live status line, slash commands. Resolves with the exit code. */
+export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const out = colorsFor(process.stdout, options.color, env);
+  const ui = colorsFor(process.stderr, options.color, env);
+  const uiStream = process.stderr.isTTY ? process.stderr : process.stdout;
+  const reporter = new TerminalReporter(out, ui, options.encoding);
+  const session = new Session(options, reporter);
+  const terminal = new Terminal({
+    input: process.stdin,
+    output: process.stdout,
+    ui: uiStream,
+    showStatus: process.stderr.isTTY === true,
+    prompt: `${ui.bold('>')} `,
+    completer: (line: string) => {
+      if (!line.startsWith('/')) return [[], line];
+      const names = SLASH_COMMANDS.map((c) => c.name).filter((name) => name.startsWith(line));
+      return [names, line];
+    },
+  });
+  reporter.terminal = terminal;
+
+  const snapshot = (): string => {
+    const stats = session.socket.stats;
+    return statusText(
+      {
+        state: session.socket.state,
+        url: session.socket.url ?? options.url,
+        protocol: session.socket.protocol,
+        rtt: session.rtt,
+        queued: stats.queued,
+        retry: session.retry,
+        attempts: stats.attempts,
+      },
+      Date.now(),
+      ui,
+    );
+  };
+  terminal.setStatus(snapshot());
+  const ticker = setInterval(() => terminal.setStatus(snapshot()), STATUS_REFRESH_MS);
+  session.socket.on('state', () => terminal.setStatus(snapshot()));
+
+  const quit = () => {
+    if (!session.ended) void session.end(1000, '', ExitCode.OK);
+  };
+  terminal.onQuit(quit);
+  terminal.onLine((line) => {
+    if (line.startsWith('/') && !line.startsWith('//')) {
+      slash(line, session, reporter, quit);
+      return;
+    }
+    // `//text` sends `/text`.
+    const message = line.startsWith('//') ? line.slice(1) : line;
+    try {
+      const sent = session.send(message);
+      terminal.print(`${ui.dim('>')} ${message}${sent ? '' : ui.dim(' (queued)')}`);
+    } catch (error) {
+      reporter.line({ text: `not sent: ${(error as Error).message}`, tone: 'bad' });
+    }
+  });
+  // Signals from outside (Ctrl-C at the prompt arrives as a key instead): close, restore the terminal.
+  const onInt = () => void session.end(1000, '', ExitCode.INTERRUPTED);
+  const onTerm = () => void session.end(1000, '', ExitCode.TERMINATED);
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+
+  try {
+    const code = await session.done;
+    clearInterval(ticker);
+    const failure = session.failure(code);
+    terminal.close(failure ? `${snapshot()} · ${ui.red(failure)} (exit ${code})` : snapshot());
+    return code;
+  } finally {
+    clearInterval(ticker);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+function slash(line: string, session: Session, reporter: TerminalReporter, quit: () => void): void {
+  const [command, ...args] = line.trim().split(/\s+/);
+  const say = (text: string, tone: Line['tone'] = 'note') => reporter.line({ text, tone });
+  try {
+    switch (command) {
+      case '/help':
+      case '/?':
+        for (const c of SLASH_COMMANDS) say(`${`${c.name} ${c.args}`.padEnd(24)} ${c.help}`);
+        say(`${'//text'.padEnd(24)} send a message that starts with /`);
+        return;
+      case '/ping': {
+        const payload = line.trim().slice(command.length).trim();
+        if (!session.ping(payload)) say('not connected: no ping sent', 'warn');
+        return;
+      }
+      case '/close': {
+        const code = args[0] === undefined ? 1000 : Number(args[0]);
+        if (!Number.isInteger(code)) {
+          say(`/close: ${JSON.stringify(args[0])} is not a close code (use 1000 or 3000–4999)`, 'bad');
+          return;
+        }
+        const reason = args.slice(1).join(' ');
+        void session.end(code, reason, ExitCode.OK);
+        say(`closing with ${code}${reason ? ` (${reason})` : ''}`);
+        return;
+      }
+      case '/reconnect':
+        session.socket.reconnect();
+        say('reconnecting…');
+        return;
+      case '/stats': {
+        const s = session.socket.stats;
+        const messages = (n: number) => `${n} message${n === 1 ? '' : 's'}`;
+        say(`state ${session.socket.state} · connected for ${formatDelay(s.connectedTime)} · attempts ${s.attempts} · reconnects ${s.reconnects}`);
+        say(`in ${messages(s.messagesIn)}, ${formatBytes(s.bytesIn)} · out ${messages(s.messagesOut)}, ${formatBytes(s.bytesOut)}`);
+        say(`rtt ${session.rtt === undefined ? '–' : `${session.rtt} ms`} · queued ${s.queued}`);
+        return;
+      }
+      case '/quit':
+      case '/exit':
+        quit();
+        return;
+      default:
+        say(`unknown command ${command}: try /help (start with // to send a leading /)`, 'bad');
+    }
+  } catch (error) {
+    say(`${command}: ${(error as Error).message}`, 'bad');
+  }
+}

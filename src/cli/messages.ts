@@ -1,0 +1,111 @@
+// Turning input lines into frames and frames into output lines. Pure: no I/O, no clock.
+
+/** How input lines become frames, and how binary frames are printed. */
+export type Encoding = 'text' | 'binary' | 'hex' | 'base64';
+
+export class InputError extends Error {}
+
+const HEX = /^(?:[0-9a-f]{2})*$/i;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * One input line as it goes on the wire: text frames for `text`, binary frames for the rest.
+ * Throws InputError for a line that is not valid hex or base64.
+ */
+export function encodeInput(line: string, encoding: Encoding): string | Buffer {
+  switch (encoding) {
+    case 'text':
+      return line;
+    case 'binary':
+      return Buffer.from(line, 'utf8');
+    case 'hex': {
+      const digits = line.replace(/\s+/g, '');
+      if (!HEX.test(digits)) throw new InputError(`not hex (pairs of 0-9a-f): ${preview(line)}`);
+      return Buffer.from(digits, 'hex');
+    }
+    case 'base64': {
+      const digits = line.replace(/\s+/g, '');
+      if (!BASE64.test(digits) || digits.replace(/=+$/, '').length % 4 === 1) {
+        throw new InputError(`not base64: ${preview(line)}`);
+      }
+      return Buffer.from(digits, digits.includes('-') || digits.includes('_') ? 'base64url' : 'base64');
+    }
+  }
+}
+
+export interface Rendered {
+  text: string;
+  binary: boolean;
+  /** How `text` holds the bytes of a binary message. */
+  encoding?: 'hex' | 'base64' | 'utf8';
+  /** Size of a binary message. */
+  bytes?: number;
+}
+
+/** A received message as it is printed: text as is; binary per `encoding` (hex unless told otherwise). */
+export function renderMessage(data: unknown, encoding: Encoding): Rendered {
+  if (typeof data === 'string') return { text: data, binary: false };
+  const bytes = toBuffer(data);
+  const as = encoding === 'base64' ? 'base64' : encoding === 'binary' ? 'utf8' : 'hex';
+  return { text: bytes.toString(as), binary: true, encoding: as, bytes: bytes.length };
+}
+
+export function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data)) return Buffer.concat(data.map(toBuffer)); // ws 'fragments' binaryType
+  return Buffer.from(String(data));
+}
+
+/** A URL fit for a terminal or a log: no password, no query values (tokens live there). */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***');
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** `1.2 s`, `850 ms`. */
+export function formatDelay(ms: number): string {
+  if (!Number.isFinite(ms)) return 'later';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Close codes from RFC 6455 §7.4.1 and the IANA registry, for humans. */
+const CLOSE_NAMES: Record<number, string> = {
+  1000: 'normal closure',
+  1001: 'going away',
+  1002: 'protocol error',
+  1003: 'unsupported data',
+  1005: 'no status',
+  1006: 'abnormal closure',
+  1007: 'invalid payload',
+  1008: 'policy violation',
+  1009: 'message too big',
+  1010: 'mandatory extension',
+  1011: 'internal server error',
+  1012: 'service restart',
+  1013: 'try again later',
+  1014: 'bad gateway',
+  1015: 'TLS handshake failure',
+};
+
+export function describeClose(code: number, reason: string): string {
+  const name = CLOSE_NAMES[code];
+  return `${code}${name ? ` ${name}` : ''}${reason ? `: ${reason}` : ''}`;
+}
+
+function preview(line: string): string {
+  return JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
+}

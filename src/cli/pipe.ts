@@ -1,0 +1,117 @@
+import * as readline from 'node:readline';
+import { isSteadySocketError } from '../index';
+import type { CliOptions } from './args';
+import { colorsFor } from './colors';
+import { ExitCode } from './exit-codes';
+import { InputError } from './messages';
+import { JsonReporter, PlainReporter } from './output';
+import { Session } from './session';
+
+/** Above this many bytes or messages waiting (outbox + socket), stop reading stdin until they drain. */
+const INPUT_HIGH_WATER = 1024 * 1024;
+const INPUT_MAX_QUEUED = 1000;
+
+/**
+ * Pipe mode (stdin lines in, message lines out) and execute mode (-x). Ends once the input is
+ * exhausted and sent, after -w; or when --count is reached; or when the client gives up.
+ */
+export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const reporter = options.json
+    ? new JsonReporter(process.stdout, process.stderr, options.encoding, options.quiet)
+    : new PlainReporter(process.stdout, process.stderr, colorsFor(process.stderr, options.color, env), options.encoding, options.quiet);
+  const session = new Session(options, reporter);
+  const removeSignals = handleSignals(session);
+  // A reader that went away (`| head -1`) is a normal end, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' && !session.ended) void session.end();
+  });
+
+  const firstOpen = new Promise<boolean>((resolve) => {
+    session.socket.once('open', () => resolve(true));
+    void session.done.then(() => resolve(false));
+  });
+
+  try {
+    const input = options.execute.length ? sendAll(session, options.execute, reporter) : sendStdin(session, reporter);
+    await Promise.race([input, session.done]);
+    // Connect at least once even with empty input: a quick reachability check.
+    if (!session.ended && (await firstOpen)) {
+      await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
+      await linger(session, options.wait);
+      if (!session.ended) await session.end();
+    }
+    const code = await session.done;
+    // Without -q the error events already said it on stderr.
+    const failure = options.quiet || options.json ? session.failure(code) : undefined;
+    if (failure) process.stderr.write(`steadysocket: ${failure} (exit ${code})\n`);
+    return code;
+  } finally {
+    removeSignals();
+  }
+}
+
+function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }): void {
+  for (const message of messages) {
+    if (!trySend(session, message, reporter)) return;
+  }
+}
+
+async function sendStdin(session: Session, reporter: { notice(text: string): void }): Promise<void> {
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  void session.done.then(() => lines.close());
+  try {
+    for await (const line of lines) {
+      if (!trySend(session, line, reporter)) return;
+      // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
+      if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.socket.stats.queued >= INPUT_MAX_QUEUED) {
+        await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
+      }
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/** Sends one line; a line that cannot be encoded is skipped with a notice. False once closed for good. */
+function trySend(session: Session, line: string, reporter: { notice(text: string): void }): boolean {
+  if (session.ended) return false;
+  try {
+    session.send(line);
+  } catch (error) {
+    if (error instanceof InputError) reporter.notice(`skipped a line that is ${error.message}`);
+    else if (isSteadySocketError(error, 'CLOSED')) return false;
+    else if (isSteadySocketError(error)) reporter.notice(`not sent: ${error.message}`);
+    else throw error;
+  }
+  return true;
+}
+
+/** -w: keep listening for replies this many seconds (-1: until the connection ends for good). */
+async function linger(session: Session, wait: number | undefined): Promise<void> {
+  if (!wait || session.ended) return;
+  if (wait < 0) {
+    await session.done;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, wait * 1000))), session.done]);
+  clearTimeout(timer);
+}
+
+/** SIGINT/SIGTERM close gracefully (exit 130/143); a second signal exits at once. */
+function handleSignals(session: Session): () => void {
+  let received = false;
+  const handler = (code: number) => () => {
+    if (received || session.ended) process.exit(code);
+    received = true;
+    void session.end(1000, '', code);
+  };
+  const onInt = handler(ExitCode.INTERRUPTED);
+  const onTerm = handler(ExitCode.TERMINATED);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+}

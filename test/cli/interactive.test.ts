@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { CLI, requireBuiltCli, startServer, until, type TestServer } from './helpers';
+
+let sessions = 0;
+
+/** One tmux server of our own (its own socket), so nothing else on the machine is touched. */
+class Tmux {
+  private readonly socket = `steadysocket-cli-test-${process.pid}-${++sessions}`;
+
+  run(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  }
+
+  start(command: string): void {
+    this.run('new-session', '-d', '-x', '110', '-y', '30', '-s', 'cli', command);
+  }
+
+  screen(escapes = false): string {
+    return this.run('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'cli');
+  }
+
+  keys(...keys: string[]): void {
+    this.run('send-keys', '-t', 'cli', ...keys);
+  }
+
+  async waitFor(match: string | RegExp, timeout = 5000): Promise<string> {
+    let screen = '';
+    const test = () => {
+      screen = this.screen();
+      return typeof match === 'string' ? screen.includes(match) : match.test(screen);
+    };
+    await until(test, timeout, `${match} on the screen:\n${screen}`).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- screen ---\n${this.screen()}`);
+    });
+    return screen;
+  }
+
+  /** The last non-empty lines of the screen. */
+  tail(count: number): string[] {
+    return this.screen().split('\n').filter((line) => line.trim() !== '').slice(-count);
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The CLI in a clean environment, then its exit code on the screen. */
+function command(args: string[], env: Record<string, string> = {}): string {
+  const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
+  return `env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}; echo "EXIT=$?"; sleep 30`;
+}
+
+describe('steadysocket CLI: interactive mode in a real terminal (tmux)', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  let tmux: Tmux;
+
+  before(async function () {
+    requireBuiltCli();
+    if (spawnSync('tmux', ['-V']).status !== 0) {
+      console.warn('    tmux is not installed (apt-get install tmux): skipping');
+      this.skip();
+    }
+    server = await startServer({ handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false) });
+  });
+  after(async () => {
+    tmux?.kill();
+    await server?.close();
+  });
+  beforeEach(() => {
+    tmux = new Tmux();
+  });
+  afterEach(() => tmux.kill());
+
+  it('shows a live status line, prints messages above what is being typed, and runs slash commands', async () => {
+    tmux.start(command([server.url('/tty'), '-s', 'chat.v2', '--min-delay', '300', '--max-delay', '600']));
+    await tmux.waitFor('● connected · protocol chat.v2');
+    expect(tmux.tail(2)).to.deep.equal(['● connected · protocol chat.v2', '>']);
+    const connection = () => server.connections.filter((c) => c.path === '/tty').at(-1)!;
+
+    // A message arriving while the user types lands above the status line; the typing survives.
+    tmux.keys('half-typed');
+    await tmux.waitFor('> half-typed');
+    connection().socket.send('arrived while typing');
+    await tmux.waitFor('< arrived while typing');
+    expect(tmux.tail(3)).to.deep.equal(['< arrived while typing', '● connected · protocol chat.v2', '> half-typed']);
+
+    // Enter sends the line; the echo comes back as a received message.
+    tmux.keys(' and finished', 'Enter');
+    await until(() => connection().messages.includes('half-typed and finished'), 5000, 'the typed message');
+    await tmux.waitFor('< half-typed and finished');
+
+    tmux.keys('/stats', 'Enter');
+    await tmux.waitFor(/state open · connected for .* · attempts 1 · reconnects 0/);
+    tmux.keys('/ping', 'Enter');
+    await tmux.waitFor(/pong in \d+ ms/);
+    await tmux.waitFor(/● connected · protocol chat\.v2 · rtt \d+ ms/);
+
+    // The server goes away: the status line counts down to the next attempt, then recovers.
+    await server.kill();
+    await tmux.waitFor(/● reconnecting in \d+(\.\d)? m?s \(attempt \d+\)/);
+    await server.start();
+    await tmux.waitFor(/connected to .*\n(.*\n)*● connected · protocol chat\.v2/, 8000);
+
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+    expect(tmux.screen()).to.include('● closed');
+  });
+
+  it('/close sends the code and reason and exits 0; unknown commands are refused; // sends a leading slash', async () => {
+    tmux.start(command([server.url('/tty-close')]));
+    await tmux.waitFor('● connected');
+    const connection = server.connections.filter((c) => c.path === '/tty-close').at(-1)!;
+    const closed = new Promise<[number, string]>((resolve) => connection.socket.once('close', (code, reason) => resolve([code, reason.toString()])));
+
+    tmux.keys('/nope', 'Enter');
+    await tmux.waitFor('unknown command /nope');
+    tmux.keys('//not a command', 'Enter');
+    await until(() => connection.messages.includes('/not a command'), 5000, 'the slash message');
+    tmux.keys('/help', 'Enter');
+    await tmux.waitFor('/reconnect');
+
+    tmux.keys('/close 4001 see you', 'Enter');
+    expect(await closed).to.deep.equal([4001, 'see you']);
+    await tmux.waitFor('EXIT=0');
+  });
+
+  it('uses colours on a terminal, and none when NO_COLOR is set', async () => {
+    tmux.start(command([server.url('/tty-colour')]));
+    await tmux.waitFor('● connected');
+    expect(tmux.screen(true)).to.match(/\u001b\[3\dm/);
+    tmux.keys('C-d');
+    await tmux.waitFor('EXIT=0');
+    tmux.kill();
+
+    tmux = new Tmux();
+    tmux.start(command([server.url('/tty-plain')], { NO_COLOR: '1' }));
+    await tmux.waitFor('● connected');
+    expect(tmux.screen(true)).not.to.match(/\u001b\[3\dm/);
+    tmux.keys('C-c');
+    await tmux.waitFor('EXIT=0');
+  });
+});

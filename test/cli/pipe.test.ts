@@ -1,0 +1,249 @@
+import { expect } from 'chai';
+import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+
+describe('steadysocket CLI: pipe and execute modes', function () {
+  this.timeout(20_000);
+  let server: TestServer;
+
+  before(async () => {
+    requireBuiltCli();
+    server = await startServer({ handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false) });
+  });
+  after(() => server.close());
+  afterEach(() => killAll());
+
+  it('sends each stdin line as a message and prints each reply as one undecorated stdout line', async () => {
+    const before = server.connections.length;
+    const result = await runCli([server.url('/pipe')], { input: 'one\ntwo words\n\nthree\n' });
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal('one\ntwo words\n\nthree\n');
+    expect(server.connections.slice(before)[0].messages).to.deep.equal(['one', 'two words', '', 'three']);
+  });
+
+  it('streams a large input in order, pausing stdin instead of overflowing the outbox', async () => {
+    const count = 20_000;
+    const lines = Array.from({ length: count }, (_, i) => `message ${i}`);
+    const result = await runCli([server.url('/bulk')], { input: `${lines.join('\n')}\n`, timeout: 15_000 });
+    expect(result.code).to.equal(0);
+    expect(result.stderr).not.to.include('not sent');
+    expect(server.connections.find((c) => c.path === '/bulk')!.messages).to.deep.equal(lines);
+    expect(result.stdout).to.equal(`${lines.join('\n')}\n`);
+  });
+
+  it('prints what the server sends while stdin stays open, and exits 0 once stdin ends', async () => {
+    const cli = startCli([server.url('/listen')]);
+    await until(() => server.connections.some((c) => c.path === '/listen'), 5000, 'the connection');
+    const connection = server.connections.find((c) => c.path === '/listen')!;
+    connection.socket.send('pushed by the server');
+    connection.socket.send('and another');
+    await cli.waitForLine('and another');
+    expect(cli.lines()).to.deep.equal(['pushed by the server', 'and another']);
+    cli.end();
+    const result = await cli.exited();
+    expect(result.code).to.equal(0);
+    expect(result.stderr).to.match(/connected to ws:\/\/127\.0\.0\.1:\d+\/listen/);
+  });
+
+  it('connects once even with empty input, then exits 0 (a reachability check)', async () => {
+    const before = server.connections.length;
+    const result = await runCli([server.url('/empty')], { input: '' });
+    expect(result.code).to.equal(0);
+    expect(server.connections.length).to.equal(before + 1);
+  });
+
+  it('-x sends messages in order, -w waits for late replies, then exits 0', async () => {
+    const late = await startServer({
+      echo: false,
+      onConnection: (c) => c.socket.on('message', (data) => setTimeout(() => c.socket.send(`late ${data}`), 300)),
+    });
+    try {
+      const result = await runCli([late.url(), '-x', 'first', '--execute', 'second', '-w', '1.5']);
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal('late first\nlate second\n');
+      expect(late.connections[0].messages).to.deep.equal(['first', 'second']);
+    } finally {
+      await late.close();
+    }
+  });
+
+  it('-w -1 holds the connection open until the server ends it', async () => {
+    const slow = await startServer({
+      echo: false,
+      onConnection: (c) =>
+        setTimeout(() => {
+          c.socket.send('much later');
+          c.socket.close(1000);
+        }, 600),
+    });
+    try {
+      const result = await runCli([slow.url(), '-x', 'hi', '-w', '-1', '--no-reconnect']);
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal('much later\n');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('-c/--connect is the URL in wscat style, and a URL without a scheme means ws://', async () => {
+    const result = await runCli(['-c', `127.0.0.1:${server.port}/noscheme`, '-x', 'hi']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal('hi\n');
+    expect(server.connections.some((c) => c.path === '/noscheme')).to.equal(true);
+  });
+
+  it('--count exits 0 after n messages', async () => {
+    const cli = startCli([server.url('/count'), '--count', '2']);
+    await until(() => server.connections.some((c) => c.path === '/count'), 5000, 'the connection');
+    const connection = server.connections.find((c) => c.path === '/count')!;
+    for (const n of [1, 2, 3]) connection.socket.send(`m${n}`);
+    const result = await cli.exited();
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal('m1\nm2\n');
+  });
+
+  it('offers every -s subprotocol in order and sends -H headers, -o origin and --auth', async () => {
+    const result = await runCli([
+      server.url('/handshake'),
+      '-s', 'chat.v1', '--subprotocol', 'chat.v2',
+      '-H', 'X-One: 1', '--header', 'X-Two:two words',
+      '-o', 'https://app.example',
+      '--auth', 'alice:s3cret',
+      '--json', '-x', 'hello',
+    ]);
+    expect(result.code).to.equal(0);
+    const connection = server.connections.find((c) => c.path === '/handshake')!;
+    expect(connection.headers['sec-websocket-protocol']).to.equal('chat.v1,chat.v2');
+    expect(connection.protocol).to.equal('chat.v2');
+    expect(connection.headers['x-one']).to.equal('1');
+    expect(connection.headers['x-two']).to.equal('two words');
+    expect(connection.headers.origin).to.equal('https://app.example');
+    expect(connection.headers.authorization).to.equal(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+    const open = ndjson(result.stdout).find((e) => e.type === 'open')!;
+    expect(open.protocol).to.equal('chat.v2');
+  });
+
+  it('-L follows a redirect during the handshake; without it the redirect fails the connection', async () => {
+    const followed = await runCli([server.url('/redirect'), '-L', '--max-redirects', '2', '-x', 'after redirect']);
+    expect(followed.code).to.equal(0);
+    expect(followed.stdout).to.equal('after redirect\n');
+    expect(server.connections.some((c) => c.path === '/redirected')).to.equal(true);
+
+    const refused = await runCli([server.url('/redirect'), '--no-reconnect', '-x', 'x']);
+    expect(refused.code).to.equal(3);
+  });
+
+  describe('binary messages', () => {
+    it('--hex sends hex lines as binary frames and prints binary frames as hex', async () => {
+      const result = await runCli([server.url('/hex'), '--hex'], { input: '00ff10\nDE AD be ef\nnot hex\n' });
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal('00ff10\ndeadbeef\n');
+      expect(result.stderr).to.include('skipped a line that is not hex');
+      expect(server.connections.find((c) => c.path === '/hex')!.messages).to.deep.equal(['hex:00ff10', 'hex:deadbeef']);
+    });
+
+    it('--base64 sends base64 lines as binary frames and prints binary frames as base64', async () => {
+      const result = await runCli([server.url('/b64'), '--base64', '-x', 'AAEC/w==']);
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal('AAEC/w==\n');
+      expect(server.connections.find((c) => c.path === '/b64')!.messages).to.deep.equal(['hex:000102ff']);
+    });
+
+    it('-b/--binary sends lines as binary frames and prints binary frames as raw text', async () => {
+      const result = await runCli([server.url('/bin'), '--binary'], { input: 'héllo\n' });
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal('héllo\n');
+      expect(server.connections.find((c) => c.path === '/bin')!.messages).to.deep.equal([`hex:${Buffer.from('héllo').toString('hex')}`]);
+    });
+
+    it('prints a binary frame as hex by default, so one message stays one line', async () => {
+      const cli = startCli([server.url('/binout')]);
+      await until(() => server.connections.some((c) => c.path === '/binout'), 5000, 'the connection');
+      server.connections.find((c) => c.path === '/binout')!.socket.send(Buffer.from([0x0a, 0x00, 0x41]));
+      await cli.waitForLine('0a0041');
+      cli.end();
+      expect((await cli.exited()).code).to.equal(0);
+    });
+  });
+
+  describe('--json', () => {
+    it('prints one parseable object per event, with ISO timestamps, and nothing else on stdout', async () => {
+      const result = await runCli([server.url('/json'), '--json', '--hex'], { input: 'cafe\n' });
+      expect(result.code).to.equal(0);
+      const events = ndjson(result.stdout);
+      expect(events.map((e) => e.type)).to.deep.equal(['open', 'message', 'close']);
+      for (const event of events) expect(new Date(event.ts as string).toISOString()).to.equal(event.ts);
+      expect(events[1]).to.include({ data: 'cafe', binary: true, encoding: 'hex', bytes: 2 });
+      expect(events[2]).to.include({ code: 1000, wasClean: true, opened: true });
+      expect(result.stderr).to.equal('');
+    });
+
+    it('reports error, reconnecting, drop and close, each line valid JSON', async () => {
+      const result = await runCli([`ws://127.0.0.1:1/`, '--json', '--max-retries', '1', ...FAST, '-x', 'never sent']);
+      expect(result.code).to.equal(3);
+      const events = ndjson(result.stdout);
+      const types = events.map((e) => e.type);
+      expect(types).to.include.members(['error', 'close', 'reconnecting', 'drop']);
+      expect(events.find((e) => e.type === 'reconnecting')).to.include({ attempt: 1 });
+      expect(events.find((e) => e.type === 'drop')).to.include({ reason: 'closed', code: 'CLOSED', data: 'never sent' });
+      expect(events.filter((e) => e.type === 'error').map((e) => e.code)).to.include.members(['CONNECT_FAILED', 'RETRIES_EXHAUSTED']);
+      expect(result.stderr).to.match(/Gave up after 2 failed attempts.*\(exit 3\)/);
+    });
+  });
+
+  describe('liveness', () => {
+    it('-P shows the server\'s pings, and --heartbeat pings show their pongs', async () => {
+      const pinger = await startServer({ onConnection: (c) => c.socket.ping('from-server') });
+      try {
+        const cli = startCli([pinger.url(), '-P', '--heartbeat', '100', '--json']);
+        await cli.waitForLine('"type":"pong"');
+        await cli.waitForLine('"type":"ping"');
+        cli.end();
+        const result = await cli.exited();
+        expect(result.code).to.equal(0);
+        const events = ndjson(result.stdout);
+        expect(events.find((e) => e.type === 'ping')).to.include({ data: 'from-server' });
+      } finally {
+        await pinger.close();
+      }
+    });
+
+    it('--heartbeat drops a connection whose server stops answering pings, then reconnects', async () => {
+      const silent = await startServer({ autoPong: false });
+      try {
+        const cli = startCli([silent.url(), '--heartbeat', '100', ...FAST, '--json']);
+        await cli.waitForLine('HEARTBEAT_TIMEOUT');
+        await until(() => silent.connections.length >= 2, 5000, 'a second connection');
+        cli.end();
+        await cli.exited();
+      } finally {
+        await silent.close();
+      }
+    });
+  });
+
+  describe('diagnostics', () => {
+    it('-q keeps stderr empty on success', async () => {
+      const result = await runCli([server.url('/quiet'), '-q', '-x', 'hi']);
+      expect(result.code).to.equal(0);
+      expect(result.stderr).to.equal('');
+    });
+
+    it('--debug prints the client lifecycle log on stderr, with query strings redacted', async () => {
+      const result = await runCli([server.url('/debug?token=secret-token'), '--debug', '-q', '-x', 'hi']);
+      expect(result.code).to.equal(0);
+      expect(result.stderr).to.include('[steadysocket] state connecting -> open');
+      expect(result.stderr).not.to.include('secret-token');
+    });
+
+    it('uses no colours when stderr is not a terminal, and FORCE_COLOR turns them on unless NO_COLOR is set', async () => {
+      const plain = await runCli([server.url('/c1'), '-x', 'hi']);
+      expect(plain.stderr).to.include('connected to').and.not.include('\u001b[');
+      const forced = await runCli([server.url('/c2'), '-x', 'hi'], { env: cleanEnv({ FORCE_COLOR: '1' }) });
+      expect(forced.stderr).to.include('\u001b[32mconnected to');
+      const vetoed = await runCli([server.url('/c3'), '-x', 'hi'], { env: cleanEnv({ FORCE_COLOR: '1', NO_COLOR: '1' }) });
+      expect(vetoed.stderr).to.include('connected to').and.not.include('\u001b[');
+      const flagged = await runCli([server.url('/c4'), '-x', 'hi', '--no-color'], { env: cleanEnv({ FORCE_COLOR: '1' }) });
+      expect(flagged.stderr).not.to.include('\u001b[');
+    });
+  });
+});

@@ -1,0 +1,151 @@
+// The CLI's pure pieces, in-process (the child-process tests cover the wiring).
+import { expect } from 'chai';
+import picocolors from 'picocolors';
+import { SteadySocketError } from '../../src/index';
+import { parseArgs, type CliOptions } from '../../src/cli/args';
+import { useColor } from '../../src/cli/colors';
+import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
+import { statusText } from '../../src/cli/interactive';
+import { displayUrl, encodeInput, InputError, renderMessage } from '../../src/cli/messages';
+import { JsonReporter } from '../../src/cli/output';
+import { displayRows, truncate } from '../../src/cli/terminal';
+
+function parse(...argv: string[]): CliOptions {
+  const errors: string[] = [];
+  const result = parseArgs(argv, { stdout: () => {}, stderr: (text) => errors.push(text), version: '1.2.3' });
+  if (!('run' in result)) throw new Error(`exit ${result.exit}: ${errors.join('')}`);
+  return result.run;
+}
+
+describe('steadysocket CLI: pure parts', () => {
+  describe('argument parsing', () => {
+    it('collects repeatable flags in order and applies defaults', () => {
+      const o = parse('ws://h/', '-s', 'a', '-s', 'b', '-x', '1', '-x', '2', '--preamble', 'p', '-H', 'A: 1', '-H', 'B:2');
+      expect(o.subprotocols).to.deep.equal(['a', 'b']);
+      expect(o.execute).to.deep.equal(['1', '2']);
+      expect(o.preamble).to.deep.equal(['p']);
+      expect(o.headers).to.deep.equal({ A: '1', B: '2' });
+      expect(o).to.include({ reconnect: true, json: false, encoding: 'text', color: true, maxRedirects: 10, proxy: undefined });
+    });
+
+    it('turns --auth into a Basic Authorization header and keeps other headers', () => {
+      const o = parse('ws://h/', '-H', 'X: y', '--auth', 'me:pa:ss');
+      expect(o.headers).to.deep.equal({ X: 'y', Authorization: `Basic ${Buffer.from('me:pa:ss').toString('base64')}` });
+    });
+
+    it('reads --no-reconnect, --no-proxy, --proxy without a scheme, -w -1 and -k', () => {
+      expect(parse('ws://h', '--no-reconnect').reconnect).to.equal(false);
+      expect(parse('ws://h', '--no-proxy').proxy).to.equal(false);
+      expect(parse('ws://h', '--proxy', '127.0.0.1:3128').proxy).to.equal('http://127.0.0.1:3128');
+      expect(parse('ws://h', '-w', '-1').wait).to.equal(-1);
+      expect(parse('ws://h', '-k').insecure).to.equal(true);
+    });
+
+    it('refuses what cannot work, with exit code 2', () => {
+      for (const argv of [
+        ['ws://h', '-w', '-2'],
+        ['ws://h', '--count', '0'],
+        ['ws://h', '--min-delay', '500', '--max-delay', '100'],
+        ['ws://h', '--cert', 'c.pem'],
+        ['ws://a', '-c', 'ws://b'],
+        ['ws://h', '--auth', 'nocolon'],
+      ]) {
+        const result = parseArgs(argv, { stdout: () => {}, stderr: () => {}, version: '0' });
+        expect(result, argv.join(' ')).to.deep.equal({ exit: ExitCode.USAGE });
+      }
+    });
+  });
+
+  describe('exit codes', () => {
+    const close = (code: number, extra: object = {}) => ({ code, reason: '', wasClean: code !== 1006, attempt: 1, ...extra });
+
+    it('maps how a session ended to the documented codes', () => {
+      expect(exitCodeFor({ close: close(1000), error: undefined })).to.equal(ExitCode.OK);
+      expect(exitCodeFor({ close: close(1001), error: undefined })).to.equal(ExitCode.OK);
+      expect(exitCodeFor({ close: close(1008), error: undefined })).to.equal(ExitCode.SERVER_ERROR_CLOSE);
+      expect(exitCodeFor({ close: close(4000), error: undefined })).to.equal(ExitCode.SERVER_ERROR_CLOSE);
+      expect(exitCodeFor({ close: close(1006), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+      expect(exitCodeFor({ close: close(1006, { status: 401 }), error: undefined })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      expect(exitCodeFor({ close: close(1006, { status: 404 }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+      const exhausted = new SteadySocketError('RETRIES_EXHAUSTED', 'gave up');
+      expect(exitCodeFor({ close: close(1006), error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
+      // A protocol violation is reported with its status code but is not the server's close frame.
+      const violation = new SteadySocketError('PROTOCOL_ERROR', 'bad frame', undefined, { closeCode: 1002 });
+      expect(exitCodeFor({ close: close(1002, { wasClean: false, error: violation }), error: violation })).to.equal(ExitCode.CONNECTION_FAILED);
+    });
+  });
+
+  describe('messages', () => {
+    it('encodes input lines per --binary/--hex/--base64 and refuses malformed ones', () => {
+      expect(encodeInput('hi', 'text')).to.equal('hi');
+      expect(encodeInput('hé', 'binary')).to.deep.equal(Buffer.from('hé'));
+      expect(encodeInput('de ad', 'hex')).to.deep.equal(Buffer.from([0xde, 0xad]));
+      expect(encodeInput('3q0=', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad]));
+      expect(encodeInput('_-8', 'base64')).to.deep.equal(Buffer.from('_-8', 'base64url'));
+      expect(() => encodeInput('abc', 'hex')).to.throw(InputError);
+      expect(() => encodeInput('a', 'base64')).to.throw(InputError);
+      expect(() => encodeInput('**', 'base64')).to.throw(InputError);
+    });
+
+    it('renders text as is and binary as hex, base64 or raw text', () => {
+      expect(renderMessage('x\ty', 'hex')).to.deep.equal({ text: 'x\ty', binary: false });
+      const bytes = Buffer.from([0x68, 0x69]);
+      expect(renderMessage(bytes, 'text')).to.include({ text: '6869', encoding: 'hex', bytes: 2 });
+      expect(renderMessage(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 2), 'base64')).to.include({ text: 'aGk=' });
+      expect(renderMessage(bytes, 'binary')).to.include({ text: 'hi', encoding: 'utf8' });
+    });
+
+    it('hides passwords and query values from displayed URLs', () => {
+      expect(displayUrl('wss://u:secret@h/p?token=abc&x=1')).to.equal('wss://u:***@h/p?token=***&x=***');
+    });
+
+    it('writes NDJSON with the documented fields', () => {
+      const lines: string[] = [];
+      const now = () => new Date('2026-01-02T03:04:05.678Z');
+      const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, now);
+      json.reconnecting({ attempt: 2, delay: Infinity, cause: { code: 1006, reason: '', wasClean: false, attempt: 2 } });
+      json.error(new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 401 }));
+      expect(lines.map((l) => JSON.parse(l))).to.deep.equal([
+        { type: 'reconnecting', ts: '2026-01-02T03:04:05.678Z', attempt: 2, delay: null },
+        { type: 'error', ts: '2026-01-02T03:04:05.678Z', code: 'HANDSHAKE_REJECTED', message: 'no', status: 401 },
+      ]);
+    });
+  });
+
+  describe('terminal', () => {
+    it('counts rows like readline: wrapping, newlines and wide characters', () => {
+      expect(displayRows('> hi', 80)).to.equal(0);
+      expect(displayRows('status\n> hi', 80)).to.equal(1);
+      expect(displayRows(`${'x'.repeat(80)}`, 80)).to.equal(1);
+      expect(displayRows(`\u001b[32m${'x'.repeat(79)}\u001b[39m`, 80)).to.equal(0);
+      expect(displayRows('界'.repeat(40), 80)).to.equal(1);
+    });
+
+    it('truncates the status line to the terminal width', () => {
+      expect(truncate('abcdef', 4)).to.equal('abc…');
+      expect(truncate('abc', 4)).to.equal('abc');
+    });
+
+    it('words the status line for each state', () => {
+      const c = picocolors.createColors(false);
+      const base = { url: 'ws://h/?t=1', protocol: '', rtt: undefined, queued: 0, retry: undefined, attempts: 1 };
+      expect(statusText({ ...base, state: 'connecting' }, 0, c)).to.equal('● connecting to ws://h/?t=***…');
+      expect(statusText({ ...base, state: 'open', protocol: 'chat.v2', rtt: 12 }, 0, c)).to.equal('● connected · protocol chat.v2 · rtt 12 ms');
+      expect(statusText({ ...base, state: 'waiting', queued: 3, retry: { at: 3200, attempt: 4 } }, 0, c)).to.equal(
+        '● reconnecting in 3.2 s (attempt 4) · 3 queued',
+      );
+      expect(statusText({ ...base, state: 'closed' }, 0, c)).to.equal('● closed');
+    });
+  });
+
+  describe('colours', () => {
+    it('are on for a terminal only, off with NO_COLOR or --no-color, forced with FORCE_COLOR', () => {
+      expect(useColor({ isTTY: true }, true, {})).to.equal(true);
+      expect(useColor({ isTTY: false }, true, {})).to.equal(false);
+      expect(useColor({ isTTY: true }, true, { NO_COLOR: '1' })).to.equal(false);
+      expect(useColor({ isTTY: true }, false, {})).to.equal(false);
+      expect(useColor({ isTTY: false }, true, { FORCE_COLOR: '1' })).to.equal(true);
+      expect(useColor({ isTTY: true }, true, { TERM: 'dumb' })).to.equal(false);
+    });
+  });
+});
