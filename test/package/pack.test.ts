@@ -1,0 +1,298 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { startEchoServer, until, type EchoServer } from '../support/servers';
+
+// The package as users get it: `npm pack`, installed into a fresh project, then loaded by Node as
+// ESM and as CommonJS (each talking to a real ws server on loopback) and as a <script> bundle.
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; kills it (and fails) after `timeout` ms. */
+function run(command: string, args: string[], cwd: string, timeout: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeout} ms\n${stdout}\n${stderr}`));
+    }, timeout);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function describeRun(what: string, result: Run): string {
+  return `${what} exited with ${result.code ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+interface PackedFile {
+  path: string;
+}
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  [key: string]: unknown;
+}
+
+/**
+ * A lockfile for the consumer project: the tarball plus its runtime dependencies at the versions
+ * (and integrity) of the repo's own lockfile. With it `npm ci --offline` installs from npm's cache,
+ * which the repo's `npm ci` has filled, so the install works inside the loopback-only namespace
+ * that scripts/test.mjs runs in. Plain `npm install <tarball>` cannot: it wants full registry
+ * metadata that `npm ci` never caches. Returns undefined when the repo's lockfile cannot pin every
+ * dependency (then the caller falls back to `npm install`).
+ */
+function consumerLockfile(tarball: string, integrity: string, manifest: { version: string; dependencies?: Record<string, string> }) {
+  const repoLock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const packages: Record<string, LockEntry> = {
+    '': { name: 'consumer', version: '1.0.0', dependencies: { steadysocket: `file:${tarball}` } },
+    'node_modules/steadysocket': {
+      version: manifest.version,
+      resolved: `file:${tarball}`,
+      integrity,
+      ...(manifest.dependencies ? { dependencies: manifest.dependencies } : {}),
+    },
+  };
+  const wanted = Object.entries(manifest.dependencies ?? {});
+  while (wanted.length) {
+    const [name, spec] = wanted.shift()!;
+    const path = `node_modules/${name}`;
+    if (packages[path]) continue;
+    const entry = repoLock.packages[path];
+    // Only exact pins are checked here (the project pins its dependencies); anything else: fall back.
+    if (!entry?.version || (spec !== '*' && spec !== entry.version)) return undefined;
+    const { dev, optional, devOptional, peer, ...kept } = entry;
+    packages[path] = kept;
+    for (const [dep, depSpec] of Object.entries(entry.dependencies ?? {})) wanted.push([dep, depSpec]);
+    for (const [dep, depSpec] of Object.entries(entry.peerDependencies ?? {})) {
+      if (!entry.peerDependenciesMeta?.[dep]?.optional) wanted.push([dep, depSpec]);
+    }
+  }
+  return { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+}
+
+/** Every path a package.json field points into the package (exports, main, types, bin, ...). */
+function referencedFiles(pkg: Record<string, unknown>): string[] {
+  const found = new Set<string>();
+  const add = (path: string) => found.add(path.replace(/^\.\//, ''));
+  // Values only: keys of `exports` are subpaths and keys of `exports` conditions are names.
+  const walkValues = (value: unknown): void => {
+    if (typeof value === 'string') add(value);
+    else if (value && typeof value === 'object') for (const inner of Object.values(value)) walkValues(inner);
+  };
+  for (const field of ['main', 'module', 'types', 'typings', 'unpkg', 'jsdelivr', 'bin', 'exports']) walkValues(pkg[field]);
+  // In the `browser` object the keys are files too.
+  const browser = pkg.browser;
+  if (typeof browser === 'string') add(browser);
+  else if (browser && typeof browser === 'object') {
+    for (const [from, to] of Object.entries(browser)) {
+      if (from.startsWith('./')) add(from);
+      if (typeof to === 'string' && to.startsWith('./')) add(to);
+    }
+  }
+  found.delete('package.json');
+  return [...found].sort();
+}
+
+// Connects, sends one message, prints what came back as JSON, closes, and must then exit by itself.
+const ESM_CONSUMER = `
+import { SteadySocket } from 'steadysocket';
+const out = { type: typeof SteadySocket, resolved: import.meta.resolve('steadysocket') };
+const socket = new SteadySocket(process.argv[2]);
+const timer = setTimeout(() => { console.log(JSON.stringify({ ...out, error: 'no echo within 5000 ms' })); process.exit(3); }, 5000);
+socket.on('error', (error) => console.error('error event:', error && error.code, error && error.message));
+socket.on('open', () => socket.send('hello from esm'));
+socket.on('message', async (data) => {
+  clearTimeout(timer);
+  await socket.close();
+  console.log(JSON.stringify({ ...out, echo: String(data), state: socket.state }));
+});
+`;
+
+const CJS_CONSUMER = `
+const { SteadySocket } = require('steadysocket');
+const out = { type: typeof SteadySocket, resolved: require.resolve('steadysocket') };
+const socket = new SteadySocket(process.argv[2]);
+const timer = setTimeout(() => { console.log(JSON.stringify({ ...out, error: 'no echo within 5000 ms' })); process.exit(3); }, 5000);
+socket.on('error', (error) => console.error('error event:', error && error.code, error && error.message));
+socket.on('open', () => socket.send('hello from cjs'));
+socket.on('message', async (data) => {
+  clearTimeout(timer);
+  await socket.close();
+  console.log(JSON.stringify({ ...out, echo: String(data), state: socket.state }));
+});
+`;
+
+describe('the packed package', () => {
+  let work: string | undefined;
+  let consumer: string;
+  let packed: { filename: string; files: PackedFile[]; integrity: string };
+  let manifest: Record<string, unknown> & { version: string; dependencies?: Record<string, string> };
+  let echo: EchoServer | undefined;
+
+  before(async function () {
+    this.timeout(180_000);
+    for (const file of ['index.js', 'index.cjs', 'steadysocket.min.js']) {
+      if (!existsSync(join(repoRoot, 'dist', file))) throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does).`);
+    }
+    work = mkdtempSync(join(tmpdir(), 'steadysocket-pack-'));
+    // --ignore-scripts: `prepare` would rebuild dist/ while other processes may read it; npm test
+    // has just built it.
+    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], repoRoot, 60_000);
+    if (pack.code !== 0) throw new Error(describeRun('npm pack', pack));
+    packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0];
+    const tarball = join(work, packed.filename);
+    manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+
+    consumer = join(work, 'consumer');
+    rmSync(consumer, { recursive: true, force: true });
+    const lock = consumerLockfile(tarball, packed.integrity, manifest);
+    const attempts: string[] = [];
+    if (lock) {
+      mkdirSync(consumer, { recursive: true });
+      writeFileSync(join(consumer, 'package.json'), JSON.stringify({ ...lock.packages[''], private: true }, null, 2));
+      writeFileSync(join(consumer, 'package-lock.json'), JSON.stringify(lock, null, 2));
+      const ci = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], consumer, 120_000);
+      if (ci.code === 0) return;
+      attempts.push(describeRun('npm ci --offline (lockfile pinned to the repo lockfile)', ci));
+      rmSync(consumer, { recursive: true, force: true });
+    }
+    mkdirSync(consumer, { recursive: true });
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));
+    // --fetch-retries=0: fail fast where the registry is unreachable (the loopback namespace).
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--fetch-retries=0', tarball], consumer, 120_000);
+    if (install.code === 0) return;
+    attempts.push(describeRun(`npm install ${packed.filename}`, install));
+    throw new Error(`Could not install the packed tarball into a fresh project:\n${attempts.join('\n')}`);
+  });
+
+  before(async () => {
+    echo = await startEchoServer();
+  });
+
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  after(async () => {
+    await echo?.close();
+  });
+
+  it('holds dist/ and the docs, and nothing from src/ or test/', () => {
+    const paths = packed.files.map((file) => file.path);
+    expect(paths).to.include.members(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/steadysocket.min.js']);
+    const strays = paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(path));
+    expect(strays, 'files outside dist/ and the docs').to.deep.equal([]);
+  });
+
+  it('contains every file that package.json points to (exports, main, module, types, browser, bin, unpkg)', () => {
+    const paths = new Set(packed.files.map((file) => file.path));
+    const missing = referencedFiles(manifest).filter((path) => !paths.has(path));
+    expect(missing, 'referenced by package.json but not in the tarball').to.deep.equal([]);
+  });
+
+  it('imports SteadySocket as ESM from dist/index.js and gets an echo from a ws server', async () => {
+    writeFileSync(join(consumer, 'esm-consumer.mjs'), ESM_CONSUMER);
+    const result = await run(process.execPath, ['esm-consumer.mjs', echo!.url], consumer, 15_000);
+    expect(result.code, describeRun('esm-consumer.mjs', result)).to.equal(0);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    expect(out.type).to.equal('function');
+    expect(out.resolved).to.match(/\/node_modules\/steadysocket\/dist\/index\.js$/);
+    expect(out.echo).to.equal('hello from esm');
+    expect(out.state).to.equal('closed');
+    expect(echo!.connections.some((c) => c.messages.includes('hello from esm')), 'the server received the message').to.equal(true);
+  });
+
+  it('requires SteadySocket as CommonJS from dist/index.cjs and gets an echo from a ws server', async () => {
+    writeFileSync(join(consumer, 'cjs-consumer.cjs'), CJS_CONSUMER);
+    const result = await run(process.execPath, ['cjs-consumer.cjs', echo!.url], consumer, 15_000);
+    expect(result.code, describeRun('cjs-consumer.cjs', result)).to.equal(0);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    expect(out.type).to.equal('function');
+    expect(out.resolved).to.match(/\/node_modules\/steadysocket\/dist\/index\.cjs$/);
+    expect(out.echo).to.equal('hello from cjs');
+    expect(out.state).to.equal('closed');
+    expect(echo!.connections.some((c) => c.messages.includes('hello from cjs')), 'the server received the message').to.equal(true);
+  });
+
+  it('defines a global SteadySocket class from dist/steadysocket.min.js that uses the global WebSocket', async () => {
+    const source = readFileSync(join(consumer, 'node_modules/steadysocket/dist/steadysocket.min.js'), 'utf8');
+    const created: FakeWebSocket[] = [];
+    class FakeWebSocket {
+      static readonly CONNECTING = 0;
+      static readonly OPEN = 1;
+      static readonly CLOSING = 2;
+      static readonly CLOSED = 3;
+      readyState = 0;
+      protocol = '';
+      bufferedAmount = 0;
+      binaryType = 'blob';
+      sent: unknown[] = [];
+      onopen: ((event: unknown) => void) | null = null;
+      onmessage: ((event: unknown) => void) | null = null;
+      onclose: ((event: unknown) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      constructor(readonly url: string, readonly protocols?: string | string[]) {
+        created.push(this);
+      }
+      send(data: unknown) {
+        this.sent.push(data);
+      }
+      close(code = 1000, reason = '') {
+        this.readyState = 3;
+        setTimeout(() => this.onclose?.({ code, reason, wasClean: true }), 0);
+      }
+    }
+    // Only what a browser page has, minus the DOM: the bundle must not reach for Node.
+    const sandbox = vm.createContext({
+      WebSocket: FakeWebSocket,
+      URL,
+      TextEncoder,
+      TextDecoder,
+      setTimeout,
+      clearTimeout,
+      queueMicrotask,
+      console,
+    });
+    vm.runInContext(source, sandbox, { filename: 'steadysocket.min.js' });
+    const SteadySocket = sandbox.SteadySocket as (new (url: string) => { send(data: string): void; close(): Promise<void>; state: string }) & Record<string, unknown>;
+    expect(typeof SteadySocket).to.equal('function');
+    expect(SteadySocket.SteadySocket).to.equal(SteadySocket);
+    expect(typeof SteadySocket.SteadySocketError).to.equal('function');
+
+    const socket = new SteadySocket('ws://127.0.0.1:9/');
+    socket.send('queued before open');
+    await until(() => created.length === 1, 2000, 'the bundle to construct the global WebSocket');
+    expect(created[0].url).to.equal('ws://127.0.0.1:9/');
+    created[0].readyState = 1;
+    created[0].onopen!({});
+    await until(() => created[0].sent.length === 1, 2000, 'the queued message to be flushed');
+    expect(created[0].sent).to.deep.equal(['queued before open']);
+    await socket.close();
+    expect(socket.state).to.equal('closed');
+  });
+});
