@@ -41,8 +41,10 @@ export interface OpenInfo {
 export interface ReconnectingInfo {
   /** The retry about to be made (1 for the first). */
   attempt: number;
-  /** Milliseconds until it starts (Infinity while the browser reports it is offline). */
+  /** Milliseconds until it starts, unless the `online` event comes first (Infinity while the page is in the back/forward cache). */
   delay: number;
+  /** True when the browser reports it is offline: the attempt starts as soon as it is back online. */
+  offline: boolean;
   /** Why the previous connection ended. */
   cause: CloseInfo;
 }
@@ -755,17 +757,26 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
     if (!this._transition('waiting')) return;
-    if (this._isOffline() || this._suspended) {
-      this._log('waiting for the network before the next attempt');
-      this.emit('reconnecting', { attempt: cause.attempt, delay: Infinity, cause });
+    if (this._suspended) {
+      this._log('page hidden: waiting for it to be shown again');
+      this.emit('reconnecting', { attempt: cause.attempt, delay: Infinity, offline: false, cause });
       return;
     }
-    this._log(`retry ${cause.attempt} in ${delay} ms`);
+    const offline = this._isOffline();
+    // Offline, the `online` event triggers the attempt; navigator.onLine has false negatives
+    // (VMs, captive setups), so a slow fallback attempt still happens after maxDelay.
+    if (offline) delay = Math.max(delay, this._opts.maxDelay);
+    this._log(offline ? `offline: waiting for the network (at most ${delay} ms)` : `retry ${cause.attempt} in ${delay} ms`);
+    this._armRetry(delay);
+    this.emit('reconnecting', { attempt: cause.attempt, delay, offline, cause });
+  }
+
+  private _armRetry(delay: number): void {
+    clearTimeout(this._retryTimer);
     this._retryTimer = this._timer(() => {
       this._retryTimer = undefined;
       if (this._transition('connecting')) this._connect();
     }, delay);
-    this.emit('reconnecting', { attempt: cause.attempt, delay, cause });
   }
 
   /** Enters `closed` for good: timers cleared, outbox dropped, listeners of ours removed. */
@@ -980,10 +991,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   // ---------------------------------------------------------------- browser signals
 
+  /** navigator.onLine says offline, for a host that needs the network (loopback never does). */
   private _isOffline(): boolean {
     if (this._opts.ignoreNetworkSignals) return false;
     const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
-    return nav?.onLine === false;
+    return nav?.onLine === false && !isLoopback(this._conn?.url ?? this._urls?.[this._urlIndex % this._urls.length]);
   }
 
   /** Listens to online/visibility/pagehide where a DOM exists; returns the undo. Inert elsewhere. */
@@ -1006,9 +1018,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     };
     const onOnline = () => wake('back online');
     const onOffline = () => {
-      if (this._state === 'waiting' && this._retryTimer !== undefined) {
-        clearTimeout(this._retryTimer);
-        this._retryTimer = undefined;
+      if (this._state === 'waiting' && this._retryTimer !== undefined && this._isOffline()) {
+        this._armRetry(this._opts.maxDelay);
         this._log('offline: holding attempts until the network returns');
       } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._probing) {
         clearTimeout(this._heartbeatTimer);
@@ -1081,6 +1092,17 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _log(line: string): void {
     this._opts.debug?.(`[steadysocket] ${line}`);
+  }
+}
+
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    return LOOPBACK.test(new URL(url).hostname);
+  } catch {
+    return false;
   }
 }
 
