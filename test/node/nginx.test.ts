@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SteadySocket, type CloseInfo, type SteadySocketError } from '../../src/index';
+import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { eventually, sleep, startNginx, startWsServer, upgradeRequired, within, type Nginx, type WsServer } from './support';
 
 describe('SteadySocket behind nginx as a reverse proxy', function () {
@@ -32,7 +32,7 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
     await Promise.all([nginx?.stop(), upstream?.close()]);
   });
 
-  function client(url: string, options: ConstructorParameters<typeof SteadySocket>[1] = {}): SteadySocket {
+  function client(url: string, options: SteadySocketOptions = {}): SteadySocket {
     const socket = new SteadySocket(url, options);
     socket.on('error', () => {});
     sockets.push(socket);

@@ -5,7 +5,7 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import { createProxyAgent, proxyAgentFor, type ProxyEnv } from '../../src/node';
 
 /** The proxy the agent for `url` tunnels through, or undefined for a direct connection. */
-function proxyFor(url: string, env: ProxyEnv): string | undefined {
+function proxyFor(url: string | URL, env: ProxyEnv): string | undefined {
   const agent = proxyAgentFor(url, env);
   if (agent === undefined) return undefined;
   expect(agent).to.be.instanceOf(HttpsProxyAgent);
