@@ -41,7 +41,19 @@ describe('steadysocket CLI: pure parts', () => {
       expect(parse('ws://h', '-k').insecure).to.equal(true);
     });
 
-    it('refuses what cannot work, with exit code 2', () => {
+    it('refuses what cannot work, with exit code 2 and the reason', () => {
+      for (const [argv, reason] of [
+        [['ws://h', '-H', 'no colon'], /expected "Name: value"/],
+        [['ws://h', '--hex', '-x', 'zz'], /not hex/],
+        [['ws://h', '--base64', '--preamble', '***'], /not base64/],
+        [['ws://h', '--binary', '--base64'], /cannot be combined/],
+        [['ws://h', '--count', '1.5'], /whole number/],
+      ] as [string[], RegExp][]) {
+        const errors: string[] = [];
+        const result = parseArgs(argv, { stdout: () => {}, stderr: (text) => errors.push(text), version: '0' });
+        expect(result, argv.join(' ')).to.deep.equal({ exit: ExitCode.USAGE });
+        expect(errors.join(''), argv.join(' ')).to.match(reason);
+      }
       for (const argv of [
         ['ws://h', '-w', '-2'],
         ['ws://h', '--count', '0'],
