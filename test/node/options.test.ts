@@ -1,0 +1,169 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { Child } from '../examples/support';
+import { eventually, sleep, startWsServer, within, type WsServer } from './support';
+
+describe('Node options reach the server (ws as the transport)', function () {
+  this.timeout(30_000);
+  const sockets: SteadySocket[] = [];
+  const servers: WsServer[] = [];
+
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  async function server(options?: Parameters<typeof startWsServer>[0]): Promise<WsServer> {
+    const started = await startWsServer(options);
+    servers.push(started);
+    return started;
+  }
+
+  function client(url: string, options: SteadySocketOptions = {}): SteadySocket {
+    const socket = new SteadySocket(url, { minDelay: 20, maxDelay: 20, ...options });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    return socket;
+  }
+
+  const opened = (socket: SteadySocket) => within(5000, 'open', new Promise((resolve) => socket.once('open', resolve)));
+  const closedState = (socket: SteadySocket) =>
+    within(5000, 'the client to stop', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+
+  it('headers as an object are sent with the handshake', async () => {
+    const s = await server();
+    const socket = client(s.url, { headers: { 'X-Api-Key': 'k-123', 'X-Client': 'steadysocket-tests' } });
+    await opened(socket);
+    expect(s.connections[0].request.headers).to.include({ 'x-api-key': 'k-123', 'x-client': 'steadysocket-tests' });
+  });
+
+  it('headers as an async function are asked for again on every attempt (new value after a server-forced reconnect)', async () => {
+    let calls = 0;
+    const s = await server({
+      onConnection: ({ socket }) => {
+        // The first connection is sent away with 1012 (service restart): the client reconnects.
+        if (s.connections.length === 1) setTimeout(() => socket.close(1012, 'restarting'), 20);
+      },
+    });
+    const socket = client(s.url, {
+      headers: async () => {
+        calls++;
+        await sleep(5);
+        return { Authorization: `Bearer token-${calls}` };
+      },
+    });
+    const closes: CloseInfo[] = [];
+    socket.on('close', (info) => closes.push(info));
+    await eventually(5000, 'a second connection', () => s.connections.length === 2);
+    await eventually(2000, 'the client to be open again', () => socket.state === 'open');
+    expect(closes.map((info) => info.code)).to.deep.equal([1012]);
+    expect(s.connections.map((connection) => connection.request.headers.authorization)).to.deep.equal([
+      'Bearer token-1',
+      'Bearer token-2',
+    ]);
+    expect(calls).to.equal(2);
+  });
+
+  it('origin is sent as the Origin header', async () => {
+    const s = await server();
+    const socket = client(s.url, { origin: 'https://app.example' });
+    await opened(socket);
+    expect(s.connections[0].request.headers.origin).to.equal('https://app.example');
+  });
+
+  it('perMessageDeflate: true offers and negotiates permessage-deflate; by default it is not offered', async () => {
+    const s = await server({ ws: { perMessageDeflate: true } });
+    const compressed = client(s.url, { perMessageDeflate: true });
+    await opened(compressed);
+    const offered = s.connections[0].request.headers['sec-websocket-extensions'];
+    expect(offered).to.be.a('string').that.includes('permessage-deflate');
+    expect(s.connections[0].socket.extensions).to.equal('permessage-deflate');
+    const text = 'compressible '.repeat(500);
+    const echoed = within(5000, 'the echo', new Promise((resolve) => compressed.once('message', resolve)));
+    compressed.send(text);
+    expect(await echoed).to.equal(text);
+
+    const plain = client(s.url);
+    await opened(plain);
+    expect(s.connections[1].request.headers).not.to.have.property('sec-websocket-extensions');
+    expect(s.connections[1].socket.extensions).to.equal('');
+  });
+
+  it('maxPayload: a message over it fails the connection as PROTOCOL_ERROR with close code 1009, and stops', async () => {
+    const s = await server({
+      onConnection: ({ socket }) => {
+        socket.send('a'.repeat(1024));
+        socket.send('b'.repeat(1025));
+      },
+    });
+    const socket = client(s.url, { maxPayload: 1024 });
+    const received: unknown[] = [];
+    const errors: SteadySocketError[] = [];
+    const closes: CloseInfo[] = [];
+    socket.on('message', (message) => received.push(message));
+    socket.on('error', (error) => errors.push(error));
+    socket.on('close', (info) => closes.push(info));
+    await closedState(socket);
+    await sleep(200);
+
+    expect(received, 'the message at the limit arrives').to.deep.equal(['a'.repeat(1024)]);
+    expect(errors).to.have.length(1);
+    const [error] = errors;
+    expect(error.code).to.equal('PROTOCOL_ERROR');
+    expect(error.closeCode).to.equal(1009);
+    expect((error.cause as { code?: string }).code).to.equal('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+    expect(error.message).to.include('Max payload size exceeded');
+    expect(closes.map((info) => info.code)).to.deep.equal([1009]);
+    // ws tells the server why (RFC 6455 §7.4.1: 1009 message too big), and 1009 is in the stop list.
+    await eventually(2000, 'the server to see the close', () => s.connections[0].closeCode !== undefined);
+    expect(s.connections[0].closeCode).to.equal(1009);
+    expect(socket.stats.attempts).to.equal(1);
+    expect(s.connections).to.have.length(1);
+  });
+
+  describe('unref', () => {
+    const fixture = fileURLToPath(new URL('./fixtures/stay-connected.ts', import.meta.url));
+    const children: Child[] = [];
+    afterEach(async () => {
+      await Promise.all(children.splice(0).map((child) => child.stop()));
+    });
+
+    function start(url: string, mode: 'unref' | 'ref'): Child {
+      const child = new Child(['--import', 'tsx', fixture, url, mode]);
+      children.push(child);
+      return child;
+    }
+
+    it('unref: true lets a Node process exit by itself while connected', async () => {
+      const s = await server();
+      const child = start(s.url, 'unref');
+      await child.waitFor(/^open$/m, 10_000);
+      const connectedAt = Date.now();
+      const exit = await child.waitForExit(5000);
+      expect(exit.code, child.output()).to.equal(0);
+      expect(child.stdout).to.match(/^exit 0 in state open$/m);
+      expect(Date.now() - connectedAt).to.be.below(5000);
+      // The server was up all along and had the connection until the process went away.
+      expect(s.connections).to.have.length(1);
+      await eventually(2000, 'the server to see the connection end', () => s.connections[0].closeCode !== undefined);
+      expect(s.connections[0].closeCode).to.equal(1006);
+    });
+
+    it('without unref the process stays alive while connected, and exits once it calls close()', async () => {
+      const s = await server();
+      const child = start(s.url, 'ref');
+      await child.waitFor(/^open$/m, 10_000);
+      await sleep(1500);
+      expect(child.process.exitCode, 'still running 1.5 s after open').to.equal(null);
+      expect(child.process.signalCode).to.equal(null);
+
+      s.connections[0].socket.send('please close');
+      const exit = await child.waitForExit(5000);
+      expect(exit.code, child.output()).to.equal(0);
+      expect(child.stdout).to.match(/^closed$/m);
+      expect(child.stdout).to.match(/^exit 0 in state closed$/m);
+      expect(s.connections[0].closeCode).to.equal(1000);
+    });
+  });
+});
