@@ -44,7 +44,7 @@ export function statusText(s: StatusSnapshot, now: number, colors: Colors): stri
     case 'waiting': {
       if (!s.retry) return `${colors.yellow(dot)} waiting${queued}`;
       const left = s.retry.at - now;
-      const when = Number.isFinite(left) ? `in ${formatDelay(Math.max(0, left))}` : 'when the network is back';
+      const when = Number.isFinite(left) ? `in ${formatDelay(Math.max(0, left))}` : 'when resumed';
       return `${colors.yellow(dot)} reconnecting ${when} (attempt ${s.retry.attempt})${queued}`;
     }
     case 'closing':

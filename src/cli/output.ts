@@ -23,8 +23,8 @@ export const describe = {
   }),
   reconnecting: (info: ReconnectingInfo): Line => ({
     text: Number.isFinite(info.delay)
-      ? `reconnecting in ${formatDelay(info.delay)} (attempt ${info.attempt})`
-      : `waiting for the network (attempt ${info.attempt})`,
+      ? `reconnecting in ${formatDelay(info.delay)}${info.offline ? ' or when back online' : ''} (attempt ${info.attempt})`
+      : `waiting to resume (attempt ${info.attempt})`,
     tone: 'warn',
   }),
   error: (error: SteadySocketError): Line => ({ text: `error ${error.code}: ${error.message}`, tone: 'bad' }),
@@ -128,8 +128,8 @@ export class JsonReporter implements Reporter {
     });
   }
   reconnecting(info: ReconnectingInfo): void {
-    // JSON has no Infinity: null means "when the network is back".
-    this.emit('reconnecting', { attempt: info.attempt, delay: Number.isFinite(info.delay) ? info.delay : null });
+    // JSON has no Infinity: null means "no timer, waiting for a signal to resume".
+    this.emit('reconnecting', { attempt: info.attempt, delay: Number.isFinite(info.delay) ? info.delay : null, offline: info.offline });
   }
   error(error: SteadySocketError): void {
     this.emit('error', {

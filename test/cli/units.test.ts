@@ -115,10 +115,10 @@ describe('steadysocket CLI: pure parts', () => {
       const lines: string[] = [];
       const now = () => new Date('2026-01-02T03:04:05.678Z');
       const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, now);
-      json.reconnecting({ attempt: 2, delay: Infinity, cause: { code: 1006, reason: '', wasClean: false, attempt: 2 } });
+      json.reconnecting({ attempt: 2, delay: Infinity, offline: true, cause: { code: 1006, reason: '', wasClean: false, attempt: 2 } });
       json.error(new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 401 }));
       expect(lines.map((l) => JSON.parse(l))).to.deep.equal([
-        { type: 'reconnecting', ts: '2026-01-02T03:04:05.678Z', attempt: 2, delay: null },
+        { type: 'reconnecting', ts: '2026-01-02T03:04:05.678Z', attempt: 2, delay: null, offline: true },
         { type: 'error', ts: '2026-01-02T03:04:05.678Z', code: 'HANDSHAKE_REJECTED', message: 'no', status: 401 },
       ]);
     });
