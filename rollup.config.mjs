@@ -26,6 +26,18 @@ const terserOptions = {
 };
 
 const hasCli = existsSync('src/cli/main.ts');
+
+// The CLI is a user of the package: it imports the built entries instead of inlining a copy.
+const useBuiltEntries = {
+  name: 'use-built-entries',
+  resolveId(source, importer) {
+    if (importer && /[\\/]src[\\/]cli[\\/]/.test(importer)) {
+      if (source === '../index') return { id: './index.js', external: true };
+      if (source === '../node') return { id: './node.js', external: true };
+    }
+    return null;
+  },
+};
 const hasNode = existsSync('src/node.ts');
 
 export default [
@@ -79,7 +91,7 @@ export default [
         {
           input: 'src/cli/main.ts',
           external: nodeExternal,
-          plugins: [ts()],
+          plugins: [useBuiltEntries, ts()],
           output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node' },
         },
       ]

@@ -67,7 +67,7 @@ export interface Stats {
   /** Bytes on the wire (UTF-8 for text), not counting frame headers. */
   bytesIn: number;
   bytesOut: number;
-  /** Last heartbeat round-trip time in ms, if any. */
+  /** Last heartbeat round-trip time in ms on the current connection, if any. */
   rtt: number | undefined;
   /** Total ms spent open. */
   connectedTime: number;
@@ -608,6 +608,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     conn.openedAt = Date.now();
     conn.waiters = undefined;
     this._codec = conn.codec as Codec<In, Out> | undefined;
+    this._stats.rtt = undefined;
     const attempt = this._failures;
     if (this._everOpened) this._stats.reconnects++;
     this._everOpened = true;
@@ -738,7 +739,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (info.attempt > this._opts.maxRetries) {
       const error = new SteadySocketError(
         'RETRIES_EXHAUSTED',
-        `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`,
+        `Gave up after ${info.attempt} failed attempt${info.attempt === 1 ? '' : 's'} (maxRetries ${this._opts.maxRetries}).`,
         info.error,
       );
       this._emitError(error);

@@ -1,4 +1,4 @@
-import type { SteadySocketError } from './errors';
+import { tlsVerifyCode, type SteadySocketError } from './errors';
 
 /** What the reconnect decision sees about the connection that just ended. */
 export interface CloseInfo {
@@ -31,15 +31,16 @@ export const STOP_CODES: ReadonlySet<number> = new Set([
   1015, // TLS handshake failure
 ]);
 
-/** Statuses of a rejected handshake that a retry will not fix without a change (RFC 9110 §15.5). */
-export const STOP_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 405, 410, 426]);
+/**
+ * Statuses of a rejected handshake that stop by default: the credentials are wrong, and retrying
+ * with the same ones only adds load (a `shouldReconnect` hook may retry after refreshing them).
+ * Every other status backs off normally; 429 and 503 wait at least `Retry-After`.
+ */
+export const STOP_STATUSES: ReadonlySet<number> = new Set([401, 403]);
 
 export function closeAction(code: number): CloseAction {
   return STOP_CODES.has(code) ? 'stop' : 'reconnect';
 }
-
-// TLS verification failures from Node: a retry reaches the same certificate.
-const TLS_CODES = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
 
 /** The default `shouldReconnect`: the close-code table, handshake statuses and fatal errors. */
 export function defaultShouldReconnect(info: CloseInfo): boolean {
@@ -47,8 +48,7 @@ export function defaultShouldReconnect(info: CloseInfo): boolean {
   const error = info.error;
   if (error) {
     if (error.code === 'PROTOCOL_NOT_NEGOTIATED') return false;
-    const causeCode = (error.cause as { code?: unknown } | undefined)?.code;
-    if (typeof causeCode === 'string' && TLS_CODES.test(causeCode)) return false;
+    if (tlsVerifyCode(error.cause)) return false;
   }
   return closeAction(info.code) === 'reconnect';
 }

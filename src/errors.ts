@@ -48,6 +48,15 @@ export class SteadySocketError extends Error implements SteadySocketErrorDetails
   }
 }
 
+// Node's certificate verification failures: a retry reaches the same certificate.
+const TLS_VERIFY = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
+
+/** The code of a TLS certificate-verification failure behind `cause`, if that is what it is. */
+export function tlsVerifyCode(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && TLS_VERIFY.test(code) ? code : undefined;
+}
+
 /** True when `value` is a SteadySocketError, optionally with the given code. */
 export function isSteadySocketError(value: unknown, code?: SteadySocketErrorCode): value is SteadySocketError {
   return value instanceof SteadySocketError && (code === undefined || value.code === code);

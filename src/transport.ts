@@ -1,6 +1,6 @@
 import DefaultWebSocket from 'isomorphic-ws';
 import type { RawMessage, WireData } from './codecs';
-import { SteadySocketError } from './errors';
+import { SteadySocketError, tlsVerifyCode } from './errors';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 
 /** What the client learns from one socket. */
@@ -193,12 +193,11 @@ function rejectionFrom(response: IncomingLike): SteadySocketError {
     const value = response.headers?.[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return new SteadySocketError(
-    'HANDSHAKE_REJECTED',
-    `The server rejected the WebSocket handshake with HTTP ${status}.`,
-    undefined,
-    { status, headers },
-  );
+  const message =
+    status === 407
+      ? 'The proxy refused the tunnel with HTTP 407: put credentials in the proxy URL (http://user:pass@proxy:port).'
+      : `The server rejected the WebSocket handshake with HTTP ${status}.`;
+  return new SteadySocketError('HANDSHAKE_REJECTED', message, undefined, { status, headers });
 }
 
 // ws reports negotiation failures and frame violations as plain errors; give them typed codes.
@@ -212,9 +211,19 @@ function classify(error: Error): SteadySocketError {
     // ws keeps the close status for the violation under a private symbol.
     const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code');
     const status = symbol ? (error as unknown as Record<symbol, unknown>)[symbol] : undefined;
-    return new SteadySocketError('PROTOCOL_ERROR', `The server broke the WebSocket protocol: ${message}.`, error, {
-      closeCode: typeof status === 'number' ? status : 1002,
-    });
+    const text =
+      message === 'Max payload size exceeded'
+        ? 'A message from the server was larger than the maxPayload option allows.'
+        : `The server broke the WebSocket protocol: ${message}.`;
+    return new SteadySocketError('PROTOCOL_ERROR', text, error, { closeCode: typeof status === 'number' ? status : 1002 });
+  }
+  const tls = tlsVerifyCode(error);
+  if (tls) {
+    return new SteadySocketError(
+      'CONNECT_FAILED',
+      `The server's TLS certificate was not accepted (${tls}: ${message}). Pass its CA with the ca option, or fix the host name.`,
+      error,
+    );
   }
   return new SteadySocketError('CONNECT_FAILED', `WebSocket error: ${message}`, error);
 }

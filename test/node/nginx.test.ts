@@ -63,20 +63,20 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
     await eventually(2000, 'nginx to log the upgraded request', () => / "GET \/ws\/echo HTTP\/1\.1" 101 /.test(nginx.accessLog()));
   });
 
-  it('without them, to a ws server: 426 arrives fast as HANDSHAKE_REJECTED and the client stops after one attempt', async () => {
+  it('without them, to a ws server: 426 arrives fast as HANDSHAKE_REJECTED, and with maxRetries 0 the client stops at once', async () => {
     const before = upstream.connections.length;
     const started = Date.now();
-    const socket = client(`${nginx.origin}/plain/echo`, { minDelay: 50, maxDelay: 50 });
+    const socket = client(`${nginx.origin}/plain/echo`, { minDelay: 50, maxDelay: 50, maxRetries: 0 });
     const errors: SteadySocketError[] = [];
     socket.on('error', (error) => errors.push(error));
     await within(3000, 'the client to give up', closedState(socket));
     const elapsed = Date.now() - started;
 
-    expect(errors.map((error) => error.code)).to.deep.equal(['HANDSHAKE_REJECTED']);
+    expect(errors.map((error) => error.code)).to.deep.equal(['HANDSHAKE_REJECTED', 'RETRIES_EXHAUSTED']);
     expect(errors[0].status).to.equal(426);
     expect(errors[0].message).to.match(/HTTP 426/);
     expect(elapsed, 'ms to fail').to.be.below(3000);
-    // 426 is in the stop list: no retry, and no WebSocket ever reached the upstream.
+    // No WebSocket ever reached the upstream.
     await sleep(300);
     expect(socket.stats.attempts).to.equal(1);
     expect(upstream.connections.length).to.equal(before);
