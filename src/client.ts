@@ -565,7 +565,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     conn.abort = new AbortController();
     const context: ReadyContext<In, Out> = {
       send: (data) => {
-        if (conn !== this._conn) throw closedError();
+        if (conn !== this._conn || conn.released) throw connectionClosed();
         const wire = conn.codec ? this._encode(conn.codec as Codec<In, Out>, data) : (data as unknown as WireData);
         transport.send(wire);
         this._stats.messagesOut++;
@@ -573,7 +573,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       },
       next: () =>
         new Promise<In>((resolve, reject) => {
-          if (conn !== this._conn) reject(closedError());
+          if (conn !== this._conn || conn.released) reject(connectionClosed());
           else (conn.waiters ??= []).push({ resolve, reject });
         }),
       protocol,
@@ -700,7 +700,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._closeTimer = undefined;
     if (conn.opened) this._stats.connectedTime += Date.now() - conn.openedAt;
     conn.abort?.abort();
-    if (conn.waiters) for (const waiter of conn.waiters) waiter.reject(closedError());
+    if (conn.waiters) for (const waiter of conn.waiters) waiter.reject(connectionClosed());
     conn.waiters = undefined;
     this._codec = undefined;
   }
@@ -1113,6 +1113,10 @@ function isPromise(value: unknown): value is Promise<unknown> {
 
 function closedError(cause?: unknown): SteadySocketError {
   return new SteadySocketError('CLOSED', 'The socket is closed for good: create a new SteadySocket to connect again.', cause);
+}
+
+function connectionClosed(): SteadySocketError {
+  return new SteadySocketError('CONNECTION_CLOSED', 'This connection closed before the ready step finished.');
 }
 
 function invalidMessage(data: unknown): SteadySocketError {

@@ -311,6 +311,25 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(calls).to.equal(2);
   });
 
+  it('rejects the ready step\'s next() with CONNECTION_CLOSED when the connection drops during it', async () => {
+    let failure: SteadySocketError | undefined;
+    open({
+      minDelay: 10_000,
+      ready: async (ctx) => {
+        try {
+          await ctx.next();
+        } catch (error) {
+          failure = error as SteadySocketError;
+          throw error;
+        }
+      },
+    });
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverClose(1011);
+    await clock.tickAsync(0);
+    expect(failure?.code).to.equal('CONNECTION_CLOSED');
+  });
+
   it('deliver() settles when written, or rejects with the reason it never will be', async () => {
     const socket = open({ ttl: 1000, maxMessages: 2, overflow: 'drop-oldest' });
     const overflowed = socket.deliver('1');
