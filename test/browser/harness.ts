@@ -67,6 +67,15 @@ const CHROMIUM_ARGS = [
 // Stops Firefox's lookups of Mozilla hosts; loopback still works.
 const FIREFOX_PREFS = { 'network.dns.disabled': true };
 
+export interface LaunchOptions {
+  /**
+   * Host names that resolve to 127.0.0.1 in this browser, e.g. `steadysocket.test`: a way to reach
+   * a loopback server under a name that code cannot recognise as loopback. Use reserved names
+   * (`.test`). Chromium: a MAP rule ahead of the catch-all; Firefox: `network.dns.localDomains`.
+   */
+  loopbackAliases?: readonly string[];
+}
+
 /**
  * Launches a headless browser that stays on loopback. Playwright gives it a fresh profile in a
  * temporary directory and deletes it on `browser.close()`: close it in `after`.
@@ -74,12 +83,16 @@ const FIREFOX_PREFS = { 'network.dns.disabled': true };
  * Firefox is driven over WebDriver BiDi (`channel: 'moz-firefox'`): stock Firefox lacks
  * Playwright's patched protocol. That needs playwright-core 1.64.1 exactly with firefox-esr 153.
  */
-export async function launchBrowser(name: BrowserName): Promise<Browser> {
+export async function launchBrowser(name: BrowserName, options: LaunchOptions = {}): Promise<Browser> {
   const executablePath = findBrowser(name);
+  const aliases = options.loopbackAliases ?? [];
   if (name === 'chromium') {
-    return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+    const maps = aliases.map((host) => `MAP ${host} 127.0.0.1, `).join('');
+    const args = CHROMIUM_ARGS.map((arg) => arg.replace(/^--host-resolver-rules=/, `$&${maps}`));
+    return chromium.launch({ executablePath, headless: true, args });
   }
-  return firefox.launch({ executablePath, headless: true, channel: 'moz-firefox', firefoxUserPrefs: FIREFOX_PREFS });
+  const firefoxUserPrefs = aliases.length ? { ...FIREFOX_PREFS, 'network.dns.localDomains': aliases.join(',') } : FIREFOX_PREFS;
+  return firefox.launch({ executablePath, headless: true, channel: 'moz-firefox', firefoxUserPrefs });
 }
 
 /** A fresh context with the `__name` shim that tsx-compiled functions need inside the page. */
@@ -114,12 +127,17 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
+export interface PageServerOptions {
+  /** More directories to serve, by URL prefix with slashes at both ends: `{ '/everywhere/': dir }`. */
+  roots?: Record<string, string>;
+}
+
 /**
- * Serves `dist/` under `/dist/` and `test/browser/pages/` under `/pages/` on 127.0.0.1 (random
- * port), with `no-store` so a rebuilt bundle is never stale. `POST /report/<key>` stores a JSON
- * body for `report(key)`. Everything else is a 404.
+ * Serves `dist/` under `/dist/` and `test/browser/pages/` under `/pages/` (plus `options.roots`)
+ * on 127.0.0.1 (random port), with `no-store` so a rebuilt bundle is never stale.
+ * `POST /report/<key>` stores a JSON body for `report(key)`. Everything else is a 404.
  */
-export async function startPageServer(): Promise<PageServer> {
+export async function startPageServer(options: PageServerOptions = {}): Promise<PageServer> {
   const reports = new Map<string, unknown>();
   interface Waiter {
     key: string;
@@ -130,6 +148,7 @@ export async function startPageServer(): Promise<PageServer> {
   const waiters = new Set<Waiter>();
 
   const roots: Record<string, string> = { '/dist/': distDir, '/pages/': pagesDir };
+  for (const [prefix, dir] of Object.entries(options.roots ?? {})) roots[prefix] = resolve(dir);
 
   async function serveFile(res: ServerResponse, pathname: string): Promise<void> {
     const prefix = Object.keys(roots).find((p) => pathname.startsWith(p));

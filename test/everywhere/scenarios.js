@@ -1,0 +1,589 @@
+// The behaviour scenarios every runtime runs: real browsers (IIFE and ESM builds), Bun, Deno and
+// Node 22. Plain ESM JavaScript with no imports, so it runs unchanged everywhere.
+//
+// Each scenario gets fresh ws endpoints from the control server (control-server.ts, driven through
+// control.js) and asserts on what the server received and what the client observed. Every wait is
+// bounded, and each scenario as a whole is bounded too.
+//
+//   runScenarios({ SteadySocket, json?, SteadySocketError?, WebSocket?, control, runtime, offline? })
+//     → [{ name, ok, detail, ms, skipped? }]
+//
+// json and SteadySocketError default to the statics the IIFE build hangs off the class.
+// WebSocket, when given, is injected with the `WebSocket` option; browsers leave it out and use the
+// SDK's default. `offline` is { host } in browsers: a host name that resolves to 127.0.0.1 but that
+// the SDK cannot tell is loopback (it ignores navigator.onLine for loopback hosts).
+
+/** Fast reconnects so restarts take milliseconds, not seconds. */
+const FAST = { minDelay: 50, maxDelay: 300, jitter: 0, connectTimeout: 3000, closeTimeout: 1000 };
+
+const HEARTBEAT = (interval = 250, timeout = 250) => ({
+  interval,
+  timeout,
+  ping: () => 'hb-ping',
+  isPong: (message) => message === 'hb-pong',
+});
+
+export const SCENARIOS = [
+  {
+    name: 'connects and echoes text and binary',
+    async run(t) {
+      const ep = await t.endpoint({});
+      const { client, events } = t.connect(ep.url);
+      await events.next('open');
+      client.send('hello');
+      equal((await events.next('message')).value, 'hello', 'the text echo');
+      client.send(new Uint8Array([1, 2, 255]));
+      const binary = (await events.next('message', (e) => typeof e.value !== 'string')).value;
+      check(binary instanceof ArrayBuffer, `binary arrives as an ArrayBuffer (binaryType default), got ${describe(binary)}`);
+      equal([...new Uint8Array(binary)], [1, 2, 255], 'the binary echo');
+      const record = await t.control.record(ep.id);
+      equal(record.connections.length, 1, 'connections the server saw');
+      equal(record.connections[0].messages, ['hello', '<binary 3>'], 'what the server received');
+      equal(client.state, 'open', 'state');
+    },
+  },
+  {
+    name: 'negotiates the subprotocol the server picks and uses its codec',
+    async run(t) {
+      const protocols = ['chat.v1', 'chat.v2+json'];
+      const codecs = { 'chat.v2+json': t.json() };
+
+      const jsonEp = await t.endpoint({ pick: 1 });
+      const a = t.connect(jsonEp.url, { protocols, codecs });
+      a.client.send({ early: true }); // queued before the handshake
+      const openA = await a.events.next('open');
+      equal(openA.value.protocol, 'chat.v2+json', 'protocol in the open event');
+      equal(a.client.protocol, 'chat.v2+json', 'client.protocol');
+      a.client.send({ n: 1, text: 'é' });
+      await a.events.next('message', (e) => e.value && e.value.n === 1);
+      const decoded = a.events.all('message').map((e) => e.value);
+      equal(decoded, [{ early: true }, { n: 1, text: 'é' }], 'echoes decoded by the json codec');
+
+      const rawEp = await t.endpoint({ pick: 0 });
+      const b = t.connect(rawEp.url, { protocols, codecs });
+      b.client.send('early'); // queued: must go out raw on a chat.v1 connection, not as JSON
+      equal((await b.events.next('open')).value.protocol, 'chat.v1', 'protocol when the server picks the first');
+      b.client.send('plain');
+      await b.events.next('message', (e) => e.value === 'plain');
+      equal(b.events.all('message').map((e) => e.value), ['early', 'plain'], 'raw echoes without a codec');
+
+      const [recordA, recordB] = await Promise.all([t.control.record(jsonEp.id), t.control.record(rawEp.id)]);
+      equal(recordA.connections[0].offered, protocols, 'protocols offered, in order');
+      equal(recordA.connections[0].protocol, 'chat.v2+json', 'protocol the first server selected');
+      equal(recordA.connections[0].messages, ['{"early":true}', '{"n":1,"text":"é"}'], 'what the json server received');
+      equal(recordB.connections[0].protocol, 'chat.v1', 'protocol the second server selected');
+      equal(recordB.connections[0].messages, ['early', 'plain'], 'what the raw server received');
+    },
+  },
+  {
+    name: 'reconnects after a server restart',
+    async run(t) {
+      const ep = await t.endpoint({});
+      const { client, events } = t.connect(ep.url, FAST);
+      await events.next('open');
+      const mark = events.mark();
+      await t.control.stop(ep.id);
+      const close = await events.next('close', undefined, { since: mark });
+      const retry = await events.next('reconnecting', undefined, { since: mark });
+      await sleep(150); // let an attempt or two fail against the dead port
+      const restarted = now();
+      await t.control.start(ep.id);
+      const reopen = await events.next('open', undefined, { since: mark, ms: 5000 });
+      const lag = Math.round(reopen.t - restarted);
+      check(lag < 1000, `reopened ${lag} ms after the server came back; with maxDelay ${FAST.maxDelay} the next attempt is due sooner`);
+      equal(client.stats.reconnects, 1, 'stats.reconnects');
+      client.send('again');
+      await events.next('message', (e) => e.value === 'again', { since: mark });
+      const record = await t.control.record(ep.id);
+      equal(record.connections.length, 2, 'connections the server saw');
+      equal(record.connections[1].messages, ['again'], 'what the second connection received');
+      // Checked last, so a runtime that reports another code still shows whether it reconnects.
+      equal([close.value.code, retry.value.cause.code], [1006, 1006], 'close code and reconnecting.cause.code when the server dies');
+    },
+  },
+  {
+    name: 'flushes messages sent while down in order, none lost or repeated',
+    async run(t) {
+      const ep = await t.endpoint({});
+      const { client, events } = t.connect(ep.url, FAST);
+      await events.next('open');
+      client.send('live');
+      await events.next('message', (e) => e.value === 'live');
+      const mark = events.mark();
+      await t.control.stop(ep.id);
+      await events.next('state', (e) => e.value.state === 'waiting', { since: mark });
+      const queued = Array.from({ length: 50 }, (_, i) => `queued-${i}`);
+      for (const message of queued) client.send(message);
+      const delivered = client.deliver('delivered');
+      let settled = false;
+      void delivered.then(() => (settled = true), () => (settled = true));
+      equal(client.stats.queued, 51, 'stats.queued while down');
+      await sleep(200);
+      check(!settled, 'deliver() settled while the server was down');
+      await t.control.start(ep.id);
+      await events.next('open', undefined, { since: mark, ms: 5000 });
+      client.send('after');
+      await within(5000, 'deliver() to resolve after the reconnect', delivered);
+      await within(5000, 'flushed()', client.flushed());
+      equal(client.stats.queued, 0, 'stats.queued after the flush');
+      const expected = [...queued, 'delivered', 'after'];
+      const record = await t.until(ep, (r) => r.connections[1] && r.connections[1].messages.length >= expected.length, 'all messages');
+      equal(record.connections[0].messages, ['live'], 'first connection');
+      equal(record.connections[1].messages, expected, 'second connection: the queue in order, then the new message');
+      await events.next('message', (e) => e.value === 'after', { since: mark });
+      equal(events.all('message', mark).map((e) => e.value), expected, 'echoes the client received');
+    },
+  },
+  {
+    name: 'the application-level heartbeat catches a silent server',
+    async run(t) {
+      const ep = await t.endpoint({ silent: true });
+      const { events } = t.connect(ep.url, { ...FAST, minDelay: 5000, maxDelay: 5000, heartbeat: HEARTBEAT() });
+      const open = await events.next('open');
+      const error = await events.next('error', (e) => e.value.code === 'HEARTBEAT_TIMEOUT', { ms: 4000 });
+      const after = Math.round(error.t - open.t);
+      check(after >= 400 && after < 2500, `HEARTBEAT_TIMEOUT after ${after} ms; expected about interval + timeout = 500 ms`);
+      check(error.value instanceof t.SteadySocketError, 'the error is a SteadySocketError');
+      const close = await events.next('close');
+      check(close.t >= error.t, 'close follows the heartbeat error');
+      const retry = await events.next('reconnecting');
+      equal(retry.value.cause.error && retry.value.cause.error.code, 'HEARTBEAT_TIMEOUT', 'reconnecting.cause.error.code');
+      const record = await t.control.record(ep.id);
+      check(record.connections[0].messages.includes('hb-ping'), `the ping went out as a message; server got ${JSON.stringify(record.connections[0].messages)}`);
+    },
+  },
+  {
+    name: 'the application-level heartbeat keeps a live connection open and measures the round trip',
+    async run(t) {
+      const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' } });
+      const { client, events } = t.connect(ep.url, { ...FAST, heartbeat: HEARTBEAT() });
+      await events.next('open');
+      await sleep(1300);
+      equal(events.all('error').map((e) => e.value.code), [], 'errors');
+      equal(events.all('close').length, 0, 'closes');
+      equal(client.state, 'open', 'state');
+      check(typeof client.stats.rtt === 'number' && client.stats.rtt >= 0, `stats.rtt is a number, got ${client.stats.rtt}`);
+      equal(events.all('message').length, 0, 'pongs delivered as messages');
+      const pings = (await t.control.record(ep.id)).connections[0].messages.filter((m) => m === 'hb-ping').length;
+      check(pings >= 2, `the server got ${pings} pings in 1300 ms with interval 250`);
+    },
+  },
+  {
+    name: 'offline: no attempts while offline, an immediate attempt on online',
+    needs: 'offline',
+    async run(t) {
+      const ep = await t.endpoint({});
+      const url = ep.url.replace('127.0.0.1', t.offline.host);
+      // Registered before the client's own listeners, so each is logged before the SDK reacts.
+      const signals = t.listenToWindow(['offline', 'online']);
+      // A short delay: without the offline hold there would be a dozen attempts in the drill.
+      const { client, events } = t.connect(url, { minDelay: 100, maxDelay: 20000, factor: 1, jitter: 0 });
+      await events.next('open');
+      client.send('before');
+      await events.next('message', (e) => e.value === 'before');
+      const mark = events.mark();
+      await t.offlineDrill(ep.id, 1500);
+      const offline = await signals.next('offline', 3000);
+      const close = await events.next('close', undefined, { since: mark });
+      const retry = await events.next('reconnecting', undefined, { since: mark });
+      check(retry.value.offline === true, `reconnecting.offline is ${retry.value.offline}; navigator.onLine = ${globalThis.navigator && navigator.onLine}`);
+      client.send('offline-1');
+      client.send('offline-2');
+      const online = await signals.next('online', 6000);
+      const reopen = await events.next('open', undefined, { since: mark, ms: 3000 });
+      const connecting = events.all('state', mark).filter((e) => e.value.state === 'connecting');
+      const early = connecting.filter((e) => e.t < online.t);
+      check(
+        early.length === 0,
+        `${early.length} attempt(s) while offline (at ${early.map((e) => Math.round(e.t - offline.t)).join(', ')} ms after offline)`,
+      );
+      check(connecting.length > 0, 'no attempt after online');
+      const lag = Math.round(connecting[0].t - online.t);
+      check(lag < 1000, `the first attempt came ${lag} ms after online; expected at once`);
+      check(close.t >= offline.t && reopen.t > online.t, 'the drop and the reconnect happen around the offline window');
+      await within(3000, 'flushed()', client.flushed());
+      const record = await t.until(ep, (r) => r.connections[1] && r.connections[1].messages.length >= 2, 'the queued messages');
+      equal(record.connections.length, 2, 'connections the server saw');
+      equal(record.connections[1].messages, ['offline-1', 'offline-2'], 'messages sent while offline');
+    },
+  },
+  {
+    name: 'close-code policy: stops after 1008 (policy violation) from the server',
+    async run(t) {
+      const ep = await t.endpoint({ closeAfter: { messages: 1, code: 1008, reason: 'policy' } });
+      const { client, events } = t.connect(ep.url, FAST);
+      await events.next('open');
+      client.send('trigger');
+      const close = await events.next('close');
+      equal([close.value.code, close.value.reason], [1008, 'policy'], 'close code and reason');
+      await events.next('state', (e) => e.value.state === 'closed');
+      await sleep(500); // longer than maxDelay: a retry would have come by now
+      equal(events.all('reconnecting').length, 0, 'reconnecting events');
+      equal(client.state, 'closed', 'state');
+      equal((await t.control.record(ep.id)).connections.length, 1, 'connections the server saw');
+    },
+  },
+  {
+    name: 'close-code policy: reconnects after 1012 (service restart) from the server',
+    async run(t) {
+      const ep = await t.endpoint({ closeAfter: { messages: 1, code: 1012, reason: 'restart' } });
+      const { client, events } = t.connect(ep.url, FAST);
+      await events.next('open');
+      const mark = events.mark();
+      client.send('trigger');
+      const close = await events.next('close', undefined, { since: mark });
+      equal(close.value.code, 1012, 'close code');
+      const retry = await events.next('reconnecting', undefined, { since: mark });
+      equal(retry.value.cause.code, 1012, 'reconnecting.cause.code');
+      await events.next('open', undefined, { since: mark });
+      equal(client.state, 'open', 'state');
+      equal((await t.control.record(ep.id)).connections.length, 2, 'connections the server saw');
+    },
+  },
+  {
+    name: 'close-code policy: close() is final and the server sees its code and reason',
+    async run(t) {
+      const ep = await t.endpoint({});
+      const { client, events } = t.connect(ep.url, FAST);
+      await events.next('open');
+      await within(3000, 'close() to settle', client.close(4001, 'done'));
+      equal(client.state, 'closed', 'state after close() settled');
+      const record = await t.until(ep, (r) => r.connections[0].closed, 'the server to see the close');
+      equal(record.connections[0].closed, { code: 4001, reason: 'done' }, 'what the server saw');
+      await sleep(400);
+      equal(events.all('reconnecting').length, 0, 'reconnecting events');
+      equal((await t.control.record(ep.id)).connections.length, 1, 'connections the server saw');
+    },
+  },
+  {
+    name: 'a large burst respects backpressure',
+    ms: 30000,
+    async run(t) {
+      const highWaterMark = 256 * 1024;
+      const size = 128 * 1024;
+      const count = 128; // 16 MiB: more than the kernel's loopback buffers absorb while the server is not reading
+      const ep = await t.endpoint({ echo: false, pauseMs: 500 });
+      const { client, events } = t.connect(ep.url, { ...FAST, highWaterMark });
+      await events.next('open');
+      const filler = 'x'.repeat(size - 5);
+      let held = 0;
+      let mostInSocket = 0;
+      for (let i = 0; i < count; i++) {
+        client.send(`${String(i).padStart(4, '0')}:${filler}`);
+        const queued = client.stats.queued;
+        const inSocket = client.bufferedAmount - queued * size;
+        held = Math.max(held, queued);
+        mostInSocket = Math.max(mostInSocket, inSocket);
+      }
+      check(
+        mostInSocket <= highWaterMark + size,
+        `the socket buffered ${mostInSocket} bytes; the SDK must stop at highWaterMark (${highWaterMark}) + one message`,
+      );
+      check(held > 0, `nothing was held in the outbox (the socket reported at most ${mostInSocket} bytes buffered)`);
+      await within(20000, 'flushed()', client.flushed());
+      const record = await t.until(ep, (r) => r.connections[0].messages.length >= count, `${count} messages`, 10000);
+      const got = record.connections[0].messages;
+      const wrong = got.findIndex((m, i) => m !== `${String(i).padStart(4, '0')}:${'x'.repeat(27)}…[${size}]`);
+      check(got.length === count && wrong === -1, `message ${wrong} of ${got.length} is ${JSON.stringify(got[wrong])}`);
+      t.note(`held up to ${held} of ${count} messages; the socket buffered at most ${mostInSocket} bytes`);
+    },
+  },
+  {
+    name: 'bad input throws a typed error at once',
+    async run(t) {
+      const { SteadySocket } = t;
+      const ep = await t.endpoint({});
+      const { client, events } = t.connect(ep.url, FAST);
+      const cases = [
+        ['a URL with another scheme', 'INVALID_URL', () => new SteadySocket('ftp://127.0.0.1/')],
+        ['a URL with a fragment', 'INVALID_URL', () => new SteadySocket(`${ep.url}#x`)],
+        ['a URL that does not parse', 'INVALID_URL', () => new SteadySocket('ws://[::1')],
+        ['a subprotocol with a space', 'INVALID_PROTOCOL', () => new SteadySocket(ep.url, { protocols: ['chat v1'] })],
+        ['a subprotocol offered twice', 'INVALID_PROTOCOL', () => new SteadySocket(ep.url, { protocols: ['a', 'a'] })],
+        ['a negative minDelay', 'INVALID_OPTION', () => new SteadySocket(ep.url, { minDelay: -1 })],
+        ['heartbeat.ping without isPong', 'INVALID_OPTION', () => new SteadySocket(ep.url, { heartbeat: { interval: 100, timeout: 100, ping: () => 'p' } })],
+        ['a plain object without a codec', 'INVALID_MESSAGE', () => client.send({ not: 'wire data' })],
+        ['a reserved close code', 'INVALID_OPTION', () => client.close(1006)],
+      ];
+      const problems = [];
+      const expectThrow = (what, code, fn) => {
+        let thrown;
+        try {
+          const made = fn();
+          if (made && typeof made.close === 'function') void made.close();
+        } catch (error) {
+          thrown = error;
+        }
+        if (!thrown) problems.push(`${what}: did not throw`);
+        else if (!(thrown instanceof t.SteadySocketError) || thrown.code !== code || thrown.name !== 'SteadySocketError' || !thrown.message) {
+          problems.push(`${what}: expected a SteadySocketError ${code}, got ${describe(thrown)}`);
+        }
+      };
+      for (const [what, code, fn] of cases) expectThrow(what, code, fn);
+      await events.next('open');
+      equal(client.stats.queued, 0, 'nothing invalid was queued');
+      await within(3000, 'close()', client.close());
+      expectThrow('send() after close()', 'CLOSED', () => client.send('late'));
+      expectThrow('deliver() after close()', 'CLOSED', () => client.deliver('late'));
+      expectThrow('reconnect() after close()', 'CLOSED', () => client.reconnect());
+      check(problems.length === 0, problems.join('; '));
+      const record = await t.control.record(ep.id);
+      equal(record.connections.length, 1, 'connections the server saw (only the valid client)');
+      equal(record.connections[0].messages, [], 'what the server received');
+    },
+  },
+];
+
+/**
+ * Runs every scenario in turn and returns one result per scenario, in the order of SCENARIOS.
+ * A scenario that throws or times out fails; the others still run.
+ */
+export async function runScenarios(options) {
+  const { SteadySocket, control, runtime } = options;
+  const lib = {
+    SteadySocket,
+    json: options.json ?? SteadySocket.json,
+    SteadySocketError: options.SteadySocketError ?? SteadySocket.SteadySocketError,
+    WebSocket: options.WebSocket,
+    offline: options.offline,
+    traceAll: options.trace === true,
+  };
+  if (typeof lib.json !== 'function' || typeof lib.SteadySocketError !== 'function') {
+    throw new Error('runScenarios needs json and SteadySocketError (pass them, or the IIFE class that carries them)');
+  }
+  const only = options.only ? new Set(options.only) : undefined;
+  const results = [];
+  for (const scenario of SCENARIOS) {
+    if (only && !only.has(scenario.name)) continue;
+    if (scenario.needs === 'offline' && !lib.offline) {
+      results.push({
+        name: scenario.name,
+        ok: true,
+        skipped: true,
+        detail: `${runtime} has no navigator.onLine or online/offline events`,
+        ms: 0,
+      });
+      continue;
+    }
+    results.push(await runOne(scenario, lib, control));
+  }
+  return results;
+}
+
+async function runOne(scenario, lib, control) {
+  const started = now();
+  const t = context(lib, control);
+  let ok = true;
+  let detail = '';
+  try {
+    await within(scenario.ms ?? 10000, `the scenario (bound ${scenario.ms ?? 10000} ms)`, scenario.run(t));
+  } catch (error) {
+    ok = false;
+    detail = `${error && error.message ? error.message : String(error)}${t.trace()}`;
+  }
+  const problems = await t.cleanup();
+  if (ok && problems.length) {
+    ok = false;
+    detail = `cleanup: ${problems.join('; ')}`;
+  }
+  if (ok) detail = t.notes.join('; ') + (lib.traceAll ? t.trace() : '');
+  return { name: scenario.name, ok, detail, ms: Math.round(now() - started) };
+}
+
+/** What a scenario works with; it owns every client and endpoint it creates and cleans up after. */
+function context(lib, control) {
+  const clients = [];
+  const endpoints = [];
+  const windowListeners = [];
+  const drills = [];
+  const notes = [];
+  const t = {
+    ...lib,
+    control,
+    notes,
+    note: (text) => notes.push(text),
+    async endpoint(behaviour) {
+      const ep = await control.endpoint(behaviour);
+      endpoints.push(ep);
+      return ep;
+    },
+    /** A client with an event log; `WebSocket` is injected when the runtime gave one. */
+    connect(url, options = {}) {
+      const client = new lib.SteadySocket(url, lib.WebSocket ? { ...options, WebSocket: lib.WebSocket } : options);
+      const events = eventLog(client);
+      clients.push({ client, events });
+      return { client, events };
+    },
+    /** Polls the endpoint's record until `predicate(record)` holds; returns the record. */
+    async until(ep, predicate, what, ms = 5000) {
+      const deadline = now() + ms;
+      for (;;) {
+        const record = await control.record(ep.id);
+        if (predicate(record)) return record;
+        if (now() > deadline) throw new Error(`timed out after ${ms} ms waiting for the server to see ${what}: ${JSON.stringify(record.connections)}`);
+        await sleep(20);
+      }
+    },
+    /** Takes the page offline for `ms` with the endpoint down (see control.js); cleanup waits for the way back. */
+    async offlineDrill(id, ms) {
+      await control.offlineDrill(id, ms);
+      drills.push(ms);
+    },
+    /** Logs window events (browsers); next(type, ms) waits for one. */
+    listenToWindow(types) {
+      const log = [];
+      const waiters = new Set();
+      for (const type of types) {
+        const listener = () => {
+          log.push({ type, t: now() });
+          for (const wake of [...waiters]) wake();
+        };
+        globalThis.addEventListener(type, listener);
+        windowListeners.push(() => globalThis.removeEventListener(type, listener));
+      }
+      return {
+        log,
+        next: (type, ms) =>
+          waitUntil(() => log.find((e) => e.type === type), ms, `the window "${type}" event`, subscribe(waiters)),
+      };
+    },
+    /** The recent events of every client, for a failure message. */
+    trace() {
+      return clients.map(({ events }, i) => `\n  client ${i + 1} events: ${events.summary()}`).join('');
+    },
+    async cleanup() {
+      const problems = [];
+      // A failed scenario must not leave the page offline for the next one.
+      for (const ms of drills) {
+        const deadline = now() + ms + 4000;
+        while (!globalThis.navigator.onLine && now() < deadline) await sleep(50);
+        if (!globalThis.navigator.onLine) problems.push('still offline after the drill');
+      }
+      for (const remove of windowListeners) remove();
+      await Promise.all(
+        clients.map(async ({ client }) => {
+          try {
+            await within(3000, 'close() in cleanup', client.close());
+          } catch (error) {
+            problems.push(error.message);
+          }
+          client.removeAllListeners();
+        }),
+      );
+      await Promise.all(endpoints.map((ep) => control.remove(ep.id).catch((error) => problems.push(error.message))));
+      return problems;
+    },
+  };
+  return t;
+}
+
+const EVENTS = ['open', 'message', 'close', 'error', 'state', 'reconnecting', 'drop'];
+
+/** Every event of a client with a timestamp, and a way to wait for the next one that matches. */
+function eventLog(client) {
+  const log = [];
+  const waiters = new Set();
+  for (const type of EVENTS) {
+    client.on(type, (value, previous) => {
+      log.push({ type, t: now(), value: type === 'state' ? { state: value, previous } : value });
+      for (const wake of [...waiters]) wake();
+    });
+  }
+  const matching = (type, where, since) =>
+    log.slice(since).filter((e) => e.type === type && (!where || where(e)));
+  return {
+    log,
+    /** Index of the next event: pass as `since` to wait only for what comes after now. */
+    mark: () => log.length,
+    all: (type, since = 0) => matching(type, undefined, since),
+    /** The first event of `type` at or after `since` that satisfies `where`, waiting up to `ms`. */
+    next(type, where, { since = 0, ms = 3000 } = {}) {
+      return waitUntil(() => matching(type, where, since)[0], ms, `a "${type}" event`, subscribe(waiters));
+    },
+    summary() {
+      const start = log.length ? log[0].t : 0;
+      return log
+        .slice(-40)
+        .map((e) => `${Math.round(e.t - start)}ms ${e.type}${brief(e)}`)
+        .join(', ');
+    },
+  };
+}
+
+function brief(entry) {
+  const v = entry.value;
+  switch (entry.type) {
+    case 'state':
+      return `:${v.state}`;
+    case 'close':
+      return `:${v.code}`;
+    case 'error':
+      return `:${v && v.code}`;
+    case 'reconnecting':
+      return `:#${v.attempt}/${v.delay}ms${v.offline ? '/offline' : ''}`;
+    case 'message':
+      return `:${typeof v === 'string' ? JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v) : describe(v)}`;
+    default:
+      return '';
+  }
+}
+
+/** Resolves with `find()`'s first truthy value, checking again whenever `subscribe` reports news. */
+function waitUntil(find, ms, what, subscribe) {
+  return new Promise((resolve, reject) => {
+    let unsubscribe = () => {};
+    const finish = (settle) => {
+      clearTimeout(timer);
+      unsubscribe();
+      settle();
+    };
+    const check = () => {
+      const found = find();
+      if (found) finish(() => resolve(found));
+      return found;
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`))), ms);
+    if (!check()) unsubscribe = subscribe(check);
+  });
+}
+
+/** For waitUntil: adds a waker to a set, returns its removal. */
+function subscribe(waiters) {
+  return (wake) => {
+    waiters.add(wake);
+    return () => waiters.delete(wake);
+  };
+}
+
+function within(ms, what, promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function equal(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+function describe(value) {
+  if (value === null || value === undefined) return String(value);
+  if (value instanceof Error) return `${value.name}${value.code ? ` ${value.code}` : ''}: ${value.message}`;
+  if (typeof value === 'object') return `${value.constructor ? value.constructor.name : 'object'} ${JSON.stringify(value)}`.slice(0, 120);
+  return `${typeof value} ${String(value)}`;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function now() {
+  return performance.now();
+}
