@@ -23,13 +23,14 @@ export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
 const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
   connecting: ['open', 'closing', 'waiting', 'closed'],
   open: ['closing', 'waiting', 'closed'],
-  closing: ['connecting', 'waiting', 'closed'],
+  closing: ['connecting', 'closed'],
   waiting: ['connecting', 'closed'],
   closed: [],
 };
 
 /** Passed to `open` listeners. */
 export interface OpenInfo {
+  /** The URL this connection was opened to. */
   url: string;
   /** The negotiated subprotocol, '' when none. */
   protocol: string;
@@ -51,8 +52,11 @@ export interface ReconnectingInfo {
 
 /** Passed to `drop` listeners: a message that will never be sent. */
 export interface DropInfo<Out> {
+  /** The message as it was given to `send`/`deliver`. */
   data: Out;
+  /** Why it left the outbox. */
   reason: DropReason;
+  /** The typed error a `deliver()` promise for it rejected with. */
   error: SteadySocketError;
 }
 
@@ -62,10 +66,13 @@ export interface Stats {
   attempts: number;
   /** Connections opened after the first. */
   reconnects: number;
+  /** Messages received (heartbeat pongs matched by `isPong` included). */
   messagesIn: number;
+  /** Messages written to an open socket (readiness-step sends included). */
   messagesOut: number;
-  /** Bytes on the wire (UTF-8 for text), not counting frame headers. */
+  /** Bytes received (UTF-8 for text), not counting frame headers. */
   bytesIn: number;
+  /** Bytes written (UTF-8 for text), not counting frame headers. */
   bytesOut: number;
   /** Last heartbeat round-trip time in ms on the current connection, if any. */
   rtt: number | undefined;
@@ -77,12 +84,19 @@ export interface Stats {
 
 /** The typed event map (eventemitter3). */
 export interface SteadySocketEvents<In, Out> {
+  /** The socket is open and the `ready` step (if any) succeeded; the outbox has been flushed. */
   open: (info: OpenInfo) => void;
+  /** A message arrived, decoded by the connection's codec (raw without one). */
   message: (data: In) => void;
+  /** A connection or attempt ended; emitted before the decision to reconnect is carried out. */
   close: (info: CloseInfo) => void;
+  /** Something failed; never thrown, and listening is optional. */
   error: (error: SteadySocketError) => void;
+  /** Every state transition. */
   state: (state: State, previous: State) => void;
+  /** A wait before the next attempt begins. */
   reconnecting: (info: ReconnectingInfo) => void;
+  /** A queued message will never be sent. */
   drop: (info: DropInfo<Out>) => void;
 }
 
@@ -267,7 +281,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   /**
    * Like {@link send}, but returns a promise that resolves once the message is written to an open
    * socket, or rejects with the typed reason it never will be (`QUEUE_OVERFLOW`,
-   * `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`).
+   * `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`). Bad input is still thrown
+   * synchronously, as by `send`: `CLOSED` after the final close, `INVALID_MESSAGE`, and
+   * `ENCODE_FAILED` when the message can be encoded at once.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     if (this._state === 'closed') throw closedError();
@@ -438,9 +454,15 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._stats.attempts++;
     this._connectTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
     const opts = this._opts;
-    const url = this._urlProvider ? this._urlProvider() : this._urls![this._urlIndex % this._urls!.length];
-    const protocols = typeof opts.protocols === 'function' ? opts.protocols() : opts.protocols;
-    const headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+    let url, protocols, headers;
+    try {
+      url = this._urlProvider ? this._urlProvider() : this._urls![this._urlIndex % this._urls!.length];
+      protocols = typeof opts.protocols === 'function' ? opts.protocols() : opts.protocols;
+      headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+    } catch (cause) {
+      this._providerFailed(cause);
+      return;
+    }
     if (isPromise(url) || isPromise(protocols) || isPromise(headers)) {
       Promise.all([url, protocols, headers]).then(
         ([u, p, h]) => {
@@ -488,8 +510,12 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
         pong: () => this._onPong(conn),
       });
     } catch (error) {
+      // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
+      // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
       this._conn = undefined;
-      this._attemptFailed(error as SteadySocketError);
+      this._emitError(error as SteadySocketError);
+      this._clearTimers();
+      this._finish(error as SteadySocketError);
     }
   }
 

@@ -4,10 +4,14 @@ import { tlsVerifyCode, type SteadySocketError } from './errors';
 export interface CloseInfo {
   /** Close code (1006 when the connection failed or dropped without a close frame). */
   code: number;
+  /** Close reason sent by the peer ('' when none). */
   reason: string;
   /** True when the closing handshake completed. */
   wasClean: boolean;
-  /** Failed attempts in a row so far, counting this one (0 after a stable connection dropped). */
+  /**
+   * Failures in a row, counting this one: 1 for the first, also after a stable connection
+   * dropped; 0 for closes that follow your own `close()` or `reconnect()`.
+   */
   attempt: number;
   /** The typed error behind an abnormal close, if any. */
   error?: SteadySocketError;
@@ -15,6 +19,7 @@ export interface CloseInfo {
   status?: number;
 }
 
+/** What the close-code table says to do. */
 export type CloseAction = 'reconnect' | 'stop';
 
 /**
@@ -32,12 +37,14 @@ export const STOP_CODES: ReadonlySet<number> = new Set([
 ]);
 
 /**
- * Statuses of a rejected handshake that stop by default: the credentials are wrong, and retrying
+ * Statuses of a rejected handshake that stop by default (401, 403, and 407 from a proxy): the
+ * credentials are wrong, and retrying
  * with the same ones only adds load (a `shouldReconnect` hook may retry after refreshing them).
  * Every other status backs off normally; 429 and 503 wait at least `Retry-After`.
  */
-export const STOP_STATUSES: ReadonlySet<number> = new Set([401, 403]);
+export const STOP_STATUSES: ReadonlySet<number> = new Set([401, 403, 407]);
 
+/** The table's default for a close code: `'stop'` for {@link STOP_CODES}, else `'reconnect'`. */
 export function closeAction(code: number): CloseAction {
   return STOP_CODES.has(code) ? 'stop' : 'reconnect';
 }

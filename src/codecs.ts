@@ -1,6 +1,8 @@
-/** Binary data as a platform hands it over (Node's Buffer is a Uint8Array). */
+/** A `Blob`, described structurally so the types need no DOM library. */
 export interface BlobLike {
+  /** Size in bytes. */
   readonly size: number;
+  /** The contents. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
@@ -12,7 +14,9 @@ export type RawMessage = string | ArrayBuffer | Uint8Array | BlobLike;
 
 /** Turns application values into frames and back, for one subprotocol. */
 export interface Codec<In = unknown, Out = unknown> {
+  /** Turns a value given to `send` into a frame; throw to refuse it (`ENCODE_FAILED`). */
   encode(value: Out): WireData;
+  /** Turns a received frame into the value `message` delivers; throw to reject it (`DECODE_FAILED`). */
   decode(data: RawMessage): In;
 }
 

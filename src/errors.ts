@@ -34,8 +34,10 @@ export interface SteadySocketErrorDetails {
   closeCode?: number;
 }
 
+/** The one error class steadysocket throws or emits. `cause` holds the underlying error. */
 export class SteadySocketError extends Error implements SteadySocketErrorDetails {
   override readonly name = 'SteadySocketError';
+  /** Stable identifier of what went wrong: switch on this. */
   readonly code: SteadySocketErrorCode;
   status?: number;
   headers?: Record<string, string>;

@@ -1,3 +1,8 @@
+/**
+ * steadysocket: a WebSocket client for browsers and Node.js that stays connected and loses
+ * nothing it was asked to send.
+ * @module steadysocket
+ */
 export { SteadySocket } from './client';
 export type {
   State,
@@ -13,6 +18,7 @@ export type { SteadySocketErrorCode, SteadySocketErrorDetails } from './errors';
 export { json } from './codecs';
 export type { Codec, WireData, RawMessage, BlobLike } from './codecs';
 export { backoffDelay } from './backoff';
+export type { BackoffPolicy } from './backoff';
 export { defaultShouldReconnect, closeAction, STOP_CODES, STOP_STATUSES } from './close-policy';
 export type { CloseInfo, CloseAction } from './close-policy';
 export type { OverflowPolicy, DropReason } from './outbox';

@@ -1,4 +1,8 @@
-// steadysocket/node: Node-only helpers. Never imported by the browser entry.
+/**
+ * Node-only helpers: HTTP CONNECT proxy agents from the environment. Never imported by the
+ * browser entry.
+ * @module steadysocket/node
+ */
 import type { Agent } from 'node:http';
 import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';

@@ -5,15 +5,25 @@ import type { OverflowPolicy } from './outbox';
 
 /** The part of a WHATWG `WebSocket` instance steadysocket uses. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** The negotiated subprotocol. */
   readonly protocol: string;
+  /** Bytes queued by `send` and not yet handed to the network. */
   readonly bufferedAmount: number;
+  /** How binary messages are delivered. */
   binaryType: string;
+  /** Queues data for sending. */
   send(data: never): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** Called once open. */
   onopen: ((event: never) => void) | null;
+  /** Called per message, with `event.data`. */
   onmessage: ((event: never) => void) | null;
+  /** Called once closed, with `code`, `reason`, `wasClean`. */
   onclose: ((event: never) => void) | null;
+  /** Called on failure. */
   onerror: ((event: never) => void) | null;
 }
 
@@ -42,7 +52,10 @@ export interface ReadyContext<In, Out> {
 
 /** Liveness checking (see the guide). Off unless set. */
 export interface HeartbeatOptions<Out = unknown> {
-  /** Milliseconds of quiet before a ping is sent. */
+  /**
+   * Check period in ms: every `interval`, a ping is sent if nothing arrived since the last check.
+   * A dead link is noticed within 2 × interval + timeout (interval + timeout for a steady silence).
+   */
   interval: number;
   /** Milliseconds to wait for any sign of life after a ping before the connection is declared dead. */
   timeout: number;
@@ -134,7 +147,10 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   maxPayload?: number;
   /** Let the process exit while connected or waiting (Node only). Default: false. */
   unref?: boolean;
-  /** Ignore browser `online`/`offline`/`visibilitychange` signals. Default: false. */
+  /**
+   * Ignore the browser's network and page signals: `navigator.onLine`, `online`/`offline`,
+   * `visibilitychange` and `pagehide`/`pageshow`. Default: false.
+   */
   ignoreNetworkSignals?: boolean;
 
   /** Receives one line per lifecycle event. URLs are redacted; headers are never printed. */

@@ -14,7 +14,6 @@ const ALLOWED = new Set([
   'open->waiting',
   'open->closed',
   'closing->connecting',
-  'closing->waiting',
   'closing->closed',
   'waiting->connecting',
   'waiting->closed',

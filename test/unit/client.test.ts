@@ -246,6 +246,42 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(socket.state).to.equal('closed');
   });
 
+  it('treats a provider that throws synchronously like one that rejects: a failed attempt, then a retry', () => {
+    let calls = 0;
+    const socket = new SteadySocket<unknown, unknown>(
+      () => {
+        if (++calls === 1) throw new Error('token service down');
+        return 'ws://example.test/';
+      },
+      { WebSocket: FakeWebSocket as never, minDelay: 5, jitter: 0 },
+    );
+    sockets.push(socket);
+    const errors: string[] = [];
+    socket.on('error', (e) => errors.push(e.code));
+    clock.runMicrotasks();
+    expect(errors).to.deep.equal(['CONNECT_FAILED']);
+    expect(socket.state).to.equal('waiting');
+    clock.tick(5);
+    expect(FakeWebSocket.instances).to.have.length(1);
+    expect(calls).to.equal(2);
+  });
+
+  it('ends the client when the WebSocket constructor refuses the URL (it would refuse it again)', () => {
+    class Refusing {
+      constructor() {
+        throw Object.assign(new Error('The port is blocked'), { name: 'SecurityError' });
+      }
+    }
+    const socket = new SteadySocket('ws://example.test:25/', { WebSocket: Refusing as never });
+    const errors: SteadySocketError[] = [];
+    socket.on('error', (e) => errors.push(e));
+    clock.runMicrotasks();
+    expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
+    expect(errors[0].message).to.match(/port is blocked/);
+    expect(socket.state).to.equal('closed');
+    expect(clock.countTimers()).to.equal(0);
+  });
+
   it('encodes a queued message with the codec of the connection that carries it', () => {
     const upper = { encode: (v: unknown) => String(v).toUpperCase(), decode: (d: unknown) => d };
     const socket = open({ protocols: ['json', 'shout'], codecs: { json: json(), shout: upper } });

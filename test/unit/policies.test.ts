@@ -69,8 +69,9 @@ describe('close-code policy', () => {
     }
   });
 
-  it('stops on 401/403 handshake rejections but retries 404, 426, 429, 500 and 503', () => {
-    for (const status of [200, 404, 407, 426]) expect(defaultShouldReconnect(info(1006, { status })), String(status)).to.equal(true);
+  it('stops on 401/403/407 handshake rejections but retries 404, 426, 429, 500 and 503', () => {
+    expect(defaultShouldReconnect(info(1006, { status: 407 }))).to.equal(false);
+    for (const status of [200, 404, 426]) expect(defaultShouldReconnect(info(1006, { status })), String(status)).to.equal(true);
     expect(defaultShouldReconnect(info(1006, { status: 401 }))).to.equal(false);
     expect(defaultShouldReconnect(info(1006, { status: 403 }))).to.equal(false);
     expect(defaultShouldReconnect(info(1006, { status: 429 }))).to.equal(true);
