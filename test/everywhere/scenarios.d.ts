@@ -28,4 +28,5 @@ export function runScenarios(options: {
   runtime: string;
   offline?: { host: string };
   only?: readonly string[];
+  trace?: boolean;
 }): Promise<ScenarioResult[]>;
