@@ -6,8 +6,11 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * The size budget of the full script-tag bundle (every feature, eventemitter3 included), in
  * gzip bytes. Growth past it must be a decision: raise it here, with the reason, in the same
  * commit. The first target was 4,000 bytes; see docs/performance.md for what it would take.
+ *
+ * History: 10,400 (first measured build, 10,112); 10,600 for the review fixes (offline fallback
+ * and loopback exemption, provider and constructor failures, runtime close-code fixes: 10,458).
  */
-const IIFE_GZIP_BUDGET = 10_400;
+const IIFE_GZIP_BUDGET = 10_600;
 
 const BUILDS = [
   'dist/steadysocket.min.js',
