@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, firefox, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { CHROMIUM_ARGS } from './chromium-args.mjs';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -49,20 +50,6 @@ export function findBrowser(name: BrowserName): string {
       `Install it with \`${install}\` (as root; .ci/run does this), or set ${env} to its binary.`,
   );
 }
-
-// Without the resolver rule Chromium looks up Google hosts at every start; with it every name but
-// loopback fails to resolve. `EXCLUDE ::1` works where `EXCLUDE [::1]` does not.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE ::1',
-];
 
 // Stops Firefox's lookups of Mozilla hosts; loopback still works.
 const FIREFOX_PREFS = { 'network.dns.disabled': true };
