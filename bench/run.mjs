@@ -10,7 +10,8 @@
 //   npm run bench -- --clients=steadysocket,raw2   only these clients (and the baseline)
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium), BENCH_SKIP_BUILD=1 (never rebuild dist/),
-// BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (extra node flags for the client workers).
+// BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (extra node flags for the client workers),
+// BENCH_DIST_DIR=/path/to/other/dist (measure another build, e.g. a patched copy; prints only).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +34,7 @@ const only = value('only')?.split(',');
 const roundsOverride = value('rounds') ? Number(value('rounds')) : undefined;
 // Experiments only: extra options for steadysocket in the flush measure, e.g. '{"highWaterMark":1e9}'.
 const steadysocketOptions = value('steadysocket-options') ? JSON.parse(args.find((a) => a.startsWith('--steadysocket-options=')).slice(23)) : undefined;
-const write = !flag('no-write') && !quick && !only && !steadysocketOptions && !value('clients');
+const write = !flag('no-write') && !quick && !only && !steadysocketOptions && !value('clients') && !process.env.BENCH_DIST_DIR;
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 
 const rounds = (full) => roundsOverride ?? (quick ? 2 : full);
@@ -58,7 +59,7 @@ function ensureBuild() {
   const outputs = ['index.js', 'steadysocket.min.js', 'steadysocket.esm.min.js', 'index.cjs', 'index.browser.js'].map((f) => join('dist', f));
   const missing = outputs.some((file) => !existsSync(file));
   const stale = !missing && newest('src') > Math.min(...outputs.map((file) => statSync(file).mtimeMs));
-  if (process.env.BENCH_SKIP_BUILD === '1' || (!missing && !stale)) return;
+  if (process.env.BENCH_SKIP_BUILD === '1' || process.env.BENCH_DIST_DIR || (!missing && !stale)) return;
   log(`building dist/ (${missing ? 'missing' : 'older than src/'})`);
   const build = spawnSync('npx', ['rollup', '-c'], { stdio: ['ignore', process.stderr, process.stderr] });
   if (build.status !== 0) throw new Error('the build failed');
@@ -70,7 +71,7 @@ function snapshotDist() {
   const target = join(root, '.bench-out', 'dist');
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  cpSync(join(root, 'dist'), target, { recursive: true });
+  cpSync(process.env.BENCH_DIST_DIR || join(root, 'dist'), target, { recursive: true });
   return target;
 }
 
