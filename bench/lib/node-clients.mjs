@@ -94,6 +94,6 @@ export async function versions() {
   const { readFile } = await import('node:fs/promises');
   const version = async (name) =>
     JSON.parse(await readFile(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
-  const names = ['ws', 'reconnecting-websocket', 'partysocket', 'playwright-core'];
+  const names = ['ws', 'reconnecting-websocket', 'partysocket'];
   return Object.fromEntries(await Promise.all(names.map(async (name) => [name, await version(name)])));
 }
