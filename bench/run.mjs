@@ -330,7 +330,7 @@ const measures = {
     });
     const browser = await launchChromium(executablePath);
     try {
-      measure.browser = browser.version.replace('HeadlessChrome', 'Chromium');
+      measure.browser = browser.version.replace(/^(Headless)?Chrome\//, 'Chromium ');
       // One discarded page per client first: the first pages of a fresh browser run slower
       // (network service and caches warming up), which would favour whoever runs later.
       for (const client of ['native', 'steadysocket', 'rws', 'partysocket']) {
