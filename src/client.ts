@@ -1,4 +1,4 @@
-import EventEmitter from 'eventemitter3';
+import { EventEmitter } from 'eventemitter3';
 import { backoffDelay, retryAfterMs } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';

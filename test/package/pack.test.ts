@@ -295,4 +295,80 @@ describe('the packed package', () => {
     await socket.close();
     expect(socket.state).to.equal('closed');
   });
+
+  it('passes publint (strict) and arethetypeswrong with nothing to report', async () => {
+    const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+    const lint = await run(bin('publint'), ['--pack', 'false', '--strict'], repoRoot, 60_000);
+    expect(lint.code, describeRun('publint', lint)).to.equal(0);
+    expect(lint.stdout).to.match(/All good!/);
+    // node10 (no `exports` support) is not a target: the package needs Node >= 20.
+    const attw = await run(bin('attw'), [join(work!, packed.filename), '--profile', 'node16', '--format', 'ascii'], repoRoot, 60_000);
+    expect(attw.code, describeRun('attw', attw)).to.equal(0);
+    expect(attw.stdout).to.match(/"steadysocket\/node"/);
+    expect(attw.stdout, attw.stdout).to.not.match(/❌|👺|⚠️|🐛|🥴/);
+  });
+
+  for (const [resolution, module] of [
+    ['node16', 'node16'],
+    ['bundler', 'esnext'],
+  ] as const) {
+    it(`type-checks a TypeScript consumer under moduleResolution ${resolution}`, async () => {
+      const dir = join(consumer, `ts-${resolution}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution: resolution,
+            target: 'ES2022',
+            lib: ['ES2022', 'DOM', 'ESNext.Disposable'],
+            strict: true,
+            noEmit: true,
+            typeRoots: [join(repoRoot, 'node_modules', '@types')],
+            types: ['node'],
+          },
+          files: ['use.mts'],
+        }),
+      );
+      writeFileSync(
+        join(dir, 'use.mts'),
+        [
+          "import { SteadySocket, json, SteadySocketError, type CloseInfo } from 'steadysocket';",
+          "import { proxyAgentFor } from 'steadysocket/node';",
+          'type In = { kind: string };',
+          "const socket = new SteadySocket<In, In>('wss://example.test/', { codec: json(), agent: proxyAgentFor('wss://example.test/') });",
+          "socket.on('message', (m) => { const k: string = m.kind; void k; });",
+          "socket.on('close', (info: CloseInfo) => { const c: number = info.code; void c; });",
+          "socket.on('error', (e) => { if (e instanceof SteadySocketError && e.code === 'HANDSHAKE_REJECTED') console.log(e.status); });",
+          "// @ts-expect-error: the outbound type is enforced",
+          'socket.send(42);',
+          'await socket.close();',
+          '',
+        ].join('\n'),
+      );
+      const tsc = await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], dir, 60_000);
+      expect(tsc.code, describeRun('tsc', tsc)).to.equal(0);
+    });
+  }
+
+  it('bundles for the browser with rollup (browser condition) without pulling in ws', async () => {
+    const { rollup } = await import('rollup');
+    const { nodeResolve } = await import('@rollup/plugin-node-resolve');
+    // eventemitter3 is CommonJS underneath its ESM wrapper, as bundlers' users know it.
+    const { default: commonjs } = await import('@rollup/plugin-commonjs');
+    const entry = join(consumer, 'browser-entry.mjs');
+    writeFileSync(entry, "import { SteadySocket } from 'steadysocket';\nglobalThis.made = new SteadySocket('wss://example.test/');\n");
+    const bundle = await rollup({ input: entry, plugins: [nodeResolve({ browser: true }), commonjs()], onwarn: () => {} });
+    try {
+      const { output } = await bundle.generate({ format: 'es' });
+      const modules = Object.keys(output[0].modules);
+      expect(modules.some((id) => id.includes('steadysocket/dist/index.browser.js')), modules.join('\n')).to.equal(true);
+      expect(modules.filter((id) => /node_modules[\\/]ws[\\/]/.test(id))).to.deep.equal([]);
+      expect(output[0].imports, 'left external').to.deep.equal([]);
+      expect(output[0].code).to.not.match(/from ['"]ws['"]|require\(['"]ws['"]\)/);
+    } finally {
+      await bundle.close();
+    }
+  });
 });
