@@ -18,7 +18,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
-import { chromiumPath, launchChromium, measurePage, startPageServer } from './lib/chromium.mjs';
+import { chromiumPath, launchChromium, measureRound, startPageServer } from './lib/chromium.mjs';
 import { benchDir, freePort, killAll, now, startNode } from './lib/processes.mjs';
 import { checksTable, format, markdownTable, sizesTable, svgChart } from './lib/report.mjs';
 import { ratios, rotate, summary } from './lib/stats.mjs';
@@ -331,14 +331,19 @@ const measures = {
     const browser = await launchChromium(executablePath);
     try {
       measure.browser = browser.version.replace(/^(Headless)?Chrome\//, 'Chromium ');
-      // One discarded page per client first: the first pages of a fresh browser run slower
-      // (network service and caches warming up), which would favour whoever runs later.
-      for (const client of ['native', 'steadysocket', 'rws', 'partysocket']) {
-        await measurePage(browser, { origin: pages.origin, client, url: context.echoUrl, ...config, total: config.warmup });
+      // One discarded round first: the first pages of a fresh browser run slower (the network
+      // service and caches warm up).
+      const ids = onlyClients ? measure.clients.filter((c, i) => i === 0 || onlyClients.includes(c)) : measure.clients;
+      await measureRound(browser, { origin: pages.origin, ids, url: context.echoUrl, ...config, total: config.warmup });
+      const results = Object.fromEntries(ids.map((id) => [id, []]));
+      const orders = [];
+      for (let round = 0; round < rounds(7); round++) {
+        const order = rotate(ids, round);
+        orders.push(order);
+        const byId = await measureRound(browser, { origin: pages.origin, ids: order, url: context.echoUrl, ...config });
+        for (const id of ids) results[id][round] = byId[id];
+        log(`chromium: round ${round + 1}/${rounds(7)} done`);
       }
-      const { results, orders } = await interleave('chromium', measure.clients, rounds(7), (client) =>
-        measurePage(browser, { origin: pages.origin, client, url: context.echoUrl, ...config }),
-      );
       measure.orders = orders;
       return summarise(measure, results);
     } finally {

@@ -1,7 +1,9 @@
-// Runs in Chromium. One page measures one client: the native WebSocket, steadysocket's IIFE bundle,
-// reconnecting-websocket's IIFE bundle or partysocket's ESM build, each used as its README shows.
-// The harness drives it through `window.bench` (page.evaluate) and reads the renderer's
-// main-thread CPU over CDP around `bench.run`.
+// Runs in Chromium. One page per round holds one socket per client — the native WebSocket,
+// steadysocket's IIFE bundle, reconnecting-websocket's IIFE bundle, partysocket's ESM build, each
+// used as its README shows — and runs them one after another, so every client of a round shares a
+// renderer process. The harness drives it through `globalThis.bench` (Runtime.evaluate) and reads
+// the renderer's main-thread CPU over CDP around each `bench.run`. Only one socket has traffic at
+// a time; the others sit idle and open.
 
 /** 32 bytes of text, as in the Node measure. */
 const TEXT_32 = '{"type":"tick","seq":1234567890}';
@@ -55,19 +57,23 @@ function reconnecting(Class) {
   };
 }
 
-let socket;
+const sockets = {};
+const loaded = {};
 let onData = () => {};
 
 globalThis.bench = {
-  async connect(client, url) {
-    const create = await loaders[client]();
+  /** Opens a socket of library `client` under the name `id` (e.g. 'native2' for the A/A twin). */
+  async connect(id, client, url) {
+    loaded[client] ??= loaders[client]();
+    const create = await loaded[client];
     const connection = create(url, (data) => onData(data));
-    socket = connection.socket;
+    sockets[id] = connection.socket;
     await connection.opened;
   },
 
-  /** `window` messages in flight; every reply sends the next until `total` have come back. */
-  run(total, window) {
+  /** On socket `id`, `window` messages in flight; every reply sends the next until `total` came back. */
+  run(id, total, window) {
+    const socket = sockets[id];
     return new Promise((resolve) => {
       let sent = 0;
       let received = 0;
@@ -90,6 +96,6 @@ globalThis.bench = {
   },
 
   close() {
-    socket.close();
+    for (const socket of Object.values(sockets)) socket.close();
   },
 };

@@ -57,29 +57,37 @@ export async function launchChromium(executablePath) {
 const metric = (result, name) => result.metrics.find((m) => m.name === name)?.value ?? NaN;
 
 /**
- * One client in a fresh browser context: connect, warm up, then `total` pipelined echoes between
- * two readings of the renderer's metrics. ThreadTime is the main thread's CPU time.
+ * One round in a fresh browser context and page: a socket per client (`ids`: 'native2' is a second
+ * native socket, the A/A control), each warmed up, then each measured in the given order —
+ * `total` pipelined echoes between two readings of the renderer's metrics (ThreadTime is the
+ * main thread's CPU time). Returns { [id]: result }.
  */
-export async function measurePage(browser, { origin, client, url, total, warmup, window }) {
+export async function measureRound(browser, { origin, ids, url, total, warmup, window }) {
   const page = await browser.newPage(`${origin}/bench/browser/page.html`);
   try {
     await page.waitFor('globalThis.bench !== undefined');
     await page.send('Performance.enable', { timeDomain: 'threadTicks' });
-    await page.evaluate(`globalThis.bench.connect(${JSON.stringify(client)}, ${JSON.stringify(url)})`);
-    await page.evaluate(`globalThis.bench.run(${warmup}, ${window})`);
-    const before = await page.send('Performance.getMetrics');
-    const run = await page.evaluate(`globalThis.bench.run(${total}, ${window})`);
-    const after = await page.send('Performance.getMetrics');
+    for (const id of ids) {
+      await page.evaluate(`globalThis.bench.connect(${JSON.stringify(id)}, ${JSON.stringify(id.replace(/2$/, ''))}, ${JSON.stringify(url)})`);
+    }
+    for (const id of ids) await page.evaluate(`globalThis.bench.run(${JSON.stringify(id)}, ${warmup}, ${window})`);
+    const results = {};
+    for (const id of ids) {
+      const before = await page.send('Performance.getMetrics');
+      const run = await page.evaluate(`globalThis.bench.run(${JSON.stringify(id)}, ${total}, ${window})`);
+      const after = await page.send('Performance.getMetrics');
+      if (run.bytes !== total * 32) throw new Error(`${id}: expected ${total * 32} bytes back, got ${run.bytes}`);
+      const delta = (name) => ((metric(after, name) - metric(before, name)) * 1e6) / total; // µs per message
+      results[id] = {
+        rate: total / (run.wallMs / 1000),
+        cpuPerMsg: delta('ThreadTime'),
+        taskPerMsg: delta('TaskDuration'),
+        scriptPerMsg: delta('ScriptDuration'),
+        wallMs: run.wallMs,
+      };
+    }
     await page.evaluate('globalThis.bench.close()');
-    if (run.bytes !== total * 32) throw new Error(`${client}: expected ${total * 32} bytes back, got ${run.bytes}`);
-    const delta = (name) => ((metric(after, name) - metric(before, name)) * 1e6) / total; // µs per message
-    return {
-      rate: total / (run.wallMs / 1000),
-      cpuPerMsg: delta('ThreadTime'),
-      taskPerMsg: delta('TaskDuration'),
-      scriptPerMsg: delta('ScriptDuration'),
-      wallMs: run.wallMs,
-    };
+    return results;
   } finally {
     await page.dispose();
   }
