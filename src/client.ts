@@ -360,9 +360,13 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._clearTimers();
     const conn = this._conn;
     if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting' || this._state === 'closing')) {
+      // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
+      // must find the client already closing.
+      if (!this._transition('closing')) return this._closed;
       conn.transport.close(code, reason);
-      this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
-      this._transition('closing');
+      if (this._state === 'closing') {
+        this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+      }
     } else {
       this._finish();
     }

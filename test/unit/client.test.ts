@@ -194,6 +194,16 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(clock.countTimers()).to.equal(0);
   });
 
+  it('close() copes with a socket that fires close synchronously', async () => {
+    const socket = open();
+    const ws = FakeWebSocket.last;
+    ws.serverOpen();
+    ws.close = (code?: number, reason?: string) => ws.serverClose(code ?? 1005, reason);
+    await socket.close();
+    expect(socket.state).to.equal('closed');
+    expect(clock.countTimers()).to.equal(0);
+  });
+
   it('validates close codes and reasons', () => {
     const socket = open();
     expect(() => socket.close(1006)).to.throw(SteadySocketError).with.property('code', 'INVALID_OPTION');
