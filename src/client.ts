@@ -106,19 +106,62 @@ export interface DeliverOptions {
   signal?: AbortSignal;
 }
 
-/** One transport and what belongs to it alone. */
-interface Connection<In> {
-  transport: Transport;
-  url: string;
-  offered: string[];
-  codec: Codec<In, unknown> | undefined;
-  opened: boolean;
-  /** Detached and done: nothing of this connection is live any more. */
-  released: boolean;
-  openedAt: number;
-  error: SteadySocketError | undefined;
-  abort: AbortController | undefined;
-  waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined;
+/** The client's side of a connection, called by it (one owner object, no closures per connection). */
+interface ConnectionOwner<In> {
+  _onOpen(conn: Connection<In>): void;
+  _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void;
+  _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
+  _onError(conn: Connection<In>, error: SteadySocketError): void;
+  _onPong(conn: Connection<In>): void;
+}
+
+/** One socket and what belongs to it alone: one object per attempt. */
+class Connection<In> extends Transport {
+  codec: Codec<In, unknown> | undefined = undefined;
+  opened = false;
+  openedAt = 0;
+  error: SteadySocketError | undefined = undefined;
+  /** While a `ready` step runs: its abort signal and its pending `next()` calls. */
+  ready: { abort: AbortController; waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined } | undefined = undefined;
+
+  constructor(
+    private readonly owner: ConnectionOwner<In>,
+    ctor: WebSocketConstructor,
+    url: string,
+    readonly offered: string[],
+    nodeOptions: NodeSocketOptions | undefined,
+    binaryType: string,
+  ) {
+    super(ctor, url, offered, nodeOptions, binaryType);
+  }
+
+  handleOpen(): void {
+    this.owner._onOpen(this);
+  }
+  handleMessage(data: RawMessage, bytes: number): void {
+    this.owner._onMessage(this, data, bytes);
+  }
+  handleClose(code: number, reason: string, wasClean: boolean): void {
+    this.owner._onClose(this, code, reason, wasClean);
+  }
+  handleError(error: SteadySocketError): void {
+    this.owner._onError(this, error);
+  }
+  handlePong(): void {
+    this.owner._onPong(this);
+  }
+}
+
+/** Heartbeat bookkeeping for the open connection. */
+interface HeartbeatState {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Anything arrived since the last check. */
+  seen: boolean;
+  /** A ping is out and unanswered. */
+  probing: boolean;
+  pingAt: number;
+  /** When the current interval timer should fire (a much later firing means the machine slept). */
+  due: number;
 }
 
 const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
@@ -146,25 +189,25 @@ const CLOSE_AFTER_ERROR_MS = 1000;
  */
 export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<SteadySocketEvents<In, Out>> {
   private readonly _opts: ResolvedOptions<In, Out>;
-  private readonly _ctor: WebSocketConstructor;
-  private readonly _isWs: boolean;
-  private readonly _urls: readonly string[] | undefined;
-  private readonly _urlProvider: (() => string | URL | Promise<string | URL>) | undefined;
-  private readonly _outbox: Outbox<Out>;
-  private readonly _stats: Stats = {
-    attempts: 0,
-    reconnects: 0,
-    messagesIn: 0,
-    messagesOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    rtt: undefined,
-    connectedTime: 0,
-    queued: 0,
-  };
+  /** One URL, URLs to fail over between, or a provider called per attempt. */
+  private readonly _urls: string | readonly string[] | (() => string | URL | Promise<string | URL>);
+  /** Created by the first message that has to wait: a client that never queues carries none. */
+  private _outbox: Outbox<Out> | undefined;
+  // Counters behind `stats`, kept as fields (no object of their own).
+  private _attempts = 0;
+  /** Connections opened, the first included. */
+  private _opens = 0;
+  private _messagesIn = 0;
+  private _messagesOut = 0;
+  private _bytesIn = 0;
+  private _bytesOut = 0;
+  private _rtt: number | undefined;
+  private _connectedTime = 0;
 
   private _state: State = 'connecting';
   private _conn: Connection<In> | undefined;
+  /** The URL of the last connection, while waiting with none. */
+  private _lastUrl: string | undefined;
   /** The codec of the open connection (read on the send path). */
   private _codec: Codec<In, Out> | undefined;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
@@ -172,28 +215,24 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   /** Failed attempts in a row since the last stable connection. */
   private _failures = 0;
   private _urlIndex = 0;
-  private _everOpened = false;
   private _forceReconnect = false;
   private _final: { code: number; reason: string } | undefined;
-  private _closed: Promise<void> | undefined;
-  private _resolveClosed: (() => void) | undefined;
-  private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] = [];
+  /** Made by the first close(): what every close() returns, and how to settle it. */
+  private _closed: { promise: Promise<void>; resolve(): void } | undefined;
+  private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
   private _suspended = false;
+  /** A drain listener is on the current socket (ws). */
+  private _drainListening = false;
 
   // Every timer the client owns, cleared together in _clearTimers.
   private _retryTimer: ReturnType<typeof setTimeout> | undefined;
   private _connectTimer: ReturnType<typeof setTimeout> | undefined;
-  private _stableTimer: ReturnType<typeof setTimeout> | undefined;
   private _closeTimer: ReturnType<typeof setTimeout> | undefined;
   private _drainTimer: ReturnType<typeof setTimeout> | undefined;
   private _expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  private _heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
-  // Heartbeat bookkeeping.
-  private _seen = false;
-  private _probing = false;
-  private _pingAt = 0;
-  private _heartbeatDue = 0;
+  /** Heartbeat bookkeeping, made on the first open when the heartbeat option is set. */
+  private _hb: HeartbeatState | undefined;
 
   private _removeSignals: (() => void) | undefined;
 
@@ -205,22 +244,19 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     super();
     this._opts = resolveOptions(options);
     if (typeof url === 'function') {
-      this._urlProvider = url;
+      this._urls = url;
     } else if (Array.isArray(url)) {
       if (url.length === 0) throw new SteadySocketError('INVALID_URL', 'The list of URLs is empty.');
       this._urls = url.map(normalizeUrl);
     } else {
-      this._urls = [normalizeUrl(url as string | URL)];
+      this._urls = normalizeUrl(url as string | URL);
     }
     if (typeof this._opts.protocols !== 'function') validateProtocols(this._opts.protocols);
-    this._ctor = this._opts.WebSocket ?? defaultWebSocket();
-    this._isWs = typeof (this._ctor.prototype as { terminate?: unknown } | undefined)?.terminate === 'function';
-    const { maxMessages, maxBytes, overflow } = this._opts;
-    this._outbox = new Outbox<Out>({ maxMessages, maxBytes, overflow }, (entry, reason) => this._dropped(entry, reason));
+    if (!this._opts.WebSocket) defaultWebSocket(); // throws NO_WEBSOCKET now rather than at the first attempt
     if (!this._opts.ignoreNetworkSignals) this._removeSignals = this._listenToBrowser();
     // Start on the next microtask so listeners attached right after `new` see every event.
     const start = () => {
-      if (this._state === 'connecting' && this._stats.attempts === 0) this._connect();
+      if (this._state === 'connecting' && this._attempts === 0) this._connect();
     };
     if (typeof queueMicrotask === 'function') queueMicrotask(start);
     else void Promise.resolve().then(start);
@@ -233,29 +269,38 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** The negotiated subprotocol of the open connection ('' when none or not open). */
   get protocol(): string {
-    return this._state === 'open' ? this._conn!.transport.protocol : '';
+    return this._state === 'open' ? this._conn!.protocol : '';
   }
 
   /** The URL of the current or last connection. */
   get url(): string | undefined {
-    return this._conn?.url;
+    return this._conn?.url ?? this._lastUrl;
   }
 
   /** Bytes waiting in the socket plus bytes waiting in the outbox. */
   get bufferedAmount(): number {
-    return (this._conn ? this._conn.transport.bufferedAmount : 0) + this._outbox.bytes;
+    return (this._conn ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
   }
 
   /** A snapshot of the counters. */
   get stats(): Stats {
-    const stats = { ...this._stats, queued: this._outbox.size };
-    if (this._state === 'open' && this._conn) stats.connectedTime += Date.now() - this._conn.openedAt;
-    return stats;
+    const open = this._state === 'open' && this._conn;
+    return {
+      attempts: this._attempts,
+      reconnects: Math.max(0, this._opens - 1),
+      messagesIn: this._messagesIn,
+      messagesOut: this._messagesOut,
+      bytesIn: this._bytesIn,
+      bytesOut: this._bytesOut,
+      rtt: this._rtt,
+      connectedTime: this._connectedTime + (open ? Date.now() - open.openedAt : 0),
+      queued: this._outbox?.size ?? 0,
+    };
   }
 
   /** The queued messages, oldest first (a copy). */
   get queued(): Out[] {
-    return [...this._outbox];
+    return this._outbox ? [...this._outbox] : [];
   }
 
   /**
@@ -266,14 +311,14 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
    */
   send(data: Out): void {
     const conn = this._conn;
-    if (this._state === 'open' && this._outbox.size === 0 && conn!.transport.bufferedAmount <= this._opts.highWaterMark) {
+    if (this._state === 'open' && !this._outbox?.size && conn!.bufferedAmount <= this._opts.highWaterMark) {
       const codec = this._codec;
       const wire = codec ? this._encode(codec, data) : (data as unknown as WireData);
       const size = typeof wire === 'string' ? stringBytes(wire) : wireSize(wire);
       if (size < 0) throw invalidMessage(wire);
-      conn!.transport.send(wire);
-      this._stats.messagesOut++;
-      this._stats.bytesOut += size;
+      conn!.send(wire);
+      this._messagesOut++;
+      this._bytesOut += size;
       return;
     }
     this._enqueue(data, undefined, undefined);
@@ -288,7 +333,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     if (this._state === 'closed') throw closedError();
-    if (this._state === 'open' && this._outbox.size === 0 && this._conn!.transport.bufferedAmount <= this._opts.highWaterMark) {
+    if (this._state === 'open' && !this._outbox?.size && this._conn!.bufferedAmount <= this._opts.highWaterMark) {
       this.send(data);
       return Promise.resolve();
     }
@@ -298,7 +343,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (entry && options.signal) {
       const signal = options.signal;
       const withdraw = () => {
-        if (this._outbox.remove(entry)) this._dropped(entry, 'withdrawn');
+        if (this._outbox?.remove(entry)) this._dropped(entry, 'withdrawn');
       };
       if (signal.aborted) withdraw();
       else {
@@ -312,17 +357,17 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Resolves when the outbox is empty and the socket has handed every byte to the network. */
   flushed(): Promise<void> {
-    if (this._state === 'closed') return this._outbox.size ? Promise.reject(closedError()) : Promise.resolve();
+    if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError()) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this._drainWaiters.push({ resolve, reject });
+      (this._drainWaiters ??= []).push({ resolve, reject });
       this._watchDrain();
     });
   }
 
   /** Withdraws every queued message (each reported as a `drop` with reason `withdrawn`). */
   clearOutbox(): void {
-    this._outbox.clear('withdrawn');
+    this._outbox?.clear('withdrawn');
   }
 
   /** Drops the current connection and connects again at once, with the backoff reset. */
@@ -333,7 +378,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting')) {
       this._forceReconnect = true;
       this._clearConnectionTimers();
-      conn.transport.close(1000, 'reconnect');
+      conn.close(1000, 'reconnect');
       this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
       this._transition('closing');
     } else if (this._state === 'waiting' || this._state === 'connecting') {
@@ -353,8 +398,10 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (typeof reason !== 'string' || utf8Length(reason) > 123) {
       throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
     }
-    if (this._closed) return this._closed;
-    this._closed = new Promise<void>((resolve) => (this._resolveClosed = resolve));
+    if (this._closed) return this._closed.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((settle) => (resolve = settle));
+    this._closed = { promise, resolve };
     this._final = { code, reason };
     this._log(`close(${code}) requested in state ${this._state}`);
     this._clearTimers();
@@ -362,15 +409,15 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting' || this._state === 'closing')) {
       // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
       // must find the client already closing.
-      if (!this._transition('closing')) return this._closed;
-      conn.transport.close(code, reason);
+      if (!this._transition('closing')) return promise;
+      conn.close(code, reason);
       if (this._state === 'closing') {
         this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
       }
     } else {
       this._finish();
     }
-    return this._closed;
+    return promise;
   }
 
   /** `await using socket = new SteadySocket(...)` closes it at the end of the block. */
@@ -453,15 +500,15 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (previous && !previous.released) {
       // Normally released already; make sure no superseded socket stays attached or open.
       this._release(previous);
-      previous.transport.abort();
+      previous.abort();
     }
     this._conn = undefined;
-    this._stats.attempts++;
+    this._attempts++;
     this._connectTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
     const opts = this._opts;
     let url, protocols, headers;
     try {
-      url = this._urlProvider ? this._urlProvider() : this._urls![this._urlIndex % this._urls!.length];
+      url = typeof this._urls === 'function' ? this._urls() : this._listedUrl()!;
       protocols = typeof opts.protocols === 'function' ? opts.protocols() : opts.protocols;
       headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
     } catch (cause) {
@@ -486,46 +533,29 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     let url: string;
     let offered: string[];
     try {
-      url = this._urlProvider ? normalizeUrl(rawUrl) : (rawUrl as string);
+      url = typeof this._urls === 'function' ? normalizeUrl(rawUrl) : (rawUrl as string);
       offered = validateProtocols(rawProtocols);
     } catch (error) {
       this._providerFailed(error);
       return;
     }
     this._log(`connecting to ${redactUrl(url)}${offered.length ? ` offering ${offered.join(', ')}` : ''}`);
-    const conn: Connection<In> = {
-      transport: undefined as unknown as Transport,
-      url,
-      offered,
-      codec: undefined,
-      opened: false,
-      released: false,
-      openedAt: 0,
-      error: undefined,
-      abort: undefined,
-      waiters: undefined,
-    };
-    this._conn = conn;
     try {
-      conn.transport = new Transport(this._ctor, url, offered, this._nodeOptions(headers), this._opts.binaryType, {
-        open: () => this._onOpen(conn),
-        message: (data, bytes) => this._onMessage(conn, data, bytes),
-        close: (code, reason, wasClean) => this._onClose(conn, code, reason, wasClean),
-        error: (error) => this._onError(conn, error),
-        pong: () => this._onPong(conn),
-      });
+      const owner = this as unknown as ConnectionOwner<In>;
+      const ctor = this._opts.WebSocket ?? defaultWebSocket();
+      this._conn = new Connection<In>(owner, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
-      this._conn = undefined;
       this._emitError(error as SteadySocketError);
       this._clearTimers();
       this._finish(error as SteadySocketError);
     }
   }
 
-  private _nodeOptions(headers: Record<string, string> | undefined): NodeSocketOptions | undefined {
-    if (!this._isWs) return undefined;
+  private _nodeOptions(ctor: WebSocketConstructor, headers: Record<string, string> | undefined): NodeSocketOptions | undefined {
+    // Node settings go to ws only (its constructor takes a third argument).
+    if (typeof (ctor.prototype as { terminate?: unknown } | undefined)?.terminate !== 'function') return undefined;
     const o = this._opts;
     const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false };
     if (headers) options.headers = headers;
@@ -579,9 +609,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _onOpen(conn: Connection<In>): void {
     if (conn !== this._conn || this._state !== 'connecting') return;
-    const transport = conn.transport;
-    if (this._opts.unref) transport.unref();
-    const protocol = transport.protocol;
+    if (this._opts.unref) conn.unref();
+    const protocol = conn.protocol;
     const mismatch = negotiationError(conn.offered, protocol);
     if (mismatch) {
       this._fail(conn, mismatch);
@@ -593,23 +622,24 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._becomeOpen(conn);
       return;
     }
-    conn.abort = new AbortController();
+    const step: NonNullable<Connection<In>['ready']> = { abort: new AbortController(), waiters: undefined };
+    conn.ready = step;
     const context: ReadyContext<In, Out> = {
       send: (data) => {
         if (conn !== this._conn || conn.released) throw connectionClosed();
         const wire = conn.codec ? this._encode(conn.codec as Codec<In, Out>, data) : (data as unknown as WireData);
-        transport.send(wire);
-        this._stats.messagesOut++;
-        this._stats.bytesOut += Math.max(0, typeof wire === 'string' ? stringBytes(wire) : wireSize(wire));
+        conn.send(wire);
+        this._messagesOut++;
+        this._bytesOut += Math.max(0, typeof wire === 'string' ? stringBytes(wire) : wireSize(wire));
       },
       next: () =>
         new Promise<In>((resolve, reject) => {
           if (conn !== this._conn || conn.released) reject(connectionClosed());
-          else (conn.waiters ??= []).push({ resolve, reject });
+          else (step.waiters ??= []).push({ resolve, reject });
         }),
       protocol,
       url: conn.url,
-      signal: conn.abort.signal,
+      signal: step.abort.signal,
     };
     let result: void | Promise<void>;
     try {
@@ -637,29 +667,24 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._connectTimer = undefined;
     conn.opened = true;
     conn.openedAt = Date.now();
-    conn.waiters = undefined;
+    if (conn.ready) conn.ready.waiters = undefined;
     this._codec = conn.codec as Codec<In, Out> | undefined;
-    this._stats.rtt = undefined;
+    this._rtt = undefined;
     const attempt = this._failures;
-    if (this._everOpened) this._stats.reconnects++;
-    this._everOpened = true;
-    this._stableTimer = this._timer(() => {
-      this._stableTimer = undefined;
-      this._failures = 0;
-    }, this._opts.stableAfter);
+    this._opens++;
     if (!this._transition('open')) return;
     this._armHeartbeat();
     this._flush();
     if (conn === this._conn && this._state === 'open') {
-      this.emit('open', { url: conn.url, protocol: conn.transport.protocol, attempt });
+      this.emit('open', { url: conn.url, protocol: conn.protocol, attempt });
     }
   }
 
   private _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
     if (conn !== this._conn) return;
-    this._seen = true;
-    this._stats.messagesIn++;
-    this._stats.bytesIn += bytes >= 0 ? bytes : stringBytes(data as string);
+    if (this._hb) this._hb.seen = true;
+    this._messagesIn++;
+    this._bytesIn += bytes >= 0 ? bytes : stringBytes(data as string);
     let value: In;
     const codec = conn.codec;
     if (codec) {
@@ -675,7 +700,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._onPong(conn);
       return;
     }
-    const waiters = conn.waiters;
+    const waiters = conn.ready?.waiters;
     if (waiters && waiters.length) waiters.shift()!.resolve(value);
     this.emit('message', value);
   }
@@ -723,21 +748,24 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _abandon(conn: Connection<In>, code: number, reason: string): void {
     if (conn !== this._conn) return;
     this._release(conn);
-    conn.transport.abort();
+    conn.abort();
     this._afterClose({ code, reason, wasClean: false, attempt: 0, error: conn.error, status: conn.error?.status });
   }
 
   /** Detaches a finished connection and everything that belonged to it. */
   private _release(conn: Connection<In>): void {
-    conn.released = true;
-    conn.transport.detach();
+    this._drainListening = false;
+    conn.detach();
     this._clearConnectionTimers();
     clearTimeout(this._closeTimer);
     this._closeTimer = undefined;
-    if (conn.opened) this._stats.connectedTime += Date.now() - conn.openedAt;
-    conn.abort?.abort();
-    if (conn.waiters) for (const waiter of conn.waiters) waiter.reject(connectionClosed());
-    conn.waiters = undefined;
+    if (conn.opened) this._connectedTime += Date.now() - conn.openedAt;
+    const step = conn.ready;
+    if (step) {
+      step.abort.abort();
+      if (step.waiters) for (const waiter of step.waiters) waiter.reject(connectionClosed());
+      step.waiters = undefined;
+    }
     this._codec = undefined;
   }
 
@@ -755,7 +783,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       if (this._state === 'closing' && this._transition('connecting')) this._connect();
       return;
     }
-    // The stable timer resets _failures, so a long-lived connection that drops starts again at 1.
+    // A connection that stayed open for stableAfter resets the backoff: a long-lived one that drops starts again at 1.
+    const last = this._conn;
+    if (last && last.opened && Date.now() - last.openedAt >= this._opts.stableAfter) this._failures = 0;
     info.attempt = ++this._failures;
     this.emit('close', info);
     if (this._state === 'closed') return;
@@ -794,6 +824,12 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
     if (!this._transition('waiting')) return;
+    // Keep no part of the finished attempt while waiting: its socket, request and error would
+    // otherwise stay on the heap until the next attempt.
+    if (this._conn) {
+      this._lastUrl = this._conn.url;
+      this._conn = undefined;
+    }
     if (this._suspended) {
       this._log('page hidden: waiting for it to be shown again');
       this.emit('reconnecting', { attempt: cause.attempt, delay: Infinity, offline: false, cause });
@@ -821,16 +857,16 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._clearTimers();
     this._removeSignals?.();
     this._removeSignals = undefined;
-    const transport = this._conn?.transport;
-    if (transport) {
-      transport.detach();
-      transport.abort();
+    const conn = this._conn;
+    if (conn) {
+      conn.detach();
+      conn.abort();
     }
-    this._outbox.clear('closed');
-    for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
+    this._outbox?.clear('closed');
+    if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
     this._transition('closed');
-    this._resolveClosed?.();
-    if (!this._closed) this._closed = Promise.resolve();
+    if (this._closed) this._closed.resolve();
+    else this._closed = { promise: Promise.resolve(), resolve() {} };
   }
 
   // ---------------------------------------------------------------- outbox
@@ -862,6 +898,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       reject: settle?.reject,
       queued: false,
     };
+    // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
+    this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
     if (!this._outbox.push(entry)) {
       if (this._opts.overflow === 'error') {
         const error = new SteadySocketError('QUEUE_OVERFLOW', DROP_TEXT.overflow);
@@ -890,12 +928,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _flush(): void {
     const conn = this._conn!;
-    const transport = conn.transport;
     const outbox = this._outbox;
     const limit = this._opts.highWaterMark;
     const now = Date.now();
-    while (outbox.size > 0) {
-      if (transport.bufferedAmount > limit) {
+    while (outbox && outbox.size > 0) {
+      if (conn.bufferedAmount > limit) {
         this._watchDrain();
         return;
       }
@@ -915,34 +952,46 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
           continue;
         }
       }
-      transport.send(wire);
-      this._stats.messagesOut++;
-      this._stats.bytesOut += size;
+      conn.send(wire);
+      this._messagesOut++;
+      this._bytesOut += size;
       entry.resolve?.();
     }
-    if (this._drainWaiters.length) this._watchDrain();
+    if (this._drainWaiters?.length) this._watchDrain();
   }
 
   private _isDrained(): boolean {
-    return this._outbox.size === 0 && (!this._conn?.transport || this._state !== 'open' || this._conn.transport.bufferedAmount === 0);
+    return !this._outbox?.size && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
   }
 
-  /** Polls bufferedAmount (no platform has a drain event for WebSockets) until it is low again. */
+  /**
+   * Waits until bufferedAmount is low again: polls (browsers have no drain event for WebSockets),
+   * and where the transport reports its socket draining (ws), resumes at once on that.
+   */
   private _watchDrain(): void {
     if (this._drainTimer !== undefined) return;
-    this._drainTimer = this._timer(() => {
+    const check = () => {
+      clearTimeout(this._drainTimer);
       this._drainTimer = undefined;
-      if (this._state === 'open' && this._outbox.size > 0) this._flush();
+      if (this._state === 'open' && this._outbox?.size) this._flush();
       if (this._isDrained() && this._state === 'open') {
-        for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
+        if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
       } else if (this._state === 'open') this._watchDrain();
-    }, DRAIN_POLL_MS);
+    };
+    this._drainTimer = this._timer(check, DRAIN_POLL_MS);
+    const conn = this._conn;
+    if (conn && !this._drainListening) {
+      this._drainListening = conn.onDrain(() => {
+        this._drainListening = false;
+        if (conn === this._conn && this._drainTimer !== undefined) check();
+      });
+    }
   }
 
   private _scheduleExpiry(delay: number): void {
     this._expiryTimer = this._timer(() => {
       this._expiryTimer = undefined;
-      const next = this._outbox.expire(Date.now());
+      const next = this._outbox ? this._outbox.expire(Date.now()) : Infinity;
       if (next !== Infinity) this._scheduleExpiry(Math.max(1, next - Date.now()));
     }, delay);
   }
@@ -968,33 +1017,35 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _armHeartbeat(): void {
     const heartbeat = this._opts.heartbeat;
     if (!heartbeat) return;
-    clearTimeout(this._heartbeatTimer);
-    this._seen = false;
-    this._probing = false;
-    this._heartbeatDue = Date.now() + heartbeat.interval;
-    this._heartbeatTimer = this._timer(() => this._heartbeatTick(), heartbeat.interval);
+    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0 });
+    clearTimeout(hb.timer);
+    hb.seen = false;
+    hb.probing = false;
+    hb.due = Date.now() + heartbeat.interval;
+    hb.timer = this._timer(() => this._heartbeatTick(), heartbeat.interval);
   }
 
   private _heartbeatTick(): void {
     const heartbeat = this._opts.heartbeat!;
     const conn = this._conn;
-    this._heartbeatTimer = undefined;
+    const hb = this._hb!;
+    hb.timer = undefined;
     if (!conn || this._state !== 'open') return;
     const now = Date.now();
-    if (this._probing) {
-      if (this._seen) this._armHeartbeat();
+    if (hb.probing) {
+      if (hb.seen) this._armHeartbeat();
       else {
         this._fail(
           conn,
-          new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - this._pingAt} ms after a ping (heartbeat).`),
+          new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - hb.pingAt} ms after a ping (heartbeat).`),
         );
       }
       return;
     }
     // A timer far later than asked means the machine slept: trust nothing seen before, probe now.
-    const slept = now - this._heartbeatDue > Math.max(heartbeat.interval, 1000);
-    if (slept) this._log(`timer fired ${now - this._heartbeatDue} ms late: the machine slept; checking the connection`);
-    if (this._seen && !slept) {
+    const slept = now - hb.due > Math.max(heartbeat.interval, 1000);
+    if (slept) this._log(`timer fired ${now - hb.due} ms late: the machine slept; checking the connection`);
+    if (hb.seen && !slept) {
       this._armHeartbeat();
       return;
     }
@@ -1002,37 +1053,45 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _probe(conn: Connection<In>, heartbeat: NonNullable<ResolvedOptions<In, Out>['heartbeat']>): void {
-    this._seen = false;
-    this._probing = true;
-    this._pingAt = Date.now();
+    const hb = this._hb!;
+    hb.seen = false;
+    hb.probing = true;
+    hb.pingAt = Date.now();
     try {
       if (heartbeat.ping) {
         const codec = this._codec;
         const ping = heartbeat.ping();
-        conn.transport.send(codec ? this._encode(codec, ping) : (ping as unknown as WireData));
-      } else if (conn.transport.canPing) conn.transport.ping();
+        conn.send(codec ? this._encode(codec, ping) : (ping as unknown as WireData));
+      } else if (conn.canPing) conn.ping();
     } catch (error) {
       this._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));
     }
-    this._heartbeatTimer = this._timer(() => this._heartbeatTick(), heartbeat.timeout);
+    hb.timer = this._timer(() => this._heartbeatTick(), heartbeat.timeout);
   }
 
   private _onPong(conn: Connection<In>): void {
-    if (conn !== this._conn) return;
-    this._seen = true;
-    if (this._probing) {
-      this._stats.rtt = Date.now() - this._pingAt;
+    const hb = this._hb;
+    if (conn !== this._conn || !hb) return;
+    hb.seen = true;
+    if (hb.probing) {
+      this._rtt = Date.now() - hb.pingAt;
       this._armHeartbeat();
     }
   }
 
   // ---------------------------------------------------------------- browser signals
 
+  /** The URL the next attempt uses, unless a provider picks it. */
+  private _listedUrl(): string | undefined {
+    const urls = this._urls;
+    return typeof urls === 'string' ? urls : typeof urls === 'function' ? undefined : urls[this._urlIndex % urls.length];
+  }
+
   /** navigator.onLine says offline, for a host that needs the network (loopback never does). */
   private _isOffline(): boolean {
     if (this._opts.ignoreNetworkSignals) return false;
     const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
-    return nav?.onLine === false && !isLoopback(this._conn?.url ?? this._urls?.[this._urlIndex % this._urls.length]);
+    return nav?.onLine === false && !isLoopback(this._conn?.url ?? this._listedUrl());
   }
 
   /** Listens to online/visibility/pagehide where a DOM exists; returns the undo. Inert elsewhere. */
@@ -1058,8 +1117,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       if (this._state === 'waiting' && this._retryTimer !== undefined && this._isOffline()) {
         this._armRetry(this._opts.maxDelay);
         this._log('offline: holding attempts until the network returns');
-      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._probing) {
-        clearTimeout(this._heartbeatTimer);
+      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && this._hb && !this._hb.probing) {
+        clearTimeout(this._hb.timer);
         this._probe(this._conn, this._opts.heartbeat);
       }
     };
@@ -1073,7 +1132,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       const conn = this._conn;
       if (conn && (this._state === 'open' || this._state === 'connecting')) {
         this._release(conn);
-        conn.transport.close(1001, 'page hidden');
+        conn.close(1001, 'page hidden');
         this._afterClose({ code: 1001, reason: 'page hidden', wasClean: true, attempt: 0 });
       } else {
         clearTimeout(this._retryTimer);
@@ -1107,11 +1166,14 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _clearConnectionTimers(): void {
     clearTimeout(this._connectTimer);
-    clearTimeout(this._stableTimer);
-    clearTimeout(this._heartbeatTimer);
     clearTimeout(this._drainTimer);
-    this._connectTimer = this._stableTimer = this._heartbeatTimer = this._drainTimer = undefined;
-    this._probing = false;
+    this._connectTimer = this._drainTimer = undefined;
+    const hb = this._hb;
+    if (hb) {
+      clearTimeout(hb.timer);
+      hb.timer = undefined;
+      hb.probing = false;
+    }
   }
 
   private _clearTimers(): void {

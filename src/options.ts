@@ -207,7 +207,8 @@ function checkNumber(name: string, value: number, min: number, max = Infinity): 
 /** Applies defaults once and validates every option, throwing INVALID_OPTION at once. */
 export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = {}): ResolvedOptions<In, Out> {
   if (options === null || typeof options !== 'object') invalid('Options must be an object.');
-  const resolved = { ...DEFAULTS } as ResolvedOptions<In, Out>;
+  // Defaults stay on a shared prototype: a client keeps only the options it was given.
+  const resolved = Object.create(DEFAULTS) as ResolvedOptions<In, Out>;
   for (const key of Object.keys(options) as (keyof SteadySocketOptions)[]) {
     if (options[key] !== undefined) (resolved as unknown as Record<string, unknown>)[key] = options[key];
   }

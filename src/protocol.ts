@@ -4,9 +4,12 @@ import type { Codec } from './codecs';
 // RFC 7230 §3.2.6 token: visible ASCII except separators.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Shared by every connection that offers no subprotocol; never mutated. */
+const NONE: string[] = [];
+
 /** Validates subprotocol tokens (RFC 6455 §4.1: tokens, all unique) and returns them as a list. */
 export function validateProtocols(protocols: string | readonly string[] | undefined): string[] {
-  if (protocols === undefined) return [];
+  if (protocols === undefined) return NONE;
   const list = typeof protocols === 'string' ? [protocols] : protocols;
   if (!Array.isArray(list)) {
     throw new SteadySocketError('INVALID_PROTOCOL', 'protocols must be a string or an array of strings.');

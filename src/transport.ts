@@ -3,26 +3,17 @@ import type { RawMessage, WireData } from './codecs';
 import { SteadySocketError, tlsVerifyCode } from './errors';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 
-/** What the client learns from one socket. */
-export interface TransportHandlers {
-  open(): void;
-  message(data: RawMessage, bytes: number): void;
-  close(code: number, reason: string, wasClean: boolean): void;
-  error(error: SteadySocketError): void;
-  /** A protocol pong arrived (ws only). */
-  pong(): void;
-}
-
 /** Node-only settings handed to ws as its third constructor argument. */
 export type NodeSocketOptions = Record<string, unknown>;
 
 /** The subset of ws's EventEmitter API used when the socket is a ws instance. */
 interface WsSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): void;
+  removeListener(event: string, listener: (...args: never[]) => void): void;
   removeAllListeners(): void;
   terminate(): void;
   ping(data?: unknown, mask?: boolean, cb?: (error?: Error) => void): void;
-  _socket?: { unref?(): void; ref?(): void } | null;
+  _socket?: { unref?(): void; ref?(): void; once?(event: 'drain', listener: () => void): void } | null;
 }
 
 const HEADERS_OF_INTEREST = ['retry-after', 'www-authenticate'];
@@ -41,17 +32,22 @@ export function defaultWebSocket(): WebSocketConstructor {
 
 /**
  * One socket and its listeners. ws instances are driven through their EventEmitter API (no
- * event object per message, and access to handshake responses and pongs); everything else
- * through the WHATWG handlers.
+ * event object per message, access to handshake responses and pongs) with listeners shared by
+ * every socket; everything else through the WHATWG handlers. A subclass receives the events.
+ *
+ * An idle ws socket carries three listeners (close, error, and open before it opens, message
+ * after): Node keeps an emitter's listeners in a dictionary that doubles past three names.
  */
-export class Transport {
+export abstract class Transport {
   readonly socket: WebSocketLike;
-  private readonly ws: WsSocket | undefined;
-  private detached = false;
-  /** Set by an `unexpected-response`: the rejection replaces ws's generic error. */
-  private rejection: SteadySocketError | undefined;
+  /** Detached and done: nothing of this socket reaches the subclass any more. */
+  released = false;
+  /** Pongs matter only after our own ping: listen from the first one. */
+  private pongs = false;
+  /** Set from a non-101 handshake response: the rejection replaces ws's generic error. */
+  rejection: SteadySocketError | undefined;
   /** The status ws failed the connection with after a protocol violation by the server. */
-  private failCode: number | undefined;
+  failCode: number | undefined;
 
   constructor(
     ctor: WebSocketConstructor,
@@ -59,18 +55,18 @@ export class Transport {
     protocols: string[],
     nodeOptions: NodeSocketOptions | undefined,
     binaryType: string,
-    private readonly handlers: TransportHandlers,
   ) {
+    let socket: WebSocketLike;
     try {
-      this.socket = nodeOptions
-        ? new ctor(url, protocols, nodeOptions as never)
+      socket = nodeOptions
+        ? new ctor(url, protocols, { ...nodeOptions, finishRequest } as never)
         : protocols.length
           ? new ctor(url, protocols)
           : new ctor(url);
     } catch (cause) {
       throw new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${errorText(cause)}`, cause);
     }
-    const socket = this.socket;
+    this.socket = socket;
     const isWs = typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
     try {
       socket.binaryType = binaryType;
@@ -78,38 +74,22 @@ export class Transport {
       // Some runtimes (React Native) do not support every binaryType; keep theirs.
     }
     if (isWs) {
-      const ws = (this.ws = socket as WsSocket);
-      ws.on('open', () => handlers.open());
-      ws.on('message', (data: Uint8Array | ArrayBuffer, isBinary: boolean) => {
-        if (isBinary) handlers.message(data, data.byteLength);
-        else handlers.message(data.toString(), data.byteLength);
-      });
-      ws.on('close', (code: number, reason: Uint8Array) =>
-        // After a frame violation ws fails the connection with a status (RFC 6455 §7.1.7); report it.
-        handlers.close(code === 1006 && this.failCode ? this.failCode : code, reason.toString(), code !== 1006),
-      );
-      ws.on('error', (error: Error) => {
-        const failure = this.rejection ?? classify(error);
-        this.failCode = failure.closeCode;
-        handlers.error(failure);
-      });
-      ws.on('pong', () => handlers.pong());
-      ws.on('unexpected-response', (request: { destroy(): void }, response: IncomingLike) => {
-        this.rejection = rejectionFrom(response);
-        response.resume?.();
-        ws.terminate();
-      });
+      const ws = socket as WsWithTransport;
+      ws[TRANSPORT] = this;
+      ws.on('open', wsOpen);
+      ws.on('close', wsClose);
+      ws.on('error', wsError);
     } else {
-      socket.onopen = () => handlers.open();
+      socket.onopen = () => this.handleOpen();
       socket.onmessage = ((event: { data: RawMessage }) => {
         const data = event.data;
-        handlers.message(data, typeof data === 'string' ? -1 : byteLength(data));
+        this.handleMessage(data, typeof data === 'string' ? -1 : byteLength(data));
       }) as never;
       socket.onclose = ((event: { code: number; reason: string; wasClean: boolean }) =>
         // Some runtimes (Deno) report 0 for a dropped connection; RFC 6455 §7.1.5 calls it 1006.
-        handlers.close(event.code >= 1000 && event.code <= 4999 ? event.code : 1006, event.reason ?? '', event.wasClean)) as never;
+        this.handleClose(event.code >= 1000 && event.code <= 4999 ? event.code : 1006, event.reason ?? '', event.wasClean)) as never;
       socket.onerror = ((event: { error?: unknown; message?: string }) =>
-        handlers.error(
+        this.handleError(
           new SteadySocketError(
             'CONNECT_FAILED',
             `WebSocket error${event?.message ? `: ${event.message}` : ' (browsers give no details; see the close code)'}`,
@@ -117,6 +97,18 @@ export class Transport {
           ),
         )) as never;
     }
+  }
+
+  abstract handleOpen(): void;
+  abstract handleMessage(data: RawMessage, bytes: number): void;
+  abstract handleClose(code: number, reason: string, wasClean: boolean): void;
+  abstract handleError(error: SteadySocketError): void;
+  /** A protocol pong arrived (ws only). */
+  abstract handlePong(): void;
+
+  /** A ws socket (EventEmitter API, protocol pings), told apart by its terminate() method. */
+  private get isWs(): boolean {
+    return typeof (this.socket as WsSocket).terminate === 'function';
   }
 
   get bufferedAmount(): number {
@@ -129,16 +121,33 @@ export class Transport {
 
   /** Whether protocol-level pings are available (ws only). */
   get canPing(): boolean {
-    return this.ws !== undefined;
+    return this.isWs;
   }
 
   send(data: WireData): void {
     this.socket.send(data as never);
   }
 
+  /**
+   * Calls `listener` once when the socket's own write buffer has emptied (ws: the TCP socket's
+   * `drain`). Returns false where no such event exists (browsers): poll bufferedAmount there.
+   */
+  onDrain(listener: () => void): boolean {
+    const socket = this.isWs ? (this.socket as WsSocket)._socket : undefined;
+    if (!socket || typeof socket.once !== 'function') return false;
+    socket.once('drain', listener);
+    return true;
+  }
+
   /** Sends a protocol ping frame (ws only). */
   ping(): void {
-    this.ws?.ping();
+    if (!this.isWs) return;
+    const ws = this.socket as WsSocket;
+    if (!this.pongs && !this.released) {
+      this.pongs = true;
+      ws.on('pong', wsPong);
+    }
+    ws.ping();
   }
 
   /** Starts the closing handshake. */
@@ -152,7 +161,7 @@ export class Transport {
 
   /** Drops the connection without a closing handshake where the runtime allows it. */
   abort(): void {
-    if (this.ws) this.ws.terminate();
+    if (this.isWs) (this.socket as WsSocket).terminate();
     else {
       try {
         this.socket.close();
@@ -164,21 +173,73 @@ export class Transport {
 
   /** Lets the process exit while this socket is open (ws only). */
   unref(): void {
-    this.ws?._socket?.unref?.();
+    if (this.isWs) (this.socket as WsSocket)._socket?.unref?.();
   }
 
   /** Stops listening for good. A ws socket keeps a no-op error listener so a late error cannot crash. */
   detach(): void {
-    if (this.detached) return;
-    this.detached = true;
-    if (this.ws) {
-      this.ws.removeAllListeners();
-      this.ws.on('error', noop);
+    if (this.released) return;
+    this.released = true;
+    if (this.isWs) {
+      const ws = this.socket as WsSocket;
+      ws.removeAllListeners();
+      ws.on('error', noop);
     } else {
       const socket = this.socket;
       socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
     }
   }
+}
+
+const TRANSPORT = Symbol('steadysocket.transport');
+type WsWithTransport = WsSocket & { [TRANSPORT]: Transport };
+
+// Listeners shared by every ws socket: ws calls them with `this` = the socket.
+
+function wsOpen(this: WsWithTransport): void {
+  // Swap open for message, so an open socket carries three listeners, not four.
+  this.removeListener('open', wsOpen);
+  this.on('message', wsMessage);
+  this[TRANSPORT].handleOpen();
+}
+
+function wsMessage(this: WsWithTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
+  if (isBinary) this[TRANSPORT].handleMessage(data, data.byteLength);
+  else this[TRANSPORT].handleMessage(data.toString(), data.byteLength);
+}
+
+function wsClose(this: WsWithTransport, code: number, reason: Uint8Array): void {
+  const transport = this[TRANSPORT];
+  // After a frame violation ws fails the connection with a status (RFC 6455 §7.1.7); report it.
+  transport.handleClose(code === 1006 && transport.failCode ? transport.failCode : code, reason.toString(), code !== 1006);
+}
+
+function wsError(this: WsWithTransport, error: Error): void {
+  const transport = this[TRANSPORT];
+  const failure = transport.rejection ?? classify(error);
+  transport.failCode = failure.closeCode;
+  transport.handleError(failure);
+}
+
+function wsPong(this: WsWithTransport): void {
+  this[TRANSPORT].handlePong();
+}
+
+interface ClientRequestLike {
+  on(event: 'response', listener: (response: IncomingLike) => void): void;
+  end(): void;
+}
+
+/**
+ * ws's `finishRequest` hook: sends the handshake request as ws would, and notes a non-101
+ * response. ws handles that response first (no `unexpected-response` listener: it aborts and
+ * emits error then close on a later tick), so the rejection is in place before the error.
+ */
+function finishRequest(request: ClientRequestLike, ws: WsWithTransport): void {
+  request.on('response', (response) => {
+    ws[TRANSPORT].rejection = rejectionFrom(response);
+  });
+  request.end();
 }
 
 interface IncomingLike {

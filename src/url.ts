@@ -1,5 +1,8 @@
 import { SteadySocketError } from './errors';
 
+/** The last URL normalised, with the page location it was resolved against. */
+const last: { text?: string; base?: string; href: string } = { href: '' };
+
 /**
  * Validates a WebSocket URL and returns it normalised (WHATWG "establish a WebSocket
  * connection"): http/https map to ws/wss, relative URLs resolve against the page where there
@@ -10,9 +13,12 @@ export function normalizeUrl(input: string | URL): string {
     throw new SteadySocketError('INVALID_URL', `Expected a URL string, got ${typeof input}.`);
   }
   const text = String(input);
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  // Many clients of one app connect to the same URL: they share one normalised string.
+  if (text === last.text && base === last.base) return last.href;
   let url: URL;
   try {
-    url = new URL(text, (globalThis as { location?: { href?: string } }).location?.href);
+    url = new URL(text, base);
   } catch (cause) {
     throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(text)}": not a URL.`, cause);
   }
@@ -27,7 +33,10 @@ export function normalizeUrl(input: string | URL): string {
   if (url.hash || text.includes('#')) {
     throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(text)}": a fragment (#...) is not allowed.`);
   }
-  return url.href;
+  last.text = text;
+  last.base = base;
+  last.href = url.href;
+  return last.href;
 }
 
 /** The URL with credentials and every query value replaced by `***`, safe to log. */
