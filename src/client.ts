@@ -117,12 +117,16 @@ interface ConnectionOwner<In> {
 
 /** One socket and what belongs to it alone: one object per attempt. */
 class Connection<In> extends Transport {
+  // As in SteadySocket: fields without an initializer exist only once assigned (rare state).
   codec: Codec<In, unknown> | undefined = undefined;
   opened = false;
   openedAt = 0;
-  error: SteadySocketError | undefined = undefined;
+  /** The first failure of this connection. */
+  error?: SteadySocketError;
+  /** A drain listener is on this socket (ws); set on the first wait for a drain. */
+  drainListening?: boolean;
   /** While a `ready` step runs: its abort signal and its pending `next()` calls. */
-  ready: { abort: AbortController; waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined } | undefined = undefined;
+  ready?: { abort: AbortController; waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined };
 
   constructor(
     private readonly owner: ConnectionOwner<In>,
@@ -162,6 +166,8 @@ interface HeartbeatState {
   pingAt: number;
   /** When the current interval timer should fire (a much later firing means the machine slept). */
   due: number;
+  /** The last round trip on this connection. */
+  rtt: number | undefined;
 }
 
 const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
@@ -188,6 +194,9 @@ const CLOSE_AFTER_ERROR_MS = 1000;
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  */
 export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<SteadySocketEvents<In, Out>> {
+  // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
+  // part of every client; a field without one appears only once it is first assigned. Give
+  // initializers to what every open client sets, and leave rarely used state without.
   private readonly _opts: ResolvedOptions<In, Out>;
   /** One URL, URLs to fail over between, or a provider called per attempt. */
   private readonly _urls: string | readonly string[] | (() => string | URL | Promise<string | URL>);
@@ -201,32 +210,29 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _messagesOut = 0;
   private _bytesIn = 0;
   private _bytesOut = 0;
-  private _rtt: number | undefined;
   private _connectedTime = 0;
 
   private _state: State = 'connecting';
-  private _conn: Connection<In> | undefined;
+  private _conn: Connection<In> | undefined = undefined;
   /** The URL of the last connection, while waiting with none. */
   private _lastUrl: string | undefined;
-  /** The codec of the open connection (read on the send path). */
-  private _codec: Codec<In, Out> | undefined;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
   private _attemptId = 0;
   /** Failed attempts in a row since the last stable connection. */
   private _failures = 0;
   private _urlIndex = 0;
-  private _forceReconnect = false;
+  /** reconnect() is closing the socket to open a new one. */
+  private _forceReconnect?: boolean;
   private _final: { code: number; reason: string } | undefined;
   /** Made by the first close(): what every close() returns, and how to settle it. */
   private _closed: { promise: Promise<void>; resolve(): void } | undefined;
   private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
-  private _suspended = false;
-  /** A drain listener is on the current socket (ws). */
-  private _drainListening = false;
+  /** The page went into the back/forward cache: no attempts until it is shown again. */
+  private _suspended?: boolean;
 
   // Every timer the client owns, cleared together in _clearTimers.
-  private _retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private _connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The retry delay while waiting, then the connect timeout while connecting (never both). */
+  private _attemptTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private _closeTimer: ReturnType<typeof setTimeout> | undefined;
   private _drainTimer: ReturnType<typeof setTimeout> | undefined;
   private _expiryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -253,7 +259,10 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     }
     if (typeof this._opts.protocols !== 'function') validateProtocols(this._opts.protocols);
     if (!this._opts.WebSocket) defaultWebSocket(); // throws NO_WEBSOCKET now rather than at the first attempt
-    if (!this._opts.ignoreNetworkSignals) this._removeSignals = this._listenToBrowser();
+    if (!this._opts.ignoreNetworkSignals) {
+      const remove = this._listenToBrowser();
+      if (remove) this._removeSignals = remove; // browsers only: no field elsewhere
+    }
     // Start on the next microtask so listeners attached right after `new` see every event.
     const start = () => {
       if (this._state === 'connecting' && this._attempts === 0) this._connect();
@@ -292,7 +301,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       messagesOut: this._messagesOut,
       bytesIn: this._bytesIn,
       bytesOut: this._bytesOut,
-      rtt: this._rtt,
+      rtt: this._hb?.rtt,
       connectedTime: this._connectedTime + (open ? Date.now() - open.openedAt : 0),
       queued: this._outbox?.size ?? 0,
     };
@@ -310,13 +319,13 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
    * `'error'` overflow policy.
    */
   send(data: Out): void {
-    const conn = this._conn;
-    if (this._state === 'open' && !this._outbox?.size && conn!.bufferedAmount <= this._opts.highWaterMark) {
-      const codec = this._codec;
+    const conn = this._writable();
+    if (conn && !this._outbox?.size && conn.bufferedAmount <= this._opts.highWaterMark) {
+      const codec = conn.codec as Codec<In, Out> | undefined;
       const wire = codec ? this._encode(codec, data) : (data as unknown as WireData);
       const size = typeof wire === 'string' ? stringBytes(wire) : wireSize(wire);
       if (size < 0) throw invalidMessage(wire);
-      conn!.send(wire);
+      conn.send(wire);
       this._messagesOut++;
       this._bytesOut += size;
       return;
@@ -333,7 +342,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     if (this._state === 'closed') throw closedError();
-    if (this._state === 'open' && !this._outbox?.size && this._conn!.bufferedAmount <= this._opts.highWaterMark) {
+    const conn = this._writable();
+    if (conn && !this._outbox?.size && conn.bufferedAmount <= this._opts.highWaterMark) {
       this.send(data);
       return Promise.resolve();
     }
@@ -504,7 +514,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     }
     this._conn = undefined;
     this._attempts++;
-    this._connectTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
+    clearTimeout(this._attemptTimer);
+    this._attemptTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
     const opts = this._opts;
     let url, protocols, headers;
     try {
@@ -593,7 +604,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _connectTimedOut(id: number): void {
-    this._connectTimer = undefined;
+    this._attemptTimer = undefined;
     if (id !== this._attemptId || this._state !== 'connecting') return;
     const error = new SteadySocketError(
       'CONNECT_TIMEOUT',
@@ -663,13 +674,12 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _becomeOpen(conn: Connection<In>): void {
-    clearTimeout(this._connectTimer);
-    this._connectTimer = undefined;
+    clearTimeout(this._attemptTimer);
+    this._attemptTimer = undefined;
     conn.opened = true;
     conn.openedAt = Date.now();
     if (conn.ready) conn.ready.waiters = undefined;
-    this._codec = conn.codec as Codec<In, Out> | undefined;
-    this._rtt = undefined;
+    if (this._hb) this._hb.rtt = undefined;
     const attempt = this._failures;
     this._opens++;
     if (!this._transition('open')) return;
@@ -754,7 +764,6 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Detaches a finished connection and everything that belonged to it. */
   private _release(conn: Connection<In>): void {
-    this._drainListening = false;
     conn.detach();
     this._clearConnectionTimers();
     clearTimeout(this._closeTimer);
@@ -766,7 +775,6 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       if (step.waiters) for (const waiter of step.waiters) waiter.reject(connectionClosed());
       step.waiters = undefined;
     }
-    this._codec = undefined;
   }
 
   /** Decides what follows the end of a connection or attempt. */
@@ -845,9 +853,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _armRetry(delay: number): void {
-    clearTimeout(this._retryTimer);
-    this._retryTimer = this._timer(() => {
-      this._retryTimer = undefined;
+    clearTimeout(this._attemptTimer);
+    this._attemptTimer = this._timer(() => {
+      this._attemptTimer = undefined;
       if (this._transition('connecting')) this._connect();
     }, delay);
   }
@@ -883,7 +891,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     }
     // Encode now with the codec the next connection most likely uses: it validates the message
     // at once and sizes it. A different codec at flush time encodes it again.
-    const codec = this._codec ?? this._likelyCodec();
+    const codec = (this._writable()?.codec as Codec<In, Out> | undefined) ?? this._likelyCodec();
     const wire = codec ? this._encode(codec, data) : data;
     const size = wireSize(wire);
     if (size < 0) throw invalidMessage(wire);
@@ -918,6 +926,15 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   /** The codec of the first offered subprotocol that has one, when protocols are static. */
+  /**
+   * The connection messages go to now: open, and not yet released. (Between a socket closing
+   * and the state leaving `open`, `close` listeners run: what they send must be queued.)
+   */
+  private _writable(): Connection<In> | undefined {
+    const conn = this._conn;
+    return this._state === 'open' && conn && !conn.released ? conn : undefined;
+  }
+
   private _likelyCodec(): Codec<In, Out> | undefined {
     const { codecs, codec, protocols } = this._opts;
     if (!codecs) return codec;
@@ -927,7 +944,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _flush(): void {
-    const conn = this._conn!;
+    const conn = this._writable();
+    if (!conn) return;
     const outbox = this._outbox;
     const limit = this._opts.highWaterMark;
     const now = Date.now();
@@ -940,7 +958,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       if (!entry) break;
       let wire = entry.wire as WireData;
       let size = entry.size;
-      const codec = this._codec;
+      const codec = conn.codec as Codec<In, Out> | undefined;
       if (entry.codec !== codec) {
         try {
           wire = codec ? this._encode(codec, entry.value) : (entry.value as unknown as WireData);
@@ -980,9 +998,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     };
     this._drainTimer = this._timer(check, DRAIN_POLL_MS);
     const conn = this._conn;
-    if (conn && !this._drainListening) {
-      this._drainListening = conn.onDrain(() => {
-        this._drainListening = false;
+    if (conn && !conn.drainListening) {
+      conn.drainListening = conn.onDrain(() => {
+        conn.drainListening = false;
         if (conn === this._conn && this._drainTimer !== undefined) check();
       });
     }
@@ -1017,7 +1035,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _armHeartbeat(): void {
     const heartbeat = this._opts.heartbeat;
     if (!heartbeat) return;
-    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0 });
+    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0, rtt: undefined });
     clearTimeout(hb.timer);
     hb.seen = false;
     hb.probing = false;
@@ -1059,7 +1077,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     hb.pingAt = Date.now();
     try {
       if (heartbeat.ping) {
-        const codec = this._codec;
+        const codec = conn.codec as Codec<In, Out> | undefined;
         const ping = heartbeat.ping();
         conn.send(codec ? this._encode(codec, ping) : (ping as unknown as WireData));
       } else if (conn.canPing) conn.ping();
@@ -1074,7 +1092,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (conn !== this._conn || !hb) return;
     hb.seen = true;
     if (hb.probing) {
-      this._rtt = Date.now() - hb.pingAt;
+      hb.rtt = Date.now() - hb.pingAt;
       this._armHeartbeat();
     }
   }
@@ -1108,13 +1126,13 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._log(`${why}: trying at once`);
       this._suspended = false;
       this._failures = 0;
-      clearTimeout(this._retryTimer);
-      this._retryTimer = undefined;
+      clearTimeout(this._attemptTimer);
+      this._attemptTimer = undefined;
       if (this._transition('connecting')) this._connect();
     };
     const onOnline = () => wake('back online');
     const onOffline = () => {
-      if (this._state === 'waiting' && this._retryTimer !== undefined && this._isOffline()) {
+      if (this._state === 'waiting' && this._attemptTimer !== undefined && this._isOffline()) {
         this._armRetry(this._opts.maxDelay);
         this._log('offline: holding attempts until the network returns');
       } else if (this._state === 'open' && this._opts.heartbeat && this._conn && this._hb && !this._hb.probing) {
@@ -1135,8 +1153,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
         conn.close(1001, 'page hidden');
         this._afterClose({ code: 1001, reason: 'page hidden', wasClean: true, attempt: 0 });
       } else {
-        clearTimeout(this._retryTimer);
-        this._retryTimer = undefined;
+        clearTimeout(this._attemptTimer);
+        this._attemptTimer = undefined;
       }
     };
     const onPageShow = (event: { persisted?: boolean }) => {
@@ -1165,9 +1183,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _clearConnectionTimers(): void {
-    clearTimeout(this._connectTimer);
+    clearTimeout(this._attemptTimer);
     clearTimeout(this._drainTimer);
-    this._connectTimer = this._drainTimer = undefined;
+    this._attemptTimer = this._drainTimer = undefined;
     const hb = this._hb;
     if (hb) {
       clearTimeout(hb.timer);
@@ -1178,10 +1196,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _clearTimers(): void {
     this._clearConnectionTimers();
-    clearTimeout(this._retryTimer);
     clearTimeout(this._closeTimer);
     clearTimeout(this._expiryTimer);
-    this._retryTimer = this._closeTimer = this._expiryTimer = undefined;
+    this._closeTimer = this._expiryTimer = undefined;
   }
 
   private _emitError(error: SteadySocketError): void {

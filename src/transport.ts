@@ -43,7 +43,7 @@ export abstract class Transport {
   /** Detached and done: nothing of this socket reaches the subclass any more. */
   released = false;
   /** Pongs matter only after our own ping: listen from the first one. */
-  private pongs = false;
+  private pongs?: boolean;
   /** Set from a non-101 handshake response: the rejection replaces ws's generic error. */
   rejection: SteadySocketError | undefined;
   /** The status ws failed the connection with after a protocol violation by the server. */

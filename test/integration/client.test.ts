@@ -65,6 +65,22 @@ describe('SteadySocket against a real ws server on loopback', function () {
     expect(hostile.connections).to.have.length(1);
   });
 
+  it('queues what a close listener sends (the socket is gone, the state not yet left open) and delivers it after reconnecting', async () => {
+    const s = await server({ echo: false });
+    const socket = client<string, string>(s.url, { minDelay: 20, maxDelay: 20, jitter: 0 });
+    await new Promise((resolve) => socket.once('open', resolve));
+    let queuedInListener = -1;
+    socket.once('close', () => {
+      socket.send('sent from a close listener');
+      queuedInListener = socket.stats.queued;
+    });
+    s.connections[0].socket.terminate();
+    await until(() => s.connections.length === 2 && s.connections[1].messages.length === 1, 5000, 'the message on the new connection');
+    expect(queuedInListener).to.equal(1);
+    expect(s.connections[0].messages).to.deep.equal([]);
+    expect(s.connections[1].messages).to.deep.equal(['sent from a close listener']);
+  });
+
   it('abandons a handshake that never completes after connectTimeout and retries', async () => {
     const hostile: HostileServer = await startHostileServer('no-handshake');
     cleanup.push(() => hostile.close());
