@@ -210,7 +210,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _messagesOut = 0;
   private _bytesIn = 0;
   private _bytesOut = 0;
-  private _connectedTime = 0;
+  /** Time spent open by closed connections; absent until the first one closes. */
+  private _connectedTime?: number;
 
   private _state: State = 'connecting';
   private _conn: Connection<In> | undefined = undefined;
@@ -302,7 +303,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       bytesIn: this._bytesIn,
       bytesOut: this._bytesOut,
       rtt: this._hb?.rtt,
-      connectedTime: this._connectedTime + (open ? Date.now() - open.openedAt : 0),
+      connectedTime: (this._connectedTime ?? 0) + (open ? Date.now() - open.openedAt : 0),
       queued: this._outbox?.size ?? 0,
     };
   }
@@ -768,7 +769,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._clearConnectionTimers();
     clearTimeout(this._closeTimer);
     this._closeTimer = undefined;
-    if (conn.opened) this._connectedTime += Date.now() - conn.openedAt;
+    if (conn.opened) this._connectedTime = (this._connectedTime ?? 0) + Date.now() - conn.openedAt;
     const step = conn.ready;
     if (step) {
       step.abort.abort();
