@@ -67,7 +67,7 @@ export abstract class Transport {
       throw new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${errorText(cause)}`, cause);
     }
     this.socket = socket;
-    const isWs = typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
+    const isWs = isWsSocket(socket);
     try {
       socket.binaryType = binaryType;
     } catch {
@@ -106,9 +106,9 @@ export abstract class Transport {
   /** A protocol pong arrived (ws only). */
   abstract handlePong(): void;
 
-  /** A ws socket (EventEmitter API, protocol pings), told apart by its terminate() method. */
+  /** A ws socket (EventEmitter API, protocol pings). Bun's WebSocket has terminate() but no on(). */
   private get isWs(): boolean {
-    return typeof (this.socket as WsSocket).terminate === 'function';
+    return isWsSocket(this.socket);
   }
 
   get bufferedAmount(): number {
@@ -189,6 +189,10 @@ export abstract class Transport {
       socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
     }
   }
+}
+
+function isWsSocket(socket: WebSocketLike): boolean {
+  return typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
 }
 
 const TRANSPORT = Symbol('steadysocket.transport');

@@ -65,6 +65,7 @@ interface LockEntry {
  * that scripts/test.mjs runs in. Plain `npm install <tarball>` cannot: it wants full registry
  * metadata that `npm ci` never caches. Returns undefined when the repo's lockfile cannot pin every
  * dependency (then the caller falls back to `npm install`).
+ * Transitive ranges are taken as npm resolved them in the repo lockfile.
  */
 function consumerLockfile(tarball: string, integrity: string, manifest: { version: string; dependencies?: Record<string, string> }) {
   const repoLock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
@@ -77,19 +78,31 @@ function consumerLockfile(tarball: string, integrity: string, manifest: { versio
       ...(manifest.dependencies ? { dependencies: manifest.dependencies } : {}),
     },
   };
-  const wanted = Object.entries(manifest.dependencies ?? {});
+  // [name, spec, the lockfile path of the package that depends on it ('' for the tarball)]
+  const wanted: [string, string, string][] = Object.entries(manifest.dependencies ?? {}).map(([name, spec]) => [name, spec, '']);
   while (wanted.length) {
-    const [name, spec] = wanted.shift()!;
-    const path = `node_modules/${name}`;
-    if (packages[path]) continue;
+    const [name, spec, parent] = wanted.shift()!;
+    // Node's lookup: the parent's own node_modules first, then each folder above it. npm wrote
+    // the repo lockfile so that the copy found this way satisfies the parent's range.
+    let path: string | undefined;
+    for (let base = parent; ; base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : '') {
+      const candidate = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (repoLock.packages[candidate]?.version) {
+        path = candidate;
+        break;
+      }
+      if (!base) break;
+    }
+    if (!path) return undefined;
     const entry = repoLock.packages[path];
-    // Only exact pins are checked here (the project pins its dependencies); anything else: fall back.
-    if (!entry?.version || (spec !== '*' && spec !== entry.version)) return undefined;
+    // The tarball's own dependencies are exact pins (the project pins them): check those.
+    if (!parent && spec !== '*' && spec !== entry.version) return undefined;
+    if (packages[path]) continue;
     const { dev, optional, devOptional, peer, ...kept } = entry;
     packages[path] = kept;
-    for (const [dep, depSpec] of Object.entries(entry.dependencies ?? {})) wanted.push([dep, depSpec]);
+    for (const [dep, depSpec] of Object.entries(entry.dependencies ?? {})) wanted.push([dep, depSpec, path]);
     for (const [dep, depSpec] of Object.entries(entry.peerDependencies ?? {})) {
-      if (!entry.peerDependenciesMeta?.[dep]?.optional) wanted.push([dep, depSpec]);
+      if (!entry.peerDependenciesMeta?.[dep]?.optional) wanted.push([dep, depSpec, path]);
     }
   }
   return { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages };

@@ -8,9 +8,12 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * commit. The first target was 4,000 bytes; see docs/performance.md for what it would take.
  *
  * History: 10,400 (first measured build, 10,112); 10,600 for the review fixes (offline fallback
- * and loopback exemption, provider and constructor failures, runtime close-code fixes: 10,458).
+ * and loopback exemption, provider and constructor failures, runtime close-code fixes: 10,458);
+ * 11,000 for the heap pass of the benchmarks issue (idle connection 1.92x -> 1.19x raw ws: shared
+ * ws listeners, connection and transport as one object, lazy state, drain-driven flush) and the
+ * send-from-a-close-listener fix: 10,899.
  */
-const IIFE_GZIP_BUDGET = 10_600;
+const IIFE_GZIP_BUDGET = 11_000;
 
 const BUILDS = [
   'dist/steadysocket.min.js',
