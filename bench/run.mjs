@@ -8,6 +8,7 @@
 //   npm run bench -- --rounds=9        more rounds per measure
 //   npm run bench -- --no-write        print only; leave bench/results and docs/ alone
 //   npm run bench -- --clients=steadysocket,raw2   only these clients (and the baseline)
+//   npm run bench -- --no-pin          do not pin the echo server (CPU 0) and the Node clients (CPU 1)
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium), BENCH_SKIP_BUILD=1 (never rebuild dist/),
 // BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (extra node flags for the client workers),
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { chromiumPath, launchChromium, measureRound, startPageServer } from './lib/chromium.mjs';
-import { benchDir, freePort, killAll, now, startNode } from './lib/processes.mjs';
+import { benchDir, freePort, killAll, now, startNode, taskset } from './lib/processes.mjs';
 import { checksTable, format, markdownTable, sizesTable, svgChart } from './lib/report.mjs';
 import { ratios, rotate, summary } from './lib/stats.mjs';
 
@@ -36,6 +37,11 @@ const roundsOverride = value('rounds') ? Number(value('rounds')) : undefined;
 const steadysocketOptions = value('steadysocket-options') ? JSON.parse(args.find((a) => a.startsWith('--steadysocket-options=')).slice(23)) : undefined;
 const write = !flag('no-write') && !quick && !only && !steadysocketOptions && !value('clients') && !process.env.BENCH_DIST_DIR;
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+// With two CPUs or more, the echo server runs on the first and the client under test on the
+// second (taskset), so that neither is scheduled onto the other's CPU in the middle of a round.
+const pin = !flag('no-pin') && taskset !== undefined && os.availableParallelism() >= 2;
+const SERVER_CPU = pin ? 0 : undefined;
+const CLIENT_CPU = pin ? 1 : undefined;
 
 const rounds = (full) => roundsOverride ?? (quick ? 2 : full);
 const scaled = (full) => (quick ? Math.max(1, Math.round(full / 5)) : full);
@@ -118,7 +124,7 @@ const workerNodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boo
 const SERVER = join(benchDir, 'echo-server.mjs');
 
 async function runWorker(config, { nodeArgs = [] } = {}) {
-  const worker = startNode(WORKER, [JSON.stringify(config)], { nodeArgs: [...workerNodeArgs, ...nodeArgs], env: context.env, stdin: 'ignore' });
+  const worker = startNode(WORKER, [JSON.stringify(config)], { nodeArgs: [...workerNodeArgs, ...nodeArgs], env: context.env, stdin: 'ignore', cpu: CLIENT_CPU });
   try {
     const result = await worker.next(120_000);
     const exit = await worker.exited;
@@ -220,10 +226,11 @@ const measures = {
     const { results, orders } = await interleave('flush', measure.clients, rounds(7), async (client) => {
       const port = await freePort();
       const url = `ws://127.0.0.1:${port}`;
-      const sink = startNode(SERVER, ['--sink', `--port=${port}`, `--count=${count}`]);
+      const sink = startNode(SERVER, ['--sink', `--port=${port}`, `--count=${count}`], { cpu: SERVER_CPU });
       const worker = startNode(WORKER, [JSON.stringify({ measure: 'flush', client, url, count, options: context.steadysocketOptions })], {
         nodeArgs: workerNodeArgs,
         env: context.env,
+        cpu: CLIENT_CPU,
       });
       try {
         await worker.next(60_000); // queued while nothing listens on the port
@@ -264,7 +271,7 @@ const measures = {
     const run = (waiting) => async (client) => {
       const url = waiting ? `ws://127.0.0.1:${await freePort()}` : context.echoUrl;
       const config = { measure: 'memory', client, url, count, batch: 100, waiting };
-      const worker = startNode(WORKER, [JSON.stringify(config)], { nodeArgs: [...workerNodeArgs, '--expose-gc'], env: context.env, stdin: 'ignore' });
+      const worker = startNode(WORKER, [JSON.stringify(config)], { nodeArgs: [...workerNodeArgs, '--expose-gc'], env: context.env, stdin: 'ignore', cpu: CLIENT_CPU });
       try {
         const heap = await worker.next(120_000);
         const { closedAtMono } = await worker.next(60_000);
@@ -476,7 +483,7 @@ async function main() {
   context.env = { STEADYSOCKET_DIST: pathToFileURL(join(context.dist, 'index.js')).href };
   const { versions } = await import('./lib/node-clients.mjs');
 
-  const echo = startNode(SERVER, []);
+  const echo = startNode(SERVER, [], { cpu: SERVER_CPU });
   const selected = Object.keys(measures).filter((id) => !only || only.includes(id));
   const out = [];
   try {
@@ -504,6 +511,7 @@ async function main() {
     node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
     loadBefore: loadBefore.map((l) => l.toFixed(2)),
+    pinned: pin,
     loadAfter: os.loadavg().map((l) => l.toFixed(2)),
     durationS: Number(durationS.toFixed(1)),
     quick,
@@ -513,7 +521,7 @@ async function main() {
   const table = markdownTable(out.filter((m) => m.metrics));
   const markdown = [
     `Run ${meta.date} on ${meta.cpus}, Node ${meta.node}${meta.browser ? `, ${meta.browser}` : ''}; steadysocket ${meta.commit}${meta.dirty ? ' (src/ modified)' : ''}, ws ${meta.versions.ws}, reconnecting-websocket ${meta.versions['reconnecting-websocket']}, partysocket ${meta.versions.partysocket}.`,
-    `Load average before ${meta.loadBefore.join(' ')}, after ${meta.loadAfter.join(' ')}. Whole run: ${durationS.toFixed(0)} s.`,
+    `Load average before ${meta.loadBefore.join(' ')}, after ${meta.loadAfter.join(' ')}. ${meta.pinned ? 'Echo server on CPU 0, Node clients on CPU 1 (taskset). ' : ''}Whole run: ${durationS.toFixed(0)} s.`,
     '',
     '### Targets',
     '',

@@ -1,5 +1,6 @@
 // Child processes of the bench: each one is started here, owned by its PID, and stopped here.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -10,12 +11,18 @@ const live = new Set();
 /** Monotonic milliseconds (CLOCK_MONOTONIC, so comparable with the children's hrtime). */
 export const now = () => Number(process.hrtime.bigint()) / 1e6;
 
+/** `taskset` where it exists (Linux, util-linux): pins a child to one CPU. */
+export const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((path) => existsSync(path));
+
 /**
  * Starts `node script ...args` with a JSON-lines stdout. Returns the child, an async iterator over
  * its parsed lines, and `exited`, which resolves with { code, signal, at } (at: monotonic ms).
+ * `cpu`: run it on that CPU only (through taskset, which execs node: the PID stays the child's).
  */
-export function startNode(script, args = [], { nodeArgs = [], env, stdin = 'pipe' } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+export function startNode(script, args = [], { nodeArgs = [], env, stdin = 'pipe', cpu } = {}) {
+  const command = [process.execPath, ...nodeArgs, script, ...args];
+  if (cpu !== undefined && taskset) command.unshift(taskset, '-c', String(cpu));
+  const child = spawn(command[0], command.slice(1), {
     stdio: [stdin, 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
