@@ -5,7 +5,7 @@
 //   npm run bench                      everything (about 6–8 minutes on 2 cores)
 //   npm run bench -- --quick           2 rounds, smaller counts: checks that it all runs (~1 min)
 //   npm run bench -- --only=echo,sizes  some measures: echo, binary, latency, flush, memory, chromium, sizes
-//   npm run bench -- --rounds=9        more rounds per measure
+//   npm run bench -- --rounds=20       more rounds per measure (whole cycles of the balanced order: 10 for 5 clients)
 //   npm run bench -- --no-write        print only; leave bench/results and docs/ alone
 //   npm run bench -- --clients=steadysocket,raw2   only these clients (and the baseline)
 //   npm run bench -- --no-pin          do not pin the echo server (CPU 0) and the Node clients (CPU 1)
@@ -22,7 +22,7 @@ import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { chromiumPath, launchChromium, measureRound, startPageServer } from './lib/chromium.mjs';
 import { benchDir, freePort, killAll, now, startNode, taskset } from './lib/processes.mjs';
 import { checksTable, format, markdownTable, sizesTable, svgChart } from './lib/report.mjs';
-import { ratios, rotate, summary } from './lib/stats.mjs';
+import { balancedCycle, balancedOrder, ratios, summary } from './lib/stats.mjs';
 
 const root = join(benchDir, '..');
 process.chdir(root);
@@ -43,7 +43,8 @@ const pin = !flag('no-pin') && taskset !== undefined && os.availableParallelism(
 const SERVER_CPU = pin ? 0 : undefined;
 const CLIENT_CPU = pin ? 1 : undefined;
 
-const rounds = (full) => roundsOverride ?? (quick ? 2 : full);
+/** At least `atLeast` rounds, in whole cycles of the balanced order for `n` clients. */
+const rounds = (n, atLeast) => roundsOverride ?? (quick ? 2 : Math.ceil(atLeast / balancedCycle(n)) * balancedCycle(n));
 const scaled = (full) => (quick ? Math.max(1, Math.round(full / 5)) : full);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -87,13 +88,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const onlyClients = value('clients')?.split(',');
 
-/** Every client once per round, the order rotated each round; returns results[client][round]. */
-async function interleave(name, all, count, runOne) {
-  const clients = onlyClients ? all.filter((client, i) => i === 0 || onlyClients.includes(client)) : all;
+/** The clients of a measure that this run includes (`--clients`; the baseline always). */
+const included = (all) => (onlyClients ? all.filter((client, i) => i === 0 || onlyClients.includes(client)) : all);
+
+/**
+ * Every client once per round, in a balanced order (see balancedOrder); at least `atLeast`
+ * rounds. Returns results[client][round] and the orders.
+ */
+async function interleave(name, all, atLeast, runOne) {
+  const clients = included(all);
   const results = Object.fromEntries(clients.map((client) => [client, []]));
   const orders = [];
+  const count = rounds(clients.length, atLeast);
   for (let round = 0; round < count; round++) {
-    const order = rotate(clients, round);
+    const order = balancedOrder(clients, round);
     orders.push(order);
     for (const client of order) {
       results[client][round] = await runOne(client.replace(/2$/, ''), round);
@@ -158,7 +166,7 @@ const measures = {
         { ...cpuMetric, targetRatio: 1.02, targetText: '≤ 1.02× raw' },
       ],
     };
-    const { results, orders } = await interleave('echo 32 B', measure.clients, rounds(7), (client) =>
+    const { results, orders } = await interleave('echo 32 B', measure.clients, 7, (client) =>
       runWorker({ measure: 'echo', client, url: context.echoUrl, ...config }),
     );
     measure.orders = orders;
@@ -179,7 +187,7 @@ const measures = {
         { ...cpuMetric, targetText: 'within noise (A/A range)' },
       ],
     };
-    const { results, orders } = await interleave('echo 64 KiB', measure.clients, rounds(7), (client) =>
+    const { results, orders } = await interleave('echo 64 KiB', measure.clients, 7, (client) =>
       runWorker({ measure: 'echo', client, url: context.echoUrl, ...config }),
     );
     measure.orders = orders;
@@ -201,7 +209,7 @@ const measures = {
         { key: 'cpuPerRoundTrip', label: 'client CPU per round trip', unit: 'µs', digits: 2, lowerIsBetter: true },
       ],
     };
-    const { results, orders } = await interleave('latency', measure.clients, rounds(7), (client) =>
+    const { results, orders } = await interleave('latency', measure.clients, 7, (client) =>
       runWorker({ measure: 'latency', client, url: context.echoUrl, ...config }),
     );
     measure.orders = orders;
@@ -223,7 +231,7 @@ const measures = {
         { key: 'faults', label: 'lost + duplicated + reordered', unit: 'messages', digits: 0, lowerIsBetter: true, targetText: '0' },
       ],
     };
-    const { results, orders } = await interleave('flush', measure.clients, rounds(7), async (client) => {
+    const { results, orders } = await interleave('flush', measure.clients, 7, async (client) => {
       const port = await freePort();
       const url = `ws://127.0.0.1:${port}`;
       const sink = startNode(SERVER, ['--sink', `--port=${port}`, `--count=${count}`], { cpu: SERVER_CPU });
@@ -284,7 +292,7 @@ const measures = {
         await worker.stop(100);
       }
     };
-    const open = await interleave('memory', measure.clients, rounds(5), run(false));
+    const open = await interleave('memory', measure.clients, 4, run(false));
     measure.orders = open.orders;
     summarise(measure, open.results);
 
@@ -301,7 +309,7 @@ const measures = {
         { key: 'heapPerConn', label: 'heap per waiting client', unit: 'KiB', scale: 1024, digits: 2, lowerIsBetter: true },
       ],
     };
-    const waiting = await interleave('waiting', waitingMeasure.clients, rounds(3), run(true));
+    const waiting = await interleave('waiting', waitingMeasure.clients, 3, run(true));
     waitingMeasure.orders = waiting.orders;
     summarise(waitingMeasure, waiting.results);
     return [measure, waitingMeasure];
@@ -340,16 +348,17 @@ const measures = {
       measure.browser = browser.version.replace(/^(Headless)?Chrome\//, 'Chromium ');
       // One discarded round first: the first pages of a fresh browser run slower (the network
       // service and caches warm up).
-      const ids = onlyClients ? measure.clients.filter((c, i) => i === 0 || onlyClients.includes(c)) : measure.clients;
+      const ids = included(measure.clients);
       await measureRound(browser, { origin: pages.origin, ids, url: context.echoUrl, ...config, total: config.warmup });
       const results = Object.fromEntries(ids.map((id) => [id, []]));
       const orders = [];
-      for (let round = 0; round < rounds(7); round++) {
-        const order = rotate(ids, round);
+      const count = rounds(ids.length, 7);
+      for (let round = 0; round < count; round++) {
+        const order = balancedOrder(ids, round);
         orders.push(order);
         const byId = await measureRound(browser, { origin: pages.origin, ids: order, url: context.echoUrl, ...config });
         for (const id of ids) results[id][round] = byId[id];
-        log(`chromium: round ${round + 1}/${rounds(7)} done`);
+        log(`chromium: round ${round + 1}/${count} done`);
       }
       measure.orders = orders;
       return summarise(measure, results);

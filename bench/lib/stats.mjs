@@ -39,8 +39,21 @@ export function ratios(values, baseline) {
   );
 }
 
-/** Rotates a list by `by` places: round r runs the clients in a different order. */
-export function rotate(list, by) {
-  const k = ((by % list.length) + list.length) % list.length;
-  return [...list.slice(k), ...list.slice(0, k)];
+/**
+ * The order of the clients in round `round`: a Williams design, so that over a whole cycle every
+ * client runs in every position equally often and directly after every other client equally often
+ * (a round's leftovers — garbage, a warm or cold CPU, the previous client's load on the server —
+ * fall on each client alike). A cycle is `n` rounds for an even number of clients and `2n` for an
+ * odd one (the second half runs the first half's orders backwards).
+ */
+export function balancedOrder(list, round) {
+  const n = list.length;
+  const base = [0]; // 0, 1, n-1, 2, n-2, …: the steps between neighbours are all different
+  for (let lo = 1, hi = n - 1; base.length < n; ) base.push(base.length % 2 ? lo++ : hi--);
+  const shift = round % n;
+  const order = base.map((k) => list[(k + shift) % n]);
+  return n % 2 === 1 && Math.floor(round / n) % 2 === 1 ? order.reverse() : order;
 }
+
+/** How many rounds make whole cycles of {@link balancedOrder} for `n` clients. */
+export const balancedCycle = (n) => (n % 2 ? 2 * n : n);
