@@ -2,7 +2,7 @@
 // `npm run bench`: what steadysocket costs on top of the transport it wraps, as ratios against raw
 // `ws` (Node) and the native WebSocket (Chromium) measured in the same run. See docs/performance.md.
 //
-//   npm run bench                      everything (about 6–8 minutes on 2 cores)
+//   npm run bench                      everything (about 8 minutes on 2 cores)
 //   npm run bench -- --quick           2 rounds, smaller counts: checks that it all runs (~1 min)
 //   npm run bench -- --only=echo,sizes  some measures: echo, binary, latency, flush, memory, chromium, sizes
 //   npm run bench -- --rounds=20       more rounds per measure (whole cycles of the balanced order: 10 for 5 clients)
