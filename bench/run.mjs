@@ -44,7 +44,10 @@ const SERVER_CPU = pin ? 0 : undefined;
 const CLIENT_CPU = pin ? 1 : undefined;
 
 /** At least `atLeast` rounds, in whole cycles of the balanced order for `n` clients. */
-const rounds = (n, atLeast) => roundsOverride ?? (quick ? 2 : Math.ceil(atLeast / balancedCycle(n)) * balancedCycle(n));
+function rounds(n, atLeast) {
+  const cycle = balancedCycle(n);
+  return roundsOverride ?? (quick ? 2 : Math.ceil(atLeast / cycle) * cycle);
+}
 const scaled = (full) => (quick ? Math.max(1, Math.round(full / 5)) : full);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -92,10 +95,11 @@ const onlyClients = value('clients')?.split(',');
 const included = (all) => (onlyClients ? all.filter((client, i) => i === 0 || onlyClients.includes(client)) : all);
 
 /**
- * Every client once per round, in a balanced order (see balancedOrder); at least `atLeast`
- * rounds. Returns results[client][round] and the orders.
+ * At least `atLeast` rounds over the included clients, each round in a balanced order (see
+ * balancedOrder): `runRound(order, round)` runs them all and returns their results by client.
+ * Returns results[client][round] and the orders.
  */
-async function interleave(name, all, atLeast, runOne) {
+async function inRounds(name, all, atLeast, runRound) {
   const clients = included(all);
   const results = Object.fromEntries(clients.map((client) => [client, []]));
   const orders = [];
@@ -103,12 +107,20 @@ async function interleave(name, all, atLeast, runOne) {
   for (let round = 0; round < count; round++) {
     const order = balancedOrder(clients, round);
     orders.push(order);
-    for (const client of order) {
-      results[client][round] = await runOne(client.replace(/2$/, ''), round);
-    }
+    const byClient = await runRound(order, round);
+    for (const client of clients) results[client][round] = byClient[client];
     log(`${name}: round ${round + 1}/${count} done`);
   }
   return { results, orders };
+}
+
+/** {@link inRounds} with one `runOne(client, round)` after another (the A/A twin runs as raw). */
+function interleave(name, all, atLeast, runOne) {
+  return inRounds(name, all, atLeast, async (order, round) => {
+    const byClient = {};
+    for (const client of order) byClient[client] = await runOne(client.replace(/2$/, ''), round);
+    return byClient;
+  });
 }
 
 /** Adds per-client summaries and per-round ratios against the baseline to each metric. */
@@ -350,16 +362,9 @@ const measures = {
       // service and caches warm up).
       const ids = included(measure.clients);
       await measureRound(browser, { origin: pages.origin, ids, url: context.echoUrl, ...config, total: config.warmup });
-      const results = Object.fromEntries(ids.map((id) => [id, []]));
-      const orders = [];
-      const count = rounds(ids.length, 7);
-      for (let round = 0; round < count; round++) {
-        const order = balancedOrder(ids, round);
-        orders.push(order);
-        const byId = await measureRound(browser, { origin: pages.origin, ids: order, url: context.echoUrl, ...config });
-        for (const id of ids) results[id][round] = byId[id];
-        log(`chromium: round ${round + 1}/${count} done`);
-      }
+      const { results, orders } = await inRounds('chromium', measure.clients, 7, (order) =>
+        measureRound(browser, { origin: pages.origin, ids: order, url: context.echoUrl, ...config }),
+      );
       measure.orders = orders;
       return summarise(measure, results);
     } finally {
