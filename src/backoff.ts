@@ -8,24 +8,38 @@ export interface BackoffPolicy {
 }
 
 /**
+ * The longest delay a timer can be armed with: Node and browsers store it in a signed 32-bit
+ * integer and turn anything larger into ~1 ms (Node also warns). About 24.8 days.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** `ms` as a timer can take it: never negative or NaN, never above {@link MAX_TIMER_DELAY}. */
+export function timerDelay(ms: number): number {
+  return ms > 0 ? Math.min(ms, MAX_TIMER_DELAY) : 0;
+}
+
+/**
  * Delay before retry number `attempt` (1 for the first retry): exponential growth capped at
  * `maxDelay`, then jittered downward. Full jitter spreads a crowd of clients evenly over the
  * window, so a restarted server is not hit by all of them at once.
  */
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const exponent = Math.max(0, attempt - 1);
-  const cap = Math.min(policy.maxDelay, policy.minDelay * Math.pow(policy.factor, exponent));
+  // factor^exponent overflows to Infinity after ~1,000 failures: 0 × Infinity would be NaN.
+  const growth = policy.minDelay === 0 ? 0 : policy.minDelay * Math.pow(policy.factor, exponent);
+  const cap = Math.min(policy.maxDelay, growth, MAX_TIMER_DELAY);
   return Math.round(cap * (1 - policy.jitter * random()));
 }
 
 /**
  * Milliseconds a `Retry-After` header asks to wait (RFC 9110 §10.2.3: delay-seconds or an
- * HTTP-date), or undefined when absent or unreadable.
+ * HTTP-date), or undefined when absent or unreadable. Capped at {@link MAX_TIMER_DELAY}: a
+ * server asking for years gets ~24.8 days, never a 1 ms timer.
  */
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) return timerDelay(Number(text) * 1000);
   const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : timerDelay(date - now);
 }

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'eventemitter3';
-import { backoffDelay, retryAfterMs } from './backoff';
+import { backoffDelay, retryAfterMs, timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type SteadySocketErrorCode } from './errors';
+import { SafeEmitter } from './events';
 import {
   resolveOptions,
   type ReadyContext,
@@ -13,8 +13,8 @@ import {
 } from './options';
 import { Outbox, type DropReason, type OutboxEntry } from './outbox';
 import { codecFor, negotiationError, validateProtocols } from './protocol';
-import { defaultWebSocket, Transport, type NodeSocketOptions } from './transport';
-import { normalizeUrl, redactUrl } from './url';
+import { defaultWebSocket, OPEN, Transport, type NodeSocketOptions } from './transport';
+import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from './url';
 
 /** The client's states. `closed` is terminal. */
 export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
@@ -125,6 +125,8 @@ class Connection<In> extends Transport {
   error?: SteadySocketError;
   /** A drain listener is on this socket (ws); set on the first wait for a drain. */
   drainListening?: boolean;
+  /** Handshake headers of this attempt (Node), kept to scrub their values from errors. */
+  headers?: Record<string, string>;
   /** While a `ready` step runs: its abort signal and its pending `next()` calls. */
   ready?: { abort: AbortController; waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined };
 
@@ -164,8 +166,10 @@ interface HeartbeatState {
   /** A ping is out and unanswered. */
   probing: boolean;
   pingAt: number;
-  /** When the current interval timer should fire (a much later firing means the machine slept). */
+  /** When the current timer should fire (a much later firing means the event loop stalled or the machine slept). */
   due: number;
+  /** The current probe already got one more window because its timer ran late. */
+  graced: boolean;
   /** The last round trip on this connection. */
   rtt: number | undefined;
 }
@@ -188,12 +192,17 @@ const DROP_TEXT: Record<DropReason, string> = {
 
 const DRAIN_POLL_MS = 10;
 const CLOSE_AFTER_ERROR_MS = 1000;
+/** A timer this much later than asked ran behind a stalled event loop: what arrived meanwhile may still be queued. */
+const LATE_TIMER_MS = 50;
+
+/** The fields that hold the client's own timers (the heartbeat's lives in `_hb`). */
+type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer' | '_expiryTimer';
 
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  */
-export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<SteadySocketEvents<In, Out>> {
+export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<SteadySocketEvents<In, Out>> {
   // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
   // part of every client; a field without one appears only once it is first assigned. Give
   // initializers to what every open client sets, and leave rarely used state without.
@@ -342,7 +351,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
    * `ENCODE_FAILED` when the message can be encoded at once.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
-    if (this._state === 'closed') throw closedError();
+    if (this._state === 'closed' || this._final) throw closedError();
     const conn = this._writable();
     if (conn && !this._outbox?.size && conn.bufferedAmount <= this._opts.highWaterMark) {
       this.send(data);
@@ -378,22 +387,28 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Withdraws every queued message (each reported as a `drop` with reason `withdrawn`). */
   clearOutbox(): void {
-    this._outbox?.clear('withdrawn');
+    if (this._outbox) for (const entry of this._outbox.drain()) this._dropped(entry, 'withdrawn');
   }
 
   /** Drops the current connection and connects again at once, with the backoff reset. */
   reconnect(): void {
-    if (this._state === 'closed') throw closedError();
+    if (this._state === 'closed' || this._final) throw closedError();
     this._failures = 0;
     const conn = this._conn;
-    if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting')) {
+    if (this._state === 'closing') return; // a reconnect is already under way
+    if (conn && conn.released && (this._state === 'open' || this._state === 'connecting')) {
+      // Called while the end of this connection is being handled (a close or error listener):
+      // _afterClose starts the new attempt once the listeners have run.
+      this._forceReconnect = true;
+    } else if (conn && (this._state === 'open' || this._state === 'connecting')) {
       this._forceReconnect = true;
       this._clearConnectionTimers();
+      if (!this._transition('closing')) return;
       conn.close(1000, 'reconnect');
-      this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
-      this._transition('closing');
-    } else if (this._state === 'waiting' || this._state === 'connecting') {
-      this._clearTimers();
+      if (conn === this._conn && !conn.released) this._arm('_closeTimer', () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+    } else {
+      // Waiting, or connecting while a URL/protocol provider runs: start over at once.
+      this._clearConnectionTimers();
       if (this._transition('connecting')) this._connect();
     }
   }
@@ -410,6 +425,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
     }
     if (this._closed) return this._closed.promise;
+    if (this._state === 'closed') return (this._closed = { promise: Promise.resolve(), resolve() {} }).promise;
     let resolve!: () => void;
     const promise = new Promise<void>((settle) => (resolve = settle));
     this._closed = { promise, resolve };
@@ -422,8 +438,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       // must find the client already closing.
       if (!this._transition('closing')) return promise;
       conn.close(code, reason);
-      if (this._state === 'closing') {
-        this._closeTimer = this._timer(() => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+      if (this._state === 'closing' && conn === this._conn && !conn.released) {
+        this._arm('_closeTimer', () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
       }
     } else {
       this._finish();
@@ -515,8 +531,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     }
     this._conn = undefined;
     this._attempts++;
-    clearTimeout(this._attemptTimer);
-    this._attemptTimer = this._timer(() => this._connectTimedOut(id), this._opts.connectTimeout);
+    this._arm('_attemptTimer', () => this._connectTimedOut(id), this._opts.connectTimeout);
     const opts = this._opts;
     let url, protocols, headers;
     try {
@@ -556,12 +571,13 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       const owner = this as unknown as ConnectionOwner<In>;
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
       this._conn = new Connection<In>(owner, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
+      if (headers) this._conn.headers = headers;
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
-      this._emitError(error as SteadySocketError);
-      this._clearTimers();
-      this._finish(error as SteadySocketError);
+      const failure = scrubbed(error as SteadySocketError, url, headers);
+      this._emitError(failure);
+      this._finish(failure);
     }
   }
 
@@ -569,7 +585,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     // Node settings go to ws only (its constructor takes a third argument).
     if (typeof (ctor.prototype as { terminate?: unknown } | undefined)?.terminate !== 'function') return undefined;
     const o = this._opts;
-    const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false };
+    // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
+    const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout) };
     if (headers) options.headers = headers;
     if (o.origin !== undefined) options.origin = o.origin;
     if (o.agent !== undefined) options.agent = o.agent;
@@ -587,7 +604,6 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) {
       // A provider that returns nonsense will not get better by retrying.
       this._emitError(cause);
-      this._clearTimers();
       this._finish(cause);
       return;
     }
@@ -600,7 +616,10 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** An attempt that never produced a transport failed. */
   private _attemptFailed(error: SteadySocketError): void {
+    const id = this._attemptId;
     this._emitError(error);
+    // An error listener may have closed the client or started another attempt.
+    if (id !== this._attemptId || this._state !== 'connecting' || this._final) return;
     this._afterClose({ code: 1006, reason: '', wasClean: false, attempt: 0, error });
   }
 
@@ -675,8 +694,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _becomeOpen(conn: Connection<In>): void {
-    clearTimeout(this._attemptTimer);
-    this._attemptTimer = undefined;
+    this._disarm('_attemptTimer');
     conn.opened = true;
     conn.openedAt = Date.now();
     if (conn.ready) conn.ready.waiters = undefined;
@@ -724,15 +742,17 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     }
   }
 
-  private _onError(conn: Connection<In>, error: SteadySocketError): void {
+  private _onError(conn: Connection<In>, raw: SteadySocketError): void {
     if (conn !== this._conn) return;
+    // Runtimes put the URL (token included) or a header value into their messages.
+    const error = scrubbed(raw, conn.url, conn.headers);
     conn.error ??= error;
     // An error during the final close (e.g. closing while still connecting) is expected.
     if (!this._final) this._emitError(error);
     // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
     // refused connection, which would stall the attempt until connectTimeout.
-    if (!conn.opened && this._closeTimer === undefined) {
-      this._closeTimer = this._timer(() => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS);
+    if (!conn.opened && conn === this._conn && !conn.released && this._closeTimer === undefined) {
+      this._arm('_closeTimer', () => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS);
     }
   }
 
@@ -748,6 +768,18 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
   }
 
+  /**
+   * The socket left OPEN while the client is still `open`: a close frame arrived (or TCP is
+   * going) and its close event has not come yet. Nothing more is written to it; if the server
+   * never ends TCP, the socket is dropped after closeTimeout (RFC 6455 §7.1.1 lets the client
+   * close the TCP connection).
+   */
+  private _onSocketClosing(conn: Connection<In>): void {
+    if (this._closeTimer !== undefined || conn.released) return;
+    this._log('the server started closing: holding new messages for the next connection');
+    this._arm('_closeTimer', () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout);
+  }
+
   /** Gives up on a connection because of a local decision (timeout, bad negotiation, failed ready step). */
   private _fail(conn: Connection<In>, error: SteadySocketError): void {
     conn.error = error;
@@ -757,7 +789,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Drops a connection without waiting for its close event and carries on as if it had closed. */
   private _abandon(conn: Connection<In>, code: number, reason: string): void {
-    if (conn !== this._conn) return;
+    if (conn !== this._conn || conn.released) return;
     this._release(conn);
     conn.abort();
     this._afterClose({ code, reason, wasClean: false, attempt: 0, error: conn.error, status: conn.error?.status });
@@ -767,8 +799,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _release(conn: Connection<In>): void {
     conn.detach();
     this._clearConnectionTimers();
-    clearTimeout(this._closeTimer);
-    this._closeTimer = undefined;
+    this._disarm('_closeTimer');
     if (conn.opened) this._connectedTime = (this._connectedTime ?? 0) + Date.now() - conn.openedAt;
     const step = conn.ready;
     if (step) {
@@ -780,24 +811,27 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   /** Decides what follows the end of a connection or attempt. */
   private _afterClose(info: CloseInfo): void {
+    if (this._state === 'closed') return;
     if (info.error && info.error.closeCode === undefined) info.error.closeCode = info.code;
     if (this._final) {
       this.emit('close', info);
       this._finish();
       return;
     }
+    if (!this._forceReconnect) {
+      // A connection that stayed open for stableAfter resets the backoff: a long-lived one that drops starts again at 1.
+      const last = this._conn;
+      if (last && last.opened && Date.now() - last.openedAt >= this._opts.stableAfter) this._failures = 0;
+      info.attempt = ++this._failures;
+    }
+    const id = this._attemptId;
+    this.emit('close', info);
+    // A listener may have closed the client, or asked for a reconnect: its call decides.
+    if (this._superseded(id)) return;
     if (this._forceReconnect) {
-      this._forceReconnect = false;
-      this.emit('close', info);
-      if (this._state === 'closing' && this._transition('connecting')) this._connect();
+      this._restart();
       return;
     }
-    // A connection that stayed open for stableAfter resets the backoff: a long-lived one that drops starts again at 1.
-    const last = this._conn;
-    if (last && last.opened && Date.now() - last.openedAt >= this._opts.stableAfter) this._failures = 0;
-    info.attempt = ++this._failures;
-    this.emit('close', info);
-    if (this._state === 'closed') return;
 
     let retry: boolean;
     try {
@@ -805,6 +839,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     } catch (cause) {
       this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect threw; not reconnecting.', cause));
       retry = false;
+    }
+    if (this._superseded(id)) return;
+    if (this._forceReconnect) {
+      this._restart();
+      return;
     }
     if (!retry) {
       this._log(`not reconnecting after code ${info.code}${info.status ? ` (HTTP ${info.status})` : ''}`);
@@ -831,6 +870,18 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     this._scheduleRetry(delay, info);
   }
 
+  /** A listener or hook closed the client, or started another attempt, since attempt `id` ended. */
+  private _superseded(id: number): boolean {
+    return this._state === 'closed' || id !== this._attemptId || this._final !== undefined;
+  }
+
+  /** Starts a new attempt at once after a reconnect() asked for it. */
+  private _restart(): void {
+    this._forceReconnect = false;
+    if (this._state === 'open' && !this._transition('closing')) return;
+    if (this._transition('connecting')) this._connect();
+  }
+
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
     if (!this._transition('waiting')) return;
     // Keep no part of the finished attempt while waiting: its socket, request and error would
@@ -854,15 +905,24 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _armRetry(delay: number): void {
-    clearTimeout(this._attemptTimer);
-    this._attemptTimer = this._timer(() => {
-      this._attemptTimer = undefined;
-      if (this._transition('connecting')) this._connect();
-    }, delay);
+    this._arm(
+      '_attemptTimer',
+      () => {
+        this._attemptTimer = undefined;
+        if (this._transition('connecting')) this._connect();
+      },
+      delay,
+    );
   }
 
-  /** Enters `closed` for good: timers cleared, outbox dropped, listeners of ours removed. */
+  /**
+   * Enters `closed` for good: timers cleared, socket dropped, listeners of ours removed, then
+   * every queued message rejected with `CLOSED` (its cause saying why the client ended). The
+   * state changes first, so a listener that sends meanwhile is refused instead of refilling
+   * the outbox.
+   */
   private _finish(cause?: SteadySocketError): void {
+    if (this._state === 'closed') return;
     this._clearTimers();
     this._removeSignals?.();
     this._removeSignals = undefined;
@@ -871,9 +931,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       conn.detach();
       conn.abort();
     }
-    this._outbox?.clear('closed');
-    if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
     this._transition('closed');
+    this._clearTimers(); // nothing can arm one once closed; this covers a state listener's calls before
+    const left = this._outbox ? this._outbox.drain() : [];
+    for (const entry of left) this._dropped(entry, 'closed', cause);
+    if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
     if (this._closed) this._closed.resolve();
     else this._closed = { promise: Promise.resolve(), resolve() {} };
   }
@@ -885,7 +947,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     settle: { resolve(): void; reject(error: unknown): void } | undefined,
     signal: AbortSignal | undefined,
   ): OutboxEntry<Out> | undefined {
-    if (this._state === 'closed') throw closedError();
+    if (this._state === 'closed' || this._final) throw closedError();
     if (signal?.aborted) {
       settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', DROP_TEXT.withdrawn, signal.reason));
       return undefined;
@@ -909,6 +971,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     };
     // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
     this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
+    // drop-oldest reports what it evicted after `entry` is in: a drop listener that closes the
+    // client then finds (and rejects) this message too.
     if (!this._outbox.push(entry)) {
       if (this._opts.overflow === 'error') {
         const error = new SteadySocketError('QUEUE_OVERFLOW', DROP_TEXT.overflow);
@@ -921,21 +985,27 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._dropped(entry, 'overflow');
       return undefined;
     }
+    if (!entry.queued || this.state === 'closed') return undefined;
     if (ttl !== Infinity && this._expiryTimer === undefined) this._scheduleExpiry(ttl);
     if (this._state === 'open') this._flush();
     return entry;
   }
 
-  /** The codec of the first offered subprotocol that has one, when protocols are static. */
   /**
-   * The connection messages go to now: open, and not yet released. (Between a socket closing
-   * and the state leaving `open`, `close` listeners run: what they send must be queued.)
+   * The connection messages go to now: open, not yet released, and its socket still OPEN.
+   * Between a socket closing and the state leaving `open`, `close` listeners run; and a socket
+   * turns CLOSING as soon as the server's close frame arrives, long before its close event
+   * (WHATWG: `send()` then discards the data). What is sent meanwhile must be queued.
    */
   private _writable(): Connection<In> | undefined {
     const conn = this._conn;
-    return this._state === 'open' && conn && !conn.released ? conn : undefined;
+    if (this._state !== 'open' || !conn || conn.released) return undefined;
+    if (conn.socket.readyState === OPEN) return conn;
+    this._onSocketClosing(conn);
+    return undefined;
   }
 
+  /** The codec of the first offered subprotocol that has one, when protocols are static. */
   private _likelyCodec(): Codec<In, Out> | undefined {
     const { codecs, codec, protocols } = this._opts;
     if (!codecs) return codec;
@@ -957,6 +1027,11 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       }
       const entry = outbox.shift(now);
       if (!entry) break;
+      if (this._writable() !== conn) {
+        // A drop listener (an expired message) closed or reconnected: keep this one for later.
+        outbox.restore(entry);
+        return;
+      }
       let wire = entry.wire as WireData;
       let size = entry.size;
       const codec = conn.codec as Codec<In, Out> | undefined;
@@ -967,7 +1042,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
           if (size < 0) throw invalidMessage(wire);
         } catch (cause) {
           this._dropped(entry, 'encode-failed', cause);
-          if (conn !== this._conn || this._state !== 'open') return;
+          if (this._writable() !== conn) return;
           continue;
         }
       }
@@ -990,14 +1065,13 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _watchDrain(): void {
     if (this._drainTimer !== undefined) return;
     const check = () => {
-      clearTimeout(this._drainTimer);
-      this._drainTimer = undefined;
+      this._disarm('_drainTimer');
       if (this._state === 'open' && this._outbox?.size) this._flush();
       if (this._isDrained() && this._state === 'open') {
         if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
       } else if (this._state === 'open') this._watchDrain();
     };
-    this._drainTimer = this._timer(check, DRAIN_POLL_MS);
+    this._arm('_drainTimer', check, DRAIN_POLL_MS);
     const conn = this._conn;
     if (conn && !conn.drainListening) {
       conn.drainListening = conn.onDrain(() => {
@@ -1008,11 +1082,18 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   }
 
   private _scheduleExpiry(delay: number): void {
-    this._expiryTimer = this._timer(() => {
-      this._expiryTimer = undefined;
-      const next = this._outbox ? this._outbox.expire(Date.now()) : Infinity;
-      if (next !== Infinity) this._scheduleExpiry(Math.max(1, next - Date.now()));
-    }, delay);
+    this._arm(
+      '_expiryTimer',
+      () => {
+        this._expiryTimer = undefined;
+        const next = this._outbox ? this._outbox.expire(Date.now()) : Infinity;
+        // A drop listener may have closed the client, or queued a message that armed a timer.
+        if (next !== Infinity && this._state !== 'closed' && this._expiryTimer === undefined) {
+          this._scheduleExpiry(Math.max(1, next - Date.now()));
+        }
+      },
+      delay,
+    );
   }
 
   private _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void {
@@ -1036,12 +1117,16 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _armHeartbeat(): void {
     const heartbeat = this._opts.heartbeat;
     if (!heartbeat) return;
-    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0, rtt: undefined });
-    clearTimeout(hb.timer);
+    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0, graced: false, rtt: undefined });
     hb.seen = false;
     hb.probing = false;
-    hb.due = Date.now() + heartbeat.interval;
-    hb.timer = this._timer(() => this._heartbeatTick(), heartbeat.interval);
+    this._armHeartbeatTimer(hb, heartbeat.interval);
+  }
+
+  private _armHeartbeatTimer(hb: HeartbeatState, delay: number): void {
+    clearTimeout(hb.timer);
+    hb.due = Date.now() + delay;
+    hb.timer = delay === Infinity ? undefined : this._timer(() => this._heartbeatTick(), delay);
   }
 
   private _heartbeatTick(): void {
@@ -1053,7 +1138,14 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     const now = Date.now();
     if (hb.probing) {
       if (hb.seen) this._armHeartbeat();
-      else {
+      else if (!hb.graced && now - hb.due > LATE_TIMER_MS) {
+        // Judged by what arrived, not by how late this timer ran: after a stall (a busy app, a
+        // throttled tab, a sleeping machine) a pong may be queued right behind this timer.
+        // The probe gets one more window of the loop actually running.
+        hb.graced = true;
+        this._log(`heartbeat timeout ran ${now - hb.due} ms late: waiting ${heartbeat.timeout} ms more for the pong`);
+        this._armHeartbeatTimer(hb, heartbeat.timeout);
+      } else {
         this._fail(
           conn,
           new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - hb.pingAt} ms after a ping (heartbeat).`),
@@ -1075,17 +1167,21 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
     const hb = this._hb!;
     hb.seen = false;
     hb.probing = true;
+    hb.graced = false;
     hb.pingAt = Date.now();
     try {
-      if (heartbeat.ping) {
+      if (this._writable() !== conn) {
+        // Closing: no ping; the timeout below ends it if its close event never comes.
+      } else if (heartbeat.ping) {
         const codec = conn.codec as Codec<In, Out> | undefined;
         const ping = heartbeat.ping();
         conn.send(codec ? this._encode(codec, ping) : (ping as unknown as WireData));
       } else if (conn.canPing) conn.ping();
     } catch (error) {
       this._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));
+      if (conn !== this._conn || this._state !== 'open') return; // a listener closed or reconnected
     }
-    hb.timer = this._timer(() => this._heartbeatTick(), heartbeat.timeout);
+    this._armHeartbeatTimer(hb, heartbeat.timeout);
   }
 
   private _onPong(conn: Connection<In>): void {
@@ -1127,8 +1223,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
       this._log(`${why}: trying at once`);
       this._suspended = false;
       this._failures = 0;
-      clearTimeout(this._attemptTimer);
-      this._attemptTimer = undefined;
+      this._disarm('_attemptTimer');
       if (this._transition('connecting')) this._connect();
     };
     const onOnline = () => wake('back online');
@@ -1137,25 +1232,25 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
         this._armRetry(this._opts.maxDelay);
         this._log('offline: holding attempts until the network returns');
       } else if (this._state === 'open' && this._opts.heartbeat && this._conn && this._hb && !this._hb.probing) {
-        clearTimeout(this._hb.timer);
         this._probe(this._conn, this._opts.heartbeat);
       }
     };
     const onVisible = () => {
       if (document.visibilityState === 'visible') wake('page visible again');
     };
-    // An open socket keeps a page out of the back/forward cache; let it go and come back on pageshow.
+    // An open socket keeps a page out of the back/forward cache; let it go and come back on
+    // pageshow. Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the
+    // server and the app both see 1000 'page hidden'.
     const onPageHide = (event: { persisted?: boolean }) => {
       if (!event.persisted || this._final) return;
       this._suspended = true;
       const conn = this._conn;
       if (conn && (this._state === 'open' || this._state === 'connecting')) {
         this._release(conn);
-        conn.close(1001, 'page hidden');
-        this._afterClose({ code: 1001, reason: 'page hidden', wasClean: true, attempt: 0 });
+        conn.close(1000, PAGE_HIDDEN);
+        this._afterClose({ code: 1000, reason: PAGE_HIDDEN, wasClean: true, attempt: 0 });
       } else {
-        clearTimeout(this._attemptTimer);
-        this._attemptTimer = undefined;
+        this._disarm('_attemptTimer');
       }
     };
     const onPageShow = (event: { persisted?: boolean }) => {
@@ -1177,16 +1272,30 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   // ---------------------------------------------------------------- plumbing
 
+  /**
+   * The one way a timer is made: the delay clamped to what timers can take (a larger one would
+   * fire after ~1 ms), and unref'd when asked. Callers treat Infinity as "never" before this.
+   */
   private _timer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
-    const timer = setTimeout(fn, ms);
+    const timer = setTimeout(fn, timerDelay(ms));
     if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
     return timer;
   }
 
+  /** Arms the timer in `slot`, clearing the one it held. An Infinity delay leaves the slot empty (never fires). */
+  private _arm(slot: TimerSlot, fn: () => void, ms: number): void {
+    clearTimeout(this[slot]);
+    this[slot] = ms === Infinity ? undefined : this._timer(fn, ms);
+  }
+
+  private _disarm(slot: TimerSlot): void {
+    clearTimeout(this[slot]);
+    this[slot] = undefined;
+  }
+
   private _clearConnectionTimers(): void {
-    clearTimeout(this._attemptTimer);
-    clearTimeout(this._drainTimer);
-    this._attemptTimer = this._drainTimer = undefined;
+    this._disarm('_attemptTimer');
+    this._disarm('_drainTimer');
     const hb = this._hb;
     if (hb) {
       clearTimeout(hb.timer);
@@ -1197,9 +1306,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
 
   private _clearTimers(): void {
     this._clearConnectionTimers();
-    clearTimeout(this._closeTimer);
-    clearTimeout(this._expiryTimer);
-    this._closeTimer = this._expiryTimer = undefined;
+    this._disarm('_closeTimer');
+    this._disarm('_expiryTimer');
   }
 
   private _emitError(error: SteadySocketError): void {
@@ -1210,6 +1318,17 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends EventEmitter<
   private _log(line: string): void {
     this._opts.debug?.(`[steadysocket] ${line}`);
   }
+}
+
+const PAGE_HIDDEN = 'page hidden';
+
+/** The error with every secret of its connection (URL userinfo and query values, header values) scrubbed. */
+function scrubbed(error: SteadySocketError, url: string, headers: Record<string, string> | undefined): SteadySocketError {
+  const scrub = secretScrubber(url, headers);
+  error.message = scrub(error.message);
+  if (error.stack) error.stack = scrub(error.stack);
+  if (error.cause !== undefined) (error as { cause?: unknown }).cause = scrubCause(error.cause, scrub);
+  return error;
 }
 
 const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;

@@ -54,23 +54,37 @@ export class Outbox<T> {
 
   /**
    * Adds an entry, applying the overflow policy. Returns false when the entry was not admitted
-   * (`drop-newest`, `error`, or bigger than the whole outbox); the caller reports that.
+   * (`drop-newest`, `error`, or bigger than the whole outbox); the caller reports that. Entries
+   * evicted by `drop-oldest` are reported once `entry` is in, so whatever the drop callback does
+   * (clear the outbox, push more) sees a consistent outbox.
    */
   push(entry: OutboxEntry<T>): boolean {
     if (!this.fits(entry.size)) return false;
+    let evicted: OutboxEntry<T>[] | undefined;
     if (this.isFull(entry.size)) {
       if (this.limits.overflow !== 'drop-oldest') return false;
+      evicted = [];
       while (this.isFull(entry.size)) {
         const oldest = this.take();
         if (!oldest) break;
-        this.onDrop(oldest, 'overflow');
+        evicted.push(oldest);
       }
     }
     entry.queued = true;
     this.items.push(entry);
     this.size++;
     this.bytes += entry.size;
+    if (evicted) for (const oldest of evicted) this.onDrop(oldest, 'overflow');
     return true;
+  }
+
+  /** Puts back, at the front, an entry just taken by `shift` that could not be sent after all. */
+  restore(entry: OutboxEntry<T>): void {
+    entry.queued = true;
+    if (this.head > 0) this.items[--this.head] = entry;
+    else this.items.unshift(entry);
+    this.size++;
+    this.bytes += entry.size;
   }
 
   /** The oldest live entry, removed; expired entries met on the way are dropped. */
@@ -107,10 +121,16 @@ export class Outbox<T> {
     return next;
   }
 
-  /** Removes every entry, reporting each with `reason`. */
-  clear(reason: DropReason): void {
+  /**
+   * Removes every entry and returns them, oldest first, without reporting: the caller reports
+   * each. Entries pushed while it reports them stay for the next call, so a drop listener that
+   * sends again cannot keep one drain going forever.
+   */
+  drain(): OutboxEntry<T>[] {
+    const entries: OutboxEntry<T>[] = [];
     let entry: OutboxEntry<T> | undefined;
-    while ((entry = this.take())) this.onDrop(entry, reason);
+    while ((entry = this.take())) entries.push(entry);
+    return entries;
   }
 
   /** The queued values, oldest first. */

@@ -19,8 +19,9 @@ export function normalizeUrl(input: string | URL): string {
   let url: URL;
   try {
     url = new URL(text, base);
-  } catch (cause) {
-    throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(text)}": not a URL.`, cause);
+  } catch {
+    // No cause: the parser's own error carries the whole input (Node's `input`, Firefox's message).
+    throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(text)}": not a valid URL (check the host and port).`);
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
@@ -39,9 +40,96 @@ export function normalizeUrl(input: string | URL): string {
   return last.href;
 }
 
-/** The URL with credentials and every query value replaced by `***`, safe to log. */
+/**
+ * The URL with its secrets replaced by `***`, safe to log: user name and password, every query
+ * value and the fragment. Text that does not parse is redacted by shape: everything before the
+ * last `@` of the authority (a password may hold `/`, `?` or `#`), every query value and
+ * anything after `#`.
+ */
 export function redactUrl(text: string): string {
-  return text
-    .replace(/\/\/[^/?#@]*@/, '//***@')
-    .replace(/([?&][^=&#]*)=[^&#]*/g, '$1=***');
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // Redacted by shape below.
+  }
+  if (url && url.host && /^[a-z][a-z\d+.-]*:\/\//i.test(text)) {
+    const userinfo = url.username || url.password ? '***@' : '';
+    const query = url.search ? url.search.replace(/([?&][^=&]*)=[^&]*/g, '$1=***') : '';
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${url.hash ? '#***' : ''}`;
+  }
+  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  let rest = text.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (scheme && at >= 0) rest = `***@${rest.slice(at + 1)}`;
+  const hash = rest.indexOf('#');
+  if (hash >= 0) rest = `${rest.slice(0, hash)}#***`;
+  return scheme + rest.replace(/([?&][^=&#]*)=[^&#]*/g, '$1=***');
+}
+
+/** Secrets shorter than this are not searched for in other libraries' messages (too many false hits). */
+const MIN_SECRET = 4;
+
+/**
+ * Removes a connection's secrets from text written by someone else (a runtime's error message,
+ * a stack): the URL itself, then its user name, password and query values, and header values,
+ * raw and percent-decoded.
+ */
+export function secretScrubber(url: string, headers?: Record<string, string>): (text: string) => string {
+  const secrets = new Set<string>();
+  const add = (value: string | undefined) => {
+    if (!value) return;
+    for (const form of [value, safeDecode(value), encodeURIComponent(value)]) if (form.length >= MIN_SECRET) secrets.add(form);
+  };
+  try {
+    const parsed = new URL(url);
+    add(parsed.username);
+    add(parsed.password);
+    for (const [, value] of parsed.searchParams) add(value);
+    for (const part of parsed.search.slice(1).split('&')) add(part.slice(part.indexOf('=') + 1));
+  } catch {
+    // Not a URL: only the whole text is replaced.
+  }
+  if (headers) for (const name of Object.keys(headers)) add(String(headers[name]));
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  const redacted = redactUrl(url);
+  return (text) => {
+    let out = text.split(url).join(redacted);
+    for (const secret of ordered) out = out.split(secret).join('***');
+    return out;
+  };
+}
+
+/** Fields of an underlying error worth keeping; anything else may hold a URL or a header. */
+const SAFE_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'status', 'statusCode'] as const;
+
+/**
+ * A copy of `cause` that holds nothing `scrub` would remove: for an Error its name, message,
+ * stack and plain diagnostic fields (scrubbed), and its own cause likewise; anything else
+ * (an `Event` whose target holds the URL, an object) becomes an Error with its message.
+ */
+export function scrubCause(cause: unknown, scrub: (text: string) => string, depth = 0): unknown {
+  if (cause === undefined || cause === null) return cause;
+  if (typeof cause === 'string') return scrub(cause);
+  if (typeof cause !== 'object') return cause;
+  const source = cause as { name?: unknown; message?: unknown; stack?: unknown; type?: unknown; cause?: unknown };
+  const message = typeof source.message === 'string' ? source.message : typeof source.type === 'string' ? `${source.type} event` : 'error';
+  const copy = new Error(scrub(message)) as Error & Record<string, unknown>;
+  if (typeof source.name === 'string') copy.name = source.name;
+  copy.stack = typeof source.stack === 'string' ? scrub(source.stack) : `${copy.name}: ${copy.message}`;
+  for (const field of SAFE_FIELDS) {
+    const value = (cause as Record<string, unknown>)[field];
+    if (typeof value === 'number') copy[field] = value;
+    else if (typeof value === 'string') copy[field] = scrub(value);
+  }
+  if (source.cause !== undefined && depth < 4) copy.cause = scrubCause(source.cause, scrub, depth + 1);
+  return copy;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }
