@@ -19,8 +19,14 @@ const ALLOWED = new Set([
   'waiting->closed',
 ]);
 
+/** An API call made by the test, or from inside a listener. */
+type Call = 'send' | 'deliver' | 'reconnect' | 'close' | 'clearOutbox' | 'throw';
+type EventName = 'open' | 'message' | 'close' | 'error' | 'state' | 'reconnecting' | 'drop';
+
 type Action =
   | { kind: 'serverOpen' }
+  | { kind: 'serverCloseFrame' }
+  | { kind: 'hook'; event: EventName; call: Call }
   | { kind: 'serverMessage' }
   | { kind: 'serverClose'; code: number }
   | { kind: 'fail' }
@@ -46,18 +52,35 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
   { weight: 4, arbitrary: fc.constant({ kind: 'congest' as const }) },
   { weight: 4, arbitrary: fc.constant({ kind: 'drain' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'serverCloseFrame' as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('hook' as const),
+      event: fc.constantFrom<EventName>('open', 'message', 'close', 'error', 'state', 'reconnecting', 'drop'),
+      call: fc.constantFrom<Call>('send', 'deliver', 'reconnect', 'close', 'clearOutbox', 'throw'),
+    }),
+  },
 );
 
 describe('SteadySocket invariants (property-based, fake transport and clock)', () => {
   let clock: InstalledClock;
 
+  const global = globalThis as { reportError?: (error: unknown) => void };
+  let reported: unknown[];
+
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+    reported = [];
+    global.reportError = (error) => reported.push(error);
   });
 
-  afterEach(() => clock.uninstall());
+  afterEach(() => {
+    clock.uninstall();
+    delete global.reportError;
+  });
 
-  it('for any sequence: one live transport at most, messages leave in order exactly once, only documented transitions, no timer after the final close', async () => {
+  it('for any sequence, API calls from inside any listener and throwing listeners included: one live transport at most, nothing written to a socket that is not OPEN, messages leave in order exactly once, every deliver() settles, only documented transitions, no timer after the final close', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(action, { minLength: 10, maxLength: 150, size: 'max' }),
@@ -65,6 +88,7 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
         fc.integer({ min: 1, max: 50 }),
         async (actions, heartbeat, maxMessages) => {
           FakeWebSocket.reset();
+          reported = [];
           const socket = new SteadySocket<string, string>('ws://example.test/', {
             WebSocket: FakeWebSocket as never,
             minDelay: 100,
@@ -86,30 +110,26 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
           clock.runMicrotasks();
           let seq = 0;
           const refused = new Set<string>();
+          const pending = new Set<string>();
           let closing: Promise<void> | undefined;
+          let thrown = 0;
 
-          for (const a of actions) {
-            const ws = FakeWebSocket.instances.length ? FakeWebSocket.last : undefined;
-            switch (a.kind) {
-              case 'serverOpen':
-                ws?.serverOpen();
-                break;
-              case 'serverMessage':
-                ws?.serverMessage('m');
-                break;
-              case 'serverClose':
-                ws?.serverClose(a.code);
-                break;
-              case 'fail':
-                ws?.fail();
-                break;
+          const perform = (call: Call) => {
+            switch (call) {
               case 'send':
               case 'deliver': {
                 const id = String(seq++);
                 try {
-                  if (a.kind === 'send') socket.send(id);
-                  else socket.deliver(id).catch((e: SteadySocketError) => rejected.add(`${id}:${e.code}`));
+                  if (call === 'send') socket.send(id);
+                  else {
+                    pending.add(id);
+                    socket.deliver(id).then(
+                      () => pending.delete(id),
+                      (e: SteadySocketError) => (pending.delete(id), rejected.add(`${id}:${e.code}`)),
+                    );
+                  }
                 } catch (error) {
+                  pending.delete(id);
                   expect((error as SteadySocketError).code).to.equal('CLOSED');
                   refused.add(id);
                 }
@@ -124,6 +144,42 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
                 break;
               case 'close':
                 closing = socket.close();
+                break;
+              case 'clearOutbox':
+                socket.clearOutbox();
+                break;
+              case 'throw':
+                thrown++;
+                throw new Error('a listener bug');
+            }
+          };
+
+          for (const a of actions) {
+            const ws = FakeWebSocket.instances.length ? FakeWebSocket.last : undefined;
+            switch (a.kind) {
+              case 'serverCloseFrame':
+                ws?.serverCloseFrame();
+                break;
+              case 'hook':
+                socket.once(a.event, () => perform(a.call));
+                break;
+              case 'serverOpen':
+                ws?.serverOpen();
+                break;
+              case 'serverMessage':
+                ws?.serverMessage('m');
+                break;
+              case 'serverClose':
+                ws?.serverClose(a.code);
+                break;
+              case 'fail':
+                ws?.fail();
+                break;
+              case 'send':
+              case 'deliver':
+              case 'reconnect':
+              case 'close':
+                perform(a.kind);
                 break;
               case 'tick':
                 clock.tick(a.ms);
@@ -144,6 +200,11 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
           const done = closing ?? socket.close();
           clock.tick(1000);
           await done;
+          await Promise.resolve();
+          expect([...pending], 'deliver() promises still pending').to.deep.equal([]);
+          expect(socket.queued, 'messages left in a closed client').to.deep.equal([]);
+          // Every listener exception was reported, none swallowed (a hook whose event never came did not throw).
+          expect(reported.length, `reported listener exceptions: ${reported.map(String).join('; ')}`).to.equal(thrown);
           expect(socket.state).to.equal('closed');
           expect(clock.countTimers(), 'timers after close').to.equal(0);
           expect(FakeWebSocket.instances.filter((w) => w.live)).to.have.length(0);

@@ -1,0 +1,378 @@
+// Off the happy path (issue 14): throwing listeners, calls from inside listeners, extreme timing
+// values. Fake transport and fake clock; the real-server versions live in test/integration and
+// test/fault.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Options = SteadySocketOptions<unknown, unknown>;
+type EventName = 'open' | 'message' | 'close' | 'error' | 'state' | 'reconnecting' | 'drop';
+const EVENTS: EventName[] = ['open', 'message', 'close', 'error', 'state', 'reconnecting', 'drop'];
+
+describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
+  let clock: InstalledClock;
+  const sockets: SteadySocket<unknown, unknown>[] = [];
+  const global = globalThis as { reportError?: (error: unknown) => void };
+  let reported: unknown[];
+
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+    reported = [];
+    global.reportError = (error) => reported.push(error);
+  });
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
+    clock.runAll();
+    clock.uninstall();
+    delete global.reportError;
+  });
+
+  function open(options: Options = {}) {
+    const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options });
+    sockets.push(socket);
+    clock.runMicrotasks();
+    return socket;
+  }
+
+  const live = () => FakeWebSocket.instances.filter((w) => w.live).length;
+
+  /** Runs `promise` to its end while the fake clock is stepped; fails if it never settles. */
+  async function settled(promise: Promise<unknown>): Promise<{ ok: boolean; value: unknown }> {
+    let outcome: { ok: boolean; value: unknown } | undefined;
+    promise.then(
+      (value) => (outcome = { ok: true, value }),
+      (value) => (outcome = { ok: false, value }),
+    );
+    for (let i = 0; i < 20 && !outcome; i++) await Promise.resolve();
+    expect(outcome, 'the promise settled').to.not.equal(undefined);
+    return outcome!;
+  }
+
+  describe('a listener that throws', () => {
+    /**
+     * One run through every event: a dropped message, open, a message, a server drop, a wait, a
+     * connect timeout, another wait, a new connection. Returns what the client did.
+     */
+    function journey(thrower?: { event: EventName; nth: number }) {
+      FakeWebSocket.reset();
+      const socket = open({ minDelay: 100, maxDelay: 100, jitter: 0, connectTimeout: 500, maxMessages: 1, overflow: 'drop-oldest' });
+      const trace: string[] = [];
+      const counts = new Map<EventName, number>();
+      if (thrower) {
+        socket.on(thrower.event, () => {
+          const n = (counts.get(thrower.event) ?? 0) + 1;
+          counts.set(thrower.event, n);
+          if (n === thrower.nth) throw new Error(`listener bug in ${thrower.event} #${n}`);
+        });
+      }
+      // The listener after the thrower still hears everything.
+      for (const event of EVENTS) socket.on(event, ((...args: unknown[]) => trace.push(`${event}:${summary(args[0])}`)) as never);
+      socket.send('a');
+      socket.send('b'); // evicts a
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverMessage('m1');
+      FakeWebSocket.last.serverClose(1006);
+      clock.tick(100); // retry
+      clock.tick(500); // connect timeout
+      clock.tick(100); // retry
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverMessage('m2');
+      socket.send('c');
+      const sent = FakeWebSocket.instances.map((w) => w.sent);
+      return { trace, state: socket.state, sent, sockets: FakeWebSocket.instances.length, live: live() };
+    }
+
+    it('never changes what the client does next, and the other listeners still hear every event (any event, any moment)', () => {
+      const baseline = journey();
+      expect(baseline.state).to.equal('open');
+      expect(baseline.sent).to.deep.equal([['b'], [], ['c']]);
+      fc.assert(
+        fc.property(fc.constantFrom(...EVENTS), fc.integer({ min: 1, max: 4 }), (event, nth) => {
+          reported = [];
+          const run = journey({ event, nth });
+          expect(run).to.deep.equal(baseline);
+          const emitted = baseline.trace.filter((line) => line.startsWith(`${event}:`)).length;
+          expect(reported.length, 'reported exceptions').to.equal(nth <= emitted ? 1 : 0);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('close listener throws once: the client still reconnects', () => {
+      const socket = open({ minDelay: 100, jitter: 0 });
+      socket.once('close', () => {
+        throw new Error('bug');
+      });
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1006);
+      expect(socket.state).to.equal('waiting');
+      clock.tick(100);
+      FakeWebSocket.last.serverOpen();
+      expect(socket.state).to.equal('open');
+      expect(reported).to.have.length(1);
+    });
+
+    it('message listener throws once: later messages are still delivered', () => {
+      const socket = open();
+      const got: unknown[] = [];
+      socket.once('message', () => {
+        throw new Error('bug');
+      });
+      socket.on('message', (m) => got.push(m));
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverMessage('one');
+      FakeWebSocket.last.serverMessage('two');
+      expect(got).to.deep.equal(['one', 'two']);
+    });
+
+    it('state listener throws on waiting: the retry is still armed', () => {
+      const socket = open({ minDelay: 100, jitter: 0 });
+      socket.on('state', (state) => {
+        if (state === 'waiting') throw new Error('bug');
+      });
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1011);
+      expect(clock.countTimers()).to.equal(1);
+      clock.tick(100);
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    it('error listener throws on CONNECT_TIMEOUT: the attempt is still abandoned and retried', () => {
+      const socket = open({ connectTimeout: 500, minDelay: 100, jitter: 0 });
+      socket.on('error', (error) => {
+        if (error.code === 'CONNECT_TIMEOUT') throw new Error('bug');
+      });
+      clock.tick(500);
+      expect(socket.state).to.equal('waiting');
+      clock.tick(100);
+      expect(socket.state).to.equal('connecting');
+      expect(live()).to.equal(1);
+    });
+
+    it('open listener throws while a ready step is set: no unhandled rejection, the outbox flushes', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const socket = open({ ready: async () => {} });
+        socket.on('open', () => {
+          throw new Error('bug');
+        });
+        socket.send('queued');
+        FakeWebSocket.last.serverOpen();
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+        expect(socket.state).to.equal('open');
+        expect(FakeWebSocket.last.sent).to.deep.equal(['queued']);
+        await new Promise((resolve) => globalThis.setImmediate(resolve));
+        expect(unhandled).to.deep.equal([]);
+        expect(reported).to.have.length(1);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+  });
+
+  describe('calls from inside listeners', () => {
+    it('reconnect() inside a close listener after a failed attempt opens one socket, and close() leaves none', async () => {
+      const socket = open({ minDelay: 100 });
+      socket.once('close', () => socket.reconnect());
+      FakeWebSocket.last.fail();
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+      expect(live()).to.equal(1);
+      const done = socket.close();
+      clock.tick(10);
+      await done;
+      expect(live()).to.equal(0);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('reconnect() inside a close listener of an open connection reconnects at once, not after a backoff', () => {
+      const socket = open({ minDelay: 10_000 });
+      FakeWebSocket.last.serverOpen();
+      socket.once('close', () => socket.reconnect());
+      FakeWebSocket.last.serverClose(1006);
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+      expect(live()).to.equal(1);
+    });
+
+    it('reconnect() while waiting keeps the ttl expiry: a deliver() with ttl 300 rejects by 300 ms', async () => {
+      const socket = open({ ttl: 300, minDelay: 5000, jitter: 0 });
+      FakeWebSocket.last.fail(); // waiting
+      const pending = socket.deliver('x');
+      socket.reconnect();
+      clock.tick(300);
+      const outcome = await settled(pending);
+      expect(outcome.ok).to.equal(false);
+      expect((outcome.value as SteadySocketError).code).to.equal('MESSAGE_EXPIRED');
+    });
+
+    it('close() inside a drop listener settles every deliver() and leaves no message and no timer', async () => {
+      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', ttl: 60_000, minDelay: 100 });
+      FakeWebSocket.last.fail(); // waiting: no socket to close, so close() finishes at once
+      const first = socket.deliver('first');
+      socket.once('drop', () => void socket.close());
+      const second = socket.deliver('second'); // evicts first; the listener closes
+      const [a, b] = [await settled(first), await settled(second)];
+      expect((a.value as SteadySocketError).code).to.equal('QUEUE_OVERFLOW');
+      expect((b.value as SteadySocketError).code).to.equal('CLOSED');
+      expect(socket.state).to.equal('closed');
+      expect(socket.queued).to.deep.equal([]);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('send() inside a drop listener while close() drops the outbox is refused: no endless drop/send loop', async () => {
+      const socket = open();
+      for (let i = 0; i < 3; i++) socket.send(`m${i}`);
+      let drops = 0;
+      socket.on('drop', () => {
+        drops++;
+        if (drops < 10_000) socket.send('again');
+      });
+      const done = socket.close();
+      clock.tick(10); // the closing handshake of the connecting socket
+      await done;
+      expect(drops).to.equal(3);
+      expect(reported).to.have.length(3);
+      expect((reported[0] as SteadySocketError).code).to.equal('CLOSED');
+    });
+
+    it('a deliver() failed by a fatal close carries why the client closed as its cause', async () => {
+      const socket = open();
+      socket.on('error', () => {});
+      const pending = socket.deliver('x');
+      FakeWebSocket.last.serverClose(1002); // before open: CONNECT_FAILED, and 1002 stops
+      const outcome = await settled(pending);
+      const error = outcome.value as SteadySocketError;
+      expect(error.code).to.equal('CLOSED');
+      expect((error.cause as SteadySocketError).code).to.equal('CONNECT_FAILED');
+      expect((error.cause as SteadySocketError).closeCode).to.equal(1002);
+    });
+  });
+
+  describe('a socket that left OPEN before its close event', () => {
+    it('queues what is sent after the server\'s close frame and sends it on the next connection, in order', () => {
+      const socket = open({ minDelay: 10, jitter: 0 });
+      FakeWebSocket.last.serverOpen();
+      socket.send('before');
+      FakeWebSocket.last.serverCloseFrame();
+      socket.send('after-1');
+      const delivered = socket.deliver('after-2');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['before']);
+      expect(FakeWebSocket.last.lost).to.deep.equal([]);
+      expect(socket.queued).to.deep.equal(['after-1', 'after-2']);
+      expect(socket.stats.messagesOut).to.equal(1);
+      FakeWebSocket.last.serverClose(1001);
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal(['after-1', 'after-2']);
+      return delivered;
+    });
+
+    it('drops a socket that stays CLOSING for closeTimeout and reconnects', () => {
+      const socket = open({ closeTimeout: 1000, minDelay: 10, jitter: 0 });
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverCloseFrame();
+      socket.send('held');
+      clock.tick(999);
+      expect(socket.state).to.equal('open');
+      clock.tick(1);
+      expect(socket.state).to.equal('waiting');
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal(['held']);
+    });
+  });
+
+  describe('extreme but legal timing values', () => {
+    /** Ms until the earliest armed timer is due (Infinity when none): fake-timers' own record. */
+    function nextTimerIn(): number {
+      const timers = Object.values((clock as unknown as { timers?: Record<string, { callAt: number }> }).timers ?? {});
+      return timers.length ? Math.min(...timers.map((t) => t.callAt)) - clock.now : Infinity;
+    }
+
+    it('connectTimeout: Infinity never times out', () => {
+      const socket = open({ connectTimeout: Infinity });
+      expect(clock.countTimers()).to.equal(0);
+      clock.tick(10 * 365 * 86_400_000);
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(1);
+    });
+
+    it('a 30-day ttl arms one timer that does not fire early or spin', async () => {
+      const socket = open({ ttl: 30 * 86_400_000, connectTimeout: Infinity });
+      const pending = socket.deliver('x');
+      expect(clock.countTimers()).to.equal(1);
+      expect(nextTimerIn(), 'the expiry timer is not armed with an overflowed delay').to.be.above(86_400_000);
+      clock.tick(30 * 86_400_000);
+      const outcome = await settled(pending);
+      expect((outcome.value as SteadySocketError).code).to.equal('MESSAGE_EXPIRED');
+    });
+
+    it('a heartbeat or closeTimeout of Infinity arms no timer', () => {
+      const socket = open({ heartbeat: { interval: Infinity, timeout: Infinity }, closeTimeout: Infinity });
+      FakeWebSocket.last.serverOpen();
+      expect(clock.countTimers()).to.equal(0);
+      FakeWebSocket.last.serverCloseFrame();
+      socket.send('x');
+      expect(clock.countTimers()).to.equal(0);
+      expect(socket.state).to.equal('open');
+    });
+
+    it('for any timing option of a second or more, up to Infinity: no timer fires early (no 1 ms spin), no NaN delay', () => {
+      // Small values make timers run often because they were asked to; the defect is large
+      // values turning into ~1 ms timers.
+      const value = fc.oneof(
+        fc.constantFrom(1000, 2 ** 31 - 1, 2 ** 31, 2 ** 53, Number.MAX_VALUE, Infinity),
+        fc.double({ min: 1000, max: 1e12, noNaN: true }),
+      );
+      fc.assert(
+        fc.property(
+          fc.record({ minDelay: value, extra: value, connectTimeout: value, ttl: value, interval: value, timeout: value, closeTimeout: value }),
+          (v) => {
+            FakeWebSocket.reset();
+            const options: Options = {
+              minDelay: v.minDelay,
+              maxDelay: v.minDelay + v.extra,
+              jitter: 0,
+              connectTimeout: v.connectTimeout,
+              ttl: v.ttl,
+              closeTimeout: v.closeTimeout,
+              heartbeat: { interval: v.interval, timeout: v.timeout },
+            };
+            const socket = open(options);
+            const delays: number[] = [];
+            socket.on('reconnecting', (info) => delays.push(info.delay));
+            socket.on('error', () => {});
+            socket.send('x');
+            FakeWebSocket.last.serverOpen();
+            FakeWebSocket.last.serverCloseFrame();
+            socket.send('y');
+            FakeWebSocket.last.serverClose(1006);
+            for (const delay of delays) expect(Number.isFinite(delay) && delay >= 0, `delay ${delay}`).to.equal(true);
+            // Nothing was asked to run within a second (an overflowed delay fires after ~1 ms).
+            expect(nextTimerIn()).to.be.at.least(1000);
+            void socket.close();
+            clock.runAll();
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+  });
+});
+
+function summary(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  const v = value as { code?: unknown; reason?: unknown; data?: unknown; attempt?: unknown };
+  if (typeof v.code === 'string') return v.code;
+  if (typeof v.code === 'number') return `${v.code}`;
+  if ('data' in v) return `${String(v.data)}:${String(v.reason)}`;
+  return typeof v.attempt === 'number' ? `attempt ${v.attempt}` : 'object';
+}
