@@ -30,7 +30,7 @@ const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
 
 /** Passed to `open` listeners. */
 export interface OpenInfo {
-  /** The URL this connection was opened to. */
+  /** The URL this connection was opened to, redacted: user name, password and query values read `***`. */
   url: string;
   /** The negotiated subprotocol, '' when none. */
   protocol: string;
@@ -291,9 +291,10 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
     return this._state === 'open' ? this._conn!.protocol : '';
   }
 
-  /** The URL of the current or last connection. */
+  /** The URL of the current or last connection, redacted (user name, password and query values read `***`): safe to log. */
   get url(): string | undefined {
-    return this._conn?.url ?? this._lastUrl;
+    const url = this._conn?.url ?? this._lastUrl;
+    return url === undefined ? undefined : redactUrl(url);
   }
 
   /** Bytes waiting in the socket plus bytes waiting in the outbox. */
@@ -669,7 +670,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
           else (step.waiters ??= []).push({ resolve, reject });
         }),
       protocol,
-      url: conn.url,
+      url: redactUrl(conn.url),
       signal: step.abort.signal,
     };
     let result: void | Promise<void>;
@@ -705,7 +706,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
     this._armHeartbeat();
     this._flush();
     if (conn === this._conn && this._state === 'open') {
-      this.emit('open', { url: conn.url, protocol: conn.protocol, attempt });
+      this.emit('open', { url: redactUrl(conn.url), protocol: conn.protocol, attempt });
     }
   }
 

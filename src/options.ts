@@ -44,7 +44,7 @@ export interface ReadyContext<In, Out> {
   next(): Promise<In>;
   /** The negotiated subprotocol ('' when none). */
   readonly protocol: string;
-  /** The URL of this connection. */
+  /** The URL of this connection, redacted (user name, password and query values read `***`). */
   readonly url: string;
   /** Aborted when this connection is abandoned (closed, timed out, superseded). */
   readonly signal: AbortSignal;

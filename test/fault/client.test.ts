@@ -126,6 +126,42 @@ describe('hostile servers: typed errors, abnormal closes, and the reconnect poli
     expect(o.server.connections).to.have.length(2);
   });
 
+  for (const retryAfter of ['99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT']) {
+    it(`HTTP 503 with Retry-After: ${retryAfter} — waits the longest a timer can (2^31−1 ms), never ~1 ms`, async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        const o = await observe({ kind: 'http', status: 503, headers: { 'Retry-After': retryAfter } }, 1000, {
+          shouldReconnect: () => true,
+        });
+        expect(o.server.connections, 'attempts in one second').to.have.length(1);
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.map((w) => w.name)).to.not.include('TimeoutOverflowWarning');
+    });
+  }
+
+  it('HTTP 401: a pending deliver() rejects with CLOSED whose cause is the HANDSHAKE_REJECTED error and its status', async () => {
+    const server = await startHostileServer({ kind: 'http', status: 401 });
+    const socket = new SteadySocket(server.url);
+    socket.on('error', () => {});
+    try {
+      const error = await socket.deliver('hello').then(
+        () => undefined,
+        (e: SteadySocketError) => e,
+      );
+      expect(error?.code).to.equal('CLOSED');
+      const cause = error?.cause as SteadySocketError;
+      expect(cause.code).to.equal('HANDSHAKE_REJECTED');
+      expect(cause.status).to.equal(401);
+    } finally {
+      await socket.close();
+      await server.close();
+    }
+  });
+
   it('TCP accepted but no handshake: CONNECT_TIMEOUT, then retries', async () => {
     const o = await observe('no-handshake', 1300, { connectTimeout: 300 });
     expectAbnormal(o);

@@ -73,6 +73,14 @@ export class FakeWebSocket {
     if (this.readyState === FakeWebSocket.OPEN) this.onmessage?.({ type: 'message', data });
   }
 
+  /**
+   * The server's close frame arrived; the close event has not (Chromium keeps the socket
+   * CLOSING until TCP ends). `send()` now discards, as WHATWG says.
+   */
+  serverCloseFrame(): void {
+    if (this.readyState === FakeWebSocket.OPEN) this.readyState = FakeWebSocket.CLOSING;
+  }
+
   serverClose(code: number, reason = ''): void {
     if (this.readyState === FakeWebSocket.CLOSED) return;
     this.finish(code, reason, code !== 1006);

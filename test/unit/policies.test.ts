@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { backoffDelay, retryAfterMs } from '../../src/backoff';
+import { backoffDelay, MAX_TIMER_DELAY, retryAfterMs, timerDelay } from '../../src/backoff';
 import { closeAction, defaultShouldReconnect, STOP_CODES } from '../../src/close-policy';
 import { json, utf8Length, wireSize } from '../../src/codecs';
 import { SteadySocketError } from '../../src/errors';
@@ -49,6 +49,39 @@ describe('backoff', () => {
     expect(retryAfterMs('Wed, 25 Nov 2026 10:00:05 GMT', now)).to.equal(5000);
     expect(retryAfterMs('garbage', now)).to.equal(undefined);
     expect(retryAfterMs(undefined, now)).to.equal(undefined);
+  });
+
+  it('caps a Retry-After beyond what a timer can hold (seconds or a date in year 9999) at 2^31−1 ms', () => {
+    const now = Date.parse('2026-11-25T10:00:00Z');
+    expect(retryAfterMs('99999999999', now)).to.equal(MAX_TIMER_DELAY);
+    expect(retryAfterMs('9'.repeat(400), now)).to.equal(MAX_TIMER_DELAY);
+    expect(retryAfterMs('Fri, 31 Dec 9999 23:59:59 GMT', now)).to.equal(MAX_TIMER_DELAY);
+    expect(retryAfterMs('Thu, 01 Jan 1970 00:00:00 GMT', now)).to.equal(0);
+  });
+
+  it('gives a finite delay between 0 and the cap for any policy and attempt, including minDelay 0 after 1,025 failures', () => {
+    expect(backoffDelay(1025, { minDelay: 0, maxDelay: 30_000, factor: 2, jitter: 1 })).to.equal(0);
+    const bound = fc.oneof(fc.constantFrom(0, 1, MAX_TIMER_DELAY, 2 ** 53, Number.MAX_VALUE, Infinity), fc.double({ min: 0, max: 1e15, noNaN: true }));
+    fc.assert(
+      fc.property(
+        bound,
+        bound,
+        fc.oneof(fc.constantFrom(1, 2, 1e308, Infinity), fc.double({ min: 1, max: 100, noNaN: true })),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        (minDelay, extra, factor, jitter, attempt, r) => {
+          const maxDelay = minDelay + extra;
+          const delay = backoffDelay(attempt, { minDelay, maxDelay, factor, jitter }, () => r);
+          expect(Number.isFinite(delay), `delay ${delay}`).to.equal(true);
+          expect(delay).to.be.within(0, Math.min(maxDelay, MAX_TIMER_DELAY));
+        },
+      ),
+    );
+  });
+
+  it('timerDelay clamps to [0, 2^31−1] and turns NaN and negatives into 0', () => {
+    expect([-5, NaN, 0, 10, 2 ** 31, Infinity].map(timerDelay)).to.deep.equal([0, 0, 0, 10, MAX_TIMER_DELAY, MAX_TIMER_DELAY]);
   });
 });
 

@@ -1,0 +1,208 @@
+// Secrets never reach an error, a cause, an event payload or a debug line (issue 14 §5): URLs
+// hiding a secret in every part, generated.
+import { inspect } from 'node:util';
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { SteadySocket, SteadySocketError } from '../../src/index';
+import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+/** A secret nobody else's text contains by chance. */
+const secret = fc.stringMatching(/^[A-Za-z0-9]{10,24}$/).map((s) => `zq${s}`);
+/** Characters that end the authority in a parser's eyes but may sit in a mistyped password. */
+const breaker = fc.constantFrom('/', '?', '#', '@', ':', '%', ' ');
+
+/** Every way an error can be shown: message, String(), JSON, util.inspect with causes. */
+function renderings(error: unknown): string[] {
+  const e = error as Error;
+  const texts = [e.message, String(e), JSON.stringify(e), JSON.stringify({ ...e }), inspect(e, { depth: Infinity, showHidden: true }), e.stack];
+  return texts.filter((text): text is string => typeof text === 'string');
+}
+
+function expectClean(texts: string[], secrets: string[]): void {
+  for (const text of texts) for (const s of secrets) expect(text, 'a secret in the output').to.not.include(s);
+}
+
+describe('secrets in URLs and headers', () => {
+  describe('redactUrl', () => {
+    it('hides user name, password, query values and fragment of any valid URL', () => {
+      fc.assert(
+        fc.property(secret, secret, secret, secret, (user, pass, token, frag) => {
+          const text = `wss://${user}:${pass}@example.org:8443/p/a?token=${token}&x=1#${frag}`;
+          const out = redactUrl(text);
+          expectClean([out], [user, pass, token, frag]);
+          expect(out).to.equal('wss://***@example.org:8443/p/a?token=***&x=***#***');
+        }),
+      );
+    });
+
+    it('hides a password that holds /, ?, # or @ in text that does not parse', () => {
+      fc.assert(
+        fc.property(secret, secret, breaker, secret, (user, pass1, cut, pass2) => {
+          const text = `ws://${user}:${pass1}${cut}${pass2}@127.0.0.1:99999/?t=${pass2}`;
+          expectClean([redactUrl(text)], [user, pass1, pass2]);
+        }),
+      );
+    });
+  });
+
+  describe('normalizeUrl errors', () => {
+    const badUrls = fc.oneof(
+      fc.tuple(secret, secret).map(([a, b]) => [`ws://u:${a}@127.0.0.1:99999/?token=${b}`, [a, b]] as const),
+      fc.tuple(secret, fc.constantFrom('/', '?', '#'), secret).map(([a, cut, b]) => [`wss://user:${a}${cut}${b}@host/`, [a, b]] as const),
+      fc.tuple(secret).map(([a]) => [`ws://exa mple.org/?token=${a}`, [a]] as const),
+      fc.tuple(secret, secret).map(([a, b]) => [`ws://host/?token=${a}#${b}`, [a, b]] as const),
+      fc.tuple(secret).map(([a]) => [`ftp://me:${a}@host/`, [a]] as const),
+    );
+
+    it('are typed INVALID_URL and carry no secret in message, String, JSON, inspect or cause', () => {
+      fc.assert(
+        fc.property(badUrls, ([text, secrets]) => {
+          let error: unknown;
+          try {
+            normalizeUrl(text);
+          } catch (e) {
+            error = e;
+          }
+          expect(error).to.be.instanceOf(SteadySocketError);
+          expect((error as SteadySocketError).code).to.equal('INVALID_URL');
+          expectClean(renderings(error), [...secrets]);
+        }),
+      );
+    });
+
+    it('are thrown by the constructor with the same care', () => {
+      let error: unknown;
+      try {
+        new SteadySocket('ws://me:zqTopSecret1@127.0.0.1:99999/?token=zqTopSecret2');
+      } catch (e) {
+        error = e;
+      }
+      expect((error as SteadySocketError).code).to.equal('INVALID_URL');
+      expectClean(renderings(error), ['zqTopSecret1', 'zqTopSecret2']);
+    });
+  });
+
+  describe('secretScrubber and scrubCause', () => {
+    it('remove the URL, its secrets (raw and percent-decoded) and header values from foreign text', () => {
+      fc.assert(
+        fc.property(secret, secret, secret, (pass, token, header) => {
+          const url = `wss://me:${pass}@h.example/?token=${encodeURIComponent(token + ' x')}`;
+          const scrub = secretScrubber(url, { Authorization: `Bearer ${header}` });
+          const foreign = `Failed to construct 'WebSocket': The URL '${url}' is invalid; token ${token} x; Bearer ${header}; ${pass}`;
+          expectClean([scrub(foreign)], [pass, token, header]);
+        }),
+      );
+    });
+
+    it('copy an error cause chain keeping diagnostics (code, errno, syscall, port) and dropping fields that may hold the URL', () => {
+      const inner = Object.assign(new Error('connect to ws://h/?token=zqInnerSecret failed'), { code: 'ECONNREFUSED', port: 80 });
+      const outer = Object.assign(new TypeError('Invalid URL'), { input: 'ws://h/?token=zqInnerSecret', code: 'ERR_INVALID_URL', cause: inner });
+      const scrub = secretScrubber('ws://h/?token=zqInnerSecret');
+      const copy = scrubCause(outer, scrub) as Error & { code?: string; input?: string; cause?: Error & { code?: string; port?: number } };
+      expect(copy.name).to.equal('TypeError');
+      expect(copy.code).to.equal('ERR_INVALID_URL');
+      expect(copy.input).to.equal(undefined);
+      expect(copy.cause?.code).to.equal('ECONNREFUSED');
+      expect(copy.cause?.port).to.equal(80);
+      expectClean([inspect(copy, { depth: Infinity, showHidden: true })], ['zqInnerSecret']);
+    });
+  });
+
+  describe('the client', () => {
+    let clock: InstalledClock;
+    beforeEach(() => {
+      FakeWebSocket.reset();
+      clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+    });
+    afterEach(() => {
+      clock.runAll();
+      clock.uninstall();
+    });
+
+    /** A transport that fails the way runtimes do: the URL and a header value in its message and in its event. */
+    function leakyTransport(header: string) {
+      return class extends FakeWebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols);
+          setTimeout(() => {
+            const error = Object.assign(new Error(`connection to ${url} failed (header ${header})`), { input: url });
+            this.onerror?.({ type: 'error', message: `WebSocket ${url} failed`, error, target: this });
+            this.serverClose(1006);
+          }, 1);
+        }
+      };
+    }
+
+    it('emits errors, close causes, open info, url and debug lines without any secret', () => {
+      fc.assert(
+        fc.property(secret, secret, secret, secret, (user, pass, token, header) => {
+          FakeWebSocket.reset();
+          const lines: string[] = [];
+          const seen: unknown[] = [];
+          const url = `ws://${user}:${pass}@example.test/feed?token=${token}`;
+          const socket = new SteadySocket(url, {
+            WebSocket: leakyTransport(header) as never,
+            headers: { 'X-Token': header },
+            minDelay: 10,
+            jitter: 0,
+            debug: (line) => lines.push(line),
+          });
+          socket.on('error', (error) => seen.push(error));
+          socket.on('close', (info) => seen.push(info));
+          socket.on('reconnecting', (info) => seen.push(info));
+          try {
+            clock.runMicrotasks();
+            clock.tick(1);
+            expect(seen.length, 'events seen').to.be.greaterThan(1);
+            const secrets = [user, pass, token, header];
+            for (const value of seen) expectClean(renderings(value).concat(inspect(value, { depth: Infinity })), secrets);
+            expectClean(lines, secrets);
+            expectClean([String(socket.url)], secrets);
+          } finally {
+            void socket.close();
+            clock.tick(20);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('reports a constructor that refuses the URL (a browser SyntaxError naming it) without the secret', () => {
+      class Refusing extends FakeWebSocket {
+        constructor(url: string) {
+          super(url);
+          throw Object.assign(new SyntaxError(`Failed to construct 'WebSocket': The URL '${url}' is invalid.`), { url });
+        }
+      }
+      const errors: SteadySocketError[] = [];
+      const socket = new SteadySocket('ws://example.test/?token=zqRefusedSecret', { WebSocket: Refusing as never });
+      socket.on('error', (error) => errors.push(error));
+      clock.runMicrotasks();
+      expect(socket.state).to.equal('closed');
+      expect(errors).to.have.length(1);
+      expectClean(renderings(errors[0]), ['zqRefusedSecret']);
+      expect(inspect(errors[0], { depth: Infinity })).to.include('token=***');
+    });
+
+    it('gives the open event and the ready step a redacted URL', async () => {
+      let readyUrl = '';
+      const socket = new SteadySocket('ws://a:zqPw12345@example.test/?token=zqTok12345', {
+        WebSocket: FakeWebSocket as never,
+        ready: (context) => void (readyUrl = context.url),
+      });
+      let openUrl = '';
+      socket.on('open', (info) => (openUrl = info.url));
+      clock.runMicrotasks();
+      FakeWebSocket.last.serverOpen();
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(openUrl).to.equal('ws://***@example.test/?token=***');
+      expect(readyUrl).to.equal(openUrl);
+      expect(socket.url).to.equal(openUrl);
+      expect(FakeWebSocket.last.url, 'the transport still gets the real URL').to.include('zqTok12345');
+      void socket.close();
+    });
+  });
+});
