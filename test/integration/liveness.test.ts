@@ -1,0 +1,100 @@
+// The heartbeat judges a connection by when replies arrived, not by how late its own timer ran
+// (issue 14 §4): an event-loop stall between a ping and its pong must not kill a live connection.
+// The server runs in a child process, so it answers while the client's loop is blocked.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { expect } from 'chai';
+import { SteadySocket, type SteadySocketError } from '../../src/index';
+import { sleep, until } from '../support/servers';
+
+const SERVER = `
+  import { WebSocketServer } from 'ws';
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log(wss.address().port));
+  wss.on('connection', (ws) => ws.on('message', (data) => { if (String(data) === 'ping') ws.send('pong'); }));
+`;
+
+/** Busy-waits: the whole event loop stops, as under heavy app work or a debugger pause. */
+function stall(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+describe('heartbeat across an event-loop stall (real server in a child process)', function () {
+  this.timeout(20_000);
+  let child: ChildProcess | undefined;
+  let url = '';
+
+  before(async () => {
+    child = spawn(process.execPath, ['--input-type=module', '-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await Promise.race([once(child.stdout!, 'data'), sleep(10_000).then(() => ['timeout'])])) as [Buffer | string];
+    const port = Number(String(line).trim());
+    expect(port, 'server port').to.be.greaterThan(0);
+    url = `ws://127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+
+  it('keeps a live connection open when a 1 s stall starts between a ping and its pong', async () => {
+    let pings = 0;
+    const errors: SteadySocketError[] = [];
+    const socket = new SteadySocket<string, string>(url, {
+      heartbeat: {
+        interval: 200,
+        timeout: 300,
+        ping: () => {
+          pings++;
+          // The check phase of this loop turn, before the pong can have been read (poll does not
+          // wait while an immediate is pending): the pong arrives during the stall, and the next
+          // turn runs the overdue timeout (timers) before reading it (poll).
+          if (pings === 1) setImmediate(() => stall(1000));
+          return 'ping';
+        },
+        isPong: (message) => message === 'pong',
+      },
+    });
+    socket.on('error', (error) => errors.push(error));
+    let closes = 0;
+    socket.on('close', () => closes++);
+    try {
+      await until(() => socket.state === 'open', 5000, 'open');
+      await until(() => pings >= 3, 5000, 'three pings');
+      expect(errors.map((e) => e.code)).to.deep.equal([]);
+      expect(closes, 'connections lost').to.equal(0);
+      expect(socket.state).to.equal('open');
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('still declares a connection dead when the pong never comes, stall or not', async () => {
+    const errors: SteadySocketError[] = [];
+    let pings = 0;
+    const socket = new SteadySocket<string, string>(url, {
+      minDelay: 10_000,
+      heartbeat: {
+        interval: 200,
+        timeout: 200,
+        ping: () => {
+          pings++;
+          if (pings === 1) setImmediate(() => stall(600));
+          return 'unanswered';
+        },
+        isPong: (message) => message === 'pong',
+      },
+    });
+    socket.on('error', (error) => errors.push(error));
+    try {
+      await until(() => errors.some((e) => e.code === 'HEARTBEAT_TIMEOUT'), 5000, 'HEARTBEAT_TIMEOUT');
+      expect(socket.state).to.equal('waiting');
+    } finally {
+      await socket.close();
+    }
+  });
+});
