@@ -1,10 +1,11 @@
 import { backoffDelay, retryAfterMs, timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
-import { SteadySocketError, type SteadySocketErrorCode } from './errors';
+import { SteadySocketError, type AnySteadySocketError, type SteadySocketErrorCode } from './errors';
 import { SafeEmitter } from './events';
 import {
   resolveOptions,
+  warn,
   type ReadyContext,
   type ResolvedOptions,
   type SteadySocketOptions,
@@ -15,6 +16,14 @@ import { Outbox, type DropReason, type OutboxEntry } from './outbox';
 import { codecFor, negotiationError, validateProtocols } from './protocol';
 import { defaultWebSocket, OPEN, Transport, type NodeSocketOptions } from './transport';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from './url';
+
+// `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
+// `lib: ["es2022", "dom"]`): the same declaration TypeScript's own lib makes.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
 
 /** The client's states. `closed` is terminal. */
 export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
@@ -90,8 +99,8 @@ export interface SteadySocketEvents<In, Out> {
   message: (data: In) => void;
   /** A connection or attempt ended; emitted before the decision to reconnect is carried out. */
   close: (info: CloseInfo) => void;
-  /** Something failed; never thrown, and listening is optional. */
-  error: (error: SteadySocketError) => void;
+  /** Something failed; never thrown, and listening is optional. Testing `error.code` narrows its details. */
+  error: (error: AnySteadySocketError) => void;
   /** Every state transition. */
   state: (state: State, previous: State) => void;
   /** A wait before the next attempt begins. */
@@ -202,7 +211,7 @@ type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer' | '_expiryTimer
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  */
-export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<SteadySocketEvents<In, Out>> {
+export class SteadySocket<const In = RawMessage, const Out = WireData> extends SafeEmitter<SteadySocketEvents<In, Out>> {
   // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
   // part of every client; a field without one appears only once it is first assigned. Give
   // initializers to what every open client sets, and leave rarely used state without.
@@ -251,6 +260,8 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
   private _hb: HeartbeatState | undefined;
 
   private _removeSignals: (() => void) | undefined;
+  /** Node-only options given to a WHATWG constructor were reported once. */
+  private _warnedNodeOnly?: boolean;
 
   /**
    * Creates the client and starts connecting at once. Throws a {@link SteadySocketError}
@@ -583,9 +594,22 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
   }
 
   private _nodeOptions(ctor: WebSocketConstructor, headers: Record<string, string> | undefined): NodeSocketOptions | undefined {
-    // Node settings go to ws only (its constructor takes a third argument).
-    if (typeof (ctor.prototype as { terminate?: unknown } | undefined)?.terminate !== 'function') return undefined;
     const o = this._opts;
+    // Node settings go to ws only (its constructor takes a third argument).
+    if (typeof (ctor.prototype as { terminate?: unknown } | undefined)?.terminate !== 'function') {
+      if (!this._warnedNodeOnly) {
+        const ignored = NODE_ONLY.filter((name) => o[name] !== undefined);
+        if (ignored.length) {
+          this._warnedNodeOnly = true;
+          warn(
+            `the option${ignored.length > 1 ? 's' : ''} ${ignored.join(', ')} work${ignored.length > 1 ? '' : 's'} only with ws in Node; this WebSocket ` +
+              'ignores them. In a browser, send a token in the URL (a url function refreshes it per attempt) or in the ready step.',
+            (line) => this._log(line),
+          );
+        }
+      }
+      return undefined;
+    }
     // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
     const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout) };
     if (headers) options.headers = headers;
@@ -735,7 +759,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
     this.emit('message', value);
   }
 
-  private _isPong(isPong: (message: unknown) => boolean, value: In): boolean {
+  private _isPong(isPong: (message: In) => boolean, value: In): boolean {
     try {
       return isPong(value);
     } catch {
@@ -1313,7 +1337,7 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
 
   private _emitError(error: SteadySocketError): void {
     this._log(`error ${error.code}: ${error.message}`);
-    this.emit('error', error);
+    this.emit('error', error as AnySteadySocketError);
   }
 
   private _log(line: string): void {
@@ -1322,6 +1346,9 @@ export class SteadySocket<In = RawMessage, Out = WireData> extends SafeEmitter<S
 }
 
 const PAGE_HIDDEN = 'page hidden';
+
+/** Options only ws (Node) understands: a WHATWG constructor has no way to take them. */
+const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload'] as const;
 
 /** The error with every secret of its connection (URL userinfo and query values, header values) scrubbed. */
 function scrubbed(error: SteadySocketError, url: string, headers: Record<string, string> | undefined): SteadySocketError {
@@ -1358,8 +1385,15 @@ function connectionClosed(): SteadySocketError {
 function invalidMessage(data: unknown): SteadySocketError {
   return new SteadySocketError(
     'INVALID_MESSAGE',
-    `Cannot send a ${data === null ? 'null' : typeof data}: send a string, ArrayBuffer, typed array or Blob, or configure a codec.`,
+    `Cannot send ${describeValue(data)}: send a string, ArrayBuffer, typed array or Blob, or configure a codec.`,
   );
+}
+
+function describeValue(data: unknown): string {
+  if (data === null || data === undefined) return String(data);
+  if (Array.isArray(data)) return 'an array';
+  const type = typeof data;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

@@ -34,21 +34,36 @@ export interface SteadySocketErrorDetails {
   closeCode?: number;
 }
 
-/** The one error class steadysocket throws or emits. `cause` holds the underlying error. */
-export class SteadySocketError extends Error implements SteadySocketErrorDetails {
+/**
+ * The one error class steadysocket throws or emits. `cause` holds the underlying error.
+ * `Code` is its `code`; see {@link AnySteadySocketError} for the type whose `code` narrows.
+ */
+export class SteadySocketError<Code extends SteadySocketErrorCode = SteadySocketErrorCode> extends Error implements SteadySocketErrorDetails {
   override readonly name = 'SteadySocketError';
   /** Stable identifier of what went wrong: switch on this. */
-  readonly code: SteadySocketErrorCode;
+  readonly code: Code;
   status?: number;
   headers?: Record<string, string>;
   closeCode?: number;
 
-  constructor(code: SteadySocketErrorCode, message: string, cause?: unknown, details?: SteadySocketErrorDetails) {
+  constructor(code: Code, message: string, cause?: unknown, details?: SteadySocketErrorDetails) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     if (details) Object.assign(this, details);
   }
 }
+
+/** The error for one code, with the details that code always carries (a rejected handshake has its status and headers). */
+export type SteadySocketErrorFor<Code extends SteadySocketErrorCode> = Code extends 'HANDSHAKE_REJECTED'
+  ? SteadySocketError<Code> & { status: number; headers: Record<string, string> }
+  : SteadySocketError<Code>;
+
+/**
+ * Any SteadySocketError, as a union over its codes: what `error` listeners receive and what
+ * {@link isSteadySocketError} narrows to. Testing `code` narrows the rest:
+ * `if (error.code === 'HANDSHAKE_REJECTED') error.status // number`.
+ */
+export type AnySteadySocketError = { [Code in SteadySocketErrorCode]: SteadySocketErrorFor<Code> }[SteadySocketErrorCode];
 
 // Node's certificate verification failures: a retry reaches the same certificate.
 const TLS_VERIFY = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
@@ -59,7 +74,12 @@ export function tlsVerifyCode(cause: unknown): string | undefined {
   return typeof code === 'string' && TLS_VERIFY.test(code) ? code : undefined;
 }
 
-/** True when `value` is a SteadySocketError, optionally with the given code. */
-export function isSteadySocketError(value: unknown, code?: SteadySocketErrorCode): value is SteadySocketError {
+/**
+ * True when `value` is a SteadySocketError, optionally with the given code. Narrows to the
+ * error of that code (`status` is a number for `HANDSHAKE_REJECTED`), or to the union of all.
+ */
+export function isSteadySocketError(value: unknown): value is AnySteadySocketError;
+export function isSteadySocketError<Code extends SteadySocketErrorCode>(value: unknown, code: Code): value is SteadySocketErrorFor<Code>;
+export function isSteadySocketError(value: unknown, code?: SteadySocketErrorCode): boolean {
   return value instanceof SteadySocketError && (code === undefined || value.code === code);
 }

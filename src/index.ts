@@ -14,7 +14,7 @@ export type {
   DeliverOptions,
 } from './client';
 export { SteadySocketError, isSteadySocketError } from './errors';
-export type { SteadySocketErrorCode, SteadySocketErrorDetails } from './errors';
+export type { AnySteadySocketError, SteadySocketErrorCode, SteadySocketErrorDetails, SteadySocketErrorFor } from './errors';
 export { json } from './codecs';
 export type { Codec, WireData, RawMessage, BlobLike } from './codecs';
 export { backoffDelay } from './backoff';

@@ -3,15 +3,22 @@
  * browser entry.
  * @module steadysocket/node
  */
-import type { Agent } from 'node:http';
-import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'https-proxy-agent';
+import type { Agent, AgentOptions, OutgoingHttpHeaders } from 'node:http';
+import type { ConnectionOptions } from 'node:tls';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 
 /**
  * Options for the proxy agent: `http.Agent` options, TLS options for an `https://` proxy
  * (e.g. its `ca`), and `headers` sent with every CONNECT request.
  */
-export type ProxyAgentOptions = HttpsProxyAgentOptions<string>;
+export type ProxyAgentOptions = AgentOptions &
+  ConnectionOptions & {
+    /** Headers of every CONNECT request (e.g. `Proxy-Authorization`), or a function that makes them. */
+    headers?: OutgoingHttpHeaders | (() => OutgoingHttpHeaders);
+  };
+// Spelled out with Node's own types rather than re-exported from https-proxy-agent, whose types
+// do not resolve for TypeScript's node10 resolution.
 
 /** The environment variables {@link proxyAgentFor} reads, as in `process.env`. */
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
@@ -35,13 +42,13 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'];
  *
  * @param proxyUrl An `http://` or `https://` proxy URL. Without a scheme, `http://` is assumed.
  * @param options Agent options; for an `https://` proxy, TLS options of the hop to the proxy.
- * @returns An `HttpsProxyAgent`, to pass as the `agent` option of `SteadySocket`.
+ * @returns An agent (an `HttpsProxyAgent`), to pass as the `agent` option of `SteadySocket`.
  * @throws TypeError when the URL does not parse or names a proxy other than HTTP(S) (e.g. SOCKS).
  *
  * @example
  * new SteadySocket('wss://example.com/feed', { agent: createProxyAgent('http://proxy.internal:3128') });
  */
-export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOptions): HttpsProxyAgent<string> {
+export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOptions): Agent {
   const text = String(proxyUrl).trim();
   let parsed: URL;
   try {
@@ -55,7 +62,7 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
         `For a ${parsed.protocol.slice(0, -1)} proxy, pass your own agent (e.g. from socks-proxy-agent) as the agent option.`,
     );
   }
-  return new HttpsProxyAgent(parsed.href, options);
+  return new HttpsProxyAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
 }
 
 /**

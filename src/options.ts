@@ -50,8 +50,8 @@ export interface ReadyContext<In, Out> {
   readonly signal: AbortSignal;
 }
 
-/** Liveness checking (see the guide). Off unless set. */
-export interface HeartbeatOptions<Out = unknown> {
+/** Liveness checking (see the guide). Off unless set. `In`/`Out` are the client's message types. */
+export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
    * Check period in ms: every `interval`, a ping is sent if nothing arrived since the last check.
    * A dead link is noticed within 2 × interval + timeout (interval + timeout for a steady silence).
@@ -63,9 +63,9 @@ export interface HeartbeatOptions<Out = unknown> {
    * Builds an application-level ping. Required for round-trip times in browsers; in Node the
    * protocol ping frame is used unless this is set.
    */
-  ping?: () => Out;
-  /** Recognises the reply to `ping()`. Such replies are not delivered as `message` events. */
-  isPong?: (message: unknown) => boolean;
+  ping?: () => NoInfer<Out>;
+  /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. */
+  isPong?: (message: NoInfer<In>) => boolean;
 }
 
 /** Options for {@link SteadySocket}. Every field is optional; defaults are stated on each. */
@@ -123,7 +123,7 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   ready?: (context: ReadyContext<In, Out>) => void | Promise<void>;
 
   /** Liveness checking. Default: off. */
-  heartbeat?: HeartbeatOptions<Out>;
+  heartbeat?: HeartbeatOptions<In, Out>;
 
   /** Extra handshake headers (Node only), or a function called before each attempt. */
   headers?: Provider<Record<string, string>>;
@@ -198,6 +198,62 @@ function invalid(message: string): never {
   throw new SteadySocketError('INVALID_OPTION', message);
 }
 
+/**
+ * Reports a likely mistake that is not an error: as a process warning in Node
+ * (`process.emitWarning`, visible on stderr and to `process.on('warning')`), with
+ * `console.warn` elsewhere, and as a debug line.
+ */
+export function warn(message: string, debug?: (line: string) => void): void {
+  debug?.(`warning: ${message}`);
+  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(`steadysocket: ${message}`, { code: 'STEADYSOCKET_OPTION' });
+  else if (typeof console !== 'undefined') console.warn(`steadysocket: ${message}`);
+}
+
+/** Every option this version knows. */
+const KNOWN = new Set([
+  'protocols', 'codecs', 'codec', 'WebSocket', 'binaryType', 'minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries',
+  'stableAfter', 'connectTimeout', 'closeTimeout', 'shouldReconnect', 'maxMessages', 'maxBytes', 'overflow', 'ttl',
+  'highWaterMark', 'ready', 'heartbeat', 'headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase',
+  'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'unref', 'ignoreNetworkSignals', 'debug',
+]);
+
+/** Option names of other reconnecting clients (reconnecting-websocket, partysocket, sockette, websocket-ts), and ours. */
+const PEER_NAMES: Readonly<Record<string, string>> = {
+  minReconnectionDelay: 'minDelay',
+  maxReconnectionDelay: 'maxDelay',
+  reconnectionDelayGrowFactor: 'factor',
+  minUptime: 'stableAfter',
+  connectionTimeout: 'connectTimeout',
+  timeout: 'connectTimeout',
+  maxEnqueuedMessages: 'maxMessages',
+  reconnectInterval: 'minDelay',
+  maxReconnectInterval: 'maxDelay',
+  reconnectDecay: 'factor',
+  maxAttempts: 'maxRetries',
+  maxReconnectAttempts: 'maxRetries',
+  retries: 'maxRetries',
+  startClosed: 'no option: create the client when you want it to connect',
+  query: 'no option: put it in the URL, or pass a url function',
+  onopen: "socket.on('open', ...)",
+  onmessage: "socket.on('message', ...)",
+  onclose: "socket.on('close', ...)",
+  onerror: "socket.on('error', ...)",
+  onreconnect: "socket.on('reconnecting', ...)",
+};
+
+/** Unknown keys already reported: a warning per key per process, not per client. */
+const reported = new Set<string>();
+
+function warnUnknown(options: object, debug: ((line: string) => void) | undefined): void {
+  for (const key of Object.keys(options)) {
+    if (KNOWN.has(key) || reported.has(key)) continue;
+    reported.add(key);
+    const ours = Object.prototype.hasOwnProperty.call(PEER_NAMES, key) ? PEER_NAMES[key] : undefined;
+    warn(`unknown option ${key} is ignored${ours ? ` (steadysocket: ${ours})` : ''}. Options are listed in the guide.`, debug);
+  }
+}
+
 function checkNumber(name: string, value: number, min: number, max = Infinity): void {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
     invalid(`Option ${name} must be a number between ${min} and ${max}, got ${String(value)}.`);
@@ -206,7 +262,14 @@ function checkNumber(name: string, value: number, min: number, max = Infinity): 
 
 /** Applies defaults once and validates every option, throwing INVALID_OPTION at once. */
 export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = {}): ResolvedOptions<In, Out> {
+  if (Array.isArray(options) || typeof options === 'string') {
+    invalid(
+      'The second argument is the options object: pass subprotocols as { protocols: [...] } ' +
+        '(reconnecting-websocket takes them as a second argument; steadysocket does not).',
+    );
+  }
   if (options === null || typeof options !== 'object') invalid('Options must be an object.');
+  warnUnknown(options, typeof options.debug === 'function' ? options.debug : undefined);
   // Defaults stay on a shared prototype: a client keeps only the options it was given.
   const resolved = Object.create(DEFAULTS) as ResolvedOptions<In, Out>;
   for (const key of Object.keys(options) as (keyof SteadySocketOptions)[]) {

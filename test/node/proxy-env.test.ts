@@ -122,15 +122,16 @@ describe('steadysocket/node proxyAgentFor: which proxy the environment asks for'
 
 describe('steadysocket/node createProxyAgent', () => {
   it('returns an HttpsProxyAgent for http:// and https:// proxies', () => {
-    const agent = createProxyAgent('http://127.0.0.1:3128');
+    const make = (url: string) => createProxyAgent(url) as HttpsProxyAgent<string>;
+    const agent = make('http://127.0.0.1:3128');
     expect(agent).to.be.instanceOf(HttpsProxyAgent);
     expect(agent.proxy.href).to.equal('http://127.0.0.1:3128/');
-    expect(createProxyAgent('https://proxy.example:443').proxy.protocol).to.equal('https:');
-    expect(createProxyAgent('proxy.example:3128').proxy.href).to.equal('http://proxy.example:3128/');
+    expect(make('https://proxy.example:443').proxy.protocol).to.equal('https:');
+    expect(make('proxy.example:3128').proxy.href).to.equal('http://proxy.example:3128/');
   });
 
   it('passes options to the agent (CONNECT headers, keepAlive)', () => {
-    const agent = createProxyAgent('http://127.0.0.1:3128', { headers: { 'X-Proxy-Token': 't' }, keepAlive: true });
+    const agent = createProxyAgent('http://127.0.0.1:3128', { headers: { 'X-Proxy-Token': 't' }, keepAlive: true }) as HttpsProxyAgent<string>;
     const headers = typeof agent.proxyHeaders === 'function' ? agent.proxyHeaders() : agent.proxyHeaders;
     expect(headers).to.include({ 'X-Proxy-Token': 't' });
     expect(agent.keepAlive).to.equal(true);

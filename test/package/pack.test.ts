@@ -218,7 +218,8 @@ describe('the packed package', () => {
   it('holds dist/ and the docs, and nothing from src/ or test/', () => {
     const paths = packed.files.map((file) => file.path);
     expect(paths).to.include.members(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/steadysocket.min.js']);
-    const strays = paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(path));
+    // node/package.json redirects `steadysocket/node` for resolvers without `exports` (TypeScript node10).
+    const strays = paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'node/package.json'].includes(path));
     expect(strays, 'files outside dist/ and the docs').to.deep.equal([]);
   });
 
@@ -314,8 +315,8 @@ describe('the packed package', () => {
     const lint = await run(bin('publint'), ['--pack', 'false', '--strict'], repoRoot, 60_000);
     expect(lint.code, describeRun('publint', lint)).to.equal(0);
     expect(lint.stdout).to.match(/All good!/);
-    // node10 (no `exports` support) is not a target: the package needs Node >= 20.
-    const attw = await run(bin('attw'), [join(work!, packed.filename), '--profile', 'node16', '--format', 'ascii'], repoRoot, 60_000);
+    // Every profile, node10 included: node/package.json points old resolvers at steadysocket/node.
+    const attw = await run(bin('attw'), [join(work!, packed.filename), '--format', 'ascii'], repoRoot, 60_000);
     expect(attw.code, describeRun('attw', attw)).to.equal(0);
     expect(attw.stdout).to.match(/"steadysocket\/node"/);
     expect(attw.stdout, attw.stdout).to.not.match(/❌|👺|⚠️|🐛|🥴/);
@@ -324,8 +325,10 @@ describe('the packed package', () => {
   for (const [resolution, module] of [
     ['node16', 'node16'],
     ['bundler', 'esnext'],
+    ['node10', 'commonjs'],
   ] as const) {
-    it(`type-checks a TypeScript consumer under moduleResolution ${resolution}`, async () => {
+    it(`type-checks a strict TypeScript consumer (lib es2022 + dom, no skipLibCheck) under moduleResolution ${resolution}`, async function () {
+      this.timeout(120_000); // a full type-check of the consumer and @types/node
       const dir = join(consumer, `ts-${resolution}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(
@@ -335,28 +338,39 @@ describe('the packed package', () => {
             module,
             moduleResolution: resolution,
             target: 'ES2022',
-            lib: ['ES2022', 'DOM', 'ESNext.Disposable'],
+            lib: ['ES2022', 'DOM'],
             strict: true,
+            skipLibCheck: false,
+            ...(resolution === 'node10' ? { ignoreDeprecations: '6.0' } : {}),
             noEmit: true,
             typeRoots: [join(repoRoot, 'node_modules', '@types')],
             types: ['node'],
           },
-          files: ['use.mts'],
+          files: [resolution === 'node10' ? 'use.ts' : 'use.mts'],
         }),
       );
       writeFileSync(
-        join(dir, 'use.mts'),
+        join(dir, resolution === 'node10' ? 'use.ts' : 'use.mts'),
         [
-          "import { SteadySocket, json, SteadySocketError, type CloseInfo } from 'steadysocket';",
+          "import { SteadySocket, json, isSteadySocketError, type CloseInfo } from 'steadysocket';",
           "import { proxyAgentFor } from 'steadysocket/node';",
-          'type In = { kind: string };',
-          "const socket = new SteadySocket<In, In>('wss://example.test/', { codec: json(), agent: proxyAgentFor('wss://example.test/') });",
-          "socket.on('message', (m) => { const k: string = m.kind; void k; });",
+          "type In = { kind: 'pong' | 'news'; text?: string };",
+          "type Out = { kind: 'ping' } | { kind: 'say'; text: string };",
+          'const socket = new SteadySocket(\'wss://example.test/\', {',
+          '  codec: json<In, Out>(),',
+          "  agent: proxyAgentFor('wss://example.test/'),",
+          // The guide's heartbeat: ping is not an inference site, isPong gets the inbound type.
+          "  heartbeat: { interval: 15_000, timeout: 5_000, ping: () => ({ kind: 'ping' }), isPong: (m) => m.kind === 'pong' },",
+          '});',
+          "socket.on('message', (m) => { const k: 'pong' | 'news' = m.kind; void k; });",
           "socket.on('close', (info: CloseInfo) => { const c: number = info.code; void c; });",
-          "socket.on('error', (e) => { if (e instanceof SteadySocketError && e.code === 'HANDSHAKE_REJECTED') console.log(e.status); });",
+          // The error type is discriminated by code: status is a number after the check.
+          "socket.on('error', (e) => { if (e.code === 'HANDSHAKE_REJECTED') { const s: number = e.status; void s; } });",
+          "try { socket.send({ kind: 'say', text: 'hi' }); } catch (e) { if (isSteadySocketError(e, 'HANDSHAKE_REJECTED')) { const s: number = e.status; void s; } }",
           "// @ts-expect-error: the outbound type is enforced",
           'socket.send(42);',
-          'await socket.close();',
+          'void socket[Symbol.asyncDispose]();',
+          'void socket.close();',
           '',
         ].join('\n'),
       );

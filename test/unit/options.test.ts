@@ -1,0 +1,78 @@
+// What the library says about options (issue 11 §4): arrays where options belong, option names of
+// other clients, Node-only options given to a WHATWG WebSocket.
+import { expect } from 'chai';
+import { SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+/** Collects process warnings while `run` executes (they are emitted on the next tick). */
+async function warningsDuring(run: () => void): Promise<string[]> {
+  const seen: string[] = [];
+  const onWarning = (warning: Error) => seen.push(warning.message);
+  process.on('warning', onWarning);
+  try {
+    run();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return seen;
+}
+
+describe('options: what the library says', () => {
+  const sockets: SteadySocket<unknown, unknown>[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) await socket.close();
+  });
+
+  function make(options: Record<string, unknown>) {
+    const socket = new SteadySocket<unknown, unknown>('ws://127.0.0.1:9/', { WebSocket: FakeWebSocket as never, ...options } as SteadySocketOptions<unknown, unknown>);
+    sockets.push(socket);
+    return socket;
+  }
+
+  it('rejects subprotocols passed where the options go, with the way to pass them', () => {
+    for (const second of [['chat.v2'], 'chat.v2']) {
+      let error: SteadySocketError | undefined;
+      try {
+        new SteadySocket('ws://127.0.0.1:9/', second as never);
+      } catch (e) {
+        error = e as SteadySocketError;
+      }
+      expect(error?.code).to.equal('INVALID_OPTION');
+      expect(error?.message).to.include('{ protocols: [...] }');
+    }
+  });
+
+  it('warns once per process about an unknown option, naming ours for another client\'s name', async () => {
+    const lines: string[] = [];
+    const first = await warningsDuring(() => make({ minReconnectionDelay: 500, reconnectInterval: 10, debug: (line: string) => lines.push(line) }));
+    expect(first).to.have.length(2);
+    expect(first[0]).to.match(/unknown option minReconnectionDelay is ignored \(steadysocket: minDelay\)/);
+    expect(first[1]).to.match(/reconnectInterval .*minDelay/);
+    expect(lines.filter((line) => line.includes('minReconnectionDelay'))).to.have.length(1);
+    const again = await warningsDuring(() => make({ minReconnectionDelay: 500 }));
+    expect(again, 'the same key is reported once per process').to.deep.equal([]);
+    const unknown = await warningsDuring(() => make({ someTypo: 1 }));
+    expect(unknown).to.have.length(1);
+    expect(unknown[0]).to.match(/unknown option someTypo is ignored\. /);
+  });
+
+  it('warns once when Node-only options reach a WebSocket that cannot take them, pointing to the URL token or the ready step', async () => {
+    const lines: string[] = [];
+    const seen = await warningsDuring(() => make({ headers: { Authorization: 'Bearer zqHeaderSecret' }, origin: 'https://a.example', debug: (line: string) => lines.push(line) }));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the first attempt starts on a microtask
+    const all = seen.concat(await warningsDuring(() => {}));
+    expect(all).to.have.length(1);
+    expect(all[0]).to.match(/headers, origin work only with ws in Node/);
+    expect(all[0]).to.match(/token in the URL .* ready step/);
+    expect(all[0]).to.not.include('zqHeaderSecret');
+    expect(lines.some((line) => line.includes('warning:'))).to.equal(true);
+  });
+
+  it('says "an object", not "a object", for a message it cannot send', () => {
+    const socket = make({});
+    expect(() => socket.send({ a: 1 })).to.throw(SteadySocketError, /^Cannot send an object:/);
+    expect(() => socket.send(undefined)).to.throw(SteadySocketError, /^Cannot send undefined:/);
+    expect(() => socket.send(42)).to.throw(SteadySocketError, /^Cannot send a number:/);
+  });
+});
