@@ -2,7 +2,9 @@ import { backoffDelay, retryAfterMs, timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError, type SteadySocketErrorCode } from './errors';
-import { SafeEmitter } from './events';
+import { Connection, type ConnectionHandler } from './connection';
+import { SafeEmitter, type DeliverOptions, type State, type Stats, type SteadySocketEvents } from './events';
+import { createLiveness, judge, sawActivity, sawPong, startInterval, startProbe } from './liveness';
 import {
   resolveOptions,
   warn,
@@ -13,8 +15,9 @@ import {
   type WebSocketConstructor,
 } from './options';
 import { Outbox, type DropReason, type OutboxEntry } from './outbox';
+import { ReadyStep } from './ready';
 import { codecFor, negotiationError, validateProtocols } from './protocol';
-import { defaultWebSocket, OPEN, Transport, type NodeSocketOptions } from './transport';
+import { defaultWebSocket, OPEN, type NodeSocketOptions } from './transport';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
@@ -23,164 +26,6 @@ declare global {
   interface SymbolConstructor {
     readonly asyncDispose: unique symbol;
   }
-}
-
-/** The client's states. `closed` is terminal. */
-export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
-
-/** The documented transitions; anything else is a bug and throws. */
-const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
-  connecting: ['open', 'closing', 'waiting', 'closed'],
-  open: ['closing', 'waiting', 'closed'],
-  closing: ['connecting', 'closed'],
-  waiting: ['connecting', 'closed'],
-  closed: [],
-};
-
-/** Passed to `open` listeners. */
-export interface OpenInfo {
-  /** The URL this connection was opened to, redacted: user name, password and query values read `***`. */
-  url: string;
-  /** The negotiated subprotocol, '' when none. */
-  protocol: string;
-  /** Failed attempts before this one since the last stable connection. */
-  attempt: number;
-}
-
-/** Passed to `reconnecting` listeners. */
-export interface ReconnectingInfo {
-  /** The retry about to be made (1 for the first). */
-  attempt: number;
-  /** Milliseconds until it starts, unless the `online` event comes first (Infinity while the page is in the back/forward cache). */
-  delay: number;
-  /** True when the browser reports it is offline: the attempt starts as soon as it is back online. */
-  offline: boolean;
-  /** Why the previous connection ended. */
-  cause: CloseInfo;
-}
-
-/** Passed to `drop` listeners: a message that will never be sent. */
-export interface DropInfo<Out> {
-  /** The message as it was given to `send`/`deliver`. */
-  data: Out;
-  /** Why it left the outbox. */
-  reason: DropReason;
-  /** The typed error a `deliver()` promise for it rejected with. */
-  error: SteadySocketError;
-}
-
-/** Counters since the client was created. */
-export interface Stats {
-  /** Connection attempts started. */
-  attempts: number;
-  /** Connections opened after the first. */
-  reconnects: number;
-  /** Messages received (heartbeat pongs matched by `isPong` included). */
-  messagesIn: number;
-  /** Messages written to an open socket (readiness-step sends included). */
-  messagesOut: number;
-  /** Bytes received (UTF-8 for text), not counting frame headers. */
-  bytesIn: number;
-  /** Bytes written (UTF-8 for text), not counting frame headers. */
-  bytesOut: number;
-  /** Last heartbeat round-trip time in ms on the current connection, if any. */
-  rtt: number | undefined;
-  /** Total ms spent open. */
-  connectedTime: number;
-  /** Messages waiting in the outbox. */
-  queued: number;
-}
-
-/** The typed event map (eventemitter3). */
-export interface SteadySocketEvents<In, Out> {
-  /** The socket is open and the `ready` step (if any) succeeded; the outbox has been flushed. */
-  open: (info: OpenInfo) => void;
-  /** A message arrived, decoded by the connection's codec (raw without one). */
-  message: (data: In) => void;
-  /** A connection or attempt ended; emitted before the decision to reconnect is carried out. */
-  close: (info: CloseInfo) => void;
-  /** Something failed; never thrown, and listening is optional. Testing `error.code` narrows its details. */
-  error: (error: AnySteadySocketError) => void;
-  /** Every state transition. */
-  state: (state: State, previous: State) => void;
-  /** A wait before the next attempt begins. */
-  reconnecting: (info: ReconnectingInfo) => void;
-  /** A queued message will never be sent. */
-  drop: (info: DropInfo<Out>) => void;
-}
-
-/** Options for {@link SteadySocket.deliver}. */
-export interface DeliverOptions {
-  /** Aborting withdraws the message if it is still queued (rejects with `MESSAGE_WITHDRAWN`). */
-  signal?: AbortSignal;
-}
-
-/** The client's side of a connection, called by it (one owner object, no closures per connection). */
-interface ConnectionOwner<In> {
-  _onOpen(conn: Connection<In>): void;
-  _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void;
-  _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
-  _onError(conn: Connection<In>, error: SteadySocketError): void;
-  _onPong(conn: Connection<In>): void;
-}
-
-/** One socket and what belongs to it alone: one object per attempt. */
-class Connection<In> extends Transport {
-  // As in SteadySocket: fields without an initializer exist only once assigned (rare state).
-  codec: Codec<In, unknown> | undefined = undefined;
-  opened = false;
-  openedAt = 0;
-  /** The first failure of this connection. */
-  error?: SteadySocketError;
-  /** A drain listener is on this socket (ws); set on the first wait for a drain. */
-  drainListening?: boolean;
-  /** Handshake headers of this attempt (Node), kept to scrub their values from errors. */
-  headers?: Record<string, string>;
-  /** While a `ready` step runs: its abort signal and its pending `next()` calls. */
-  ready?: { abort: AbortController; waiters: { resolve(value: In): void; reject(error: unknown): void }[] | undefined };
-
-  constructor(
-    private readonly owner: ConnectionOwner<In>,
-    ctor: WebSocketConstructor,
-    url: string,
-    readonly offered: string[],
-    nodeOptions: NodeSocketOptions | undefined,
-    binaryType: string,
-  ) {
-    super(ctor, url, offered, nodeOptions, binaryType);
-  }
-
-  handleOpen(): void {
-    this.owner._onOpen(this);
-  }
-  handleMessage(data: RawMessage, bytes: number): void {
-    this.owner._onMessage(this, data, bytes);
-  }
-  handleClose(code: number, reason: string, wasClean: boolean): void {
-    this.owner._onClose(this, code, reason, wasClean);
-  }
-  handleError(error: SteadySocketError): void {
-    this.owner._onError(this, error);
-  }
-  handlePong(): void {
-    this.owner._onPong(this);
-  }
-}
-
-/** Heartbeat bookkeeping for the open connection. */
-interface HeartbeatState {
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Anything arrived since the last check. */
-  seen: boolean;
-  /** A ping is out and unanswered. */
-  probing: boolean;
-  pingAt: number;
-  /** When the current timer should fire (a much later firing means the event loop stalled or the machine slept). */
-  due: number;
-  /** The current probe already got one more window because its timer ran late. */
-  graced: boolean;
-  /** The last round trip on this connection. */
-  rtt: number | undefined;
 }
 
 const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
@@ -199,13 +44,20 @@ const DROP_TEXT: Record<DropReason, string> = {
   'encode-failed': 'The codec of the new connection could not encode the message.',
 };
 
+/** The documented transitions; anything else is a bug and throws. */
+const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
+  connecting: ['open', 'closing', 'waiting', 'closed'],
+  open: ['closing', 'waiting', 'closed'],
+  closing: ['connecting', 'closed'],
+  waiting: ['connecting', 'closed'],
+  closed: [],
+};
+
 const DRAIN_POLL_MS = 10;
 const CLOSE_AFTER_ERROR_MS = 1000;
-/** A timer this much later than asked ran behind a stalled event loop: what arrived meanwhile may still be queued. */
-const LATE_TIMER_MS = 50;
 
-/** The fields that hold the client's own timers (the heartbeat's lives in `_hb`). */
-type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer' | '_expiryTimer';
+/** The fields that hold the client's timers: each has one meaning, and arming one clears what it held. */
+type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer' | '_expiryTimer' | '_heartbeatTimer';
 
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
@@ -231,6 +83,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** Time spent open by closed connections; absent until the first one closes. */
   private _connectedTime?: number;
 
+  /** What the current socket reports reaches the client through this (see connection.ts). */
+  private readonly _handler: ConnectionHandler<In> = new ClientHandler<In, Out>(this);
   private _state: State = 'connecting';
   private _conn: Connection<In> | undefined = undefined;
   /** The URL of the last connection, while waiting with none. */
@@ -256,8 +110,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private _drainTimer: ReturnType<typeof setTimeout> | undefined;
   private _expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Heartbeat bookkeeping, made on the first open when the heartbeat option is set. */
-  private _hb: HeartbeatState | undefined;
+  /** The heartbeat's interval or probe timeout on the open connection. */
+  private _heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
   private _removeSignals: (() => void) | undefined;
   /** Node-only options given to a WHATWG constructor were reported once. */
@@ -323,7 +177,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       messagesOut: this._messagesOut,
       bytesIn: this._bytesIn,
       bytesOut: this._bytesOut,
-      rtt: this._hb?.rtt,
+      rtt: this._conn?.liveness?.rtt,
       connectedTime: (this._connectedTime ?? 0) + (open ? Date.now() - open.openedAt : 0),
       queued: this._outbox?.size ?? 0,
     };
@@ -580,9 +434,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
     this._log(`connecting to ${redactUrl(url)}${offered.length ? ` offering ${offered.join(', ')}` : ''}`);
     try {
-      const owner = this as unknown as ConnectionOwner<In>;
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
-      this._conn = new Connection<In>(owner, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
+      this._conn = new Connection<In>(this._handler, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
       if (headers) this._conn.headers = headers;
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
@@ -678,8 +531,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._becomeOpen(conn);
       return;
     }
-    const step: NonNullable<Connection<In>['ready']> = { abort: new AbortController(), waiters: undefined };
-    conn.ready = step;
+    const step = (conn.ready = new ReadyStep<In>());
     const context: ReadyContext<In, Out> = {
       send: (data) => {
         if (conn !== this._conn || conn.released) throw connectionClosed();
@@ -688,11 +540,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
         this._messagesOut++;
         this._bytesOut += Math.max(0, typeof wire === 'string' ? stringBytes(wire) : wireSize(wire));
       },
-      next: () =>
-        new Promise<In>((resolve, reject) => {
-          if (conn !== this._conn || conn.released) reject(connectionClosed());
-          else (step.waiters ??= []).push({ resolve, reject });
-        }),
+      next: () => step.next(connectionClosed),
       protocol,
       url: redactUrl(conn.url),
       signal: step.abort.signal,
@@ -722,12 +570,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._disarm('_attemptTimer');
     conn.opened = true;
     conn.openedAt = Date.now();
-    if (conn.ready) conn.ready.waiters = undefined;
-    if (this._hb) this._hb.rtt = undefined;
+    conn.ready?.finish();
     const attempt = this._failures;
     this._opens++;
     if (!this._transition('open')) return;
-    this._armHeartbeat();
+    this._armHeartbeat(conn);
     this._flush();
     if (conn === this._conn && this._state === 'open') {
       this.emit('open', { url: redactUrl(conn.url), protocol: conn.protocol, attempt });
@@ -736,7 +583,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   private _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
     if (conn !== this._conn) return;
-    if (this._hb) this._hb.seen = true;
+    if (conn.liveness) sawActivity(conn.liveness);
     this._messagesIn++;
     this._bytesIn += bytes >= 0 ? bytes : stringBytes(data as string);
     let value: In;
@@ -754,8 +601,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._onPong(conn);
       return;
     }
-    const waiters = conn.ready?.waiters;
-    if (waiters && waiters.length) waiters.shift()!.resolve(value);
+    conn.ready?.offer(value);
     this.emit('message', value);
   }
 
@@ -826,12 +672,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._clearConnectionTimers();
     this._disarm('_closeTimer');
     if (conn.opened) this._connectedTime = (this._connectedTime ?? 0) + Date.now() - conn.openedAt;
-    const step = conn.ready;
-    if (step) {
-      step.abort.abort();
-      if (step.waiters) for (const waiter of step.waiters) waiter.reject(connectionClosed());
-      step.waiters = undefined;
-    }
+    conn.ready?.fail(connectionClosed);
   }
 
   /** Decides what follows the end of a connection or attempt. */
@@ -1139,61 +980,41 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   // ---------------------------------------------------------------- liveness
 
-  private _armHeartbeat(): void {
+  /** Starts the heartbeat's interval on `conn` (the rules are in liveness.ts). */
+  private _armHeartbeat(conn: Connection<In>): void {
     const heartbeat = this._opts.heartbeat;
     if (!heartbeat) return;
-    const hb = (this._hb ??= { timer: undefined, seen: false, probing: false, pingAt: 0, due: 0, graced: false, rtt: undefined });
-    hb.seen = false;
-    hb.probing = false;
-    this._armHeartbeatTimer(hb, heartbeat.interval);
-  }
-
-  private _armHeartbeatTimer(hb: HeartbeatState, delay: number): void {
-    clearTimeout(hb.timer);
-    hb.due = Date.now() + delay;
-    hb.timer = delay === Infinity ? undefined : this._timer(() => this._heartbeatTick(), delay);
+    startInterval((conn.liveness ??= createLiveness()), Date.now(), heartbeat);
+    this._arm('_heartbeatTimer', () => this._heartbeatTick(), heartbeat.interval);
   }
 
   private _heartbeatTick(): void {
+    this._heartbeatTimer = undefined;
     const heartbeat = this._opts.heartbeat!;
     const conn = this._conn;
-    const hb = this._hb!;
-    hb.timer = undefined;
-    if (!conn || this._state !== 'open') return;
+    if (!conn || !conn.liveness || this._state !== 'open') return;
     const now = Date.now();
-    if (hb.probing) {
-      if (hb.seen) this._armHeartbeat();
-      else if (!hb.graced && now - hb.due > LATE_TIMER_MS) {
-        // Judged by what arrived, not by how late this timer ran: after a stall (a busy app, a
-        // throttled tab, a sleeping machine) a pong may be queued right behind this timer.
-        // The probe gets one more window of the loop actually running.
-        hb.graced = true;
-        this._log(`heartbeat timeout ran ${now - hb.due} ms late: waiting ${heartbeat.timeout} ms more for the pong`);
-        this._armHeartbeatTimer(hb, heartbeat.timeout);
-      } else {
-        this._fail(
-          conn,
-          new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - hb.pingAt} ms after a ping (heartbeat).`),
-        );
-      }
-      return;
+    const late = now - conn.liveness.due;
+    switch (judge(conn.liveness, now, heartbeat)) {
+      case 'rearm':
+        this._armHeartbeat(conn);
+        return;
+      case 'grace':
+        this._log(`heartbeat timeout ran ${late} ms late: waiting ${heartbeat.timeout} ms more for the pong`);
+        this._arm('_heartbeatTimer', () => this._heartbeatTick(), heartbeat.timeout);
+        return;
+      case 'dead':
+        this._fail(conn, new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - conn.liveness.pingAt} ms after a ping (heartbeat).`));
+        return;
+      case 'probe':
+        if (late > heartbeat.interval) this._log(`timer fired ${late} ms late: the machine slept; checking the connection`);
+        this._probe(conn);
     }
-    // A timer far later than asked means the machine slept: trust nothing seen before, probe now.
-    const slept = now - hb.due > Math.max(heartbeat.interval, 1000);
-    if (slept) this._log(`timer fired ${now - hb.due} ms late: the machine slept; checking the connection`);
-    if (hb.seen && !slept) {
-      this._armHeartbeat();
-      return;
-    }
-    this._probe(conn, heartbeat);
   }
 
-  private _probe(conn: Connection<In>, heartbeat: NonNullable<ResolvedOptions<In, Out>['heartbeat']>): void {
-    const hb = this._hb!;
-    hb.seen = false;
-    hb.probing = true;
-    hb.graced = false;
-    hb.pingAt = Date.now();
+  private _probe(conn: Connection<In>): void {
+    const heartbeat = this._opts.heartbeat!;
+    startProbe((conn.liveness ??= createLiveness()), Date.now(), heartbeat);
     try {
       if (this._writable() !== conn) {
         // Closing: no ping; the timeout below ends it if its close event never comes.
@@ -1206,17 +1027,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));
       if (conn !== this._conn || this._state !== 'open') return; // a listener closed or reconnected
     }
-    this._armHeartbeatTimer(hb, heartbeat.timeout);
+    this._arm('_heartbeatTimer', () => this._heartbeatTick(), heartbeat.timeout);
   }
 
   private _onPong(conn: Connection<In>): void {
-    const hb = this._hb;
-    if (conn !== this._conn || !hb) return;
-    hb.seen = true;
-    if (hb.probing) {
-      hb.rtt = Date.now() - hb.pingAt;
-      this._armHeartbeat();
-    }
+    if (conn !== this._conn || !conn.liveness) return;
+    if (sawPong(conn.liveness, Date.now())) this._armHeartbeat(conn);
   }
 
   // ---------------------------------------------------------------- browser signals
@@ -1256,8 +1072,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       if (this._state === 'waiting' && this._attemptTimer !== undefined && this._isOffline()) {
         this._armRetry(this._opts.maxDelay);
         this._log('offline: holding attempts until the network returns');
-      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && this._hb && !this._hb.probing) {
-        this._probe(this._conn, this._opts.heartbeat);
+      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._conn.liveness?.probing) {
+        this._probe(this._conn);
       }
     };
     const onVisible = () => {
@@ -1321,12 +1137,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private _clearConnectionTimers(): void {
     this._disarm('_attemptTimer');
     this._disarm('_drainTimer');
-    const hb = this._hb;
-    if (hb) {
-      clearTimeout(hb.timer);
-      hb.timer = undefined;
-      hb.probing = false;
-    }
+    this._disarm('_heartbeatTimer');
   }
 
   private _clearTimers(): void {
@@ -1401,4 +1212,25 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** UTF-8 bytes of a string, with a native fast path for ASCII. */
 function stringBytes(text: string): number {
   return NON_ASCII.test(text) ? utf8Length(text) : text.length;
+}
+
+/** The typed seam between a connection and its client: one per client, forwarding to it. */
+class ClientHandler<In, Out> implements ConnectionHandler<In> {
+  // Element access reaches the client's private handlers: they stay out of its public type.
+  constructor(private readonly client: SteadySocket<In, Out>) {}
+  opened(conn: Connection<In>): void {
+    this.client['_onOpen'](conn);
+  }
+  message(conn: Connection<In>, data: RawMessage, bytes: number): void {
+    this.client['_onMessage'](conn, data, bytes);
+  }
+  closed(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
+    this.client['_onClose'](conn, code, reason, wasClean);
+  }
+  failed(conn: Connection<In>, error: SteadySocketError): void {
+    this.client['_onError'](conn, error);
+  }
+  pong(conn: Connection<In>): void {
+    this.client['_onPong'](conn);
+  }
 }

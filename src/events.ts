@@ -1,4 +1,89 @@
 import { EventEmitter } from 'eventemitter3';
+import type { CloseInfo } from './close-policy';
+import type { AnySteadySocketError, SteadySocketError } from './errors';
+import type { DropReason } from './outbox';
+
+/** The client's states. `closed` is terminal. */
+export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
+
+/** Passed to `open` listeners. */
+export interface OpenInfo {
+  /** The URL this connection was opened to, redacted: user name, password and query values read `***`. */
+  url: string;
+  /** The negotiated subprotocol, '' when none. */
+  protocol: string;
+  /** Failed attempts before this one since the last stable connection. */
+  attempt: number;
+}
+
+/** Passed to `reconnecting` listeners. */
+export interface ReconnectingInfo {
+  /** The retry about to be made (1 for the first). */
+  attempt: number;
+  /** Milliseconds until it starts, unless the `online` event comes first (Infinity while the page is in the back/forward cache). */
+  delay: number;
+  /** True when the browser reports it is offline: the attempt starts as soon as it is back online. */
+  offline: boolean;
+  /** Why the previous connection ended. */
+  cause: CloseInfo;
+}
+
+/** Passed to `drop` listeners: a message that will never be sent. */
+export interface DropInfo<Out> {
+  /** The message as it was given to `send`/`deliver`. */
+  data: Out;
+  /** Why it left the outbox. */
+  reason: DropReason;
+  /** The typed error a `deliver()` promise for it rejected with. */
+  error: SteadySocketError;
+}
+
+/** Counters since the client was created. */
+export interface Stats {
+  /** Connection attempts started. */
+  attempts: number;
+  /** Connections opened after the first. */
+  reconnects: number;
+  /** Messages received (heartbeat pongs matched by `isPong` included). */
+  messagesIn: number;
+  /** Messages written to an open socket (readiness-step sends included). */
+  messagesOut: number;
+  /** Bytes received (UTF-8 for text), not counting frame headers. */
+  bytesIn: number;
+  /** Bytes written (UTF-8 for text), not counting frame headers. */
+  bytesOut: number;
+  /** Last heartbeat round-trip time in ms on the current connection, if any. */
+  rtt: number | undefined;
+  /** Total ms spent open. */
+  connectedTime: number;
+  /** Messages waiting in the outbox. */
+  queued: number;
+}
+
+/** The typed event map (eventemitter3). */
+export interface SteadySocketEvents<In, Out> {
+  /** The socket is open and the `ready` step (if any) succeeded; the outbox has been flushed. */
+  open: (info: OpenInfo) => void;
+  /** A message arrived, decoded by the connection's codec (raw without one). */
+  message: (data: In) => void;
+  /** A connection or attempt ended; emitted before the decision to reconnect is carried out. */
+  close: (info: CloseInfo) => void;
+  /** Something failed; never thrown, and listening is optional. Testing `error.code` narrows its details. */
+  error: (error: AnySteadySocketError) => void;
+  /** Every state transition. */
+  state: (state: State, previous: State) => void;
+  /** A wait before the next attempt begins. */
+  reconnecting: (info: ReconnectingInfo) => void;
+  /** A queued message will never be sent. */
+  drop: (info: DropInfo<Out>) => void;
+}
+
+/** Options for {@link SteadySocket.deliver}. */
+export interface DeliverOptions {
+  /** Aborting withdraws the message if it is still queued (rejects with `MESSAGE_WITHDRAWN`). */
+  signal?: AbortSignal;
+}
+
 
 /** How eventemitter3 stores one listener (index.js `EE`). */
 interface StoredListener {

@@ -4,15 +4,7 @@
  * @module steadysocket
  */
 export { SteadySocket } from './client';
-export type {
-  State,
-  OpenInfo,
-  ReconnectingInfo,
-  DropInfo,
-  Stats,
-  SteadySocketEvents,
-  DeliverOptions,
-} from './client';
+export type { State, OpenInfo, ReconnectingInfo, DropInfo, Stats, SteadySocketEvents, DeliverOptions } from './events';
 export { SteadySocketError, isSteadySocketError } from './errors';
 export type { AnySteadySocketError, SteadySocketErrorCode, SteadySocketErrorDetails, SteadySocketErrorFor } from './errors';
 export { json } from './codecs';

@@ -1,0 +1,55 @@
+/**
+ * Async iteration over a client's messages. Messages that arrive while the loop body runs are
+ * buffered (without bound: a loop that falls behind for good holds every message), in order;
+ * the iterator ends when the client closes for good, or when the loop breaks.
+ */
+
+/** The part of the client iteration needs. */
+export interface MessageSource<In> {
+  readonly state: string;
+  on(event: 'message', listener: (data: In) => void): unknown;
+  on(event: 'state', listener: (state: string) => void): unknown;
+  off(event: 'message', listener: (data: In) => void): unknown;
+  off(event: 'state', listener: (state: string) => void): unknown;
+}
+
+export function iterateMessages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
+  const buffer: In[] = [];
+  let pending: ((result: IteratorResult<In>) => void) | undefined;
+  let done = source.state === 'closed';
+  const onMessage = (data: In) => {
+    if (pending) {
+      const resolve = pending;
+      pending = undefined;
+      resolve({ value: data, done: false });
+    } else buffer.push(data);
+  };
+  const onState = (state: string) => {
+    if (state === 'closed') stop();
+  };
+  const stop = () => {
+    done = true;
+    source.off('message', onMessage);
+    source.off('state', onState);
+    if (pending) pending({ value: undefined, done: true });
+    pending = undefined;
+  };
+  if (!done) {
+    source.on('message', onMessage);
+    source.on('state', onState);
+  }
+  const iterator: AsyncIterableIterator<In> = {
+    next: () => {
+      if (buffer.length) return Promise.resolve({ value: buffer.shift()!, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => (pending = resolve));
+    },
+    return: () => {
+      stop();
+      buffer.length = 0;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
