@@ -1,4 +1,4 @@
-import { backoffDelay, retryAfterMs, timerDelay } from './backoff';
+import { timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError, type SteadySocketErrorCode } from './errors';
@@ -15,7 +15,10 @@ import {
   type WebSocketConstructor,
 } from './options';
 import { Outbox, type DropReason, type OutboxEntry } from './outbox';
+import { iterateMessages } from './iteration';
+import { isOffline, listenToPage, type PageSignalHandlers, type PageTarget } from './page-signals';
 import { ReadyStep } from './ready';
+import { countFailure, planRetry } from './retry';
 import { codecFor, negotiationError, validateProtocols } from './protocol';
 import { defaultWebSocket, OPEN, type NodeSocketOptions } from './transport';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from './url';
@@ -135,7 +138,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     if (typeof this._opts.protocols !== 'function') validateProtocols(this._opts.protocols);
     if (!this._opts.WebSocket) defaultWebSocket(); // throws NO_WEBSOCKET now rather than at the first attempt
     if (!this._opts.ignoreNetworkSignals) {
-      const remove = this._listenToBrowser();
+      const remove = listenToPage(globalThis as PageTarget, this._pageHandlers());
       if (remove) this._removeSignals = remove; // browsers only: no field elsewhere
     }
     // Start on the next microtask so listeners attached right after `new` see every event.
@@ -328,44 +331,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   /** The same as iterating the socket itself. */
   messages(): AsyncIterableIterator<In> {
-    const buffer: In[] = [];
-    let pending: ((result: IteratorResult<In>) => void) | undefined;
-    let done = this._state === 'closed';
-    const onMessage = (data: In) => {
-      if (pending) {
-        const resolve = pending;
-        pending = undefined;
-        resolve({ value: data, done: false });
-      } else buffer.push(data);
-    };
-    const onState = (state: State) => {
-      if (state === 'closed') stop();
-    };
-    const stop = () => {
-      done = true;
-      this.off('message', onMessage);
-      this.off('state', onState);
-      if (pending) pending({ value: undefined, done: true });
-      pending = undefined;
-    };
-    if (!done) {
-      this.on('message', onMessage);
-      this.on('state', onState);
-    }
-    const iterator: AsyncIterableIterator<In> = {
-      next: () => {
-        if (buffer.length) return Promise.resolve({ value: buffer.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (pending = resolve));
-      },
-      return: () => {
-        stop();
-        buffer.length = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return iterateMessages<In>(this);
   }
 
   // ---------------------------------------------------------------- state machine
@@ -684,12 +650,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._finish();
       return;
     }
-    if (!this._forceReconnect) {
-      // A connection that stayed open for stableAfter resets the backoff: a long-lived one that drops starts again at 1.
-      const last = this._conn;
-      if (last && last.opened && Date.now() - last.openedAt >= this._opts.stableAfter) this._failures = 0;
-      info.attempt = ++this._failures;
-    }
+    if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures, this._conn, Date.now(), this._opts.stableAfter);
     const id = this._attemptId;
     this.emit('close', info);
     // A listener may have closed the client, or asked for a reconnect: its call decides.
@@ -711,12 +672,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._restart();
       return;
     }
-    if (!retry) {
+    const plan = planRetry(info, retry, this._opts, Date.now());
+    if (plan.kind === 'stop') {
       this._log(`not reconnecting after code ${info.code}${info.status ? ` (HTTP ${info.status})` : ''}`);
       this._finish(info.error);
-      return;
-    }
-    if (info.attempt > this._opts.maxRetries) {
+    } else if (plan.kind === 'exhausted') {
       const error = new SteadySocketError(
         'RETRIES_EXHAUSTED',
         `Gave up after ${info.attempt} failed attempt${info.attempt === 1 ? '' : 's'} (maxRetries ${this._opts.maxRetries}).`,
@@ -724,16 +684,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       );
       this._emitError(error);
       this._finish(error);
-      return;
+    } else {
+      if (!this._conn?.opened) this._urlIndex++; // fail over to the next URL; stay on one that worked
+      this._scheduleRetry(plan.delay, info);
     }
-    if (!this._conn?.opened) this._urlIndex++; // fail over to the next URL; stay on one that worked
-    let delay = backoffDelay(info.attempt, this._opts);
-    const status = info.error?.status;
-    if (status === 429 || status === 503) {
-      const wait = retryAfterMs(info.error?.headers?.['retry-after'], Date.now());
-      if (wait !== undefined) delay = Math.max(delay, wait);
-    }
-    this._scheduleRetry(delay, info);
   }
 
   /** A listener or hook closed the client, or started another attempt, since attempt `id` ended. */
@@ -1045,69 +999,50 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   /** navigator.onLine says offline, for a host that needs the network (loopback never does). */
   private _isOffline(): boolean {
-    if (this._opts.ignoreNetworkSignals) return false;
-    const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
-    return nav?.onLine === false && !isLoopback(this._conn?.url ?? this._listedUrl());
+    return !this._opts.ignoreNetworkSignals && isOffline(globalThis as PageTarget, this._conn?.url ?? this._listedUrl());
   }
 
-  /** Listens to online/visibility/pagehide where a DOM exists; returns the undo. Inert elsewhere. */
-  private _listenToBrowser(): (() => void) | undefined {
-    const target = globalThis as unknown as {
-      addEventListener?: (type: string, fn: (event: { persisted?: boolean }) => void) => void;
-      removeEventListener?: (type: string, fn: (event: { persisted?: boolean }) => void) => void;
-      document?: { visibilityState?: string; addEventListener(t: string, f: () => void): void; removeEventListener(t: string, f: () => void): void };
-    };
-    if (typeof target.addEventListener !== 'function' || typeof target.document?.addEventListener !== 'function') return undefined;
-    const document = target.document;
-    const wake = (why: string) => {
-      if (this._state !== 'waiting' || this._isOffline()) return;
-      this._log(`${why}: trying at once`);
-      this._suspended = false;
-      this._failures = 0;
-      this._disarm('_attemptTimer');
-      if (this._transition('connecting')) this._connect();
-    };
-    const onOnline = () => wake('back online');
-    const onOffline = () => {
-      if (this._state === 'waiting' && this._attemptTimer !== undefined && this._isOffline()) {
-        this._armRetry(this._opts.maxDelay);
-        this._log('offline: holding attempts until the network returns');
-      } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._conn.liveness?.probing) {
-        this._probe(this._conn);
-      }
-    };
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') wake('page visible again');
-    };
-    // An open socket keeps a page out of the back/forward cache; let it go and come back on
-    // pageshow. Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the
-    // server and the app both see 1000 'page hidden'.
-    const onPageHide = (event: { persisted?: boolean }) => {
-      if (!event.persisted || this._final) return;
-      this._suspended = true;
-      const conn = this._conn;
-      if (conn && (this._state === 'open' || this._state === 'connecting')) {
-        this._release(conn);
-        conn.close(1000, PAGE_HIDDEN);
-        this._afterClose({ code: 1000, reason: PAGE_HIDDEN, wasClean: true, attempt: 0 });
-      } else {
-        this._disarm('_attemptTimer');
-      }
-    };
-    const onPageShow = (event: { persisted?: boolean }) => {
-      if (event.persisted && this._suspended) wake('page restored');
-    };
-    target.addEventListener('online', onOnline);
-    target.addEventListener('offline', onOffline);
-    target.addEventListener('pagehide', onPageHide);
-    target.addEventListener('pageshow', onPageShow);
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      target.removeEventListener?.('online', onOnline);
-      target.removeEventListener?.('offline', onOffline);
-      target.removeEventListener?.('pagehide', onPageHide);
-      target.removeEventListener?.('pageshow', onPageShow);
-      document.removeEventListener('visibilitychange', onVisible);
+  /** Starts an attempt at once when waiting (the wait was for a network or a page that is back). */
+  private _wake(why: string): void {
+    if (this._state !== 'waiting' || this._isOffline()) return;
+    this._log(`${why}: trying at once`);
+    this._suspended = false;
+    this._failures = 0;
+    this._disarm('_attemptTimer');
+    if (this._transition('connecting')) this._connect();
+  }
+
+  /** What the client does on each page signal (page-signals.ts subscribes them where a page exists). */
+  private _pageHandlers(): PageSignalHandlers {
+    return {
+      online: () => this._wake('back online'),
+      visible: () => this._wake('page visible again'),
+      resume: () => {
+        if (this._suspended) this._wake('page restored');
+      },
+      offline: () => {
+        if (this._state === 'waiting' && !this._suspended && this._isOffline()) {
+          this._armRetry(this._opts.maxDelay);
+          this._log('offline: holding attempts until the network returns');
+        } else if (this._state === 'open' && this._opts.heartbeat && this._conn && !this._conn.liveness?.probing) {
+          this._probe(this._conn);
+        }
+      },
+      // An open socket keeps a page out of the back/forward cache; let it go and come back on
+      // pageshow. Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the
+      // server and the app both see 1000 'page hidden'.
+      suspend: () => {
+        if (this._final) return;
+        this._suspended = true;
+        const conn = this._conn;
+        if (conn && !conn.released && (this._state === 'open' || this._state === 'connecting')) {
+          this._release(conn);
+          conn.close(1000, PAGE_HIDDEN);
+          this._afterClose({ code: 1000, reason: PAGE_HIDDEN, wasClean: true, attempt: 0 });
+        } else {
+          this._disarm('_attemptTimer');
+        }
+      },
     };
   }
 
@@ -1168,17 +1103,6 @@ function scrubbed(error: SteadySocketError, url: string, headers: Record<string,
   if (error.stack) error.stack = scrub(error.stack);
   if (error.cause !== undefined) (error as { cause?: unknown }).cause = scrubCause(error.cause, scrub);
   return error;
-}
-
-const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
-function isLoopback(url: string | undefined): boolean {
-  if (!url) return false;
-  try {
-    return LOOPBACK.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {
