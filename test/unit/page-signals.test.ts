@@ -1,0 +1,178 @@
+// Page and network signals with a fake window (issue 12 §4): the room on its own, then the client
+// wired to it. The real-browser scenarios (test/everywhere) cover the same in Chromium and Firefox.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { SteadySocket } from '../../src/index';
+import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Listener = (event: { persisted?: boolean }) => void;
+
+/** A window double: listeners by type, a document with visibilityState, a navigator with onLine. */
+class FakeWindow {
+  readonly listeners = new Map<string, Set<Listener>>();
+  readonly navigator = { onLine: true };
+  readonly document = {
+    visibilityState: 'visible',
+    addEventListener: (type: string, listener: () => void) => this.addEventListener(type, listener),
+    removeEventListener: (type: string, listener: () => void) => this.removeEventListener(type, listener),
+  };
+  addEventListener(type: string, listener: Listener): void {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type)!.add(listener);
+  }
+  removeEventListener(type: string, listener: Listener): void {
+    this.listeners.get(type)?.delete(listener);
+  }
+  dispatch(type: string, event: { persisted?: boolean } = {}): void {
+    for (const listener of [...(this.listeners.get(type) ?? [])]) listener(event);
+  }
+  get count(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+}
+
+describe('page signals', () => {
+  describe('listenToPage (a fake window passed in)', () => {
+    it('maps each signal to its handler and undoes every subscription', () => {
+      const page = new FakeWindow();
+      const calls: string[] = [];
+      const handlers: PageSignalHandlers = {
+        online: () => calls.push('online'),
+        offline: () => calls.push('offline'),
+        visible: () => calls.push('visible'),
+        suspend: () => calls.push('suspend'),
+        resume: () => calls.push('resume'),
+      };
+      const undo = listenToPage(page, handlers)!;
+      page.dispatch('online');
+      page.dispatch('offline');
+      page.document.visibilityState = 'hidden';
+      page.dispatch('visibilitychange');
+      page.document.visibilityState = 'visible';
+      page.dispatch('visibilitychange');
+      page.dispatch('pagehide', { persisted: false }); // a real unload: nothing to do
+      page.dispatch('pagehide', { persisted: true });
+      page.dispatch('pageshow', { persisted: false });
+      page.dispatch('pageshow', { persisted: true });
+      expect(calls).to.deep.equal(['online', 'offline', 'visible', 'suspend', 'resume']);
+      expect(page.count).to.equal(5);
+      undo();
+      expect(page.count).to.equal(0);
+    });
+
+    it('subscribes nothing where there is no page', () => {
+      expect(listenToPage({}, {} as PageSignalHandlers)).to.equal(undefined);
+    });
+
+    it('never calls a loopback host offline', () => {
+      const page = new FakeWindow();
+      page.navigator.onLine = false;
+      expect(isOffline(page, 'wss://example.org/')).to.equal(true);
+      expect(isOffline(page, 'ws://127.0.0.1:9/')).to.equal(false);
+      expect(isOffline(page, 'ws://[::1]:9/')).to.equal(false);
+      page.navigator.onLine = true;
+      expect(isOffline(page, 'wss://example.org/')).to.equal(false);
+    });
+  });
+
+  describe('the client on a page (fake window as the global, fake transport and clock)', () => {
+    let clock: InstalledClock;
+    let page: FakeWindow;
+    const global = globalThis as unknown as Record<string, unknown>;
+    const installed = ['addEventListener', 'removeEventListener', 'document', 'navigator'];
+    const saved = new Map<string, PropertyDescriptor | undefined>();
+    const sockets: SteadySocket<unknown, unknown>[] = [];
+
+    beforeEach(() => {
+      FakeWebSocket.reset();
+      clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+      page = new FakeWindow();
+      for (const key of installed) {
+        saved.set(key, Object.getOwnPropertyDescriptor(globalThis, key));
+        const value = key === 'addEventListener' || key === 'removeEventListener' ? (page[key as 'addEventListener'] as Function).bind(page) : page[key as 'document'];
+        Object.defineProperty(globalThis, key, { value, configurable: true, writable: true });
+      }
+    });
+
+    afterEach(() => {
+      for (const socket of sockets.splice(0)) void socket.close();
+      clock.runAll();
+      clock.uninstall();
+      for (const key of installed) {
+        const descriptor = saved.get(key);
+        if (descriptor) Object.defineProperty(globalThis, key, descriptor);
+        else delete global[key];
+      }
+    });
+
+    function open(options: object = {}) {
+      const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', { WebSocket: FakeWebSocket as never, ...options });
+      sockets.push(socket);
+      clock.runMicrotasks();
+      return socket;
+    }
+
+    it('bfcache: pagehide (persisted) closes with 1000 "page hidden", holds attempts, and pageshow reconnects and flushes', () => {
+      const socket = open({ minDelay: 10, jitter: 0 });
+      const closes: { code: number; reason: string }[] = [];
+      socket.on('close', (info) => closes.push({ code: info.code, reason: info.reason }));
+      const ws = FakeWebSocket.last;
+      ws.serverOpen();
+      page.dispatch('pagehide', { persisted: true });
+      expect(ws.closeCalls).to.deep.equal([{ code: 1000, reason: 'page hidden' }]);
+      expect(closes).to.deep.equal([{ code: 1000, reason: 'page hidden' }]);
+      expect(socket.state).to.equal('waiting');
+      socket.send('while hidden');
+      clock.tick(60_000);
+      expect(FakeWebSocket.instances, 'no attempt while in the cache').to.have.length(1);
+      page.dispatch('pageshow', { persisted: true });
+      expect(socket.state).to.equal('connecting');
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal(['while hidden']);
+    });
+
+    it('a hidden page that becomes visible while waiting tries at once', () => {
+      const socket = open({ minDelay: 60_000, jitter: 0 });
+      FakeWebSocket.last.fail();
+      expect(socket.state).to.equal('waiting');
+      page.document.visibilityState = 'visible';
+      page.dispatch('visibilitychange');
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    it('online cuts a wait short; offline holds attempts for at most maxDelay', () => {
+      const socket = open({ minDelay: 100, maxDelay: 20_000, jitter: 0 });
+      FakeWebSocket.last.fail();
+      page.navigator.onLine = false;
+      page.dispatch('offline');
+      clock.tick(19_999);
+      expect(FakeWebSocket.instances, 'no attempt while offline').to.have.length(1);
+      page.navigator.onLine = true;
+      page.dispatch('online');
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    it('offline while open probes the connection at once with the heartbeat', () => {
+      const socket = open({ heartbeat: { interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' } });
+      FakeWebSocket.last.serverOpen();
+      page.dispatch('offline');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['ping']);
+      clock.tick(500);
+      expect(socket.state, 'no pong: dead').to.equal('waiting');
+    });
+
+    it('removes its page listeners when closed', async () => {
+      const socket = open();
+      expect(page.count).to.equal(5);
+      const done = socket.close();
+      clock.tick(10);
+      await done;
+      expect(page.count).to.equal(0);
+    });
+  });
+});
