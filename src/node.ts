@@ -7,6 +7,7 @@ import type { Agent, AgentOptions, OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import { redactUrl } from './url';
 
 /**
  * Options for the proxy agent: `http.Agent` options, TLS options for an `https://` proxy
@@ -54,11 +55,11 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
   try {
     parsed = new URL(text.includes('://') ? text : `http://${text}`);
   } catch {
-    throw new TypeError(`Invalid proxy URL ${JSON.stringify(redact(text))}: expected http://host:port or https://host:port.`);
+    throw new TypeError(`Invalid proxy URL ${JSON.stringify(redactUrl(text))}: expected http://host:port or https://host:port.`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new TypeError(
-      `Unsupported proxy ${redact(parsed.href)}: steadysocket/node tunnels through HTTP(S) proxies with CONNECT. ` +
+      `Unsupported proxy ${redactUrl(parsed.href)}: steadysocket/node tunnels through HTTP(S) proxies with CONNECT. ` +
         `For a ${parsed.protocol.slice(0, -1)} proxy, pass your own agent (e.g. from socks-proxy-agent) as the agent option.`,
     );
   }
@@ -94,7 +95,7 @@ export function proxyAgentFor(url: string | URL, env: ProxyEnv = process.env, op
   try {
     target = new URL(String(url));
   } catch {
-    throw new TypeError(`Invalid WebSocket URL ${JSON.stringify(String(url))}.`);
+    throw new TypeError(`Invalid WebSocket URL ${JSON.stringify(redactUrl(String(url)))}.`);
   }
   const scheme = LOOKUP_SCHEME[target.protocol];
   if (!scheme) throw new TypeError(`Not a WebSocket URL: ${target.protocol} (expected ws: or wss:).`);
@@ -128,7 +129,3 @@ function proxyView(env: ProxyEnv): Record<string, string> {
   return view;
 }
 
-/** A URL fit for an error message: no credentials. */
-function redact(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
-}

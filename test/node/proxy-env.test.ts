@@ -137,6 +137,23 @@ describe('steadysocket/node createProxyAgent', () => {
     expect(agent.keepAlive).to.equal(true);
   });
 
+  it('keeps credentials and query values of the URL and the proxy out of its errors', () => {
+    const messages: string[] = [];
+    for (const call of [
+      () => proxyAgentFor('ws://u:zqPass1234@[bad/?token=zqToken1234', {}),
+      () => createProxyAgent('http://u:zqProxyPass@[bad/?k=zqProxyQuery'),
+      () => createProxyAgent('socks5://u:zqSocksPass@127.0.0.1:1080/?k=zqSocksQuery'),
+    ]) {
+      try {
+        call();
+      } catch (error) {
+        messages.push(String(error));
+      }
+    }
+    expect(messages).to.have.length(3);
+    for (const message of messages) expect(message).to.not.match(/zq\w+/);
+  });
+
   it('rejects proxies that are not HTTP(S)', () => {
     expect(() => createProxyAgent('socks5://127.0.0.1:1080')).to.throw(TypeError, /socks5 proxy/);
   });
