@@ -50,7 +50,7 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
       await linger(session, wait);
       if (!session.ended) {
         if (count !== undefined && session.received < count) {
-          shortfall = `${session.received} of ${count} message${count === 1 ? '' : 's'} (--count) arrived within ${wait === -1 ? 'the connection' : `${wait} s (-w)`}`;
+          shortfall = `only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count) arrived within ${wait === -1 ? 'the connection' : `${wait} s (-w)`}`;
           await session.end(1000, '', ExitCode.COUNT_NOT_REACHED);
         } else await session.end();
       }
@@ -58,12 +58,12 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     let code = await session.done;
     if (code === ExitCode.OK && count !== undefined && session.received < count && !readerGone) {
       code = ExitCode.COUNT_NOT_REACHED;
-      shortfall ??= `the connection ended after ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count)`;
+      shortfall ??= `the connection ended after only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count)`;
     }
     // Without -q the error events already said most of it on stderr.
     const failure =
       code === ExitCode.COUNT_NOT_REACHED
-        ? `only ${shortfall}`
+        ? shortfall
         : options.quiet || options.json || session.gaveUpFirstConnect
           ? session.failure(code)
           : undefined;

@@ -8,6 +8,7 @@ import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
 import { statusText } from '../../src/cli/interactive';
 import { displayUrl, encodeInput, InputError, renderMessage } from '../../src/cli/messages';
 import { JsonReporter } from '../../src/cli/output';
+import { Scrubber } from '../../src/cli/redact';
 import { displayRows, truncate } from '../../src/cli/terminal';
 
 function parse(...argv: string[]): CliOptions {
@@ -107,14 +108,14 @@ describe('steadysocket CLI: pure parts', () => {
       expect(renderMessage(bytes, 'binary')).to.include({ text: 'hi', encoding: 'utf8' });
     });
 
-    it('hides passwords and query values from displayed URLs', () => {
-      expect(displayUrl('wss://u:secret@h/p?token=abc&x=1')).to.equal('wss://u:***@h/p?token=***&x=***');
+    it('hides user, password and query values from displayed URLs', () => {
+      expect(displayUrl('wss://u:secret@h/p?token=abc&x=1')).to.equal('wss://***:***@h/p?token=***&x=***');
     });
 
     it('writes NDJSON with the documented fields', () => {
       const lines: string[] = [];
       const now = () => new Date('2026-01-02T03:04:05.678Z');
-      const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, now);
+      const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, new Scrubber(), now);
       json.reconnecting({ attempt: 2, delay: Infinity, offline: true, cause: { code: 1006, reason: '', wasClean: false, attempt: 2 } });
       json.error(new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 401 }));
       expect(lines.map((l) => JSON.parse(l))).to.deep.equal([
