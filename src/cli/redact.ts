@@ -33,9 +33,13 @@ function redactQuery(query: string): string {
     .join('&');
 }
 
-/** Every URL inside `text` (scheme://… up to white space or a quote) redacted. */
+/** Every URL inside `text` (scheme://… up to white space, a quote or a non-ASCII character such as `…`) redacted. */
 export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (url) => redactUrl(url));
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\u0080-\uffff]+/gi, (match) => {
+    // Punctuation that ends a sentence is not part of the URL.
+    const url = match.replace(/[.,;:!?)\]]+$/, '');
+    return redactUrl(url) + match.slice(url.length);
+  });
 }
 
 /** Shorter literal secrets are not scrubbed from free text: they would mangle ordinary words and numbers. */
