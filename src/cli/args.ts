@@ -80,8 +80,10 @@ Examples:
 Modes: interactive when stdin and stdout are terminals (prompt, status line, /help for
 commands); pipe mode otherwise (each stdin line is a message, each message one stdout
 line); execute mode with -x. In pipe and execute modes a first connection that never
-opens fails after --connect-attempts (default 3) tries; once connected, it reconnects. Proxies: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY
-are honoured unless --proxy or --no-proxy is given. NO_COLOR turns colours off.
+opens fails after --connect-attempts (default 3) tries; once connected, it reconnects.
+After the input, a server closing with 1000 ends the wait (-w). Proxies: HTTPS_PROXY,
+HTTP_PROXY, ALL_PROXY and NO_PROXY are honoured unless --proxy or --no-proxy is given.
+NO_COLOR turns colours off.
 `;
 
 function collect(value: string, previous: string[] | undefined): string[] {

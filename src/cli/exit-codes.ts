@@ -27,7 +27,7 @@ export const ExitCode = {
 export const EXIT_CODES_HELP = `Exit codes:
   0    normal end (input sent, -x/-w done, --count reached, /quit, server closed with 1000/1001)
   1    unexpected runtime error
-  2    usage error (bad flag, URL, subprotocol, header, or unreadable file)
+  2    usage error (bad flag, URL, subprotocol, header; unreadable file, --ca without a certificate)
   3    connection failed or lost, and retries exhausted (or --no-reconnect, or the first
        connection did not open after --connect-attempts in pipe/execute mode)
   4    the server rejected the handshake with HTTP 401 or 403

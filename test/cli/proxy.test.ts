@@ -171,6 +171,12 @@ describe('steadysocket CLI: proxies (tinyproxy)', function () {
     expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 403, proxy: `127.0.0.1:${proxy.port}` });
   });
 
+  it('blames the server, exit 4, when the tunnel opened and the server itself rejected the handshake', async () => {
+    const result = await runCli([server.url('/reject/403'), '--proxy', proxy.url, '-q', '-x', 'x']);
+    expect(result.code).to.equal(4);
+    expect(result.stderr).to.equal('steadysocket: the server rejected the handshake with HTTP 403 (exit 4)\n');
+  });
+
   it('exits 3 when the proxy itself cannot be reached', async () => {
     const dead = await freePort();
     const result = await runCli([server.url('/deadproxy'), '--proxy', `http://127.0.0.1:${dead}`, '--no-reconnect', '-x', 'x']);
