@@ -99,7 +99,7 @@ function safeDecode(value: string): string {
 }
 
 /** The environment variables that may hold a proxy URL with credentials. */
-export const PROXY_ENV = ['http_proxy', 'https_proxy', 'all_proxy', 'ws_proxy', 'wss_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+const PROXY_ENV = ['http_proxy', 'https_proxy', 'all_proxy', 'ws_proxy', 'wss_proxy'].flatMap((n) => [n, n.toUpperCase()]);
 
 /**
  * A scrubber for one run, from the raw command line and the environment, before any parsing:
