@@ -305,7 +305,7 @@ function validate(program: Command): CliOptions {
     key: raw.key,
     passphrase: raw.passphrase,
     insecure: raw.insecure === true || raw.check === false,
-    insecureFlag: raw.insecure === true ? '-k/--insecure' : '-n/--no-check',
+    insecureFlag: raw.insecure !== true && raw.check === false ? '-n/--no-check' : '-k/--insecure',
     proxy: raw.proxy === false ? false : typeof raw.proxy === 'string' ? withScheme(raw.proxy, 'http') : undefined,
     reconnect: raw.reconnect,
     maxRetries: raw.maxRetries,

@@ -58,7 +58,7 @@ async function passphrase(options: CliOptions): Promise<string> {
 
 function warnInsecure(options: CliOptions, env: NodeJS.ProcessEnv): void {
   const c = colorsFor(process.stderr, options.color, env);
-  const flag = options.insecureFlag === '-k/--insecure' ? '-k/--insecure' : "-n/--no-check (wscat's name for -k/--insecure)";
+  const flag = options.insecureFlag === '-n/--no-check' ? "-n/--no-check (wscat's name for -k/--insecure)" : '-k/--insecure';
   process.stderr.write(
     `${c.bold(c.red(`WARNING: ${flag}: the server certificate is NOT verified.`))}\n` +
       `${c.red('Anyone on the network path can read and change this connection. Trust a private CA with --ca <file> instead.')}\n`,

@@ -32,11 +32,7 @@ export interface SessionMode {
 }
 
 /** What the CLI found out about a failure that the library's error does not say. */
-type Diagnosis =
-  | { kind: 'proxy-refused'; status: number; proxy: string }
-  | { kind: 'proxy-failed'; status: number; proxy: string }
-  | { kind: 'not-tls' }
-  | { kind: 'first-connect'; attempts: number };
+type Diagnosis = { kind: 'proxy-refused' } | { kind: 'not-tls' } | { kind: 'first-connect'; attempts: number };
 
 /** Where a session's events go: the terminal UI, plain pipe output, or NDJSON. */
 export interface Reporter {
@@ -179,8 +175,6 @@ export class Session {
     let ending = exitCodeFor({ close: this.lastClose, error: this.lastError });
     if (this.diagnosis?.kind === 'proxy-refused' && (ending === ExitCode.HANDSHAKE_REJECTED || ending === ExitCode.CONNECTION_FAILED)) {
       ending = ExitCode.PROXY_REFUSED;
-    } else if (this.diagnosis?.kind === 'proxy-failed' && ending === ExitCode.HANDSHAKE_REJECTED) {
-      ending = ExitCode.CONNECTION_FAILED;
     }
     if (this.endedBy === undefined) return ending;
     // The server closed with an error code of its own while we were finishing normally (both
@@ -279,15 +273,13 @@ export class Session {
       if (retry) this.diagnosis = { kind: 'first-connect', attempts: info.attempt };
       return false;
     }
-    // A proxy that could not reach the server (5xx) is a network failure: retry as for one.
-    if (diagnosis?.kind === 'proxy-failed') return true;
     return defaultShouldReconnect(info);
   }
 
   /**
    * The library's error, reworded where the CLI knows the real cause: the proxy (not the server)
-   * refused the handshake, or the server does not speak TLS. Resets per error, so a later
-   * attempt is judged on its own.
+   * refused the handshake, or the server does not speak TLS. A 5xx from the proxy (it could not
+   * reach the server) is retried as the network failure it is; a 4xx is not.
    */
   private explain(error: SteadySocketError): SteadySocketError {
     const proxyStatus = this.proxyStatus;
@@ -295,7 +287,7 @@ export class Session {
       const proxy = this.proxyName;
       const target = targetOf(this.options.url);
       const refused = proxyStatus >= 400 && proxyStatus < 500;
-      this.diagnosis = refused ? { kind: 'proxy-refused', status: proxyStatus, proxy } : { kind: 'proxy-failed', status: proxyStatus, proxy };
+      if (refused) this.diagnosis = { kind: 'proxy-refused' };
       const why =
         proxyStatus === 407
           ? 'it wants credentials: put them in the proxy URL (http://user:pass@proxy:port)'
@@ -304,8 +296,8 @@ export class Session {
             : refused
               ? 'it refused the request'
               : 'it could not reach the server';
-      const message = `the proxy ${proxy} refused the tunnel to ${target}: CONNECT answered HTTP ${proxyStatus} (${why}). The server was not reached.`;
-      return reworded(error, refused ? message : message.replace('refused the tunnel to', 'could not open a tunnel to'), { proxy });
+      const verb = refused ? 'refused the tunnel to' : 'could not open a tunnel to';
+      return reworded(error, `the proxy ${proxy} ${verb} ${target}: CONNECT answered HTTP ${proxyStatus} (${why}). The server was not reached.`, { proxy });
     }
     if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
       this.diagnosis = { kind: 'not-tls' };

@@ -177,6 +177,14 @@ describe('steadysocket CLI: proxies (tinyproxy)', function () {
     expect(result.stderr).to.equal('steadysocket: the server rejected the handshake with HTTP 403 (exit 4)\n');
   });
 
+  it('retries, then exits 3, when the proxy could not reach the server (5xx), saying it was the proxy that answered', async () => {
+    const dead = await freePort();
+    const result = await runCli([`ws://127.0.0.1:${dead}/`, '--proxy', proxy.url, '--max-retries', '1', ...FAST, '-x', 'x']);
+    expect(result.code).to.equal(3);
+    expect(result.stderr.match(new RegExp(`the proxy 127\\.0\\.0\\.1:${proxy.port} could not open a tunnel to 127\\.0\\.0\\.1:${dead}: CONNECT answered HTTP 5\\d\\d`, 'g'))).to.have.length(2);
+    expect(result.stderr).to.include('reconnecting');
+  });
+
   it('exits 3 when the proxy itself cannot be reached', async () => {
     const dead = await freePort();
     const result = await runCli([server.url('/deadproxy'), '--proxy', `http://127.0.0.1:${dead}`, '--no-reconnect', '-x', 'x']);
