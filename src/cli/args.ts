@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { encodeInput, InputError, type Encoding } from './messages';
+import { MASK, redactUrl } from './redact';
 
 /** Everything the command line asked for, validated. */
 export interface CliOptions {
@@ -16,8 +17,11 @@ export interface CliOptions {
   ca: string | undefined;
   cert: string | undefined;
   key: string | undefined;
-  passphrase: string | undefined;
+  /** The passphrase of --key; `true` for `--passphrase` without a value (ask on the terminal). */
+  passphrase: string | true | undefined;
   insecure: boolean;
+  /** How -k was spelled (`-n/--no-check` is wscat's name), for the warning. */
+  insecureFlag: string;
 
   /** A proxy URL, false for --no-proxy, undefined to read the environment. */
   proxy: string | false | undefined;
@@ -28,9 +32,14 @@ export interface CliOptions {
   maxDelay: number | undefined;
   heartbeat: number | undefined;
   preamble: string[];
+  /**
+   * Pipe and execute modes: give up when the first connection has not opened after this many
+   * attempts (0: no limit). Undefined when --max-retries governs instead.
+   */
+  connectAttempts: number | undefined;
 
   execute: string[];
-  /** Seconds to wait after sending; -1 holds the connection open. */
+  /** Seconds to wait after sending; -1 holds the connection open. With --count: the deadline (default 10). */
   wait: number | undefined;
   count: number | undefined;
   encoding: Encoding;
@@ -63,13 +72,18 @@ Examples:
     steadysocket ws://localhost:8080 -x hello -x world -w 2
   NDJSON events for scripts:
     steadysocket ws://localhost:8080 --json | jq .
+  One request, one reply (exit 7 if none arrives within 10 s, or -w SECONDS):
+    steadysocket ws://localhost:8080/rpc -x '{"id":1}' --count 1
   Authenticate on every (re)connect and watch liveness:
     steadysocket ws://localhost:8080 --preamble '{"op":"auth","token":"…"}' --heartbeat 15000
 
 Modes: interactive when stdin and stdout are terminals (prompt, status line, /help for
 commands); pipe mode otherwise (each stdin line is a message, each message one stdout
-line); execute mode with -x. Proxies: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY
-are honoured unless --proxy or --no-proxy is given. NO_COLOR turns colours off.
+line); execute mode with -x. In pipe and execute modes a first connection that never
+opens fails after --connect-attempts (default 3) tries; once connected, it reconnects.
+After the input, a server closing with 1000 ends the wait (-w). Proxies: HTTPS_PROXY,
+HTTP_PROXY, ALL_PROXY and NO_PROXY are honoured unless --proxy or --no-proxy is given.
+NO_COLOR turns colours off.
 `;
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -98,7 +112,8 @@ function header(value: string, previous: Record<string, string> | undefined): Re
   const name = colon > 0 ? value.slice(0, colon).trim() : '';
   // RFC 9110 §5.1: a field name is a token.
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-    throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(value)}.`);
+    // Never echo the value: headers carry tokens.
+    throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(colon > 0 ? `${value.slice(0, colon)}: ${MASK}` : MASK)}.`);
   }
   return { ...previous, [name]: value.slice(colon + 1).trim() };
 }
@@ -125,6 +140,7 @@ export function buildProgram(io: ParseIo): Command {
     .option('-s, --subprotocol <token>', 'offer a subprotocol; repeat to offer several, in order', collect)
     .option('-H, --header <name:value>', 'add a handshake header; repeatable', header)
     .option('-o, --origin <origin>', 'set the Origin header')
+    .option('--host <host>', 'set the Host header (as wscat; same as -H "Host: <host>")')
     .option('--auth <user:pass>', 'HTTP Basic authentication', userPass)
     .option('-L, --location', 'follow HTTP redirects during the handshake')
     .option('--max-redirects <n>', 'most redirects to follow with -L', integer('--max-redirects', 0), 10)
@@ -135,8 +151,9 @@ export function buildProgram(io: ParseIo): Command {
     .option('--ca <file>', 'trust this CA certificate (PEM) for wss://')
     .option('--cert <file>', 'client certificate (PEM)')
     .option('--key <file>', 'client certificate key (PEM)')
-    .option('--passphrase <pass>', 'passphrase of --key')
-    .option('-k, --insecure', 'do NOT verify the server certificate (testing only)');
+    .option('--passphrase [pass]', 'passphrase of --key; without a value, asked for on the terminal')
+    .option('-k, --insecure', 'do NOT verify the server certificate (testing only)')
+    .option('-n, --no-check', "wscat's name for -k/--insecure");
 
   program
     .optionsGroup('Proxy:')
@@ -147,6 +164,7 @@ export function buildProgram(io: ParseIo): Command {
     .optionsGroup('Reconnect:')
     .option('--no-reconnect', 'do not reconnect: exit when the connection ends')
     .option('--max-retries <n>', 'give up after n failed attempts in a row (default: never)', integer('--max-retries', 0))
+    .option('--connect-attempts <n>', 'pipe/execute: fail if the first connection has not opened after n attempts (default 3; 0: no limit)', integer('--connect-attempts', 0))
     .option('--min-delay <ms>', 'first retry waits up to this long (default 1000)', integer('--min-delay', 0))
     .option('--max-delay <ms>', 'no retry waits longer (default 30000)', integer('--max-delay', 0))
     .option('--heartbeat <ms>', 'ping after ms of silence; reconnect if no answer within ms', integer('--heartbeat', 1))
@@ -155,8 +173,8 @@ export function buildProgram(io: ParseIo): Command {
   program
     .optionsGroup('Messages:')
     .option('-x, --execute <msg>', 'send this message, then exit (see -w); repeatable', collect)
-    .option('-w, --wait <seconds>', 'after sending, wait this long for replies before closing (-1: stay)', seconds)
-    .option('--count <n>', 'exit after receiving n messages', integer('--count', 1))
+    .option('-w, --wait <seconds>', 'after sending, wait this long for replies (-1: until the server closes); with --count the deadline (default 10)', seconds)
+    .option('--count <n>', 'exit 0 after receiving n messages; exit 7 if they do not arrive in time (see -w)', integer('--count', 1))
     .option('-b, --binary', 'send lines as binary frames; print binary frames as raw text')
     .option('--hex', 'lines are hex and sent as binary; binary frames print as hex (the default)')
     .option('--base64', 'lines are base64 and sent as binary; binary frames print as base64');
@@ -168,6 +186,12 @@ export function buildProgram(io: ParseIo): Command {
     .option('-q, --quiet', 'no diagnostics on stderr (the reason for a failure is still printed)')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .option('--debug', "print the client's lifecycle log on stderr");
+
+  program
+    .optionsGroup('wscat compatibility:')
+    .option('--slash', 'accepted and ignored: slash commands are always on in interactive mode')
+    .option('-p, --protocol <version>', 'WebSocket protocol version: only 13 (RFC 6455) is spoken')
+    .option('-l, --listen <port>', 'refused: steadysocket is a client only (use wscat -l or websocat -s)');
 
   program.addHelpText('after', `${EXAMPLES}\n${EXIT_CODES_HELP}\n`);
   return program;
@@ -207,8 +231,14 @@ interface RawOptions {
   ca?: string;
   cert?: string;
   key?: string;
-  passphrase?: string;
+  passphrase?: string | true;
   insecure?: boolean;
+  check: boolean;
+  host?: string;
+  slash?: boolean;
+  protocol?: string;
+  listen?: string;
+  connectAttempts?: number;
   proxy?: string | boolean;
   reconnect: boolean;
   maxRetries?: number;
@@ -231,15 +261,17 @@ interface RawOptions {
 
 function validate(program: Command): CliOptions {
   const raw = program.opts<RawOptions>();
+  wscatOptions(raw);
   const execute = raw.execute ?? [];
   const preamble = raw.preamble ?? [];
-  const headers = raw.header ?? {};
+  const headers = raw.host === undefined ? raw.header ?? {} : { ...raw.header, Host: raw.host };
   const positional = program.args[0];
   if (positional !== undefined && raw.connect !== undefined && positional !== raw.connect) {
     throw new UsageError('give the URL once: either as an argument or with -c/--connect.');
   }
   const given = raw.connect ?? positional;
   if (!given) throw new UsageError('missing the URL to connect to.');
+  const url = checkUrl(withScheme(given));
 
   const formats = [raw.binary && '--binary', raw.hex && '--hex', raw.base64 && '--base64'].filter(Boolean);
   if (formats.length > 1) throw new UsageError(`${formats.join(' and ')} cannot be combined.`);
@@ -260,7 +292,7 @@ function validate(program: Command): CliOptions {
   }
 
   return {
-    url: withScheme(given),
+    url,
     subprotocols: raw.subprotocol ?? [],
     headers: raw.auth ? { ...headers, Authorization: `Basic ${Buffer.from(raw.auth).toString('base64')}` } : headers,
     origin: raw.origin,
@@ -272,7 +304,8 @@ function validate(program: Command): CliOptions {
     cert: raw.cert,
     key: raw.key,
     passphrase: raw.passphrase,
-    insecure: raw.insecure === true,
+    insecure: raw.insecure === true || raw.check === false,
+    insecureFlag: raw.insecure !== true && raw.check === false ? '-n/--no-check' : '-k/--insecure',
     proxy: raw.proxy === false ? false : typeof raw.proxy === 'string' ? withScheme(raw.proxy, 'http') : undefined,
     reconnect: raw.reconnect,
     maxRetries: raw.maxRetries,
@@ -280,6 +313,7 @@ function validate(program: Command): CliOptions {
     maxDelay: raw.maxDelay,
     heartbeat: raw.heartbeat,
     preamble,
+    connectAttempts: raw.connectAttempts ?? (raw.maxRetries === undefined ? DEFAULT_CONNECT_ATTEMPTS : undefined),
     execute,
     wait: raw.wait,
     count: raw.count,
@@ -290,6 +324,62 @@ function validate(program: Command): CliOptions {
     color: raw.color,
     debug: raw.debug === true,
   };
+}
+
+/** Pipe and execute modes: attempts a first connection gets before the run fails (wscat: one). */
+export const DEFAULT_CONNECT_ATTEMPTS = 3;
+
+/** -w when --count is given without it: how long to wait for the messages, in seconds. */
+export const DEFAULT_COUNT_WAIT = 10;
+
+/** wscat flags that steadysocket takes (-n, --slash, --host, -p 13) or refuses with what to do instead. */
+function wscatOptions(raw: RawOptions): void {
+  if (raw.listen !== undefined) {
+    throw new UsageError(
+      `-l/--listen: steadysocket is a WebSocket client only and cannot listen on port ${raw.listen}. ` +
+        `For a quick server use \`npx wscat -l ${raw.listen}\` or \`websocat -s ${raw.listen}\`.`,
+    );
+  }
+  if (raw.protocol !== undefined && raw.protocol.trim() !== '13') {
+    throw new UsageError(
+      `-p/--protocol ${raw.protocol}: steadysocket speaks WebSocket version 13 (RFC 6455) only, as every current server does; ` +
+        `the old hybi drafts (e.g. 8) are not supported. To offer a subprotocol, use -s <token>.`,
+    );
+  }
+}
+
+/**
+ * The URL, checked before anything uses it (the proxy lookup among them), with what is wrong in
+ * words. The URL in messages is redacted: a mistyped URL still holds its token.
+ */
+function checkUrl(url: string): string {
+  const shown = JSON.stringify(redactUrl(url));
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid URL ${shown}: ${urlProblem(url)}.`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
+    throw new UsageError(`invalid URL ${shown}: the scheme must be ws://, wss://, http:// or https://, not ${parsed.protocol}//.`);
+  }
+  if (url.includes('#')) throw new UsageError(`invalid URL ${shown}: a fragment (#…) is not allowed in a WebSocket URL (RFC 6455 §3).`);
+  if (!parsed.hostname) throw new UsageError(`invalid URL ${shown}: there is no host name.`);
+  return url;
+}
+
+/** Why `new URL` refused a URL, as far as can be told. */
+function urlProblem(url: string): string {
+  const parts = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#\s]*@)?(\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?/i.exec(url);
+  if (!parts) return 'not a URL';
+  const [, host, port] = parts;
+  if (host === '') return 'there is no host name';
+  if (/\s/.test(host)) return `the host ${JSON.stringify(host)} contains white space`;
+  if (port !== undefined && port !== '') {
+    if (!/^\d+$/.test(port)) return `the port ${JSON.stringify(port)} is not a number`;
+    if (Number(port) > 65535) return `the port ${port} is out of range (1–65535)`;
+  }
+  return `the host ${JSON.stringify(host)} is not a valid host name`;
 }
 
 /** `localhost:8080/x` → `ws://localhost:8080/x` (like wscat); URLs with a scheme are left alone. */

@@ -14,6 +14,10 @@ export const ExitCode = {
   HANDSHAKE_REJECTED: 4,
   /** The server closed the connection with an error close code and no reconnect followed. */
   SERVER_ERROR_CLOSE: 5,
+  /** The HTTP proxy refused to open the tunnel (CONNECT answered 4xx, e.g. 403 by its rules, 407 credentials). */
+  PROXY_REFUSED: 6,
+  /** --count messages did not arrive: the wait (-w) ran out, or the connection ended first. */
+  COUNT_NOT_REACHED: 7,
   /** Interrupted by SIGINT (Ctrl-C outside interactive mode); the connection is closed first. */
   INTERRUPTED: 130,
   /** Stopped by SIGTERM; the connection is closed first. */
@@ -23,10 +27,13 @@ export const ExitCode = {
 export const EXIT_CODES_HELP = `Exit codes:
   0    normal end (input sent, -x/-w done, --count reached, /quit, server closed with 1000/1001)
   1    unexpected runtime error
-  2    usage error (bad flag, URL, subprotocol, header, or unreadable file)
-  3    connection failed or lost, and retries exhausted (or --no-reconnect)
-  4    handshake rejected with HTTP 401 or 403
+  2    usage error (bad flag, URL, subprotocol, header; unreadable file, --ca without a certificate)
+  3    connection failed or lost, and retries exhausted (or --no-reconnect, or the first
+       connection did not open after --connect-attempts in pipe/execute mode)
+  4    the server rejected the handshake with HTTP 401 or 403
   5    server closed with an error close code (not 1000/1001/1005)
+  6    the HTTP proxy refused the tunnel (CONNECT answered 4xx, e.g. 403 or 407)
+  7    --count messages did not arrive within the wait (-w, default 10 s) or before the end
   130  interrupted (SIGINT) outside interactive mode; 143 for SIGTERM`;
 
 /** Close codes that mean the server ended the session on purpose and nothing went wrong. */

@@ -4,6 +4,7 @@ import { colorsFor, type Colors } from './colors';
 import { ExitCode } from './exit-codes';
 import { displayUrl, formatBytes, formatDelay, renderMessage, type Encoding } from './messages';
 import { describe, paint, type Line } from './output';
+import type { Scrubber } from './redact';
 import { Session, type Reporter } from './session';
 import { Terminal } from './terminal';
 
@@ -17,6 +18,41 @@ export const SLASH_COMMANDS: readonly { name: string; args: string; help: string
   { name: '/quit', args: '', help: 'close normally and exit (also Ctrl-D, or Ctrl-C on an empty line)' },
   { name: '/help', args: '', help: 'show this list' },
 ];
+
+const HELP_COLUMN = 24;
+
+/**
+ * The /help lines for a terminal `width` columns wide: the description wraps at word boundaries
+ * and its continuation lines are indented under it (never a word cut in two).
+ */
+export function helpLines(width: number): string[] {
+  const entries = [...SLASH_COMMANDS.map((c) => ({ name: `${c.name} ${c.args}`.trim(), help: c.help })), { name: '//text', help: 'send a message that starts with /' }];
+  const indent = HELP_COLUMN + 1;
+  const room = Math.max(20, width - indent);
+  const lines: string[] = [];
+  for (const { name, help } of entries) {
+    const wrapped = wrapWords(help, room);
+    lines.push(`${name.padEnd(HELP_COLUMN)} ${wrapped[0]}`);
+    for (const rest of wrapped.slice(1)) lines.push(`${' '.repeat(indent)}${rest}`);
+  }
+  return lines;
+}
+
+/** Splits text into lines of at most `width` characters at spaces; a longer word stands alone. */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
 
 /** What the status line says, in words, for a snapshot of the session. */
 export interface StatusSnapshot {
@@ -62,6 +98,7 @@ class TerminalReporter implements Reporter {
     private readonly out: Colors,
     private readonly ui: Colors,
     private readonly encoding: Encoding,
+    private readonly scrubber: Scrubber,
   ) {}
 
   message(data: unknown): void {
@@ -95,17 +132,17 @@ class TerminalReporter implements Reporter {
     this.line({ text, tone: 'note' });
   }
   line(line: Line): void {
-    this.terminal?.print(paint(this.ui, line));
+    this.terminal?.print(paint(this.ui, { ...line, text: this.scrubber.scrub(line.text) }));
   }
 }
 
 /** Interactive mode: prompt, live status line, slash commands. Resolves with the exit code. */
-export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
+export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv, scrubber: Scrubber): Promise<number> {
   const out = colorsFor(process.stdout, options.color, env);
   const ui = colorsFor(process.stderr, options.color, env);
   const uiStream = process.stderr.isTTY ? process.stderr : process.stdout;
-  const reporter = new TerminalReporter(out, ui, options.encoding);
-  const session = new Session(options, reporter);
+  const reporter = new TerminalReporter(out, ui, options.encoding, scrubber);
+  const session = new Session(options, reporter, { scrubber });
   const terminal = new Terminal({
     input: process.stdin,
     output: process.stdout,
@@ -136,9 +173,10 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
       ui,
     );
   };
-  terminal.setStatus(snapshot());
-  const ticker = setInterval(() => terminal.setStatus(snapshot()), STATUS_REFRESH_MS);
-  session.socket.on('state', () => terminal.setStatus(snapshot()));
+  const refresh = () => terminal.setStatus(scrubber.scrub(snapshot()));
+  refresh();
+  const ticker = setInterval(refresh, STATUS_REFRESH_MS);
+  session.socket.on('state', refresh);
 
   const quit = () => {
     if (!session.ended) void session.end(1000, '', ExitCode.OK);
@@ -146,7 +184,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
   terminal.onQuit(quit);
   terminal.onLine((line) => {
     if (line.startsWith('/') && !line.startsWith('//')) {
-      slash(line, session, reporter, quit);
+      slash(line, session, reporter, quit, () => (uiStream.columns || 80) - 1);
       return;
     }
     // `//text` sends `/text`.
@@ -168,7 +206,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
     const code = await session.done;
     clearInterval(ticker);
     const failure = session.failure(code);
-    terminal.close(failure ? `${snapshot()} · ${ui.red(failure)} (exit ${code})` : snapshot());
+    terminal.close(failure ? `${snapshot()} · ${ui.red(scrubber.scrub(failure))} (exit ${code})` : snapshot());
     return code;
   } finally {
     clearInterval(ticker);
@@ -177,15 +215,14 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
   }
 }
 
-function slash(line: string, session: Session, reporter: TerminalReporter, quit: () => void): void {
+function slash(line: string, session: Session, reporter: TerminalReporter, quit: () => void, width: () => number): void {
   const [command, ...args] = line.trim().split(/\s+/);
   const say = (text: string, tone: Line['tone'] = 'note') => reporter.line({ text, tone });
   try {
     switch (command) {
       case '/help':
       case '/?':
-        for (const c of SLASH_COMMANDS) say(`${`${c.name} ${c.args}`.padEnd(24)} ${c.help}`);
-        say(`${'//text'.padEnd(24)} send a message that starts with /`);
+        for (const text of helpLines(width())) say(text);
         return;
       case '/ping': {
         const payload = line.trim().slice(command.length).trim();

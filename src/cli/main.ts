@@ -5,33 +5,62 @@ import { colorsFor } from './colors';
 import { ExitCode } from './exit-codes';
 import { runInteractive } from './interactive';
 import { runPipe } from './pipe';
+import { askHidden } from './prompt';
+import { scrubberFor, type Scrubber } from './redact';
+
+/** Nothing the CLI writes on stderr itself may carry a secret of this run (see redact.ts). */
+let scrubber: Scrubber | undefined;
+const writeErr = (text: string): void => void process.stderr.write(scrubber ? scrubber.scrub(text) : text);
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  scrubber = scrubberFor(argv, env);
   const parsed = parseArgs(argv, {
     stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stderr: writeErr,
     version: packageVersion(),
   });
   if ('exit' in parsed) return parsed.exit;
   const options = parsed.run;
-  if (options.insecure) warnInsecure(options, env);
-  const interactive = !options.json && options.execute.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
   try {
-    return interactive ? await runInteractive(options, env) : await runPipe(options, env);
+    if (options.passphrase === true) {
+      options.passphrase = await passphrase(options);
+      scrubber.add(options.passphrase);
+    }
+    if (options.insecure) warnInsecure(options, env);
+    const interactive = !options.json && options.execute.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
+    return interactive ? await runInteractive(options, env, scrubber) : await runPipe(options, env, scrubber);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n(run steadysocket --help for usage)\n`);
+      writeErr(`error: ${error.message}\n(run steadysocket --help for usage)\n`);
       return ExitCode.USAGE;
     }
-    process.stderr.write(`steadysocket: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    if (error instanceof Interrupted) return ExitCode.INTERRUPTED;
+    writeErr(`steadysocket: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
     return ExitCode.RUNTIME_ERROR;
   }
 }
 
+class Interrupted extends Error {}
+
+/** `--passphrase` without a value: ask on the terminal without echo, as wscat does; never read it from a pipe. */
+async function passphrase(options: CliOptions): Promise<string> {
+  if (options.key === undefined) throw new UsageError('--passphrase is for an encrypted --key; there is no --key.');
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    throw new UsageError(
+      '--passphrase was given without a value and there is no terminal to ask on. ' +
+        'Give it as --passphrase <pass> (visible in ps), or use an unencrypted key in a private file.',
+    );
+  }
+  const answer = await askHidden(process.stdin, process.stderr, `Passphrase for ${options.key}: `);
+  if (answer === undefined) throw new Interrupted();
+  return answer;
+}
+
 function warnInsecure(options: CliOptions, env: NodeJS.ProcessEnv): void {
   const c = colorsFor(process.stderr, options.color, env);
+  const flag = options.insecureFlag === '-n/--no-check' ? "-n/--no-check (wscat's name for -k/--insecure)" : '-k/--insecure';
   process.stderr.write(
-    `${c.bold(c.red('WARNING: -k/--insecure: the server certificate is NOT verified.'))}\n` +
+    `${c.bold(c.red(`WARNING: ${flag}: the server certificate is NOT verified.`))}\n` +
       `${c.red('Anyone on the network path can read and change this connection. Trust a private CA with --ca <file> instead.')}\n`,
   );
 }
@@ -57,6 +86,6 @@ function exit(code: number): void {
 }
 
 main(process.argv.slice(2), process.env).then(exit, (error: unknown) => {
-  process.stderr.write(`steadysocket: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  writeErr(`steadysocket: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
   exit(ExitCode.RUNTIME_ERROR);
 });

@@ -1,4 +1,5 @@
 // Turning input lines into frames and frames into output lines. Pure: no I/O, no clock.
+import { redactUrl } from './redact';
 
 /** How input lines become frames, and how binary frames are printed. */
 export type Encoding = 'text' | 'binary' | 'hex' | 'base64';
@@ -58,16 +59,9 @@ export function toBuffer(data: unknown): Buffer {
   return Buffer.from(String(data));
 }
 
-/** A URL fit for a terminal or a log: no password, no query values (tokens live there). */
+/** A URL fit for a terminal or a log: no user or password, no query values (tokens live there). */
 export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***');
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  return redactUrl(url);
 }
 
 /** `1.2 s`, `850 ms`. */

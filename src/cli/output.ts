@@ -2,6 +2,7 @@
 import type { CloseInfo, DropInfo, OpenInfo, ReconnectingInfo, SteadySocketError, WireData } from '../index';
 import type { Colors } from './colors';
 import { describeClose, displayUrl, formatDelay, renderMessage, toBuffer, type Encoding } from './messages';
+import { Scrubber } from './redact';
 import type { Reporter } from './session';
 
 export type Tone = 'good' | 'warn' | 'bad' | 'note';
@@ -64,6 +65,7 @@ export class PlainReporter implements Reporter {
     private readonly colors: Colors,
     private readonly encoding: Encoding,
     private readonly quiet: boolean,
+    private readonly scrubber: Scrubber = new Scrubber(),
   ) {}
 
   message(data: unknown): void {
@@ -96,7 +98,9 @@ export class PlainReporter implements Reporter {
   }
 
   private diagnostic(line: Line): void {
-    if (!this.quiet) this.stderr.write(`${this.colors.dim('steadysocket:')} ${paint(this.colors, line)}\n`);
+    if (this.quiet) return;
+    const text = this.scrubber.scrub(line.text);
+    this.stderr.write(`${this.colors.dim('steadysocket:')} ${paint(this.colors, { ...line, text })}\n`);
   }
 }
 
@@ -107,6 +111,7 @@ export class JsonReporter implements Reporter {
     private readonly stderr: Writable,
     private readonly encoding: Encoding,
     private readonly quiet: boolean,
+    private readonly scrubber: Scrubber = new Scrubber(),
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -115,13 +120,13 @@ export class JsonReporter implements Reporter {
     this.emit('message', binary ? { data: text, binary, encoding, bytes } : { data: text, binary });
   }
   open(info: OpenInfo): void {
-    this.emit('open', { url: displayUrl(info.url), protocol: info.protocol, attempt: info.attempt });
+    this.emit('open', { url: this.scrubber.scrub(displayUrl(info.url)), protocol: info.protocol, attempt: info.attempt });
   }
   close(info: CloseInfo, opened: boolean): void {
     this.emit('close', {
       opened,
       code: info.code,
-      reason: info.reason,
+      reason: this.scrubber.scrub(info.reason),
       wasClean: info.wasClean,
       ...(info.status !== undefined && { status: info.status }),
       ...(info.error && { error: info.error.code }),
@@ -134,7 +139,8 @@ export class JsonReporter implements Reporter {
   error(error: SteadySocketError): void {
     this.emit('error', {
       code: error.code,
-      message: error.message,
+      message: this.scrubber.scrub(error.message),
+      ...((error as { proxy?: string }).proxy !== undefined && { proxy: (error as { proxy?: string }).proxy }),
       ...(error.status !== undefined && { status: error.status }),
       ...(error.closeCode !== undefined && { closeCode: error.closeCode }),
     });
@@ -150,7 +156,7 @@ export class JsonReporter implements Reporter {
     this.emit('pong', { data: toBuffer(data).toString(), ...(rtt !== undefined && { rtt }) });
   }
   notice(text: string): void {
-    if (!this.quiet) this.stderr.write(`steadysocket: ${text}\n`);
+    if (!this.quiet) this.stderr.write(`steadysocket: ${this.scrubber.scrub(text)}\n`);
   }
 
   private emit(type: string, fields: Record<string, unknown>): void {

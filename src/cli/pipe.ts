@@ -1,10 +1,11 @@
 import * as readline from 'node:readline';
 import { isSteadySocketError } from '../index';
-import type { CliOptions } from './args';
+import { DEFAULT_COUNT_WAIT, type CliOptions } from './args';
 import { colorsFor } from './colors';
 import { ExitCode } from './exit-codes';
 import { InputError } from './messages';
 import { JsonReporter, PlainReporter } from './output';
+import type { Scrubber } from './redact';
 import { Session } from './session';
 
 /** Above this many bytes or messages waiting (outbox + socket), stop reading stdin until they drain. */
@@ -13,18 +14,26 @@ const INPUT_MAX_QUEUED = 1000;
 
 /**
  * Pipe mode (stdin lines in, message lines out) and execute mode (-x). Ends once the input is
- * exhausted and sent, after -w; or when --count is reached; or when the client gives up.
+ * exhausted and sent, after -w; or when --count is reached (or not reached in time: exit 7); or
+ * when the client gives up (a first connection that never opens gives up after --connect-attempts).
  */
-export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
+export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrubber: Scrubber): Promise<number> {
   const reporter = options.json
-    ? new JsonReporter(process.stdout, process.stderr, options.encoding, options.quiet)
-    : new PlainReporter(process.stdout, process.stderr, colorsFor(process.stderr, options.color, env), options.encoding, options.quiet);
-  const session = new Session(options, reporter);
+    ? new JsonReporter(process.stdout, process.stderr, options.encoding, options.quiet, scrubber)
+    : new PlainReporter(process.stdout, process.stderr, colorsFor(process.stderr, options.color, env), options.encoding, options.quiet, scrubber);
+  const session = new Session(options, reporter, { firstConnectAttempts: options.connectAttempts, scrubber });
   const removeSignals = handleSignals(session);
+  let readerGone = false;
   // A reader that went away (`| head -1`) is a normal end, not a crash.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' && !session.ended) void session.end();
+    if (error.code !== 'EPIPE') return;
+    readerGone = true;
+    if (!session.ended) void session.end();
   });
+  const { count } = options;
+  // With --count the wait is a deadline for the messages: a missing reply is never a success.
+  const wait = options.wait ?? (count !== undefined ? DEFAULT_COUNT_WAIT : undefined);
+  let shortfall: string | undefined;
 
   const firstOpen = new Promise<boolean>((resolve) => {
     session.socket.once('open', () => resolve(true));
@@ -37,13 +46,28 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv): Prom
     // Connect at least once even with empty input: a quick reachability check.
     if (!session.ended && (await firstOpen)) {
       await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
-      await linger(session, options.wait);
-      if (!session.ended) await session.end();
+      session.finishing = true;
+      await linger(session, wait);
+      if (!session.ended) {
+        if (count !== undefined && session.received < count) {
+          shortfall = `only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count) arrived within ${wait === -1 ? 'the connection' : `${wait} s (-w)`}`;
+          await session.end(1000, '', ExitCode.COUNT_NOT_REACHED);
+        } else await session.end();
+      }
     }
-    const code = await session.done;
-    // Without -q the error events already said it on stderr.
-    const failure = options.quiet || options.json ? session.failure(code) : undefined;
-    if (failure) process.stderr.write(`steadysocket: ${failure} (exit ${code})\n`);
+    let code = await session.done;
+    if (code === ExitCode.OK && count !== undefined && session.received < count && !readerGone) {
+      code = ExitCode.COUNT_NOT_REACHED;
+      shortfall ??= `the connection ended after only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count)`;
+    }
+    // Without -q the error events already said most of it on stderr.
+    const failure =
+      code === ExitCode.COUNT_NOT_REACHED
+        ? shortfall
+        : options.quiet || options.json || session.gaveUpFirstConnect
+          ? session.failure(code)
+          : undefined;
+    if (failure) process.stderr.write(`steadysocket: ${scrubber.scrub(failure)} (exit ${code})\n`);
     return code;
   } finally {
     removeSignals();
@@ -86,7 +110,7 @@ function trySend(session: Session, line: string, reporter: { notice(text: string
   return true;
 }
 
-/** -w: keep listening for replies this many seconds (-1: until the connection ends for good). */
+/** -w: keep listening for replies this many seconds (-1: until the server closes, or the session ends for good). */
 async function linger(session: Session, wait: number | undefined): Promise<void> {
   if (!wait || session.ended) return;
   if (wait < 0) {

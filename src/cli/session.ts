@@ -1,14 +1,15 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import {
+  defaultShouldReconnect,
   isSteadySocketError,
   SteadySocket,
+  SteadySocketError,
   type CloseInfo,
   type DropInfo,
   type OpenInfo,
   type ReconnectingInfo,
-  type SteadySocketError,
   type SteadySocketOptions,
   type WebSocketConstructor,
   type WireData,
@@ -17,6 +18,21 @@ import { createProxyAgent, proxyAgentFor } from '../node';
 import { UsageError, type CliOptions } from './args';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import { describeClose, encodeInput } from './messages';
+import { redactUrl, type Scrubber } from './redact';
+
+/** How a Session differs between the modes. */
+export interface SessionMode {
+  /**
+   * Give up when the first connection has not opened after this many attempts (pipe and execute
+   * modes: a script must not hang on a server that is not there). 0 or undefined: no limit.
+   */
+  firstConnectAttempts?: number;
+  /** Scrubs --debug lines (the library redacts them too; this is the second layer). */
+  scrubber?: Scrubber;
+}
+
+/** What the CLI found out about a failure that the library's error does not say. */
+type Diagnosis = { kind: 'proxy-refused' } | { kind: 'not-tls' } | { kind: 'first-connect'; attempts: number };
 
 /** Where a session's events go: the terminal UI, plain pipe output, or NDJSON. */
 export interface Reporter {
@@ -49,18 +65,35 @@ export class Session {
   /** Resolves with the exit code once the client is closed for good. */
   readonly done: Promise<number>;
 
+  /**
+   * Set once the input is sent and the session only waits for replies (-w, --count): a close
+   * with 1000 (or 1005, no status) from the server then ends the session instead of reconnecting.
+   */
+  finishing = false;
+  /** Messages received (all connections). */
+  received = 0;
+
   private raw: WebSocket | undefined;
   private pingSentAt: number | undefined;
-  private received = 0;
   private opened = false;
+  private everOpened = false;
+  /** The proxy (host:port) in use, when there is one. */
+  private proxyName: string | undefined;
+  /** The proxy's answer to this attempt's CONNECT. */
+  private proxyStatus: number | undefined;
+  /** Why the session stopped, when the CLI knows better than the library's error. */
+  private diagnosis: Diagnosis | undefined;
   private endedBy: number | undefined;
   private closeCodeSent: number | undefined;
   private lastClose: CloseInfo | undefined;
   private lastError: SteadySocketError | undefined;
+  /** The last error of a connection or attempt, as shown (reworded where the CLI knows more). */
+  private lastAttemptError: SteadySocketError | undefined;
 
   constructor(
     private readonly options: CliOptions,
     private readonly reporter: Reporter,
+    private readonly mode: SessionMode = {},
   ) {
     const socketOptions = this.socketOptions();
     try {
@@ -74,6 +107,7 @@ export class Session {
       this.retry = undefined;
       this.rtt = undefined; // a new connection, a new path: measure again
       this.opened = true;
+      this.everOpened = true;
       reporter.open(info);
     });
     socket.on('message', (data) => {
@@ -91,8 +125,10 @@ export class Session {
       this.retry = { at: Date.now() + info.delay, attempt: info.attempt };
       reporter.reconnecting(info);
     });
-    socket.on('error', (error) => {
+    socket.on('error', (original) => {
+      const error = this.explain(original);
       this.lastError = error;
+      if (error.code !== 'RETRIES_EXHAUSTED') this.lastAttemptError = error;
       reporter.error(error);
     });
     socket.on('drop', (info) => reporter.drop(info));
@@ -136,7 +172,10 @@ export class Session {
   }
 
   private exitCode(): number {
-    const ending = exitCodeFor({ close: this.lastClose, error: this.lastError });
+    let ending = exitCodeFor({ close: this.lastClose, error: this.lastError });
+    if (this.diagnosis?.kind === 'proxy-refused' && (ending === ExitCode.HANDSHAKE_REJECTED || ending === ExitCode.CONNECTION_FAILED)) {
+      ending = ExitCode.PROXY_REFUSED;
+    }
     if (this.endedBy === undefined) return ending;
     // The server closed with an error code of its own while we were finishing normally (both
     // sides closing at once): that is news the exit code should carry. An echo of our code is not.
@@ -150,15 +189,23 @@ export class Session {
   failure(code: number): string | undefined {
     const close = this.lastClose;
     const status = close?.status ?? close?.error?.status;
+    const diagnosis = this.diagnosis;
     switch (code) {
       case ExitCode.HANDSHAKE_REJECTED:
-        return `handshake rejected with HTTP ${status}`;
+        return `the server rejected the handshake with HTTP ${status}`;
+      case ExitCode.PROXY_REFUSED:
+        return this.lastError?.message ?? `the proxy refused the tunnel with HTTP ${status}`;
       case ExitCode.SERVER_ERROR_CLOSE:
         return `the server closed the connection: ${describeClose(close!.code, close!.reason)}`;
       case ExitCode.CONNECTION_FAILED: {
         const error = this.lastError;
+        if (diagnosis?.kind === 'first-connect') {
+          const cause = error?.message ? ` Last error: ${error.message}` : '';
+          return `could not connect: the first connection did not open after ${diagnosis.attempts} attempt${diagnosis.attempts === 1 ? '' : 's'} (--connect-attempts).${cause}`;
+        }
+        if (diagnosis?.kind === 'not-tls' && error) return error.message;
         if (error?.code === 'RETRIES_EXHAUSTED') {
-          const cause = error.cause as SteadySocketError | undefined;
+          const cause = this.lastAttemptError ?? (error.cause as SteadySocketError | undefined);
           return `${error.message}${cause?.message ? ` Last error: ${cause.message}` : ''}`;
         }
         return error ? `connection failed: ${error.message}` : `connection lost: ${describeClose(close?.code ?? 1006, close?.reason ?? '')}`;
@@ -166,6 +213,11 @@ export class Session {
       default:
         return undefined;
     }
+  }
+
+  /** The first connection never opened and --connect-attempts ran out. */
+  get gaveUpFirstConnect(): boolean {
+    return this.diagnosis?.kind === 'first-connect';
   }
 
   get ended(): boolean {
@@ -180,10 +232,10 @@ export class Session {
       protocols: o.subprotocols,
       headers: Object.keys(o.headers).length ? o.headers : undefined,
       origin: o.origin,
-      ca: o.ca === undefined ? undefined : readPem(o.ca, '--ca'),
-      cert: o.cert === undefined ? undefined : readPem(o.cert, '--cert'),
+      ca: o.ca === undefined ? undefined : readCertificates(o.ca, '--ca'),
+      cert: o.cert === undefined ? undefined : readCertificates(o.cert, '--cert'),
       key: o.key === undefined ? undefined : readKey(o.key, o.passphrase),
-      passphrase: o.passphrase,
+      passphrase: o.passphrase === true ? undefined : o.passphrase,
       rejectUnauthorized: o.insecure ? false : undefined,
       agent: this.proxyAgent(),
       connectTimeout: o.connectTimeout,
@@ -191,11 +243,11 @@ export class Session {
       minDelay: o.minDelay,
       maxDelay: o.maxDelay,
       heartbeat: o.heartbeat === undefined ? undefined : { interval: o.heartbeat, timeout: o.heartbeat },
-      debug: o.debug ? (line) => process.stderr.write(`${line}\n`) : undefined,
+      debug: o.debug ? (line) => process.stderr.write(`${this.mode.scrubber?.scrub(line) ?? line}\n`) : undefined,
     };
     if (o.minDelay !== undefined && o.maxDelay === undefined && o.minDelay > 30_000) options.maxDelay = o.minDelay;
     if (o.maxDelay !== undefined && o.minDelay === undefined && o.maxDelay < 1000) options.minDelay = o.maxDelay;
-    if (!o.reconnect) options.shouldReconnect = () => false;
+    options.shouldReconnect = (info) => this.shouldReconnect(info);
     if (o.preamble.length) {
       const preamble = o.preamble.map((message) => encodeInput(message, o.encoding));
       // The readiness step runs on every open, before the outbox flushes: the preamble goes first.
@@ -206,21 +258,79 @@ export class Session {
     return options;
   }
 
+  /** The reconnect decision: the SDK's default policy, plus what the command line and the CLI's diagnosis add. */
+  private shouldReconnect(info: CloseInfo): boolean {
+    if (!this.options.reconnect) return false;
+    // The wait after the input: the server closing normally means nothing more will come.
+    if (this.finishing && info.wasClean && !info.error && (info.code === 1000 || info.code === 1005)) return false;
+    const diagnosis = this.diagnosis;
+    // A proxy that refuses (403 by its rules, 407 credentials) will refuse again; and TLS
+    // spoken to a plain server will fail the same way every time.
+    if (diagnosis?.kind === 'proxy-refused' || diagnosis?.kind === 'not-tls') return false;
+    const limit = this.mode.firstConnectAttempts;
+    if (!this.everOpened && limit && info.attempt >= limit) {
+      const retry = defaultShouldReconnect(info);
+      if (retry) this.diagnosis = { kind: 'first-connect', attempts: info.attempt };
+      return false;
+    }
+    return defaultShouldReconnect(info);
+  }
+
+  /**
+   * The library's error, reworded where the CLI knows the real cause: the proxy (not the server)
+   * refused the handshake, or the server does not speak TLS. A 5xx from the proxy (it could not
+   * reach the server) is retried as the network failure it is; a 4xx is not.
+   */
+  private explain(error: SteadySocketError): SteadySocketError {
+    const proxyStatus = this.proxyStatus;
+    if (error.code === 'HANDSHAKE_REJECTED' && proxyStatus !== undefined && proxyStatus !== 200 && this.proxyName) {
+      const proxy = this.proxyName;
+      const target = targetOf(this.options.url);
+      const refused = proxyStatus >= 400 && proxyStatus < 500;
+      if (refused) this.diagnosis = { kind: 'proxy-refused' };
+      const why =
+        proxyStatus === 407
+          ? 'it wants credentials: put them in the proxy URL (http://user:pass@proxy:port)'
+          : proxyStatus === 403
+            ? 'its access rules do not allow this destination'
+            : refused
+              ? 'it refused the request'
+              : 'it could not reach the server';
+      const verb = refused ? 'refused the tunnel to' : 'could not open a tunnel to';
+      return reworded(error, `the proxy ${proxy} ${verb} ${target}: CONNECT answered HTTP ${proxyStatus} (${why}). The server was not reached.`, { proxy });
+    }
+    if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
+      this.diagnosis = { kind: 'not-tls' };
+      const plain = this.options.url.replace(/^wss:/, 'ws:');
+      return reworded(error, `the server did not answer TLS; is it ws://? (try ${redactUrl(plain)}) Not retrying: it would fail the same way.`);
+    }
+    return error;
+  }
+
   private proxyAgent(): unknown {
     const proxy = this.options.proxy;
     if (proxy === false) return undefined;
+    let agent: (WebSocket.ClientOptions['agent'] & { proxy?: URL; on?: (event: string, listener: (connect: { statusCode: number }) => void) => void }) | undefined;
     if (proxy !== undefined) {
       try {
-        return createProxyAgent(proxy);
+        agent = createProxyAgent(proxy);
       } catch (error) {
-        throw new UsageError(`--proxy ${proxy}: ${(error as Error).message}`);
+        throw new UsageError(`--proxy ${redactUrl(proxy)}: ${(error as Error).message}`);
+      }
+    } else {
+      try {
+        agent = proxyAgentFor(this.options.url, process.env);
+      } catch (error) {
+        throw new UsageError(`the proxy from the environment (HTTPS_PROXY/HTTP_PROXY/ALL_PROXY): ${(error as Error).message}`);
       }
     }
-    try {
-      return proxyAgentFor(this.options.url, process.env);
-    } catch (error) {
-      throw new UsageError(`the proxy from the environment (HTTPS_PROXY/HTTP_PROXY/ALL_PROXY): ${(error as Error).message}`);
+    if (agent?.proxy) {
+      this.proxyName = agent.proxy.host;
+      // https-proxy-agent reports the proxy's answer to CONNECT before ws sees any response, so
+      // a refusal can be told apart from the server's own rejection of the handshake.
+      agent.on?.('proxyConnect', (connect) => (this.proxyStatus = connect.statusCode));
     }
+    return agent;
   }
 
   /**
@@ -242,6 +352,9 @@ export class Session {
   private attach(raw: WebSocket): void {
     this.raw = raw;
     this.pingSentAt = undefined;
+    this.proxyStatus = undefined;
+    // A new attempt is judged on its own.
+    if (this.diagnosis?.kind !== 'first-connect') this.diagnosis = undefined;
     raw.on('ping', (data: Buffer) => {
       if (this.options.showPingPong) this.reporter.ping(data);
     });
@@ -256,8 +369,35 @@ export class Session {
   }
 }
 
+/** `host:port` of a URL, for messages. */
+function targetOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'wss:' || parsed.protocol === 'https:' ? 443 : 80)}`;
+}
+
+/** A TLS handshake that met something else than TLS: OpenSSL's record-layer complaints. */
+function notTls(cause: unknown): boolean {
+  const error = cause as { code?: unknown; message?: unknown } | undefined;
+  const message = typeof error?.message === 'string' ? error.message : '';
+  return (
+    /wrong version number|packet length too long|unknown protocol|http request|record layer failure/i.test(message) ||
+    error?.code === 'ERR_SSL_WRONG_VERSION_NUMBER'
+  );
+}
+
+/** The same error with a message that says what happened; the original stays as the cause. */
+function reworded(error: SteadySocketError, message: string, extra: { proxy?: string } = {}): SteadySocketError {
+  const copy = new SteadySocketError(error.code, message, error, {
+    status: error.status,
+    headers: error.headers,
+    closeCode: error.closeCode,
+  });
+  return Object.assign(copy, extra);
+}
+
 /** Reads the client key and checks --passphrase now, rather than failing every connection attempt. */
-function readKey(file: string, passphrase: string | undefined): Buffer {
+function readKey(file: string, passphrase: string | true | undefined): Buffer {
+  if (passphrase === true) throw new Error('the --passphrase prompt must run before the session starts');
   const key = readPem(file, '--key');
   try {
     createPrivateKey({ key, passphrase });
@@ -274,4 +414,23 @@ function readPem(file: string, flag: string): Buffer {
   } catch (error) {
     throw new UsageError(`${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** --ca and --cert: a file with no readable PEM certificate would be ignored by TLS without a word. */
+function readCertificates(file: string, flag: string): Buffer {
+  const pem = readPem(file, flag);
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new UsageError(`${flag} ${file}: holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block).`);
+  }
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`${flag} ${file}: a certificate in it does not parse (${(error as Error).message}).`);
+    }
+  }
+  return pem;
 }

@@ -39,6 +39,52 @@ describe('steadysocket CLI: exit codes', function () {
     }
   });
 
+  it('2 for a bad URL, blaming the URL and not the proxy variables', async () => {
+    const cases: [string, RegExp][] = [
+      ['ws://', /invalid URL "ws:\/\/": there is no host name/],
+      ['foo bar', /invalid URL "ws:\/\/foo bar": the host "foo bar" contains white space/],
+      ['ws://127.0.0.1:99999', /invalid URL "ws:\/\/127\.0\.0\.1:99999": the port 99999 is out of range/],
+      ['ws://127.0.0.1:80a/', /the port "80a" is not a number/],
+      ['ws://127.0.0.1/#top', /a fragment \(#…\) is not allowed/],
+    ];
+    for (const [url, message] of cases) {
+      const result = await runCli([url], { input: '' });
+      expect(result.code, url).to.equal(2);
+      expect(result.stderr, url).to.match(message);
+      expect(result.stderr, url).not.to.match(/proxy/i);
+    }
+  });
+
+  it('lists every exit code in --help, the new 6 and 7 among them', async () => {
+    const help = await runCli(['--help']);
+    for (const code of [0, 1, 2, 3, 4, 5, 6, 7, 130]) expect(help.stdout).to.match(new RegExp(`^  ${code} `, 'm'));
+  });
+
+  describe('wscat habits', () => {
+    it('--host sets the Host header, --slash and -p 13 are accepted', async () => {
+      const result = await runCli([server.url('/wscat'), '--host', 'example.test:8080', '--slash', '-p', '13', '-x', 'hi']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('hi\n');
+      expect(server.connections.find((c) => c.path === '/wscat')!.headers.host).to.equal('example.test:8080');
+    });
+
+    it('-p with another protocol version and -l/--listen are refused with what to do instead', async () => {
+      const version = await runCli([server.url('/p8'), '-p', '8', '-x', 'x']);
+      expect(version.code).to.equal(2);
+      expect(version.stderr).to.include('version 13 (RFC 6455) only').and.include('use -s <token>');
+      const listen = await runCli(['-l', '8080']);
+      expect(listen.code).to.equal(2);
+      expect(listen.stderr).to.include('client only').and.include('wscat -l 8080').and.include('websocat -s 8080');
+      expect(server.connections.some((c) => c.path === '/p8')).to.equal(false);
+    });
+
+    it('--passphrase without a value and without a terminal is a clear usage error', async () => {
+      const result = await runCli([server.url('/pass'), '--cert', 'c.pem', '--key', 'k.pem', '--passphrase', '-x', 'x']);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.include('--passphrase was given without a value and there is no terminal to ask on');
+    });
+  });
+
   it('0 for --help and --version, on stdout', async () => {
     const help = await runCli(['--help']);
     expect(help.code).to.equal(0);
@@ -79,7 +125,7 @@ describe('steadysocket CLI: exit codes', function () {
     for (const status of [401, 403]) {
       const result = await runCli([server.url(`/reject/${status}`), '-q']);
       expect(result.code, String(status)).to.equal(4);
-      expect(result.stderr).to.equal(`steadysocket: handshake rejected with HTTP ${status} (exit 4)\n`);
+      expect(result.stderr).to.equal(`steadysocket: the server rejected the handshake with HTTP ${status} (exit 4)\n`);
     }
   });
 

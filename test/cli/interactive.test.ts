@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { CLI, requireBuiltCli, startServer, until, type TestServer } from './helpers';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SLASH_COMMANDS } from '../../src/cli/interactive';
+import { CLI, makeCertificates, PASSPHRASE, requireBuiltCli, startServer, until, type TestServer } from './helpers';
 
 let sessions = 0;
 
@@ -12,8 +16,8 @@ class Tmux {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  start(command: string): void {
-    this.run('new-session', '-d', '-x', '110', '-y', '30', '-s', 'cli', command);
+  start(command: string, columns = 110): void {
+    this.run('new-session', '-d', '-x', String(columns), '-y', '30', '-s', 'cli', command);
   }
 
   screen(escapes = false): string {
@@ -130,6 +134,63 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     tmux.keys('/close 4001 see you', 'Enter');
     expect(await closed).to.deep.equal([4001, 'see you']);
     await tmux.waitFor('EXIT=0');
+  });
+
+  it('/help wraps at word boundaries in an 80-column terminal', async () => {
+    tmux.start(command([server.url('/tty-help')]), 80);
+    await tmux.waitFor('● connected');
+    tmux.keys('/help', 'Enter');
+    await tmux.waitFor('send a message that starts with /');
+    const lines = tmux.screen().split('\n');
+    const first = lines.findIndex((line) => line.startsWith('/ping'));
+    const last = lines.findIndex((line) => line.startsWith('//text'));
+    const help = lines.slice(first, last + 1);
+    for (const line of help) {
+      expect(line.length, line).to.be.at.most(79);
+      // Either a command line, or a continuation indented under the descriptions.
+      expect(line, line).to.match(/^(\/\S+.{0,30} \S|\s{25}\S)/);
+    }
+    expect(help.length).to.be.greaterThan(SLASH_COMMANDS.length + 1); // the /quit line did wrap
+    // Every description reads whole: no word was cut at the edge.
+    const text = help.map((line) => line.slice(25).trim()).join(' ');
+    for (const c of SLASH_COMMANDS) expect(text).to.include(c.help);
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+  });
+
+  it('keeps URL credentials and query values out of the status line and the screen', async () => {
+    const secret = `s${process.pid}x${Date.now()}`;
+    // /hang never answers the handshake: the status line keeps showing the URL it connects to.
+    tmux.start(command([`ws://u${secret}:p${secret}@127.0.0.1:${server.port}/hang?token=${secret}`, '-H', `X-Key: ${secret}`]));
+    await tmux.waitFor(`● connecting to ws://***:***@127.0.0.1:${server.port}/hang?token=***…`);
+    expect(tmux.screen()).not.to.include(secret);
+    tmux.keys('C-c');
+    await tmux.waitFor('EXIT=0');
+    expect(tmux.screen()).not.to.include(secret);
+  });
+
+  it('--passphrase without a value asks on the terminal, without echo', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steadysocket-cli-pass-'));
+    try {
+      const files = makeCertificates(dir);
+      const secure = await startServer({
+        tls: { key: readFileSync(files.serverKey, 'utf8'), cert: readFileSync(files.serverCert, 'utf8'), ca: readFileSync(files.ca, 'utf8'), requestCert: true },
+      });
+      try {
+        tmux.start(command([secure.url('/asked'), '--ca', files.ca, '--cert', files.clientCert, '--key', files.clientKey, '--passphrase']));
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys(PASSPHRASE, 'Enter');
+        await tmux.waitFor('● connected');
+        expect(tmux.screen()).not.to.include(PASSPHRASE);
+        expect(secure.connections.find((c) => c.path === '/asked')!.clientCert).to.equal('steadysocket-test-client');
+        tmux.keys('C-d');
+        await tmux.waitFor('EXIT=0');
+      } finally {
+        await secure.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('uses colours on a terminal, and none when NO_COLOR is set', async () => {

@@ -132,6 +132,89 @@ describe('steadysocket CLI: pipe and execute modes', function () {
     expect(refused.code).to.equal(3);
   });
 
+  describe('in scripts: --count, -w and the first connection', () => {
+    let late: TestServer;
+    before(async () => {
+      late = await startServer({
+        echo: false,
+        onConnection: (c) => {
+          c.socket.on('message', (data) => setTimeout(() => c.socket.send(`late ${data}`), 500));
+          if (c.path === '/bye') setTimeout(() => c.socket.close(1000), 200);
+        },
+      });
+    });
+    after(() => late.close());
+
+    it('-x with --count 1 waits for a reply that comes 500 ms later, prints it and exits 0', async () => {
+      const result = await runCli([late.url('/rpc'), '-x', 'REQ', '--count', '1']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('late REQ\n');
+    });
+
+    it('piped input with --count 1 waits for the reply too', async () => {
+      const result = await runCli([late.url('/rpc-pipe'), '--count', '1', '-q'], { input: 'req\n' });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('late req\n');
+      expect(result.stderr).to.equal('');
+    });
+
+    it('exits 7 and says why when the --count messages do not arrive within -w', async () => {
+      const result = await runCli([late.url('/slow'), '-x', 'one', '--count', '2', '-w', '1']);
+      expect(result.code).to.equal(7);
+      expect(result.stdout).to.equal('late one\n');
+      expect(result.stderr).to.include('only 1 of 2 messages (--count) arrived within 1 s (-w) (exit 7)');
+    });
+
+    it('exits 7, not 0, when the server closes normally before the reply (no -w: it waited)', async () => {
+      // The server says goodbye with 1000 after 200 ms, before its 500 ms reply.
+      const before = late.connections.length;
+      const result = await runCli([late.url('/bye'), '-x', 'REQ', '--count', '1', '-q']);
+      expect(result.code).to.equal(7);
+      expect(result.stdout).to.equal('');
+      expect(result.stderr).to.equal('steadysocket: the connection ended after only 0 of 1 message (--count) (exit 7)\n');
+      expect(late.connections.length - before).to.equal(1);
+    });
+
+    it('-w -1 ends, exit 0, when the server closes with 1000: no reconnect', async () => {
+      const before = late.connections.length;
+      const result = await runCli([late.url('/bye'), '-x', 'hi', '-w', '-1', ...FAST], { timeout: 5000 });
+      expect(result.code).to.equal(0);
+      expect(result.stderr).to.include('disconnected: 1000 normal closure').and.not.include('reconnecting');
+      expect(late.connections.length - before).to.equal(1);
+    });
+
+    it('-w -1 reconnects after a drop without a close frame, and ends at the close that follows', async () => {
+      let n = 0;
+      const flaky = await startServer({
+        onConnection: (c) => (++n === 1 ? setTimeout(() => c.socket.terminate(), 100) : setTimeout(() => c.socket.close(1000), 100)),
+      });
+      try {
+        const result = await runCli([flaky.url(), '-x', 'hi', '-w', '-1', ...FAST]);
+        expect(result.code).to.equal(0);
+        expect(flaky.connections).to.have.length(2);
+        expect(result.stderr).to.include('1006 abnormal closure').and.include('reconnecting');
+      } finally {
+        await flaky.close();
+      }
+    });
+
+    it('a first connection that never opens fails with exit 3 after 3 attempts, from </dev/null, a pipe or -x', async () => {
+      const down = await startServer();
+      const url = down.url('/down');
+      await down.close();
+      for (const [args, input] of [[[], ''], [[], 'x\n'], [['-x', 'x'], undefined]] as [string[], string | undefined][]) {
+        const result = await runCli([url, ...args, ...FAST], { input, timeout: 5000 });
+        expect(result.code, args.join(' ')).to.equal(3);
+        expect(result.stderr.match(/ECONNREFUSED/g)?.length ?? 0, result.stderr).to.be.at.least(3);
+        expect(result.stderr).to.include('could not connect: the first connection did not open after 3 attempts (--connect-attempts)');
+        expect(result.stderr).to.match(/\(exit 3\)\n$/);
+      }
+      const once = await runCli([url, '--connect-attempts', '1', '-q'], { input: '' });
+      expect(once.code).to.equal(3);
+      expect(once.stderr).to.match(/^steadysocket: could not connect: the first connection did not open after 1 attempt \(--connect-attempts\)\. Last error: .*ECONNREFUSED.*\(exit 3\)\n$/);
+    });
+  });
+
   describe('binary messages', () => {
     it('--hex sends hex lines as binary frames and prints binary frames as hex', async () => {
       const result = await runCli([server.url('/hex'), '--hex'], { input: '00ff10\nDE AD be ef\nnot hex\n' });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, killAll, makeCertificates, requireBuiltCli, runCli, startServer, until, type TestServer } from './helpers';
+import { cleanEnv, FAST, killAll, makeCertificates, ndjson, requireBuiltCli, runCli, startServer, until, type TestServer } from './helpers';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -149,6 +149,40 @@ describe('steadysocket CLI: proxies (tinyproxy)', function () {
     const result = await runCli([server.url('/socks'), '-x', 'x'], { env: cleanEnv({ ALL_PROXY: 'socks5://127.0.0.1:1080' }) });
     expect(result.code).to.equal(2);
     expect(result.stderr).to.include('socks5');
+  });
+
+  it('names the proxy, not the server, when the proxy refuses the tunnel, and exits 6 without retrying', async () => {
+    // 127.0.0.2 is loopback but outside the proxy's filter: tinyproxy answers the CONNECT with 403.
+    const target = `ws://127.0.0.2:${server.port}/filtered`;
+    const plain = await runCli([target, '--proxy', proxy.url, '-x', 'x', ...FAST]);
+    expect(plain.code, plain.stderr).to.equal(6);
+    expect(plain.stderr).to.include(`the proxy 127.0.0.1:${proxy.port} refused the tunnel to 127.0.0.2:${server.port}`);
+    expect(plain.stderr).to.include('HTTP 403');
+    expect(plain.stderr).not.to.match(/server rejected/i);
+    expect(plain.stderr).not.to.include('reconnecting');
+
+    const quiet = await runCli([target, '-q', '-x', 'x'], { env: cleanEnv({ HTTP_PROXY: proxy.url }) });
+    expect(quiet.code).to.equal(6);
+    expect(quiet.stderr).to.match(/^steadysocket: the proxy 127\.0\.0\.1:\d+ refused the tunnel .* \(exit 6\)\n$/);
+
+    const json = await runCli([target, '--proxy', proxy.url, '--json', '-x', 'x']);
+    expect(json.code).to.equal(6);
+    const error = ndjson(json.stdout).find((e) => e.type === 'error')!;
+    expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 403, proxy: `127.0.0.1:${proxy.port}` });
+  });
+
+  it('blames the server, exit 4, when the tunnel opened and the server itself rejected the handshake', async () => {
+    const result = await runCli([server.url('/reject/403'), '--proxy', proxy.url, '-q', '-x', 'x']);
+    expect(result.code).to.equal(4);
+    expect(result.stderr).to.equal('steadysocket: the server rejected the handshake with HTTP 403 (exit 4)\n');
+  });
+
+  it('retries, then exits 3, when the proxy could not reach the server (5xx), saying it was the proxy that answered', async () => {
+    const dead = await freePort();
+    const result = await runCli([`ws://127.0.0.1:${dead}/`, '--proxy', proxy.url, '--max-retries', '1', ...FAST, '-x', 'x']);
+    expect(result.code).to.equal(3);
+    expect(result.stderr.match(new RegExp(`the proxy 127\\.0\\.0\\.1:${proxy.port} could not open a tunnel to 127\\.0\\.0\\.1:${dead}: CONNECT answered HTTP 5\\d\\d`, 'g'))).to.have.length(2);
+    expect(result.stderr).to.include('reconnecting');
   });
 
   it('exits 3 when the proxy itself cannot be reached', async () => {

@@ -46,7 +46,8 @@ describe('steadysocket CLI: reconnecting', function () {
     const server = await startServer();
     const port = server.port;
     await server.kill();
-    const cli = startCli([`ws://127.0.0.1:${port}/late`, ...FAST]);
+    // Pipe mode gives a first connection --connect-attempts tries (default 3): ask for more here.
+    const cli = startCli([`ws://127.0.0.1:${port}/late`, '--connect-attempts', '50', ...FAST]);
     cli.write('queued before any connection\n');
     cli.end();
     await cli.waitForStderr(/reconnecting in .* \(attempt 2\)/);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, startServer, type TestServer } from './helpers';
@@ -61,6 +61,40 @@ describe('steadysocket CLI: TLS', function () {
     ]);
     expect(result.code).to.equal(0);
     expect(server.connections.find((c) => c.path === '/mtls')!.clientCert).to.equal('steadysocket-test-client');
+  });
+
+  it('--ca with a file that holds no PEM certificate is a usage error, not silently ignored', async () => {
+    writeFileSync(join(dir, 'empty.pem'), 'not a certificate\n');
+    for (const file of [join(dir, 'empty.pem'), files.serverKey]) {
+      const result = await runCli([server.url('/badca'), '--ca', file, '-x', 'x']);
+      expect(result.code, file).to.equal(2);
+      expect(result.stderr, file).to.include(`--ca ${file}: holds no PEM certificate`);
+    }
+    expect(server.connections.some((c) => c.path === '/badca')).to.equal(false);
+  });
+
+  it('wss:// to a plain ws:// server says so, without an OpenSSL dump, and does not retry (exit 3)', async () => {
+    const plain = await startServer();
+    try {
+      const url = plain.url('/plain').replace('ws://', 'wss://');
+      const result = await runCli([url, '-x', 'x', '--min-delay', '20'], { timeout: 5000 });
+      expect(result.code).to.equal(3);
+      expect(result.stderr).to.include('the server did not answer TLS; is it ws://?');
+      expect(result.stderr).not.to.include('reconnecting');
+      expect(result.stderr).not.to.match(/SSL routines|openssl/i);
+      const quiet = await runCli([url, '-q'], { input: '' });
+      expect(quiet.code).to.equal(3);
+      expect(quiet.stderr).to.match(/^steadysocket: the server did not answer TLS; is it ws:\/\/\? .*\(exit 3\)\n$/);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("-n/--no-check (wscat's name) works as -k, with the same warning", async () => {
+    const result = await runCli([server.url('/nocheck'), '-n', '-q', '-x', 'unverified']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal('unverified\n');
+    expect(result.stderr).to.match(/^WARNING: -n\/--no-check \(wscat's name for -k\/--insecure\): the server certificate is NOT verified\./);
   });
 
   it('a wrong --passphrase is a usage error before any connection is tried', async () => {

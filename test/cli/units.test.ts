@@ -5,9 +5,10 @@ import { SteadySocketError } from '../../src/index';
 import { parseArgs, type CliOptions } from '../../src/cli/args';
 import { useColor } from '../../src/cli/colors';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
-import { statusText } from '../../src/cli/interactive';
+import { helpLines, statusText, wrapWords } from '../../src/cli/interactive';
 import { displayUrl, encodeInput, InputError, renderMessage } from '../../src/cli/messages';
 import { JsonReporter } from '../../src/cli/output';
+import { redactUrl, Scrubber, scrubberFor } from '../../src/cli/redact';
 import { displayRows, truncate } from '../../src/cli/terminal';
 
 function parse(...argv: string[]): CliOptions {
@@ -68,6 +69,38 @@ describe('steadysocket CLI: pure parts', () => {
     });
   });
 
+  describe('wscat compatibility and defaults', () => {
+    it('maps -n/--no-check to -k, --host to a Host header, and bounds the first connection unless --max-retries is given', () => {
+      expect(parse('wss://h', '-n')).to.include({ insecure: true, insecureFlag: '-n/--no-check' });
+      expect(parse('wss://h', '--no-check')).to.include({ insecure: true });
+      expect(parse('wss://h', '-k')).to.include({ insecure: true, insecureFlag: '-k/--insecure' });
+      expect(parse('ws://h', '--host', 'a.test').headers).to.deep.equal({ Host: 'a.test' });
+      expect(parse('ws://h').connectAttempts).to.equal(3);
+      expect(parse('ws://h', '--max-retries', '5').connectAttempts).to.equal(undefined);
+      expect(parse('ws://h', '--connect-attempts', '0').connectAttempts).to.equal(0);
+      expect(parse('ws://h', '--passphrase').passphrase).to.equal(true);
+      expect(parse('ws://h', '--passphrase', 'pw').passphrase).to.equal('pw');
+    });
+  });
+
+  describe('redaction', () => {
+    it('redacts user, password, query values and fragments, also in URLs that do not parse', () => {
+      expect(redactUrl('wss://user:pw@host/path?token=abc&x=1')).to.equal('wss://***:***@host/path?token=***&x=***');
+      expect(redactUrl('ws://tok@host:80a/?k=v')).to.equal('ws://***@host:80a/?k=***');
+      expect(redactUrl('ws://host/?justatoken#frag')).to.equal('ws://host/?***#***');
+      expect(redactUrl('ws://host/p')).to.equal('ws://host/p');
+    });
+
+    it('scrubs the secrets of a command line from any text, and URLs inside it', () => {
+      const scrubber = scrubberFor(
+        ['ws://alice:pa55word@h/?token=t0ken123', '-H', 'Authorization: Bearer abcd1234', '--auth', 'bob:hunter22', '--proxy', 'http://p:proxypw1@x:1'],
+        { HTTPS_PROXY: 'http://e:envpass9@x:1' },
+      );
+      const text = 'pa55word t0ken123 abcd1234 hunter22 proxypw1 envpass9 see http://z:q@y/?a=b, 1000 normal closure';
+      expect(scrubber.scrub(text)).to.equal('*** *** *** *** *** *** see http://***:***@y/?a=***, 1000 normal closure');
+    });
+  });
+
   describe('exit codes', () => {
     const close = (code: number, extra: object = {}) => ({ code, reason: '', wasClean: code !== 1006, attempt: 1, ...extra });
 
@@ -107,14 +140,14 @@ describe('steadysocket CLI: pure parts', () => {
       expect(renderMessage(bytes, 'binary')).to.include({ text: 'hi', encoding: 'utf8' });
     });
 
-    it('hides passwords and query values from displayed URLs', () => {
-      expect(displayUrl('wss://u:secret@h/p?token=abc&x=1')).to.equal('wss://u:***@h/p?token=***&x=***');
+    it('hides user, password and query values from displayed URLs', () => {
+      expect(displayUrl('wss://u:secret@h/p?token=abc&x=1')).to.equal('wss://***:***@h/p?token=***&x=***');
     });
 
     it('writes NDJSON with the documented fields', () => {
       const lines: string[] = [];
       const now = () => new Date('2026-01-02T03:04:05.678Z');
-      const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, now);
+      const json = new JsonReporter({ write: (t: string) => lines.push(t) }, { write: () => {} }, 'text', false, new Scrubber(), now);
       json.reconnecting({ attempt: 2, delay: Infinity, offline: true, cause: { code: 1006, reason: '', wasClean: false, attempt: 2 } });
       json.error(new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 401 }));
       expect(lines.map((l) => JSON.parse(l))).to.deep.equal([
@@ -147,6 +180,21 @@ describe('steadysocket CLI: pure parts', () => {
         '● reconnecting in 3.2 s (attempt 4) · 3 queued',
       );
       expect(statusText({ ...base, state: 'closed' }, 0, c)).to.equal('● closed');
+    });
+  });
+
+  describe('/help', () => {
+    it('wraps words, never cutting one', () => {
+      expect(wrapWords('close normally and exit', 10)).to.deep.equal(['close', 'normally', 'and exit']);
+      expect(wrapWords('averyveryverylongword x', 5)).to.deep.equal(['averyveryverylongword', 'x']);
+    });
+
+    it('fits the terminal width, with continuation lines under the descriptions', () => {
+      for (const width of [79, 60]) {
+        const lines = helpLines(width);
+        for (const line of lines) expect(line.length, line).to.be.at.most(width);
+        expect(lines.some((line) => line.startsWith(' '.repeat(25)))).to.equal(true);
+      }
     });
   });
 

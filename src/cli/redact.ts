@@ -1,0 +1,137 @@
+// Keeping secrets out of everything the CLI prints. Pure: no I/O.
+//
+// Two layers. `redactUrl` hides the secret-bearing parts of a URL by its structure, so a URL can
+// be shown wherever the CLI names one. A `Scrubber` knows the literal secrets of this run (URL
+// credentials and query values, header values, --auth, --passphrase, proxy credentials) and
+// removes them from any diagnostic text, including messages that come from the library, Node or
+// a dependency: defence in depth for text the CLI did not write itself.
+
+/** Shown in place of a secret. */
+export const MASK = '***';
+
+/**
+ * `wss://user:pw@host/path?token=abc#x` → `wss://***:***@host/path?token=***#***`.
+ * Works on any string, also one that does not parse as a URL (a mistyped port, a space).
+ */
+export function redactUrl(text: string): string {
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]*)@/i, (_match, scheme: string | undefined, info: string) => {
+      return `${scheme ?? ''}${info.includes(':') ? `${MASK}:${MASK}` : MASK}@`;
+    })
+    .replace(/\?([^#]*)/, (_match, query: string) => `?${redactQuery(query)}`)
+    .replace(/#.+$/, `#${MASK}`);
+}
+
+function redactQuery(query: string): string {
+  return query
+    .split('&')
+    .map((part) => {
+      const equals = part.indexOf('=');
+      if (equals >= 0) return `${part.slice(0, equals)}=${MASK}`;
+      return part === '' ? part : MASK; // `?secret` alone: a value without a name
+    })
+    .join('&');
+}
+
+/** Every URL inside `text` (scheme://… up to white space, a quote or a non-ASCII character such as `…`) redacted. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\u0080-\uffff]+/gi, (match) => {
+    // Punctuation that ends a sentence is not part of the URL.
+    const url = match.replace(/[.,;:!?)\]]+$/, '');
+    return redactUrl(url) + match.slice(url.length);
+  });
+}
+
+/** Shorter literal secrets are not scrubbed from free text: they would mangle ordinary words and numbers. */
+const MIN_SECRET_LENGTH = 4;
+
+/** Removes this run's secrets, and the secret parts of any URL, from text meant for humans or logs. */
+export class Scrubber {
+  private secrets: string[] = [];
+
+  add(...values: (string | undefined)[]): void {
+    const found = new Set(this.secrets);
+    for (const value of values) {
+      if (value === undefined) continue;
+      for (const form of [value, value.trim(), safeDecode(value), encodeURIComponent(value)]) {
+        if (form.length >= MIN_SECRET_LENGTH) found.add(form);
+      }
+    }
+    // Longest first, so a secret that contains another is removed whole.
+    this.secrets = [...found].sort((a, b) => b.length - a.length);
+  }
+
+  /** The secrets in a URL: user, password and every query value. Also for URLs that do not parse. */
+  addUrl(url: string | undefined): void {
+    if (url === undefined) return;
+    const info = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]*)@/i.exec(url)?.[1];
+    if (info !== undefined) {
+      const colon = info.indexOf(':');
+      this.add(info, colon < 0 ? info : info.slice(0, colon), colon < 0 ? undefined : info.slice(colon + 1));
+    }
+    const query = /\?([^#]*)/.exec(url)?.[1];
+    for (const part of query?.split('&') ?? []) {
+      const equals = part.indexOf('=');
+      this.add(equals < 0 ? part : part.slice(equals + 1));
+    }
+  }
+
+  /** A header value, and each word of it (`Bearer <token>` hides the token wherever it shows up alone). */
+  addHeaderValue(value: string): void {
+    this.add(value, ...value.split(/[\s,;]+/));
+  }
+
+  scrub(text: string): string {
+    let out = redactUrlsIn(text);
+    for (const secret of this.secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(MASK);
+    }
+    return out;
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The environment variables that may hold a proxy URL with credentials. */
+const PROXY_ENV = ['http_proxy', 'https_proxy', 'all_proxy', 'ws_proxy', 'wss_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+
+/**
+ * A scrubber for one run, from the raw command line and the environment, before any parsing:
+ * so even an error about a flag (which may quote its value) cannot print a secret.
+ */
+export function scrubberFor(argv: readonly string[], env: NodeJS.ProcessEnv): Scrubber {
+  const scrubber = new Scrubber();
+  const valueOf = (i: number, flag: string): string | undefined => {
+    const arg = argv[i];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+    return arg === flag ? argv[i + 1] : arg.startsWith(flag) && !flag.startsWith('--') ? arg.slice(flag.length) : undefined;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    for (const flag of ['-H', '--header']) {
+      const value = valueOf(i, flag);
+      if (value !== undefined) {
+        const colon = value.indexOf(':');
+        scrubber.addHeaderValue(colon >= 0 ? value.slice(colon + 1) : value);
+      }
+    }
+    const auth = valueOf(i, '--auth');
+    if (auth !== undefined) {
+      const colon = auth.indexOf(':');
+      scrubber.add(auth, colon < 0 ? undefined : auth.slice(colon + 1), Buffer.from(auth).toString('base64'));
+    }
+    const passphrase = valueOf(i, '--passphrase');
+    if (passphrase !== undefined && !passphrase.startsWith('-')) scrubber.add(passphrase);
+    for (const flag of ['-c', '--connect', '--proxy']) scrubber.addUrl(valueOf(i, flag));
+    // Anything that looks like a URL, wherever it stands (the positional URL among them).
+    if (/[/@?]/.test(arg)) scrubber.addUrl(arg);
+  }
+  for (const name of PROXY_ENV) scrubber.addUrl(env[name]);
+  return scrubber;
+}
