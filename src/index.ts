@@ -8,6 +8,7 @@ export type { State, OpenInfo, ReconnectingInfo, DropInfo, Stats, SteadySocketEv
 export { SteadySocketError, isSteadySocketError } from './errors';
 export type { AnySteadySocketError, SteadySocketErrorCode, SteadySocketErrorDetails, SteadySocketErrorFor } from './errors';
 export { json } from './codecs';
+export { redactUrl } from './url';
 export type { Codec, WireData, RawMessage, BlobLike } from './codecs';
 export { backoffDelay } from './backoff';
 export type { BackoffPolicy } from './backoff';

@@ -41,30 +41,48 @@ export function normalizeUrl(input: string | URL): string {
 }
 
 /**
- * The URL with its secrets replaced by `***`, safe to log: user name and password, every query
- * value and the fragment. Text that does not parse is redacted by shape: everything before the
- * last `@` of the authority (a password may hold `/`, `?` or `#`), every query value and
- * anything after `#`.
+ * The URL with its secrets replaced by `***`, safe to log: `wss://user:pw@host/p?token=abc#x`
+ * becomes `wss://***:***@host/p?token=***#***`. User name and password, every query value (and
+ * a query part without a name) and the fragment are hidden. Text that does not parse is redacted
+ * by shape: everything before the last `@` of what follows the scheme (a mistyped password may
+ * hold `/`, `?` or `#`), the query values and anything after `#`.
  */
 export function redactUrl(text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    // Redacted by shape below.
-  }
-  if (url && url.host && /^[a-z][a-z\d+.-]*:\/\//i.test(text)) {
-    const userinfo = url.username || url.password ? '***@' : '';
-    const query = url.search ? url.search.replace(/([?&][^=&]*)=[^&]*/g, '$1=***') : '';
-    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${url.hash ? '#***' : ''}`;
-  }
-  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  const scheme = SCHEME.exec(text)?.[0] ?? '';
   let rest = text.slice(scheme.length);
-  const at = rest.lastIndexOf('@');
-  if (scheme && at >= 0) rest = `***@${rest.slice(at + 1)}`;
+  if (scheme) {
+    // In a URL that parses, the user info ends at the first `@` of the authority; in one that
+    // does not, a mistyped password may hold `/`, `?` or `#`: take everything before the last `@`.
+    const authority = /^[^/?#]*@/.exec(rest)?.[0];
+    const at = parses(text) ? (authority ? authority.length - 1 : -1) : rest.lastIndexOf('@');
+    if (at >= 0) rest = `${rest.slice(0, at).includes(':') ? '***:***' : '***'}${rest.slice(at)}`;
+  }
   const hash = rest.indexOf('#');
-  if (hash >= 0) rest = `${rest.slice(0, hash)}#***`;
-  return scheme + rest.replace(/([?&][^=&#]*)=[^&#]*/g, '$1=***');
+  const fragment = hash >= 0 ? '#***' : '';
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const query = rest.indexOf('?');
+  return scheme + (query >= 0 ? rest.slice(0, query) + redactQuery(rest.slice(query)) : rest) + fragment;
+}
+
+function parses(text: string): boolean {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SCHEME = /^[a-z][a-z\d+.-]*:\/\//i;
+
+/** `?a=1&b&c=2` → `?a=***&***&c=***`: values hidden, and a part without a name (it may be a bare token). */
+function redactQuery(search: string): string {
+  if (search.length <= 1) return search;
+  const parts = search.slice(1).split('&').map((part) => {
+    const equals = part.indexOf('=');
+    return equals >= 0 ? `${part.slice(0, equals)}=***` : part === '' ? part : '***';
+  });
+  return `?${parts.join('&')}`;
 }
 
 /** Secrets shorter than this are not searched for in other libraries' messages (too many false hits). */

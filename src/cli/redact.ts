@@ -6,32 +6,13 @@
 // removes them from any diagnostic text, including messages that come from the library, Node or
 // a dependency: defence in depth for text the CLI did not write itself.
 
+import { redactUrl } from '../index';
+
 /** Shown in place of a secret. */
 export const MASK = '***';
 
-/**
- * `wss://user:pw@host/path?token=abc#x` → `wss://***:***@host/path?token=***#***`.
- * Works on any string, also one that does not parse as a URL (a mistyped port, a space).
- */
-export function redactUrl(text: string): string {
-  return text
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]*)@/i, (_match, scheme: string | undefined, info: string) => {
-      return `${scheme ?? ''}${info.includes(':') ? `${MASK}:${MASK}` : MASK}@`;
-    })
-    .replace(/\?([^#]*)/, (_match, query: string) => `?${redactQuery(query)}`)
-    .replace(/#.+$/, `#${MASK}`);
-}
-
-function redactQuery(query: string): string {
-  return query
-    .split('&')
-    .map((part) => {
-      const equals = part.indexOf('=');
-      if (equals >= 0) return `${part.slice(0, equals)}=${MASK}`;
-      return part === '' ? part : MASK; // `?secret` alone: a value without a name
-    })
-    .join('&');
-}
+// URLs are redacted by the library's own `redactUrl` (the same format everywhere).
+export { redactUrl };
 
 /** Every URL inside `text` (scheme://… up to white space, a quote or a non-ASCII character such as `…`) redacted. */
 export function redactUrlsIn(text: string): string {

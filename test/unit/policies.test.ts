@@ -142,7 +142,9 @@ describe('URL validation', () => {
   });
 
   it('redacts credentials and query values', () => {
-    expect(redactUrl('wss://user:secret@host/p?token=abc&x=1')).to.equal('wss://***@host/p?token=***&x=***');
+    expect(redactUrl('wss://user:secret@host/p?token=abc&x=1')).to.equal('wss://***:***@host/p?token=***&x=***');
+    expect(redactUrl('ws://user@host/?t')).to.equal('ws://***@host/?***');
+    expect(redactUrl('ws://host/?email=a@b')).to.equal('ws://host/?email=***');
   });
 });
 

@@ -32,7 +32,7 @@ describe('secrets in URLs and headers', () => {
           const text = `wss://${user}:${pass}@example.org:8443/p/a?token=${token}&x=1#${frag}`;
           const out = redactUrl(text);
           expectClean([out], [user, pass, token, frag]);
-          expect(out).to.equal('wss://***@example.org:8443/p/a?token=***&x=***#***');
+          expect(out).to.equal('wss://***:***@example.org:8443/p/a?token=***&x=***#***');
         }),
       );
     });
@@ -198,7 +198,7 @@ describe('secrets in URLs and headers', () => {
       FakeWebSocket.last.serverOpen();
       await Promise.resolve();
       await Promise.resolve();
-      expect(openUrl).to.equal('ws://***@example.test/?token=***');
+      expect(openUrl).to.equal('ws://***:***@example.test/?token=***');
       expect(readyUrl).to.equal(openUrl);
       expect(socket.url).to.equal(openUrl);
       expect(FakeWebSocket.last.url, 'the transport still gets the real URL').to.include('zqTok12345');
