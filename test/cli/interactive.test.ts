@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { needTools } from '../support/tools';
 import { CLI, requireBuiltCli, startServer, until, type TestServer } from './helpers';
 
 let sessions = 0;
@@ -64,10 +65,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
 
   before(async function () {
     requireBuiltCli();
-    if (spawnSync('tmux', ['-V']).status !== 0) {
-      console.warn('    tmux is not installed (apt-get install tmux): skipping');
-      this.skip();
-    }
+    needTools(this, 'tmux');
     server = await startServer({ handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false) });
   });
   after(async () => {
