@@ -108,7 +108,7 @@ export function ensureSystemPackages({ log = (line) => process.stderr.write(`${l
     const result = spawnSync('apt-get', args, { env, stdio: ['ignore', process.stderr, process.stderr], timeout });
     return result.status === 0 ? '' : `apt-get ${what} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`})`;
   };
-  const failed = apt('update', ['-o', 'DPkg::Lock::Timeout=300', 'update'], 10 * 60_000) || apt('install', [...APT_INSTALL, ...missing], 20 * 60_000);
+  const failed = apt('update', ['-o', 'DPkg::Lock::Timeout=300', 'update'], 8 * 60_000) || apt('install', [...APT_INSTALL, ...missing], 15 * 60_000);
   const installed = missing.filter((pkg) => dpkgStatus(pkg) === 'installed');
   return { installed, missing: missing.filter((pkg) => !installed.includes(pkg)), ...(failed ? { failed } : {}) };
 }
