@@ -55,7 +55,7 @@ export function needTools<const N extends ToolName>(context: Mocha.Context, ...n
   const reason = missing.map((m) => m.why).join('; ');
   const enable = enableCommand(missing.map((m) => m.name));
   if (inCi()) {
-    throw new Error(`${reason}. Under CI=true a missing system tool fails the run: install it with \`${enable}\` (npm test does that itself as root on Debian).`);
+    throw new Error(`${reason}. Under CI=true a missing system tool fails the run. Enable: ${enable} (npm test does that itself as root on Debian).`);
   }
   return skipSuite(context, reason, enable);
 }
@@ -64,5 +64,5 @@ export function needTools<const N extends ToolName>(context: Mocha.Context, ...n
 export function toolPath(name: ToolName): string {
   const located = locateTool(name);
   if (located.path !== undefined) return located.path;
-  throw new Error(`${located.missing}: install it with \`${enableCommand([name])}\` (npm test does that itself as root on Debian).`);
+  throw new Error(`${located.missing}. Enable: ${enableCommand([name])} (npm test does that itself as root on Debian).`);
 }
