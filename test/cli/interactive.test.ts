@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { needTools } from '../support/tools';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { CLI, requireBuiltCli, startServer, until, type TestServer } from './helpers';
 
 let sessions = 0;

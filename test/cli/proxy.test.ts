@@ -1,10 +1,10 @@
 import { expect } from 'chai';
+import { needTools } from '../support/tools';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { needTools } from '../support/tools';
 import { cleanEnv, killAll, makeCertificates, requireBuiltCli, runCli, startServer, until, type TestServer } from './helpers';
 
 async function freePort(): Promise<number> {
