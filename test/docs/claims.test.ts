@@ -63,6 +63,18 @@ describe('docs: what the prose promises', function () {
     expect((await iterator.next()).done).to.equal(true);
   });
 
+  it('React strict mode: a client closed in the same task it was made in never connects (guide: React and SSR)', async () => {
+    const before = server.connections.length;
+    const first = new SteadySocket(server.url);
+    const closing = first.close(); // the effect's cleanup, right after the effect
+    const second = new SteadySocket(server.url);
+    sockets.push(second);
+    await new Promise((resolve) => second.once('open', resolve));
+    await closing;
+    expect(first.state).to.equal('closed');
+    expect(server.connections.length - before, 'connections the server saw').to.equal(1);
+  });
+
   it("migration: binaryType defaults to 'arraybuffer', not the browser's 'blob'", () => {
     expect(resolveOptions({}).binaryType).to.equal('arraybuffer');
   });
