@@ -8,7 +8,14 @@
 //                                     files and globs are specs; everything else goes to mocha
 //                                     (write options with a value as --opt=value)
 //
+// System tools (browsers, nginx, tinyproxy, openssl, tmux, iproute2; the list is in
+// scripts/system-deps.mjs): as root on Debian, whatever is missing is installed first with apt-get.
+// Elsewhere (not root, not Debian, no network) the suites that need a missing tool are skipped
+// and listed at the end with the command that enables each; under CI=true they fail instead.
+//
 // Environment:
+//   TEST_INSTALL_SYSTEM_DEPS=0   never run apt-get (missing tools skip their suites)
+//   CI=true                      a missing system tool fails the run instead of skipping
 //   SKIP_BUILD=1                 do not build, even if dist/ is missing or stale
 //   TEST_NETNS=0                 run without the network namespace (e.g. to debug with network)
 //   TEST_RUN_TIMEOUT_MINUTES=25  kill the whole run after this long (exit 124)
@@ -18,6 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SYSTEM_TOOLS, enableCommand, ensureSystemPackages, locateTool } from './system-deps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // npm runs scripts from the package root; INIT_CWD is where `npm test` was typed.
@@ -25,6 +33,21 @@ const invokedFrom = process.env.INIT_CWD ?? process.cwd();
 process.chdir(root);
 
 const log = (message) => process.stderr.write(`[test] ${message}\n`);
+
+// ------------------------------------------------------------------------------------ system tools
+
+{
+  const result = ensureSystemPackages({ log });
+  if (result.installed.length) log(`installed Debian packages: ${result.installed.join(' ')}`);
+  if (result.failed) log(`${result.failed}: running without ${result.missing.join(', ')}`);
+  const missing = SYSTEM_TOOLS.filter((tool) => locateTool(tool.name).missing);
+  if (missing.length && result.skipped) log(`not installing system packages: ${result.skipped}`);
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  for (const tool of missing) {
+    log(`${tool.name} is missing: the ${tool.needed} will ${ci ? 'fail (CI=true)' : 'be skipped'}. Enable: ${enableCommand([tool.name])}`);
+  }
+  if (!missing.length) log(`system tools: ${SYSTEM_TOOLS.map((tool) => tool.name).join(', ')} present`);
+}
 
 // ------------------------------------------------------------------------------------ build
 

@@ -8,11 +8,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, firefox, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium-args.mjs';
+import { toolPath } from '../support/tools';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -22,33 +22,13 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const distDir = resolve(repoRoot, 'dist');
 export const pagesDir = resolve(fileURLToPath(new URL('./pages/', import.meta.url)));
 
-const CANDIDATES: Record<BrowserName, { env: string; paths: string[]; install: string }> = {
-  chromium: {
-    env: 'CHROMIUM_PATH',
-    paths: ['/usr/bin/chromium'],
-    install: 'apt-get install -y --no-install-recommends chromium',
-  },
-  firefox: {
-    env: 'FIREFOX_PATH',
-    paths: ['/usr/bin/firefox-esr'],
-    install: 'apt-get install -y --no-install-recommends firefox-esr',
-  },
-};
-
-/** The browser binary: $CHROMIUM_PATH / $FIREFOX_PATH, else the Debian path. Throws how to install. */
+/**
+ * The browser binary: $CHROMIUM_PATH / $FIREFOX_PATH, else the Debian path (the list is in
+ * scripts/system-deps.mjs). Throws how to install it. Suites call `needTools(this, name)` from
+ * test/support/tools.ts in `before` first, so a missing browser skips them (fails under CI=true).
+ */
 export function findBrowser(name: BrowserName): string {
-  const { env, paths, install } = CANDIDATES[name];
-  const fromEnv = process.env[env];
-  if (fromEnv) {
-    if (existsSync(fromEnv)) return fromEnv;
-    throw new Error(`${env}=${fromEnv} does not exist. Unset it, or point it at a ${name} binary.`);
-  }
-  const found = paths.find((path) => existsSync(path));
-  if (found) return found;
-  throw new Error(
-    `${name} not found (looked at $${env}, ${paths.join(', ')}). ` +
-      `Install it with \`${install}\` (as root; .ci/run does this), or set ${env} to its binary.`,
-  );
+  return toolPath(name);
 }
 
 // Stops Firefox's lookups of Mozilla hosts; loopback still works.

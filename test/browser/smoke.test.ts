@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startEchoServer, type EchoServer } from '../support/servers';
+import { needTools } from '../support/tools';
 import { BROWSERS, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
 
 // Proves the harness itself in every browser: the page server, a native WebSocket from the page
@@ -27,6 +28,7 @@ describe('browser harness', () => {
 
       before(async function () {
         this.timeout(60_000);
+        needTools(this, name);
         browser = await launchBrowser(name);
       });
 

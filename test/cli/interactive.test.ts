@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { needTools } from '../support/tools';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,10 +69,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
 
   before(async function () {
     requireBuiltCli();
-    if (spawnSync('tmux', ['-V']).status !== 0) {
-      console.warn('    tmux is not installed (apt-get install tmux): skipping');
-      this.skip();
-    }
+    needTools(this, 'tmux');
     server = await startServer({ handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false) });
   });
   after(async () => {

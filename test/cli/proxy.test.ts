@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { needTools } from '../support/tools';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,10 +88,7 @@ describe('steadysocket CLI: proxies (tinyproxy)', function () {
 
   before(async function () {
     requireBuiltCli();
-    if (spawnSync('tinyproxy', ['-v']).error) {
-      console.warn('    tinyproxy is not installed (apt-get install tinyproxy-bin): skipping');
-      this.skip();
-    }
+    needTools(this, 'tinyproxy', 'openssl');
     proxy = new Tinyproxy();
     await proxy.start();
     server = await startServer();

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { needTools } from '../support/tools';
 import { killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, startServer, type TestServer } from './helpers';
 
 describe('steadysocket CLI: TLS', function () {
@@ -10,8 +11,9 @@ describe('steadysocket CLI: TLS', function () {
   let files: ReturnType<typeof makeCertificates>;
   let server: TestServer;
 
-  before(async () => {
+  before(async function () {
     requireBuiltCli();
+    needTools(this, 'openssl');
     dir = mkdtempSync(join(tmpdir(), 'steadysocket-cli-tls-'));
     files = makeCertificates(dir);
     server = await startServer({

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { backoffDelay } from '../../src/backoff';
 import { STOP_CODES, STOP_STATUSES } from '../../src/close-policy';
 import { resolveOptions } from '../../src/options';
+import { markdownFiles } from './snippets';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -274,15 +275,20 @@ describe('docs stay true to the code', () => {
   });
 
   describe('links', () => {
-    for (const file of ['docs/guide.md', 'docs/migration.md']) {
-      it(`${file}: every relative link and #anchor resolves`, () => {
+    // Links into the repository on GitHub (the README's, so they work on the npm page) are
+    // checked against the files here, anchors included.
+    const REPO = /^https:\/\/github\.com\/steadysocket\/steadysocket\/(?:blob|tree)\/main\/([^#?]*)(#.*)?$/;
+    for (const file of markdownFiles(root)) {
+      it(`${file}: every relative link, repository link and #anchor resolves`, () => {
         const text = read(file);
         const broken: string[] = [];
         const withoutCode = text.replace(/^```[\s\S]*?^```$/gm, '').replace(/`[^`\n]*`/g, '');
-        for (const [, target] of withoutCode.matchAll(/\]\(([^)\s]+)\)/g)) {
-          if (/^[a-z]+:/i.test(target)) continue;
-          const [path, anchor] = target.split('#');
-          const resolved = path ? resolve(dirname(join(root, file)), path) : join(root, file);
+        const targets = [...withoutCode.matchAll(/\]\(([^)\s]+)\)|\bhref="([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+        for (const target of targets) {
+          const inRepo = REPO.exec(target);
+          if (/^[a-z]+:/i.test(target) && !inRepo) continue;
+          const [path, anchor] = inRepo ? [inRepo[1], inRepo[2]?.slice(1)] : target.split('#');
+          const resolved = inRepo ? join(root, path) : path ? resolve(dirname(join(root, file)), path) : join(root, file);
           if (!existsSync(resolved)) {
             broken.push(target);
             continue;
@@ -292,6 +298,22 @@ describe('docs stay true to the code', () => {
         expect(broken).to.deep.equal([]);
       });
     }
+
+    it('README.md links only absolutely (the npm page shows it without the repository around it)', () => {
+      const withoutCode = readme.replace(/^```[\s\S]*?^```$/gm, '').replace(/`[^`\n]*`/g, '');
+      const relative = [...withoutCode.matchAll(/\]\(([^)\s]+)\)|\b(?:href|src)="([^"]+)"/g)]
+        .map((m) => m[1] ?? m[2])
+        .filter((target) => !/^(https?:|mailto:)/.test(target));
+      expect(relative).to.deep.equal([]);
+    });
+  });
+
+  it('shows the state diagram once: the SVG, with the mermaid source folded away in <details>', () => {
+    const images = guide.match(/!\[[^\]]*\]\(states\.svg\)/g) ?? [];
+    expect(images).to.have.length(1);
+    const details = /<details>[\s\S]*?<\/details>/.exec(guide)?.[0] ?? '';
+    expect(details, 'the mermaid block inside <details>').to.match(/^```mermaid\n\s*stateDiagram/m);
+    expect(readme).not.to.match(/```mermaid|states\.svg/);
   });
 
   it('builds the API reference from the public entry points (typedoc.json, npm scripts)', () => {

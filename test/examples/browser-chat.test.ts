@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import NodeWebSocket from 'ws';
 import { BROWSERS, launchBrowser, newContext, type BrowserName } from '../browser/harness';
+import { needTools } from '../support/tools';
 import { Child, eventually, requireDist, within } from './support';
 
 const SERVER = 'examples/browser-chat/server.mjs';
@@ -128,7 +129,8 @@ describe('examples/browser-chat', function () {
     const consoles = new Map<Page, { name: string; log: string[] }>();
     const started = Date.now();
 
-    before(async () => {
+    before(async function () {
+      needTools(this, ...BROWSERS);
       for (const name of BROWSERS) browsers.set(name, await launchBrowser(name));
     });
 

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import NodeWebSocket from 'ws';
 import { BROWSERS, launchBrowser, newContext } from '../browser/harness';
+import { needTools } from '../support/tools';
 import { Child, requireDist, within } from './support';
 
 const SERVER = 'examples/esm-page/server.mjs';
@@ -77,7 +78,8 @@ describe('examples/esm-page', function () {
       let page: Page;
       const problems: string[] = [];
 
-      before(async () => {
+      before(async function () {
+        needTools(this, name);
         browser = await launchBrowser(name);
         context = await newContext(browser);
         page = await context.newPage();

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { needTools } from '../support/tools';
 import { eventually, sleep, startNginx, startWsServer, upgradeRequired, within, type Nginx, type WsServer } from './support';
 
 describe('SteadySocket behind nginx as a reverse proxy', function () {
@@ -8,7 +9,8 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
   let nginx: Nginx;
   const sockets: SteadySocket[] = [];
 
-  before(async () => {
+  before(async function () {
+    needTools(this, 'nginx');
     upstream = await startWsServer({
       onConnection: ({ socket }) =>
         socket.on('message', (data, isBinary) => {

@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolPath } from '../support/tools';
 import { WebSocketServer, type ServerOptions, type WebSocket as ServerSocket } from 'ws';
 
 /** Rejects when `promise` has not settled after `ms`, so no wait is unbounded. */
@@ -119,14 +120,6 @@ export async function startWsServer(options: WsServerOptions = {}): Promise<WsSe
 }
 
 // ------------------------------------------------------------------------------ processes
-
-/** Fails with a clear message when a Debian tool the tests drive is missing. */
-export function requireTool(path: string, aptPackage: string): string {
-  if (!existsSync(path)) {
-    throw new Error(`${path} not found: install it with \`apt-get install -y --no-install-recommends ${aptPackage}\`.`);
-  }
-  return path;
-}
 
 /** A port that was free a moment ago on 127.0.0.1 (for tools that cannot listen on port 0). */
 export async function freePort(): Promise<number> {
@@ -247,7 +240,7 @@ export interface Tinyproxy {
  * every destination but loopback; no ConnectPort line, so CONNECT reaches any test port.
  */
 export async function startTinyproxy(options: { basicAuth?: { user: string; password: string } } = {}): Promise<Tinyproxy> {
-  const binary = requireTool('/usr/bin/tinyproxy', 'tinyproxy-bin');
+  const binary = toolPath('tinyproxy');
   const dir = tempDir('tinyproxy');
   const logFile = join(dir.path, 'tinyproxy.log');
   const filter = join(dir.path, 'filter');
@@ -305,7 +298,7 @@ export interface Nginx {
  * dir. `/ws/` forwards Upgrade/Connection (the documented WebSocket recipe); `/plain/` does not.
  */
 export async function startNginx(upstreamPort: number): Promise<Nginx> {
-  const binary = requireTool('/usr/sbin/nginx', 'nginx');
+  const binary = toolPath('nginx');
   const dir = tempDir('nginx');
   const p = (name: string) => join(dir.path, name);
   try {
@@ -382,7 +375,7 @@ export interface TestPki {
 
 /** A test CA and leaves made with openssl (EC prime256v1, SAN, serverAuth) in a temp dir. */
 export function makeTestPki(): TestPki {
-  const openssl = requireTool('/usr/bin/openssl', 'openssl');
+  const openssl = toolPath('openssl');
   const dir = tempDir('pki');
   const run = (...args: string[]) => execFileSync(openssl, args, { cwd: dir.path, stdio: 'pipe', timeout: 20_000 });
   const read = (name: string) => readFileSync(join(dir.path, name), 'utf8');

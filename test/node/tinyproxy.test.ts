@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SteadySocket, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { proxyAgentFor } from '../../src/node';
+import { needTools } from '../support/tools';
 import { eventually, makeTestPki, startTinyproxy, startWsServer, within, type TestPki, type Tinyproxy, type WsServer } from './support';
 
 /** Resolves with the first message that arrives on `socket`. */
@@ -16,7 +17,8 @@ describe('SteadySocket through tinyproxy (HTTP CONNECT), agent from proxyAgentFo
   let secure: WsServer;
   const sockets: SteadySocket[] = [];
 
-  before(async () => {
+  before(async function () {
+    needTools(this, 'tinyproxy', 'openssl');
     pki = makeTestPki();
     proxy = await startTinyproxy();
     plain = await startWsServer();

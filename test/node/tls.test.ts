@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { SteadySocket, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { needTools } from '../support/tools';
 import { makeTestPki, sleep, startWsServer, within, type TestPki, type WsServer } from './support';
 
 describe('SteadySocket over wss:// with a test CA', function () {
@@ -13,7 +14,8 @@ describe('SteadySocket over wss:// with a test CA', function () {
   let wrongNameServer: WsServer;
   const sockets: SteadySocket[] = [];
 
-  before(async () => {
+  before(async function () {
+    needTools(this, 'openssl');
     pki = makeTestPki();
     server = await startWsServer({ tls: { cert: pki.cert, key: pki.key } });
     chainServer = await startWsServer({ tls: { cert: pki.cert + pki.ca, key: pki.key } });

@@ -166,6 +166,8 @@ describe('the packed package', () => {
   let packed: { filename: string; files: PackedFile[]; integrity: string };
   let manifest: Record<string, unknown> & { version: string; dependencies?: Record<string, string> };
   let echo: EchoServer | undefined;
+  /** What npm printed while installing the tarball into the consumer project. */
+  let installOutput = '';
 
   before(async function () {
     this.timeout(180_000);
@@ -173,7 +175,7 @@ describe('the packed package', () => {
       if (!existsSync(join(repoRoot, 'dist', file))) throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does).`);
     }
     work = mkdtempSync(join(tmpdir(), 'steadysocket-pack-'));
-    // --ignore-scripts: `prepare` would rebuild dist/ while other processes may read it; npm test
+    // --ignore-scripts: `prepack` would rebuild dist/ while other processes may read it; npm test
     // has just built it.
     const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], repoRoot, 60_000);
     if (pack.code !== 0) throw new Error(describeRun('npm pack', pack));
@@ -190,6 +192,7 @@ describe('the packed package', () => {
       writeFileSync(join(consumer, 'package.json'), JSON.stringify({ ...lock.packages[''], private: true }, null, 2));
       writeFileSync(join(consumer, 'package-lock.json'), JSON.stringify(lock, null, 2));
       const ci = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], consumer, 120_000);
+      installOutput = ci.stdout + ci.stderr;
       if (ci.code === 0) return;
       attempts.push(describeRun('npm ci --offline (lockfile pinned to the repo lockfile)', ci));
       rmSync(consumer, { recursive: true, force: true });
@@ -198,6 +201,7 @@ describe('the packed package', () => {
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));
     // --fetch-retries=0: fail fast where the registry is unreachable (the loopback namespace).
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--fetch-retries=0', tarball], consumer, 120_000);
+    installOutput = install.stdout + install.stderr;
     if (install.code === 0) return;
     attempts.push(describeRun(`npm install ${packed.filename}`, install));
     throw new Error(`Could not install the packed tarball into a fresh project:\n${attempts.join('\n')}`);
@@ -221,6 +225,29 @@ describe('the packed package', () => {
     // node/package.json redirects `steadysocket/node` for resolvers without `exports` (TypeScript node10).
     const strays = paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'node/package.json'].includes(path));
     expect(strays, 'files outside dist/ and the docs').to.deep.equal([]);
+  });
+
+  it('installs without an install script: the packed manifest has none, and npm warns about none', () => {
+    const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'steadysocket', 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    // What npm runs when a tarball or a registry package is installed (prepare: local folders and git).
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => installed.scripts?.[name] !== undefined);
+    expect(lifecycle, 'install-time scripts in the published package.json').to.deep.equal([]);
+    expect(installOutput).not.to.match(/install-scripts|steadysocket@[^\s]*\s*\((pre|post)?install|prepare\b/);
+  });
+
+  it('points npm to the repository: repository, homepage and bugs, and a README whose links are absolute', () => {
+    const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'steadysocket', 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(installed.repository).to.deep.equal({ type: 'git', url: 'git+https://github.com/steadysocket/steadysocket.git' });
+    expect(installed.homepage).to.equal('https://github.com/steadysocket/steadysocket#readme');
+    expect(installed.bugs).to.deep.equal({ url: 'https://github.com/steadysocket/steadysocket/issues' });
+    // The npm page shows this README without the repository around it: a relative link goes nowhere.
+    const readme = readFileSync(join(consumer, 'node_modules', 'steadysocket', 'README.md'), 'utf8').replace(/^```[\s\S]*?^```$/gm, '');
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)|\b(?:href|src)="([^"]+)"/g)]
+      .map((m) => m[1] ?? m[2])
+      .filter((target) => !/^(https?:|mailto:|#)/.test(target));
+    expect(relative, 'relative links in the packed README.md').to.deep.equal([]);
   });
 
   it('contains every file that package.json points to (exports, main, module, types, browser, bin, unpkg)', () => {
