@@ -338,6 +338,10 @@ export const SCENARIOS = [
   {
     // Issue 14 §1. Chromium keeps the socket CLOSING for the round trip of the close frames; what
     // send() writes meanwhile is discarded. Firefox fires close on the close frame itself.
+    // Deno (2.x) loses one message in about half the runs, here and in the next scenario: its
+    // readyState still says OPEN for a moment after the close frame arrived, and a send() then is
+    // dropped without a trace (reproduced with Deno's WebSocket alone, no SDK). No client can see
+    // that; only acknowledgements (0.2) would recover it.
     name: 'loses nothing sent while the server closes with 1001 over a link with 50 ms latency',
     async run(t) {
       const ep = await t.endpoint({ echo: false, latencyMs: 50, closeFirstAt: { ms: CLOSING.closeAt, code: 1001, reason: 'going away' } });
@@ -352,8 +356,9 @@ export const SCENARIOS = [
     },
   },
   {
-    // Issue 14 §1 with a server that does not end TCP after its close frame: Chromium keeps the
-    // socket CLOSING until TCP ends. The client must queue meanwhile and let go after closeTimeout.
+    // Issue 14 §1 with a server that does not end TCP after its close frame: Chromium, Bun and
+    // Node 22 keep the socket CLOSING until TCP ends (Firefox and Deno fire close at once). The
+    // client must queue meanwhile and let go closeTimeout after it noticed.
     name: 'loses nothing sent while the server holds TCP open for 1 s after its close frame, and lets go after closeTimeout',
     async run(t) {
       const closeTimeout = 400;
