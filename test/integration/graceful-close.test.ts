@@ -26,7 +26,7 @@ interface Sent {
   outcomes: Map<string, string>;
 }
 
-/** Sends ids[] one every EVERY_MS (drift-corrected), calling `at(ms)` hooks on the way; bounded by count and time. */
+/** Sends ids[] through deliver(), one every EVERY_MS (drift-corrected); bounded by count and time. */
 async function sendNumbered(client: SteadySocket<unknown, string>): Promise<Sent> {
   const outcomes = new Map<string, string>();
   const started = performance.now();
@@ -81,7 +81,7 @@ async function settle(client: SteadySocket<unknown, string>, total: () => number
   await sleep(100); // a duplicate would arrive now
 }
 
-/** The first moment the client left `open`, once `armed()` is true. */
+/** The first moment (performance.now()) the client left `open`. */
 function watchLeavingOpen(client: SteadySocket<unknown, string>): () => number | undefined {
   let at: number | undefined;
   client.on('state', (state, previous) => {

@@ -35,7 +35,7 @@ type Step = { due: number; chunk: Buffer } | { due: number; end: 'fin' | 'reset'
  * failing (reset, close without FIN) becomes the same on `to`, after `latency + hold` ms and after
  * every chunk before it.
  */
-function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, timers: Set<NodeJS.Timeout>): void {
+function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, timers: Set<NodeJS.Timeout>, closed: () => boolean): void {
   const queue: Step[] = [];
   let timer: NodeJS.Timeout | undefined;
   let ended = false;
@@ -57,6 +57,7 @@ function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, ti
     timers.add(timer);
   };
   const push = (step: Step) => {
+    if (closed()) return; // the relay is gone: nothing more to schedule
     queue.push(step);
     if (!timer) arm(step.due - performance.now());
   };
@@ -76,6 +77,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const hold = options.holdEndMs ?? 0;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const isClosed = () => closed;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -90,8 +93,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const upstream = connect({ host: '127.0.0.1', port: options.target, allowHalfOpen: true });
     track(upstream);
     upstream.setNoDelay(true);
-    delayedPipe(client, upstream, latency, 0, timers);
-    delayedPipe(upstream, client, latency, hold, timers);
+    delayedPipe(client, upstream, latency, 0, timers, isClosed);
+    delayedPipe(upstream, client, latency, hold, timers, isClosed);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +107,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     port,
     accepted: 0,
     close() {
+      closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const socket of sockets) socket.destroy();
