@@ -1,11 +1,13 @@
-// Issue 14 §1, the bound: once the server has started closing (the socket left OPEN, its close
-// event not yet come), the client lets go closeTimeout ms after it noticed — in every build it
-// ships, not only in the source. The minified builds (script tag, ESM .min) mangle private
-// property names, so state kept under a name spelled as a string is a different property there.
+// The client's timers behave the same in every build it ships, not only in the source. The
+// minified builds (script tag, ESM .min) mangle private property names (rollup.config.mjs), so
+// state kept under a name spelled as a string is a different property there than the one read.
 //
-// The socket is a WHATWG stand-in injected with the `WebSocket` option, in the state a browser
-// keeps while a server holds TCP open after its close frame: CLOSING, no close event. (The real
-// thing, in real runtimes, is the "holds TCP open" scenario in test/everywhere/scenarios.js.)
+// - Issue 14 §1, the bound: once the server has started closing (the socket left OPEN, its close
+//   event not yet come), the client lets go closeTimeout ms after it noticed. The socket is a
+//   WHATWG stand-in injected with the `WebSocket` option, in the state a browser keeps while a
+//   server holds TCP open after its close frame: CLOSING, no close event. (The real thing, in real
+//   runtimes, is the "holds TCP open" scenario in test/everywhere/scenarios.js.)
+// - `ttl`: a queued message expires ttl ms after it was queued, also while more are queued.
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +22,7 @@ interface Client {
   state: string;
   send(data: string): void;
   on(event: 'state', listener: (state: string, previous: string) => void): void;
+  on(event: 'drop', listener: (event: { reason: string }) => void): void;
   once(event: 'open', listener: () => void): void;
   close(): Promise<void>;
 }
@@ -66,7 +69,23 @@ async function load(file: string): Promise<{ SteadySocket: ClientClass }> {
   return { SteadySocket };
 }
 
-describe('the client lets go of a socket stuck closing after closeTimeout, in every build', function () {
+/** A socket that never opens (the attempt hangs until connectTimeout). */
+class NeverOpens {
+  readyState = 0;
+  bufferedAmount = 0;
+  protocol = '';
+  binaryType = 'blob';
+  onopen = null;
+  onclose = null;
+  onmessage = null;
+  onerror = null;
+  send(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+describe('timers in every shipped build', function () {
   this.timeout(10_000);
 
   for (const build of BUILDS) {
@@ -102,6 +121,29 @@ describe('the client lets go of a socket stuck closing after closeTimeout, in ev
           .and.at.most(CLOSE_TIMEOUT + 150);
         const written = HeldSocket.made.flatMap((s) => s.sent);
         expect(written, 'what reached an OPEN socket, in order').to.deep.equal(ids);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`dist/${build}: a queued message expires after ttl while the app keeps queueing more`, async () => {
+      const file = resolve(distDir, build);
+      if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+      const { SteadySocket } = await load(file);
+      const client = new SteadySocket('ws://127.0.0.1:1/', { WebSocket: NeverOpens, ttl: 200, connectTimeout: 60_000, closeTimeout: 100, ignoreNetworkSignals: true });
+      try {
+        const started = performance.now();
+        const expired: number[] = [];
+        client.on('drop', (event) => {
+          if (event.reason === 'expired') expired.push(performance.now() - started);
+        });
+        for (let i = 0; i < 16; i++) {
+          client.send(`m${i}`);
+          await sleep(50);
+        }
+        // 16 messages over 800 ms, each to expire 200 ms after it was queued: about 12 by now.
+        expect(expired.length, 'messages expired after 800 ms (ttl 200, one queued every 50 ms)').to.be.at.least(8);
+        expect(expired[0], 'ms until the first expired').to.be.at.most(200 + 150);
       } finally {
         await client.close();
       }
