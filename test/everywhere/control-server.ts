@@ -17,6 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import { startRelay, type Relay } from '../support/relay';
 
 /** What an endpoint does. Everything is off unless set, except `echo`. */
 export interface Behaviour {
@@ -32,6 +33,21 @@ export interface Behaviour {
   closeAfter?: { messages: number; code: number; reason?: string };
   /** Stop reading from each new connection for this many ms (the client's socket buffer fills up). */
   pauseMs?: number;
+  /**
+   * Start the closing handshake on the first connection this many ms after it opened, as a server
+   * does on every deploy (1001). Later connections are left alone: the client's reconnect lands.
+   */
+  closeFirstAt?: { ms: number; code: number; reason?: string };
+  /**
+   * Put a relay (test/support/relay.ts) in front of the server that adds this many ms to every
+   * chunk, each way, in order. The endpoint's url and port are the relay's.
+   */
+  latencyMs?: number;
+  /**
+   * Through the same relay: the server's end of TCP reaches the client this many ms late. With
+   * closeFirstAt, a server that sends its close frame and keeps TCP open that long.
+   */
+  holdEndMs?: number;
 }
 
 export interface ConnectionRecord {
@@ -70,6 +86,9 @@ class Endpoint {
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
   port = 0;
+  /** The relay in front (latencyMs, holdEndMs) and its port, kept across stop/start. */
+  private relay: Relay | undefined;
+  private relayPort = 0;
 
   constructor(
     readonly id: string,
@@ -77,7 +96,12 @@ class Endpoint {
   ) {}
 
   get url(): string {
-    return `ws://127.0.0.1:${this.port}/`;
+    return `ws://127.0.0.1:${this.publicPort}/`;
+  }
+
+  /** The port clients connect to: the relay's when there is one. */
+  get publicPort(): number {
+    return this.behaviour.latencyMs || this.behaviour.holdEndMs ? this.relayPort : this.port;
   }
 
   async start(): Promise<void> {
@@ -96,6 +120,11 @@ class Endpoint {
       http.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.port = (http.address() as AddressInfo).port;
+    const { latencyMs, holdEndMs } = behaviour;
+    if (latencyMs || holdEndMs) {
+      this.relay = await startRelay({ target: this.port, latencyMs, holdEndMs, port: this.relayPort });
+      this.relayPort = this.relay.port;
+    }
   }
 
   private accept(socket: ServerSocket, request: IncomingMessage): void {
@@ -108,6 +137,12 @@ class Endpoint {
     this.connections.push(record);
     socket.on('error', () => {});
     socket.on('close', (code, reason) => (record.closed = { code, reason: reason.toString() }));
+    const closeFirstAt = behaviour.closeFirstAt;
+    if (closeFirstAt && this.connections.length === 1) {
+      const timer = setTimeout(() => socket.close(closeFirstAt.code, closeFirstAt.reason ?? ''), closeFirstAt.ms);
+      timer.unref();
+      socket.on('close', () => clearTimeout(timer));
+    }
     if (behaviour.pauseMs) {
       socket.pause();
       setTimeout(() => socket.resume(), behaviour.pauseMs).unref();
@@ -127,9 +162,10 @@ class Endpoint {
   }
 
   async stop(): Promise<void> {
-    const { http, wss } = this;
+    const { http, wss, relay } = this;
     if (!http || !wss) return;
-    this.http = this.wss = undefined;
+    this.http = this.wss = this.relay = undefined;
+    await relay?.close();
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     await new Promise<void>((resolve) => {
@@ -139,7 +175,7 @@ class Endpoint {
   }
 
   toJSON(): EndpointRecord {
-    return { id: this.id, url: this.url, port: this.port, listening: this.http !== undefined, connections: this.connections };
+    return { id: this.id, url: this.url, port: this.publicPort, listening: this.http !== undefined, connections: this.connections };
   }
 }
 
@@ -156,7 +192,7 @@ export async function startControlServer(): Promise<ControlServer> {
       const endpoint = new Endpoint(String(nextId++), (body ?? {}) as Behaviour);
       await endpoint.start();
       endpoints.set(endpoint.id, endpoint);
-      return [200, { id: endpoint.id, url: endpoint.url, port: endpoint.port }];
+      return [200, { id: endpoint.id, url: endpoint.url, port: endpoint.publicPort }];
     }
     if (parts[0] === 'endpoints' && parts[1]) {
       const endpoint = endpoints.get(parts[1]);

@@ -1,0 +1,152 @@
+// The client's timers behave the same in every build it ships, not only in the source. The
+// minified builds (script tag, ESM .min) mangle private property names (rollup.config.mjs), so
+// state kept under a name spelled as a string is a different property there than the one read.
+//
+// - Issue 14 §1, the bound: once the server has started closing (the socket left OPEN, its close
+//   event not yet come), the client lets go closeTimeout ms after it noticed. The socket is a
+//   WHATWG stand-in injected with the `WebSocket` option, in the state a browser keeps while a
+//   server holds TCP open after its close frame: CLOSING, no close event. (The real thing, in real
+//   runtimes, is the "holds TCP open" scenario in test/everywhere/scenarios.js.)
+// - `ttl`: a queued message expires ttl ms after it was queued, also while more are queued.
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { distDir } from '../browser/harness';
+import { sleep } from '../support/servers';
+
+const BUILDS = ['index.browser.js', 'steadysocket.esm.min.js', 'steadysocket.min.js', 'index.js'] as const;
+const CLOSE_TIMEOUT = 300;
+
+interface Client {
+  state: string;
+  send(data: string): void;
+  on(event: 'state', listener: (state: string, previous: string) => void): void;
+  on(event: 'drop', listener: (event: { reason: string }) => void): void;
+  once(event: 'open', listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** A socket whose server sent its close frame and keeps TCP open: it goes CLOSING and stays there. */
+class HeldSocket {
+  static made: HeldSocket[] = [];
+  readyState = 0;
+  bufferedAmount = 0;
+  protocol = '';
+  binaryType = 'blob';
+  onopen: ((event: object) => void) | null = null;
+  onclose: ((event: object) => void) | null = null;
+  onmessage: ((event: object) => void) | null = null;
+  onerror: ((event: object) => void) | null = null;
+  readonly sent: string[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly url: string) {
+    HeldSocket.made.push(this);
+    this.timer = setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.({});
+    }, 5);
+  }
+
+  send(data: string): void {
+    // WHATWG send(): data given to a socket that is not OPEN is discarded.
+    if (this.readyState === 1) this.sent.push(data);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.readyState = 2;
+  }
+}
+
+type ClientClass = new (url: string, options: object) => Client;
+
+/** A module build by import; the script-tag build (an IIFE declaring the global) evaluated as a script would be. */
+async function load(file: string): Promise<{ SteadySocket: ClientClass }> {
+  if (!file.endsWith('steadysocket.min.js')) return (await import(pathToFileURL(file).href)) as { SteadySocket: ClientClass };
+  const SteadySocket = new Function(`${readFileSync(file, 'utf8')};\nreturn SteadySocket;`)() as ClientClass;
+  return { SteadySocket };
+}
+
+/** A socket that never opens (the attempt hangs until connectTimeout). */
+class NeverOpens {
+  readyState = 0;
+  bufferedAmount = 0;
+  protocol = '';
+  binaryType = 'blob';
+  onopen = null;
+  onclose = null;
+  onmessage = null;
+  onerror = null;
+  send(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+describe('timers in every shipped build', function () {
+  this.timeout(10_000);
+
+  for (const build of BUILDS) {
+    it(`dist/${build}: leaves open ${CLOSE_TIMEOUT} ms after the socket left OPEN while the app keeps sending, and loses nothing`, async () => {
+      const file = resolve(distDir, build);
+      if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+      const { SteadySocket } = await load(file);
+      HeldSocket.made = [];
+      const client = new SteadySocket('ws://127.0.0.1:1/', {
+        WebSocket: HeldSocket,
+        closeTimeout: CLOSE_TIMEOUT,
+        minDelay: 20,
+        maxDelay: 20,
+        jitter: 0,
+        ignoreNetworkSignals: true,
+      });
+      try {
+        await new Promise<void>((done) => client.once('open', done));
+        let leftAfter: number | undefined;
+        const started = performance.now();
+        client.on('state', (_state, previous) => {
+          if (previous === 'open' && leftAfter === undefined) leftAfter = performance.now() - started;
+        });
+        HeldSocket.made[0].readyState = 2; // the server's close frame arrived; TCP stays open
+        const ids = Array.from({ length: 80 }, (_, i) => `m${i}`);
+        for (const id of ids) {
+          client.send(id);
+          await sleep(10);
+        }
+        await sleep(100);
+        expect(leftAfter, `ms until the client left open (closeTimeout ${CLOSE_TIMEOUT}; the app sent every 10 ms for 800 ms)`)
+          .to.be.a('number')
+          .and.at.most(CLOSE_TIMEOUT + 150);
+        const written = HeldSocket.made.flatMap((s) => s.sent);
+        expect(written, 'what reached an OPEN socket, in order').to.deep.equal(ids);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`dist/${build}: a queued message expires after ttl while the app keeps queueing more`, async () => {
+      const file = resolve(distDir, build);
+      if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+      const { SteadySocket } = await load(file);
+      const client = new SteadySocket('ws://127.0.0.1:1/', { WebSocket: NeverOpens, ttl: 200, connectTimeout: 60_000, closeTimeout: 100, ignoreNetworkSignals: true });
+      try {
+        const started = performance.now();
+        const expired: number[] = [];
+        client.on('drop', (event) => {
+          if (event.reason === 'expired') expired.push(performance.now() - started);
+        });
+        for (let i = 0; i < 16; i++) {
+          client.send(`m${i}`);
+          await sleep(50);
+        }
+        // 16 messages over 800 ms, each to expire 200 ms after it was queued: about 12 by now.
+        expect(expired.length, 'messages expired after 800 ms (ttl 200, one queued every 50 ms)').to.be.at.least(8);
+        expect(expired[0], 'ms until the first expired').to.be.at.most(200 + 150);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
