@@ -17,12 +17,19 @@ const nodeExternal = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.s
 const ts = (target = 'ES2020') =>
   typescript({ tsconfig: './tsconfig.json', target, declaration: false, outDir: undefined, rootDir: undefined });
 
-// Private members are named `_camelCase`; mangling them is safe inside one bundle. `__esModule`
-// and ws's `_socket` must keep their names.
+// Private members are named `_camelCase`; mangling them is safe inside one bundle as long as
+// they are only reached as `obj._name` or `obj['_name']`. `__esModule` and ws's `_socket` must
+// keep their names, and so must the client's timer slots: `_arm(slot)` reaches them through a
+// string argument (`this[slot]`), which terser cannot see (test/integration/timers-in-builds).
 const terserOptions = {
   ecma: 2020,
   compress: { passes: 2 },
-  mangle: { properties: { regex: /^_[a-z]/, reserved: ['_socket'] } },
+  mangle: {
+    properties: {
+      regex: /^_[a-z]/,
+      reserved: ['_socket', '_attemptTimer', '_closeTimer', '_drainTimer', '_expiryTimer', '_heartbeatTimer'],
+    },
+  },
 };
 
 const hasCli = existsSync('src/cli/main.ts');

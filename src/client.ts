@@ -59,7 +59,10 @@ const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
 const DRAIN_POLL_MS = 10;
 const CLOSE_AFTER_ERROR_MS = 1000;
 
-/** The fields that hold the client's timers: each has one meaning, and arming one clears what it held. */
+/**
+ * The fields that hold the client's timers: each has one meaning, and arming one clears what it
+ * held. `_arm` reaches them by name, so rollup.config.mjs keeps these names out of mangling.
+ */
 type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer' | '_expiryTimer' | '_heartbeatTimer';
 
 /**

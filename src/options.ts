@@ -96,9 +96,14 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   maxRetries?: number;
   /** Ms a connection must stay open before the backoff resets. Default: 5000. */
   stableAfter?: number;
-  /** Ms an attempt may take to open (and pass `ready`) before it is abandoned. Default: 10000. */
+  /** Ms an attempt may take to open (and pass `ready`) before it is abandoned; `Infinity`: never. Default: 10000. */
   connectTimeout?: number;
-  /** Ms `close()` waits for the closing handshake before dropping the socket. Default: 3000. */
+  /**
+   * Ms `close()` and `reconnect()` wait for the closing handshake before dropping the socket, and
+   * ms a socket the server started closing (its close frame arrived) may stay without closing
+   * before it is dropped and the client reconnects. `Infinity`: wait as long as it takes.
+   * Default: 3000.
+   */
   closeTimeout?: number;
   /**
    * Decides whether to reconnect after a connection ends. Default: {@link defaultShouldReconnect}
