@@ -338,10 +338,8 @@ export const SCENARIOS = [
   {
     // Issue 14 §1. Chromium keeps the socket CLOSING for the round trip of the close frames; what
     // send() writes meanwhile is discarded. Firefox fires close on the close frame itself.
-    // Deno (2.x) loses one message in about half the runs, here and in the next scenario: its
-    // readyState still says OPEN for a moment after the close frame arrived, and a send() then is
-    // dropped without a trace (reproduced with Deno's WebSocket alone, no SDK). No client can see
-    // that; only acknowledgements (0.2) would recover it.
+    // Deno (2.x, about half the runs) and Chromium (rarely) may drop the one message sent at the
+    // moment the close frame arrives, while readyState still says OPEN (see closeRaceLoss).
     name: 'loses nothing sent while the server closes with 1001 over a link with 50 ms latency',
     async run(t) {
       const ep = await t.endpoint({ echo: false, latencyMs: 50, closeFirstAt: { ms: CLOSING.closeAt, code: 1001, reason: 'going away' } });
@@ -352,7 +350,7 @@ export const SCENARIOS = [
       const counts = numberedCounts(sent, record);
       t.note(counts.text);
       check(record.connections.length >= 2, `the server saw ${record.connections.length} connection(s): the close and the reconnect did not happen`);
-      checkNumbered(sent, record, counts);
+      checkNumbered(t, sent, record, counts);
     },
   },
   {
@@ -373,7 +371,7 @@ export const SCENARIOS = [
       const openFor = left ? Math.round(left.t - open.t) : Infinity;
       t.note(`${counts.text}; open for ${openFor} ms (close frame at ${CLOSING.closeAt})`);
       check(record.connections.length >= 2, `the server saw ${record.connections.length} connection(s): the close and the reconnect did not happen`);
-      checkNumbered(sent, record, counts);
+      checkNumbered(t, sent, record, counts);
       // The server's close frame goes out closeAt ms after the open; the client must leave `open`
       // closeTimeout ms after it noticed (it sends every 10 ms), not when the held TCP ends.
       const bound = CLOSING.closeAt + closeTimeout + 300;
@@ -426,11 +424,29 @@ function numberedCounts(sent, record) {
   };
 }
 
+/**
+ * The one message a WHATWG WebSocket may drop during a server-started close: the page's
+ * `readyState` still says OPEN for a moment after the close frame reached the browser's network
+ * layer (or Deno's runtime), and a send() in that moment is discarded without a trace
+ * (reproduced with the bare WebSocket, no SDK: seen in Deno in about half the runs and rarely in
+ * Chromium). No client can see it; acknowledged delivery (0.2) recovers it. It can only be the
+ * message right after the last one the first connection received: anything else is the SDK's.
+ */
+function closeRaceLoss(record, sent, lost) {
+  if (lost.length !== 1 || record.connections.length < 2) return false;
+  const first = record.connections[0].messages;
+  const boundary = sent.ids[sent.ids.indexOf(first[first.length - 1]) + 1];
+  return lost[0] === boundary;
+}
+
 /** Every id received by the server exactly once, in order within and across connections; every deliver() resolved. */
-function checkNumbered(sent, record, counts) {
+function checkNumbered(t, sent, record, counts) {
   const shown = (ids) => (ids.length > 12 ? `${ids.slice(0, 12).join(',')},…` : ids.join(','));
-  check(counts.lost.length === 0, `${counts.text}; lost: ${shown(counts.lost)}`);
-  equal(counts.received, sent.ids, `every id exactly once and in order (${counts.text})`);
+  const raced = closeRaceLoss(record, sent, counts.lost);
+  check(counts.lost.length === 0 || raced, `${counts.text}; lost: ${shown(counts.lost)}`);
+  if (raced) t.note(`${t.runtime}: ${counts.lost[0]} sent while its WebSocket still said OPEN after the close frame, dropped by the runtime`);
+  const expected = sent.ids.filter((id) => !counts.lost.includes(id));
+  equal(counts.received, expected, `every id exactly once and in order (${counts.text})`);
   const unresolved = sent.ids.filter((id) => sent.outcomes.get(id) !== 'resolved');
   check(unresolved.length === 0, `deliver() did not resolve for ${shown(unresolved)}: ${shown(unresolved.map((id) => String(sent.outcomes.get(id))))}`);
 }
@@ -447,6 +463,7 @@ export async function runScenarios(options) {
     SteadySocketError: options.SteadySocketError ?? SteadySocket.SteadySocketError,
     WebSocket: options.WebSocket,
     offline: options.offline,
+    runtime,
     traceAll: options.trace === true,
   };
   if (typeof lib.json !== 'function' || typeof lib.SteadySocketError !== 'function') {

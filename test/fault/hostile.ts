@@ -283,6 +283,17 @@ export function parseClientFrame(buffer: Buffer): { frame: ClientFrame; size: nu
 }
 
 function readFrames(socket: Socket, rest: Buffer, frames: ClientFrame[], reply: boolean): void {
+  onClientFrames(socket, rest, (frame) => {
+    frames.push(frame);
+    if (reply) echo(socket, frame);
+  });
+}
+
+/**
+ * Calls `onFrame` with each frame the client sends, starting with the bytes that came with the
+ * handshake (`rest`); a frame that does not parse destroys the socket.
+ */
+export function onClientFrames(socket: Socket, rest: Buffer, onFrame: (frame: ClientFrame) => void): void {
   let pending = rest;
   const onData = (chunk: Buffer): void => {
     pending = Buffer.concat([pending, chunk]);
@@ -296,8 +307,7 @@ function readFrames(socket: Socket, rest: Buffer, frames: ClientFrame[], reply: 
       }
       if (parsed === undefined) return;
       pending = pending.subarray(parsed.size);
-      frames.push(parsed.frame);
-      if (reply) echo(socket, parsed.frame);
+      onFrame(parsed.frame);
     }
   };
   socket.on('data', onData);

@@ -7,7 +7,7 @@
 // It records the text messages each connection received before the client's own close frame, and
 // when things happened (performance.now()).
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { acceptFor, closeFrame, encodeFrame, Opcode, parseClientFrame, pongFrame } from '../fault/hostile';
+import { acceptFor, closeFrame, encodeFrame, onClientFrames, Opcode, pongFrame } from '../fault/hostile';
 
 export interface ClosingServerOptions {
   /** Ms after the first connection's handshake at which the server sends its close frame. */
@@ -90,34 +90,18 @@ export async function startClosingServer(options: ClosingServerOptions): Promise
         later(options.holdMs, () => socket.end());
       });
     }
-    let pending = rest;
-    const onData = (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      for (;;) {
-        let parsed;
-        try {
-          parsed = parseClientFrame(pending);
-        } catch {
-          socket.destroy();
-          return;
-        }
-        if (!parsed) return;
-        pending = pending.subarray(parsed.size);
-        const { frame } = parsed;
-        if (record.clientCloseAt !== undefined) continue; // §5.5.1: nothing may follow a close frame
-        if (frame.opcode === Opcode.text) record.messages.push(frame.payload.toString('utf8'));
-        else if (frame.opcode === Opcode.ping && socket.writable) socket.write(pongFrame(frame.payload));
-        else if (frame.opcode === Opcode.close) {
-          record.clientCloseAt = performance.now();
-          // A server that did not start the close answers it and ends TCP (§5.5.1, §7.1.1).
-          if (record.closeSentAt === undefined && socket.writable) {
-            socket.end(encodeFrame({ opcode: Opcode.close, payload: frame.payload.subarray(0, 2) }));
-          }
+    onClientFrames(socket, rest, (frame) => {
+      if (record.clientCloseAt !== undefined) return; // §5.5.1: nothing may follow a close frame
+      if (frame.opcode === Opcode.text) record.messages.push(frame.payload.toString('utf8'));
+      else if (frame.opcode === Opcode.ping && socket.writable) socket.write(pongFrame(frame.payload));
+      else if (frame.opcode === Opcode.close) {
+        record.clientCloseAt = performance.now();
+        // A server that did not start the close answers it and ends TCP (§5.5.1, §7.1.1).
+        if (record.closeSentAt === undefined && socket.writable) {
+          socket.end(encodeFrame({ opcode: Opcode.close, payload: frame.payload.subarray(0, 2) }));
         }
       }
-    };
-    socket.on('data', onData);
-    if (rest.length) onData(Buffer.alloc(0));
+    });
   }
 
   await new Promise<void>((resolve, reject) => {
