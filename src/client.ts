@@ -850,8 +850,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       }
       const entry = outbox.shift(now);
       if (!entry) break;
-      if (this._writable() !== conn) {
+      if (this._state !== 'open' || this._conn !== conn) {
         // A drop listener (an expired message) closed or reconnected: keep this one for later.
+        // (Only our own calls change the socket's readyState within this loop; it was OPEN above.)
         outbox.restore(entry);
         return;
       }

@@ -119,13 +119,15 @@ export function reportListenerError(error: unknown): void {
  * listener, no arguments array).
  */
 export class SafeEmitter<Events extends EventEmitter.ValidEventTypes> extends EventEmitter<Events> {
-  override emit<T extends EventEmitter.EventNames<Events>>(event: T, ...args: EventEmitter.EventArgs<Events, T>): boolean {
+  override emit<T extends EventEmitter.EventNames<Events>>(event: T, ...args: EventEmitter.EventArgs<Events, T>): boolean;
+  // Every event of ours carries at most two arguments: named parameters (the unused rest only
+  // satisfies the generic signature).
+  override emit(event: EventEmitter.EventNames<Events>, a?: unknown, b?: unknown, ..._rest: unknown[]): boolean {
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed as string}${String(event)}` : event;
     const stored = (this as unknown as { _events: Record<string | symbol, StoredListeners> })._events[key as string];
     if (!stored) return false;
-    const [a, b] = args as unknown[];
     if (!Array.isArray(stored)) {
-      if (stored.once) this.removeListener(event, stored.fn as never, undefined, true);
+      if (stored.once) this.removeListener(event as never, stored.fn as never, undefined, true);
       call(stored, a, b);
       return true;
     }
@@ -133,7 +135,7 @@ export class SafeEmitter<Events extends EventEmitter.ValidEventTypes> extends Ev
     // added: with the length read first, exactly the listeners present at emit time run.
     for (let i = 0, length = stored.length; i < length; i++) {
       const listener = stored[i];
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      if (listener.once) this.removeListener(event as never, listener.fn as never, undefined, true);
       call(listener, a, b);
     }
     return true;
