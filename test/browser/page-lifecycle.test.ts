@@ -20,6 +20,7 @@ import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startControlServer, type ControlServer } from '../everywhere/control-server';
 import { CHROMIUM_ARGS } from './chromium-args.mjs';
+import { needTools } from '../support/tools';
 import { BROWSERS, distDir, findBrowser, launchBrowser, newContext, pagesDir, type BrowserName } from './harness';
 
 interface LogEntry {
@@ -149,6 +150,8 @@ describe('leaving the page (issue 14 §6): the script-tag build in real browsers
       let browser: Browser | undefined;
 
       before(async function () {
+        this.timeout(60_000);
+        needTools(this, name);
         browser = await launchWithBfcache(name);
       });
 
