@@ -89,8 +89,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** Time spent open by closed connections; absent until the first one closes. */
   private _connectedTime?: number;
 
-  /** What the current socket reports reaches the client through this (see connection.ts). */
-  private readonly _handler: ConnectionHandler<In> = new ClientHandler<In, Out>(this);
   private _state: State = 'connecting';
   private _conn: Connection<In> | undefined = undefined;
   /** The URL of the last connection, while waiting with none. */
@@ -404,7 +402,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._log(`connecting to ${redactUrl(url)}${offered.length ? ` offering ${offered.join(', ')}` : ''}`);
     try {
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
-      this._conn = new Connection<In>(this._handler, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
+      // The client is the connection's handler (ConnectionHandler, checked here by its shape).
+      const handler: ConnectionHandler<In> = this;
+      this._conn = new Connection<In>(handler, ctor, url, offered, this._nodeOptions(ctor, headers), this._opts.binaryType);
       if (headers) this._conn.headers = headers;
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
@@ -485,7 +485,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
   }
 
-  private _onOpen(conn: Connection<In>): void {
+  /** @internal The connection seam (connection.ts). */
+  _onOpen(conn: Connection<In>): void {
     if (conn !== this._conn || this._state !== 'connecting') return;
     if (this._opts.unref) conn.unref();
     const protocol = conn.protocol;
@@ -550,7 +551,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
   }
 
-  private _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
+  /** @internal The connection seam (connection.ts). */
+  _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
     if (conn !== this._conn) return;
     if (conn.liveness) sawActivity(conn.liveness);
     this._messagesIn++;
@@ -582,7 +584,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
   }
 
-  private _onError(conn: Connection<In>, raw: SteadySocketError): void {
+  /** @internal The connection seam (connection.ts). */
+  _onError(conn: Connection<In>, raw: SteadySocketError): void {
     if (conn !== this._conn) return;
     // Runtimes put the URL (token included) or a header value into their messages.
     const error = scrubbed(raw, conn.url, conn.headers);
@@ -596,7 +599,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
   }
 
-  private _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
+  /** @internal The connection seam (connection.ts). */
+  _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
     if (conn !== this._conn) return;
     this._release(conn);
     const error =
@@ -988,7 +992,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._arm('_heartbeatTimer', () => this._heartbeatTick(), heartbeat.timeout);
   }
 
-  private _onPong(conn: Connection<In>): void {
+  /** @internal The connection seam (connection.ts). */
+  _onPong(conn: Connection<In>): void {
     if (conn !== this._conn || !conn.liveness) return;
     if (sawPong(conn.liveness, Date.now())) this._armHeartbeat(conn);
   }
@@ -1069,6 +1074,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   private _disarm(slot: TimerSlot): void {
+    // Only a slot that held a timer is written: a client never given one carries no field for it.
+    if (this[slot] === undefined) return;
     clearTimeout(this[slot]);
     this[slot] = undefined;
   }
@@ -1140,25 +1147,4 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** UTF-8 bytes of a string, with a native fast path for ASCII. */
 function stringBytes(text: string): number {
   return NON_ASCII.test(text) ? utf8Length(text) : text.length;
-}
-
-/** The typed seam between a connection and its client: one per client, forwarding to it. */
-class ClientHandler<In, Out> implements ConnectionHandler<In> {
-  // Element access reaches the client's private handlers: they stay out of its public type.
-  constructor(private readonly client: SteadySocket<In, Out>) {}
-  opened(conn: Connection<In>): void {
-    this.client['_onOpen'](conn);
-  }
-  message(conn: Connection<In>, data: RawMessage, bytes: number): void {
-    this.client['_onMessage'](conn, data, bytes);
-  }
-  closed(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
-    this.client['_onClose'](conn, code, reason, wasClean);
-  }
-  failed(conn: Connection<In>, error: SteadySocketError): void {
-    this.client['_onError'](conn, error);
-  }
-  pong(conn: Connection<In>): void {
-    this.client['_onPong'](conn);
-  }
 }

@@ -6,15 +6,16 @@ import type { ReadyStep } from './ready';
 import { Transport, type NodeSocketOptions } from './transport';
 
 /**
- * The client's side of a connection: what its socket reports, with the connection it came from
- * (one handler per client, no closures per connection).
+ * The client's side of a connection: what its socket reports, with the connection it came from.
+ * The client implements it itself (no object or closure per client or connection; the members
+ * are marked internal and kept out of the published types).
  */
 export interface ConnectionHandler<In> {
-  opened(conn: Connection<In>): void;
-  message(conn: Connection<In>, data: RawMessage, bytes: number): void;
-  closed(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
-  failed(conn: Connection<In>, error: SteadySocketError): void;
-  pong(conn: Connection<In>): void;
+  _onOpen(conn: Connection<In>): void;
+  _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void;
+  _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
+  _onError(conn: Connection<In>, error: SteadySocketError): void;
+  _onPong(conn: Connection<In>): void;
 }
 
 /** One socket and what belongs to it alone: one object per attempt. */
@@ -46,19 +47,19 @@ export class Connection<In> extends Transport {
   }
 
   handleOpen(): void {
-    this.handler.opened(this);
+    this.handler._onOpen(this);
   }
   handleMessage(data: RawMessage, bytes: number): void {
-    this.handler.message(this, data, bytes);
+    this.handler._onMessage(this, data, bytes);
   }
   handleClose(code: number, reason: string, wasClean: boolean): void {
-    this.handler.closed(this, code, reason, wasClean);
+    this.handler._onClose(this, code, reason, wasClean);
   }
   handleError(error: SteadySocketError): void {
-    this.handler.failed(this, error);
+    this.handler._onError(this, error);
   }
   handlePong(): void {
-    this.handler.pong(this);
+    this.handler._onPong(this);
   }
 }
 
