@@ -504,7 +504,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     const step = (conn.ready = new ReadyStep<In>());
     const context: ReadyContext<In, Out> = {
       send: (data) => {
-        if (conn !== this._conn || conn.released) throw connectionClosed();
+        // Never into a socket that left OPEN (a close frame arrived): the write would be lost.
+        if (conn !== this._conn || conn.released || conn.socket.readyState !== OPEN) throw connectionClosed();
         const wire = conn.codec ? this._encode(conn.codec as Codec<In, Out>, data) : (data as unknown as WireData);
         conn.send(wire);
         this._messagesOut++;

@@ -275,6 +275,22 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       return delivered;
     });
 
+    it('the ready step\'s send() throws CONNECTION_CLOSED instead of writing into a socket that left OPEN', async () => {
+      let sendAfterCloseFrame: (() => void) | undefined;
+      const socket = open({
+        ready: (context) => {
+          sendAfterCloseFrame = () => context.send('hello');
+          return new Promise<void>(() => {}); // the step waits for a reply that never comes
+        },
+      });
+      socket.on('error', () => {});
+      FakeWebSocket.last.serverOpen();
+      await Promise.resolve();
+      FakeWebSocket.last.serverCloseFrame();
+      expect(sendAfterCloseFrame).to.throw(SteadySocketError).with.property('code', 'CONNECTION_CLOSED');
+      expect(FakeWebSocket.last.lost).to.deep.equal([]);
+    });
+
     it('drops a socket that stays CLOSING for closeTimeout and reconnects', () => {
       const socket = open({ closeTimeout: 1000, minDelay: 10, jitter: 0 });
       FakeWebSocket.last.serverOpen();
