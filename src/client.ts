@@ -466,7 +466,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     const id = this._attemptId;
     this._emitError(error);
     // An error listener may have closed the client or started another attempt.
-    if (id !== this._attemptId || this._state !== 'connecting' || this._final) return;
+    if (this._superseded(id)) return;
     this._afterClose({ code: 1006, reason: '', wasClean: false, attempt: 0, error });
   }
 
@@ -661,12 +661,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures, this._conn, Date.now(), this._opts.stableAfter);
     const id = this._attemptId;
     this.emit('close', info);
-    // A listener may have closed the client, or asked for a reconnect: its call decides.
-    if (this._superseded(id)) return;
-    if (this._forceReconnect) {
-      this._restart();
-      return;
-    }
+    if (this._tookOver(id)) return;
 
     let retry: boolean;
     try {
@@ -675,11 +670,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect threw; not reconnecting.', cause));
       retry = false;
     }
-    if (this._superseded(id)) return;
-    if (this._forceReconnect) {
-      this._restart();
-      return;
-    }
+    if (this._tookOver(id)) return;
     const plan = planRetry(info, retry, this._opts, Date.now());
     if (plan.kind === 'stop') {
       this._log(`not reconnecting after code ${info.code}${info.status ? ` (HTTP ${info.status})` : ''}`);
@@ -703,11 +694,17 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     return this._state === 'closed' || id !== this._attemptId || this._final !== undefined;
   }
 
-  /** Starts a new attempt at once after a reconnect() asked for it. */
-  private _restart(): void {
+  /**
+   * After user code ran (a listener, shouldReconnect): true when it decided what happens next,
+   * by closing the client, starting another attempt, or asking for a reconnect (started here).
+   */
+  private _tookOver(id: number): boolean {
+    if (this._superseded(id)) return true;
+    if (!this._forceReconnect) return false;
     this._forceReconnect = false;
-    if (this._state === 'open' && !this._transition('closing')) return;
+    if (this._state === 'open' && !this._transition('closing')) return true;
     if (this._transition('connecting')) this._connect();
+    return true;
   }
 
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
@@ -759,8 +756,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       conn.detach();
       conn.abort();
     }
+    // From here every method refuses or returns: no listener can arm a timer again.
     this._transition('closed');
-    this._clearTimers(); // nothing can arm one once closed; this covers a state listener's calls before
     const left = this._outbox ? this._outbox.drain() : [];
     for (const entry of left) this._dropped(entry, 'closed', cause);
     if (this._drainWaiters) for (const waiter of this._drainWaiters.splice(0)) waiter.reject(closedError(cause));
@@ -1059,19 +1056,19 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   // ---------------------------------------------------------------- plumbing
 
   /**
-   * The one way a timer is made: the delay clamped to what timers can take (a larger one would
-   * fire after ~1 ms), and unref'd when asked. Callers treat Infinity as "never" before this.
+   * The one way a timer is made: armed in `slot`, clearing the one it held. `Infinity` leaves the
+   * slot empty (never fires); any other delay is clamped to what timers can take (a larger one
+   * would fire after ~1 ms). Unref'd when asked.
    */
-  private _timer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
-    const timer = setTimeout(fn, timerDelay(ms));
-    if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
-    return timer;
-  }
-
-  /** Arms the timer in `slot`, clearing the one it held. An Infinity delay leaves the slot empty (never fires). */
   private _arm(slot: TimerSlot, fn: () => void, ms: number): void {
     clearTimeout(this[slot]);
-    this[slot] = ms === Infinity ? undefined : this._timer(fn, ms);
+    if (ms === Infinity) {
+      this[slot] = undefined;
+      return;
+    }
+    const timer = setTimeout(fn, timerDelay(ms));
+    if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
+    this[slot] = timer;
   }
 
   private _disarm(slot: TimerSlot): void {

@@ -103,7 +103,7 @@ export function secretScrubber(url: string, headers?: Record<string, string>): (
     const parsed = new URL(url);
     add(parsed.username);
     add(parsed.password);
-    for (const [, value] of parsed.searchParams) add(value);
+    // Raw values (a bare part is a value too); add() also takes their decoded form.
     for (const part of parsed.search.slice(1).split('&')) add(part.slice(part.indexOf('=') + 1));
   } catch {
     // Not a URL: only the whole text is replaced.

@@ -187,7 +187,7 @@ function firstOfferedProtocol(request: Handshake): string | undefined {
 }
 
 /** Reads up to the blank line ending the request head, then hands over the bytes after it. */
-function readRequestHead(socket: Socket, onHead: (request: Handshake, rest: Buffer) => void): void {
+export function readRequestHead(socket: Socket, onHead: (request: Handshake, rest: Buffer) => void): void {
   let received = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     received = Buffer.concat([received, chunk]);
@@ -217,7 +217,7 @@ function parseRequestHead(head: string): Handshake {
 }
 
 /** RFC 6455 §4.2.2: the 101 answer; each header is sent only when given. */
-function switchingProtocols({ accept, protocol }: { accept?: string; protocol?: string }): string {
+export function switchingProtocols({ accept, protocol }: { accept?: string; protocol?: string }): string {
   return (
     'HTTP/1.1 101 Switching Protocols\r\n' +
     'Upgrade: websocket\r\n' +

@@ -7,7 +7,7 @@
 // It records the text messages each connection received before the client's own close frame, and
 // when things happened (performance.now()).
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { acceptFor, closeFrame, encodeFrame, onClientFrames, Opcode, pongFrame } from '../fault/hostile';
+import { acceptFor, closeFrame, encodeFrame, onClientFrames, Opcode, pongFrame, readRequestHead, switchingProtocols } from '../fault/hostile';
 
 export interface ClosingServerOptions {
   /** Ms after the first connection's handshake at which the server sends its close frame. */
@@ -36,8 +36,6 @@ export interface ClosingServer {
   close(): Promise<void>;
 }
 
-const MAX_HEAD = 16 * 1024;
-
 export async function startClosingServer(options: ClosingServerOptions): Promise<ClosingServer> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -54,23 +52,10 @@ export async function startClosingServer(options: ClosingServerOptions): Promise
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    let head = Buffer.alloc(0);
-    const onHead = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (head.length > MAX_HEAD) socket.destroy();
-        return;
-      }
-      socket.off('data', onHead);
-      const key = /^sec-websocket-key:\s*(\S+)\s*$/im.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? '';
-      socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
-      );
-      serve(socket, head.subarray(end + 4));
-    };
-    socket.on('data', onHead);
+    readRequestHead(socket, (request, rest) => {
+      socket.write(switchingProtocols({ accept: acceptFor(request.headers['sec-websocket-key'] ?? '') }));
+      serve(socket, rest);
+    });
   });
 
   function serve(socket: Socket, rest: Buffer): void {
