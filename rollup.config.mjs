@@ -12,6 +12,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import commonjs from '@rollup/plugin-commonjs';
 import { dts } from 'rollup-plugin-dts';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const nodeExternal = (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0');
 const ts = (target = 'ES2020') =>
@@ -27,12 +28,24 @@ const terserOptions = {
   mangle: {
     properties: {
       regex: /^_[a-z]/,
-      reserved: ['_socket', '_attemptTimer', '_closeTimer', '_drainTimer', '_expiryTimer', '_heartbeatTimer'],
+      reserved: ['_socket', '_attemptTimer', '_closeTimer', '_drainTimer'],
     },
   },
 };
 
 const hasCli = existsSync('src/cli/main.ts');
+
+// Browser builds take platform.browser.ts for platform.ts: what only ws can do stays out.
+const browserPlatform = {
+  name: 'browser-platform',
+  resolveId(source, importer) {
+    if (importer && /[\\/]src[\\/]/.test(importer) && /^\.\.?\/(?:\.\.\/)?platform$/.test(source)) {
+      return fileURLToPath(new URL(`./src/platform.browser.ts`, import.meta.url));
+    }
+    return null;
+  },
+};
+const browser = () => [browserPlatform, nodeResolve({ browser: true })];
 
 // The CLI is a user of the package: it imports the built entries instead of inlining a copy.
 const useBuiltEntries = {
@@ -61,12 +74,12 @@ export default [
     // The browser build resolves isomorphic-ws to its browser file (the global WebSocket).
     input: 'src/index.ts',
     external: ['eventemitter3'],
-    plugins: [nodeResolve({ browser: true }), ts()],
+    plugins: [...browser(), ts()],
     output: { file: 'dist/index.browser.js', format: 'es' },
   },
   {
     input: 'src/index.ts',
-    plugins: [nodeResolve({ browser: true }), commonjs(), ts()],
+    plugins: [...browser(), commonjs(), ts()],
     output: [
       {
         file: 'dist/steadysocket.min.js',
@@ -79,6 +92,19 @@ export default [
       },
       { file: 'dist/steadysocket.esm.min.js', format: 'es', plugins: [terser(terserOptions)] },
     ],
+  },
+  {
+    // The core alone, for script-tag users who want the small one (no features).
+    input: 'src/core.ts',
+    plugins: [...browser(), commonjs(), ts()],
+    output: {
+      file: 'dist/steadysocket.core.min.js',
+      format: 'iife',
+      name: 'SteadySocket',
+      exports: 'named',
+      footer: 'SteadySocket=Object.assign(SteadySocket.SteadySocket,SteadySocket);',
+      plugins: [terser(terserOptions)],
+    },
   },
   ...(hasNode
     ? [

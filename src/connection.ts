@@ -1,8 +1,6 @@
 import type { Codec, RawMessage } from './codecs';
 import type { SteadySocketError } from './errors';
-import type { Liveness } from './liveness';
 import type { WebSocketConstructor } from './options';
-import type { ReadyStep } from './ready';
 import { Transport, type NodeSocketOptions } from './transport';
 
 /**
@@ -30,10 +28,6 @@ export class Connection<In> extends Transport {
   drainListening?: boolean;
   /** Handshake headers of this attempt (Node), kept to scrub their values from errors. */
   headers?: Record<string, string>;
-  /** The ready step running on this connection, if the client has one. */
-  ready?: ReadyStep<In>;
-  /** The heartbeat's bookkeeping for this connection, when the heartbeat is on. */
-  liveness?: Liveness;
 
   constructor(
     private readonly handler: ConnectionHandler<In>,
@@ -62,4 +56,3 @@ export class Connection<In> extends Transport {
     this.handler._onPong(this);
   }
 }
-

@@ -1,12 +1,25 @@
 /**
  * steadysocket: a WebSocket client for browsers and Node.js that stays connected and loses
- * nothing it was asked to send.
+ * nothing it was asked to send. The client is the core; every other export is opt-in and costs
+ * nothing in a bundle that does not import it.
  * @module steadysocket
  */
 export { SteadySocket } from './client';
 export type { State, OpenInfo, ReconnectingInfo, DropInfo, Stats, SteadySocketEvents, DeliverOptions } from './events';
 export { SteadySocketError, isSteadySocketError } from './errors';
 export type { AnySteadySocketError, SteadySocketErrorCode, SteadySocketErrorDetails, SteadySocketErrorFor } from './errors';
+export type { Feature } from './feature';
+export { heartbeat } from './features/heartbeat';
+export type { HeartbeatOptions } from './features/heartbeat';
+export { pageSignals } from './features/page';
+export type { PageTarget } from './page-signals';
+export { ready } from './features/ready';
+export type { ReadyContext } from './features/ready';
+export { ttl } from './features/ttl';
+export { stats } from './features/stats';
+export type { StatsFeature } from './features/stats';
+export { debug } from './features/debug';
+export { messages } from './iteration';
 export { json } from './codecs';
 export { redactUrl } from './url';
 export type { Codec, WireData, RawMessage, BlobLike } from './codecs';
@@ -15,12 +28,4 @@ export type { BackoffPolicy } from './backoff';
 export { defaultShouldReconnect, closeAction, STOP_CODES, STOP_STATUSES } from './close-policy';
 export type { CloseInfo, CloseAction } from './close-policy';
 export type { OverflowPolicy, DropReason } from './outbox';
-export type {
-  SteadySocketOptions,
-  HeartbeatOptions,
-  ReadyContext,
-  UrlSource,
-  Provider,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './options';
+export type { SteadySocketOptions, UrlSource, Provider, WebSocketConstructor, WebSocketLike } from './options';

@@ -13,7 +13,12 @@ export interface MessageSource<In> {
   off(event: 'state', listener: (state: string) => void): unknown;
 }
 
-export function iterateMessages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
+/**
+ * Iterates over a client's incoming messages across reconnects:
+ * `for await (const message of messages(socket))`. Ends after the final close, or when the loop
+ * breaks; messages that arrive while the loop body runs are buffered, in order.
+ */
+export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
   const buffer: In[] = [];
   let pending: ((result: IteratorResult<In>) => void) | undefined;
   let done = source.state === 'closed';

@@ -21,6 +21,8 @@ export interface OutboxEntry<T> {
   /** Set for promise-form sends. */
   resolve?: () => void;
   reject?: (reason: unknown) => void;
+  /** Called once the entry is written or dropped (e.g. to stop watching an abort signal). */
+  done?: () => void;
   queued: boolean;
 }
 
@@ -42,11 +44,6 @@ export class Outbox<T> {
     private readonly onDrop: (entry: OutboxEntry<T>, reason: DropReason) => void,
   ) {}
 
-  /** Whether a message of `size` bytes could ever fit. */
-  fits(size: number): boolean {
-    return size <= this.limits.maxBytes && this.limits.maxMessages > 0;
-  }
-
   /** Whether adding a message of `size` bytes needs room to be made first. */
   isFull(size: number): boolean {
     return this.size + 1 > this.limits.maxMessages || this.bytes + size > this.limits.maxBytes;
@@ -59,7 +56,7 @@ export class Outbox<T> {
    * (clear the outbox, push more) sees a consistent outbox.
    */
   push(entry: OutboxEntry<T>): boolean {
-    if (!this.fits(entry.size)) return false;
+    if (entry.size > this.limits.maxBytes || this.limits.maxMessages < 1) return false;
     let evicted: OutboxEntry<T>[] | undefined;
     if (this.isFull(entry.size)) {
       if (this.limits.overflow !== 'drop-oldest') return false;
@@ -106,19 +103,12 @@ export class Outbox<T> {
     return true;
   }
 
-  /** Drops every expired entry; returns the earliest remaining expiry (Infinity if none). */
-  expire(now: number): number {
-    let next = Infinity;
+  /** Live entries, oldest first (for features that walk the outbox, e.g. TTL). */
+  *entries(): IterableIterator<OutboxEntry<T>> {
     for (let i = this.head; i < this.items.length; i++) {
       const entry = this.items[i];
-      if (!entry || !entry.queued) continue;
-      if (entry.expires <= now) {
-        this.remove(entry);
-        this.onDrop(entry, 'expired');
-        if (this.size === 0) break;
-      } else if (entry.expires < next) next = entry.expires;
+      if (entry && entry.queued) yield entry;
     }
-    return next;
   }
 
   /**
@@ -133,13 +123,6 @@ export class Outbox<T> {
     return entries;
   }
 
-  /** The queued values, oldest first. */
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i];
-      if (entry && entry.queued) yield entry.value;
-    }
-  }
 
   private take(): OutboxEntry<T> | undefined {
     while (this.head < this.items.length) {
@@ -165,4 +148,18 @@ export class Outbox<T> {
     this.items.length = 0;
     this.head = 0;
   }
+}
+
+/**
+ * Drops every entry whose `expires` has passed, reporting each as `expired`; returns the earliest
+ * remaining expiry (Infinity if none). A function rather than a method, so a bundle without the
+ * TTL feature leaves it out.
+ */
+export function expireEntries<T>(outbox: Outbox<T>, now: number, onExpired: (entry: OutboxEntry<T>) => void): number {
+  let next = Infinity;
+  for (const entry of outbox.entries()) {
+    if (entry.expires > now) next = Math.min(next, entry.expires);
+    else if (outbox.remove(entry)) onExpired(entry);
+  }
+  return next;
 }

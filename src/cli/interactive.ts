@@ -158,7 +158,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
   reporter.terminal = terminal;
 
   const snapshot = (): string => {
-    const stats = session.socket.stats;
+    const stats = session.counters.snapshot();
     return statusText(
       {
         state: session.socket.state,
@@ -245,7 +245,7 @@ function slash(line: string, session: Session, reporter: TerminalReporter, quit:
         say('reconnecting…');
         return;
       case '/stats': {
-        const s = session.socket.stats;
+        const s = session.counters.snapshot();
         const messages = (n: number) => `${n} message${n === 1 ? '' : 's'}`;
         say(`state ${session.socket.state} · connected for ${formatDelay(s.connectedTime)} · attempts ${s.attempts} · reconnects ${s.reconnects}`);
         say(`in ${messages(s.messagesIn)}, ${formatBytes(s.bytesIn)} · out ${messages(s.messagesOut)}, ${formatBytes(s.bytesOut)}`);

@@ -87,7 +87,7 @@ async function sendStdin(session: Session, reporter: { notice(text: string): voi
     for await (const line of lines) {
       if (!trySend(session, line, reporter)) return;
       // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
-      if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.socket.stats.queued >= INPUT_MAX_QUEUED) {
+      if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
         await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
       }
     }

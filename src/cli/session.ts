@@ -2,12 +2,17 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import {
+  debug,
   defaultShouldReconnect,
+  heartbeat,
   isSteadySocketError,
+  ready,
+  stats,
   SteadySocket,
   SteadySocketError,
   type CloseInfo,
   type DropInfo,
+  type Feature,
   type OpenInfo,
   type ReconnectingInfo,
   type SteadySocketOptions,
@@ -58,6 +63,8 @@ export interface Reporter {
  */
 export class Session {
   readonly socket: SteadySocket<unknown, WireData>;
+  /** The client's counters (the stats feature). */
+  readonly counters = stats();
   /** Latest round-trip time: a /ping answer or a heartbeat. */
   rtt: number | undefined;
   /** When the pending retry starts (epoch ms), and which attempt it is. */
@@ -145,7 +152,7 @@ export class Session {
   /** Sends one input line (encoded per --binary/--hex/--base64). Returns false if it had to wait in the outbox. */
   send(line: string): boolean {
     this.socket.send(encodeInput(line, this.options.encoding));
-    return this.socket.state === 'open' && this.socket.stats.queued === 0;
+    return this.socket.state === 'open' && this.socket.queued.length === 0;
   }
 
   /** Sends a ping frame now; false when not connected. */
@@ -242,19 +249,23 @@ export class Session {
       maxRetries: o.maxRetries,
       minDelay: o.minDelay,
       maxDelay: o.maxDelay,
-      heartbeat: o.heartbeat === undefined ? undefined : { interval: o.heartbeat, timeout: o.heartbeat },
-      debug: o.debug ? (line) => process.stderr.write(`${this.mode.scrubber?.scrub(line) ?? line}\n`) : undefined,
     };
+    const use: Feature[] = [this.counters];
+    if (o.heartbeat !== undefined) use.push(heartbeat({ interval: o.heartbeat, timeout: o.heartbeat }));
+    if (o.debug) use.push(debug((line) => process.stderr.write(`${this.mode.scrubber?.scrub(line) ?? line}\n`)));
     if (o.minDelay !== undefined && o.maxDelay === undefined && o.minDelay > 30_000) options.maxDelay = o.minDelay;
     if (o.maxDelay !== undefined && o.minDelay === undefined && o.maxDelay < 1000) options.minDelay = o.maxDelay;
     options.shouldReconnect = (info) => this.shouldReconnect(info);
     if (o.preamble.length) {
       const preamble = o.preamble.map((message) => encodeInput(message, o.encoding));
       // The readiness step runs on every open, before the outbox flushes: the preamble goes first.
-      options.ready = (context) => {
-        for (const message of preamble) context.send(message);
-      };
+      use.push(
+        ready((context) => {
+          for (const message of preamble) context.send(message);
+        }),
+      );
     }
+    options.use = use;
     return options;
   }
 
@@ -363,7 +374,7 @@ export class Session {
       this.pingSentAt = undefined;
       if (rtt !== undefined) this.rtt = rtt;
       // The client records heartbeat RTTs on its own pong listener, which runs after this one.
-      else queueMicrotask(() => (this.rtt = this.socket.stats.rtt ?? this.rtt));
+      else queueMicrotask(() => (this.rtt = this.counters.snapshot().rtt ?? this.rtt));
       if (this.options.showPingPong || rtt !== undefined) this.reporter.pong(data, rtt);
     });
   }

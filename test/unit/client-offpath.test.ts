@@ -4,7 +4,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { heartbeat, ready, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Options = SteadySocketOptions<unknown, unknown>;
@@ -159,7 +159,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
       try {
-        const socket = open({ ready: async () => {} });
+        const socket = open({ use: [ready(async () => {})] });
         socket.on('open', () => {
           throw new Error('bug');
         });
@@ -203,7 +203,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
     });
 
     it('reconnect() while waiting keeps the ttl expiry: a deliver() with ttl 300 rejects by 300 ms', async () => {
-      const socket = open({ ttl: 300, minDelay: 5000, jitter: 0 });
+      const socket = open({ use: [ttl(300)], minDelay: 5000, jitter: 0 });
       FakeWebSocket.last.fail(); // waiting
       const pending = socket.deliver('x');
       socket.reconnect();
@@ -214,7 +214,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
     });
 
     it('close() inside a drop listener settles every deliver() and leaves no message and no timer', async () => {
-      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', ttl: 60_000, minDelay: 100 });
+      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', use: [ttl(60_000)], minDelay: 100 });
       FakeWebSocket.last.fail(); // waiting: no socket to close, so close() finishes at once
       const first = socket.deliver('first');
       socket.once('drop', () => void socket.close());
@@ -258,7 +258,8 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
 
   describe('a socket that left OPEN before its close event', () => {
     it('queues what is sent after the server\'s close frame and sends it on the next connection, in order', () => {
-      const socket = open({ minDelay: 10, jitter: 0 });
+      const counters = stats();
+      const socket = open({ minDelay: 10, jitter: 0, use: [counters] });
       FakeWebSocket.last.serverOpen();
       socket.send('before');
       FakeWebSocket.last.serverCloseFrame();
@@ -267,7 +268,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       expect(FakeWebSocket.last.sent).to.deep.equal(['before']);
       expect(FakeWebSocket.last.lost).to.deep.equal([]);
       expect(socket.queued).to.deep.equal(['after-1', 'after-2']);
-      expect(socket.stats.messagesOut).to.equal(1);
+      expect(counters.snapshot().messagesOut).to.equal(1);
       FakeWebSocket.last.serverClose(1001);
       clock.tick(10);
       FakeWebSocket.last.serverOpen();
@@ -278,10 +279,10 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
     it('the ready step\'s send() throws CONNECTION_CLOSED instead of writing into a socket that left OPEN', async () => {
       let sendAfterCloseFrame: (() => void) | undefined;
       const socket = open({
-        ready: (context) => {
+        use: [ready((context) => {
           sendAfterCloseFrame = () => context.send('hello');
           return new Promise<void>(() => {}); // the step waits for a reply that never comes
-        },
+        })],
       });
       socket.on('error', () => {});
       FakeWebSocket.last.serverOpen();
@@ -322,7 +323,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
     });
 
     it('a 30-day ttl arms one timer that does not fire early or spin', async () => {
-      const socket = open({ ttl: 30 * 86_400_000, connectTimeout: Infinity });
+      const socket = open({ use: [ttl(30 * 86_400_000)], connectTimeout: Infinity });
       const pending = socket.deliver('x');
       expect(clock.countTimers()).to.equal(1);
       expect(nextTimerIn(), 'the expiry timer is not armed with an overflowed delay').to.be.above(86_400_000);
@@ -332,7 +333,7 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
     });
 
     it('a heartbeat or closeTimeout of Infinity arms no timer', () => {
-      const socket = open({ heartbeat: { interval: Infinity, timeout: Infinity }, closeTimeout: Infinity });
+      const socket = open({ use: [heartbeat({ interval: Infinity, timeout: Infinity })], closeTimeout: Infinity });
       FakeWebSocket.last.serverOpen();
       expect(clock.countTimers()).to.equal(0);
       FakeWebSocket.last.serverCloseFrame();
@@ -358,9 +359,8 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
               maxDelay: v.minDelay + v.extra,
               jitter: 0,
               connectTimeout: v.connectTimeout,
-              ttl: v.ttl,
               closeTimeout: v.closeTimeout,
-              heartbeat: { interval: v.interval, timeout: v.timeout },
+              use: [ttl(v.ttl), heartbeat({ interval: v.interval, timeout: v.timeout })],
             };
             const socket = open(options);
             const delays: number[] = [];

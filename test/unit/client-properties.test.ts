@@ -1,7 +1,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SteadySocket, SteadySocketError, type State } from '../../src/index';
+import { heartbeat, SteadySocket, SteadySocketError, ttl, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 // The documented transitions (docs/guide.md); anything else is a bug.
@@ -86,7 +86,7 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
         fc.array(action, { minLength: 10, maxLength: 150, size: 'max' }),
         fc.boolean(),
         fc.integer({ min: 1, max: 50 }),
-        async (actions, heartbeat, maxMessages) => {
+        async (actions, withHeartbeat, maxMessages) => {
           FakeWebSocket.reset();
           reported = [];
           const socket = new SteadySocket<string, string>('ws://example.test/', {
@@ -94,12 +94,11 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
             minDelay: 100,
             maxDelay: 2000,
             connectTimeout: 1500,
-            ttl: 5000,
             highWaterMark: 1000,
             closeTimeout: 500,
             maxMessages,
             overflow: 'drop-oldest',
-            heartbeat: heartbeat ? { interval: 700, timeout: 300 } : undefined,
+            use: withHeartbeat ? [ttl(5000), heartbeat({ interval: 700, timeout: 300 })] : [ttl(5000)],
           });
           const transitions: string[] = [];
           const dropped = new Set<string>();

@@ -1,6 +1,6 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { json, SteadySocket, SteadySocketError, type SteadySocketOptions, type State } from '../../src/index';
+import { debug, heartbeat, json, messages, ready, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
@@ -66,7 +66,8 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('queues while connecting and flushes in order before anything sent later', () => {
-    const socket = open();
+    const counters = stats();
+    const socket = open({ use: [counters] });
     socket.send('a');
     socket.send('b');
     socket.on('open', () => socket.send('c'));
@@ -74,11 +75,12 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     FakeWebSocket.last.serverOpen();
     socket.send('d');
     expect(FakeWebSocket.last.sent).to.deep.equal(['a', 'b', 'c', 'd']);
-    expect(socket.stats.messagesOut).to.equal(4);
+    expect(counters.snapshot().messagesOut).to.equal(4);
   });
 
   it('waits a full-jitter delay after an abnormal close, then reconnects and flushes', () => {
-    const socket = open({ minDelay: 1000 });
+    const counters = stats();
+    const socket = open({ minDelay: 1000, use: [counters] });
     const events = record(socket);
     const reconnecting: { attempt: number; delay: number }[] = [];
     socket.on('reconnecting', (info) => reconnecting.push(info));
@@ -94,7 +96,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     FakeWebSocket.last.serverOpen();
     expect(FakeWebSocket.last.sent).to.deep.equal(['queued']);
     expect(events).to.deep.equal(['connecting->open', 'open->waiting', 'waiting->connecting', 'connecting->open']);
-    expect(socket.stats.reconnects).to.equal(1);
+    expect(counters.snapshot().reconnects).to.equal(1);
   });
 
   it('stops after a close code the table marks fatal, and drops the outbox with CLOSED', async () => {
@@ -357,12 +359,12 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     const socket = open({
       minDelay: 1,
       jitter: 0,
-      ready: async (ctx) => {
+      use: [ready(async (ctx) => {
         calls++;
         ctx.send('hello');
         const reply = await ctx.next();
         if (reply !== 'welcome') throw new Error(`bad reply ${String(reply)}`);
-      },
+      })],
     });
     const errors: string[] = [];
     socket.on('error', (e) => errors.push(e.code));
@@ -386,14 +388,14 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     let failure: SteadySocketError | undefined;
     open({
       minDelay: 10_000,
-      ready: async (ctx) => {
+      use: [ready(async (ctx) => {
         try {
           await ctx.next();
         } catch (error) {
           failure = error as SteadySocketError;
           throw error;
         }
-      },
+      })],
     });
     FakeWebSocket.last.serverOpen();
     FakeWebSocket.last.serverClose(1011);
@@ -402,7 +404,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('deliver() settles when written, or rejects with the reason it never will be', async () => {
-    const socket = open({ ttl: 1000, maxMessages: 2, overflow: 'drop-oldest' });
+    const socket = open({ use: [ttl(1000)], maxMessages: 2, overflow: 'drop-oldest' });
     const overflowed = socket.deliver('1');
     const expired = socket.deliver('2');
     const kept = socket.deliver('3');
@@ -479,7 +481,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     const socket = open({ minDelay: 1, jitter: 0 });
     const got: unknown[] = [];
     const loop = (async () => {
-      for await (const m of socket) got.push(m);
+      for await (const m of messages(socket)) got.push(m);
     })();
     FakeWebSocket.last.serverOpen();
     FakeWebSocket.last.serverMessage('one');
@@ -495,7 +497,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('declares a silent connection dead after interval + timeout and reconnects', () => {
-    const socket = open({ heartbeat: { interval: 500, timeout: 500 }, minDelay: 1, jitter: 0 });
+    const socket = open({ use: [heartbeat({ interval: 500, timeout: 500 })], minDelay: 1, jitter: 0 });
     const errors: string[] = [];
     socket.on('error', (e) => errors.push(e.code));
     const closes: number[] = [];
@@ -510,8 +512,9 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('keeps a chatty connection alive and measures RTT with an application ping', () => {
+    const counters = stats();
     const socket = open({
-      heartbeat: { interval: 500, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' },
+      use: [counters, heartbeat({ interval: 500, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' })],
     });
     const messages: unknown[] = [];
     socket.on('message', (m) => messages.push(m));
@@ -524,7 +527,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(FakeWebSocket.last.sent).to.deep.equal(['ping']);
     clock.tick(42);
     FakeWebSocket.last.serverMessage('pong');
-    expect(socket.stats.rtt).to.equal(42);
+    expect(counters.snapshot().rtt).to.equal(42);
     expect(messages).to.deep.equal(['data']);
     // Scheduled from the reply: the next ping goes out a full interval after the pong.
     clock.tick(499);
@@ -535,7 +538,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('checks the connection at once when a timer fires far too late (the machine slept)', () => {
-    const socket = open({ heartbeat: { interval: 1000, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' } });
+    const socket = open({ use: [heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
     FakeWebSocket.last.serverOpen();
     FakeWebSocket.last.serverMessage('recent traffic');
     clock.setSystemTime(Date.now() + 60_000); // wall clock jumps while timers were frozen
@@ -545,7 +548,8 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
   });
 
   it('keeps listeners across reconnects and counts stats', () => {
-    const socket = open({ minDelay: 1, jitter: 0 });
+    const counters = stats();
+    const socket = open({ minDelay: 1, jitter: 0, use: [counters] });
     const got: unknown[] = [];
     socket.on('message', (m) => got.push(m));
     FakeWebSocket.last.serverOpen();
@@ -556,13 +560,12 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     FakeWebSocket.last.serverMessage(new ArrayBuffer(10));
     socket.send('abc');
     expect(got).to.have.length(2);
-    const stats = socket.stats;
-    expect(stats).to.include({ attempts: 2, reconnects: 1, messagesIn: 2, bytesIn: 12, messagesOut: 1, bytesOut: 3 });
+    expect(counters.snapshot()).to.include({ attempts: 2, reconnects: 1, messagesIn: 2, bytesIn: 12, messagesOut: 1, bytesOut: 3 });
   });
 
   it('never prints tokens in debug output', async () => {
     const lines: string[] = [];
-    const socket = open({ debug: (l) => lines.push(l), minDelay: 1, jitter: 0 }, 'wss://user:pw@example.test/?token=SECRET');
+    const socket = open({ use: [debug((l) => lines.push(l))], minDelay: 1, jitter: 0 }, 'wss://user:pw@example.test/?token=SECRET');
     FakeWebSocket.last.fail();
     clock.tick(1);
     expect(lines.length).to.be.greaterThan(2);

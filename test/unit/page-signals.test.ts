@@ -2,7 +2,7 @@
 // wired to it. The real-browser scenarios (test/everywhere) cover the same in Chromium and Firefox.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { SteadySocket } from '../../src/index';
+import { heartbeat, pageSignals, SteadySocket, type Feature } from '../../src/index';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -108,8 +108,12 @@ describe('page signals', () => {
       }
     });
 
-    function open(options: object = {}) {
-      const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', { WebSocket: FakeWebSocket as never, ...options });
+    function open(options: { use?: Feature[] } & object = {}) {
+      const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', {
+        WebSocket: FakeWebSocket as never,
+        ...options,
+        use: [pageSignals(), ...(options.use ?? [])],
+      });
       sockets.push(socket);
       clock.runMicrotasks();
       return socket;
@@ -158,12 +162,22 @@ describe('page signals', () => {
     });
 
     it('offline while open probes the connection at once with the heartbeat', () => {
-      const socket = open({ heartbeat: { interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' } });
+      const socket = open({ use: [heartbeat({ interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' })] });
       FakeWebSocket.last.serverOpen();
       page.dispatch('offline');
       expect(FakeWebSocket.last.sent).to.deep.equal(['ping']);
       clock.tick(500);
       expect(socket.state, 'no pong: dead').to.equal('waiting');
+    });
+
+    it('listens to nothing without the pageSignals feature', () => {
+      const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', { WebSocket: FakeWebSocket as never, minDelay: 60_000 });
+      sockets.push(socket);
+      clock.runMicrotasks();
+      expect(page.count).to.equal(0);
+      FakeWebSocket.last.fail();
+      page.dispatch('online');
+      expect(socket.state, 'online does not wake it').to.equal('waiting');
     });
 
     it('removes its page listeners when closed', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'eventemitter3';
-import { iterateMessages } from '../../src/iteration';
+import { messages } from '../../src/iteration';
 import { ReadyStep } from '../../src/ready';
 
 describe('ReadyStep', () => {
@@ -30,14 +30,14 @@ describe('ReadyStep', () => {
   });
 });
 
-describe('iterateMessages', () => {
+describe('messages', () => {
   class Source extends EventEmitter<{ message: (data: string) => void; state: (state: string) => void }> {
     state = 'open';
   }
 
   it('buffers messages that arrive while the loop body runs, in order, and ends on closed', async () => {
     const source = new Source();
-    const iterator = iterateMessages<string>(source);
+    const iterator = messages<string>(source);
     source.emit('message', 'a');
     source.emit('message', 'b');
     const seen: string[] = [];
@@ -55,7 +55,7 @@ describe('iterateMessages', () => {
 
   it('stops listening when the loop breaks', async () => {
     const source = new Source();
-    const iterator = iterateMessages<string>(source);
+    const iterator = messages<string>(source);
     await iterator.return!();
     expect(source.listenerCount('message') + source.listenerCount('state')).to.equal(0);
     expect(await iterator.next()).to.deep.equal({ value: undefined, done: true });
@@ -64,6 +64,6 @@ describe('iterateMessages', () => {
   it('is done at once for a closed source', async () => {
     const source = new Source();
     source.state = 'closed';
-    expect(await iterateMessages<string>(source).next()).to.deep.equal({ value: undefined, done: true });
+    expect(await messages<string>(source).next()).to.deep.equal({ value: undefined, done: true });
   });
 });

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SteadySocket, SteadySocketError } from '../../src/index';
+import { debug, ready, SteadySocket, SteadySocketError } from '../../src/index';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -147,7 +147,7 @@ describe('secrets in URLs and headers', () => {
             headers: { 'X-Token': header },
             minDelay: 10,
             jitter: 0,
-            debug: (line) => lines.push(line),
+            use: [debug((line) => lines.push(line))],
           });
           socket.on('error', (error) => seen.push(error));
           socket.on('close', (info) => seen.push(info));
@@ -190,14 +190,13 @@ describe('secrets in URLs and headers', () => {
       let readyUrl = '';
       const socket = new SteadySocket('ws://a:zqPw12345@example.test/?token=zqTok12345', {
         WebSocket: FakeWebSocket as never,
-        ready: (context) => void (readyUrl = context.url),
+        use: [ready((context) => void (readyUrl = context.url))],
       });
       let openUrl = '';
       socket.on('open', (info) => (openUrl = info.url));
       clock.runMicrotasks();
       FakeWebSocket.last.serverOpen();
-      await Promise.resolve();
-      await Promise.resolve();
+      for (let i = 0; i < 10 && !openUrl; i++) await Promise.resolve(); // the ready step settles on microtasks
       expect(openUrl).to.equal('ws://***:***@example.test/?token=***');
       expect(readyUrl).to.equal(openUrl);
       expect(socket.url).to.equal(openUrl);

@@ -1,0 +1,114 @@
+/**
+ * The feature seam. The core client knows no feature by name: each opt-in module (heartbeat,
+ * page signals, the ready step, TTL, stats, debug) is a function the client calls once, from
+ * its constructor, with itself; the function returns the hooks the client calls at fixed
+ * points of a connection's life. A bundler drops every module an application never imports.
+ */
+import type { RawMessage, WireData } from './codecs';
+import type { Connection } from './connection';
+import type { SteadySocketError } from './errors';
+import type { ReconnectingInfo, SafeEmitter, State, SteadySocketEvents } from './events';
+import type { ResolvedOptions } from './options';
+import type { DropReason, Outbox, OutboxEntry } from './outbox';
+
+/**
+ * What a feature may call on the client. The client implements it (the members are internal:
+ * features are part of steadysocket, and this interface may change between minor versions).
+ * @internal
+ */
+export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvents<In, Out>>, 'on'> {
+  /** The open connection, when there is one and it may be written to. */
+  _writable(): Connection<In> | undefined;
+  /** Encodes with the connection's codec, writes, and tells every feature (`sent`). */
+  _write(conn: Connection<In>, data: Out): void;
+  /** Gives up on `conn` because of a local decision; the client carries on under its policy. */
+  _fail(conn: Connection<In>, error: SteadySocketError): void;
+  /** Closes the current connection or attempt with `code`/`reason` and carries on as after a close. */
+  _drop(code: number, reason: string): void;
+  /** While waiting: arms the next attempt `delay` ms from now (`Infinity`: none until woken). */
+  _retryIn(delay: number): void;
+  /** While waiting: starts the next attempt now, with the backoff reset. */
+  _wake(): void;
+  /** Arms `holder.timer`, clearing what it held (`Infinity`: no timer). Cleared by `_finish` too. */
+  _arm(holder: TimerHolder, fn: () => void, ms: number): void;
+  _disarm(holder: TimerHolder): void;
+  /** Reports an error as the `error` event. */
+  _emitError(error: SteadySocketError): void;
+  /** One debug line, when the debug feature is on. */
+  _log?: (line: string) => void;
+  /** The URL the client connects to now (for features that care about the host). */
+  readonly _currentUrl: string | undefined;
+  /** The options the client was given (defaults applied). */
+  readonly _opts: Readonly<ResolvedOptions<In, Out>>;
+  /** The outbox, once a message had to wait. */
+  readonly _outbox: Outbox<Out> | undefined;
+  /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */
+  _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void;
+  /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). */
+  readonly _hooks: readonly FeatureHooks<In, Out>[];
+  readonly state: State;
+  /** The redacted URL of the current or last connection. */
+  readonly url: string | undefined;
+}
+
+/** A timer the client arms for a feature: each feature owns at most one slot per holder. */
+export interface TimerHolder {
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The points of a client's life a feature can act on. Every hook is optional; the client calls
+ * them in the order the features were given.
+ * @internal
+ */
+export interface FeatureHooks<In, Out> extends TimerHolder {
+  /** An attempt is starting. */
+  connecting?(): void;
+  /**
+   * The socket opened and its subprotocol was accepted; the client is still `connecting`.
+   * A promise holds `open` until it settles (the ready step); a rejection fails the attempt
+   * with its reason (a SteadySocketError).
+   */
+  opening?(conn: Connection<In>): void | Promise<void>;
+  /** The client is `open`; the outbox has not been flushed yet. */
+  open?(conn: Connection<In>): void;
+  /** A frame arrived, before decoding (`bytes` is -1 for text: count it if you need it). */
+  received?(conn: Connection<In>, raw: RawMessage, bytes: number): void;
+  /** A message arrived, decoded. Return true to consume it: no `message` event, no later feature sees it. */
+  message?(value: In, conn: Connection<In>): boolean | void;
+  /** A protocol pong arrived (ws). */
+  pong?(conn: Connection<In>): void;
+  /** Something was written to the socket. */
+  sent?(wire: WireData): void;
+  /** A message entered the outbox. */
+  queued?(entry: OutboxEntry<Out>): void;
+  /** The connection ended (released); `opened` says whether it had opened. */
+  closed?(conn: Connection<In>): void;
+  /** About to wait before the next attempt: may change `info.delay` (Infinity: until woken) and set `info.offline`. */
+  waiting?(info: ReconnectingInfo): void;
+  /** Probe the open connection now (the network may have changed). */
+  probe?(): void;
+  /** The round-trip time this feature last measured, if it measures one. */
+  readonly rtt?: number;
+  /** The client closed for good: remove listeners, settle what is pending. */
+  finish?(): void;
+}
+
+declare const featureTypes: unique symbol;
+
+/**
+ * An opt-in capability: made by {@link heartbeat}, {@link pageSignals}, {@link ready}, {@link ttl},
+ * {@link stats} or {@link debug}, and given to the client in its `use` option. `In`/`Out` are the
+ * message types of the client it fits (any, for features that never see a message).
+ */
+export interface Feature<In = any, Out = any> {
+  /** @internal Called once by the client's constructor, with the client. */
+  (client: FeatureHost<In, Out>): FeatureHooks<In, Out> | void;
+  /** Type-level only: the message types this feature reads and writes. */
+  [featureTypes](input: In): Out;
+}
+
+/** Makes a feature from its attach function (the brand exists in types only). @internal */
+export function feature<In, Out>(attach: (client: FeatureHost<In, Out>) => FeatureHooks<In, Out> | void): Feature<In, Out> {
+  return attach as Feature<In, Out>;
+}

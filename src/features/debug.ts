@@ -1,0 +1,55 @@
+/**
+ * The debug feature: one line per lifecycle event and per decision a feature makes, for a
+ * console or a log. URLs are redacted and header values never printed.
+ */
+import { feature, type Feature } from '../feature';
+
+/** Option names of other reconnecting clients (reconnecting-websocket, partysocket, sockette, websocket-ts), and ours. */
+const PEER_NAMES: Readonly<Record<string, string>> = {
+  minReconnectionDelay: 'minDelay',
+  maxReconnectionDelay: 'maxDelay',
+  reconnectionDelayGrowFactor: 'factor',
+  minUptime: 'stableAfter',
+  connectionTimeout: 'connectTimeout',
+  timeout: 'connectTimeout',
+  maxEnqueuedMessages: 'maxMessages',
+  reconnectInterval: 'minDelay',
+  maxReconnectInterval: 'maxDelay',
+  reconnectDecay: 'factor',
+  maxAttempts: 'maxRetries',
+  maxReconnectAttempts: 'maxRetries',
+  retries: 'maxRetries',
+  startClosed: 'no option: create the client when you want it to connect',
+  query: 'no option: put it in the URL, or pass a url function',
+  onopen: "socket.on('open', ...)",
+  onmessage: "socket.on('message', ...)",
+  onclose: "socket.on('close', ...)",
+  onerror: "socket.on('error', ...)",
+  onreconnect: "socket.on('reconnecting', ...)",
+};
+
+/**
+ * Logs what the client does: state changes, opens and closes, waits, drops, errors, and the
+ * decisions of other features (a late heartbeat, the page going offline). Also names the
+ * steadysocket option behind another client's option name given by mistake.
+ * `log` defaults to `console.debug`.
+ */
+export function debug(log: (line: string) => void = (line) => console.debug(line)): Feature {
+  return feature((client) => {
+    const out = (line: string) => log(`[steadysocket] ${line}`);
+    client._log = out;
+    for (const key of Object.keys(client._opts)) {
+      if (Object.prototype.hasOwnProperty.call(PEER_NAMES, key)) {
+        out(`warning: option ${key} is another client's; steadysocket: ${PEER_NAMES[key]}`);
+      }
+    }
+    client.on('state', (state, previous) => out(`state ${previous} -> ${state}${state === 'connecting' && client.url ? ` (${client.url})` : ''}`));
+    client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${info.protocol}` : ''}`));
+    client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`));
+    client.on('reconnecting', (info) =>
+      out(info.delay === Infinity ? 'waiting until woken' : `${info.offline ? 'offline: ' : ''}retry ${info.attempt} in ${info.delay} ms`),
+    );
+    client.on('drop', (info) => out(`dropped a queued message: ${info.reason}`));
+    client.on('error', (error) => out(`error ${error.code}: ${error.message}`));
+  });
+}

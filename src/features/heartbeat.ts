@@ -1,0 +1,125 @@
+/**
+ * The heartbeat feature: notices a dead connection that never closes (a sleeping laptop, a
+ * proxy that dropped the TCP state) by pinging when nothing arrived for a while. The rules are
+ * in liveness.ts; this module arms the feature's timer and sends the pings.
+ */
+import type { Connection } from '../connection';
+import { SteadySocketError } from '../errors';
+import { feature, type Feature, type FeatureHooks } from '../feature';
+import { createLiveness, judge, sawActivity, sawPong, startInterval, startProbe, type Liveness } from '../liveness';
+import { checkNumber, invalidOption } from '../options';
+import { sendPing } from '../platform';
+
+/** Liveness checking (see the guide). `In`/`Out` are the client's message types. */
+export interface HeartbeatOptions<In = unknown, Out = unknown> {
+  /**
+   * Check period in ms: every `interval`, a ping is sent if nothing arrived since the last check.
+   * A dead link is noticed within 2 × interval + timeout (interval + timeout for a steady silence).
+   */
+  interval: number;
+  /** Milliseconds to wait for any sign of life after a ping before the connection is declared dead. */
+  timeout: number;
+  /**
+   * Builds an application-level ping. Required for round-trip times in browsers; in Node the
+   * protocol ping frame is used unless this is set.
+   */
+  ping?: () => Out;
+  /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. */
+  isPong?: (message: In) => boolean;
+}
+
+/**
+ * Checks that the open connection is alive: every `interval` ms without traffic it sends a ping
+ * and gives the connection `timeout` ms to show any sign of life; otherwise the connection is
+ * dropped with `HEARTBEAT_TIMEOUT` and the client reconnects. Also measures the round-trip time
+ * (`stats().snapshot().rtt`).
+ */
+export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out>): Feature<In, Out> {
+  if (options === null || typeof options !== 'object') invalidOption('heartbeat() takes { interval, timeout }.');
+  checkNumber('heartbeat interval', options.interval, 1);
+  checkNumber('heartbeat timeout', options.timeout, 1);
+  const { ping, isPong } = options;
+  if ((ping === undefined) !== (isPong === undefined)) invalidOption('heartbeat ping and isPong go together: give both or neither.');
+  return feature<In, Out>((client) => {
+    let live: Liveness | undefined;
+    let conn: Connection<In> | undefined;
+
+    const rearm = () => {
+      startInterval(live!, Date.now(), options);
+      client._arm(hooks, tick, options.interval);
+    };
+
+    const tick = () => {
+      hooks.timer = undefined;
+      if (!conn || !live || client.state !== 'open') return;
+      const now = Date.now();
+      const late = now - live.due;
+      switch (judge(live, now, options)) {
+        case 'rearm':
+          return rearm();
+        case 'grace':
+          client._log?.(`heartbeat timeout ran ${late} ms late: waiting ${options.timeout} ms more for the pong`);
+          return client._arm(hooks, tick, options.timeout);
+        case 'dead':
+          return client._fail(conn, new SteadySocketError('HEARTBEAT_TIMEOUT', `No sign of life for ${now - live.pingAt} ms after a ping (heartbeat).`));
+        case 'probe':
+          if (late > options.interval) client._log?.(`timer fired ${late} ms late: the machine slept; checking the connection`);
+          probe();
+      }
+    };
+
+    const probe = () => {
+      const target = conn!;
+      startProbe(live!, Date.now(), options);
+      try {
+        // Closing (not writable): no ping; the timeout below ends it if its close event never comes.
+        if (client._writable() === target) {
+          if (ping) client._write(target, ping());
+          else sendPing(target);
+        }
+      } catch (error) {
+        client._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));
+        if (target !== conn || client.state !== 'open') return; // a listener closed or reconnected
+      }
+      client._arm(hooks, tick, options.timeout);
+    };
+
+    const pong = () => {
+      if (live && sawPong(live, Date.now())) rearm();
+    };
+
+    const hooks: FeatureHooks<In, Out> = {
+      get rtt() {
+        return live?.rtt;
+      },
+      open(opened) {
+        conn = opened;
+        live = createLiveness();
+        rearm();
+      },
+      received() {
+        if (live) sawActivity(live);
+      },
+      message(value) {
+        if (!live || !isPong) return false;
+        let matched = false;
+        try {
+          matched = isPong(value);
+        } catch {
+          // A throwing isPong matches nothing.
+        }
+        if (matched) pong();
+        return matched;
+      },
+      pong,
+      probe() {
+        if (conn && live && !live.probing && client.state === 'open') probe();
+      },
+      closed() {
+        client._disarm(hooks);
+        conn = live = undefined;
+      },
+    };
+    return hooks;
+  });
+}

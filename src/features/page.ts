@@ -1,0 +1,69 @@
+/**
+ * The page-signals feature (browsers): reconnects at once when the network or the page comes
+ * back, holds attempts while offline, probes an open connection when the network changes, and
+ * lets the page into the back/forward cache. Where there is no page (Node, workers) it does
+ * nothing. The subscriptions are in page-signals.ts.
+ */
+import { feature, type Feature } from '../feature';
+import { isOffline, listenToPage, type PageTarget } from '../page-signals';
+
+const PAGE_HIDDEN = 'page hidden';
+
+/**
+ * Follows the page's network and lifecycle signals:
+ * - `online`, or the page becoming visible, while waiting: try at once;
+ * - `offline` while waiting: hold attempts until `online` (at most `maxDelay`: `navigator.onLine`
+ *   has false negatives); while open: probe the connection (with {@link heartbeat});
+ * - entering the back/forward cache: close with 1000 `'page hidden'` and make no attempt until
+ *   the page is shown again (an open socket keeps a page out of that cache).
+ *
+ * `target` is the window (default `globalThis`); tests pass a double.
+ */
+export function pageSignals(target: PageTarget = globalThis as PageTarget): Feature {
+  return feature((client) => {
+    let suspended = false;
+    const offline = () => isOffline(target, client._currentUrl);
+    const wake = (why: string) => {
+      if (client.state !== 'waiting' || offline()) return;
+      client._log?.(`${why}: trying at once`);
+      suspended = false;
+      client._wake();
+    };
+    const remove = listenToPage(target, {
+      online: () => wake('back online'),
+      visible: () => wake('page visible again'),
+      resume: () => suspended && wake('page restored'),
+      offline: () => {
+        if (client.state === 'waiting' && !suspended && offline()) {
+          client._log?.('offline: holding attempts until the network returns');
+          client._retryIn(client._opts.maxDelay);
+        } else if (client.state === 'open') for (const hooks of client._hooks) hooks.probe?.();
+      },
+      // Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the server and
+      // the app both see 1000 'page hidden'.
+      suspend: () => {
+        if (client.state === 'closed') return;
+        suspended = true;
+        if (client.state === 'waiting') client._retryIn(Infinity);
+        else client._drop(1000, PAGE_HIDDEN);
+      },
+    });
+    if (!remove) return;
+    return {
+      open() {
+        suspended = false;
+      },
+      waiting(info) {
+        if (suspended) {
+          client._log?.('page hidden: waiting for it to be shown again');
+          info.delay = Infinity;
+        } else if (offline()) {
+          // The `online` event triggers the attempt; a slow fallback attempt still happens.
+          info.offline = true;
+          info.delay = Math.max(info.delay, client._opts.maxDelay);
+        }
+      },
+      finish: remove,
+    };
+  });
+}

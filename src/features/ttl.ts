@@ -1,0 +1,29 @@
+/** The TTL feature: queued messages that wait too long are dropped as expired. */
+import { feature, type Feature, type FeatureHooks } from '../feature';
+import { checkNumber } from '../options';
+import { expireEntries } from '../outbox';
+
+/**
+ * Drops a queued message once it has waited `ms` in the outbox: a `drop` event with reason
+ * `expired`, and its `deliver()` rejects with `MESSAGE_EXPIRED`. Messages sent at once never wait.
+ */
+export function ttl(ms: number): Feature {
+  checkNumber('ttl', ms, 1);
+  return feature((client) => {
+    const expire = () => {
+      hooks.timer = undefined;
+      const outbox = client._outbox;
+      const next = outbox ? expireEntries(outbox, Date.now(), (entry) => client._dropped(entry, 'expired')) : Infinity;
+      // A drop listener may have closed the client, or queued a message that armed the timer.
+      if (next !== Infinity && client.state !== 'closed' && hooks.timer === undefined) client._arm(hooks, expire, Math.max(1, next - Date.now()));
+    };
+    const hooks: FeatureHooks<unknown, unknown> = {
+      queued(entry) {
+        if (ms === Infinity) return;
+        entry.expires = Date.now() + ms;
+        if (hooks.timer === undefined) client._arm(hooks, expire, ms);
+      },
+    };
+    return hooks;
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * platform.ts for the browser builds (rollup.config.mjs swaps it in): a browser's WebSocket is
+ * never ws, takes no Node options, and its errors carry no details worth keeping.
+ */
+import { SteadySocketError } from './errors';
+import type { WebSocketConstructor, WebSocketLike } from './options';
+import type { NodeSocketOptions, Transport } from './transport';
+
+export type { WsSocket } from './platform';
+
+export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
+
+export function attachWs(_transport: Transport, _socket: WebSocketLike): undefined {
+  return undefined;
+}
+
+export function nodeOptions(
+  _ctor: WebSocketConstructor,
+  o: Partial<Record<(typeof NODE_ONLY)[number] | 'closeTimeout', unknown>>,
+  _headers: Record<string, string> | undefined,
+  ignored: (names: string[]) => void,
+): NodeSocketOptions | undefined {
+  const names = NODE_ONLY.filter((name) => o[name] !== undefined);
+  if (names.length) ignored(names);
+  return undefined;
+}
+
+/** A browser's message names the URL (token included): keep only the error's name. */
+export function constructorError(cause: unknown): SteadySocketError {
+  return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL (${(cause as Error)?.name ?? 'error'}).`);
+}
+
+/** A browser's error event carries no message; its target holds the URL, so it is not kept as the cause. */
+export function scrubbed(error: SteadySocketError): SteadySocketError {
+  delete (error as { cause?: unknown }).cause;
+  return error;
+}
+
+export function sendPing(): boolean {
+  return false;
+}
+
+export function onDrain(): boolean {
+  return false;
+}
+
+export function unref(): void {}
+
+export function emitWarning(message: string): void {
+  console.warn(`steadysocket: ${message}`);
+}

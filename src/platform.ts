@@ -1,0 +1,215 @@
+/**
+ * What only Node's ws can do, kept out of the browser builds: rollup.config.mjs replaces this
+ * module with platform.browser.ts there (browsers have no ws, no handshake statuses and no
+ * third constructor argument). Everything here works on a Transport and its ws socket.
+ */
+import type { RawMessage } from './codecs';
+import { SteadySocketError, tlsVerifyCode } from './errors';
+import type { WebSocketConstructor, WebSocketLike } from './options';
+import type { NodeSocketOptions, Transport } from './transport';
+import { scrubCause, secretScrubber } from './url';
+import { timerDelay } from './backoff';
+
+/** The subset of ws's EventEmitter API used when the socket is a ws instance. */
+export interface WsSocket extends WebSocketLike {
+  on(event: string, listener: (...args: never[]) => void): void;
+  removeListener(event: string, listener: (...args: never[]) => void): void;
+  removeAllListeners(): void;
+  terminate(): void;
+  ping(data?: unknown, mask?: boolean, cb?: (error?: Error) => void): void;
+  _socket?: { unref?(): void; once?(event: 'drain', listener: () => void): void } | null;
+}
+
+const HEADERS_OF_INTEREST = ['retry-after', 'www-authenticate'];
+
+/** Options only ws (Node) understands: a WHATWG constructor has no way to take them. */
+export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
+
+type NodeOnly = (typeof NODE_ONLY)[number];
+
+/** A ws socket (EventEmitter API, protocol pings). Bun's WebSocket has terminate() but no on(). */
+function isWs(socket: WebSocketLike): socket is WsSocket {
+  return typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
+}
+
+/** Drives a ws socket through its EventEmitter API; returns it, or undefined for any other socket. */
+export function attachWs(transport: Transport, socket: WebSocketLike): WsSocket | undefined {
+  if (!isWs(socket)) return undefined;
+  const ws = socket as WsWithTransport;
+  ws[TRANSPORT] = transport;
+  ws.on('open', wsOpen);
+  ws.on('close', wsClose);
+  ws.on('error', wsError);
+  return ws;
+}
+
+/**
+ * The ws constructor's third argument, or undefined for a WHATWG constructor (which cannot take
+ * one: `ignored` receives the Node-only options that were set).
+ */
+export function nodeOptions(
+  ctor: WebSocketConstructor,
+  o: Partial<Record<NodeOnly | 'closeTimeout', unknown>>,
+  headers: Record<string, string> | undefined,
+  ignored: (names: string[]) => void,
+): NodeSocketOptions | undefined {
+  if (typeof (ctor.prototype as { terminate?: unknown } | undefined)?.terminate !== 'function') {
+    const names = NODE_ONLY.filter((name) => o[name] !== undefined);
+    if (names.length) ignored(names);
+    return undefined;
+  }
+  // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
+  const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout as number), finishRequest };
+  for (const name of NODE_ONLY) if (name !== 'perMessageDeflate' && o[name] !== undefined) options[name] = o[name];
+  if (headers) options.headers = headers;
+  return options;
+}
+
+/** The constructor refused the URL (a SyntaxError, a browser's SecurityError): the same call would fail again. */
+export function constructorError(cause: unknown): SteadySocketError {
+  return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+}
+
+/** The error with every secret of its connection (URL userinfo and query values, header values) scrubbed. */
+export function scrubbed(error: SteadySocketError, url: string, headers: Record<string, string> | undefined): SteadySocketError {
+  const scrub = secretScrubber(url, headers);
+  error.message = scrub(error.message);
+  if (error.stack) error.stack = scrub(error.stack);
+  if (error.cause !== undefined) (error as { cause?: unknown }).cause = scrubCause(error.cause, scrub);
+  return error;
+}
+
+/** Sends a protocol ping (ws only); false where the runtime has none. */
+export function sendPing(transport: Transport): boolean {
+  const ws = transport.ws;
+  if (!ws) return false;
+  if (!transport.pongs && !transport.released) {
+    transport.pongs = true;
+    ws.on('pong', wsPong);
+  }
+  ws.ping();
+  return true;
+}
+
+/**
+ * Calls `listener` once when the socket's own write buffer has emptied (ws: the TCP socket's
+ * `drain`). Returns false where no such event exists (browsers): poll bufferedAmount there.
+ */
+export function onDrain(transport: Transport, listener: () => void): boolean {
+  const socket = transport.ws?._socket;
+  if (!socket || typeof socket.once !== 'function') return false;
+  socket.once('drain', listener);
+  return true;
+}
+
+/** Lets the process exit while this socket is open (ws only). */
+export function unref(transport: Transport): void {
+  transport.ws?._socket?.unref?.();
+}
+
+/** Reports a warning: a process warning in Node, console.warn elsewhere. */
+export function emitWarning(message: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(`steadysocket: ${message}`, { code: 'STEADYSOCKET_OPTION' });
+  else if (typeof console !== 'undefined') console.warn(`steadysocket: ${message}`);
+}
+
+const TRANSPORT = Symbol('steadysocket.transport');
+type WsWithTransport = WsSocket & { [TRANSPORT]: Transport };
+
+// Listeners shared by every ws socket: ws calls them with `this` = the socket.
+
+function wsOpen(this: WsWithTransport): void {
+  // Swap open for message, so an open socket carries three listeners, not four.
+  this.removeListener('open', wsOpen);
+  this.on('message', wsMessage);
+  this[TRANSPORT].handleOpen();
+}
+
+function wsMessage(this: WsWithTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
+  if (isBinary) this[TRANSPORT].handleMessage(data, data.byteLength);
+  else this[TRANSPORT].handleMessage(data.toString(), data.byteLength);
+}
+
+function wsClose(this: WsWithTransport, code: number, reason: Uint8Array): void {
+  const transport = this[TRANSPORT];
+  // After a frame violation ws fails the connection with a status (RFC 6455 §7.1.7); report it.
+  transport.handleClose(code === 1006 && transport.failCode ? transport.failCode : code, reason.toString(), code !== 1006);
+}
+
+function wsError(this: WsWithTransport, error: Error): void {
+  const transport = this[TRANSPORT];
+  const failure = transport.rejection ?? classify(error);
+  transport.failCode = failure.closeCode;
+  transport.handleError(failure);
+}
+
+function wsPong(this: WsWithTransport): void {
+  this[TRANSPORT].handlePong();
+}
+
+interface ClientRequestLike {
+  on(event: 'response', listener: (response: IncomingLike) => void): void;
+  end(): void;
+}
+
+/**
+ * ws's `finishRequest` hook: sends the handshake request as ws would, and notes a non-101
+ * response. ws handles that response first (no `unexpected-response` listener: it aborts and
+ * emits error then close on a later tick), so the rejection is in place before the error.
+ */
+function finishRequest(request: ClientRequestLike, ws: WsWithTransport): void {
+  request.on('response', (response) => {
+    ws[TRANSPORT].rejection = rejectionFrom(response);
+  });
+  request.end();
+}
+
+interface IncomingLike {
+  statusCode?: number;
+  headers?: Record<string, string | string[] | undefined>;
+  resume?(): void;
+}
+
+function rejectionFrom(response: IncomingLike): SteadySocketError {
+  const status = response.statusCode ?? 0;
+  const headers: Record<string, string> = {};
+  for (const name of HEADERS_OF_INTEREST) {
+    const value = response.headers?.[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const message =
+    status === 407
+      ? 'The proxy refused the tunnel with HTTP 407: put credentials in the proxy URL (http://user:pass@proxy:port).'
+      : `The server rejected the WebSocket handshake with HTTP ${status}.`;
+  return new SteadySocketError('HANDSHAKE_REJECTED', message, undefined, { status, headers });
+}
+
+// ws reports negotiation failures and frame violations as plain errors; give them typed codes.
+function classify(error: Error): SteadySocketError {
+  const message = error.message ?? '';
+  if (/subprotocol/i.test(message)) {
+    return new SteadySocketError('PROTOCOL_NOT_NEGOTIATED', `Subprotocol negotiation failed: ${message}.`, error);
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    // ws keeps the close status for the violation under a private symbol.
+    const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code');
+    const status = symbol ? (error as unknown as Record<symbol, unknown>)[symbol] : undefined;
+    const text =
+      message === 'Max payload size exceeded'
+        ? 'A message from the server was larger than the maxPayload option allows.'
+        : `The server broke the WebSocket protocol: ${message}.`;
+    return new SteadySocketError('PROTOCOL_ERROR', text, error, { closeCode: typeof status === 'number' ? status : 1002 });
+  }
+  const tls = tlsVerifyCode(error);
+  if (tls) {
+    return new SteadySocketError(
+      'CONNECT_FAILED',
+      `The server's TLS certificate was not accepted (${tls}: ${message}). Pass its CA with the ca option, or fix the host name.`,
+      error,
+    );
+  }
+  return new SteadySocketError('CONNECT_FAILED', `WebSocket error: ${message}`, error);
+}
+
