@@ -85,7 +85,7 @@ export function extractSnippets(file: string, markdown: string): { snippets: Sni
 
 /** What a snippet that continues the text gets in front of it. */
 export const IMPLICIT_IMPORT =
-  "import { SteadySocket, SteadySocketError, isSteadySocketError, json, defaultShouldReconnect, STOP_CODES, STOP_STATUSES } from 'steadysocket';";
+  "import { SteadySocket, SteadySocketError, isSteadySocketError, json, defaultShouldReconnect, STOP_CODES, STOP_STATUSES, heartbeat, pageSignals, ready, ttl, stats, debug, messages } from 'steadysocket';";
 
 export function importsSteadysocket(code: string): boolean {
   return /\bfrom\s+['"]steadysocket(\/node)?['"]|require\(['"]steadysocket['"]\)/.test(code);
