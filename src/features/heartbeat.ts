@@ -21,11 +21,12 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
   timeout: number;
   /**
    * Builds an application-level ping. Required for round-trip times in browsers; in Node the
-   * protocol ping frame is used unless this is set.
+   * protocol ping frame is used unless this is set. Checked against the client's outbound type,
+   * never used to infer it.
    */
-  ping?: () => Out;
+  ping?: () => NoInfer<Out>;
   /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. */
-  isPong?: (message: In) => boolean;
+  isPong?: (message: NoInfer<In>) => boolean;
 }
 
 /**

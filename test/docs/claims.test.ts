@@ -1,7 +1,7 @@
 // Behaviour the newcomer docs promise in prose (README "Good to know", guide §1, migration notes),
 // checked against the real client and a ws server on loopback, so the prose cannot drift.
 import { expect } from 'chai';
-import { SteadySocket } from '../../src/index';
+import { messages, stats, SteadySocket } from '../../src/index';
 import { isSteadySocketError } from '../../src/errors';
 import { resolveOptions } from '../../src/options';
 import { startEchoServer, until, type EchoServer } from '../support/servers';
@@ -34,7 +34,7 @@ describe('docs: what the prose promises', function () {
     await sleep(100);
     const got: unknown[] = [];
     const loop = (async () => {
-      for await (const message of socket) {
+      for await (const message of messages(socket)) {
         got.push(message);
         if (got.length === 1) await sleep(300); // busy while the other 49 arrive
         if (got.length === 50) break;
@@ -49,14 +49,15 @@ describe('docs: what the prose promises', function () {
   });
 
   it('for await: after the final close, the loop gets what is still buffered, then ends', async () => {
-    const socket = new SteadySocket(server.url);
+    const counters = stats();
+    const socket = new SteadySocket(server.url, { use: [counters] });
     sockets.push(socket);
     await new Promise((resolve) => socket.once('open', resolve));
-    const iterator = socket.messages();
+    const iterator = messages(socket);
     const serverSide = server.connections.at(-1)!.socket;
     serverSide.send('one');
     serverSide.send('two');
-    await until(() => socket.stats.messagesIn === 2, 3000, 'two messages');
+    await until(() => counters.snapshot().messagesIn === 2, 3000, 'two messages');
     await socket.close();
     expect(await iterator.next()).to.deep.equal({ value: 'one', done: false });
     expect(await iterator.next()).to.deep.equal({ value: 'two', done: false });
