@@ -22,7 +22,9 @@ export type SteadySocketErrorCode =
   | 'DECODE_FAILED'
   | 'RETRIES_EXHAUSTED'
   | 'CONNECTION_CLOSED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_FAILED';
 
 /** Extra facts some errors carry. */
 export interface SteadySocketErrorDetails {

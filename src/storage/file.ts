@@ -1,0 +1,229 @@
+// A persistent outbox in one file (Node). Every write goes to a temporary file in the same
+// directory, is fsynced, and is renamed over the target; rename(2) replaces the name atomically, so
+// a crash at any point leaves the old file or the new one (the format's checksum catches the rest).
+// The directory is fsynced after the rename so the new name itself survives a power loss.
+//
+// Operations run one at a time in call order. Saves waiting behind a running one collapse into the
+// newest: their contents would be replaced at once anyway, and a fast sender must not build a
+// backlog of writes. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
+// must be on disk before it returns); an async save requested before it never overwrites it.
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { SteadySocketError } from '../errors';
+import { decodeOutboxFile, encodeOutboxFile } from './file-format';
+import { checkMessages } from './stored-message';
+import type { OutboxStore, StoredMessage } from './types';
+
+export interface FileStoreOptions {
+  /**
+   * Flush each write to the disk (fsync of the file, then of its directory) before a save
+   * settles. `false` still survives a crash of the process, but not of the machine.
+   * @default true
+   */
+  fsync?: boolean;
+  /**
+   * Permission bits of the file when it is created (before the umask). The file holds message
+   * contents, so by default only its owner can read it.
+   * @default 0o600
+   */
+  mode?: number;
+}
+
+export interface FileStore extends OutboxStore {
+  /** The absolute path of the outbox file. */
+  readonly path: string;
+  /**
+   * save(), done before returning: blocks the event loop for one write and fsync. For process
+   * 'exit' handlers and for callers that must not return before the messages are on disk.
+   * Throws `INVALID_MESSAGE` or `STORAGE_FAILED`.
+   */
+  saveSync(messages: readonly StoredMessage[]): void;
+}
+
+interface Waiter {
+  resolve(value: never): void;
+  reject(error: unknown): void;
+}
+
+/** One queued operation. A write with `bytes` undefined deletes the file. */
+type Operation =
+  | { kind: 'write'; bytes: Buffer | undefined; syncsBefore: number; waiters: Waiter[] }
+  | { kind: 'load'; waiters: Waiter[] };
+
+// Error codes of a directory fsync where the platform cannot do one (Windows, some filesystems).
+const NO_DIRECTORY_SYNC = new Set(['EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTSUP', 'EBADF']);
+
+/** A persistent outbox in the file at `path` (its directory must exist). One store per file. */
+export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
+  const target = resolve(path);
+  const directory = dirname(target);
+  // Two temporary names: saveSync() may run while an async write holds its file open.
+  const asyncTemp = `${target}.tmp`;
+  const syncTemp = `${target}.sync.tmp`;
+  const durable = options.fsync ?? true;
+  const mode = options.mode ?? 0o600;
+
+  const queue: Operation[] = [];
+  let running = false;
+  // How many saveSync() calls have replaced the file: an async write requested before the latest
+  // one is older than what is on disk and is dropped at its commit.
+  let syncs = 0;
+
+  function enqueue<T>(operation: Operation): Promise<T> {
+    return new Promise<T>((resolveOperation, reject) => {
+      operation.waiters.push({ resolve: resolveOperation as (value: never) => void, reject });
+      const last = queue[queue.length - 1];
+      if (operation.kind === 'write' && last?.kind === 'write') {
+        last.bytes = operation.bytes;
+        last.syncsBefore = operation.syncsBefore;
+        last.waiters.push(...operation.waiters);
+      } else queue.push(operation);
+      if (!running) void drain();
+    });
+  }
+
+  async function drain(): Promise<void> {
+    running = true;
+    for (let operation = queue.shift(); operation; operation = queue.shift()) {
+      try {
+        const value = operation.kind === 'load' ? await read() : await write(operation.bytes, operation.syncsBefore);
+        for (const waiter of operation.waiters) waiter.resolve(value as never);
+      } catch (error) {
+        for (const waiter of operation.waiters) waiter.reject(error);
+      }
+    }
+    running = false;
+  }
+
+  async function read(): Promise<StoredMessage[]> {
+    const syncsBefore = syncs;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(target);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw failed(`Could not read the outbox file ${target}`, error);
+    }
+    const decoded = decodeOutboxFile(bytes);
+    if (decoded.ok) return decoded.messages;
+    // Reset to empty, unless saveSync() replaced the file while it was being read.
+    if (syncs === syncsBefore) {
+      try {
+        unlinkSync(target);
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw failed(`The outbox file ${target} is corrupt (${decoded.problem}) and could not be deleted`, error);
+      }
+    }
+    throw new SteadySocketError(
+      'STORAGE_CORRUPT',
+      `The outbox file ${target} is corrupt (${decoded.problem}). It was deleted: the outbox starts empty and its old messages are lost.`,
+    );
+  }
+
+  async function write(bytes: Buffer | undefined, syncsBefore: number): Promise<void> {
+    try {
+      if (bytes) {
+        await rm(asyncTemp, { force: true });
+        const file = await open(asyncTemp, 'w', mode);
+        try {
+          await file.writeFile(bytes);
+          if (durable) await file.sync();
+        } finally {
+          await file.close();
+        }
+      }
+      // The check and the commit are synchronous together, so no saveSync() runs between them.
+      if (syncs !== syncsBefore) {
+        if (bytes) await rm(asyncTemp, { force: true });
+        return;
+      }
+      if (bytes) renameSync(asyncTemp, target);
+      else rmSync(target, { force: true });
+      if (durable) await syncDirectory();
+    } catch (error) {
+      await rm(asyncTemp, { force: true }).catch(() => undefined);
+      throw failed(bytes ? `Could not save the outbox to ${target}` : `Could not delete the outbox file ${target}`, error);
+    }
+  }
+
+  async function syncDirectory(): Promise<void> {
+    let handle;
+    try {
+      handle = await open(directory, 'r');
+      await handle.sync();
+    } catch (error) {
+      if (!NO_DIRECTORY_SYNC.has(errorCode(error) ?? '')) throw error;
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  function syncDirectorySync(): void {
+    let fd: number | undefined;
+    try {
+      fd = openSync(directory, 'r');
+      fsyncSync(fd);
+    } catch (error) {
+      if (!NO_DIRECTORY_SYNC.has(errorCode(error) ?? '')) throw error;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  return {
+    path: target,
+
+    load() {
+      return enqueue<StoredMessage[]>({ kind: 'load', waiters: [] });
+    },
+
+    save(messages) {
+      let bytes: Buffer;
+      try {
+        checkMessages(messages);
+        // Encoded now: the caller may change its array or buffers once save() returns.
+        bytes = encodeOutboxFile(messages);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return enqueue<void>({ kind: 'write', bytes, syncsBefore: syncs, waiters: [] });
+    },
+
+    saveSync(messages) {
+      checkMessages(messages);
+      const bytes = encodeOutboxFile(messages);
+      let fd: number | undefined;
+      try {
+        rmSync(syncTemp, { force: true });
+        fd = openSync(syncTemp, 'w', mode);
+        for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+        if (durable) fsyncSync(fd);
+        closeSync(fd);
+        fd = undefined;
+        renameSync(syncTemp, target);
+        syncs++;
+        if (durable) syncDirectorySync();
+      } catch (error) {
+        if (fd !== undefined) closeSync(fd);
+        rmSync(syncTemp, { force: true });
+        throw failed(`Could not save the outbox to ${target}`, error);
+      }
+    },
+
+    async clear() {
+      await enqueue<void>({ kind: 'write', bytes: undefined, syncsBefore: syncs, waiters: [] });
+      await rm(syncTemp, { force: true }).catch(() => undefined);
+    },
+  };
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function failed(what: string, cause: unknown): SteadySocketError {
+  const code = errorCode(cause);
+  return new SteadySocketError('STORAGE_FAILED', `${what}${code ? ` (${code})` : ''}. Check that its directory exists and is writable.`, cause);
+}

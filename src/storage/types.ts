@@ -1,0 +1,30 @@
+/**
+ * One queued or unacknowledged message, in wire form: what was (or will be) written to the socket,
+ * after the codec. `id` is the message's acknowledgement id, when acknowledgements are in use.
+ */
+export interface StoredMessage {
+  data: string | Uint8Array;
+  id?: string | number;
+}
+
+/**
+ * Where a persistent outbox keeps its messages across a page reload or a process restart.
+ * Every method settles; none leaves the storage half-written.
+ */
+export interface OutboxStore {
+  /**
+   * Everything saved, oldest first (`[]` when nothing was). Corrupt or unreadable contents reject
+   * with SteadySocketError `STORAGE_CORRUPT`, and the store is reset to empty so the next load
+   * succeeds; an I/O failure rejects with `STORAGE_FAILED`.
+   */
+  load(): Promise<StoredMessage[]>;
+  /**
+   * Replaces the saved contents with `messages` (oldest first), atomically: after a crash at any
+   * point, load() returns either the old or the new contents, never a mix or garbage. Resolves
+   * once the new contents are durable. Rejects with `INVALID_MESSAGE` for a message that is not
+   * a StoredMessage, `STORAGE_FAILED` when the write failed (the old contents stay).
+   */
+  save(messages: readonly StoredMessage[]): Promise<void>;
+  /** Deletes the storage; load() then returns `[]`. */
+  clear(): Promise<void>;
+}

@@ -1,0 +1,110 @@
+// Browser side of test/browser/storage-indexeddb.test.ts. Plain JS on purpose: served as is.
+// Messages cross the page boundary as JSON: { text } or { bytes: [numbers] }, plus `id` if any.
+'use strict';
+
+const { indexedDbStore } = window.SteadyStorage;
+
+function fromWire(messages) {
+  return messages.map((m) => {
+    const message = { data: 'bytes' in m ? new Uint8Array(m.bytes) : m.text };
+    if ('id' in m) message.id = m.id;
+    return message;
+  });
+}
+
+function toWire(messages) {
+  return messages.map((m) => {
+    const wire = typeof m.data === 'string' ? { text: m.data } : { bytes: Array.from(m.data), type: m.data.constructor.name };
+    if ('id' in m) wire.id = m.id;
+    return wire;
+  });
+}
+
+/** Runs `action`; resolves with { ok: true, value } or the error's { ok: false, name, code, message }. */
+async function settle(action) {
+  try {
+    return { ok: true, value: await action() };
+  } catch (error) {
+    return { ok: false, name: error && error.name, code: error && error.code, message: String(error && error.message) };
+  }
+}
+
+/** Runs one request against the database `name` directly, outside the store under test. */
+function raw(name, work) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction('outbox', 'readwrite');
+      work(tx.objectStore('outbox'));
+      tx.oncomplete = () => {
+        db.close();
+        resolve();
+      };
+      tx.onabort = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
+}
+
+window.storageTest = {
+  save: (name, messages) => settle(() => indexedDbStore(name).save(fromWire(messages))),
+  load: (name) => settle(async () => toWire(await indexedDbStore(name).load())),
+  clear: (name) => settle(() => indexedDbStore(name).clear()),
+
+  /** Saves `count` snapshots without waiting, then loads: which one won. */
+  async concurrent(name, count) {
+    const store = indexedDbStore(name);
+    const saves = [];
+    for (let k = 1; k <= count; k++) saves.push(store.save(Array.from({ length: k }, (_, i) => ({ data: `${k}-${i}`, id: i }))));
+    const loading = store.load();
+    await Promise.all(saves);
+    return toWire(await loading);
+  },
+
+  /** Saves a view of the middle of a larger buffer, then changes the buffer: what loads. */
+  async viewThenMutate(name) {
+    const store = indexedDbStore(name);
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    const saving = store.save([{ data: backing.subarray(2, 5) }]);
+    backing.fill(7);
+    await saving;
+    return toWire(await store.load());
+  },
+
+  /** A store on a wrapped factory: how many times the store opened through it. */
+  async injectedFactory(name) {
+    let opens = 0;
+    const factory = {
+      open: (...args) => (opens++, indexedDB.open(...args)),
+      deleteDatabase: (...args) => indexedDB.deleteDatabase(...args),
+      cmp: (a, b) => indexedDB.cmp(a, b),
+      databases: () => indexedDB.databases(),
+    };
+    const store = indexedDbStore(name, { indexedDB: factory });
+    await store.save([{ data: 'through the injected factory' }]);
+    const loaded = toWire(await store.load());
+    return { opens, loaded };
+  },
+
+  /** Damages the saved records the way another writer (or a bug) could. */
+  corrupt(name, how) {
+    return settle(() =>
+      raw(name, (store) => {
+        if (how === 'not-a-message') store.put({ data: 42 }, 0);
+        else if (how === 'gap') store.delete(0);
+        else if (how === 'string-key') store.put({ data: 'x' }, 'x');
+        else if (how === 'array-buffer') store.put({ data: new ArrayBuffer(4) }, 0);
+        else throw new Error(`unknown damage ${how}`);
+      }),
+    );
+  },
+
+  /** Database names that exist now (where the browser can list them). */
+  async databases() {
+    return indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : null;
+  },
+};

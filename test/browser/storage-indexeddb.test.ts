@@ -1,0 +1,159 @@
+// The IndexedDB outbox store (src/storage/indexeddb.ts) in real Chromium and Firefox. The module
+// is bundled here with rollup into a temporary directory — an IIFE with the global SteadyStorage —
+// so the test needs no `npm run build` and proves the module stands alone (no imports at runtime).
+import typescript from '@rollup/plugin-typescript';
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { rollup } from 'rollup';
+import { needTools } from '../support/tools';
+import { BROWSERS, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A message as it crosses into and out of the page (see pages/storage-indexeddb.js). */
+interface WireMessage {
+  text?: string;
+  bytes?: number[];
+  /** Constructor of the loaded binary data. */
+  type?: string;
+  id?: string | number;
+}
+type Settled<T> = { ok: true; value: T } | { ok: false; name: string; code?: string; message: string };
+
+const SAMPLE: WireMessage[] = [
+  { text: 'hello', id: 1 },
+  { bytes: Array.from({ length: 256 }, (_, i) => i), id: 'b-2' },
+  { text: '' },
+  { bytes: [], id: 0 },
+  { text: 'unicode ✓ 🚀 "quoted"\n', id: -1.5 },
+];
+/** SAMPLE as it loads: binary comes back as a Uint8Array. */
+const LOADED = SAMPLE.map((m) => (m.bytes ? { ...m, type: 'Uint8Array' } : m));
+
+describe('storage: indexedDbStore in browsers', () => {
+  let buildDir: string;
+  let pages: PageServer;
+
+  before(async function () {
+    this.timeout(60_000);
+    buildDir = mkdtempSync(join(tmpdir(), 'steadysocket-idb-build-'));
+    const bundle = await rollup({
+      input: resolve(repoRoot, 'src/storage/indexeddb.ts'),
+      plugins: [typescript({ tsconfig: resolve(repoRoot, 'tsconfig.json'), declaration: false, outDir: undefined, rootDir: undefined })],
+    });
+    try {
+      const { output } = await bundle.write({ file: join(buildDir, 'indexeddb-store.js'), format: 'iife', name: 'SteadyStorage' });
+      expect(output[0].imports, 'the bundled store imports nothing at runtime').to.deep.equal([]);
+      expect(output[0].exports).to.include('indexedDbStore');
+    } finally {
+      await bundle.close();
+    }
+    pages = await startPageServer({ roots: { '/storage-build/': buildDir } });
+  });
+
+  after(async () => {
+    await pages?.close();
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  for (const name of BROWSERS) {
+    describe(name, () => {
+      let browser: Browser | undefined;
+      let context: BrowserContext | undefined;
+      let page: Page;
+
+      before(async function () {
+        this.timeout(60_000);
+        needTools(this, name);
+        browser = await launchBrowser(name);
+      });
+
+      beforeEach(async () => {
+        context = await newContext(browser!);
+        page = await context.newPage();
+        await page.goto(pages.url('/pages/storage-indexeddb.html'));
+      });
+
+      afterEach(async () => {
+        await context?.close();
+        context = undefined;
+      });
+
+      after(async function () {
+        this.timeout(30_000);
+        await browser?.close();
+      });
+
+      const call = <T>(method: string, ...args: unknown[]): Promise<T> =>
+        page.evaluate(([m, a]) => (window as any).storageTest[m as string](...(a as unknown[])), [method, args] as const) as Promise<T>;
+      const save = (db: string, messages: WireMessage[]) => call<Settled<void>>('save', db, messages);
+      const load = (db: string) => call<Settled<WireMessage[]>>('load', db);
+
+      it('loads strings and binary as saved, oldest first, with their ids', async () => {
+        expect(await save('outbox', SAMPLE)).to.include({ ok: true });
+        expect(await load('outbox')).to.deep.equal({ ok: true, value: LOADED });
+      });
+
+      it('loads the same messages after page.reload()', async () => {
+        expect((await save('reloaded', SAMPLE)).ok).to.equal(true);
+        await page.reload();
+        expect(await load('reloaded')).to.deep.equal({ ok: true, value: LOADED });
+      });
+
+      it('loads [] for an outbox never saved, and after saving []', async () => {
+        expect(await load('never')).to.deep.equal({ ok: true, value: [] });
+        await save('emptied', [{ text: 'one' }]);
+        await save('emptied', []);
+        expect(await load('emptied')).to.deep.equal({ ok: true, value: [] });
+      });
+
+      it('applies concurrent saves in call order: the last one wins', async () => {
+        const loaded = await call<WireMessage[]>('concurrent', 'busy', 25);
+        expect(loaded).to.have.length(25);
+        expect(loaded.map((m) => m.text)).to.deep.equal(Array.from({ length: 25 }, (_, i) => `25-${i}`));
+      });
+
+      it('stores only the bytes of a view, as they were when save() was called', async () => {
+        expect(await call('viewThenMutate', 'view')).to.deep.equal([{ bytes: [1, 2, 3], type: 'Uint8Array' }]);
+      });
+
+      it('clear() deletes the database, and load() then returns []', async () => {
+        await save('cleared', [{ text: 'x' }]);
+        expect(await call('databases')).to.include('cleared');
+        expect(await call('clear', 'cleared')).to.include({ ok: true });
+        expect(await call('databases')).not.to.include('cleared');
+        expect(await load('cleared')).to.deep.equal({ ok: true, value: [] });
+      });
+
+      for (const damage of ['not-a-message', 'gap', 'string-key', 'array-buffer']) {
+        it(`rejects damaged records (${damage}) with STORAGE_CORRUPT, then loads []`, async () => {
+          await save('damaged', [{ text: 'a', id: 1 }, { text: 'b', id: 2 }]);
+          expect(await call('corrupt', 'damaged', damage)).to.include({ ok: true });
+          const result = await load('damaged');
+          expect(result).to.include({ ok: false, name: 'SteadySocketError', code: 'STORAGE_CORRUPT' });
+          expect(!result.ok && result.message).to.include('"damaged"');
+          expect(await load('damaged')).to.deep.equal({ ok: true, value: [] });
+        });
+      }
+
+      it('refuses a message it cannot store with INVALID_MESSAGE and keeps the old contents', async () => {
+        await save('strict', [{ text: 'kept' }]);
+        for (const bad of ["[{ data: 42 }]", "[{ data: 'ok', id: NaN }]", "[null]"]) {
+          const code = await page.evaluate(`SteadyStorage.indexedDbStore('strict').save(${bad}).then(() => 'saved', (e) => e.code)`);
+          expect(code, bad).to.equal('INVALID_MESSAGE');
+        }
+        expect(await load('strict')).to.deep.equal({ ok: true, value: [{ text: 'kept' }] });
+      });
+
+      it('opens the database through an injected IndexedDB factory', async () => {
+        const { opens, loaded } = await call<{ opens: number; loaded: WireMessage[] }>('injectedFactory', 'injected');
+        expect(opens).to.equal(1);
+        expect(loaded).to.deep.equal([{ text: 'through the injected factory' }]);
+      });
+    });
+  }
+});

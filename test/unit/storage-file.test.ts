@@ -1,0 +1,342 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isSteadySocketError, type SteadySocketErrorCode } from '../../src/errors';
+import { fileStore } from '../../src/storage/file';
+import { decodeOutboxFile, encodeOutboxFile } from '../../src/storage/file-format';
+import type { StoredMessage } from '../../src/storage/types';
+import { snapshot, snapshotNumber } from './fixtures/outbox-snapshots';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const writer = fileURLToPath(new URL('./fixtures/outbox-writer.ts', import.meta.url));
+
+async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+function expectCode(error: unknown, code: SteadySocketErrorCode): void {
+  expect(isSteadySocketError(error, code), `${(error as Error)?.message} should have code ${code}`).to.equal(true);
+}
+
+describe('storage: fileStore', () => {
+  let dir: string;
+  let file: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'steadysocket-outbox-'));
+    file = join(dir, 'outbox.json');
+  });
+
+  afterEach(() => {
+    chmodSync(dir, 0o700);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('round trip', () => {
+    it('returns strings and binary as saved, oldest first, with their ids', async () => {
+      const bytes = new Uint8Array(256).map((_, i) => i);
+      const messages: StoredMessage[] = [
+        { data: 'hello', id: 1 },
+        { data: bytes, id: 'b-2' },
+        { data: '' },
+        { data: new Uint8Array(0), id: 0 },
+        { data: 'AAE= looks like base64 but is text ✓ 🚀 \u0000 "quoted"\n', id: -1.5 },
+      ];
+      const store = fileStore(file);
+      await store.save(messages);
+      const loaded = await fileStore(file).load();
+      expect(loaded).to.deep.equal(messages);
+      expect(loaded[1].data).to.be.an.instanceOf(Uint8Array);
+      expect(Buffer.isBuffer(loaded[1].data), 'a plain Uint8Array, not a Buffer').to.equal(false);
+      expect('id' in loaded[2], 'no id stays no id').to.equal(false);
+    });
+
+    it('saves a view of a larger buffer as the view only', async () => {
+      const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+      const store = fileStore(file);
+      await store.save([{ data: backing.subarray(2, 5) }]);
+      expect(await store.load()).to.deep.equal([{ data: new Uint8Array([1, 2, 3]) }]);
+    });
+
+    it('loads [] when nothing was saved, and after saving []', async () => {
+      const store = fileStore(file);
+      expect(await store.load()).to.deep.equal([]);
+      await store.save([{ data: 'one' }]);
+      await store.save([]);
+      expect(await store.load()).to.deep.equal([]);
+    });
+
+    it('keeps what was saved even if the caller changes its array and buffers afterwards', async () => {
+      const store = fileStore(file);
+      const data = new Uint8Array([1, 2, 3]);
+      const messages: StoredMessage[] = [{ data }];
+      const saved = store.save(messages);
+      data[0] = 99;
+      messages.push({ data: 'later' });
+      await saved;
+      expect(await store.load()).to.deep.equal([{ data: new Uint8Array([1, 2, 3]) }]);
+    });
+
+    it('clear() deletes the file, and load() then returns []', async () => {
+      const store = fileStore(file);
+      await store.save([{ data: 'x' }]);
+      expect(existsSync(file)).to.equal(true);
+      await store.clear();
+      expect(existsSync(file)).to.equal(false);
+      expect(await store.load()).to.deep.equal([]);
+      await store.clear();
+    });
+
+    it('creates the file readable by its owner only (mode 0o600 by default)', async () => {
+      await fileStore(file).save([{ data: 'secret' }]);
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+    });
+
+    it('leaves no temporary file behind after a save', async () => {
+      const store = fileStore(file);
+      await store.save([{ data: 'a' }]);
+      store.saveSync([{ data: 'b' }]);
+      expect(readdirSync(dir).sort()).to.deep.equal(['outbox.json']);
+    });
+  });
+
+  describe('the file format', () => {
+    it('is a header line describing a JSON body line, binary as base64', () => {
+      const text = encodeOutboxFile([{ data: 'hi', id: 7 }, { data: new Uint8Array([0, 1, 255]) }]).toString('utf8');
+      const [header, body, end] = text.split('\n');
+      expect(end).to.equal('');
+      expect(JSON.parse(body)).to.deep.equal([{ text: 'hi', id: 7 }, { base64: 'AAH/' }]);
+      const parsed = JSON.parse(header);
+      expect(parsed).to.include({ format: 'steadysocket-outbox', version: 1, count: 2, bytes: Buffer.byteLength(body) });
+      expect(parsed.sha256).to.match(/^[0-9a-f]{64}$/);
+    });
+
+    it('refuses every truncation of a valid file', () => {
+      const bytes = encodeOutboxFile(snapshot(3).slice(0, 3));
+      const accepted: number[] = [];
+      for (let length = 0; length < bytes.length; length++) {
+        if (decodeOutboxFile(bytes.subarray(0, length)).ok) accepted.push(length);
+      }
+      expect(accepted).to.deep.equal([]);
+      expect(decodeOutboxFile(bytes).ok).to.equal(true);
+    });
+
+    it('refuses a file with any one byte of its body changed', () => {
+      const bytes = encodeOutboxFile([{ data: 'abcdef', id: 1 }]);
+      const bodyStart = bytes.indexOf(0x0a) + 1;
+      const accepted: number[] = [];
+      for (let i = bodyStart; i < bytes.length - 1; i++) {
+        const copy = Buffer.from(bytes);
+        copy[i] ^= 0x01;
+        if (decodeOutboxFile(copy).ok) accepted.push(i);
+      }
+      expect(accepted).to.deep.equal([]);
+    });
+
+    it('refuses another version, with a reason that says so', () => {
+      const text = encodeOutboxFile([]).toString('utf8').replace('"version":1', '"version":2');
+      const decoded = decodeOutboxFile(Buffer.from(text));
+      expect(decoded.ok).to.equal(false);
+      expect(!decoded.ok && decoded.problem).to.match(/version 2/);
+    });
+  });
+
+  describe('corrupt or unreadable storage', () => {
+    async function expectCorruptThenEmpty(contents: string | Buffer): Promise<Error> {
+      writeFileSync(file, contents);
+      const store = fileStore(file);
+      const error = await rejection(store.load());
+      expectCode(error, 'STORAGE_CORRUPT');
+      expect(error.message).to.include(file);
+      expect(existsSync(file), 'the corrupt file is deleted').to.equal(false);
+      expect(await store.load()).to.deep.equal([]);
+      return error;
+    }
+
+    it('rejects a file that is not an outbox with STORAGE_CORRUPT, then loads []', async () => {
+      await expectCorruptThenEmpty('not an outbox at all');
+      await expectCorruptThenEmpty('');
+      await expectCorruptThenEmpty('{"format":"steadysocket-outbox","version":1}\n[]\n');
+    });
+
+    it('rejects a truncated file with STORAGE_CORRUPT, then loads []', async () => {
+      const full = encodeOutboxFile(snapshot(5));
+      writeFileSync(file, full);
+      truncateSync(file, Math.floor(full.length / 2));
+      const error = await expectCorruptThenEmpty(readFileSync(file));
+      expect(error.message).to.match(/bytes/);
+    });
+
+    it('rejects a garbled file (checksum mismatch) with STORAGE_CORRUPT', async () => {
+      const full = encodeOutboxFile([{ data: 'hello world', id: 1 }]);
+      full[full.length - 5] = 'X'.charCodeAt(0);
+      const error = await expectCorruptThenEmpty(full);
+      expect(error.message).to.match(/SHA-256/);
+    });
+
+    it('never puts message contents in the error message', async () => {
+      const secret = 'hunter2-SECRET-token';
+      // Invalid JSON around the secret: engines quote the offending text in their parse errors.
+      const error = await expectCorruptThenEmpty(`{"format":"steadysocket-outbox", ${secret} }\n[{"text":"${secret}"]\n`);
+      expect(error.message).not.to.include(secret);
+      expect(String(error.cause ?? '')).not.to.include(secret);
+      const good = encodeOutboxFile([{ data: secret }]);
+      const error2 = await expectCorruptThenEmpty(good.subarray(0, good.length - 3));
+      expect(error2.message).not.to.include(secret);
+    });
+
+    it('rejects a path it cannot read with STORAGE_FAILED and leaves it alone', async () => {
+      mkdirSync(file);
+      const error = await rejection(fileStore(file).load());
+      expectCode(error, 'STORAGE_FAILED');
+      expect(error.message).to.include(file);
+      expect(statSync(file).isDirectory()).to.equal(true);
+    });
+
+    it('rejects a save into a missing directory with STORAGE_FAILED, and saveSync throws it', async () => {
+      const store = fileStore(join(dir, 'missing', 'outbox.json'));
+      expectCode(await rejection(store.save([{ data: 'x' }])), 'STORAGE_FAILED');
+      expect(() => store.saveSync([{ data: 'x' }])).to.throw().that.satisfies((e: unknown) => isSteadySocketError(e, 'STORAGE_FAILED'));
+    });
+
+    it('keeps the old contents when a save fails', async function () {
+      if (process.getuid?.() === 0) {
+        // root ignores directory permissions: make the temporary name unusable instead.
+        const store = fileStore(file);
+        await store.save([{ data: 'old' }]);
+        mkdirSync(`${file}.tmp`);
+        writeFileSync(join(`${file}.tmp`, 'blocker'), '');
+        expectCode(await rejection(store.save([{ data: 'new' }])), 'STORAGE_FAILED');
+        expect(await store.load()).to.deep.equal([{ data: 'old' }]);
+        return;
+      }
+      const store = fileStore(file);
+      await store.save([{ data: 'old' }]);
+      chmodSync(dir, 0o500);
+      expectCode(await rejection(store.save([{ data: 'new' }])), 'STORAGE_FAILED');
+      chmodSync(dir, 0o700);
+      expect(await store.load()).to.deep.equal([{ data: 'old' }]);
+    });
+
+    it('refuses messages it cannot store faithfully with INVALID_MESSAGE, naming no contents', async () => {
+      const store = fileStore(file);
+      const bad = [
+        [{ data: 42 }],
+        [{ data: 'ok', id: Number.NaN }],
+        [{ data: 'ok', id: { nested: 'secret-value' } }],
+        [null],
+        'not-an-array',
+      ] as unknown as StoredMessage[][];
+      for (const messages of bad) {
+        const error = await rejection(store.save(messages));
+        expectCode(error, 'INVALID_MESSAGE');
+        expect(error.message).not.to.include('secret-value');
+        expect(() => store.saveSync(messages)).to.throw().that.satisfies((e: unknown) => isSteadySocketError(e, 'INVALID_MESSAGE'));
+      }
+      expect(existsSync(file)).to.equal(false);
+    });
+  });
+
+  describe('ordering', () => {
+    it('runs concurrent saves one at a time: the last one wins', async () => {
+      const store = fileStore(file);
+      const saves: Promise<void>[] = [];
+      for (let k = 1; k <= 30; k++) saves.push(store.save(snapshot(k)));
+      const loading = store.load();
+      await Promise.all(saves);
+      expect(snapshotNumber(await loading), 'a load queued after the saves sees the last').to.equal(30);
+      expect(snapshotNumber(await fileStore(file).load())).to.equal(30);
+    });
+
+    it('applies save, clear and save in call order', async () => {
+      const store = fileStore(file);
+      const order = [store.save([{ data: 'a' }]), store.clear(), store.save([{ data: 'b' }])];
+      await Promise.all(order);
+      expect(await store.load()).to.deep.equal([{ data: 'b' }]);
+      await Promise.all([store.save([{ data: 'c' }]), store.clear()]);
+      expect(await store.load()).to.deep.equal([]);
+    });
+
+    it('never lets an earlier async save overwrite a later saveSync', async () => {
+      const store = fileStore(file);
+      const pending = [store.save(snapshot(1)), store.save(snapshot(2))];
+      store.saveSync(snapshot(3));
+      await Promise.all(pending);
+      expect(snapshotNumber(await store.load())).to.equal(3);
+      const later = store.save(snapshot(4));
+      await later;
+      expect(snapshotNumber(await store.load())).to.equal(4);
+    });
+  });
+
+  describe('crash safety', () => {
+    // A child saves snapshots in a loop and is SIGKILLed at an arbitrary moment, often mid-write.
+    // After each kill the file must hold one complete snapshot, never older than the last save the
+    // child saw settle. Bounded: 20 kills, each waiting at most 15 s for the child to save.
+    for (const mode of ['async', 'sync'] as const) {
+      it(`keeps a complete snapshot, no older than the last settled ${mode === 'sync' ? 'saveSync()' : 'save()'}, across 10 SIGKILLs`, async function () {
+        this.timeout(120_000);
+        let last = 0;
+        for (let kill = 0; kill < 10; kill++) {
+          const settled = await runAndKill(file, mode, 1 + (kill % 3), kill % 3);
+          const loaded = snapshotNumber(await fileStore(file).load());
+          expect(loaded, `after kill ${kill}: snapshot ${loaded}, last settled ${settled}`).to.be.at.least(settled);
+          expect(loaded, 'never goes back').to.be.at.least(last);
+          last = loaded;
+        }
+        expect(last).to.be.greaterThan(0);
+      });
+    }
+  });
+});
+
+/**
+ * Runs the writer until it has settled `saves` more saves, then SIGKILLs it at the next change in
+ * the file's directory (inotify), `delay` ms after it: that lands inside a write far more often
+ * than a timer would, since encoding takes most of each save. Resolves with the last k it printed.
+ */
+function runAndKill(file: string, mode: 'async' | 'sync', saves: number, delay: number): Promise<number> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, mode], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let printed: number[] = [];
+    let stderr = '';
+    let buffered = '';
+    let watcher: FSWatcher | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    const kill = () => {
+      watcher?.close();
+      watcher = undefined;
+      child.kill('SIGKILL');
+    };
+    const deadline = setTimeout(() => {
+      kill();
+      reject(new Error(`the writer did not save ${saves} snapshots within 15 s: ${stderr}`));
+    }, 15_000);
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      printed = printed.concat(lines.map(Number));
+      if (!watcher && printed.length >= saves && child.exitCode === null && child.signalCode === null) {
+        watcher = watch(dirname(file), () => (delay ? timers.push(setTimeout(kill, delay)) : kill()));
+        timers.push(setTimeout(kill, 1000));
+      }
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      timers.forEach(clearTimeout);
+      watcher?.close();
+      if (signal !== 'SIGKILL') return reject(new Error(`the writer exited by itself (${code}): ${stderr}`));
+      resolveRun(printed.length ? printed[printed.length - 1] : 0);
+    });
+  });
+}
