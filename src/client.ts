@@ -27,6 +27,7 @@ const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
   withdrawn: 'MESSAGE_WITHDRAWN',
   closed: 'CLOSED',
   'encode-failed': 'ENCODE_FAILED',
+  'ack-timeout': 'ACK_TIMEOUT',
 };
 
 /** The documented transitions; anything else is a bug and throws. */
@@ -69,7 +70,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
   /** @internal Created by the first message that has to wait: a client that never queues carries none. */
   _outbox: Outbox<Out> | undefined;
   /** @internal Every feature's hooks, in the order given. */
-  readonly _hooks: readonly FeatureHooks<In, Out>[] = NO_HOOKS;
+  _hooks: readonly FeatureHooks<In, Out>[] = NO_HOOKS;
+  /** @internal A feature settles written messages itself (acknowledgements): every message goes through the outbox. */
+  _track?: boolean;
   /** @internal Set by the debug feature. */
   _log?: (line: string) => void;
 
@@ -84,7 +87,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
   private _urlIndex = 0;
   /** reconnect() is closing the socket to open a new one. */
   private _forceReconnect?: boolean;
-  private _final: { code: number; reason: string } | undefined;
+  /** @internal Set by close(): the client is closing for good. */
+  _final: { code: number; reason: string } | undefined;
   /** Made by the first close(): what every close() returns, and how to settle it. */
   private _closed: { promise: Promise<void>; resolve(): void } | undefined;
   private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
@@ -118,6 +122,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
       for (const feature of opts.use) {
         const made = (feature as Feature<In, Out>)(this);
         if (made) hooks.push(made);
+        if (made?.holdsWrites) this._track = true;
       }
     }
     // Start on the next microtask so listeners attached right after `new` see every event.
@@ -609,7 +614,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
   private _direct(): Connection<In> | undefined {
     this._checkLive();
     const conn = this._writable();
-    return conn && !this._outbox?.size && conn.bufferedAmount <= this._opts.highWaterMark ? conn : undefined;
+    return conn && !this._outbox?.size && !this._track && conn.bufferedAmount <= this._opts.highWaterMark ? conn : undefined;
   }
 
   /** @internal Encodes `data` with the connection's codec and writes it. */
@@ -621,7 +626,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
     for (const hooks of this._hooks) hooks.sent?.(wire);
   }
 
-  private _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
+  /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
+  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
     if (signal?.aborted) {
       settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
       return undefined;
@@ -701,7 +707,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
         }
       }
       conn.send(wire);
-      for (const hooks of this._hooks) hooks.sent?.(wire);
+      let kept = false;
+      for (const hooks of this._hooks) {
+        hooks.sent?.(wire);
+        if (hooks.written?.(entry, conn)) kept = true;
+      }
+      if (kept) continue;
       entry.done?.();
       entry.resolve?.();
     }
@@ -792,6 +803,15 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
   private _clearTimers(): void {
     this._stopAttempt();
     this._disarm(this, '_closeTimer');
+  }
+
+  /** @internal Adds hooks after construction (e.g. one ping); returns their removal. First in line: they see messages before the features do. */
+  _watch(hooks: FeatureHooks<In, Out>): () => void {
+    this._hooks = [hooks, ...this._hooks];
+    return () => {
+      this._disarm(hooks);
+      this._hooks = this._hooks.filter((h) => h !== hooks);
+    };
   }
 
   /** @internal Reports `error` as the `error` event. */

@@ -24,7 +24,12 @@ export type SteadySocketErrorCode =
   | 'CONNECTION_CLOSED'
   | 'CLOSED'
   | 'STORAGE_CORRUPT'
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  | 'ACK_TIMEOUT'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_FAILED'
+  | 'REQUEST_ABORTED'
+  | 'PING_TIMEOUT';
 
 /** Extra facts some errors carry. */
 export interface SteadySocketErrorDetails {

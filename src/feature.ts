@@ -16,7 +16,7 @@ import type { DropReason, Outbox, OutboxEntry } from './outbox';
  * features are part of steadysocket, and this interface may change between minor versions).
  * @internal
  */
-export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvents<In, Out>>, 'on'> {
+export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvents<In, Out>>, 'on' | 'emit'> {
   /** The open connection, when there is one and it may be written to. */
   _writable(): Connection<In> | undefined;
   /** Encodes with the connection's codec, writes, and tells every feature (`sent`). */
@@ -38,10 +38,18 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   _log?: (line: string) => void;
   /** The URL the client connects to now (for features that care about the host). */
   readonly _currentUrl: string | undefined;
+  /** Set once close() was called: the client is closing for good. */
+  readonly _final: { code: number; reason: string } | undefined;
   /** The options the client was given (defaults applied). */
   readonly _opts: Readonly<ResolvedOptions<In, Out>>;
   /** The outbox, once a message had to wait. */
   readonly _outbox: Outbox<Out> | undefined;
+  /** Queues a message (written at once when open and nothing waits); its entry, unless refused. */
+  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined;
+  /** Adds hooks now, ahead of the features'; returns their removal (which also clears their timer). */
+  _watch(hooks: FeatureHooks<In, Out>): () => void;
+  /** Sends `data` now, or queues it (as `send()`). */
+  send(data: Out): void;
   /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */
   _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void;
   /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). */
@@ -80,6 +88,13 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   pong?(conn: Connection<In>): void;
   /** Something was written to the socket. */
   sent?(wire: WireData): void;
+  /**
+   * A queued message was written. Return true to keep it: the feature settles it (its `deliver()`
+   * promise) later, e.g. on an acknowledgement (such a feature sets `holdsWrites`).
+   */
+  written?(entry: OutboxEntry<Out>, conn: Connection<In>): boolean | void;
+  /** This feature keeps written messages (acknowledgements): every message then goes through the outbox. */
+  readonly holdsWrites?: boolean;
   /** A message entered the outbox. */
   queued?(entry: OutboxEntry<Out>): void;
   /** The connection ended (released); `opened` says whether it had opened. */
@@ -88,6 +103,8 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   waiting?(info: ReconnectingInfo): void;
   /** Probe the open connection now (the network may have changed). */
   probe?(): void;
+  /** The application ping of the heartbeat, for `ping()`. */
+  readonly appPing?: { ping(): Out; isPong(message: In): boolean };
   /** The round-trip time this feature last measured, if it measures one. */
   readonly rtt?: number;
   /** The client closed for good: remove listeners, settle what is pending. */

@@ -2,7 +2,7 @@
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'error';
 
 /** Why a message left the outbox without being sent. */
-export type DropReason = 'overflow' | 'expired' | 'withdrawn' | 'closed' | 'encode-failed';
+export type DropReason = 'overflow' | 'expired' | 'withdrawn' | 'closed' | 'encode-failed' | 'ack-timeout';
 
 export interface OutboxLimits {
   maxMessages: number;

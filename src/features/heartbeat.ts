@@ -90,6 +90,7 @@ export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out
     };
 
     const hooks: FeatureHooks<In, Out> = {
+      appPing: ping && isPong ? { ping, isPong } : undefined,
       get rtt() {
         return live?.rtt;
       },

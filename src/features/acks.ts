@@ -1,0 +1,172 @@
+/**
+ * Acknowledged delivery: a written message is not delivered until the server says so. Messages
+ * that carry an id stay in the outbox's accounting after they are written; an acknowledgement
+ * releases one; when the connection ends, every unacknowledged message goes back to the front of
+ * the outbox, in its original order, and is sent again first on the next connection
+ * (at-least-once). With `dedupe`, incoming messages whose id was seen recently are not delivered
+ * again (effectively once, for a server that re-sends).
+ */
+import type { Connection } from '../connection';
+import { SteadySocketError } from '../errors';
+import { feature, type Feature, type FeatureHooks } from '../feature';
+import { checkNumber, invalidOption } from '../options';
+import type { Outbox, OutboxEntry } from '../outbox';
+
+/** An id that correlates a message with its acknowledgement or reply. */
+export type MessageId = string | number;
+
+/** How acknowledgements work in your protocol. `In`/`Out` are the client's message types. */
+export interface AckOptions<In, Out> {
+  /** The id of an outgoing message, or undefined for one that needs no acknowledgement. */
+  id: (message: NoInfer<Out>) => MessageId | undefined;
+  /** The id an incoming message acknowledges, or undefined when it is not an acknowledgement. Acknowledgements are not delivered as `message` events. */
+  ack: (message: NoInfer<In>) => MessageId | undefined;
+  /**
+   * Ms to wait for the acknowledgement of a written message; then its `deliver()` rejects with
+   * `ACK_TIMEOUT` and a `drop` event (reason `ack-timeout`) reports it. Time spent disconnected
+   * does not count: the wait starts again at every write. Default: 30000. `Infinity`: never.
+   */
+  timeout?: number;
+  /**
+   * De-duplicates incoming messages: `id` reads an incoming message's id (undefined: never a
+   * duplicate), and a message whose id is among the last `window` ids seen is not delivered.
+   */
+  dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number };
+}
+
+/** One written message waiting for its acknowledgement. */
+interface Pending<Out> {
+  entry: OutboxEntry<Out>;
+  id: MessageId;
+  deadline: number;
+}
+
+/**
+ * Turns on acknowledged delivery (see {@link AckOptions}). `deliver()` then resolves when the
+ * message is acknowledged, and `flushed()` when everything written is. Every message goes
+ * through the outbox, so the outbox limits bound unacknowledged messages too.
+ */
+export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature<In, Out> {
+  if (options === null || typeof options !== 'object' || typeof options.id !== 'function' || typeof options.ack !== 'function') {
+    invalidOption('acks() takes { id(message), ack(message) }: functions that read the id of an outgoing message and of an acknowledgement.');
+  }
+  const timeout = options.timeout ?? 30_000;
+  checkNumber('acks timeout', timeout, 1);
+  const dedupe = options.dedupe;
+  if (dedupe !== undefined && typeof dedupe?.id !== 'function') invalidOption('acks() dedupe takes { id(message), window }.');
+  const window = dedupe?.window ?? 1000;
+  checkNumber('acks dedupe window', window, 1);
+
+  return feature<In, Out>((client) => {
+    /** Written and not yet acknowledged, in the order written. */
+    let pending = new Map<MessageId, Pending<Out>>();
+    const seen = new Set<MessageId>();
+    const seenOrder: MessageId[] = [];
+
+    // Pending messages count in the outbox's size and bytes (its limits apply) without being in its queue.
+    const count = (outbox: Outbox<Out> | undefined, entry: OutboxEntry<Out>, sign: 1 | -1) => {
+      if (!outbox) return;
+      outbox.size += sign;
+      outbox.bytes += sign * entry.size;
+    };
+
+    const release = (item: Pending<Out>) => {
+      pending.delete(item.id);
+      count(client._outbox, item.entry, -1);
+    };
+
+    const checkTimeouts = () => {
+      hooks.timer = undefined;
+      const now = Date.now();
+      let next = Infinity;
+      for (const item of [...pending.values()]) {
+        if (item.deadline > now) {
+          next = Math.min(next, item.deadline);
+          continue;
+        }
+        release(item);
+        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(item.id)} within ${timeout} ms.`);
+        item.entry.done?.();
+        item.entry.reject?.(error);
+        client.emit('drop', { data: item.entry.value, reason: 'ack-timeout', error });
+        if (client.state === 'closed') return;
+      }
+      if (next !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, Math.max(1, next - Date.now()));
+    };
+
+    const hooks: FeatureHooks<In, Out> = {
+      holdsWrites: true,
+      written(entry) {
+        let id: MessageId | undefined;
+        try {
+          id = options.id(entry.value);
+        } catch {
+          // An id function that throws marks a message that needs no acknowledgement.
+        }
+        if (id === undefined) return false;
+        const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
+        const earlier = pending.get(id);
+        if (earlier) release(earlier); // the same id again: the newer write is the one that counts
+        pending.set(id, { entry, id, deadline });
+        count(client._outbox, entry, 1);
+        if (deadline !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, timeout);
+        return true;
+      },
+      message(value) {
+        let id: MessageId | undefined;
+        try {
+          id = options.ack(value);
+        } catch {
+          // Not an acknowledgement.
+        }
+        if (id !== undefined) {
+          const item = pending.get(id);
+          if (item) {
+            release(item);
+            item.entry.done?.();
+            item.entry.resolve?.();
+          }
+          return true;
+        }
+        if (!dedupe) return false;
+        let incoming: MessageId | undefined;
+        try {
+          incoming = dedupe.id(value);
+        } catch {
+          return false;
+        }
+        if (incoming === undefined) return false;
+        if (seen.has(incoming)) return true;
+        seen.add(incoming);
+        seenOrder.push(incoming);
+        if (seenOrder.length > window) seen.delete(seenOrder.shift()!);
+        return false;
+      },
+      // The connection ended: whatever it did not acknowledge goes back to the front of the
+      // outbox, oldest first, to be sent again before anything newer.
+      closed(_conn: Connection<In>) {
+        client._disarm(hooks);
+        if (!pending.size) return;
+        const unacknowledged = [...pending.values()];
+        pending = new Map();
+        const outbox = client._outbox;
+        if (!outbox) return;
+        for (let i = unacknowledged.length - 1; i >= 0; i--) {
+          count(outbox, unacknowledged[i].entry, -1);
+          outbox.restore(unacknowledged[i].entry);
+        }
+      },
+      finish() {
+        // The client closed for good with messages still unacknowledged (a close() that did not
+        // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
+        const left = [...pending.values()];
+        pending = new Map();
+        for (const item of left) {
+          count(client._outbox, item.entry, -1);
+          client._dropped(item.entry, 'closed');
+        }
+      },
+    };
+    return hooks;
+  });
+}

@@ -1,0 +1,62 @@
+/** `ping(socket)`: one round trip, measured on demand. */
+import type { SteadySocket } from '../client';
+import { SteadySocketError } from '../errors';
+import type { FeatureHooks, FeatureHost } from '../feature';
+import { checkNumber } from '../options';
+import { sendPing } from '../platform';
+
+/**
+ * Measures one round trip on the open connection and resolves with it in ms. Sends a protocol
+ * ping in Node (ws); where the client has an application ping (`heartbeat({ ping, isPong })`),
+ * that one, anywhere. Rejects with `PING_TIMEOUT` after `timeout` ms (default 10000),
+ * `CONNECTION_CLOSED` when the client is not open or the connection ends first, `CLOSED` when
+ * the client closes for good, and `INVALID_OPTION` where there is no way to ping (a browser
+ * without an application ping).
+ */
+export function ping(socket: SteadySocket<any, any>, options: { timeout?: number } = {}): Promise<number> {
+  const client = socket as unknown as FeatureHost<unknown, unknown>;
+  const timeout = options.timeout ?? 10_000;
+  checkNumber('ping timeout', timeout, 1);
+  if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
+  const conn = client._writable();
+  if (!conn) return Promise.reject(new SteadySocketError('CONNECTION_CLOSED', `Not connected (state ${client.state}): nothing to ping.`));
+  let app: FeatureHooks<unknown, unknown>['appPing'];
+  for (const hooks of client._hooks) app ??= hooks.appPing;
+  if (!app && !conn.ws) {
+    return Promise.reject(new SteadySocketError('INVALID_OPTION', 'This WebSocket has no protocol ping: give the client heartbeat({ interval, timeout, ping, isPong }).'));
+  }
+  const isPong = app?.isPong;
+  return new Promise<number>((resolve, reject) => {
+    const started = Date.now();
+    const done = (error: SteadySocketError | undefined) => {
+      undo();
+      if (error) reject(error);
+      else resolve(Date.now() - started);
+    };
+    const hooks: FeatureHooks<unknown, unknown> = {
+      pong: (from) => !isPong && from === conn && done(undefined),
+      message(value, from) {
+        if (isPong && from === conn) {
+          let matched = false;
+          try {
+            matched = isPong(value);
+          } catch {
+            // Matches nothing.
+          }
+          if (matched) done(undefined);
+        }
+        return false; // the heartbeat sees the pong too
+      },
+      closed: (from) => from === conn && done(new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
+      finish: () => done(new SteadySocketError('CLOSED', 'The socket closed for good before the pong came.')),
+    };
+    const undo = client._watch(hooks);
+    client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
+    try {
+      if (app) client._write(conn, app.ping());
+      else sendPing(conn);
+    } catch (error) {
+      done(error instanceof SteadySocketError ? error : new SteadySocketError('CONNECTION_CLOSED', 'The ping could not be sent.', error));
+    }
+  });
+}

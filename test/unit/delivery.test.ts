@@ -1,0 +1,271 @@
+// Acknowledged delivery, request/reply and ping(), driven through the fake transport and clock:
+// the policy only. The same features against a real server restarted with SIGKILL are in
+// test/integration/delivery.test.ts.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Msg = { id?: number; data?: unknown; ack?: number; re?: number; result?: unknown; error?: string; request?: unknown; ping?: number; pong?: number };
+
+async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SteadySocketError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
+
+describe('delivery features (fake transport, fake clock)', () => {
+  let clock: InstalledClock;
+  const sockets: SteadySocket<Msg, Msg>[] = [];
+
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+  });
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
+    clock.runAll();
+    clock.uninstall();
+  });
+
+  function open(options: SteadySocketOptions<Msg, Msg> = {}) {
+    const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    clock.runMicrotasks();
+    return socket;
+  }
+
+  const sent = () => FakeWebSocket.last.sent.map((frame) => JSON.parse(frame as string) as Msg);
+
+  describe('acks', () => {
+    it('re-sends what was not acknowledged, in order and before anything newer, after a reconnect', async () => {
+      const socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const delivered = [1, 2, 3].map((id) => socket.deliver({ id, data: `m${id}` }));
+      expect(sent().map((m) => m.id)).to.deep.equal([1, 2, 3]);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+      await delivered[0];
+      FakeWebSocket.last.serverClose(1006);
+      expect(socket.queued.map((m) => m.id), 'back in the outbox, in order').to.deep.equal([2, 3]);
+      socket.send({ id: 4, data: 'm4' });
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      expect(sent().map((m) => m.id)).to.deep.equal([2, 3, 4]);
+      for (const id of [2, 3]) FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
+      await Promise.all(delivered);
+    });
+
+    it('resolves deliver() on the acknowledgement, not on the write, and hides acks from message listeners', async () => {
+      const socket = open({ use: [acks(ackOptions)] });
+      const messages: Msg[] = [];
+      socket.on('message', (m) => messages.push(m));
+      FakeWebSocket.last.serverOpen();
+      let settled = false;
+      const delivered = socket.deliver({ id: 7 }).then(() => (settled = true));
+      await Promise.resolve();
+      expect(settled, 'written is not delivered').to.equal(false);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 7 }));
+      await delivered;
+      expect(settled).to.equal(true);
+      expect(messages).to.deep.equal([]);
+    });
+
+    it('rejects with ACK_TIMEOUT and reports a drop when no acknowledgement comes', async () => {
+      const socket = open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
+      const drops: string[] = [];
+      socket.on('drop', (d) => drops.push(d.reason));
+      FakeWebSocket.last.serverOpen();
+      const delivered = socket.deliver({ id: 1 });
+      clock.tick(1000);
+      const error = await rejection(delivered);
+      expect(error.code).to.equal('ACK_TIMEOUT');
+      expect(drops).to.deep.equal(['ack-timeout']);
+      expect(socket.bufferedAmount, 'nothing left in the accounting').to.equal(FakeWebSocket.last.bufferedAmount);
+    });
+
+    it('counts unacknowledged messages against the outbox limits', () => {
+      const socket = open({ maxMessages: 2, use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      socket.send({ id: 1 });
+      socket.send({ id: 2 });
+      expect(() => socket.send({ id: 3 })).to.throw(SteadySocketError).with.property('code', 'QUEUE_OVERFLOW');
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+      expect(() => socket.send({ id: 3 })).to.not.throw();
+    });
+
+    it('drops what is unacknowledged with CLOSED on the final close', async () => {
+      const socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const delivered = socket.deliver({ id: 1 });
+      const closing = socket.close();
+      clock.tick(10);
+      expect((await rejection(delivered)).code).to.equal('CLOSED');
+      await closing;
+    });
+
+    it('delivers each incoming id once within the dedupe window', () => {
+      const socket = open({ use: [acks({ ...ackOptions, dedupe: { id: (m: Msg) => m.id, window: 2 } })] });
+      const ids: (number | undefined)[] = [];
+      socket.on('message', (m) => ids.push(m.id));
+      FakeWebSocket.last.serverOpen();
+      for (const id of [1, 2, 1, 3, 2, 1, 4]) FakeWebSocket.last.serverMessage(JSON.stringify({ id }));
+      // window 2: after 3 arrives, 1 is forgotten and delivered again
+      expect(ids).to.deep.equal([1, 2, 3, 1, 4]);
+    });
+
+    it('loses, reorders and duplicates nothing over any schedule of writes, acks and drops (model-based)', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.oneof(fc.constant('send' as const), fc.constant('ack' as const), fc.constant('drop' as const), fc.constant('reopen' as const)), { maxLength: 60 }),
+          (steps) => {
+            FakeWebSocket.reset();
+            const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 1, jitter: 0, use: [acks(ackOptions)] });
+            socket.on('error', () => {});
+            clock.runMicrotasks();
+            try {
+            let nextId = 1;
+            const acked: number[] = [];
+            const receivedBy = new Set<number>();
+            const serverLog: number[] = [];
+            const drain = (ws: FakeWebSocket) => {
+              for (const frame of ws.sent.splice(0)) {
+                const id = (JSON.parse(frame as string) as Msg).id!;
+                serverLog.push(id);
+                receivedBy.add(id);
+              }
+            };
+            for (const step of steps) {
+              const ws = FakeWebSocket.last;
+              if (step === 'send') socket.send({ id: nextId++ });
+              else if (step === 'ack' && socket.state === 'open') {
+                drain(ws);
+                const unacked = [...receivedBy].filter((id) => !acked.includes(id));
+                if (unacked.length) {
+                  acked.push(unacked[0]);
+                  ws.serverMessage(JSON.stringify({ ack: unacked[0] }));
+                }
+              } else if (step === 'drop' && socket.state === 'open') {
+                drain(ws);
+                ws.serverClose(1006);
+              } else if (step === 'reopen' && socket.state !== 'open') {
+                for (let i = 0; i < 5 && socket.state === 'waiting'; i++) clock.next(); // the retry timer
+                if (socket.state === 'connecting') FakeWebSocket.last.serverOpen();
+              }
+            }
+            // End: open, take everything, acknowledge everything.
+            for (let i = 0; i < 5 && socket.state === 'waiting'; i++) clock.next();
+            if (socket.state === 'connecting') FakeWebSocket.last.serverOpen();
+            expect(socket.state).to.equal('open');
+            drain(FakeWebSocket.last);
+            const firstSeen = serverLog.filter((id, i) => serverLog.indexOf(id) === i);
+            expect(firstSeen, 'first receipts in send order').to.deep.equal([...firstSeen].sort((a, b) => a - b));
+            expect(new Set(serverLog).size, 'every message reached the server').to.equal(nextId - 1);
+            } finally {
+              void socket.close();
+              clock.runAll();
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  describe('requests', () => {
+    it('resolves with the correlated reply, rejects REQUEST_FAILED with the server\'s error', async () => {
+      const rpc = requests();
+      const socket = open({ use: [rpc] });
+      const messages: Msg[] = [];
+      socket.on('message', (m) => messages.push(m));
+      FakeWebSocket.last.serverOpen();
+      const a = rpc.request<number>({ sum: [1, 2] });
+      const b = rpc.request({ boom: true });
+      const [first, second] = sent();
+      expect(first).to.deep.equal({ id: 1, request: { sum: [1, 2] } });
+      FakeWebSocket.last.serverMessage(JSON.stringify({ re: second.id, error: 'no such op' }));
+      FakeWebSocket.last.serverMessage(JSON.stringify({ re: first.id, result: 3 }));
+      expect(await a).to.equal(3);
+      const error = await rejection(b);
+      expect(error.code).to.equal('REQUEST_FAILED');
+      expect(error.message).to.include('no such op');
+      expect(messages, 'replies are not messages').to.deep.equal([]);
+      expect(rpc.pending).to.equal(0);
+    });
+
+    it('settles every request: timeout, abort, connection lost, final close; queued ones wait for the next connection', async () => {
+      const rpc = requests({ timeout: 5000 });
+      const socket = open({ use: [rpc] });
+      const queued = rpc.request('while connecting');
+      FakeWebSocket.last.serverOpen();
+      expect(sent()).to.have.length(1);
+      const timesOut = rpc.request('slow', { timeout: 100 });
+      const controller = new AbortController();
+      const aborted = rpc.request('abort me', { signal: controller.signal });
+      const resent = rpc.request('idempotent', { resend: true });
+      const lost = rpc.request('lost');
+      controller.abort();
+      expect((await rejection(aborted)).code).to.equal('REQUEST_ABORTED');
+      clock.tick(100);
+      expect((await rejection(timesOut)).code).to.equal('REQUEST_TIMEOUT');
+      FakeWebSocket.last.serverClose(1006);
+      expect((await rejection(lost)).code).to.equal('CONNECTION_CLOSED');
+      expect((await rejection(queued)).code, 'written before the drop, not safe to resend').to.equal('CONNECTION_CLOSED');
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      const again = sent();
+      expect(again.map((m) => m.request)).to.deep.equal(['idempotent']);
+      const closing = socket.close();
+      clock.tick(10);
+      expect((await rejection(resent)).code).to.equal('CLOSED');
+      await closing;
+      expect(rpc.pending).to.equal(0);
+    });
+
+    it('1,000 concurrent requests all settle when the client closes, leaving no timer', async () => {
+      const rpc = requests({ timeout: 60_000 });
+      const socket = open({ use: [rpc] });
+      FakeWebSocket.last.serverOpen();
+      const all = Array.from({ length: 1000 }, (_, i) => rpc.request(i).then(() => 'ok', (e: SteadySocketError) => e.code));
+      for (const m of sent().slice(0, 500)) FakeWebSocket.last.serverMessage(JSON.stringify({ re: m.id, result: null }));
+      const closing = socket.close();
+      clock.tick(10);
+      await closing;
+      const outcomes = await Promise.all(all);
+      expect(outcomes.filter((o) => o === 'ok')).to.have.length(500);
+      expect(outcomes.filter((o) => o === 'CLOSED')).to.have.length(500);
+      expect(clock.countTimers(), 'no timer left').to.equal(0);
+    });
+  });
+
+  describe('ping()', () => {
+    it('measures an application round trip and rejects on timeout and when not open', async () => {
+      const socket = open({ use: [heartbeat({ interval: 60_000, timeout: 5000, ping: () => ({ ping: 1 }), isPong: (m) => m.pong !== undefined })] });
+      expect((await rejection(ping(socket))).code).to.equal('CONNECTION_CLOSED');
+      FakeWebSocket.last.serverOpen();
+      const rtt = ping(socket);
+      clock.tick(25);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ pong: 1 }));
+      expect(await rtt).to.equal(25);
+      const late = ping(socket, { timeout: 100 });
+      clock.tick(100);
+      expect((await rejection(late)).code).to.equal('PING_TIMEOUT');
+      const cut = ping(socket);
+      FakeWebSocket.last.serverClose(1006);
+      expect((await rejection(cut)).code).to.equal('CONNECTION_CLOSED');
+    });
+
+    it('needs an application ping where the WebSocket has no protocol ping', async () => {
+      const socket = open();
+      FakeWebSocket.last.serverOpen();
+      expect((await rejection(ping(socket))).code).to.equal('INVALID_OPTION');
+    });
+  });
+});
