@@ -60,6 +60,17 @@ const useBuiltEntries = {
 };
 const hasNode = existsSync('src/node.ts');
 
+// steadysocket/node throws the main entry's SteadySocketError (one class: instanceof and
+// isSteadySocketError hold across entries), so its errors module comes from the built index.
+const MAIN = 'steadysocket-main-entry';
+const errorsFromMain = {
+  name: 'errors-from-main',
+  resolveId(source, importer) {
+    if (importer && /[\\/]src[\\/]/.test(importer) && /^\.\.?\/(?:\.\.\/)?errors$/.test(source)) return { id: MAIN, external: true };
+    return null;
+  },
+};
+
 export default [
   {
     input: 'src/index.ts',
@@ -111,10 +122,10 @@ export default [
         {
           input: 'src/node.ts',
           external: nodeExternal,
-          plugins: [ts()],
+          plugins: [errorsFromMain, ts()],
           output: [
-            { file: 'dist/node.js', format: 'es' },
-            { file: 'dist/node.cjs', format: 'cjs', exports: 'named', interop: 'auto' },
+            { file: 'dist/node.js', format: 'es', paths: { [MAIN]: './index.js' } },
+            { file: 'dist/node.cjs', format: 'cjs', exports: 'named', interop: 'auto', paths: { [MAIN]: './index.cjs' } },
           ],
         },
       ]

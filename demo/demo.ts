@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { json, SteadySocket, type SteadySocketError, type State } from '../src/index';
+import { json, stats, SteadySocket, type SteadySocketError, type State } from '../src/index';
 
 /** What the demo server sends. */
 interface ServerMessage {
@@ -144,10 +144,12 @@ async function tour(): Promise<void> {
   const url = `ws://127.0.0.1:${port}/chat`;
   log('server', `listening on ${url}`);
 
+  const counters = stats(); // an opt-in feature: counts attempts, messages and what waits in the outbox
   const socket = new SteadySocket<ServerMessage, ClientMessage>(url, {
     codec: json(), // send and receive plain objects as JSON text
     minDelay: 300, // first retry within 0.3 s (default 1 s)
     maxDelay: 1200, // never wait longer than 1.2 s between attempts (default 30 s)
+    use: [counters],
   });
   narrate(socket);
   const inbox: ServerMessage[] = [];
@@ -183,7 +185,7 @@ async function tour(): Promise<void> {
     const numbered = [1, 2, 3, 4, 5].map((n) => `queued message #${n}`);
     for (const text of numbered) {
       socket.send({ type: 'chat', text });
-      log('client', `send "${text}" → outbox holds ${socket.stats.queued}`);
+      log('client', `send "${text}" → outbox holds ${counters.snapshot().queued}`);
     }
     await sleep(1200);
 
@@ -193,7 +195,7 @@ async function tour(): Promise<void> {
     log('server', `listening again on ${url}`);
     await until(socket, 'the reconnect', () => socket.state === 'open', 5000);
     await socket.flushed(); // resolves once the outbox is empty and the socket has written everything
-    log('client', `flushed(): outbox holds ${socket.stats.queued}, every queued message is on the wire`);
+    log('client', `flushed(): outbox holds ${counters.snapshot().queued}, every queued message is on the wire`);
     await until(socket, 'the queued messages', () => server.received.length - before >= numbered.length);
     await until(socket, 'their echoes', () => inbox.filter((m) => m.type === 'echo').length === 2 + numbered.length);
 
@@ -205,7 +207,7 @@ async function tour(): Promise<void> {
         ? `all ${numbered.length} queued messages arrived in order, each exactly once`
         : `unexpected arrival: ${JSON.stringify(arrived)}`,
     );
-    const { attempts, reconnects, messagesOut, messagesIn } = socket.stats;
+    const { attempts, reconnects, messagesOut, messagesIn } = counters.snapshot();
     log('demo', `stats: ${attempts} connection attempts, ${reconnects} reconnect, ${messagesOut} messages out, ${messagesIn} in`);
     if (!inOrder) process.exitCode = 1;
   } finally {
@@ -220,12 +222,13 @@ async function tour(): Promise<void> {
 /** With a URL: connect, send a few lines (queued until the socket opens), print what comes back. */
 async function talkTo(url: string): Promise<void> {
   console.log(bold(`steadysocket demo against ${url}`));
-  const socket = new SteadySocket<string, string>(url, { minDelay: 300, maxDelay: 5000, maxRetries: 5 });
+  const counters = stats();
+  const socket = new SteadySocket<string, string>(url, { minDelay: 300, maxDelay: 5000, maxRetries: 5, use: [counters] });
   narrate(socket);
   socket.on('message', (data) => log('client', `received ${JSON.stringify(String(data)).slice(0, 200)}`));
   for (let n = 1; n <= 3; n++) {
     socket.send(`hello #${n} from the steadysocket demo`);
-    log('client', `send "hello #${n} from the steadysocket demo" (state ${socket.state}, outbox ${socket.stats.queued})`);
+    log('client', `send "hello #${n} from the steadysocket demo" (state ${socket.state}, outbox ${counters.snapshot().queued})`);
   }
   try {
     await until(socket, 'the connection to open', () => socket.state === 'open', 10_000);

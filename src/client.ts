@@ -56,10 +56,7 @@ type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer';
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  * Heartbeat, page signals, the ready step and the rest are opt-in features (the `use` option).
  */
-export class SteadySocket<const In = RawMessage, const Out = WireData>
-  extends SafeEmitter<SteadySocketEvents<In, Out>>
-  implements ConnectionHandler<In>
-{
+export class SteadySocket<const In = RawMessage, const Out = WireData> extends SafeEmitter<SteadySocketEvents<In, Out>> {
   // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
   // part of every client; a field without one appears only once it is first assigned. Give
   // initializers to what every open client sets, and leave rarely used state without.
@@ -331,7 +328,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData>
       const node = nodeOptions(ctor, this._opts as never, headers, (names) =>
         warn(`${names.join(', ')}: Node-only options (ws); this WebSocket ignores them. In a browser, send a token in the URL (a url function refreshes it per attempt) or in the ready step.`),
       );
-      this._conn = new Connection<In>(this, ctor, url, offered, node, this._opts.binaryType);
+      // The client is the connection's handler (its internal _on* members; checked here by shape).
+      const handler: ConnectionHandler<In> = this;
+      this._conn = new Connection<In>(handler, ctor, url, offered, node, this._opts.binaryType);
       if (headers) this._conn.headers = headers;
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a

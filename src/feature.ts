@@ -42,8 +42,8 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   readonly _final: { code: number; reason: string } | undefined;
   /** The options the client was given (defaults applied). */
   readonly _opts: Readonly<ResolvedOptions<In, Out>>;
-  /** The outbox, once a message had to wait. */
-  readonly _outbox: Outbox<Out> | undefined;
+  /** The outbox, once a message had to wait (a feature may create it). */
+  _outbox: Outbox<Out> | undefined;
   /** Queues a message (written at once when open and nothing waits); its entry, unless refused. */
   _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined;
   /** Adds hooks now, ahead of the features'; returns their removal (which also clears their timer). */
@@ -103,6 +103,8 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   waiting?(info: ReconnectingInfo): void;
   /** Probe the open connection now (the network may have changed). */
   probe?(): void;
+  /** Messages this feature keeps after writing them (acks): written, not yet acknowledged, oldest first. */
+  held?(): OutboxEntry<Out>[];
   /** The application ping of the heartbeat, for `ping()`. */
   readonly appPing?: { ping(): Out; isPong(message: In): boolean };
   /** The round-trip time this feature last measured, if it measures one. */
@@ -121,6 +123,8 @@ declare const featureTypes: unique symbol;
 export interface Feature<In = any, Out = any> {
   /** @internal Called once by the client's constructor, with the client. */
   (client: FeatureHost<In, Out>): FeatureHooks<In, Out> | void;
+  /** Features are called by the client only (this signature keeps a feature a function type, so `use` can type it from the client). */
+  (host: never): unknown;
   /** Type-level only: the message types this feature reads and writes. */
   [featureTypes](input: In): Out;
 }

@@ -4,6 +4,8 @@
  * the iterator ends when the client closes for good, or when the loop breaks.
  */
 
+import type { SteadySocket } from './client';
+
 /** The part of the client iteration needs. */
 export interface MessageSource<In> {
   readonly state: string;
@@ -18,6 +20,8 @@ export interface MessageSource<In> {
  * `for await (const message of messages(socket))`. Ends after the final close, or when the loop
  * breaks; messages that arrive while the loop body runs are buffered, in order.
  */
+export function messages<In>(source: SteadySocket<In, any>): AsyncIterableIterator<In>;
+export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In>;
 export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
   const buffer: In[] = [];
   let pending: ((result: IteratorResult<In>) => void) | undefined;

@@ -129,3 +129,6 @@ function proxyView(env: ProxyEnv): Record<string, string> {
   return view;
 }
 
+
+export { fileStore } from './storage/file';
+export type { FileStore, FileStoreOptions } from './storage/file';

@@ -185,7 +185,7 @@ const MOVED: Readonly<Record<string, string>> = {
 };
 
 /** Every other option this version knows. */
-const KNOWN = 'protocols codecs codec WebSocket maxDelay jitter shouldReconnect headers origin agent ca cert key passphrase rejectUnauthorized perMessageDeflate maxPayload followRedirects maxRedirects unref use';
+const KNOWN = 'protocols codecs codec WebSocket maxDelay jitter shouldReconnect headers origin agent ca cert key passphrase rejectUnauthorized perMessageDeflate maxPayload followRedirects maxRedirects unref use'.split(' ');
 
 /** Unknown keys already reported: a warning per key per process, not per client. */
 const reported = new Set<string>();

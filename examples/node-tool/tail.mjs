@@ -20,7 +20,7 @@
 //   node examples/node-tool/tail.mjs --max 10 wss://example.org/feed | jq -c 'select(.type=="message")'
 //
 // Installed from npm, import from 'steadysocket' instead of the relative path.
-import { json, SteadySocket } from '../../dist/index.js';
+import { json, ready, SteadySocket } from '../../dist/index.js';
 
 const USAGE = 'usage: node tail.mjs [--max N] [--json] [--protocol P]... [--header "K: V"]... [--origin O] [--send TEXT] <url>';
 
@@ -81,8 +81,9 @@ try {
     origin: options.origin,
     codec: options.json ? json() : undefined,
     binaryType: 'nodebuffer',
-    // Runs on every open, before anything else is sent: resubscribe after each reconnect.
-    ready: options.send === undefined ? undefined : ({ send }) => send(options.send),
+    // The ready step (an opt-in feature) runs on every open, before anything else is sent:
+    // resubscribe after each reconnect.
+    use: options.send === undefined ? [] : [ready(({ send }) => send(options.send))],
   });
 } catch (error) {
   // A bad URL or subprotocol fails at once, with a typed code.

@@ -96,6 +96,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
 
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
+      held: () => Array.from(pending.values(), (item) => item.entry),
       written(entry) {
         let id: MessageId | undefined;
         try {

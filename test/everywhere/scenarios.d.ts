@@ -23,6 +23,10 @@ export function runScenarios(options: {
   SteadySocket: unknown;
   json?: unknown;
   SteadySocketError?: unknown;
+  /** The opt-in features the scenarios use (default: the statics of the IIFE class). */
+  heartbeat?: unknown;
+  stats?: unknown;
+  pageSignals?: unknown;
   WebSocket?: unknown;
   control: unknown;
   runtime: string;

@@ -5,20 +5,23 @@
 // control.js) and asserts on what the server received and what the client observed. Every wait is
 // bounded, and each scenario as a whole is bounded too.
 //
-//   runScenarios({ SteadySocket, json?, SteadySocketError?, WebSocket?, control, runtime, offline?, only?, trace? })
+//   runScenarios({ SteadySocket, json?, SteadySocketError?, heartbeat?, stats?, pageSignals?, WebSocket?, control, runtime, offline?, only?, trace? })
 //     → [{ name, ok, detail, ms, skipped? }]
 //
 // `only` is a list of scenario names to run; `trace: true` adds each client's event log to the
 // detail of passing scenarios too (failures always carry it).
 //
-// json and SteadySocketError default to the statics the IIFE build hangs off the class.
+// json, SteadySocketError and the features (heartbeat, stats, pageSignals: opt-in since 0.2, given
+// in a client's `use` option) default to the statics the IIFE build hangs off the class.
 // WebSocket, when given, is injected with the `WebSocket` option; browsers leave it out and use the
 // SDK's default. `offline` is { host } in browsers: a host name that resolves to 127.0.0.1 but that
-// the SDK cannot tell is loopback (it ignores navigator.onLine for loopback hosts).
+// the SDK cannot tell is loopback (it ignores navigator.onLine for loopback hosts). Page and network
+// signals are off unless a client uses pageSignals(): the offline scenario does.
 
 /** Fast reconnects so restarts take milliseconds, not seconds. */
 const FAST = { minDelay: 50, maxDelay: 300, jitter: 0, connectTimeout: 3000, closeTimeout: 1000 };
 
+/** Options for heartbeat(): an application-level ping, so that every runtime measures the round trip. */
 const HEARTBEAT = (interval = 250, timeout = 250) => ({
   interval,
   timeout,
@@ -82,7 +85,8 @@ export const SCENARIOS = [
     name: 'reconnects after a server restart',
     async run(t) {
       const ep = await t.endpoint({});
-      const { client, events } = t.connect(ep.url, FAST);
+      const counters = t.stats();
+      const { client, events } = t.connect(ep.url, { ...FAST, use: [counters] });
       await events.next('open');
       const mark = events.mark();
       await t.control.stop(ep.id);
@@ -94,7 +98,7 @@ export const SCENARIOS = [
       const reopen = await events.next('open', undefined, { since: mark, ms: 5000 });
       const lag = Math.round(reopen.t - restarted);
       check(lag < 1500, `reopened ${lag} ms after the server came back; with maxDelay ${FAST.maxDelay} the next attempt is due sooner`);
-      equal(client.stats.reconnects, 1, 'stats.reconnects');
+      equal(counters.snapshot().reconnects, 1, 'stats().snapshot().reconnects');
       client.send('again');
       await events.next('message', (e) => e.value === 'again', { since: mark });
       const record = await t.control.record(ep.id);
@@ -108,7 +112,8 @@ export const SCENARIOS = [
     name: 'flushes messages sent while down in order, none lost or repeated',
     async run(t) {
       const ep = await t.endpoint({});
-      const { client, events } = t.connect(ep.url, FAST);
+      const counters = t.stats();
+      const { client, events } = t.connect(ep.url, { ...FAST, use: [counters] });
       await events.next('open');
       client.send('live');
       await events.next('message', (e) => e.value === 'live');
@@ -120,7 +125,7 @@ export const SCENARIOS = [
       const delivered = client.deliver('delivered');
       let settled = false;
       void delivered.then(() => (settled = true), () => (settled = true));
-      equal(client.stats.queued, 51, 'stats.queued while down');
+      equal(counters.snapshot().queued, 51, 'stats().snapshot().queued while down');
       await sleep(200);
       check(!settled, 'deliver() settled while the server was down');
       await t.control.start(ep.id);
@@ -128,7 +133,7 @@ export const SCENARIOS = [
       client.send('after');
       await within(5000, 'deliver() to resolve after the reconnect', delivered);
       await within(5000, 'flushed()', client.flushed());
-      equal(client.stats.queued, 0, 'stats.queued after the flush');
+      equal(counters.snapshot().queued, 0, 'stats().snapshot().queued after the flush');
       const expected = [...queued, 'delivered', 'after'];
       const record = await t.until(ep, (r) => r.connections[1] && r.connections[1].messages.length >= expected.length, 'all messages');
       equal(record.connections[0].messages, ['live'], 'first connection');
@@ -141,7 +146,7 @@ export const SCENARIOS = [
     name: 'the application-level heartbeat catches a silent server',
     async run(t) {
       const ep = await t.endpoint({ silent: true });
-      const { events } = t.connect(ep.url, { ...FAST, minDelay: 5000, maxDelay: 5000, heartbeat: HEARTBEAT() });
+      const { events } = t.connect(ep.url, { ...FAST, minDelay: 5000, maxDelay: 5000, use: [t.heartbeat(HEARTBEAT())] });
       const open = await events.next('open');
       const error = await events.next('error', (e) => e.value.code === 'HEARTBEAT_TIMEOUT', { ms: 4000 });
       const after = Math.round(error.t - open.t);
@@ -159,13 +164,15 @@ export const SCENARIOS = [
     name: 'the application-level heartbeat keeps a live connection open and measures the round trip',
     async run(t) {
       const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' } });
-      const { client, events } = t.connect(ep.url, { ...FAST, heartbeat: HEARTBEAT() });
+      const counters = t.stats();
+      const { client, events } = t.connect(ep.url, { ...FAST, use: [t.heartbeat(HEARTBEAT()), counters] });
       await events.next('open');
       await sleep(1300);
       equal(events.all('error').map((e) => e.value.code), [], 'errors');
       equal(events.all('close').length, 0, 'closes');
       equal(client.state, 'open', 'state');
-      check(typeof client.stats.rtt === 'number' && client.stats.rtt >= 0, `stats.rtt is a number, got ${client.stats.rtt}`);
+      const { rtt } = counters.snapshot();
+      check(typeof rtt === 'number' && rtt >= 0, `stats().snapshot().rtt is a number, got ${rtt}`);
       equal(events.all('message').length, 0, 'pongs delivered as messages');
       const pings = (await t.control.record(ep.id)).connections[0].messages.filter((m) => m === 'hb-ping').length;
       check(pings >= 2, `the server got ${pings} pings in 1300 ms with interval 250`);
@@ -180,7 +187,7 @@ export const SCENARIOS = [
       // Registered before the client's own listeners, so each is logged before the SDK reacts.
       const signals = t.listenToWindow(['offline', 'online']);
       // A short delay: without the offline hold there would be a dozen attempts in the drill.
-      const { client, events } = t.connect(url, { minDelay: 100, maxDelay: 20000, factor: 1, jitter: 0 });
+      const { client, events } = t.connect(url, { minDelay: 100, maxDelay: 20000, factor: 1, jitter: 0, use: [t.pageSignals()] });
       await events.next('open');
       client.send('before');
       await events.next('message', (e) => e.value === 'before');
@@ -266,14 +273,15 @@ export const SCENARIOS = [
       const size = 128 * 1024;
       const count = 128; // 16 MiB: more than the kernel's loopback buffers absorb while the server is not reading
       const ep = await t.endpoint({ echo: false, pauseMs: 500 });
-      const { client, events } = t.connect(ep.url, { ...FAST, highWaterMark });
+      const counters = t.stats();
+      const { client, events } = t.connect(ep.url, { ...FAST, highWaterMark, use: [counters] });
       await events.next('open');
       const filler = 'x'.repeat(size - 5);
       let held = 0;
       let mostInSocket = 0;
       for (let i = 0; i < count; i++) {
         client.send(`${String(i).padStart(4, '0')}:${filler}`);
-        const queued = client.stats.queued;
+        const queued = counters.snapshot().queued;
         const inSocket = client.bufferedAmount - queued * size;
         held = Math.max(held, queued);
         mostInSocket = Math.max(mostInSocket, inSocket);
@@ -296,7 +304,8 @@ export const SCENARIOS = [
     async run(t) {
       const { SteadySocket } = t;
       const ep = await t.endpoint({});
-      const { client, events } = t.connect(ep.url, FAST);
+      const counters = t.stats();
+      const { client, events } = t.connect(ep.url, { ...FAST, use: [counters] });
       const cases = [
         ['a URL with another scheme', 'INVALID_URL', () => new SteadySocket('ftp://127.0.0.1/')],
         ['a URL with a fragment', 'INVALID_URL', () => new SteadySocket(`${ep.url}#x`)],
@@ -304,7 +313,7 @@ export const SCENARIOS = [
         ['a subprotocol with a space', 'INVALID_PROTOCOL', () => new SteadySocket(ep.url, { protocols: ['chat v1'] })],
         ['a subprotocol offered twice', 'INVALID_PROTOCOL', () => new SteadySocket(ep.url, { protocols: ['a', 'a'] })],
         ['a negative minDelay', 'INVALID_OPTION', () => new SteadySocket(ep.url, { minDelay: -1 })],
-        ['heartbeat.ping without isPong', 'INVALID_OPTION', () => new SteadySocket(ep.url, { heartbeat: { interval: 100, timeout: 100, ping: () => 'p' } })],
+        ['heartbeat ping without isPong', 'INVALID_OPTION', () => new SteadySocket(ep.url, { use: [t.heartbeat({ interval: 100, timeout: 100, ping: () => 'p' })] })],
         ['a plain object without a codec', 'INVALID_MESSAGE', () => client.send({ not: 'wire data' })],
         ['a reserved close code', 'INVALID_OPTION', () => client.close(1006)],
       ];
@@ -324,7 +333,7 @@ export const SCENARIOS = [
       };
       for (const [what, code, fn] of cases) expectThrow(what, code, fn);
       await events.next('open');
-      equal(client.stats.queued, 0, 'nothing invalid was queued');
+      equal(counters.snapshot().queued, 0, 'nothing invalid was queued');
       await within(3000, 'close()', client.close());
       expectThrow('send() after close()', 'CLOSED', () => client.send('late'));
       expectThrow('deliver() after close()', 'CLOSED', () => client.deliver('late'));
@@ -461,6 +470,9 @@ export async function runScenarios(options) {
     SteadySocket,
     json: options.json ?? SteadySocket.json,
     SteadySocketError: options.SteadySocketError ?? SteadySocket.SteadySocketError,
+    heartbeat: options.heartbeat ?? SteadySocket.heartbeat,
+    stats: options.stats ?? SteadySocket.stats,
+    pageSignals: options.pageSignals ?? SteadySocket.pageSignals,
     WebSocket: options.WebSocket,
     offline: options.offline,
     runtime,
@@ -468,6 +480,10 @@ export async function runScenarios(options) {
   };
   if (typeof lib.json !== 'function' || typeof lib.SteadySocketError !== 'function') {
     throw new Error('runScenarios needs json and SteadySocketError (pass them, or the IIFE class that carries them)');
+  }
+  const missing = ['heartbeat', 'stats', 'pageSignals'].filter((name) => typeof lib[name] !== 'function');
+  if (missing.length) {
+    throw new Error(`runScenarios needs the features ${missing.join(', ')} (pass them, or the IIFE class that carries them)`);
   }
   const only = options.only ? new Set(options.only) : undefined;
   const results = [];

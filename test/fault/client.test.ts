@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
-import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, heartbeat, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { sleep, startEchoServer, until } from '../support/servers';
 import { startHostileServer, type Behaviour, type HostileServer } from './hostile';
 
@@ -171,7 +171,7 @@ describe('hostile servers: typed errors, abnormal closes, and the reconnect poli
 
   it('handshake then silence: the heartbeat (500/500 ms) declares it dead and reconnects', async () => {
     const server = await startHostileServer('silent');
-    const socket = new SteadySocket(server.url, { heartbeat: { interval: 500, timeout: 500 }, minDelay: 50, jitter: 0 });
+    const socket = new SteadySocket(server.url, { use: [heartbeat({ interval: 500, timeout: 500 })], minDelay: 50, jitter: 0 });
     const errors: string[] = [];
     let openedAt = 0;
     let detectedAt = 0;

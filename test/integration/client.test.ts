@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { json, SteadySocket, SteadySocketError, type CloseInfo } from '../../src/index';
+import { json, stats, SteadySocket, SteadySocketError, type CloseInfo } from '../../src/index';
 import { startHostileServer, type HostileServer } from '../fault/hostile';
 import { sleep, startEchoServer, until, type EchoServer } from '../support/servers';
 
@@ -27,7 +27,8 @@ describe('SteadySocket against a real ws server on loopback', function () {
 
   it('echoes text and binary', async () => {
     const s = await server();
-    const socket = client<string | ArrayBuffer, string | Uint8Array>(s.url);
+    const counters = stats();
+    const socket = client<string | ArrayBuffer, string | Uint8Array>(s.url, { use: [counters] });
     const got: (string | ArrayBuffer)[] = [];
     socket.on('message', (m) => got.push(m));
     socket.send('hello');
@@ -36,7 +37,7 @@ describe('SteadySocket against a real ws server on loopback', function () {
     expect(got[0]).to.equal('hello');
     expect(got[1]).to.be.instanceOf(ArrayBuffer);
     expect([...new Uint8Array(got[1] as ArrayBuffer)]).to.deep.equal([1, 2, 3]);
-    expect(socket.stats).to.include({ messagesIn: 2, messagesOut: 2, bytesIn: 8, bytesOut: 8 });
+    expect(counters.snapshot()).to.include({ messagesIn: 2, messagesOut: 2, bytesIn: 8, bytesOut: 8 });
   });
 
   it('uses the codec of the subprotocol the server picked (the 2nd offered)', async () => {
@@ -67,12 +68,13 @@ describe('SteadySocket against a real ws server on loopback', function () {
 
   it('queues what a close listener sends (the socket is gone, the state not yet left open) and delivers it after reconnecting', async () => {
     const s = await server({ echo: false });
-    const socket = client<string, string>(s.url, { minDelay: 20, maxDelay: 20, jitter: 0 });
+    const counters = stats();
+    const socket = client<string, string>(s.url, { minDelay: 20, maxDelay: 20, jitter: 0, use: [counters] });
     await new Promise((resolve) => socket.once('open', resolve));
     let queuedInListener = -1;
     socket.once('close', () => {
       socket.send('sent from a close listener');
-      queuedInListener = socket.stats.queued;
+      queuedInListener = counters.snapshot().queued;
     });
     s.connections[0].socket.terminate();
     await until(() => s.connections.length === 2 && s.connections[1].messages.length === 1, 5000, 'the message on the new connection');

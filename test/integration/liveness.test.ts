@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { SteadySocket, type SteadySocketError } from '../../src/index';
+import { heartbeat, SteadySocket, type SteadySocketError } from '../../src/index';
 import { sleep, until } from '../support/servers';
 
 const SERVER = `
@@ -45,19 +45,21 @@ describe('heartbeat across an event-loop stall (real server in a child process)'
     let pings = 0;
     const errors: SteadySocketError[] = [];
     const socket = new SteadySocket<string, string>(url, {
-      heartbeat: {
-        interval: 200,
-        timeout: 300,
-        ping: () => {
-          pings++;
-          // The check phase of this loop turn, before the pong can have been read (poll does not
-          // wait while an immediate is pending): the pong arrives during the stall, and the next
-          // turn runs the overdue timeout (timers) before reading it (poll).
-          if (pings === 1) setImmediate(() => stall(1000));
-          return 'ping';
-        },
-        isPong: (message) => message === 'pong',
-      },
+      use: [
+        heartbeat<string, string>({
+          interval: 200,
+          timeout: 300,
+          ping: () => {
+            pings++;
+            // The check phase of this loop turn, before the pong can have been read (poll does not
+            // wait while an immediate is pending): the pong arrives during the stall, and the next
+            // turn runs the overdue timeout (timers) before reading it (poll).
+            if (pings === 1) setImmediate(() => stall(1000));
+            return 'ping';
+          },
+          isPong: (message) => message === 'pong',
+        }),
+      ],
     });
     socket.on('error', (error) => errors.push(error));
     let closes = 0;
@@ -78,16 +80,18 @@ describe('heartbeat across an event-loop stall (real server in a child process)'
     let pings = 0;
     const socket = new SteadySocket<string, string>(url, {
       minDelay: 10_000,
-      heartbeat: {
-        interval: 200,
-        timeout: 200,
-        ping: () => {
-          pings++;
-          if (pings === 1) setImmediate(() => stall(600));
-          return 'unanswered';
-        },
-        isPong: (message) => message === 'pong',
-      },
+      use: [
+        heartbeat<string, string>({
+          interval: 200,
+          timeout: 200,
+          ping: () => {
+            pings++;
+            if (pings === 1) setImmediate(() => stall(600));
+            return 'unanswered';
+          },
+          isPong: (message) => message === 'pong',
+        }),
+      ],
     });
     socket.on('error', (error) => errors.push(error));
     try {

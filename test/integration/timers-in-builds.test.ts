@@ -7,7 +7,12 @@
 //   WHATWG stand-in injected with the `WebSocket` option, in the state a browser keeps while a
 //   server holds TCP open after its close frame: CLOSING, no close event. (The real thing, in real
 //   runtimes, is the "holds TCP open" scenario in test/everywhere/scenarios.js.)
-// - `ttl`: a queued message expires ttl ms after it was queued, also while more are queued.
+// - `ttl()`: a queued message expires ttl ms after it was queued, also while more are queued.
+// - `heartbeat()`: a connection that stops answering is declared dead after the timeout; one
+//   that answers every ping stays open (the feature re-arms its timer through the client).
+// Since 0.2 the features hold their own timers (the client keeps `_attemptTimer`, `_closeTimer`,
+// `_drainTimer`): every build that ships the features is checked with them, and the core-only
+// script-tag build (no features) with the client's own timers.
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,7 +20,11 @@ import { pathToFileURL } from 'node:url';
 import { distDir } from '../browser/harness';
 import { sleep } from '../support/servers';
 
-const BUILDS = ['index.browser.js', 'steadysocket.esm.min.js', 'steadysocket.min.js', 'index.js'] as const;
+const BUILDS = ['index.browser.js', 'steadysocket.esm.min.js', 'steadysocket.min.js', 'steadysocket.core.min.js', 'index.js'] as const;
+/** The script-tag builds: IIFEs that declare the global `SteadySocket` (the class, carrying the other exports). */
+const IIFE_BUILDS: readonly string[] = ['steadysocket.min.js', 'steadysocket.core.min.js'];
+/** Builds without the opt-in features. */
+const CORE_ONLY: readonly string[] = ['steadysocket.core.min.js'];
 const CLOSE_TIMEOUT = 300;
 
 interface Client {
@@ -23,6 +32,7 @@ interface Client {
   send(data: string): void;
   on(event: 'state', listener: (state: string, previous: string) => void): void;
   on(event: 'drop', listener: (event: { reason: string }) => void): void;
+  on(event: 'error', listener: (error: { code: string }) => void): void;
   once(event: 'open', listener: () => void): void;
   close(): Promise<void>;
 }
@@ -61,12 +71,78 @@ class HeldSocket {
 }
 
 type ClientClass = new (url: string, options: object) => Client;
+type Feature = (...args: never[]) => unknown;
+interface Build {
+  SteadySocket: ClientClass;
+  ttl?: (ms: number) => Feature;
+  heartbeat?: (options: { interval: number; timeout: number; ping?: () => string; isPong?: (message: string) => boolean }) => Feature;
+}
 
-/** A module build by import; the script-tag build (an IIFE declaring the global) evaluated as a script would be. */
-async function load(file: string): Promise<{ SteadySocket: ClientClass }> {
-  if (!file.endsWith('steadysocket.min.js')) return (await import(pathToFileURL(file).href)) as { SteadySocket: ClientClass };
-  const SteadySocket = new Function(`${readFileSync(file, 'utf8')};\nreturn SteadySocket;`)() as ClientClass;
-  return { SteadySocket };
+/** A module build by import; a script-tag build (an IIFE declaring the global) evaluated as a script would be. */
+async function load(build: string, file: string): Promise<Build> {
+  if (!IIFE_BUILDS.includes(build)) return (await import(pathToFileURL(file).href)) as Build;
+  const SteadySocket = new Function(`${readFileSync(file, 'utf8')};\nreturn SteadySocket;`)() as ClientClass & Omit<Build, 'SteadySocket'>;
+  return { SteadySocket, ttl: SteadySocket.ttl, heartbeat: SteadySocket.heartbeat };
+}
+
+/** Loads a build that ships the features, and checks that it exports them. */
+async function loadWithFeatures(build: string, file: string): Promise<Required<Build>> {
+  const loaded = await load(build, file);
+  expect(loaded.ttl, `dist/${build} exports ttl`).to.be.a('function');
+  expect(loaded.heartbeat, `dist/${build} exports heartbeat`).to.be.a('function');
+  return loaded as Required<Build>;
+}
+
+/** A socket that opens and answers each 'ping' with 'pong' while `answering` is true. */
+class PongSocket {
+  static made: PongSocket[] = [];
+  readyState = 0;
+  bufferedAmount = 0;
+  protocol = '';
+  binaryType = 'blob';
+  answering = true;
+  onopen: ((event: object) => void) | null = null;
+  onclose: ((event: object) => void) | null = null;
+  onmessage: ((event: object) => void) | null = null;
+  onerror: ((event: object) => void) | null = null;
+  readonly sent: string[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(readonly url: string) {
+    PongSocket.made.push(this);
+    this.later(5, () => {
+      this.readyState = 1;
+      this.onopen?.({});
+    });
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  send(data: string): void {
+    if (this.readyState !== 1) return;
+    this.sent.push(data);
+    if (data === 'ping' && this.answering) this.later(5, () => this.readyState === 1 && this.onmessage?.({ data: 'pong' }));
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    this.later(5, () => {
+      this.readyState = 3;
+      this.onclose?.({ code, reason, wasClean: true });
+    });
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
 }
 
 /** A socket that never opens (the attempt hangs until connectTimeout). */
@@ -92,7 +168,7 @@ describe('timers in every shipped build', function () {
     it(`dist/${build}: leaves open ${CLOSE_TIMEOUT} ms after the socket left OPEN while the app keeps sending, and loses nothing`, async () => {
       const file = resolve(distDir, build);
       if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
-      const { SteadySocket } = await load(file);
+      const { SteadySocket } = await load(build, file);
       HeldSocket.made = [];
       const client = new SteadySocket('ws://127.0.0.1:1/', {
         WebSocket: HeldSocket,
@@ -100,7 +176,6 @@ describe('timers in every shipped build', function () {
         minDelay: 20,
         maxDelay: 20,
         jitter: 0,
-        ignoreNetworkSignals: true,
       });
       try {
         await new Promise<void>((done) => client.once('open', done));
@@ -126,11 +201,22 @@ describe('timers in every shipped build', function () {
       }
     });
 
+    if (CORE_ONLY.includes(build)) {
+      it(`dist/${build}: ships the core alone (no features to time)`, async () => {
+        const file = resolve(distDir, build);
+        if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+        const loaded = await load(build, file);
+        expect(loaded.ttl, 'ttl').to.equal(undefined);
+        expect(loaded.heartbeat, 'heartbeat').to.equal(undefined);
+      });
+      continue;
+    }
+
     it(`dist/${build}: a queued message expires after ttl while the app keeps queueing more`, async () => {
       const file = resolve(distDir, build);
       if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
-      const { SteadySocket } = await load(file);
-      const client = new SteadySocket('ws://127.0.0.1:1/', { WebSocket: NeverOpens, ttl: 200, connectTimeout: 60_000, closeTimeout: 100, ignoreNetworkSignals: true });
+      const { SteadySocket, ttl } = await loadWithFeatures(build, file);
+      const client = new SteadySocket('ws://127.0.0.1:1/', { WebSocket: NeverOpens, use: [ttl(200)], connectTimeout: 60_000, closeTimeout: 100 });
       try {
         const started = performance.now();
         const expired: number[] = [];
@@ -146,6 +232,47 @@ describe('timers in every shipped build', function () {
         expect(expired[0], 'ms until the first expired').to.be.at.most(200 + 150);
       } finally {
         await client.close();
+      }
+    });
+
+    it(`dist/${build}: the heartbeat keeps an answering connection open, and declares it dead once the pongs stop`, async () => {
+      const file = resolve(distDir, build);
+      if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+      const { SteadySocket, heartbeat } = await loadWithFeatures(build, file);
+      PongSocket.made = [];
+      const interval = 100;
+      const timeout = 100;
+      const client = new SteadySocket('ws://127.0.0.1:1/', {
+        WebSocket: PongSocket,
+        use: [heartbeat({ interval, timeout, ping: () => 'ping', isPong: (message) => message === 'pong' })],
+        minDelay: 60_000,
+        closeTimeout: 100,
+      });
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.code));
+      try {
+        await new Promise<void>((done) => client.once('open', done));
+        await sleep(8 * interval);
+        const socket = PongSocket.made[0];
+        const pings = socket.sent.filter((data) => data === 'ping').length;
+        expect(pings, `pings in ${8 * interval} ms (interval ${interval})`).to.be.at.least(3);
+        expect(errors, 'errors while the pongs come').to.deep.equal([]);
+        expect(client.state).to.equal('open');
+
+        socket.answering = false;
+        const stoppedAt = performance.now();
+        let deadAfter: number | undefined;
+        client.on('error', (error) => {
+          if (error.code === 'HEARTBEAT_TIMEOUT' && deadAfter === undefined) deadAfter = performance.now() - stoppedAt;
+        });
+        await sleep(2 * interval + timeout + 300);
+        expect(deadAfter, `ms until HEARTBEAT_TIMEOUT once the pongs stopped (interval ${interval}, timeout ${timeout})`)
+          .to.be.a('number')
+          .and.at.most(2 * interval + timeout + 150);
+        expect(client.state).not.to.equal('open');
+      } finally {
+        await client.close();
+        for (const socket of PongSocket.made) socket.stop();
       }
     });
   }

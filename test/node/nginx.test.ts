@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, stats, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { needTools } from '../support/tools';
 import { eventually, sleep, startNginx, startWsServer, upgradeRequired, within, type Nginx, type WsServer } from './support';
 
@@ -68,7 +68,8 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
   it('without them, to a ws server: 426 arrives fast as HANDSHAKE_REJECTED, and with maxRetries 0 the client stops at once', async () => {
     const before = upstream.connections.length;
     const started = Date.now();
-    const socket = client(`${nginx.origin}/plain/echo`, { minDelay: 50, maxDelay: 50, maxRetries: 0 });
+    const counters = stats();
+    const socket = client(`${nginx.origin}/plain/echo`, { minDelay: 50, maxDelay: 50, maxRetries: 0, use: [counters] });
     const errors: SteadySocketError[] = [];
     socket.on('error', (error) => errors.push(error));
     await within(3000, 'the client to give up', closedState(socket));
@@ -80,14 +81,15 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
     expect(elapsed, 'ms to fail').to.be.below(3000);
     // No WebSocket ever reached the upstream.
     await sleep(300);
-    expect(socket.stats.attempts).to.equal(1);
+    expect(counters.snapshot().attempts).to.equal(1);
     expect(upstream.connections.length).to.equal(before);
     expect(nginx.accessLog()).to.match(/ "GET \/plain\/echo HTTP\/1\.1" 426 /);
   });
 
   it('without them, to an app that answers the GET with a page: HANDSHAKE_REJECTED with status 200, fast', async () => {
     const started = Date.now();
-    const socket = client(`${nginx.origin}/plain/page`, { minDelay: 200, maxDelay: 200, jitter: 0 });
+    const counters = stats();
+    const socket = client(`${nginx.origin}/plain/page`, { minDelay: 200, maxDelay: 200, jitter: 0, use: [counters] });
     const errors: SteadySocketError[] = [];
     socket.on('error', (error) => errors.push(error));
     const first = await within(3000, 'the first error', new Promise<SteadySocketError>((resolve) => socket.once('error', resolve)));
@@ -96,7 +98,7 @@ describe('SteadySocket behind nginx as a reverse proxy', function () {
     expect(first.status).to.equal(200);
     expect(socket.state).not.to.equal('open');
     // 200 is not in the stop list: the default policy retries with backoff, each attempt failing the same way.
-    await eventually(3000, 'a second attempt', () => socket.stats.attempts >= 2 && errors.length >= 2);
+    await eventually(3000, 'a second attempt', () => counters.snapshot().attempts >= 2 && errors.length >= 2);
     expect(errors.every((error) => error.code === 'HANDSHAKE_REJECTED' && error.status === 200)).to.equal(true);
   });
 });

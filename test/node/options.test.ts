@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SteadySocket, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, stats, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { Child } from '../examples/support';
 import { eventually, sleep, startWsServer, within, type WsServer } from './support';
 
@@ -97,7 +99,8 @@ describe('Node options reach the server (ws as the transport)', function () {
         socket.send('b'.repeat(1025));
       },
     });
-    const socket = client(s.url, { maxPayload: 1024 });
+    const counters = stats();
+    const socket = client(s.url, { maxPayload: 1024, use: [counters] });
     const received: unknown[] = [];
     const errors: SteadySocketError[] = [];
     const closes: CloseInfo[] = [];
@@ -119,8 +122,66 @@ describe('Node options reach the server (ws as the transport)', function () {
     // ws tells the server why (RFC 6455 §7.4.1: 1009 message too big), and 1009 is in the stop list.
     await eventually(2000, 'the server to see the close', () => s.connections[0].closeCode !== undefined);
     expect(s.connections[0].closeCode).to.equal(1009);
-    expect(socket.stats.attempts).to.equal(1);
+    expect(counters.snapshot().attempts).to.equal(1);
     expect(s.connections).to.have.length(1);
+  });
+
+  describe('followRedirects and maxRedirects (passed to ws)', () => {
+    const redirectors: Server[] = [];
+    afterEach(async () => {
+      for (const redirector of redirectors.splice(0)) {
+        redirector.closeAllConnections();
+        await new Promise((resolve) => redirector.close(resolve));
+      }
+    });
+
+    /** Answers every upgrade with 302 to `location(n)` (n: the upgrade requests so far); counts them. */
+    async function redirector(location: (n: number) => string): Promise<{ url: string; upgrades: string[] }> {
+      const http = createServer((_request, response) => response.writeHead(404).end());
+      redirectors.push(http);
+      const upgrades: string[] = [];
+      http.on('upgrade', (request, socket) => {
+        upgrades.push(request.url ?? '');
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: ${location(upgrades.length)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/old`, upgrades };
+    }
+
+    it('followRedirects: true follows a 302 to the WebSocket server; by default the 302 is a rejected handshake', async () => {
+      const s = await server();
+      const moved = await redirector(() => `${s.url}moved`);
+      const follows = client(moved.url, { followRedirects: true });
+      await opened(follows);
+      expect(s.connections, 'connections at the redirect target').to.have.length(1);
+      expect(s.connections[0].request.url).to.equal('/moved');
+      const echoed = within(5000, 'the echo', new Promise((resolve) => follows.once('message', resolve)));
+      follows.send('after a redirect');
+      expect(await echoed).to.equal('after a redirect');
+
+      const stays = client(moved.url, { maxRetries: 0 });
+      const errors: SteadySocketError[] = [];
+      stays.on('error', (error) => errors.push(error));
+      await closedState(stays);
+      expect(errors[0]?.code).to.equal('HANDSHAKE_REJECTED');
+      expect(errors[0]?.status).to.equal(302);
+      expect(s.connections, 'no connection reached the target without followRedirects').to.have.length(1);
+    });
+
+    it('maxRedirects bounds the redirects followed: a redirect loop fails the attempt after maxRedirects + 1 requests', async () => {
+      const s = await server();
+      let loop: { url: string; upgrades: string[] } | undefined;
+      loop = await redirector((n) => `${loop!.url}?hop=${n}`);
+      const socket = client(loop.url, { followRedirects: true, maxRedirects: 2, maxRetries: 0 });
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await closedState(socket);
+      expect(loop.upgrades, 'upgrade requests the looping server saw').to.deep.equal(['/old', '/old?hop=1', '/old?hop=2']);
+      // ws gives up on the last 302 (its own error says "Maximum redirects exceeded"): a rejected handshake.
+      expect(errors.map((e) => e.code), errors.map((e) => `${e.code}: ${e.message}`).join('; ')).to.deep.equal(['HANDSHAKE_REJECTED', 'RETRIES_EXHAUSTED']);
+      expect(errors[0].status).to.equal(302);
+      expect(s.connections).to.have.length(0);
+    });
   });
 
   describe('unref', () => {

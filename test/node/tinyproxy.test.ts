@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SteadySocket, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, stats, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { proxyAgentFor } from '../../src/node';
 import { needTools } from '../support/tools';
 import { eventually, makeTestPki, startTinyproxy, startWsServer, within, type TestPki, type Tinyproxy, type WsServer } from './support';
@@ -89,13 +89,14 @@ describe('SteadySocket through tinyproxy (HTTP CONNECT), agent from proxyAgentFo
       expect(await nextMessage(socket)).to.equal('authorised');
 
       // Without them the proxy answers 407: a rejected handshake that names the proxy, and a stop.
-      const refused = client(plain.url, { agent: proxyAgentFor(plain.url, { HTTP_PROXY: guarded.url }), minDelay: 10 });
+      const counters = stats();
+      const refused = client(plain.url, { agent: proxyAgentFor(plain.url, { HTTP_PROXY: guarded.url }), minDelay: 10, use: [counters] });
       const error = await within(5000, 'the error', new Promise<SteadySocketError>((resolve) => refused.once('error', resolve)));
       expect(error.code).to.equal('HANDSHAKE_REJECTED');
       expect(error.status).to.equal(407);
       expect(error.message).to.match(/proxy/);
       await within(2000, 'the client to stop', new Promise((resolve) => (refused.state === 'closed' ? resolve(null) : refused.on('state', (s) => s === 'closed' && resolve(null)))));
-      expect(refused.stats.attempts).to.equal(1);
+      expect(counters.snapshot().attempts).to.equal(1);
     } finally {
       await Promise.all(sockets.splice(0).map((socket) => socket.close()));
       await guarded.stop();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SteadySocket, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, stats, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { needTools } from '../support/tools';
 import { makeTestPki, sleep, startWsServer, within, type TestPki, type WsServer } from './support';
 
@@ -55,13 +55,14 @@ describe('SteadySocket over wss:// with a test CA', function () {
   async function failedVerification(target: WsServer, options: SteadySocketOptions): Promise<{ errors: SteadySocketError[]; socket: SteadySocket }> {
     const tcpBefore = target.tcpConnections;
     const wsBefore = target.connections.length;
-    const socket = client(target.url, options);
+    const counters = stats();
+    const socket = client(target.url, { ...options, use: [...(options.use ?? []), counters] });
     const errors: SteadySocketError[] = [];
     socket.on('error', (error) => errors.push(error));
     await within(5000, 'the client to stop', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
     await sleep(300);
     expect(socket.state).to.equal('closed');
-    expect(socket.stats.attempts, 'attempts').to.equal(1);
+    expect(counters.snapshot().attempts, 'attempts').to.equal(1);
     expect(target.tcpConnections - tcpBefore, 'TCP connections the server saw').to.equal(1);
     expect(target.connections.length - wsBefore, 'WebSockets the server accepted').to.equal(0);
     return { errors, socket };

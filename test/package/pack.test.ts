@@ -171,7 +171,7 @@ describe('the packed package', () => {
 
   before(async function () {
     this.timeout(180_000);
-    for (const file of ['index.js', 'index.cjs', 'steadysocket.min.js']) {
+    for (const file of ['index.js', 'index.cjs', 'steadysocket.min.js', 'steadysocket.core.min.js']) {
       if (!existsSync(join(repoRoot, 'dist', file))) throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does).`);
     }
     work = mkdtempSync(join(tmpdir(), 'steadysocket-pack-'));
@@ -221,7 +221,7 @@ describe('the packed package', () => {
 
   it('holds dist/ and the docs, and nothing from src/ or test/', () => {
     const paths = packed.files.map((file) => file.path);
-    expect(paths).to.include.members(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/steadysocket.min.js']);
+    expect(paths).to.include.members(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/steadysocket.min.js', 'dist/steadysocket.core.min.js']);
     // node/package.json redirects `steadysocket/node` for resolvers without `exports` (TypeScript node10).
     const strays = paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'node/package.json'].includes(path));
     expect(strays, 'files outside dist/ and the docs').to.deep.equal([]);
@@ -280,8 +280,13 @@ describe('the packed package', () => {
     expect(echo!.connections.some((c) => c.messages.includes('hello from cjs')), 'the server received the message').to.equal(true);
   });
 
-  it('defines a global SteadySocket class from dist/steadysocket.min.js that uses the global WebSocket', async () => {
-    const source = readFileSync(join(consumer, 'node_modules/steadysocket/dist/steadysocket.min.js'), 'utf8');
+  /**
+   * Runs a script-tag bundle of the installed package in a context with only what a browser page
+   * has (minus the DOM), checks that its global SteadySocket queues, connects through the global
+   * WebSocket and flushes, and returns the global.
+   */
+  async function scriptTagGlobal(file: string): Promise<Record<string, unknown>> {
+    const source = readFileSync(join(consumer, 'node_modules/steadysocket/dist', file), 'utf8');
     const created: FakeWebSocket[] = [];
     class FakeWebSocket {
       static readonly CONNECTING = 0;
@@ -319,7 +324,7 @@ describe('the packed package', () => {
       queueMicrotask,
       console,
     });
-    vm.runInContext(source, sandbox, { filename: 'steadysocket.min.js' });
+    vm.runInContext(source, sandbox, { filename: file });
     const SteadySocket = sandbox.SteadySocket as (new (url: string) => { send(data: string): void; close(): Promise<void>; state: string }) & Record<string, unknown>;
     expect(typeof SteadySocket).to.equal('function');
     expect(SteadySocket.SteadySocket).to.equal(SteadySocket);
@@ -335,6 +340,21 @@ describe('the packed package', () => {
     expect(created[0].sent).to.deep.equal(['queued before open']);
     await socket.close();
     expect(socket.state).to.equal('closed');
+    return SteadySocket;
+  }
+
+  it('defines a global SteadySocket class from dist/steadysocket.min.js that uses the global WebSocket', async () => {
+    const SteadySocket = await scriptTagGlobal('steadysocket.min.js');
+    // The full script-tag bundle keeps every feature (SteadySocket.heartbeat etc.).
+    for (const name of ['heartbeat', 'pageSignals', 'ready', 'ttl', 'stats', 'debug', 'messages', 'json']) {
+      expect(typeof SteadySocket[name], `SteadySocket.${name}`).to.equal('function');
+    }
+  });
+
+  it('defines a global SteadySocket class from dist/steadysocket.core.min.js (the core alone) that uses the global WebSocket', async () => {
+    const SteadySocket = await scriptTagGlobal('steadysocket.core.min.js');
+    const exported = Object.keys(SteadySocket).filter((key) => key !== 'prototype').sort();
+    expect(exported, 'what the core bundle exports').to.deep.equal(['SteadySocket', 'SteadySocketError', 'isSteadySocketError', 'json']);
   });
 
   it('passes publint (strict) and arethetypeswrong with nothing to report', async () => {
@@ -379,17 +399,36 @@ describe('the packed package', () => {
       writeFileSync(
         join(dir, resolution === 'node10' ? 'use.ts' : 'use.mts'),
         [
-          "import { SteadySocket, json, isSteadySocketError, type CloseInfo } from 'steadysocket';",
+          "import { SteadySocket, json, isSteadySocketError, heartbeat, messages, stats, type CloseInfo } from 'steadysocket';",
           "import { proxyAgentFor } from 'steadysocket/node';",
           "type In = { kind: 'pong' | 'news'; text?: string };",
           "type Out = { kind: 'ping' } | { kind: 'say'; text: string };",
+          'const counters = stats();',
           'const socket = new SteadySocket(\'wss://example.test/\', {',
           '  codec: json<In, Out>(),',
           "  agent: proxyAgentFor('wss://example.test/'),",
-          // The guide's heartbeat: ping is not an inference site, isPong gets the inbound type.
-          "  heartbeat: { interval: 15_000, timeout: 5_000, ping: () => ({ kind: 'ping' }), isPong: (m) => m.kind === 'pong' },",
+          // The guide's heartbeat: ping is not an inference site, isPong gets the inbound type
+          // (from the client the feature is given to, without type arguments).
+          '  use: [',
+          '    heartbeat({',
+          '      interval: 15_000,',
+          '      timeout: 5_000,',
+          "      ping: () => ({ kind: 'ping' }),",
+          '      isPong: (m) => {',
+          "        // @ts-expect-error: m is the inbound type (not any), which has no such field",
+          '        void m.missing;',
+          "        return m.kind === 'pong';",
+          '      },',
+          '    }),',
+          '    counters,',
+          '  ],',
           '});',
           "socket.on('message', (m) => { const k: 'pong' | 'news' = m.kind; void k; });",
+          // for await over messages(socket) yields the inbound type (0.1: for await over the socket).
+          "async function read() { for await (const m of messages(socket)) { const k: 'pong' | 'news' = m.kind; void k; } }",
+          'void read;',
+          'const sent: number = counters.snapshot().messagesOut;',
+          'void sent;',
           "socket.on('close', (info: CloseInfo) => { const c: number = info.code; void c; });",
           // The error type is discriminated by code: status is a number after the check.
           "socket.on('error', (e) => { if (e.code === 'HANDSHAKE_REJECTED') { const s: number = e.status; void s; } });",

@@ -17,7 +17,8 @@
   addEventListener('pageshow', function (event) {
     push({ type: 'pageshow', persisted: event.persisted });
   });
-  var client = new SteadySocket(params.get('ws'), { minDelay: 50, maxDelay: 300, jitter: 0 });
+  // Page signals (bfcache, online/offline, visibility) are opt-in since 0.2: pageSignals().
+  var client = new SteadySocket(params.get('ws'), { minDelay: 50, maxDelay: 300, jitter: 0, use: [SteadySocket.pageSignals()] });
   client.on('open', function () {
     push({ type: 'open' });
   });

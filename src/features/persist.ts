@@ -1,0 +1,140 @@
+/**
+ * The persistent outbox: what is queued (and, with acks(), written but not yet acknowledged)
+ * survives a page reload or a process restart. The stores are in ../storage/.
+ */
+import type { Codec, WireData } from '../codecs';
+import { wireSize } from '../codecs';
+import { SteadySocketError } from '../errors';
+import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
+import { invalidOption } from '../options';
+import { Outbox, type OutboxEntry } from '../outbox';
+import type { OutboxStore, StoredMessage } from '../storage/types';
+
+/** A {@link persist} feature: give it to one client's `use`. */
+export interface PersistFeature extends Feature {
+  /** Resolves once what the outbox holds now (and everything before) is in the store. */
+  saved(): Promise<void>;
+  /** Resolves once the stored messages are back in the outbox (or the store turned out empty or unreadable). */
+  readonly restored: Promise<void>;
+}
+
+/** Options of {@link persist}. */
+export interface PersistOptions {
+  /**
+   * Save synchronously, inside `send()`/`deliver()`, with a store that has `saveSync` (the Node
+   * file store): once `send()` returns, the message is on disk. Default: false (saves are
+   * batched per turn of the event loop; `saved()` says when they are durable).
+   */
+  sync?: boolean;
+}
+
+/**
+ * Keeps the outbox in `store` (`fileStore(path)` from `steadysocket/node`, or `indexedDbStore(name)`
+ * in browsers). On start, the stored messages go back into the outbox ahead of anything sent
+ * since, and the first connection waits for them; after that, every change is saved. Unreadable
+ * storage is reported as an `error` (`STORAGE_CORRUPT`, `STORAGE_FAILED`) and the client starts
+ * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
+ * client's codec when restored.
+ */
+export function persist(store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void }, options: PersistOptions = {}): PersistFeature {
+  if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') invalidOption('persist() takes a store: fileStore(path) or indexedDbStore(name).');
+  if (options.sync && typeof store.saveSync !== 'function') invalidOption('persist({ sync: true }) needs a store with saveSync (the file store).');
+  let client: FeatureHost<unknown, unknown> | undefined;
+  let restored!: Promise<void>;
+  /** The last save requested; saves run in the store's order. */
+  let lastSave: Promise<void> = Promise.resolve();
+  let scheduled = false;
+  let ready = false;
+
+  /** Written-but-unacknowledged first (oldest), then the queue. */
+  const snapshot = (): StoredMessage[] => {
+    const host = client!;
+    const entries: OutboxEntry<unknown>[] = [];
+    for (const hooks of host._hooks) if (hooks.held) entries.push(...hooks.held());
+    if (host._outbox) entries.push(...host._outbox.entries());
+    const out: StoredMessage[] = [];
+    for (const entry of entries) {
+      const wire = (entry.codec === undefined ? entry.value : entry.wire) as WireData;
+      if (typeof wire === 'string') out.push({ data: wire });
+      else if (ArrayBuffer.isView(wire)) out.push({ data: new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) });
+      else if (wire instanceof ArrayBuffer) out.push({ data: new Uint8Array(wire) });
+      // A Blob cannot be read synchronously: it is not persisted.
+    }
+    return out;
+  };
+
+  const reportSaveError = (error: unknown) => {
+    client?._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Saving the outbox failed.', error));
+  };
+
+  const save = () => {
+    if (!ready) return; // nothing is saved before the stored messages are back
+    if (options.sync) {
+      try {
+        store.saveSync!(snapshot());
+      } catch (error) {
+        reportSaveError(error);
+      }
+      return;
+    }
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      lastSave = store.save(snapshot()).catch(reportSaveError);
+    });
+  };
+
+  const made = feature<unknown, unknown>((host) => {
+    if (client) invalidOption('One persist() per client: call persist() again for another client.');
+    client = host;
+    restored = store.load().then(
+      (messages) => restore(host, messages),
+      (error: unknown) => host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error)),
+    ).then(() => {
+      ready = true;
+      save();
+    });
+    host.on('drop', save);
+    const hooks: FeatureHooks<unknown, unknown> = {
+      opening: () => restored, // the first connection waits: stored messages go first
+      queued: save,
+      sent: save,
+      received: save,
+      closed: save,
+    };
+    return hooks;
+  }) as PersistFeature;
+
+  made.saved = () => {
+    if (!ready) return restored.then(() => made.saved());
+    if (options.sync) return Promise.resolve();
+    // A save scheduled for this turn has not started yet: wait for it too.
+    return new Promise<void>((resolve) => queueMicrotask(() => resolve(lastSave)));
+  };
+  Object.defineProperty(made, 'restored', { get: () => restored ?? Promise.resolve() });
+  return made;
+}
+
+/** Puts stored messages back at the front of the outbox, oldest first, ahead of anything sent since. */
+function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[]): void {
+  if (!messages.length || client.state === 'closed') return;
+  const codec = (client._opts.codec ?? undefined) as Codec<unknown, unknown> | undefined;
+  const outbox = (client._outbox ??= new Outbox<unknown>(client._opts, (entry, reason) => client._dropped(entry, reason)));
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const wire = messages[i].data;
+    let value: unknown = wire;
+    if (codec) {
+      try {
+        value = codec.decode(wire as never);
+      } catch {
+        value = wire;
+      }
+    }
+    const entry: OutboxEntry<unknown> = { value, wire, codec: codec && value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
+    if (entry.codec === undefined) entry.value = wire;
+    // The same limits as any message: what does not fit (the oldest) is reported as overflow.
+    if (outbox.isFull(entry.size)) client._dropped(entry, 'overflow');
+    else outbox.restore(entry);
+  }
+}
