@@ -6,7 +6,7 @@ import { Connection, type ConnectionHandler } from './connection';
 import { SafeEmitter, type DeliverOptions, type ReconnectingInfo, type State, type SteadySocketEvents } from './events';
 import type { Feature, FeatureHooks, TimerHolder } from './feature';
 import { resolveOptions, warn, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
-import { Outbox, type DropReason, type OutboxEntry } from './outbox';
+import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
 import { countFailure, planRetry } from './retry';
 import { codecFor, negotiationError, validateProtocols } from './protocol';
 import { nodeOptions, onDrain, scrubbed, unref } from './platform';
@@ -21,13 +21,13 @@ declare global {
   }
 }
 
-const DROP_CODES: Record<DropReason, SteadySocketErrorCode> = {
+/** The code of each drop the client reports itself (`ack-timeout` is reported by acks()). */
+const DROP_CODES: Record<OutboxDropReason, SteadySocketErrorCode> = {
   overflow: 'QUEUE_OVERFLOW',
   expired: 'MESSAGE_EXPIRED',
   withdrawn: 'MESSAGE_WITHDRAWN',
   closed: 'CLOSED',
   'encode-failed': 'ENCODE_FAILED',
-  'ack-timeout': 'ACK_TIMEOUT',
 };
 
 /** The documented transitions; anything else is a bug and throws. */
@@ -746,7 +746,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   /** @internal Reports an entry that left the outbox unsent, as `drop` (and rejects its `deliver()`). */
-  _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void {
+  _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void {
     const error = new SteadySocketError(DROP_CODES[reason], `The message was not sent (${reason}).`, cause);
     entry.done?.();
     entry.reject?.(error);
@@ -802,15 +802,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private _clearTimers(): void {
     this._stopAttempt();
     this._disarm(this, '_closeTimer');
-  }
-
-  /** @internal Adds hooks after construction (e.g. one ping); returns their removal. First in line: they see messages before the features do. */
-  _watch(hooks: FeatureHooks<In, Out>): () => void {
-    this._hooks = [hooks, ...this._hooks];
-    return () => {
-      this._disarm(hooks);
-      this._hooks = this._hooks.filter((h) => h !== hooks);
-    };
   }
 
   /** @internal Reports `error` as the `error` event. */

@@ -9,7 +9,7 @@ import type { Connection } from './connection';
 import type { SteadySocketError } from './errors';
 import type { ReconnectingInfo, SafeEmitter, State, SteadySocketEvents } from './events';
 import type { ResolvedOptions } from './options';
-import type { DropReason, Outbox, OutboxEntry } from './outbox';
+import type { OutboxDropReason, Outbox, OutboxEntry } from './outbox';
 
 /**
  * What a feature may call on the client. The client implements it (the members are internal:
@@ -46,14 +46,12 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   _outbox: Outbox<Out> | undefined;
   /** Queues a message (written at once when open and nothing waits); its entry, unless refused. */
   _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined;
-  /** Adds hooks now, ahead of the features'; returns their removal (which also clears their timer). */
-  _watch(hooks: FeatureHooks<In, Out>): () => void;
   /** Sends `data` now, or queues it (as `send()`). */
   send(data: Out): void;
   /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */
-  _dropped(entry: OutboxEntry<Out>, reason: DropReason, cause?: unknown): void;
-  /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). */
-  readonly _hooks: readonly FeatureHooks<In, Out>[];
+  _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void;
+  /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). Replaced, never mutated, when hooks come or go (ping). */
+  _hooks: readonly FeatureHooks<In, Out>[];
   readonly state: State;
   /** The redacted URL of the current or last connection. */
   readonly url: string | undefined;

@@ -1,8 +1,11 @@
 /** What to do when a message does not fit in the outbox. */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'error';
 
-/** Why a message left the outbox without being sent. */
-export type DropReason = 'overflow' | 'expired' | 'withdrawn' | 'closed' | 'encode-failed' | 'ack-timeout';
+/** Why the client dropped a queued message. */
+export type OutboxDropReason = 'overflow' | 'expired' | 'withdrawn' | 'closed' | 'encode-failed';
+
+/** Why a message will never be sent (`ack-timeout`: written, never acknowledged, with acks()). */
+export type DropReason = OutboxDropReason | 'ack-timeout';
 
 export interface OutboxLimits {
   maxMessages: number;
@@ -41,7 +44,7 @@ export class Outbox<T> {
 
   constructor(
     readonly limits: OutboxLimits,
-    private readonly onDrop: (entry: OutboxEntry<T>, reason: DropReason) => void,
+    private readonly onDrop: (entry: OutboxEntry<T>, reason: OutboxDropReason) => void,
   ) {}
 
   /** Whether adding a message of `size` bytes needs room to be made first. */

@@ -3,7 +3,7 @@
 // server is SIGKILLed right after. The protocol is in README.md beside this file.
 //
 // Run:   node examples/ack-server/server.mjs --port 8080 --log acks.ndjson --token T \
-//             --origin http://localhost:3000
+//             --origin http://localhost:3000 [--echo] [--ack-delay MS]
 //        (the token may come from $ACK_SERVER_TOKEN instead, which keeps it out of `ps`)
 // Use:   import { startAckServer } from './examples/ack-server/server.mjs';
 //        const server = await startAckServer({ port: 0, token, origins: [...], log: 'acks.ndjson' });
@@ -19,12 +19,15 @@ const MAX_DELAY_MS = 60_000;
 
 /**
  * Starts the server on `host:port` (port 0: any free port).
- * @param {{ port?: number, host?: string, token: string, origins?: string[], log: string }} options
+ * @param {{ port?: number, host?: string, token: string, origins?: string[], log: string, echo?: boolean, ackDelay?: number }} options
  *   `origins`: the Origin values allowed to connect (a request without Origin — not a browser — is
- *   allowed); `log`: the NDJSON file every received message is appended to.
+ *   allowed); `log`: the NDJSON file every received message is appended to; `echo`: send every
+ *   logged message back as `{ id, echo: data }` before its ack, duplicates included; `ackDelay`: ms
+ *   to hold each ack after logging (at most 60 000), so a kill loses acks of logged messages.
  * @returns {Promise<{ port: number, close(): Promise<void> }>}
  */
-export async function startAckServer({ port = 0, host = '127.0.0.1', token, origins = [], log }) {
+export async function startAckServer({ port = 0, host = '127.0.0.1', token, origins = [], log, echo = false, ackDelay = 0 }) {
+  if (!(ackDelay >= 0 && ackDelay <= MAX_DELAY_MS)) throw new Error(`ackDelay must be 0…${MAX_DELAY_MS} ms`);
   if (typeof token !== 'string' || token === '') throw new Error('startAckServer needs a non-empty token');
   if (typeof log !== 'string' || log === '') throw new Error('startAckServer needs a log file path');
   const expectedToken = digest(token);
@@ -75,7 +78,10 @@ export async function startAckServer({ port = 0, host = '127.0.0.1', token, orig
         if (!duplicate) seen.delete(key);
         return reply(ws, { error: `not logged (${error.code ?? 'write failed'}), so not acknowledged`, id });
       }
-      reply(ws, { ack: id });
+      // A server that re-sends what it got (duplicates too), for clients to show their de-duplication.
+      if (echo) reply(ws, { id, echo: message.data });
+      if (ackDelay > 0) later(ackDelay, () => reply(ws, { ack: id }));
+      else reply(ws, { ack: id });
     });
   });
 
@@ -85,10 +91,14 @@ export async function startAckServer({ port = 0, host = '127.0.0.1', token, orig
     }
     const delay = request !== null && typeof request === 'object' ? Number(request.delay) : NaN;
     if (!(delay > 0)) return reply(ws, { re: id, result: request });
+    later(Math.min(delay, MAX_DELAY_MS), () => reply(ws, { re: id, result: request }));
+  }
+
+  function later(ms, fn) {
     const timer = setTimeout(() => {
       timers.delete(timer);
-      reply(ws, { re: id, result: request });
-    }, Math.min(delay, MAX_DELAY_MS));
+      fn();
+    }, ms);
     timers.add(timer);
   }
 
@@ -161,6 +171,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       log: { type: 'string', default: 'ack-server.ndjson' },
       token: { type: 'string' },
       origin: { type: 'string', multiple: true, default: [] },
+      echo: { type: 'boolean', default: false },
+      'ack-delay': { type: 'string', default: '0' },
     },
   });
   const token = values.token ?? process.env.ACK_SERVER_TOKEN;
@@ -169,7 +181,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(2);
   }
   const origins = values.origin.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
-  startAckServer({ port: Number(values.port), host: values.host, token, origins, log: values.log }).then(
+  startAckServer({ port: Number(values.port), host: values.host, token, origins, log: values.log, echo: values.echo, ackDelay: Number(values['ack-delay']) }).then(
     (server) => {
       // The token is never printed: only where to connect and where the log goes.
       console.log(`ack-server listening on ws://${values.host}:${server.port}/ (log: ${values.log})`);

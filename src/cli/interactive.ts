@@ -9,9 +9,10 @@ import { Session, type Reporter } from './session';
 import { Terminal } from './terminal';
 
 const STATUS_REFRESH_MS = 100;
+const NO_DATA = Buffer.alloc(0);
 
 export const SLASH_COMMANDS: readonly { name: string; args: string; help: string }[] = [
-  { name: '/ping', args: '[text]', help: 'send a ping frame and show the round trip' },
+  { name: '/ping', args: '', help: 'send a ping and show the round trip' },
   { name: '/close', args: '[code] [reason]', help: 'close with a code (1000 or 3000–4999) and reason, then exit' },
   { name: '/reconnect', args: '', help: 'drop the connection and connect again at once' },
   { name: '/stats', args: '', help: 'show counters: attempts, messages, bytes, rtt, queue' },
@@ -225,8 +226,15 @@ function slash(line: string, session: Session, reporter: TerminalReporter, quit:
         for (const text of helpLines(width())) say(text);
         return;
       case '/ping': {
-        const payload = line.trim().slice(command.length).trim();
-        if (!session.ping(payload)) say('not connected: no ping sent', 'warn');
+        if (args.length) say('/ping sends an empty ping: the text is not sent', 'warn');
+        const connected = session.socket.state === 'open';
+        session.ping().then(
+          (rtt) => reporter.pong(NO_DATA, rtt),
+          (error: SteadySocketError) => {
+            if (!connected && error.code === 'CONNECTION_CLOSED') say(`not connected: no ping sent (${error.code})`, 'warn');
+            else if (!session.ended) say(`ping failed: ${error.code}: ${error.message}`, 'warn');
+          },
+        );
         return;
       }
       case '/close': {

@@ -6,6 +6,7 @@ import {
   defaultShouldReconnect,
   heartbeat,
   isSteadySocketError,
+  ping,
   ready,
   stats,
   SteadySocket,
@@ -50,23 +51,20 @@ export interface Reporter {
   drop(info: DropInfo<WireData>): void;
   /** A ping frame arrived (only with -P). */
   ping(data: Buffer): void;
-  /** A pong frame arrived (with -P, or answering /ping); rtt when it answers our /ping. */
+  /** A pong frame arrived (with -P), or the answer to our /ping (rtt set). */
   pong(data: Buffer, rtt: number | undefined): void;
   /** A note for humans (never on stdout in pipe or JSON mode). */
   notice(text: string): void;
 }
 
 /**
- * One connection as the CLI sees it: the SteadySocket built from the command line, the exit code
- * its ending maps to, and the few things the public API leaves to the underlying ws socket
- * (ping on demand, ping/pong frames), reached through the `WebSocket` option.
+ * One connection as the CLI sees it: the SteadySocket built from the command line and the exit
+ * code its ending maps to. Only -P reaches the underlying ws socket (see watchingFrames()).
  */
 export class Session {
   readonly socket: SteadySocket<unknown, WireData>;
   /** The client's counters (the stats feature). */
   readonly counters = stats();
-  /** Latest round-trip time: a /ping answer or a heartbeat. */
-  rtt: number | undefined;
   /** When the pending retry starts (epoch ms), and which attempt it is. */
   retry: { at: number; attempt: number } | undefined;
   /** Resolves with the exit code once the client is closed for good. */
@@ -80,8 +78,12 @@ export class Session {
   /** Messages received (all connections). */
   received = 0;
 
-  private raw: WebSocket | undefined;
-  private pingSentAt: number | undefined;
+  /** The latest round trip on this connection: a /ping answer or the heartbeat's. */
+  private latestRtt: number | undefined;
+  /** The heartbeat's RTT when last read: a change means a newer measurement than a /ping's. */
+  private heartbeatRtt: number | undefined;
+  /** /pings waiting for their pong: -P leaves their pongs to the /ping answer. */
+  private pinging = 0;
   private opened = false;
   private everOpened = false;
   /** The proxy (host:port) in use, when there is one. */
@@ -112,7 +114,7 @@ export class Session {
     const socket = this.socket;
     socket.on('open', (info) => {
       this.retry = undefined;
-      this.rtt = undefined; // a new connection, a new path: measure again
+      this.latestRtt = this.heartbeatRtt = undefined; // a new connection, a new path: measure again
       this.opened = true;
       this.everOpened = true;
       reporter.open(info);
@@ -141,6 +143,7 @@ export class Session {
     socket.on('drop', (info) => reporter.drop(info));
     socket.on('state', (state) => {
       if (state !== 'waiting') this.retry = undefined;
+      if (state === 'connecting') this.newAttempt();
     });
     this.done = new Promise((resolve) => {
       socket.on('state', (state) => {
@@ -155,13 +158,31 @@ export class Session {
     return this.socket.state === 'open' && this.socket.queued.length === 0;
   }
 
-  /** Sends a ping frame now; false when not connected. */
-  ping(payload: string): boolean {
-    const raw = this.raw;
-    if (this.socket.state !== 'open' || !raw || raw.readyState !== WebSocket.OPEN) return false;
-    this.pingSentAt = Date.now();
-    raw.ping(payload);
-    return true;
+  /**
+   * Measures one round trip now (the library's ping()) and resolves with it in ms. Rejects with
+   * its typed error: CONNECTION_CLOSED (not connected, or the connection ended first),
+   * PING_TIMEOUT, CLOSED.
+   */
+  async ping(): Promise<number> {
+    this.pinging++;
+    try {
+      const rtt = await ping(this.socket);
+      this.latestRtt = rtt;
+      return rtt;
+    } finally {
+      this.pinging--;
+    }
+  }
+
+  /** Latest round-trip time on this connection: a /ping answer or a heartbeat's (the stats feature's `rtt`). */
+  get rtt(): number | undefined {
+    // The heartbeat reports no event per pong: a changed value is a newer measurement.
+    const heartbeat = this.counters.snapshot().rtt;
+    if (heartbeat !== this.heartbeatRtt) {
+      this.heartbeatRtt = heartbeat;
+      if (heartbeat !== undefined) this.latestRtt = heartbeat;
+    }
+    return this.latestRtt;
   }
 
   /** Closes for good, as the user asked; the session then ends with `exitCode`. */
@@ -234,7 +255,7 @@ export class Session {
   private socketOptions(): SteadySocketOptions<unknown, WireData> {
     const o = this.options;
     const options: SteadySocketOptions<unknown, WireData> = {
-      WebSocket: this.instrumentedWebSocket(),
+      WebSocket: o.showPingPong ? this.watchingFrames() : undefined,
       binaryType: 'nodebuffer',
       protocols: o.subprotocols,
       headers: Object.keys(o.headers).length ? o.headers : undefined,
@@ -245,6 +266,8 @@ export class Session {
       passphrase: o.passphrase === true ? undefined : o.passphrase,
       rejectUnauthorized: o.insecure ? false : undefined,
       agent: this.proxyAgent(),
+      followRedirects: o.followRedirects || undefined,
+      maxRedirects: o.followRedirects ? o.maxRedirects : undefined,
       connectTimeout: o.connectTimeout,
       maxRetries: o.maxRetries,
       minDelay: o.minDelay,
@@ -310,6 +333,17 @@ export class Session {
       const verb = refused ? 'refused the tunnel to' : 'could not open a tunnel to';
       return reworded(error, `the proxy ${proxy} ${verb} ${target}: CONNECT answered HTTP ${proxyStatus} (${why}). The server was not reached.`, { proxy });
     }
+    const status = error.status;
+    if (error.code === 'HANDSHAKE_REJECTED' && status !== undefined && status >= 300 && status < 400) {
+      // The Location is not shown: it may carry a token of its own.
+      const { followRedirects, maxRedirects } = this.options;
+      return reworded(
+        error,
+        followRedirects
+          ? `the handshake ended on a redirect (HTTP ${status}): more than ${maxRedirects} in a row (--max-redirects), or one without a Location.`
+          : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
+      );
+    }
     if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
       this.diagnosis = { kind: 'not-tls' };
       const plain = this.options.url.replace(/^wss:/, 'ws:');
@@ -344,39 +378,32 @@ export class Session {
     return agent;
   }
 
-  /**
-   * ws, subclassed to see each socket the client creates: the public API has no ping() and no
-   * ping/pong events, and -L needs ws's redirect options.
-   */
-  private instrumentedWebSocket(): WebSocketConstructor {
-    const session = this;
-    const { followRedirects, maxRedirects } = this.options;
-    class InstrumentedWebSocket extends WebSocket {
-      constructor(url: string, protocols: string[], options: WebSocket.ClientOptions) {
-        super(url, protocols, { ...options, followRedirects, maxRedirects });
-        session.attach(this);
-      }
-    }
-    return InstrumentedWebSocket as unknown as WebSocketConstructor;
+  /** A new connection attempt is judged on its own. */
+  private newAttempt(): void {
+    this.proxyStatus = undefined;
+    if (this.diagnosis?.kind !== 'first-connect') this.diagnosis = undefined;
   }
 
-  private attach(raw: WebSocket): void {
-    this.raw = raw;
-    this.pingSentAt = undefined;
-    this.proxyStatus = undefined;
-    // A new attempt is judged on its own.
-    if (this.diagnosis?.kind !== 'first-connect') this.diagnosis = undefined;
-    raw.on('ping', (data: Buffer) => {
-      if (this.options.showPingPong) this.reporter.ping(data);
-    });
-    raw.on('pong', (data: Buffer) => {
-      const rtt = this.pingSentAt === undefined ? undefined : Date.now() - this.pingSentAt;
-      this.pingSentAt = undefined;
-      if (rtt !== undefined) this.rtt = rtt;
-      // The client records heartbeat RTTs on its own pong listener, which runs after this one.
-      else queueMicrotask(() => (this.rtt = this.counters.snapshot().rtt ?? this.rtt));
-      if (this.options.showPingPong || rtt !== undefined) this.reporter.pong(data, rtt);
-    });
+  /**
+   * -P only: ws, subclassed for nothing but listening to each socket's ping and pong frames,
+   * which the public API does not report (ws answers pings itself; the client keeps pongs to its
+   * heartbeat and ping()). The arguments pass through untouched: every option is the client's.
+   */
+  private watchingFrames(): WebSocketConstructor {
+    const watch = (raw: WebSocket) => {
+      raw.on('ping', (data: Buffer) => this.reporter.ping(data));
+      raw.on('pong', (data: Buffer) => {
+        // The answer to a /ping is shown with its RTT when ping() resolves.
+        if (this.pinging === 0) this.reporter.pong(data, undefined);
+      });
+    };
+    class FrameWatchingWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        watch(this);
+      }
+    }
+    return FrameWatchingWebSocket as unknown as WebSocketConstructor;
   }
 }
 

@@ -36,9 +36,14 @@ export interface PersistOptions {
  * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
  * client's codec when restored.
  */
-export function persist(store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void }, options: PersistOptions = {}): PersistFeature {
+export function persist(
+  store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
+  options: PersistOptions = {},
+): PersistFeature {
   if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') invalidOption('persist() takes a store: fileStore(path) or indexedDbStore(name).');
-  if (options.sync && typeof store.saveSync !== 'function') invalidOption('persist({ sync: true }) needs a store with saveSync (the file store).');
+  if (options.sync && (typeof store.saveSync !== 'function' || typeof store.loadSync !== 'function')) {
+    invalidOption('persist({ sync: true }) needs a store with saveSync and loadSync (the file store).');
+  }
   let client: FeatureHost<unknown, unknown> | undefined;
   let restored!: Promise<void>;
   /** The last save requested; saves run in the store's order. */
@@ -88,13 +93,23 @@ export function persist(store: OutboxStore & { saveSync?(messages: readonly Stor
   const made = feature<unknown, unknown>((host) => {
     if (client) invalidOption('One persist() per client: call persist() again for another client.');
     client = host;
-    restored = store.load().then(
-      (messages) => restore(host, messages),
-      (error: unknown) => host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error)),
-    ).then(() => {
+    const loadFailed = (error: unknown) =>
+      host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error));
+    if (options.sync) {
+      // Restored here, in the constructor: every send() after it is saved before it returns.
+      try {
+        restore(host, store.loadSync!());
+      } catch (error) {
+        queueMicrotask(() => loadFailed(error)); // once the application could attach listeners
+      }
       ready = true;
-      save();
-    });
+      restored = Promise.resolve();
+    } else {
+      restored = store.load().then((messages) => restore(host, messages), loadFailed).then(() => {
+        ready = true;
+        save();
+      });
+    }
     host.on('drop', save);
     const hooks: FeatureHooks<unknown, unknown> = {
       opening: () => restored, // the first connection waits: stored messages go first

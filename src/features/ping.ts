@@ -50,7 +50,13 @@ export function ping(socket: SteadySocket<any, any>, options: { timeout?: number
       closed: (from) => from === conn && done(new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
       finish: () => done(new SteadySocketError('CLOSED', 'The socket closed for good before the pong came.')),
     };
-    const undo = client._watch(hooks);
+    // First in line, so it sees a pong before the heartbeat consumes it; the list is replaced, not
+    // mutated, so a dispatch under way is not disturbed.
+    client._hooks = [hooks, ...client._hooks];
+    const undo = () => {
+      client._disarm(hooks);
+      client._hooks = client._hooks.filter((h) => h !== hooks);
+    };
     client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
     try {
       if (app) client._write(conn, app.ping());

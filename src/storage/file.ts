@@ -7,7 +7,7 @@
 // newest: their contents would be replaced at once anyway, and a fast sender must not build a
 // backlog of writes. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
 // must be on disk before it returns); an async save requested before it never overwrites it.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
@@ -39,6 +39,8 @@ export interface FileStore extends OutboxStore {
    * Throws `INVALID_MESSAGE` or `STORAGE_FAILED`.
    */
   saveSync(messages: readonly StoredMessage[]): void;
+  /** load(), done before returning (for `persist(store, { sync: true })`, which restores in the client's constructor). */
+  loadSync(): StoredMessage[];
 }
 
 interface Waiter {
@@ -105,6 +107,22 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       if (errorCode(error) === 'ENOENT') return [];
       throw failed(`Could not read the outbox file ${target}`, error);
     }
+    return decodeRead(bytes, syncsBefore);
+  }
+
+  function readSync(): StoredMessage[] {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(target);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw failed(`Could not read the outbox file ${target}`, error);
+    }
+    return decodeRead(bytes, syncs);
+  }
+
+  /** The messages in `bytes`, or STORAGE_CORRUPT after deleting the file (unless saveSync() replaced it meanwhile). */
+  function decodeRead(bytes: Buffer, syncsBefore: number): StoredMessage[] {
     const decoded = decodeOutboxFile(bytes);
     if (decoded.ok) return decoded.messages;
     // Reset to empty, unless saveSync() replaced the file while it was being read.
@@ -176,6 +194,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
     load() {
       return enqueue<StoredMessage[]>({ kind: 'load', waiters: [] });
+    },
+
+    loadSync() {
+      return readSync();
     },
 
     save(messages) {

@@ -157,6 +157,48 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   return server;
 }
 
+export interface Redirector {
+  port: number;
+  /** `ws://127.0.0.1:PORT` + path. */
+  url(path?: string): string;
+  /** The paths of the upgrade requests it answered, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A plain HTTP server on 127.0.0.1 that answers every upgrade request with `302 Found` and the
+ * Location `location(path)` gives (absolute, or relative to itself).
+ */
+export async function startRedirector(location: (path: string) => string): Promise<Redirector> {
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  const http = createHttpServer((_req, res) => res.writeHead(404).end());
+  http.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const path = req.url ?? '/';
+    requests.push(path);
+    socket.end(`HTTP/1.1 302 Found\r\nLocation: ${location(path)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  return {
+    port,
+    url: (path = '/') => `ws://127.0.0.1:${port}${path}`,
+    requests,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------ TLS
 
 export const PASSPHRASE = 'hunter2';

@@ -116,6 +116,58 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     expect(tmux.screen()).to.include('● closed');
   });
 
+  it('/ping sends a ping and shows its round trip once, even with -P; text is not sent, and the status line keeps the rtt', async () => {
+    tmux.start(command([server.url('/tty-ping'), '-P']));
+    await tmux.waitFor('● connected');
+    const connection = server.connections.filter((c) => c.path === '/tty-ping').at(-1)!;
+    const pings: string[] = [];
+    connection.socket.on('ping', (data) => pings.push(data.toString()));
+
+    tmux.keys('/ping', 'Enter');
+    await tmux.waitFor(/pong in \d+ ms/);
+    await tmux.waitFor(/● connected · rtt \d+ ms/);
+    tmux.keys('/ping hello', 'Enter');
+    await tmux.waitFor('/ping sends an empty ping: the text is not sent');
+    await until(() => tmux.screen().match(/pong in \d+ ms/g)?.length === 2, 5000, 'the second pong');
+    expect(pings).to.deep.equal(['', '']);
+    // -P shows pongs, but the answer to a /ping only once, with its round trip.
+    expect(tmux.screen()).not.to.include('pong received');
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+  });
+
+  it('/ping reports why there is no round trip with the typed code: the connection ended, or there is none', async () => {
+    const silent = await startServer({ autoPong: false });
+    try {
+      tmux.start(command([silent.url('/tty-no-pong'), '--min-delay', '20000', '--max-delay', '20000']));
+      await tmux.waitFor('● connected');
+      const connection = silent.connections.at(-1)!;
+      const pinged = new Promise<void>((resolve) => connection.socket.once('ping', () => resolve()));
+      tmux.keys('/ping', 'Enter');
+      await pinged;
+      connection.socket.terminate();
+      await tmux.waitFor('ping failed: CONNECTION_CLOSED: The connection closed before the pong came.');
+      await tmux.waitFor(/● reconnecting in/);
+      tmux.keys('/ping', 'Enter');
+      await tmux.waitFor('not connected: no ping sent (CONNECTION_CLOSED)');
+      expect(tmux.screen()).not.to.match(/pong in/);
+      tmux.keys('/quit', 'Enter');
+      await tmux.waitFor('EXIT=0');
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('shows the heartbeat\'s round trip (the stats feature) in the status line and /stats without a /ping', async () => {
+    tmux.start(command([server.url('/tty-heartbeat'), '--heartbeat', '100']));
+    await tmux.waitFor(/● connected · rtt \d+ ms/);
+    tmux.keys('/stats', 'Enter');
+    await tmux.waitFor(/rtt \d+ ms · queued 0/);
+    expect(tmux.screen()).not.to.match(/pong in/);
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+  });
+
   it('/close sends the code and reason and exits 0; unknown commands are refused; // sends a leading slash', async () => {
     tmux.start(command([server.url('/tty-close')]));
     await tmux.waitFor('● connected');

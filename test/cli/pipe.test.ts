@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startRedirector, startServer, until, type TestServer } from './helpers';
 
 describe('steadysocket CLI: pipe and execute modes', function () {
   this.timeout(20_000);
@@ -130,6 +130,46 @@ describe('steadysocket CLI: pipe and execute modes', function () {
 
     const refused = await runCli([server.url('/redirect'), '--no-reconnect', '-x', 'x']);
     expect(refused.code).to.equal(3);
+  });
+
+  it('-L follows a 302 from a separate HTTP server to the ws server it names', async () => {
+    const redirector = await startRedirector(() => server.url('/landed'));
+    try {
+      const result = await runCli([redirector.url('/start'), '-L', '-x', 'via redirect']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('via redirect\n');
+      expect(redirector.requests).to.deep.equal(['/start']);
+      expect(server.connections.find((c) => c.path === '/landed')?.messages).to.deep.equal(['via redirect']);
+    } finally {
+      await redirector.close();
+    }
+  });
+
+  it('-L gives up after --max-redirects (default 10); without -L the message points to it', async () => {
+    const looping = await startRedirector((path) => `${path}x`); // each answer names a new path on itself
+    try {
+      const limited = await runCli([looping.url('/loop'), '-L', '--max-redirects', '2', '--no-reconnect', '-x', 'never']);
+      expect(limited.code).to.equal(3);
+      expect(looping.requests).to.deep.equal(['/loop', '/loopx', '/loopxx']); // the first request and 2 redirects
+      expect(limited.stderr).to.include('the handshake ended on a redirect (HTTP 302): more than 2 in a row (--max-redirects)');
+      expect(limited.stdout).to.equal('');
+
+      looping.requests.length = 0;
+      const byDefault = await runCli([looping.url('/default'), '-L', '--no-reconnect', '--json', '-x', 'never']);
+      expect(byDefault.code).to.equal(3);
+      expect(looping.requests).to.have.length(11);
+      const error = ndjson(byDefault.stdout).find((e) => e.type === 'error')!;
+      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 302 });
+      expect(error.message).to.include('more than 10 in a row');
+
+      looping.requests.length = 0;
+      const unfollowed = await runCli([looping.url('/plain'), '--no-reconnect', '-x', 'never']);
+      expect(unfollowed.code).to.equal(3);
+      expect(looping.requests).to.deep.equal(['/plain']);
+      expect(unfollowed.stderr).to.include('the server redirected the handshake (HTTP 302): follow redirects with -L');
+    } finally {
+      await looping.close();
+    }
   });
 
   describe('in scripts: --count, -w and the first connection', () => {

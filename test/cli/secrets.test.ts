@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { cleanEnv, FAST, killAll, requireBuiltCli, runCli, startServer, type TestServer } from './helpers';
+import { cleanEnv, FAST, killAll, requireBuiltCli, runCli, startRedirector, startServer, type Redirector, type TestServer } from './helpers';
 
 /** An HTTP proxy that refuses every CONNECT with 403 (as a filtering proxy does). */
 async function refusingProxy(): Promise<{ port: number; close(): Promise<void> }> {
@@ -37,16 +37,24 @@ describe('steadysocket CLI: secrets never reach the output', function () {
   let server: TestServer;
   let proxy: Awaited<ReturnType<typeof refusingProxy>>;
   let dead: number;
+  /** Redirects each handshake to its own path and query, one parameter longer: a loop. */
+  let looping: Redirector;
+  /** Redirects each handshake to the ws server, query (and its secret) kept. */
+  let onward: Redirector;
 
   before(async () => {
     requireBuiltCli();
     server = await startServer();
     proxy = await refusingProxy();
     dead = await deadPort();
+    looping = await startRedirector((path) => `${path}&n=1`);
+    onward = await startRedirector((path) => `ws://127.0.0.1:${server.port}/landed${path.slice(path.indexOf('?'))}`);
   });
   after(async () => {
     await server?.close();
     await proxy?.close();
+    await looping?.close();
+    await onward?.close();
   });
   afterEach(() => killAll());
 
@@ -77,6 +85,9 @@ describe('steadysocket CLI: secrets never reach the output', function () {
       { name: 'proxy from the environment refuses', args: [url(local), ...headers], env: cleanEnv({ HTTP_PROXY: proxyUrl(proxy.port) }), code: 6 },
       { name: 'proxy unreachable', args: [url(local), ...headers, '--proxy', proxyUrl(dead), '--no-reconnect'], code: 3 },
       { name: 'proxy of the wrong kind', args: [url(local), ...headers, '--proxy', proxyUrl(1080, 'socks5')], code: 2 },
+      { name: 'redirect followed (-L)', args: [url(`127.0.0.1:${onward.port}`), ...headers, '-L'], code: 0 },
+      { name: 'redirect not followed', args: [url(`127.0.0.1:${looping.port}`), ...headers, '--no-reconnect'], code: 3 },
+      { name: 'redirects beyond --max-redirects', args: [url(`127.0.0.1:${looping.port}`), ...headers, '-L', '--max-redirects', '2', '--no-reconnect'], code: 3 },
       { name: 'unknown flag', args: [url(local), ...headers, '--bogus'], code: 2 },
       { name: 'malformed header', args: [url(local), '-H', `Bad Name: ${secret.header}`], code: 2 },
       { name: 'malformed --auth', args: [url(local), '--auth', secret.auth], code: 2 },
@@ -95,6 +106,9 @@ describe('steadysocket CLI: secrets never reach the output', function () {
         expect(`${result.stdout}${result.stderr}`, what).not.to.include(tag);
       }
     }
+    expect(onward.requests).to.have.length(modes.length);
+    expect(looping.requests).to.have.length(modes.length * 4); // without -L: 1 request; with --max-redirects 2: 3
+    expect(server.connections.filter((c) => c.path.startsWith('/landed?'))).to.have.length(modes.length);
     // Redacted, the structure stays readable.
     const shown = await runCli([url('127.0.0.1:80a')]);
     expect(shown.stderr).to.include('invalid URL "ws://***:***@127.0.0.1:80a/path?token=***&v=***"');

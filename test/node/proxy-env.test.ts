@@ -172,11 +172,23 @@ describe('steadysocket/node builds', () => {
     const esm = (await import(new URL('dist/node.js', root).href)) as typeof import('../../src/node');
     const cjs = createRequire(import.meta.url)(new URL('dist/node.cjs', root).pathname) as typeof import('../../src/node');
     for (const helpers of [esm, cjs]) {
-      expect(Object.keys(helpers).sort()).to.deep.equal(['createProxyAgent', 'proxyAgentFor']);
+      expect(Object.keys(helpers).sort()).to.deep.equal(['createProxyAgent', 'fileStore', 'proxyAgentFor']);
       const agent = helpers.proxyAgentFor('wss://example.com/', { HTTPS_PROXY: 'http://proxy:1' }) as HttpsProxyAgent<string>;
       expect(agent.proxy.href).to.equal('http://proxy:1/');
       expect(helpers.proxyAgentFor('wss://example.com/', {})).to.equal(undefined);
     }
+  });
+
+  it('throws the main entry\'s SteadySocketError (one class across entries)', async () => {
+    const main = (await import(new URL('dist/index.js', root).href)) as typeof import('../../src/index');
+    const node = (await import(new URL('dist/node.js', root).href)) as typeof import('../../src/node');
+    let error: unknown;
+    try {
+      node.fileStore('/nonexistent-dir-zq/outbox').saveSync([{ data: 'x' }]);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(main.isSteadySocketError(error, 'STORAGE_FAILED'), String(error)).to.equal(true);
   });
 
   it('is a separate entry: the main builds do not contain the proxy helpers', () => {

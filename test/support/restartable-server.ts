@@ -42,6 +42,10 @@ export interface RestartableServerOptions {
   token?: string;
   /** Allowed Origin values. */
   origins?: string[];
+  /** Send every logged message back as `{ id, echo: data }`, duplicates included (`--echo`). */
+  echo?: boolean;
+  /** Hold each ack this many ms after logging (`--ack-delay`): a kill then loses acks of logged messages. */
+  ackDelay?: number;
 }
 
 export interface RestartableServer {
@@ -73,6 +77,8 @@ export async function startRestartableServer(options: RestartableServerOptions =
   const logFile = join(dir, 'acks.ndjson');
   const args = [ACK_SERVER_PATH, '--port', String(port), '--log', logFile, '--token', token];
   for (const origin of options.origins ?? []) args.push('--origin', origin);
+  if (options.echo) args.push('--echo');
+  if (options.ackDelay) args.push('--ack-delay', String(options.ackDelay));
 
   let child: ChildProcess | undefined;
   let output = '';
