@@ -4,7 +4,7 @@
 //   node bench/node-worker.mjs '{"measure":"echo","client":"steadysocket","url":"ws://127.0.0.1:N",…}'
 import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { clients } from './lib/node-clients.mjs';
+import { clients, rpcClients } from './lib/node-clients.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const config = JSON.parse(process.argv[2]);
@@ -15,7 +15,7 @@ const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 /** 32 bytes of text: what a small JSON event on a socket looks like. */
 export const TEXT_32 = '{"type":"tick","seq":1234567890}';
 
-const measures = { echo, latency, flush, memory };
+const measures = { echo, latency, flush, memory, delivery, rpc };
 await measures[config.measure](config);
 
 /** `window` messages in flight; every reply sends the next until `total` have come back. */
@@ -185,4 +185,65 @@ async function memory({ client, url, count, batch, waiting }) {
   sockets = undefined;
   print({ closedAtMono });
   process.on('exit', () => print({ exitMs: performance.now() - closedAt }));
+}
+
+/** `window` JSON messages `{ id, data }` in flight through the echo server; each echo sends the next. */
+async function delivery({ client, url, total, warmup, window }) {
+  let onData;
+  const lib = clients[client];
+  const socket = lib.create(url, (data) => onData(data));
+  await lib.opened(socket);
+  let nextId = 0;
+  const run = (count) =>
+    new Promise((resolve) => {
+      let sent = 0;
+      let received = 0;
+      onData = () => {
+        received++;
+        if (sent < count) {
+          sent++;
+          socket.send({ id: ++nextId, data: 'tick' });
+        } else if (received === count) resolve();
+      };
+      while (sent < Math.min(window, count)) {
+        sent++;
+        socket.send({ id: ++nextId, data: 'tick' });
+      }
+    });
+  await run(warmup);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(total);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  print({ rate: total / (wallMs / 1000), cpuPerMsg: (cpu.user + cpu.system) / total, wallMs, cpuMs: cpuMs(cpu) });
+  await lib.close(socket);
+  process.exit(0);
+}
+
+/** `window` requests in flight; each reply starts the next. */
+async function rpc({ client, url, total, warmup, window }) {
+  const lib = rpcClients[client];
+  const socket = lib.create(url);
+  await lib.opened(socket);
+  const run = async (count) => {
+    let started = 0;
+    const lane = async () => {
+      while (started < count) {
+        started++;
+        const reply = await socket.request('tick');
+        if (reply !== 'tick') throw new Error(`rpc: unexpected reply ${reply}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
+  };
+  await run(warmup);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(total);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  print({ rate: total / (wallMs / 1000), cpuPerMsg: (cpu.user + cpu.system) / total, wallMs, cpuMs: cpuMs(cpu) });
+  await lib.close(socket);
+  process.exit(0);
 }

@@ -68,7 +68,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   _outbox: Outbox<Out> | undefined;
   /** @internal Every feature's hooks, in the order given. */
   _hooks: readonly FeatureHooks<In, Out>[] = NO_HOOKS;
-  /** @internal A feature settles written messages itself (acknowledgements): every message goes through the outbox. */
+  /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
   _track?: boolean;
   /** @internal Set by the debug feature. */
   _log?: (line: string) => void;
@@ -179,7 +179,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     const conn = this._direct();
-    if (conn) {
+    // With acknowledgements (_track) a deliver() settles on the ack: it needs its entry.
+    if (conn && !this._track) {
       this._write(conn, data);
       return Promise.resolve();
     }
@@ -613,7 +614,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private _direct(): Connection<In> | undefined {
     this._checkLive();
     const conn = this._writable();
-    return conn && !this._outbox?.size && !this._track && conn.bufferedAmount <= this._opts.highWaterMark ? conn : undefined;
+    const outbox = this._outbox;
+    // Unacknowledged messages (acks) fill the outbox too: when it is full, the queue path applies the overflow policy.
+    return conn && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && conn.bufferedAmount <= this._opts.highWaterMark ? conn : undefined;
   }
 
   /** @internal Encodes `data` with the connection's codec and writes it. */
@@ -622,7 +625,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     const wire = codec ? this._encode(codec, data) : (data as unknown as WireData);
     if (typeof wire !== 'string' && wireSize(wire) < 0) throw invalidMessage(wire);
     conn.send(wire);
-    for (const hooks of this._hooks) hooks.sent?.(wire);
+    // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
+    const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
+    for (const hooks of this._hooks) {
+      hooks.sent?.(wire);
+      if (entry) hooks.written?.(entry, conn);
+    }
   }
 
   /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
@@ -719,7 +727,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   private _isDrained(): boolean {
-    return !this._outbox?.size && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
+    return !this._outbox?.size && !this._outbox?.held && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
   }
 
   /**

@@ -48,9 +48,11 @@ export function json<In = unknown, Out = unknown>(options: {
   };
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** The size of a message on the wire, in bytes (UTF-8 for text); -1 when it cannot be sent. */
 export function wireSize(data: unknown): number {
-  if (typeof data === 'string') return utf8Length(data);
+  if (typeof data === 'string') return NON_ASCII.test(data) ? utf8Length(data) : data.length;
   if (data instanceof ArrayBuffer) return data.byteLength;
   if (ArrayBuffer.isView(data)) return data.byteLength;
   if (data !== null && typeof data === 'object') {

@@ -39,6 +39,9 @@ export class Outbox<T> {
   size = 0;
   /** Their bytes on the wire. */
   bytes = 0;
+  /** Messages written and kept by a feature until acknowledged (acks()): not in the queue, but within the limits. */
+  held = 0;
+  heldBytes = 0;
   private items: (OutboxEntry<T> | undefined)[] = [];
   private head = 0;
 
@@ -49,7 +52,7 @@ export class Outbox<T> {
 
   /** Whether adding a message of `size` bytes needs room to be made first. */
   isFull(size: number): boolean {
-    return this.size + 1 > this.limits.maxMessages || this.bytes + size > this.limits.maxBytes;
+    return this.size + this.held + 1 > this.limits.maxMessages || this.bytes + this.heldBytes + size > this.limits.maxBytes;
   }
 
   /**

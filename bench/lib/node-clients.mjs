@@ -10,7 +10,7 @@ import ReconnectingWebSocket from 'reconnecting-websocket';
 import PartySocket from 'partysocket/ws';
 
 const distPath = process.env.STEADYSOCKET_DIST ?? new URL('../../dist/index.js', import.meta.url).href;
-const { SteadySocket } = await import(distPath);
+const { SteadySocket, acks, json, requests } = await import(distPath);
 
 /**
  * Backoff for "reconnect quickly" (flush) and "wait a long time" (exit while waiting). Each
@@ -87,6 +87,78 @@ export const clients = {
 
   rws: reconnecting(ReconnectingWebSocket),
   partysocket: reconnecting(PartySocket),
+
+  /** steadysocket with the json codec: the baseline of the acks measure. */
+  json: {
+    create(url, onData) {
+      const socket = new SteadySocket(url, { codec: json() });
+      socket.on('message', onData);
+      socket.on('error', ignore);
+      return socket;
+    },
+    opened: (socket) => once(socket, 'open'),
+    failed: (socket) => once(socket, 'reconnecting'),
+    close: (socket) => socket.close(),
+  },
+
+  /** The same with acks(): the echo of a message is its acknowledgement (consumed by the feature). */
+  acks: {
+    create(url, onData) {
+      const ack = (message) => {
+        onData(message);
+        return message.id;
+      };
+      const socket = new SteadySocket(url, { codec: json(), use: [acks({ id: (message) => message.id, ack })] });
+      socket.on('error', ignore);
+      return socket;
+    },
+    opened: (socket) => once(socket, 'open'),
+    failed: (socket) => once(socket, 'reconnecting'),
+    close: (socket) => socket.close(),
+  },
+};
+
+/**
+ * Request/reply over the echo server: a request `{ id, request }` comes back unchanged, and its
+ * echo is the reply. `request(data)` returns a promise of the reply's `request` field.
+ */
+export const rpcClients = {
+  /** Hand-written correlation over raw ws: a Map of pending ids, JSON both ways. */
+  raw: {
+    create(url) {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const pending = new Map();
+      let nextId = 0;
+      ws.on('message', (data) => {
+        const message = JSON.parse(data.toString());
+        const resolve = pending.get(message.id);
+        pending.delete(message.id);
+        resolve?.(message.request);
+      });
+      ws.on('error', ignore);
+      ws.request = (data) =>
+        new Promise((resolve) => {
+          const id = ++nextId;
+          pending.set(id, resolve);
+          ws.send(JSON.stringify({ id, request: data }));
+        });
+      return ws;
+    },
+    opened: (ws) => once(ws, 'open'),
+    close: (ws) => clients.raw.close(ws),
+  },
+  /** steadysocket's requests() feature with a match function for the echo. */
+  steadysocket: {
+    create(url) {
+      const rpc = requests({ match: (message) => ({ id: message.id, result: message.request }) });
+      const socket = new SteadySocket(url, { codec: json(), use: [rpc] });
+      socket.on('error', ignore);
+      socket.request = (data) => rpc.request(data);
+      return socket;
+    },
+    opened: (socket) => once(socket, 'open'),
+    close: (socket) => socket.close(),
+  },
 };
 
 /** Installed versions of the transport and the comparison libraries. */

@@ -10,7 +10,7 @@ import type { Connection } from '../connection';
 import { SteadySocketError } from '../errors';
 import { feature, type Feature, type FeatureHooks } from '../feature';
 import { checkNumber, invalidOption } from '../options';
-import type { Outbox, OutboxEntry } from '../outbox';
+import { Outbox, type OutboxEntry } from '../outbox';
 
 /** An id that correlates a message with its acknowledgement or reply. */
 export type MessageId = string | number;
@@ -34,17 +34,16 @@ export interface AckOptions<In, Out> {
   dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number };
 }
 
-/** One written message waiting for its acknowledgement. */
-interface Pending<Out> {
-  entry: OutboxEntry<Out>;
-  id: MessageId;
-  deadline: number;
+/** A written message waiting for its acknowledgement: its id, and when it is given up. */
+interface Held<Out> extends OutboxEntry<Out> {
+  ackId?: MessageId;
+  ackBy?: number;
 }
 
 /**
  * Turns on acknowledged delivery (see {@link AckOptions}). `deliver()` then resolves when the
- * message is acknowledged, and `flushed()` when everything written is. Every message goes
- * through the outbox, so the outbox limits bound unacknowledged messages too.
+ * message is acknowledged, and `flushed()` when everything written is. Unacknowledged messages
+ * count in the outbox limits.
  */
 export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature<In, Out> {
   if (options === null || typeof options !== 'object' || typeof options.id !== 'function' || typeof options.ack !== 'function') {
@@ -58,37 +57,33 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
   checkNumber('acks dedupe window', window, 1);
 
   return feature<In, Out>((client) => {
-    /** Written and not yet acknowledged, in the order written. */
-    let pending = new Map<MessageId, Pending<Out>>();
+    /** Written and not yet acknowledged, by id, in the order written (the entry carries its id and deadline). */
+    const pending = new Map<MessageId, Held<Out>>();
     const seen = new Set<MessageId>();
     const seenOrder: MessageId[] = [];
 
-    // Pending messages count in the outbox's size and bytes (its limits apply) without being in its queue.
-    const count = (outbox: Outbox<Out> | undefined, entry: OutboxEntry<Out>, sign: 1 | -1) => {
-      if (!outbox) return;
-      outbox.size += sign;
-      outbox.bytes += sign * entry.size;
-    };
-
-    const release = (item: Pending<Out>) => {
-      pending.delete(item.id);
-      count(client._outbox, item.entry, -1);
+    // Pending messages count in the outbox's limits (held) without being in its queue.
+    const release = (entry: Held<Out>) => {
+      pending.delete(entry.ackId!);
+      const outbox = client._outbox!;
+      outbox.held--;
+      outbox.heldBytes -= entry.size;
     };
 
     const checkTimeouts = () => {
       hooks.timer = undefined;
       const now = Date.now();
       let next = Infinity;
-      for (const item of [...pending.values()]) {
-        if (item.deadline > now) {
-          next = Math.min(next, item.deadline);
+      for (const entry of [...pending.values()]) {
+        if (entry.ackBy! > now) {
+          next = Math.min(next, entry.ackBy!);
           continue;
         }
-        release(item);
-        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(item.id)} within ${timeout} ms.`);
-        item.entry.done?.();
-        item.entry.reject?.(error);
-        client.emit('drop', { data: item.entry.value, reason: 'ack-timeout', error });
+        release(entry);
+        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(entry.ackId)} within ${timeout} ms.`);
+        entry.done?.();
+        entry.reject?.(error);
+        client.emit('drop', { data: entry.value, reason: 'ack-timeout', error });
         if (client.state === 'closed') return;
       }
       if (next !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, Math.max(1, next - Date.now()));
@@ -96,21 +91,26 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
 
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
-      held: () => Array.from(pending.values(), (item) => item.entry),
-      written(entry) {
+      held: () => [...pending.values()],
+      written(written) {
         let id: MessageId | undefined;
         try {
-          id = options.id(entry.value);
+          id = options.id(written.value);
         } catch {
           // An id function that throws marks a message that needs no acknowledgement.
         }
         if (id === undefined) return false;
-        const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
+        const entry = written as Held<Out>;
         const earlier = pending.get(id);
         if (earlier) release(earlier); // the same id again: the newer write is the one that counts
-        pending.set(id, { entry, id, deadline });
-        count(client._outbox, entry, 1);
-        if (deadline !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, timeout);
+        entry.ackId = id;
+        entry.ackBy = timeout === Infinity ? Infinity : Date.now() + timeout;
+        pending.set(id, entry);
+        // Written at once (nothing was queued): the outbox that holds the count may not exist yet.
+        const outbox = (client._outbox ??= new Outbox<Out>(client._opts, (dropped, reason) => client._dropped(dropped, reason)));
+        outbox.held++;
+        outbox.heldBytes += entry.size;
+        if (hooks.timer === undefined && timeout !== Infinity) client._arm(hooks, checkTimeouts, timeout);
         return true;
       },
       message(value) {
@@ -121,11 +121,11 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           // Not an acknowledgement.
         }
         if (id !== undefined) {
-          const item = pending.get(id);
-          if (item) {
-            release(item);
-            item.entry.done?.();
-            item.entry.resolve?.();
+          const entry = pending.get(id);
+          if (entry) {
+            release(entry);
+            entry.done?.();
+            entry.resolve?.();
           }
           return true;
         }
@@ -149,22 +149,18 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         client._disarm(hooks);
         if (!pending.size) return;
         const unacknowledged = [...pending.values()];
-        pending = new Map();
-        const outbox = client._outbox;
-        if (!outbox) return;
+        const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
-          count(outbox, unacknowledged[i].entry, -1);
-          outbox.restore(unacknowledged[i].entry);
+          release(unacknowledged[i]);
+          outbox.restore(unacknowledged[i]);
         }
       },
       finish() {
         // The client closed for good with messages still unacknowledged (a close() that did not
         // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
-        const left = [...pending.values()];
-        pending = new Map();
-        for (const item of left) {
-          count(client._outbox, item.entry, -1);
-          client._dropped(item.entry, 'closed');
+        for (const entry of [...pending.values()]) {
+          release(entry);
+          client._dropped(entry, 'closed');
         }
       },
     };
