@@ -8,6 +8,8 @@ export const NAMES = {
   steadysocket: '**steadysocket**',
   rws: 'reconnecting-websocket',
   partysocket: 'partysocket',
+  json: 'steadysocket (json codec, no acks)',
+  acks: '**steadysocket + acks()**',
 };
 
 const plain = (client) => NAMES[client].replace(/\*/g, '');
