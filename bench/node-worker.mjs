@@ -210,13 +210,7 @@ async function delivery({ client, url, total, warmup, window }) {
         socket.send({ id: ++nextId, data: 'tick' });
       }
     });
-  await run(warmup);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await run(total);
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  print({ rate: total / (wallMs / 1000), cpuPerMsg: (cpu.user + cpu.system) / total, wallMs, cpuMs: cpuMs(cpu) });
+  await timed(run, warmup, total);
   await lib.close(socket);
   process.exit(0);
 }
@@ -237,6 +231,13 @@ async function rpc({ client, url, total, warmup, window }) {
     };
     await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
   };
+  await timed(run, warmup, total);
+  await lib.close(socket);
+  process.exit(0);
+}
+
+/** Warms up, then times `total`: prints rate and client CPU per message. */
+async function timed(run, warmup, total) {
   await run(warmup);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -244,6 +245,4 @@ async function rpc({ client, url, total, warmup, window }) {
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   print({ rate: total / (wallMs / 1000), cpuPerMsg: (cpu.user + cpu.system) / total, wallMs, cpuMs: cpuMs(cpu) });
-  await lib.close(socket);
-  process.exit(0);
 }

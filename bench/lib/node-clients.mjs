@@ -89,34 +89,26 @@ export const clients = {
   partysocket: reconnecting(PartySocket),
 
   /** steadysocket with the json codec: the baseline of the acks measure. */
-  json: {
-    create(url, onData) {
-      const socket = new SteadySocket(url, { codec: json() });
-      socket.on('message', onData);
-      socket.on('error', ignore);
-      return socket;
-    },
-    opened: (socket) => once(socket, 'open'),
-    failed: (socket) => once(socket, 'reconnecting'),
-    close: (socket) => socket.close(),
-  },
+  json: withOptions(() => ({ codec: json() })),
 
-  /** The same with acks(): the echo of a message is its acknowledgement (consumed by the feature). */
-  acks: {
-    create(url, onData) {
-      const ack = (message) => {
-        onData(message);
-        return message.id;
-      };
-      const socket = new SteadySocket(url, { codec: json(), use: [acks({ id: (message) => message.id, ack })] });
-      socket.on('error', ignore);
-      return socket;
-    },
-    opened: (socket) => once(socket, 'open'),
-    failed: (socket) => once(socket, 'reconnecting'),
-    close: (socket) => socket.close(),
-  },
+  /** The same with acks(): the echo of a message is its acknowledgement (consumed by the feature, which hands it on). */
+  acks: withOptions((onData) => ({
+    codec: json(),
+    use: [acks({ id: (message) => message.id, ack: (message) => (onData(message), message.id) })],
+  })),
 };
+
+/** The steadysocket client with options made per socket (they may need its onData). */
+function withOptions(makeOptions) {
+  // Lazy: called while `clients` is still being built.
+  const base = () => clients.steadysocket;
+  return {
+    create: (url, onData) => base().create(url, onData, { options: makeOptions(onData) }),
+    opened: (socket) => base().opened(socket),
+    failed: (socket) => base().failed(socket),
+    close: (socket) => base().close(socket),
+  };
+}
 
 /**
  * Request/reply over the echo server: a request `{ id, request }` comes back unchanged, and its

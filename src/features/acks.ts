@@ -38,6 +38,13 @@ export interface AckOptions<In, Out> {
 interface Held<Out> extends OutboxEntry<Out> {
   ackId?: MessageId;
   ackBy?: number;
+  /** An earlier write of the same id, superseded by this one: it settles with this one. */
+  ackPrev?: Held<Out>;
+}
+
+/** Calls `fn` for `entry` and every earlier write of its id it superseded. */
+function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void {
+  for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) fn(write);
 }
 
 /**
@@ -81,9 +88,11 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         }
         release(entry);
         const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(entry.ackId)} within ${timeout} ms.`);
-        entry.done?.();
-        entry.reject?.(error);
-        client.emit('drop', { data: entry.value, reason: 'ack-timeout', error });
+        eachWrite(entry, (write) => {
+          write.done?.();
+          write.reject?.(error);
+          client.emit('drop', { data: write.value, reason: 'ack-timeout', error });
+        });
         if (client.state === 'closed') return;
       }
       if (next !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, Math.max(1, next - Date.now()));
@@ -102,7 +111,11 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         if (id === undefined) return false;
         const entry = written as Held<Out>;
         const earlier = pending.get(id);
-        if (earlier) release(earlier); // the same id again: the newer write is the one that counts
+        if (earlier) {
+          // The same id again: the newer write is the one that counts, and the earlier settles with it.
+          release(earlier);
+          entry.ackPrev = earlier;
+        }
         entry.ackId = id;
         entry.ackBy = timeout === Infinity ? Infinity : Date.now() + timeout;
         pending.set(id, entry);
@@ -124,8 +137,10 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           const entry = pending.get(id);
           if (entry) {
             release(entry);
-            entry.done?.();
-            entry.resolve?.();
+            eachWrite(entry, (write) => {
+              write.done?.();
+              write.resolve?.();
+            });
           }
           return true;
         }
@@ -160,7 +175,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
         for (const entry of [...pending.values()]) {
           release(entry);
-          client._dropped(entry, 'closed');
+          eachWrite(entry, (write) => client._dropped(write, 'closed'));
         }
       },
     };

@@ -103,15 +103,9 @@ export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out
         if (live) sawActivity(live);
       },
       message(value) {
-        if (!live || !isPong) return false;
-        let matched = false;
-        try {
-          matched = isPong(value);
-        } catch {
-          // A throwing isPong matches nothing.
-        }
-        if (matched) pong();
-        return matched;
+        if (!live || !isPong || !matchesPong(isPong, value)) return false;
+        pong();
+        return true;
       },
       pong,
       probe() {
@@ -124,4 +118,13 @@ export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out
     };
     return hooks;
   });
+}
+
+/** Whether `isPong` recognises `value`; an isPong that throws matches nothing. */
+export function matchesPong<In>(isPong: (message: In) => boolean, value: In): boolean {
+  try {
+    return isPong(value);
+  } catch {
+    return false;
+  }
 }

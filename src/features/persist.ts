@@ -59,7 +59,7 @@ export function persist(
     if (host._outbox) entries.push(...host._outbox.entries());
     const out: StoredMessage[] = [];
     for (const entry of entries) {
-      const wire = (entry.codec === undefined ? entry.value : entry.wire) as WireData;
+      const wire = entry.wire as WireData; // the value itself when there is no codec
       if (typeof wire === 'string') out.push({ data: wire });
       else if (ArrayBuffer.isView(wire)) out.push({ data: new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) });
       else if (wire instanceof ArrayBuffer) out.push({ data: new Uint8Array(wire) });
@@ -146,8 +146,8 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
         value = wire;
       }
     }
-    const entry: OutboxEntry<unknown> = { value, wire, codec: codec && value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
-    if (entry.codec === undefined) entry.value = wire;
+    // Decoded: the codec's entry (flushed as stored unless the connection has another codec); else raw.
+    const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
     if (outbox.isFull(entry.size)) client._dropped(entry, 'overflow');
     else outbox.restore(entry);

@@ -4,6 +4,7 @@ import { SteadySocketError } from '../errors';
 import type { FeatureHooks, FeatureHost } from '../feature';
 import { checkNumber } from '../options';
 import { sendPing } from '../platform';
+import { matchesPong } from './heartbeat';
 
 /**
  * Measures one round trip on the open connection and resolves with it in ms. Sends a protocol
@@ -36,15 +37,7 @@ export function ping(socket: SteadySocket<any, any>, options: { timeout?: number
     const hooks: FeatureHooks<unknown, unknown> = {
       pong: (from) => !isPong && from === conn && done(undefined),
       message(value, from) {
-        if (isPong && from === conn) {
-          let matched = false;
-          try {
-            matched = isPong(value);
-          } catch {
-            // Matches nothing.
-          }
-          if (matched) done(undefined);
-        }
+        if (isPong && from === conn && matchesPong(isPong, value)) done(undefined);
         return false; // the heartbeat sees the pong too
       },
       closed: (from) => from === conn && done(new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),

@@ -148,7 +148,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
   };
 
   made.request = <Result>(data: unknown, requestOptions: RequestOptions = {}): Promise<Result> => {
-    if (!client) return Promise.reject(invalidOptionError('request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));
+    if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));
     if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
     const timeout = requestOptions.timeout ?? defaultTimeout;
     checkNumber('request timeout', timeout, 1);
@@ -192,8 +192,4 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
 
 function closedBeforeReply(item: Pending): SteadySocketError {
   return new SteadySocketError('CLOSED', `The socket closed for good before request ${item.id} was answered.`);
-}
-
-function invalidOptionError(message: string): SteadySocketError {
-  return new SteadySocketError('INVALID_OPTION', message);
 }

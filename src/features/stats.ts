@@ -1,5 +1,5 @@
 /** The stats feature: counters of a client's traffic and connections. */
-import { utf8Length, wireSize } from '../codecs';
+import { wireSize } from '../codecs';
 import type { Stats } from '../events';
 import { feature, type Feature, type FeatureHost } from '../feature';
 import { invalidOption } from '../options';
@@ -10,11 +10,9 @@ export interface StatsFeature extends Feature {
   snapshot(): Stats;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** UTF-8 bytes of a message, with a native fast path for ASCII text. */
+/** UTF-8 bytes of a message (wireSize has the ASCII fast path). */
 function bytesOf(data: unknown): number {
-  return typeof data === 'string' ? (NON_ASCII.test(data) ? utf8Length(data) : data.length) : Math.max(0, wireSize(data));
+  return Math.max(0, wireSize(data));
 }
 
 /**

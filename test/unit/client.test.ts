@@ -2,15 +2,8 @@ import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { debug, heartbeat, json, messages, ready, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { rejection } from '../support/rejection';
 
-async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SteadySocketError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 type Options = SteadySocketOptions<unknown, unknown>;
 

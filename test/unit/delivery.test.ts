@@ -6,17 +6,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { rejection } from '../support/rejection';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; result?: unknown; error?: string; request?: unknown; ping?: number; pong?: number };
 
-async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SteadySocketError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
 
@@ -89,6 +82,16 @@ describe('delivery features (fake transport, fake clock)', () => {
       expect(error.code).to.equal('ACK_TIMEOUT');
       expect(drops).to.deep.equal(['ack-timeout']);
       expect(socket.bufferedAmount, 'nothing left in the accounting').to.equal(FakeWebSocket.last.bufferedAmount);
+    });
+
+    it('settles every write of an id that is written again when its one acknowledgement comes', async () => {
+      const socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const first = socket.deliver({ id: 5, data: 'a' });
+      const second = socket.deliver({ id: 5, data: 'b' });
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 5 }));
+      await Promise.all([first, second]);
+      expect(socket.bufferedAmount).to.equal(FakeWebSocket.last.bufferedAmount);
     });
 
     it('counts unacknowledged messages against the outbox limits', () => {
@@ -176,6 +179,75 @@ describe('delivery features (fake transport, fake clock)', () => {
         ),
         { numRuns: 200 },
       );
+    });
+  });
+
+  describe('off the happy path', () => {
+    const global = globalThis as { reportError?: (error: unknown) => void };
+    let reported: unknown[];
+    beforeEach(() => {
+      reported = [];
+      global.reportError = (error) => reported.push(error);
+    });
+    afterEach(() => delete global.reportError);
+
+    it('a throwing drop listener and close() from inside it: the ack timeouts still settle, nothing is left', async () => {
+      const socket = open({ use: [acks({ ...ackOptions, timeout: 100 })] });
+      socket.on('drop', () => {
+        throw new Error('listener bug');
+      });
+      socket.on('drop', () => void socket.close());
+      FakeWebSocket.last.serverOpen();
+      const first = socket.deliver({ id: 1 });
+      const second = socket.deliver({ id: 2 });
+      clock.tick(100);
+      expect((await rejection(first)).code).to.equal('ACK_TIMEOUT');
+      clock.tick(10);
+      expect(['ACK_TIMEOUT', 'CLOSED']).to.include((await rejection(second)).code);
+      expect(socket.state).to.equal('closed');
+      expect(reported, 'the listener error is reported').to.have.length.greaterThan(0);
+      expect(clock.countTimers(), 'no timer left').to.equal(0);
+    });
+
+    it('requests and deliveries made from inside message listeners, across a graceful close mid-stream', async () => {
+      const rpc = requests();
+      const socket = open({ use: [acks(ackOptions), rpc] });
+      const replies: Promise<unknown>[] = [];
+      socket.on('message', (m) => {
+        if (m.data === 'go') replies.push(rpc.request('inner'), socket.deliver({ id: 100 }));
+      });
+      FakeWebSocket.last.serverOpen();
+      socket.send({ id: 1 });
+      FakeWebSocket.last.serverMessage(JSON.stringify({ data: 'go' }));
+      // The server starts closing (close frame, TCP still open): nothing more is written to it.
+      FakeWebSocket.last.serverCloseFrame();
+      socket.send({ id: 2 });
+      FakeWebSocket.last.serverClose(1001);
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      const resent = sent();
+      expect(resent.map((m) => m.id), 'unacknowledged first, in order, then what waited').to.deep.equal([1, 100, 2]);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 100 }));
+      const [request, delivered] = replies;
+      expect((await rejection(request)).code, 'written before the close, not resent').to.equal('CONNECTION_CLOSED');
+      await delivered;
+    });
+
+    it('takes any legal timeout, Infinity and beyond what a timer can hold included, without spinning', async () => {
+      for (const timeout of [1, 2 ** 31 + 5, Infinity]) {
+        const rpc = requests({ timeout });
+        // Requests are answered by replies, not acknowledged: their messages carry no ack id.
+        const socket = open({ use: [acks({ ...ackOptions, id: (m: Msg) => (m.request === undefined ? m.id : undefined), timeout }), rpc] });
+        FakeWebSocket.last.serverOpen();
+        const delivered = socket.deliver({ id: 1000 }).then(() => 'acked', (e: SteadySocketError) => e.code);
+        const replied = rpc.request('x', {}).then(() => 'replied', (e: SteadySocketError) => e.code);
+        clock.tick(10);
+        expect(clock.countTimers(), `timeout ${timeout}: at most one timer each`).to.be.at.most(timeout === Infinity ? 0 : 2);
+        void socket.close();
+        clock.tick(10);
+        const outcomes = await Promise.all([delivered, replied]);
+        expect(outcomes, `timeout ${timeout}`).to.deep.equal(timeout === 1 ? ['ACK_TIMEOUT', 'REQUEST_TIMEOUT'] : ['CLOSED', 'CLOSED']);
+      }
     });
   });
 
