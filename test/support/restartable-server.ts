@@ -75,7 +75,7 @@ export async function startRestartableServer(options: RestartableServerOptions =
   const token = options.token ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(join(tmpdir(), 'steadysocket-ack-server-'));
   const logFile = join(dir, 'acks.ndjson');
-  const args = [ACK_SERVER_PATH, '--port', String(port), '--log', logFile, '--token', token];
+  const args = [ACK_SERVER_PATH, '--port', String(port), '--log', logFile, `--token=${token}`];
   for (const origin of options.origins ?? []) args.push('--origin', origin);
   if (options.echo) args.push('--echo');
   if (options.ackDelay) args.push('--ack-delay', String(options.ackDelay));
