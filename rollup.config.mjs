@@ -28,7 +28,7 @@ const terserOptions = {
   mangle: {
     properties: {
       regex: /^_[a-z]/,
-      reserved: ['_socket', '_attemptTimer', '_closeTimer', '_drainTimer'],
+      reserved: ['_socket', '_stateTimer', '_drainTimer'],
     },
   },
 };

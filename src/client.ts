@@ -2,7 +2,7 @@ import { timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError, type SteadySocketErrorCode } from './errors';
-import { Connection, type ConnectionHandler } from './connection';
+import { clock, Connection, type ConnectionHandler } from './connection';
 import { SafeEmitter, type DeliverOptions, type ReconnectingInfo, type State, type SteadySocketEvents } from './events';
 import type { Feature, FeatureHooks, TimerHolder } from './feature';
 import { resolveOptions, warn, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
@@ -45,11 +45,13 @@ const CLOSE_AFTER_ERROR_MS = 1000;
 const NO_HOOKS: FeatureHooks<never, never>[] = [];
 
 /**
- * The fields that hold the client's own timers: each has one meaning, and arming one clears what
- * it held. `_arm` reaches them by name, so rollup.config.mjs keeps these names out of mangling.
- * Features hold theirs in their hooks object's `timer`.
+ * The fields that hold the client's own timers, and arming one clears what it held: the state's
+ * timer (connect timeout while connecting, retry delay while waiting, the close watchdog while
+ * open or closing: a transition clears it) and the drain poll. `_arm` reaches them by name, so
+ * rollup.config.mjs keeps these names out of mangling. Features hold theirs in their hooks
+ * object's `timer`.
  */
-type TimerSlot = '_attemptTimer' | '_closeTimer' | '_drainTimer';
+type TimerSlot = '_stateTimer' | '_drainTimer';
 
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
@@ -66,8 +68,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private readonly _urls: string | readonly string[] | (() => string | URL | Promise<string | URL>);
   /** @internal Created by the first message that has to wait: a client that never queues carries none. */
   _outbox: Outbox<Out> | undefined;
-  /** @internal Every feature's hooks, in the order given. */
-  _hooks: readonly FeatureHooks<In, Out>[] = NO_HOOKS;
+  /** @internal Every feature's hooks, in the order given (a client without features reads the shared empty list from the prototype). */
+  declare _hooks: readonly FeatureHooks<In, Out>[];
   /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
   _track?: boolean;
   /** @internal Set by the debug feature. */
@@ -79,21 +81,18 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private _lastUrl: string | undefined;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
   private _attemptId = 0;
-  /** Failed attempts in a row since the last stable connection. */
-  private _failures = 0;
-  private _urlIndex = 0;
+  /** Failed attempts in a row since the last stable connection (absent: none yet). */
+  private _failures?: number;
+  /** Which of the listed URLs the next attempt uses (absent: the first). */
+  private _urlIndex?: number;
   /** reconnect() is closing the socket to open a new one. */
   private _forceReconnect?: boolean;
-  /** @internal Set by close(): the client is closing for good. */
-  _final: { code: number; reason: string } | undefined;
-  /** Made by the first close(): what every close() returns, and how to settle it. */
-  private _closed: { promise: Promise<void>; resolve(): void } | undefined;
+  /** @internal Set by close(): the client is closing for good, and what every close() returns. */
+  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void } | undefined;
   private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
 
-  // The client's own timers, cleared together in _finish.
-  /** The retry delay while waiting, then the connect timeout while connecting (never both). */
-  private _attemptTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private _closeTimer: ReturnType<typeof setTimeout> | undefined;
+  // The client's own timers (see TimerSlot), cleared together in _finish.
+  private _stateTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private _drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -217,7 +216,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** Drops the current connection and connects again at once, with the backoff reset. */
   reconnect(): void {
     this._checkLive();
-    this._failures = 0;
+    this._failures = undefined;
     const conn = this._conn;
     const state = this._state;
     if (state === 'closing') return; // a reconnect is already under way
@@ -226,7 +225,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       // Called while the end of this connection is being handled (a close or error listener):
       // _afterClose starts the new attempt once the listeners have run.
       if (conn.released) return;
-      this._stopAttempt();
+      this._clearTimers();
       if (this._transition('closing')) this._closeConn(conn, 1000, 'reconnect');
     } else {
       // Waiting, or connecting while a URL/protocol provider runs: start over at once.
@@ -245,12 +244,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     if (typeof reason !== 'string' || utf8Length(reason) > 123) {
       throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
     }
-    if (this._closed) return this._closed.promise;
-    if (this._state === 'closed') return (this._closed = { promise: Promise.resolve(), resolve() {} }).promise;
+    if (this._final) return this._final.promise;
+    if (this._state === 'closed') return (this._final = { code, reason, promise: Promise.resolve(), resolve() {} }).promise;
     let resolve!: () => void;
     const promise = new Promise<void>((settle) => (resolve = settle));
-    this._closed = { promise, resolve };
-    this._final = { code, reason };
+    this._final = { code, reason, promise, resolve };
     this._clearTimers();
     const conn = this._conn;
     // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
@@ -265,7 +263,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   /** `await using socket = new SteadySocket(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this._state === 'closed' && !this._closed ? Promise.resolve() : this.close();
+    return this._state === 'closed' && !this._final ? Promise.resolve() : this.close();
   }
 
   // ---------------------------------------------------------------- state machine
@@ -294,7 +292,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
     this._conn = undefined;
     for (const hooks of this._hooks) hooks.connecting?.();
-    this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_attemptTimer');
+    this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
     const opts = this._opts;
     let url, protocols, headers;
     try {
@@ -364,7 +362,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   private _connectTimedOut(id: number): void {
-    this._attemptTimer = undefined;
+    this._stateTimer = undefined;
     if (id !== this._attemptId || this._state !== 'connecting') return;
     const error = new SteadySocketError('CONNECT_TIMEOUT', `No connection within ${this._opts.connectTimeout} ms (connectTimeout).`);
     const conn = this._conn;
@@ -381,7 +379,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     if (this._opts.unref) unref(conn);
     const mismatch = negotiationError(conn.offered, conn.protocol);
     if (mismatch) return this._fail(conn, mismatch);
-    conn.codec = codecFor(conn.protocol, this._opts.codecs, this._opts.codec) as Codec<In, unknown> | undefined;
+    const codec = codecFor(conn.protocol, this._opts.codecs, this._opts.codec);
+    if (codec) conn.codec = codec as Codec<In, unknown>;
     let gate: Promise<void> | undefined;
     for (const hooks of this._hooks) {
       // The first step starts at once; a throw becomes a rejection.
@@ -396,10 +395,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   private _becomeOpen(conn: Connection<In>): void {
-    this._disarm(this, '_attemptTimer');
-    conn.opened = true;
-    conn.openedAt = Date.now();
-    const attempt = this._failures;
+    this._disarm(this, '_stateTimer');
+    conn.openedAt = clock();
+    const attempt = this._failures ?? 0;
     if (!this._transition('open')) return;
     for (const hooks of this._hooks) hooks.open?.(conn);
     this._flush();
@@ -438,8 +436,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     if (!this._final) this._emitError(error);
     // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
     // refused connection, which would stall the attempt until connectTimeout.
-    if (!conn.opened && conn === this._conn && !conn.released && this._closeTimer === undefined) {
-      this._arm(this, () => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS, '_closeTimer');
+    // (Only while connecting: it replaces the connect timeout. Closing has its close timeout.)
+    if (this._state === 'connecting' && conn === this._conn && !conn.released) {
+      this._arm(this, () => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
     }
   }
 
@@ -459,7 +458,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** Starts the closing handshake on `conn`; drops it if it does not finish within closeTimeout. */
   private _closeConn(conn: Connection<In>, code: number, reason: string): void {
     conn.close(code, reason);
-    if (conn === this._conn && !conn.released) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_closeTimer');
+    if (conn === this._conn && !conn.released) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
   }
 
   /** @internal Gives up on a connection because of a local decision (timeout, bad negotiation, failed ready step). */
@@ -489,8 +488,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** Detaches a finished connection and everything that belonged to it. */
   private _release(conn: Connection<In>): void {
     conn.detach();
-    this._stopAttempt();
-    this._disarm(this, '_closeTimer');
+    this._clearTimers();
     for (const hooks of this._hooks) hooks.closed?.(conn);
   }
 
@@ -502,7 +500,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       this.emit('close', info);
       return this._finish();
     }
-    if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures, this._conn, Date.now(), this._opts.stableAfter);
+    if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures ?? 0, this._conn, clock(), this._opts.stableAfter);
     const id = this._attemptId;
     this.emit('close', info);
     if (this._tookOver(id)) return;
@@ -519,7 +517,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     else if (plan.kind === 'exhausted') {
       this._end(new SteadySocketError('RETRIES_EXHAUSTED', `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`, info.error));
     } else {
-      if (!this._conn?.opened) this._urlIndex++; // fail over to the next URL; stay on one that worked
+      // Fail over to the next URL; stay on one that worked.
+      if (Array.isArray(this._urls) && !this._conn?.opened) this._urlIndex = (this._urlIndex ?? 0) + 1;
       this._scheduleRetry(plan.delay, info);
     }
   }
@@ -562,19 +561,19 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._arm(
       this,
       () => {
-        this._attemptTimer = undefined;
+        this._stateTimer = undefined;
         if (this._transition('connecting')) this._connect();
       },
       delay,
-      '_attemptTimer',
+      '_stateTimer',
     );
   }
 
   /** @internal Starts an attempt at once when waiting (or connecting without a socket yet), with the backoff reset. */
   _wake(): void {
     if (this._final || this._conn || (this._state !== 'waiting' && this._state !== 'connecting')) return;
-    this._failures = 0;
-    this._stopAttempt();
+    this._failures = undefined;
+    this._clearTimers();
     if (this._transition('connecting')) this._connect();
   }
 
@@ -599,8 +598,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
     for (const entry of this._outbox ? this._outbox.drain() : []) this._dropped(entry, 'closed', cause);
     for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.reject(closedError(cause));
-    if (this._closed) this._closed.resolve();
-    else this._closed = { promise: Promise.resolve(), resolve() {} };
+    this._final?.resolve();
   }
 
   // ---------------------------------------------------------------- outbox
@@ -677,7 +675,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     const conn = this._conn;
     if (this._state !== 'open' || !conn || conn.released) return undefined;
     if (conn.socket.readyState === OPEN) return conn;
-    if (this._closeTimer === undefined) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_closeTimer');
+    // While open, the state's timer is free: armed, it is this watchdog.
+    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
     return undefined;
   }
 
@@ -775,7 +774,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** The URL the next attempt uses, unless a provider picks it. */
   private _listedUrl(): string | undefined {
     const urls = this._urls;
-    return typeof urls === 'string' ? urls : typeof urls === 'function' ? undefined : urls[this._urlIndex % urls.length];
+    return typeof urls === 'string' ? urls : typeof urls === 'function' ? undefined : urls[(this._urlIndex ?? 0) % urls.length];
   }
 
   /**
@@ -801,22 +800,21 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     slots[slot] = undefined;
   }
 
-  /** The attempt's own timers: connect timeout or retry delay, and the drain poll. */
-  private _stopAttempt(): void {
-    this._disarm(this, '_attemptTimer');
+  /** The client's own timers: the state's timer and the drain poll. */
+  private _clearTimers(): void {
+    this._disarm(this, '_stateTimer');
     this._disarm(this, '_drainTimer');
   }
 
-  private _clearTimers(): void {
-    this._stopAttempt();
-    this._disarm(this, '_closeTimer');
-  }
 
   /** @internal Reports `error` as the `error` event. */
   _emitError(error: SteadySocketError): void {
     this.emit('error', error as AnySteadySocketError);
   }
 }
+
+// Clients without features share one empty list (no field per client).
+SteadySocket.prototype._hooks = NO_HOOKS;
 
 function closedError(cause?: unknown): SteadySocketError {
   return new SteadySocketError('CLOSED', 'The socket is closed for good: create a new SteadySocket to connect again.', cause);

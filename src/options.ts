@@ -210,11 +210,25 @@ export function checkNumber(name: string, value: unknown, min: number, max = Inf
   if (typeof value !== 'number' || !(value >= min && value <= max)) invalidOption(`Option ${name} must be a number from ${min} to ${max}, got ${String(value)}.`);
 }
 
+/**
+ * The last options resolved, and a copy of what they were made from: clients made with the same
+ * options (equal keys and values) share one resolved object, as clients of one URL share its
+ * string. It is never written to after resolving.
+ */
+let last: { given: Record<string, unknown>; resolved: ResolvedOptions<any, any> } | undefined;
+
+function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key]);
+}
+
 /** Applies defaults once and validates every option, throwing INVALID_OPTION at once. */
 export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = {}): ResolvedOptions<In, Out> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     invalidOption('The second argument must be the options object: pass subprotocols as { protocols: [...] }.');
   }
+  const given = options as Record<string, unknown>;
+  if (last && sameOptions(given, last.given)) return last.resolved;
   // Defaults stay on a shared prototype: a client keeps only the options it was given.
   const resolved = Object.create(DEFAULTS) as ResolvedOptions<In, Out> & Record<string, unknown>;
   for (const key of Object.keys(options)) {
@@ -239,5 +253,6 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
   if (resolved.use !== undefined && !(Array.isArray(resolved.use) && resolved.use.every((f) => typeof f === 'function'))) {
     invalidOption('Option use must be a list of features, e.g. [heartbeat({...})].');
   }
+  last = { given: { ...given }, resolved };
   return resolved;
 }

@@ -10,7 +10,11 @@ export type { WsSocket } from './platform';
 
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 
-export function attachWs(_transport: Transport, _socket: WebSocketLike): undefined {
+export function attachWs(_transport: Transport, _socket: WebSocketLike): boolean {
+  return false;
+}
+
+export function wsOf(_transport: Transport): undefined {
   return undefined;
 }
 

@@ -32,15 +32,21 @@ function isWs(socket: WebSocketLike): socket is WsSocket {
   return typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
 }
 
-/** Drives a ws socket through its EventEmitter API; returns it, or undefined for any other socket. */
-export function attachWs(transport: Transport, socket: WebSocketLike): WsSocket | undefined {
-  if (!isWs(socket)) return undefined;
+/** Drives a ws socket through its EventEmitter API; false for any other socket. */
+export function attachWs(transport: Transport, socket: WebSocketLike): boolean {
+  if (!isWs(socket)) return false;
   const ws = socket as WsWithTransport;
   ws[TRANSPORT] = transport;
   ws.on('open', wsOpen);
   ws.on('close', wsClose);
   ws.on('error', wsError);
-  return ws;
+  return true;
+}
+
+/** The transport's socket when it is a ws socket driven by attachWs (not stored: 8 B per connection). */
+export function wsOf(transport: Transport): WsSocket | undefined {
+  const socket = transport.socket as WsWithTransport;
+  return socket[TRANSPORT] === transport ? socket : undefined;
 }
 
 /**

@@ -17,8 +17,8 @@ export type RetryPlan = { kind: 'stop' } | { kind: 'exhausted' } | { kind: 'wait
 
 /** The connection that just ended, as far as the plan cares. */
 export interface EndedConnection {
-  opened: boolean;
-  openedAt: number;
+  /** When it opened (on the clock `now` is read from); absent when it never did. */
+  openedAt?: number;
 }
 
 /**
@@ -26,7 +26,8 @@ export interface EndedConnection {
  * `stableAfter` ms resets the count first: a long-lived connection that drops starts again at 1.
  */
 export function countFailure(failures: number, ended: EndedConnection | undefined, now: number, stableAfter: number): number {
-  const stable = ended !== undefined && ended.opened && now - ended.openedAt >= stableAfter;
+  const opened = ended?.openedAt;
+  const stable = opened !== undefined && now - opened >= stableAfter;
   return (stable ? 0 : failures) + 1;
 }
 

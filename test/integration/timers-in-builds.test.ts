@@ -10,7 +10,7 @@
 // - `ttl()`: a queued message expires ttl ms after it was queued, also while more are queued.
 // - `heartbeat()`: a connection that stops answering is declared dead after the timeout; one
 //   that answers every ping stays open (the feature re-arms its timer through the client).
-// Since 0.2 the features hold their own timers (the client keeps `_attemptTimer`, `_closeTimer`,
+// Since 0.2 the features hold their own timers (the client keeps `_stateTimer` and
 // `_drainTimer`): every build that ships the features is checked with them, and the core-only
 // script-tag build (no features) with the client's own timers.
 import { expect } from 'chai';
