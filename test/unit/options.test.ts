@@ -30,6 +30,20 @@ describe('options: what the library says', () => {
     return socket;
   }
 
+  it('shares resolved options between clients given equal options, and never a stale copy of a changed object', () => {
+    const options: Record<string, unknown> = { WebSocket: FakeWebSocket, minDelay: 5 };
+    const first = make(options);
+    const second = make({ ...options });
+    expect(second._opts, 'equal options: one resolved object').to.equal(first._opts);
+    expect(second._opts.minDelay).to.equal(5);
+    options.minDelay = 7; // the caller changes its object after the first client read it
+    const third = make(options);
+    expect(third._opts.minDelay).to.equal(7);
+    expect(third._opts).not.to.equal(first._opts);
+    expect(first._opts.minDelay, 'the first client keeps what it was given').to.equal(5);
+    expect(() => make({ ...options, minDelay: -1 }), 'a changed value is validated again').to.throw(SteadySocketError, /minDelay/);
+  });
+
   it('rejects subprotocols passed where the options go, with the way to pass them', () => {
     for (const second of [['chat.v2'], 'chat.v2']) {
       let error: SteadySocketError | undefined;
