@@ -1,17 +1,19 @@
+import { provide, socketOptions, type AttemptParts } from './attempt';
 import { timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
-import { utf8Length, wireSize, type Codec, type RawMessage, type WireData } from './codecs';
-import { SteadySocketError, type AnySteadySocketError, type SteadySocketErrorCode } from './errors';
+import { wireSize, type Codec, type RawMessage, type WireData } from './codecs';
+import { SteadySocketError, type AnySteadySocketError } from './errors';
 import { clock, Connection, type ConnectionHandler } from './connection';
 import { SafeEmitter, type DeliverOptions, type ReconnectingInfo, type State, type SteadySocketEvents } from './events';
 import type { Feature, FeatureHooks, TimerHolder } from './feature';
-import { resolveOptions, warn, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
+import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
 import { countFailure, planRetry } from './retry';
-import { codecFor, negotiationError, validateProtocols } from './protocol';
-import { nodeOptions, onDrain, scrubbed, unref } from './platform';
+import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
+import { onDrain, scrubbed, unref } from './platform';
+import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from './send';
 import { defaultWebSocket, OPEN } from './transport';
-import { normalizeUrl, redactUrl } from './url';
+import { normalizeSource, redactUrl } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
 // `lib: ["es2022", "dom"]`): the same declaration TypeScript's own lib makes.
@@ -20,15 +22,6 @@ declare global {
     readonly asyncDispose: unique symbol;
   }
 }
-
-/** The code of each drop the client reports itself (`ack-timeout` is reported by acks()). */
-const DROP_CODES: Record<OutboxDropReason, SteadySocketErrorCode> = {
-  overflow: 'QUEUE_OVERFLOW',
-  expired: 'MESSAGE_EXPIRED',
-  withdrawn: 'MESSAGE_WITHDRAWN',
-  closed: 'CLOSED',
-  'encode-failed': 'ENCODE_FAILED',
-};
 
 /** The documented transitions; anything else is a bug and throws. */
 const TRANSITIONS: Readonly<Record<State, string>> = {
@@ -102,14 +95,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   constructor(url: UrlSource, options?: SteadySocketOptions<In, Out>) {
     super();
     const opts = (this._opts = resolveOptions(options));
-    if (typeof url === 'function') {
-      this._urls = url;
-    } else if (Array.isArray(url)) {
-      if (!url.length) throw new SteadySocketError('INVALID_URL', 'The list of URLs is empty.');
-      this._urls = url.map(normalizeUrl);
-    } else {
-      this._urls = normalizeUrl(url as string | URL);
-    }
+    this._urls = normalizeSource(url);
     if (typeof opts.protocols !== 'function') validateProtocols(opts.protocols);
     if (!opts.WebSocket) defaultWebSocket(); // throws NO_WEBSOCKET now rather than at the first attempt
     if (opts.use?.length) {
@@ -188,13 +174,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     const signal = options.signal;
     // Outside the executor: bad input still throws synchronously, as from send().
     const entry = this._enqueue(data, settle, signal);
-    if (entry && signal) {
-      const withdraw = () => {
-        if (this._outbox?.remove(entry)) this._dropped(entry, 'withdrawn');
-      };
-      signal.addEventListener('abort', withdraw, { once: true });
-      entry.done = () => signal.removeEventListener('abort', withdraw);
-    }
+    if (entry && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
     return promise;
   }
 
@@ -238,12 +218,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
    * once the socket is closed and every timer is cleared. Calling it again returns the same promise.
    */
   close(code = 1000, reason = ''): Promise<void> {
-    if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw new SteadySocketError('INVALID_OPTION', `Close code ${code} is not allowed: use 1000 or 3000–4999.`);
-    }
-    if (typeof reason !== 'string' || utf8Length(reason) > 123) {
-      throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
-    }
+    checkClose(code, reason);
     if (this._final) return this._final.promise;
     if (this._state === 'closed') return (this._final = { code, reason, promise: Promise.resolve(), resolve() {} }).promise;
     let resolve!: () => void;
@@ -293,44 +268,26 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this._conn = undefined;
     for (const hooks of this._hooks) hooks.connecting?.();
     this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
-    const opts = this._opts;
-    let url, protocols, headers;
+    let parts;
     try {
-      url = typeof this._urls === 'function' ? this._urls() : this._listedUrl()!;
-      protocols = typeof opts.protocols === 'function' ? opts.protocols() : opts.protocols;
-      headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+      parts = provide(typeof this._urls === 'function' ? this._urls : undefined, this._listedUrl(), this._opts as ResolvedOptions<unknown, unknown>);
     } catch (cause) {
-      this._providerFailed(cause);
-      return;
+      return this._providerFailed(cause);
     }
-    const parts = [url, protocols, headers] as const;
-    // Synchronous unless a provider returned a promise: no extra turn per attempt.
-    if (!parts.some((part) => typeof (part as Promise<unknown> | undefined)?.then === 'function')) return this._open(...(parts as [string, string[], Record<string, string>]));
-    Promise.all(parts).then(
-      ([u, p, h]) => id === this._attemptId && this._state === 'connecting' && this._open(u, p, h),
+    if (!(parts instanceof Promise)) return this._open(parts);
+    parts.then(
+      (ready) => id === this._attemptId && this._state === 'connecting' && this._open(ready),
       (cause) => id === this._attemptId && this._state === 'connecting' && this._providerFailed(cause),
     );
   }
 
-  private _open(rawUrl: string | URL, rawProtocols: string | readonly string[] | undefined, headers: Record<string, string> | undefined): void {
-    let url: string;
-    let offered: string[];
-    try {
-      url = typeof this._urls === 'function' ? normalizeUrl(rawUrl) : (rawUrl as string);
-      offered = validateProtocols(rawProtocols);
-    } catch (error) {
-      this._providerFailed(error);
-      return;
-    }
+  private _open({ url, offered, headers }: AttemptParts): void {
     try {
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
-      const node = nodeOptions(ctor, this._opts as never, headers, (names) =>
-        warn(`${names.join(', ')}: Node-only options (ws); this WebSocket ignores them. In a browser, send a token in the URL (a url function refreshes it per attempt) or in the ready step.`),
-      );
       // The client is the connection's handler (its internal _on* members; checked here by shape).
       const handler: ConnectionHandler<In> = this;
-      this._conn = new Connection<In>(handler, ctor, url, offered, node, this._opts.binaryType);
-      if (headers) this._conn.headers = headers;
+      const conn = (this._conn = new Connection<In>(handler, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType));
+      if (headers) conn.headers = headers;
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
@@ -620,8 +577,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   /** @internal Encodes `data` with the connection's codec and writes it. */
   _write(conn: Connection<In>, data: Out): void {
     const codec = conn.codec as Codec<In, Out> | undefined;
-    const wire = codec ? this._encode(codec, data) : (data as unknown as WireData);
-    if (typeof wire !== 'string' && wireSize(wire) < 0) throw invalidMessage(wire);
+    const wire = toWire(codec, data);
     conn.send(wire);
     // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
     const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
@@ -639,10 +595,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     }
     // Encode now with the codec the next connection most likely uses: it validates the message
     // at once and sizes it. A different codec at flush time encodes it again.
-    const codec = (this._writable()?.codec as Codec<In, Out> | undefined) ?? this._likelyCodec();
-    const wire = codec ? this._encode(codec, data) : data;
+    const codec = (this._writable()?.codec as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
+    const wire = toWire(codec, data);
     const size = wireSize(wire);
-    if (size < 0) throw invalidMessage(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
     // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
     this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
@@ -680,13 +635,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     return undefined;
   }
 
-  /** The codec of the first offered subprotocol that has one, when protocols are static. */
-  private _likelyCodec(): Codec<In, Out> | undefined {
-    const { codecs, codec, protocols } = this._opts;
-    if (codecs) for (const protocol of typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : []) if (codecs[protocol]) return codecs[protocol];
-    return codec;
-  }
-
   private _flush(): void {
     const conn = this._writable();
     const outbox = this._outbox;
@@ -704,8 +652,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
       let wire = entry.wire as WireData;
       if (entry.codec !== conn.codec) {
         try {
-          wire = conn.codec ? this._encode(conn.codec as Codec<In, Out>, entry.value) : (entry.value as unknown as WireData);
-          if (wireSize(wire) < 0) throw invalidMessage(wire);
+          wire = toWire(conn.codec as Codec<In, Out> | undefined, entry.value);
         } catch (cause) {
           this._dropped(entry, 'encode-failed', cause);
           if (this._writable() !== conn) return;
@@ -754,19 +701,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
   /** @internal Reports an entry that left the outbox unsent, as `drop` (and rejects its `deliver()`). */
   _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void {
-    const error = new SteadySocketError(DROP_CODES[reason], `The message was not sent (${reason}).`, cause);
+    const error = dropError(reason, cause);
     entry.done?.();
     entry.reject?.(error);
     if (reason === 'encode-failed') this._emitError(error);
     this.emit('drop', { data: entry.value, reason, error });
-  }
-
-  private _encode(codec: Codec<In, Out>, data: Out): WireData {
-    try {
-      return codec.encode(data);
-    } catch (cause) {
-      throw new SteadySocketError('ENCODE_FAILED', `The codec could not encode the message: ${(cause as Error)?.message ?? cause}`, cause);
-    }
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -815,12 +754,3 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
 
 // Clients without features share one empty list (no field per client).
 SteadySocket.prototype._hooks = NO_HOOKS;
-
-function closedError(cause?: unknown): SteadySocketError {
-  return new SteadySocketError('CLOSED', 'The socket is closed for good: create a new SteadySocket to connect again.', cause);
-}
-
-function invalidMessage(data: unknown): SteadySocketError {
-  const type = Array.isArray(data) ? 'array' : typeof data;
-  return new SteadySocketError('INVALID_MESSAGE', `Cannot send ${data == null ? data : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`}: send a string, ArrayBuffer, typed array or Blob, or set a codec.`);
-}

@@ -1,5 +1,5 @@
 import { SteadySocketError } from './errors';
-import type { Codec } from './codecs';
+import { utf8Length, type Codec } from './codecs';
 
 // RFC 7230 §3.2.6 token: visible ASCII except separators.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -57,4 +57,14 @@ export function codecFor<In, Out>(
   fallback: Codec<In, Out> | undefined,
 ): Codec<In, Out> | undefined {
   return (codecs && Object.prototype.hasOwnProperty.call(codecs, protocol) ? codecs[protocol] : undefined) ?? fallback;
+}
+
+/** The arguments of `close()`: a code an application may send (RFC 6455 §7.4.2) and a reason that fits a close frame. */
+export function checkClose(code: number, reason: string): void {
+  if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+    throw new SteadySocketError('INVALID_OPTION', `Close code ${code} is not allowed: use 1000 or 3000–4999.`);
+  }
+  if (typeof reason !== 'string' || utf8Length(reason) > 123) {
+    throw new SteadySocketError('INVALID_OPTION', 'The close reason must be a string of at most 123 UTF-8 bytes.');
+  }
 }

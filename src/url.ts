@@ -40,6 +40,14 @@ export function normalizeUrl(input: string | URL): string {
   return last.href;
 }
 
+/** The constructor's URL argument, validated: a normalised URL, a non-empty list of them, or the provider as given. */
+export function normalizeSource<T extends () => unknown>(source: string | URL | readonly (string | URL)[] | T): string | string[] | T {
+  if (typeof source === 'function') return source;
+  if (!Array.isArray(source)) return normalizeUrl(source as string | URL);
+  if (!source.length) throw new SteadySocketError('INVALID_URL', 'The list of URLs is empty.');
+  return source.map(normalizeUrl);
+}
+
 /**
  * The URL with its secrets replaced by `***`, safe to log: `wss://user:pw@host/p?token=abc#x`
  * becomes `wss://***:***@host/p?token=***#***`. User name and password, every query value (and

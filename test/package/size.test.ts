@@ -20,7 +20,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * the script-tag bundle carries as it carries every feature.
  */
 const IIFE_GZIP_BUDGET = 15_600;
-const CORE_IIFE_GZIP_BUDGET = 9_400;
+// The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
+// connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
+const CORE_IIFE_GZIP_BUDGET = 9_500;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -29,7 +31,8 @@ const TARGETS = { core: 3_500, full: 7_500 };
  * `core` is `new SteadySocket(url)` alone; every other row adds one feature to it.
  */
 const SHAPES: Record<string, { code: string; budget: number }> = {
-  core: { code: "new SteadySocket('wss://example.test');", budget: 9_500 },
+  // 9,311 before the browser ESM build shortened the internal member names (9,218).
+  core: { code: "new SteadySocket('wss://example.test');", budget: 9_300 },
   heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_200 },
   pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_000 },
   ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_000 },

@@ -1,0 +1,45 @@
+/**
+ * What one connection attempt connects with: the URL, the subprotocols offered and the handshake
+ * headers, each a value or a provider the application gives (called before every attempt), and
+ * the options handed to the WebSocket constructor.
+ */
+import { warn, type ResolvedOptions, type WebSocketConstructor } from './options';
+import { nodeOptions } from './platform';
+import { validateProtocols } from './protocol';
+import type { NodeSocketOptions } from './transport';
+import { normalizeUrl } from './url';
+
+/** An attempt's URL, offered subprotocols and handshake headers, validated. */
+export interface AttemptParts {
+  url: string;
+  offered: string[];
+  headers: Record<string, string> | undefined;
+}
+
+type Part = unknown;
+const call = (value: Part): Part => (typeof value === 'function' ? value() : value);
+const isThenable = (value: Part): boolean => typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/**
+ * Asks the providers for this attempt and validates their answers. Synchronous unless a provider
+ * returned a promise (no extra turn per attempt). A provider that throws, rejects or answers
+ * nonsense (INVALID_URL, INVALID_PROTOCOL) throws or rejects.
+ * @param source the client's URL source: a provider, or undefined when `listed` is the URL
+ * @param listed the (already normalised) URL to use when there is no provider
+ */
+export function provide(source: (() => unknown) | undefined, listed: string | undefined, opts: ResolvedOptions<unknown, unknown>): AttemptParts | Promise<AttemptParts> {
+  const parts = [source ? source() : listed, call(opts.protocols), call(opts.headers)];
+  const validate = ([url, protocols, headers]: Part[]): AttemptParts => ({
+    url: source ? normalizeUrl(url as string | URL) : (url as string),
+    offered: validateProtocols(protocols as string | readonly string[] | undefined),
+    headers: headers as Record<string, string> | undefined,
+  });
+  return parts.some(isThenable) ? Promise.all(parts).then(validate) : validate(parts);
+}
+
+/** The constructor's third argument (ws), with a warning when Node-only options meet a WHATWG WebSocket. */
+export function socketOptions(ctor: WebSocketConstructor, opts: ResolvedOptions<unknown, unknown>, headers: Record<string, string> | undefined): NodeSocketOptions | undefined {
+  return nodeOptions(ctor, opts as never, headers, (names) =>
+    warn(`${names.join(', ')}: Node-only options (ws); this WebSocket ignores them. In a browser, send a token in the URL (a url function refreshes it per attempt) or in the ready step.`),
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The send path's pure parts: encoding a message for the wire, the errors of a message that
+ * cannot go, and the codec a message queued before any connection will most likely need.
+ */
+import { wireSize, type Codec, type WireData } from './codecs';
+import { SteadySocketError, type SteadySocketErrorCode } from './errors';
+import type { ResolvedOptions } from './options';
+import type { OutboxDropReason, OutboxEntry } from './outbox';
+
+/** The code of each drop the client reports itself (`ack-timeout` is reported by acks()). */
+const DROP_CODES: Record<OutboxDropReason, SteadySocketErrorCode> = {
+  overflow: 'QUEUE_OVERFLOW',
+  expired: 'MESSAGE_EXPIRED',
+  withdrawn: 'MESSAGE_WITHDRAWN',
+  closed: 'CLOSED',
+  'encode-failed': 'ENCODE_FAILED',
+};
+
+/** The error a dropped message's `deliver()` rejects with. */
+export function dropError(reason: OutboxDropReason, cause?: unknown): SteadySocketError {
+  return new SteadySocketError(DROP_CODES[reason], `The message was not sent (${reason}).`, cause);
+}
+
+export function closedError(cause?: unknown): SteadySocketError {
+  return new SteadySocketError('CLOSED', 'The socket is closed for good: create a new SteadySocket to connect again.', cause);
+}
+
+export function invalidMessage(data: unknown): SteadySocketError {
+  const type = Array.isArray(data) ? 'array' : typeof data;
+  return new SteadySocketError('INVALID_MESSAGE', `Cannot send ${data == null ? data : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`}: send a string, ArrayBuffer, typed array or Blob, or set a codec.`);
+}
+
+/** `data` as it goes on the wire through `codec` (as given without one); throws ENCODE_FAILED or INVALID_MESSAGE. */
+export function toWire<Out>(codec: Codec<unknown, Out> | undefined, data: Out): WireData {
+  let wire: WireData;
+  try {
+    wire = codec ? codec.encode(data) : (data as WireData);
+  } catch (cause) {
+    throw new SteadySocketError('ENCODE_FAILED', `The codec could not encode the message: ${(cause as Error)?.message ?? cause}`, cause);
+  }
+  if (typeof wire !== 'string' && wireSize(wire) < 0) throw invalidMessage(wire);
+  return wire;
+}
+
+/** The codec of the first offered subprotocol that has one when protocols are static, else `codec`. */
+export function likelyCodec<In, Out>({ codecs, codec, protocols }: ResolvedOptions<In, Out>): Codec<In, Out> | undefined {
+  if (codecs) for (const protocol of typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : []) if (codecs[protocol]) return codecs[protocol];
+  return codec;
+}
+
+/** Withdraws `entry` when `signal` aborts (`withdraw` reports it); stops watching once the entry is done. */
+export function withdrawOnAbort(entry: OutboxEntry<unknown>, signal: AbortSignal, withdraw: () => void): void {
+  signal.addEventListener('abort', withdraw, { once: true });
+  entry.done = () => signal.removeEventListener('abort', withdraw);
+}
