@@ -61,8 +61,18 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   private readonly _urls: string | readonly string[] | (() => string | URL | Promise<string | URL>);
   /** @internal Created by the first message that has to wait: a client that never queues carries none. */
   _outbox: Outbox<Out> | undefined;
-  /** @internal Every feature's hooks, in the order given (a client without features reads the shared empty list from the prototype). */
-  declare _hooks: readonly FeatureHooks<In, Out>[];
+  /**
+   * @internal Every feature's hooks, in the order given. A client without features reads the
+   * shared empty list through this accessor (no field per client); assigning gives the client
+   * its own list. An accessor rather than a prototype property: assigning one at module level
+   * is a side effect, and would keep the class in bundles that never use it.
+   */
+  get _hooks(): readonly FeatureHooks<In, Out>[] {
+    return NO_HOOKS;
+  }
+  set _hooks(hooks: readonly FeatureHooks<In, Out>[]) {
+    Object.defineProperty(this, '_hooks', { value: hooks, writable: true, configurable: true });
+  }
   /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
   _track?: boolean;
   /** @internal Set by the debug feature. */
@@ -751,6 +761,3 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
     this.emit('error', error as AnySteadySocketError);
   }
 }
-
-// Clients without features share one empty list (no field per client).
-SteadySocket.prototype._hooks = NO_HOOKS;

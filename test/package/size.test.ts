@@ -56,7 +56,7 @@ async function bundleShape(code: string): Promise<number> {
   const { nodeResolve } = await import('@rollup/plugin-node-resolve');
   const { default: commonjs } = await import('@rollup/plugin-commonjs');
   const { default: terser } = await import('@rollup/plugin-terser');
-  const entry = `import { SteadySocket, heartbeat, pageSignals, ready, ttl, stats, debug, messages, json, acks, requests, ping, persist, indexedDbStore } from 'steadysocket';\n${code}\n`;
+  const entry = `import { SteadySocket, heartbeat, pageSignals, ready, ttl, stats, debug, messages, json, acks, requests, ping, persist, indexedDbStore, redactUrl } from 'steadysocket';\n${code}\n`;
   const virtual = {
     name: 'entry',
     resolveId: (id: string) => (id === 'entry' ? id : id === 'steadysocket' ? resolve('dist/index.browser.js') : null),
@@ -115,6 +115,15 @@ describe('bundle sizes', () => {
     const features = ['heartbeat', 'pageSignals', 'ready', 'ttl', 'stats', 'debug', 'messages'];
     const added = features.reduce((sum, name) => sum + sizes[name] - sizes.core, 0);
     expect(sizes.everything, 'all features together cost no more than their sum').to.be.at.most(sizes.core + added + (sizes.json - sizes.core));
+  });
+
+  it('leaves the client out of a bundle that only uses a helper (no module-level side effects)', async function () {
+    this.timeout(60_000);
+    for (const code of ["console.log(json());", "console.log(redactUrl('wss://a:b@example.test/'));"]) {
+      const size = await bundleShape(code);
+      console.log(`      ${code.padEnd(52)} ${String(size).padStart(6)} B gzip`);
+      expect(size, `${code}: the client's code came along`).to.be.below(2_000);
+    }
   });
 
   it('keeps ws and Node built-ins out of the browser builds', () => {
