@@ -145,7 +145,9 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
       const pinged = new Promise<void>((resolve) => connection.socket.once('ping', () => resolve()));
       tmux.keys('/ping', 'Enter');
       await pinged;
-      connection.socket.terminate();
+      // Killed, not just this connection dropped: with full jitter the 20 s wait may be a few ms,
+      // and a reconnect that succeeds at once would hide the waiting state from the screen.
+      await silent.kill();
       await tmux.waitFor('ping failed: CONNECTION_CLOSED: The connection closed before the pong came.');
       await tmux.waitFor(/● reconnecting in/);
       tmux.keys('/ping', 'Enter');
