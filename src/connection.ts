@@ -13,7 +13,7 @@ export interface ConnectionHandler<In> {
   _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void;
   _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
   _onError(conn: Connection<In>, error: SteadySocketError): void;
-  _onPong(conn: Connection<In>): void;
+  _onPong(conn: Connection<In>, data: Uint8Array): void;
 }
 
 /** One socket and what belongs to it alone: one object per attempt. */
@@ -30,7 +30,8 @@ export class Connection<In> extends Transport {
   headers?: Record<string, string>;
 
   constructor(
-    private readonly handler: ConnectionHandler<In>,
+    /** The client (platform.ts reports ws's ping and pong frames to it). */
+    readonly handler: ConnectionHandler<In>,
     ctor: WebSocketConstructor,
     url: string,
     readonly offered: string[],
@@ -52,7 +53,7 @@ export class Connection<In> extends Transport {
   handleError(error: SteadySocketError): void {
     this.handler._onError(this, error);
   }
-  handlePong(): void {
-    this.handler._onPong(this);
+  handlePong(data: Uint8Array): void {
+    this.handler._onPong(this, data);
   }
 }

@@ -7,6 +7,8 @@ import type { WebSocketConstructor, WebSocketLike } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
 
 export type { WsSocket } from './platform';
+/** Browsers never show control frames to scripts: the client's emitter is SafeEmitter itself. */
+export { SafeEmitter as ClientEmitter } from './events';
 
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 

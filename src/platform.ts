@@ -3,8 +3,11 @@
  * module with platform.browser.ts there (browsers have no ws, no handshake statuses and no
  * third constructor argument). Everything here works on a Transport and its ws socket.
  */
+import type { EventEmitter } from 'eventemitter3';
 import type { RawMessage } from './codecs';
+import type { Connection } from './connection';
 import { SteadySocketError, tlsVerifyCode } from './errors';
+import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
 import { scrubCause, secretScrubber } from './url';
@@ -79,16 +82,72 @@ export function scrubbed(error: SteadySocketError, url: string, headers: Record<
   return error;
 }
 
-/** Sends a protocol ping (ws only); false where the runtime has none. */
-export function sendPing(transport: Transport): boolean {
+/** Sends a protocol ping (ws only), with `data` as its payload; false where the runtime has none. */
+export function sendPing(transport: Transport, data?: string | ArrayBuffer | ArrayBufferView): boolean {
   const ws = transport.ws;
   if (!ws) return false;
   if (!transport.pongs && !transport.released) {
     transport.pongs = true;
     ws.on('pong', wsPong);
   }
-  ws.ping();
+  ws.ping(data);
   return true;
+}
+
+/** The events that report control frames. */
+interface FrameEvents {
+  ping: (data: Uint8Array) => void;
+  pong: (data: Uint8Array) => void;
+}
+
+/**
+ * The client's emitter in Node (browser builds use SafeEmitter itself). Adding a `ping` or `pong`
+ * listener starts ws reporting those frames on the current connection, and each connection that
+ * opens while such a listener is there does the same: a client nobody asks about frames carries
+ * no frame listener on its socket.
+ */
+export class ClientEmitter<Events extends FrameEvents> extends SafeEmitter<Events> {
+  /** @internal The current connection or attempt (the client's). */
+  declare _conn: Transport | undefined;
+
+  /** @internal */
+  override on<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.on(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+
+  /** @internal */
+  override addListener<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.addListener(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+
+  /** @internal */
+  override once<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.once(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+}
+
+function listening(client: ClientEmitter<FrameEvents>, event: unknown): void {
+  if (event === 'ping' || event === 'pong') watchFrames(client._conn, event);
+}
+
+/** Which frame events a ws socket reports to its client: bit 1 ping, bit 2 pong. */
+const FRAMES = Symbol('steadysocket.frames');
+
+/** Makes the connection's ws socket report `event` frames to its client, once per socket. */
+function watchFrames(transport: Transport | undefined, event: 'ping' | 'pong'): void {
+  const ws = transport?.ws as WsWithTransport | undefined;
+  if (!ws || transport!.released) return;
+  const bit = event === 'ping' ? 1 : 2;
+  const watched = ws[FRAMES] ?? 0;
+  if (watched & bit) return;
+  ws[FRAMES] = watched | bit;
+  ws.on(event, event === 'ping' ? wsPingFrame : wsPongFrame);
 }
 
 /**
@@ -115,7 +174,7 @@ export function emitWarning(message: string): void {
 }
 
 const TRANSPORT = Symbol('steadysocket.transport');
-type WsWithTransport = WsSocket & { [TRANSPORT]: Transport };
+type WsWithTransport = WsSocket & { [TRANSPORT]: Transport; [FRAMES]?: number };
 
 // Listeners shared by every ws socket: ws calls them with `this` = the socket.
 
@@ -123,7 +182,11 @@ function wsOpen(this: WsWithTransport): void {
   // Swap open for message, so an open socket carries three listeners, not four.
   this.removeListener('open', wsOpen);
   this.on('message', wsMessage);
-  this[TRANSPORT].handleOpen();
+  const transport = this[TRANSPORT];
+  const client = clientOf(transport);
+  if (client?.listenerCount('ping')) watchFrames(transport, 'ping');
+  if (client?.listenerCount('pong')) watchFrames(transport, 'pong');
+  transport.handleOpen();
 }
 
 function wsMessage(this: WsWithTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
@@ -144,8 +207,27 @@ function wsError(this: WsWithTransport, error: Error): void {
   transport.handleError(failure);
 }
 
-function wsPong(this: WsWithTransport): void {
-  this[TRANSPORT].handlePong();
+function wsPong(this: WsWithTransport, data: Uint8Array): void {
+  this[TRANSPORT].handlePong(data);
+}
+
+function wsPingFrame(this: WsWithTransport, data: Uint8Array): void {
+  reportFrame(this, 'ping', data);
+}
+
+function wsPongFrame(this: WsWithTransport, data: Uint8Array): void {
+  reportFrame(this, 'pong', data);
+}
+
+function reportFrame(ws: WsWithTransport, event: 'ping' | 'pong', data: Uint8Array): void {
+  const transport = ws[TRANSPORT];
+  if (!transport.released) clientOf(transport)?.emit(event, data);
+}
+
+/** The client a connection reports to (always a ClientEmitter in Node builds). */
+function clientOf(transport: Transport): ClientEmitter<FrameEvents> | undefined {
+  const handler: unknown = (transport as Connection<unknown>).handler;
+  return handler instanceof ClientEmitter ? handler : undefined;
 }
 
 interface ClientRequestLike {

@@ -67,8 +67,8 @@ export abstract class Transport {
   abstract handleMessage(data: RawMessage, bytes: number): void;
   abstract handleClose(code: number, reason: string, wasClean: boolean): void;
   abstract handleError(error: SteadySocketError): void;
-  /** A protocol pong arrived (ws only). */
-  abstract handlePong(): void;
+  /** A protocol pong arrived (ws only), with its payload. */
+  abstract handlePong(data: Uint8Array): void;
 
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
