@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startRedirector, startServer, until, type TestServer } from './helpers';
 
 describe('steadysocket CLI: pipe and execute modes', function () {
@@ -328,6 +329,42 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       } finally {
         await pinger.close();
       }
+    });
+
+    it('-P shows each ping and pong frame with its payload, unsolicited pongs too, in pipe mode on stderr', async () => {
+      const framer = await startServer({
+        echo: false,
+        onConnection: (c) =>
+          c.socket.on('message', () => {
+            c.socket.ping('are you there');
+            c.socket.pong('unasked');
+          }),
+      });
+      try {
+        const cli = startCli([framer.url(), '-P']);
+        await until(() => framer.connections.length === 1, 5000, 'the connection');
+        const answered = new Promise<string>((resolve) => framer.connections[0].socket.once('pong', (data) => resolve(data.toString())));
+        cli.write('go\n');
+        expect(await answered, 'ws answered the ping').to.equal('are you there');
+        await cli.waitForStderr('pong received: unasked');
+        cli.end();
+        const result = await cli.exited();
+        expect(result.code).to.equal(0);
+        expect(result.stderr).to.include('ping received: are you there');
+        expect(result.stderr).to.include('pong received: unasked');
+        expect(result.stdout).to.equal('');
+      } finally {
+        await framer.close();
+      }
+    });
+
+    it('-P listens through the client\'s ping and pong events: the CLI no longer subclasses ws', () => {
+      const source = readFileSync(new URL('../../src/cli/session.ts', import.meta.url), 'utf8');
+      expect(source).not.to.match(/extends\s+WebSocket\b/);
+      expect(source).not.to.match(/^import WebSocket from 'ws'/m);
+      expect(source).not.to.match(/\bWebSocket:/);
+      expect(source).to.match(/socket\.on\('ping'/);
+      expect(source).to.match(/socket\.on\('pong'/);
     });
 
     it('--heartbeat drops a connection whose server stops answering pings, then reconnects', async () => {
