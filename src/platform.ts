@@ -174,7 +174,12 @@ export function emitWarning(message: string): void {
 }
 
 const TRANSPORT = Symbol('steadysocket.transport');
-type WsWithTransport = WsSocket & { [TRANSPORT]: Transport; [FRAMES]?: number };
+/** Redirects ws followed during this socket's handshake (set from the first). */
+const REDIRECTS = Symbol('steadysocket.redirects');
+type WsWithTransport = WsSocket & { [TRANSPORT]: Transport; [FRAMES]?: number; [REDIRECTS]?: number };
+
+/** ws's error when a handshake was redirected more than maxRedirects times. */
+const TOO_MANY_REDIRECTS = 'Maximum redirects exceeded';
 
 // Listeners shared by every ws socket: ws calls them with `this` = the socket.
 
@@ -202,7 +207,8 @@ function wsClose(this: WsWithTransport, code: number, reason: Uint8Array): void 
 
 function wsError(this: WsWithTransport, error: Error): void {
   const transport = this[TRANSPORT];
-  const failure = transport.rejection ?? classify(error);
+  const rejection = transport.rejection;
+  const failure = rejection && error.message === TOO_MANY_REDIRECTS ? redirectLimit(rejection, this[REDIRECTS] ?? 0, error) : (rejection ?? classify(error));
   transport.failCode = failure.closeCode;
   transport.handleError(failure);
 }
@@ -236,15 +242,31 @@ interface ClientRequestLike {
 }
 
 /**
- * ws's `finishRequest` hook: sends the handshake request as ws would, and notes a non-101
- * response. ws handles that response first (no `unexpected-response` listener: it aborts and
- * emits error then close on a later tick), so the rejection is in place before the error.
+ * ws's `finishRequest` hook, called for the handshake request and for each redirect it follows:
+ * sends the request as ws would, and notes a non-101 response. ws handles that response first
+ * (no `unexpected-response` listener: it aborts and emits error then close on a later tick), so
+ * the rejection is in place before the error. A socket still connecting after that is following
+ * a redirect: that response is no rejection.
  */
 function finishRequest(request: ClientRequestLike, ws: WsWithTransport): void {
   request.on('response', (response) => {
-    ws[TRANSPORT].rejection = rejectionFrom(response);
+    if (ws.readyState === CONNECTING) ws[REDIRECTS] = (ws[REDIRECTS] ?? 0) + 1;
+    else ws[TRANSPORT].rejection = rejectionFrom(response);
   });
   request.end();
+}
+
+const CONNECTING = 0;
+
+/** The last redirect was one more than maxRedirects allows: the rejection says so. */
+function redirectLimit(rejection: SteadySocketError, followed: number, cause: Error): SteadySocketError {
+  const { status, headers } = rejection;
+  return new SteadySocketError(
+    'HANDSHAKE_REJECTED',
+    `Too many redirects: the handshake was redirected ${followed} time${followed === 1 ? '' : 's'} (maxRedirects) and the server answered with one more (HTTP ${status}). Raise maxRedirects, or connect to the final URL.`,
+    cause,
+    { status, headers, redirects: followed },
+  );
 }
 
 interface IncomingLike {

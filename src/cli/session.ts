@@ -342,12 +342,14 @@ export class Session {
     const status = error.status;
     if (error.code === 'HANDSHAKE_REJECTED' && status !== undefined && status >= 300 && status < 400) {
       // The Location is not shown: it may carry a token of its own.
-      const { followRedirects, maxRedirects } = this.options;
+      const redirects = error.redirects;
       return reworded(
         error,
-        followRedirects
-          ? `the handshake ended on a redirect (HTTP ${status}): more than ${maxRedirects} in a row (--max-redirects), or one without a Location.`
-          : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
+        redirects !== undefined
+          ? `too many redirects: the handshake was redirected ${redirects} time${redirects === 1 ? '' : 's'} (--max-redirects ${this.options.maxRedirects}) and the server answered with one more (HTTP ${status}). Raise --max-redirects, or connect to the final URL.`
+          : this.options.followRedirects
+            ? `the server answered the handshake with a redirect (HTTP ${status}) but no Location to follow.`
+            : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
       );
     }
     if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
@@ -418,6 +420,7 @@ function reworded(error: SteadySocketError, message: string, extra: { proxy?: st
     status: error.status,
     headers: error.headers,
     closeCode: error.closeCode,
+    redirects: error.redirects,
   });
   return Object.assign(copy, extra);
 }

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startRedirector, startServer, until, type TestServer } from './helpers';
 
 describe('steadysocket CLI: pipe and execute modes', function () {
@@ -152,7 +154,9 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       const limited = await runCli([looping.url('/loop'), '-L', '--max-redirects', '2', '--no-reconnect', '-x', 'never']);
       expect(limited.code).to.equal(3);
       expect(looping.requests).to.deep.equal(['/loop', '/loopx', '/loopxx']); // the first request and 2 redirects
-      expect(limited.stderr).to.include('the handshake ended on a redirect (HTTP 302): more than 2 in a row (--max-redirects)');
+      expect(limited.stderr).to.include(
+        'error HANDSHAKE_REJECTED: too many redirects: the handshake was redirected 2 times (--max-redirects 2) and the server answered with one more (HTTP 302). Raise --max-redirects, or connect to the final URL.',
+      );
       expect(limited.stdout).to.equal('');
 
       looping.requests.length = 0;
@@ -160,8 +164,8 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(byDefault.code).to.equal(3);
       expect(looping.requests).to.have.length(11);
       const error = ndjson(byDefault.stdout).find((e) => e.type === 'error')!;
-      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 302 });
-      expect(error.message).to.include('more than 10 in a row');
+      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 302, redirects: 10 });
+      expect(error.message).to.include('too many redirects: the handshake was redirected 10 times (--max-redirects 10)');
 
       looping.requests.length = 0;
       const unfollowed = await runCli([looping.url('/plain'), '--no-reconnect', '-x', 'never']);
@@ -170,6 +174,24 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(unfollowed.stderr).to.include('the server redirected the handshake (HTTP 302): follow redirects with -L');
     } finally {
       await looping.close();
+    }
+  });
+
+  it('-L: a redirect without a Location is named as such, not as too many redirects', async () => {
+    const nowhere = createHttpServer();
+    nowhere.on('upgrade', (_request, socket: Socket) => socket.end('HTTP/1.1 307 Temporary Redirect\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => nowhere.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(nowhere.address() as AddressInfo).port}/`;
+      const result = await runCli([url, '-L', '--no-reconnect', '--json', '-x', 'never']);
+      expect(result.code).to.equal(3);
+      const error = ndjson(result.stdout).find((e) => e.type === 'error')!;
+      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 307 });
+      expect(error).not.to.have.property('redirects');
+      expect(error.message).to.equal('the server answered the handshake with a redirect (HTTP 307) but no Location to follow.');
+    } finally {
+      nowhere.closeAllConnections();
+      await new Promise((resolve) => nowhere.close(resolve));
     }
   });
 
