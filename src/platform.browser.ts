@@ -42,6 +42,15 @@ export function sendPing(): boolean {
   return false;
 }
 
+/** Scripts cannot send a ping frame: no payload is valid. */
+export function pingPayload(): never {
+  throw new SteadySocketError('INVALID_OPTION', 'ping data needs a protocol ping: Node with ws only.');
+}
+
+export function samePayload(): boolean {
+  return false;
+}
+
 export function onDrain(): boolean {
   return false;
 }

@@ -94,6 +94,31 @@ export function sendPing(transport: Transport, data?: string | ArrayBuffer | Arr
   return true;
 }
 
+/**
+ * A ping payload's bytes: INVALID_OPTION for anything else, for more than 125 bytes (RFC 6455
+ * §5.5), and on a client whose pings are the heartbeat's application messages (`app`).
+ */
+export function pingPayload(data: unknown, app: boolean): Uint8Array {
+  if (app) throw new SteadySocketError('INVALID_OPTION', "ping data is for protocol pings, not the heartbeat's application ping.");
+  const bytes =
+    typeof data === 'string'
+      ? new TextEncoder().encode(data)
+      : data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : ArrayBuffer.isView(data) && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (!bytes || bytes.byteLength > 125) {
+    throw new SteadySocketError('INVALID_OPTION', 'ping data must be a string, ArrayBuffer or typed array of at most 125 bytes (RFC 6455 §5.5).');
+  }
+  return bytes;
+}
+
+/** Whether a pong carries the ping's payload (RFC 6455 §5.5.3: it echoes it). */
+export function samePayload(sent: Uint8Array, got: Uint8Array): boolean {
+  if (sent.byteLength !== got.byteLength) return false;
+  for (let i = 0; i < sent.byteLength; i++) if (sent[i] !== got[i]) return false;
+  return true;
+}
+
 /** The events that report control frames. */
 interface FrameEvents {
   ping: (data: Uint8Array) => void;

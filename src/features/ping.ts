@@ -2,9 +2,8 @@
 import type { SteadySocket } from '../client';
 import { SteadySocketError } from '../errors';
 import type { FeatureHooks, FeatureHost } from '../feature';
-import { checkNumber, invalidOption } from '../options';
-import { utf8Length } from '../codecs';
-import { sendPing } from '../platform';
+import { checkNumber } from '../options';
+import { pingPayload, samePayload, sendPing } from '../platform';
 import { matchesPong } from './heartbeat';
 
 /** Options for {@link ping}. */
@@ -15,8 +14,8 @@ export interface PingOptions {
    * The protocol ping's payload: a string (sent as UTF-8), ArrayBuffer or typed array of at most
    * 125 bytes (RFC 6455 §5.5). The round trip then ends at the pong that carries the same bytes
    * (§5.5.3 has the server echo them), not at a pong of another ping. Default: none (an empty
-   * ping, answered by any pong). Not for an application ping: its message is the heartbeat's
-   * `ping()` (`INVALID_OPTION`).
+   * ping, answered by any pong). Node with ws only, and not with an application ping (its
+   * message is the heartbeat's `ping()`): `INVALID_OPTION` there.
    */
   data?: string | ArrayBuffer | ArrayBufferView;
 }
@@ -27,8 +26,8 @@ export interface PingOptions {
  * that one, anywhere. Rejects with `PING_TIMEOUT` after `timeout` ms (default 10000),
  * `CONNECTION_CLOSED` when the client is not open or the connection ends first, `CLOSED` when
  * the client closes for good, and `INVALID_OPTION` where there is no way to ping (a browser
- * without an application ping). Throws `INVALID_OPTION` at once for a bad `timeout` or `data`,
- * and for `data` on a client with an application ping.
+ * without an application ping). Throws `INVALID_OPTION` at once for a bad `timeout` or `data`
+ * (any `data` in a browser build), and for `data` on a client with an application ping.
  */
 export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}): Promise<number> {
   const client = socket as unknown as FeatureHost<unknown, unknown>;
@@ -37,8 +36,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   let app: FeatureHooks<unknown, unknown>['appPing'];
   for (const hooks of client._hooks) app ??= hooks.appPing;
   const data = options.data;
-  const expected = data === undefined ? undefined : payload(data);
-  if (expected && app) invalidOption('ping data is for protocol pings: this client pings with the heartbeat\'s application ping (its ping() makes the message).');
+  const expected = data === undefined ? undefined : pingPayload(data, app !== undefined);
   if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
   const conn = client._writable();
   if (!conn) return Promise.reject(new SteadySocketError('CONNECTION_CLOSED', `Not connected (state ${client.state}): nothing to ping.`));
@@ -54,7 +52,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
       else resolve(Date.now() - started);
     };
     const hooks: FeatureHooks<unknown, unknown> = {
-      pong: (from, got) => !isPong && from === conn && (!expected || sameBytes(expected, got)) && done(undefined),
+      pong: (from, got) => !isPong && from === conn && (!expected || samePayload(expected, got)) && done(undefined),
       message(value, from) {
         if (isPong && from === conn && matchesPong(isPong, value)) done(undefined);
         return false; // the heartbeat sees the pong too
@@ -79,22 +77,3 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   });
 }
 
-/** The bytes of a ping payload; throws INVALID_OPTION for anything else, or more than 125 bytes. */
-function payload(data: unknown): Uint8Array {
-  const bytes =
-    typeof data === 'string'
-      ? utf8Length(data) <= 125 && new TextEncoder().encode(data)
-      : data instanceof ArrayBuffer
-        ? new Uint8Array(data)
-        : ArrayBuffer.isView(data) && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (!bytes || bytes.byteLength > 125) {
-    invalidOption('ping data must be a string, ArrayBuffer or typed array of at most 125 bytes (RFC 6455 §5.5: a control frame\'s payload).');
-  }
-  return bytes;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -1,15 +1,19 @@
 // The client's `ping` and `pong` events and ping()'s payload, against a real ws server on
 // loopback (Node: ws is the transport; browsers never show control frames to scripts).
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { ping, ready, SteadySocket, type SteadySocketOptions } from '../../src/index';
 import { eventually, sleep, startWsServer, within, type Connection, type WsServer } from '../node/support';
+import { FakeWebSocket } from '../support/fake-websocket';
 
 /** ws, recording every socket the client makes, so a test can count the listeners on it. */
-function recordingWs(made: WebSocket[]): typeof WebSocket {
+function recordingWs(made: WebSocket[]) {
   return class RecordingWebSocket extends WebSocket {
-    constructor(...args: ConstructorParameters<typeof WebSocket>) {
-      super(...args);
+    constructor(url: string, protocols?: string[], options?: WebSocket.ClientOptions) {
+      super(url, protocols, options);
       made.push(this);
     }
   };
@@ -223,6 +227,24 @@ describe('ping and pong events (Node, ws)', function () {
       expect(error?.code).to.equal('PING_TIMEOUT');
       await sleep(10);
       expect(socket.state).to.equal('open');
+    });
+  });
+
+  describe('in the browser build (dist/index.browser.js)', () => {
+    it('has no frames to report: ping data throws INVALID_OPTION at once, and ping listeners are plain listeners', async () => {
+      const file = resolve('dist/index.browser.js');
+      expect(existsSync(file), `${file} (run npm run build)`).to.equal(true);
+      const built = (await import(pathToFileURL(file).href)) as typeof import('../../src/index');
+      const socket = new built.SteadySocket('ws://127.0.0.1:1/', { WebSocket: FakeWebSocket as never });
+      try {
+        expect(() => built.ping(socket, { data: 'x' }))
+          .to.throw('ping data needs a protocol ping: Node with ws only.')
+          .with.property('code', 'INVALID_OPTION');
+        socket.on('ping', () => {});
+        expect(socket.listenerCount('ping')).to.equal(1);
+      } finally {
+        await socket.close();
+      }
     });
   });
 });
