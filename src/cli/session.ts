@@ -166,14 +166,14 @@ export class Session {
   }
 
   /**
-   * Measures one round trip now (the library's ping()) and resolves with it in ms. Rejects with
-   * its typed error: CONNECTION_CLOSED (not connected, or the connection ended first),
-   * PING_TIMEOUT, CLOSED.
+   * Measures one round trip now (the library's ping(), with `data` as the frame's payload) and
+   * resolves with it in ms. Rejects with its typed error: CONNECTION_CLOSED (not connected, or
+   * the connection ended first), PING_TIMEOUT, CLOSED, INVALID_OPTION (data over 125 bytes).
    */
-  async ping(): Promise<number> {
+  async ping(data?: string): Promise<number> {
     this.pinging++;
     try {
-      const rtt = await ping(this.socket);
+      const rtt = await ping(this.socket, { data });
       this.latestRtt = rtt;
       return rtt;
     } finally {
