@@ -4,13 +4,13 @@ import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError } from './errors';
 import { clock, Connection, type ConnectionHandler } from './connection';
-import { SafeEmitter, type DeliverOptions, type ReconnectingInfo, type State, type SteadySocketEvents } from './events';
+import type { DeliverOptions, ReconnectingInfo, State, SteadySocketEvents } from './events';
 import type { Feature, FeatureHooks, TimerHolder } from './feature';
 import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
-import { onDrain, scrubbed, unref } from './platform';
+import { ClientEmitter, onDrain, scrubbed, unref } from './platform';
 import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from './send';
 import { defaultWebSocket, OPEN } from './transport';
 import { normalizeSource, redactUrl } from './url';
@@ -51,7 +51,7 @@ type TimerSlot = '_stateTimer' | '_drainTimer';
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  * Heartbeat, page signals, the ready step and the rest are opt-in features (the `use` option).
  */
-export class SteadySocket<const In = RawMessage, const Out = WireData> extends SafeEmitter<SteadySocketEvents<In, Out>> {
+export class SteadySocket<const In = RawMessage, const Out = WireData> extends ClientEmitter<SteadySocketEvents<In, Out>> {
   // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
   // part of every client; a field without one appears only once it is first assigned. Give
   // initializers to what every open client sets, and leave rarely used state without.
@@ -79,7 +79,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   _log?: (line: string) => void;
 
   private _state: State = 'connecting';
-  private _conn: Connection<In> | undefined = undefined;
+  /** @internal The current connection or attempt (platform.ts watches its frames). */
+  override _conn: Connection<In> | undefined = undefined;
   /** The URL of the last connection, while waiting with none. */
   private _lastUrl: string | undefined;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
@@ -389,8 +390,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends S
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onPong(conn: Connection<In>): void {
-    if (conn === this._conn) for (const hooks of this._hooks) hooks.pong?.(conn);
+  _onPong(conn: Connection<In>, data: Uint8Array): void {
+    if (conn === this._conn) for (const hooks of this._hooks) hooks.pong?.(conn, data);
   }
 
   /** @internal The connection seam (connection.ts). */

@@ -14,7 +14,7 @@ export interface ConnectionHandler<In> {
   _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void;
   _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void;
   _onError(conn: Connection<In>, error: SteadySocketError): void;
-  _onPong(conn: Connection<In>): void;
+  _onPong(conn: Connection<In>, data: Uint8Array): void;
 }
 
 /** Shared by every connection that offers no subprotocol; never mutated. */
@@ -30,8 +30,8 @@ const NONE: readonly string[] = [];
  * need exists only once assigned (no initializer).
  */
 export class Connection<In> {
-  /** Until detached: who receives this socket's events. */
-  private handler: ConnectionHandler<In> | undefined;
+  /** @internal Until detached: who receives this socket's events (the client; platform.ts reports ws's ping and pong frames to it). */
+  handler: ConnectionHandler<In> | undefined;
   readonly socket: WebSocketLike;
   /** The codec of the negotiated subprotocol; absent for raw frames. */
   codec?: Codec<In, unknown>;
@@ -130,9 +130,9 @@ export class Connection<In> {
   handleError(error: SteadySocketError): void {
     this.handler?._onError(this, error);
   }
-  /** A protocol pong arrived (ws only). */
-  handlePong(): void {
-    this.handler?._onPong(this);
+  /** A protocol pong arrived (ws only), with its payload. */
+  handlePong(data: Uint8Array): void {
+    this.handler?._onPong(this, data);
   }
 
   send(data: WireData): void {

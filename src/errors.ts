@@ -39,6 +39,11 @@ export interface SteadySocketErrorDetails {
   headers?: Record<string, string>;
   /** Close code that ended the connection, when there was one. */
   closeCode?: number;
+  /**
+   * Set on `HANDSHAKE_REJECTED` when the handshake was redirected more than `maxRedirects` times
+   * (Node, `followRedirects`): the redirects followed before the one refused.
+   */
+  redirects?: number;
 }
 
 /**
@@ -52,6 +57,7 @@ export class SteadySocketError<Code extends SteadySocketErrorCode = SteadySocket
   status?: number;
   headers?: Record<string, string>;
   closeCode?: number;
+  redirects?: number;
 
   constructor(code: Code, message: string, cause?: unknown, details?: SteadySocketErrorDetails) {
     super(message, cause === undefined ? undefined : { cause });

@@ -76,6 +76,17 @@ export interface SteadySocketEvents<In, Out> {
   reconnecting: (info: ReconnectingInfo) => void;
   /** A queued message will never be sent. */
   drop: (info: DropInfo<Out>) => void;
+  /**
+   * A protocol ping frame arrived, with its payload (a Buffer; empty when it carried none). Node
+   * with `ws` only: browsers never show control frames to scripts. `ws` has already answered it
+   * with a pong.
+   */
+  ping: (data: Uint8Array) => void;
+  /**
+   * A protocol pong frame arrived, with its payload: the answer to a ping of the heartbeat or of
+   * `ping()`, or one the server sent unasked. Node with `ws` only, as `ping`.
+   */
+  pong: (data: Uint8Array) => void;
 }
 
 /** Options for {@link SteadySocket.deliver}. */

@@ -82,8 +82,8 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   received?(conn: Connection<In>, raw: RawMessage, bytes: number): void;
   /** A message arrived, decoded. Return true to consume it: no `message` event, no later feature sees it. */
   message?(value: In, conn: Connection<In>): boolean | void;
-  /** A protocol pong arrived (ws). */
-  pong?(conn: Connection<In>): void;
+  /** A protocol pong arrived (ws), with its payload. */
+  pong?(conn: Connection<In>, data: Uint8Array): void;
   /** Something was written to the socket. */
   sent?(wire: WireData): void;
   /**

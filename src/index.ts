@@ -24,7 +24,7 @@ export { acks } from './features/acks';
 export type { AckOptions, MessageId } from './features/acks';
 export { requests } from './features/requests';
 export type { Reply, RequestOptions, RequestsFeature, RequestsOptions } from './features/requests';
-export { ping } from './features/ping';
+export { ping, type PingOptions } from './features/ping';
 export { persist } from './features/persist';
 export type { PersistFeature, PersistOptions } from './features/persist';
 export { indexedDbStore } from './storage/indexeddb';

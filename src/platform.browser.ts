@@ -7,6 +7,8 @@ import type { WebSocketConstructor, WebSocketLike } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
 
 export type { WsSocket } from './platform';
+/** Browsers never show control frames to scripts: the client's emitter is SafeEmitter itself. */
+export { SafeEmitter as ClientEmitter } from './events';
 
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 
@@ -41,6 +43,15 @@ export function scrubbed(error: SteadySocketError): SteadySocketError {
 }
 
 export function sendPing(): boolean {
+  return false;
+}
+
+/** Scripts cannot send a ping frame: no payload is valid. */
+export function pingPayload(): never {
+  throw new SteadySocketError('INVALID_OPTION', 'ping data needs a protocol ping: Node with ws only.');
+}
+
+export function samePayload(): boolean {
   return false;
 }
 

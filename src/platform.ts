@@ -3,8 +3,11 @@
  * module with platform.browser.ts there (browsers have no ws, no handshake statuses and no
  * third constructor argument). Everything here works on a Transport and its ws socket.
  */
+import type { EventEmitter } from 'eventemitter3';
 import type { RawMessage } from './codecs';
+import type { Connection } from './connection';
 import { SteadySocketError, tlsVerifyCode } from './errors';
+import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
 import { scrubCause, secretScrubber } from './url';
@@ -85,16 +88,97 @@ export function scrubbed(error: SteadySocketError, url: string, headers: Record<
   return error;
 }
 
-/** Sends a protocol ping (ws only); false where the runtime has none. */
-export function sendPing(transport: Transport): boolean {
+/** Sends a protocol ping (ws only), with `data` as its payload; false where the runtime has none. */
+export function sendPing(transport: Transport, data?: string | ArrayBuffer | ArrayBufferView): boolean {
   const ws = transport.ws;
   if (!ws) return false;
   if (!transport.pongs && !transport.released) {
     transport.pongs = true;
     ws.on('pong', wsPong);
   }
-  ws.ping();
+  ws.ping(data);
   return true;
+}
+
+/**
+ * A ping payload's bytes: INVALID_OPTION for anything else, for more than 125 bytes (RFC 6455
+ * §5.5), and on a client whose pings are the heartbeat's application messages (`app`).
+ */
+export function pingPayload(data: unknown, app: boolean): Uint8Array {
+  if (app) throw new SteadySocketError('INVALID_OPTION', "ping data is for protocol pings, not the heartbeat's application ping.");
+  const bytes =
+    typeof data === 'string'
+      ? new TextEncoder().encode(data)
+      : data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : ArrayBuffer.isView(data) && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (!bytes || bytes.byteLength > 125) {
+    throw new SteadySocketError('INVALID_OPTION', 'ping data must be a string, ArrayBuffer or typed array of at most 125 bytes (RFC 6455 §5.5).');
+  }
+  return bytes;
+}
+
+/** Whether a pong carries the ping's payload (RFC 6455 §5.5.3: it echoes it). */
+export function samePayload(sent: Uint8Array, got: Uint8Array): boolean {
+  if (sent.byteLength !== got.byteLength) return false;
+  for (let i = 0; i < sent.byteLength; i++) if (sent[i] !== got[i]) return false;
+  return true;
+}
+
+/** The events that report control frames. */
+interface FrameEvents {
+  ping: (data: Uint8Array) => void;
+  pong: (data: Uint8Array) => void;
+}
+
+/**
+ * The client's emitter in Node (browser builds use SafeEmitter itself). Adding a `ping` or `pong`
+ * listener starts ws reporting those frames on the current connection, and each connection that
+ * opens while such a listener is there does the same: a client nobody asks about frames carries
+ * no frame listener on its socket.
+ */
+export class ClientEmitter<Events extends FrameEvents> extends SafeEmitter<Events> {
+  /** @internal The current connection or attempt (the client's). */
+  declare _conn: Transport | undefined;
+
+  /** @internal */
+  override on<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.on(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+
+  /** @internal */
+  override addListener<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.addListener(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+
+  /** @internal */
+  override once<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
+    super.once(event, fn, context);
+    listening(this, event);
+    return this;
+  }
+}
+
+function listening(client: ClientEmitter<FrameEvents>, event: unknown): void {
+  if (event === 'ping' || event === 'pong') watchFrames(client._conn, event);
+}
+
+/** Which frame events a ws socket reports to its client: bit 1 ping, bit 2 pong. */
+const FRAMES = Symbol('steadysocket.frames');
+
+/** Makes the connection's ws socket report `event` frames to its client, once per socket. */
+function watchFrames(transport: Transport | undefined, event: 'ping' | 'pong'): void {
+  const ws = transport?.ws as WsWithTransport | undefined;
+  if (!ws || transport!.released) return;
+  const bit = event === 'ping' ? 1 : 2;
+  const watched = ws[FRAMES] ?? 0;
+  if (watched & bit) return;
+  ws[FRAMES] = watched | bit;
+  ws.on(event, event === 'ping' ? wsPingFrame : wsPongFrame);
 }
 
 /**
@@ -121,7 +205,12 @@ export function emitWarning(message: string): void {
 }
 
 const TRANSPORT = Symbol('steadysocket.transport');
-type WsWithTransport = WsSocket & { [TRANSPORT]: Transport };
+/** Redirects ws followed during this socket's handshake (set from the first). */
+const REDIRECTS = Symbol('steadysocket.redirects');
+type WsWithTransport = WsSocket & { [TRANSPORT]: Transport; [FRAMES]?: number; [REDIRECTS]?: number };
+
+/** ws's error when a handshake was redirected more than maxRedirects times. */
+const TOO_MANY_REDIRECTS = 'Maximum redirects exceeded';
 
 // Listeners shared by every ws socket: ws calls them with `this` = the socket.
 
@@ -129,7 +218,11 @@ function wsOpen(this: WsWithTransport): void {
   // Swap open for message, so an open socket carries three listeners, not four.
   this.removeListener('open', wsOpen);
   this.on('message', wsMessage);
-  this[TRANSPORT].handleOpen();
+  const transport = this[TRANSPORT];
+  const client = clientOf(transport);
+  if (client?.listenerCount('ping')) watchFrames(transport, 'ping');
+  if (client?.listenerCount('pong')) watchFrames(transport, 'pong');
+  transport.handleOpen();
 }
 
 function wsMessage(this: WsWithTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
@@ -145,13 +238,33 @@ function wsClose(this: WsWithTransport, code: number, reason: Uint8Array): void 
 
 function wsError(this: WsWithTransport, error: Error): void {
   const transport = this[TRANSPORT];
-  const failure = transport.rejection ?? classify(error);
+  const rejection = transport.rejection;
+  const failure = rejection && error.message === TOO_MANY_REDIRECTS ? redirectLimit(rejection, this[REDIRECTS] ?? 0, error) : (rejection ?? classify(error));
   transport.failCode = failure.closeCode;
   transport.handleError(failure);
 }
 
-function wsPong(this: WsWithTransport): void {
-  this[TRANSPORT].handlePong();
+function wsPong(this: WsWithTransport, data: Uint8Array): void {
+  this[TRANSPORT].handlePong(data);
+}
+
+function wsPingFrame(this: WsWithTransport, data: Uint8Array): void {
+  reportFrame(this, 'ping', data);
+}
+
+function wsPongFrame(this: WsWithTransport, data: Uint8Array): void {
+  reportFrame(this, 'pong', data);
+}
+
+function reportFrame(ws: WsWithTransport, event: 'ping' | 'pong', data: Uint8Array): void {
+  const transport = ws[TRANSPORT];
+  if (!transport.released) clientOf(transport)?.emit(event, data);
+}
+
+/** The client a connection reports to (always a ClientEmitter in Node builds). */
+function clientOf(transport: Transport): ClientEmitter<FrameEvents> | undefined {
+  const handler: unknown = (transport as Connection<unknown>).handler;
+  return handler instanceof ClientEmitter ? handler : undefined;
 }
 
 interface ClientRequestLike {
@@ -160,15 +273,31 @@ interface ClientRequestLike {
 }
 
 /**
- * ws's `finishRequest` hook: sends the handshake request as ws would, and notes a non-101
- * response. ws handles that response first (no `unexpected-response` listener: it aborts and
- * emits error then close on a later tick), so the rejection is in place before the error.
+ * ws's `finishRequest` hook, called for the handshake request and for each redirect it follows:
+ * sends the request as ws would, and notes a non-101 response. ws handles that response first
+ * (no `unexpected-response` listener: it aborts and emits error then close on a later tick), so
+ * the rejection is in place before the error. A socket still connecting after that is following
+ * a redirect: that response is no rejection.
  */
 function finishRequest(request: ClientRequestLike, ws: WsWithTransport): void {
   request.on('response', (response) => {
-    ws[TRANSPORT].rejection = rejectionFrom(response);
+    if (ws.readyState === CONNECTING) ws[REDIRECTS] = (ws[REDIRECTS] ?? 0) + 1;
+    else ws[TRANSPORT].rejection = rejectionFrom(response);
   });
   request.end();
+}
+
+const CONNECTING = 0;
+
+/** The last redirect was one more than maxRedirects allows: the rejection says so. */
+function redirectLimit(rejection: SteadySocketError, followed: number, cause: Error): SteadySocketError {
+  const { status, headers } = rejection;
+  return new SteadySocketError(
+    'HANDSHAKE_REJECTED',
+    `Too many redirects: the handshake was redirected ${followed} time${followed === 1 ? '' : 's'} (maxRedirects) and the server answered with one more (HTTP ${status}). Raise maxRedirects, or connect to the final URL.`,
+    cause,
+    { status, headers, redirects: followed },
+  );
 }
 
 interface IncomingLike {

@@ -12,7 +12,7 @@ const STATUS_REFRESH_MS = 100;
 const NO_DATA = Buffer.alloc(0);
 
 export const SLASH_COMMANDS: readonly { name: string; args: string; help: string }[] = [
-  { name: '/ping', args: '', help: 'send a ping and show the round trip' },
+  { name: '/ping', args: '[text]', help: 'send a ping (carrying the text) and show the round trip' },
   { name: '/close', args: '[code] [reason]', help: 'close with a code (1000 or 3000–4999) and reason, then exit' },
   { name: '/reconnect', args: '', help: 'drop the connection and connect again at once' },
   { name: '/stats', args: '', help: 'show counters: attempts, messages, bytes, rtt, queue' },
@@ -226,9 +226,14 @@ function slash(line: string, session: Session, reporter: TerminalReporter, quit:
         for (const text of helpLines(width())) say(text);
         return;
       case '/ping': {
-        if (args.length) say('/ping sends an empty ping: the text is not sent', 'warn');
+        // The rest of the line, spaces kept, is the ping frame's payload (wscat's /ping [data]).
+        const text = line.trim().slice(command.length).trim();
+        if (Buffer.byteLength(text) > 125) {
+          say(`/ping: the text is ${Buffer.byteLength(text)} bytes; a ping frame carries at most 125 (not sent)`, 'bad');
+          return;
+        }
         const connected = session.socket.state === 'open';
-        session.ping().then(
+        session.ping(text || undefined).then(
           (rtt) => reporter.pong(NO_DATA, rtt),
           (error: SteadySocketError) => {
             if (!connected && error.code === 'CONNECTION_CLOSED') say(`not connected: no ping sent (${error.code})`, 'warn');

@@ -143,6 +143,7 @@ export class JsonReporter implements Reporter {
       ...((error as { proxy?: string }).proxy !== undefined && { proxy: (error as { proxy?: string }).proxy }),
       ...(error.status !== undefined && { status: error.status }),
       ...(error.closeCode !== undefined && { closeCode: error.closeCode }),
+      ...(error.redirects !== undefined && { redirects: error.redirects }),
     });
   }
   drop(info: DropInfo<WireData>): void {

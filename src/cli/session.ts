@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import {
   debug,
   defaultShouldReconnect,
@@ -17,7 +17,6 @@ import {
   type OpenInfo,
   type ReconnectingInfo,
   type SteadySocketOptions,
-  type WebSocketConstructor,
   type WireData,
 } from '../index';
 import { createProxyAgent, proxyAgentFor } from '../node';
@@ -59,7 +58,7 @@ export interface Reporter {
 
 /**
  * One connection as the CLI sees it: the SteadySocket built from the command line and the exit
- * code its ending maps to. Only -P reaches the underlying ws socket (see watchingFrames()).
+ * code its ending maps to.
  */
 export class Session {
   readonly socket: SteadySocket<unknown, WireData>;
@@ -141,6 +140,14 @@ export class Session {
       reporter.error(error);
     });
     socket.on('drop', (info) => reporter.drop(info));
+    if (options.showPingPong) {
+      // ws answers the server's pings itself; the client reports them, and every pong.
+      socket.on('ping', (data) => reporter.ping(asBuffer(data)));
+      socket.on('pong', (data) => {
+        // The answer to a /ping is shown with its RTT when ping() resolves.
+        if (this.pinging === 0) reporter.pong(asBuffer(data), undefined);
+      });
+    }
     socket.on('state', (state) => {
       if (state !== 'waiting') this.retry = undefined;
       if (state === 'connecting') this.newAttempt();
@@ -159,14 +166,14 @@ export class Session {
   }
 
   /**
-   * Measures one round trip now (the library's ping()) and resolves with it in ms. Rejects with
-   * its typed error: CONNECTION_CLOSED (not connected, or the connection ended first),
-   * PING_TIMEOUT, CLOSED.
+   * Measures one round trip now (the library's ping(), with `data` as the frame's payload) and
+   * resolves with it in ms. Rejects with its typed error: CONNECTION_CLOSED (not connected, or
+   * the connection ended first), PING_TIMEOUT, CLOSED, INVALID_OPTION (data over 125 bytes).
    */
-  async ping(): Promise<number> {
+  async ping(data?: string): Promise<number> {
     this.pinging++;
     try {
-      const rtt = await ping(this.socket);
+      const rtt = await ping(this.socket, { data });
       this.latestRtt = rtt;
       return rtt;
     } finally {
@@ -255,7 +262,6 @@ export class Session {
   private socketOptions(): SteadySocketOptions<unknown, WireData> {
     const o = this.options;
     const options: SteadySocketOptions<unknown, WireData> = {
-      WebSocket: o.showPingPong ? this.watchingFrames() : undefined,
       binaryType: 'nodebuffer',
       protocols: o.subprotocols,
       headers: Object.keys(o.headers).length ? o.headers : undefined,
@@ -336,12 +342,14 @@ export class Session {
     const status = error.status;
     if (error.code === 'HANDSHAKE_REJECTED' && status !== undefined && status >= 300 && status < 400) {
       // The Location is not shown: it may carry a token of its own.
-      const { followRedirects, maxRedirects } = this.options;
+      const redirects = error.redirects;
       return reworded(
         error,
-        followRedirects
-          ? `the handshake ended on a redirect (HTTP ${status}): more than ${maxRedirects} in a row (--max-redirects), or one without a Location.`
-          : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
+        redirects !== undefined
+          ? `too many redirects: the handshake was redirected ${redirects} time${redirects === 1 ? '' : 's'} (--max-redirects ${this.options.maxRedirects}) and the server answered with one more (HTTP ${status}). Raise --max-redirects, or connect to the final URL.`
+          : this.options.followRedirects
+            ? `the server answered the handshake with a redirect (HTTP ${status}) but no Location to follow.`
+            : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
       );
     }
     if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
@@ -383,28 +391,11 @@ export class Session {
     this.proxyStatus = undefined;
     if (this.diagnosis?.kind !== 'first-connect') this.diagnosis = undefined;
   }
+}
 
-  /**
-   * -P only: ws, subclassed for nothing but listening to each socket's ping and pong frames,
-   * which the public API does not report (ws answers pings itself; the client keeps pongs to its
-   * heartbeat and ping()). The arguments pass through untouched: every option is the client's.
-   */
-  private watchingFrames(): WebSocketConstructor {
-    const watch = (raw: WebSocket) => {
-      raw.on('ping', (data: Buffer) => this.reporter.ping(data));
-      raw.on('pong', (data: Buffer) => {
-        // The answer to a /ping is shown with its RTT when ping() resolves.
-        if (this.pinging === 0) this.reporter.pong(data, undefined);
-      });
-    };
-    class FrameWatchingWebSocket extends WebSocket {
-      constructor(...args: ConstructorParameters<typeof WebSocket>) {
-        super(...args);
-        watch(this);
-      }
-    }
-    return FrameWatchingWebSocket as unknown as WebSocketConstructor;
-  }
+/** A frame's payload as a Buffer (ws gives Buffers; the client's events type them Uint8Array). */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** `host:port` of a URL, for messages. */
@@ -429,6 +420,7 @@ function reworded(error: SteadySocketError, message: string, extra: { proxy?: st
     status: error.status,
     headers: error.headers,
     closeCode: error.closeCode,
+    redirects: error.redirects,
   });
   return Object.assign(copy, extra);
 }

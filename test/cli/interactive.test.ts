@@ -116,7 +116,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     expect(tmux.screen()).to.include('● closed');
   });
 
-  it('/ping sends a ping and shows its round trip once, even with -P; text is not sent, and the status line keeps the rtt', async () => {
+  it('/ping sends a ping and shows its round trip once, even with -P; text is its payload (at most 125 bytes), and the status line keeps the rtt', async () => {
     tmux.start(command([server.url('/tty-ping'), '-P']));
     await tmux.waitFor('● connected');
     const connection = server.connections.filter((c) => c.path === '/tty-ping').at(-1)!;
@@ -126,10 +126,11 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     tmux.keys('/ping', 'Enter');
     await tmux.waitFor(/pong in \d+ ms/);
     await tmux.waitFor(/● connected · rtt \d+ ms/);
-    tmux.keys('/ping hello', 'Enter');
-    await tmux.waitFor('/ping sends an empty ping: the text is not sent');
+    tmux.keys('/ping hello  there', 'Enter');
     await until(() => tmux.screen().match(/pong in \d+ ms/g)?.length === 2, 5000, 'the second pong');
-    expect(pings).to.deep.equal(['', '']);
+    tmux.keys(`/ping ${'x'.repeat(126)}`, 'Enter');
+    await tmux.waitFor('/ping: the text is 126 bytes; a ping frame carries at most 125 (not sent)');
+    expect(pings).to.deep.equal(['', 'hello  there']);
     // -P shows pongs, but the answer to a /ping only once, with its round trip.
     expect(tmux.screen()).not.to.include('pong received');
     tmux.keys('/quit', 'Enter');

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { cleanEnv, FAST, killAll, ndjson, requireBuiltCli, runCli, startCli, startRedirector, startServer, until, type TestServer } from './helpers';
 
 describe('steadysocket CLI: pipe and execute modes', function () {
@@ -151,7 +154,9 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       const limited = await runCli([looping.url('/loop'), '-L', '--max-redirects', '2', '--no-reconnect', '-x', 'never']);
       expect(limited.code).to.equal(3);
       expect(looping.requests).to.deep.equal(['/loop', '/loopx', '/loopxx']); // the first request and 2 redirects
-      expect(limited.stderr).to.include('the handshake ended on a redirect (HTTP 302): more than 2 in a row (--max-redirects)');
+      expect(limited.stderr).to.include(
+        'error HANDSHAKE_REJECTED: too many redirects: the handshake was redirected 2 times (--max-redirects 2) and the server answered with one more (HTTP 302). Raise --max-redirects, or connect to the final URL.',
+      );
       expect(limited.stdout).to.equal('');
 
       looping.requests.length = 0;
@@ -159,8 +164,8 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(byDefault.code).to.equal(3);
       expect(looping.requests).to.have.length(11);
       const error = ndjson(byDefault.stdout).find((e) => e.type === 'error')!;
-      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 302 });
-      expect(error.message).to.include('more than 10 in a row');
+      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 302, redirects: 10 });
+      expect(error.message).to.include('too many redirects: the handshake was redirected 10 times (--max-redirects 10)');
 
       looping.requests.length = 0;
       const unfollowed = await runCli([looping.url('/plain'), '--no-reconnect', '-x', 'never']);
@@ -169,6 +174,24 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(unfollowed.stderr).to.include('the server redirected the handshake (HTTP 302): follow redirects with -L');
     } finally {
       await looping.close();
+    }
+  });
+
+  it('-L: a redirect without a Location is named as such, not as too many redirects', async () => {
+    const nowhere = createHttpServer();
+    nowhere.on('upgrade', (_request, socket: Socket) => socket.end('HTTP/1.1 307 Temporary Redirect\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => nowhere.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(nowhere.address() as AddressInfo).port}/`;
+      const result = await runCli([url, '-L', '--no-reconnect', '--json', '-x', 'never']);
+      expect(result.code).to.equal(3);
+      const error = ndjson(result.stdout).find((e) => e.type === 'error')!;
+      expect(error).to.include({ code: 'HANDSHAKE_REJECTED', status: 307 });
+      expect(error).not.to.have.property('redirects');
+      expect(error.message).to.equal('the server answered the handshake with a redirect (HTTP 307) but no Location to follow.');
+    } finally {
+      nowhere.closeAllConnections();
+      await new Promise((resolve) => nowhere.close(resolve));
     }
   });
 
@@ -328,6 +351,42 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       } finally {
         await pinger.close();
       }
+    });
+
+    it('-P shows each ping and pong frame with its payload, unsolicited pongs too, in pipe mode on stderr', async () => {
+      const framer = await startServer({
+        echo: false,
+        onConnection: (c) =>
+          c.socket.on('message', () => {
+            c.socket.ping('are you there');
+            c.socket.pong('unasked');
+          }),
+      });
+      try {
+        const cli = startCli([framer.url(), '-P']);
+        await until(() => framer.connections.length === 1, 5000, 'the connection');
+        const answered = new Promise<string>((resolve) => framer.connections[0].socket.once('pong', (data) => resolve(data.toString())));
+        cli.write('go\n');
+        expect(await answered, 'ws answered the ping').to.equal('are you there');
+        await cli.waitForStderr('pong received: unasked');
+        cli.end();
+        const result = await cli.exited();
+        expect(result.code).to.equal(0);
+        expect(result.stderr).to.include('ping received: are you there');
+        expect(result.stderr).to.include('pong received: unasked');
+        expect(result.stdout).to.equal('');
+      } finally {
+        await framer.close();
+      }
+    });
+
+    it('-P listens through the client\'s ping and pong events: the CLI no longer subclasses ws', () => {
+      const source = readFileSync(new URL('../../src/cli/session.ts', import.meta.url), 'utf8');
+      expect(source).not.to.match(/extends\s+WebSocket\b/);
+      expect(source).not.to.match(/^import WebSocket from 'ws'/m);
+      expect(source).not.to.match(/\bWebSocket:/);
+      expect(source).to.match(/socket\.on\('ping'/);
+      expect(source).to.match(/socket\.on\('pong'/);
     });
 
     it('--heartbeat drops a connection whose server stops answering pings, then reconnects', async () => {

@@ -245,7 +245,11 @@ describe('timers in every shipped build', function () {
       const client = new SteadySocket('ws://127.0.0.1:1/', {
         WebSocket: PongSocket,
         use: [heartbeat({ interval, timeout, ping: () => 'ping', isPong: (message) => message === 'pong' })],
+        // No retry within the test: with jitter the first wait is anywhere in [0, maxDelay], and
+        // one under ~300 ms (about 1 run in 100) reopened the connection before the state check.
         minDelay: 60_000,
+        maxDelay: 60_000,
+        jitter: 0,
         closeTimeout: 100,
       });
       const errors: string[] = [];

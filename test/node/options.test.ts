@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SteadySocket, stats, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { Child } from '../examples/support';
-import { eventually, sleep, startWsServer, within, type WsServer } from './support';
+import { eventually, freePort, sleep, startWsServer, within, type WsServer } from './support';
 
 describe('Node options reach the server (ws as the transport)', function () {
   this.timeout(30_000);
@@ -177,10 +177,57 @@ describe('Node options reach the server (ws as the transport)', function () {
       socket.on('error', (error) => errors.push(error));
       await closedState(socket);
       expect(loop.upgrades, 'upgrade requests the looping server saw').to.deep.equal(['/old', '/old?hop=1', '/old?hop=2']);
-      // ws gives up on the last 302 (its own error says "Maximum redirects exceeded"): a rejected handshake.
+      // ws gives up on the last 302 (its own error says "Maximum redirects exceeded"): a rejected
+      // handshake whose message and `redirects` say that the limit, not the server, stopped it.
       expect(errors.map((e) => e.code), errors.map((e) => `${e.code}: ${e.message}`).join('; ')).to.deep.equal(['HANDSHAKE_REJECTED', 'RETRIES_EXHAUSTED']);
       expect(errors[0].status).to.equal(302);
+      expect(errors[0].redirects).to.equal(2);
+      expect(errors[0].message).to.equal(
+        'Too many redirects: the handshake was redirected 2 times (maxRedirects) and the server answered with one more (HTTP 302). Raise maxRedirects, or connect to the final URL.',
+      );
+      expect(errors[0].message, 'the Location is not shown: it may carry a token').not.to.include('hop=');
+      expect((errors[0].cause as Error).message).to.equal('Maximum redirects exceeded');
       expect(s.connections).to.have.length(0);
+    });
+
+    it('maxRedirects: 0 refuses the first redirect; a redirect without followRedirects is a plain rejection (no redirects detail)', async () => {
+      const moved = await redirector(() => 'ws://127.0.0.1:1/never');
+      const errorsOf = async (options: SteadySocketOptions) => {
+        const socket = client(moved.url, { maxRetries: 0, ...options });
+        const errors: SteadySocketError[] = [];
+        socket.on('error', (error) => errors.push(error));
+        await closedState(socket);
+        return errors[0];
+      };
+      const limited = await errorsOf({ followRedirects: true, maxRedirects: 0 });
+      expect(limited).to.include({ code: 'HANDSHAKE_REJECTED', status: 302, redirects: 0 });
+      expect(limited.message).to.include('redirected 0 times (maxRedirects)');
+      const unfollowed = await errorsOf({});
+      expect(unfollowed).to.include({ code: 'HANDSHAKE_REJECTED', status: 302 });
+      expect(unfollowed.redirects).to.equal(undefined);
+      expect(unfollowed.message).to.equal('The server rejected the WebSocket handshake with HTTP 302.');
+      expect(moved.upgrades).to.have.length(2);
+    });
+
+    it('a failure after a followed redirect is reported as itself, not as the 302 that was followed', async () => {
+      const dead = await freePort();
+      const toDead = await redirector(() => `ws://127.0.0.1:${dead}/gone`);
+      const refused = client(toDead.url, { followRedirects: true, maxRetries: 0 });
+      const errors: SteadySocketError[] = [];
+      refused.on('error', (error) => errors.push(error));
+      await closedState(refused);
+      expect(errors[0]?.code, errors[0]?.message).to.equal('CONNECT_FAILED');
+      expect((errors[0].cause as { code?: string }).code).to.equal('ECONNREFUSED');
+      expect(errors[0].status).to.equal(undefined);
+
+      const s = await server({ ws: { verifyClient: (_info, callback) => callback(false, 401) } });
+      const toRejecting = await redirector(() => `${s.url.replace('ws:', 'http:')}auth`);
+      const rejected = client(toRejecting.url, { followRedirects: true, maxRetries: 0 });
+      const rejections: SteadySocketError[] = [];
+      rejected.on('error', (error) => rejections.push(error));
+      await closedState(rejected);
+      expect(rejections[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 401 });
+      expect(rejections[0].redirects).to.equal(undefined);
     });
   });
 

@@ -339,5 +339,37 @@ describe('delivery features (fake transport, fake clock)', () => {
       FakeWebSocket.last.serverOpen();
       expect((await rejection(ping(socket))).code).to.equal('INVALID_OPTION');
     });
+
+    it('throws INVALID_OPTION at once for data that no ping frame can carry, in any state', () => {
+      const socket = open(); // still connecting: the data is checked before anything else
+      const thrown = (data: unknown) => {
+        try {
+          ping(socket, { data: data as string }).catch(() => {}); // not open: CONNECTION_CLOSED
+        } catch (error) {
+          return error as SteadySocketError;
+        }
+        return undefined;
+      };
+      for (const data of ['x'.repeat(126), 'é'.repeat(63), new Uint8Array(126), new ArrayBuffer(126), 42, { length: 1 }, null, [1, 2]]) {
+        const error = thrown(data);
+        expect(error, `data ${Object.prototype.toString.call(data)}`).to.be.instanceOf(SteadySocketError);
+        expect(error!.code).to.equal('INVALID_OPTION');
+        expect(error!.message).to.include('125 bytes');
+      }
+      // 125 bytes is the most a control frame carries (RFC 6455 §5.5): accepted (then refused for the state).
+      for (const data of ['x'.repeat(125), 'é'.repeat(62), new Uint8Array(125), new DataView(new ArrayBuffer(125)), '']) {
+        expect(thrown(data), `data of ${typeof data === 'string' ? data.length : data.byteLength}`).to.equal(undefined);
+      }
+    });
+
+    it('throws INVALID_OPTION for data with an application ping (its message is the heartbeat\'s ping())', async () => {
+      const socket = open({ use: [heartbeat({ interval: 60_000, timeout: 5000, ping: () => ({ ping: 1 }), isPong: (m) => m.pong !== undefined })] });
+      FakeWebSocket.last.serverOpen();
+      expect(() => ping(socket, { data: 'x' })).to.throw(SteadySocketError, 'application ping').with.property('code', 'INVALID_OPTION');
+      expect(FakeWebSocket.last.sent, 'nothing sent').to.deep.equal([]);
+      const rtt = ping(socket);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ pong: 1 }));
+      expect(await rtt).to.be.a('number');
+    });
   });
 });
