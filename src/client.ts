@@ -404,8 +404,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (!this._final) this._emitError(error);
     // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
     // refused connection, which would stall the attempt until connectTimeout.
-    // (Only while connecting: it replaces the connect timeout. Closing has its close timeout.)
-    if (this._state === 'connecting' && conn === this._conn && !conn.released) {
+    // Only while connecting, where it takes the connect timeout's place unless that one ends
+    // sooner anyway (closing has its close timeout).
+    if (this._state === 'connecting' && conn === this._conn && !conn.released && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
       this._arm(this, () => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
     }
   }

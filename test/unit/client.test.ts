@@ -312,6 +312,24 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(errors).to.deep.equal(['CONNECT_FAILED']);
   });
 
+  it('gives up on an errored attempt that never closes after 1 s, or at its connect timeout when that comes first', () => {
+    for (const [connectTimeout, endsAt, code] of [
+      [Infinity, 1000, 'CONNECT_FAILED'],
+      [300, 300, 'CONNECT_TIMEOUT'],
+    ] as const) {
+      const socket = open({ minDelay: 60_000, jitter: 0, connectTimeout });
+      const errors: string[] = [];
+      socket.on('error', (e) => errors.push(e.code));
+      FakeWebSocket.last.onerror?.({ type: 'error' });
+      clock.tick(endsAt - 1);
+      expect(socket.state, `connectTimeout ${connectTimeout}`).to.equal('connecting');
+      clock.tick(1);
+      expect(socket.state, `connectTimeout ${connectTimeout}`).to.equal('waiting');
+      expect(errors.at(-1)).to.equal(code);
+      socket.close();
+    }
+  });
+
   it('encodes a queued message with the codec of the connection that carries it', () => {
     const upper = { encode: (v: unknown) => String(v).toUpperCase(), decode: (d: unknown) => d };
     const socket = open({ protocols: ['json', 'shout'], codecs: { json: json(), shout: upper } });
