@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { ping, ready, SteadySocket, type SteadySocketOptions } from '../../src/index';
-import { eventually, sleep, startWsServer, within, type Connection, type WsServer } from '../node/support';
+import { eventually, liveKit, sleep, within, type Connection } from '../node/support';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 /** ws, recording every socket the client makes, so a test can count the listeners on it. */
@@ -23,28 +23,7 @@ const text = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, dat
 
 describe('ping and pong events (Node, ws)', function () {
   this.timeout(15_000);
-  const sockets: SteadySocket[] = [];
-  const servers: WsServer[] = [];
-
-  afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    await Promise.all(servers.splice(0).map((server) => server.close()));
-  });
-
-  async function server(options?: Parameters<typeof startWsServer>[0]): Promise<WsServer> {
-    const started = await startWsServer(options);
-    servers.push(started);
-    return started;
-  }
-
-  function client(url: string, options: SteadySocketOptions = {}): SteadySocket {
-    const socket = new SteadySocket(url, { minDelay: 20, maxDelay: 20, ...options });
-    socket.on('error', () => {});
-    sockets.push(socket);
-    return socket;
-  }
-
-  const opened = (socket: SteadySocket) => within(5000, 'open', new Promise((resolve) => socket.once('open', resolve)));
+  const { server, client, opened } = liveKit();
   /** Resolves with what the server's side of `connection` receives as pongs. */
   const pongsAt = (connection: Connection) => {
     const pongs: string[] = [];

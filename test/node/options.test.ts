@@ -4,32 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SteadySocket, stats, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { Child } from '../examples/support';
-import { eventually, freePort, sleep, startWsServer, within, type WsServer } from './support';
+import { eventually, freePort, liveKit, sleep, within } from './support';
 
 describe('Node options reach the server (ws as the transport)', function () {
   this.timeout(30_000);
-  const sockets: SteadySocket[] = [];
-  const servers: WsServer[] = [];
-
-  afterEach(async () => {
-    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    await Promise.all(servers.splice(0).map((server) => server.close()));
-  });
-
-  async function server(options?: Parameters<typeof startWsServer>[0]): Promise<WsServer> {
-    const started = await startWsServer(options);
-    servers.push(started);
-    return started;
-  }
-
-  function client(url: string, options: SteadySocketOptions = {}): SteadySocket {
-    const socket = new SteadySocket(url, { minDelay: 20, maxDelay: 20, ...options });
-    socket.on('error', () => {});
-    sockets.push(socket);
-    return socket;
-  }
-
-  const opened = (socket: SteadySocket) => within(5000, 'open', new Promise((resolve) => socket.once('open', resolve)));
+  const { server, client, opened } = liveKit();
   const closedState = (socket: SteadySocket) =>
     within(5000, 'the client to stop', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
 

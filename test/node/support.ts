@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SteadySocket, type SteadySocketOptions } from '../../src/index';
 import { toolPath } from '../support/tools';
 import { WebSocketServer, type ServerOptions, type WebSocket as ServerSocket } from 'ws';
 
@@ -425,4 +426,32 @@ export function makeTestPki(): TestPki {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
     throw new Error(`openssl failed: ${(error as Error).message}\n${stderr}`);
   }
+}
+
+/**
+ * Servers and clients for one `describe` block, all stopped after each test: `server()` starts a
+ * ws server on loopback, `client()` a SteadySocket that retries every 20 ms and ignores errors,
+ * `opened()` waits for its next `open`.
+ */
+export function liveKit() {
+  const sockets: SteadySocket[] = [];
+  const servers: WsServer[] = [];
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return {
+    async server(options?: WsServerOptions): Promise<WsServer> {
+      const started = await startWsServer(options);
+      servers.push(started);
+      return started;
+    },
+    client(url: string, options: SteadySocketOptions = {}): SteadySocket {
+      const socket = new SteadySocket(url, { minDelay: 20, maxDelay: 20, ...options });
+      socket.on('error', () => {});
+      sockets.push(socket);
+      return socket;
+    },
+    opened: (socket: SteadySocket) => within(5000, 'open', new Promise((resolve) => socket.once('open', resolve))),
+  };
 }

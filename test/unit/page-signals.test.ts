@@ -2,7 +2,7 @@
 // wired to it. The real-browser scenarios (test/everywhere) cover the same in Chromium and Firefox.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { heartbeat, pageSignals, SteadySocket, type Feature } from '../../src/index';
+import { heartbeat, pageSignals, SteadySocket, type Feature, type SteadySocketOptions } from '../../src/index';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -108,7 +108,7 @@ describe('page signals', () => {
       }
     });
 
-    function open(options: { use?: Feature[] } & object = {}) {
+    function open(options: Omit<SteadySocketOptions<unknown, unknown>, 'use'> & { use?: Feature[] } = {}) {
       const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', {
         WebSocket: FakeWebSocket as never,
         ...options,
