@@ -34,10 +34,8 @@ export interface AckOptions<In, Out> {
   dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number };
 }
 
-/** A written message waiting for its acknowledgement: its id, and when it is given up. */
+/** A written message waiting for its acknowledgement. */
 interface Held<Out> extends OutboxEntry<Out> {
-  ackId?: MessageId;
-  ackBy?: number;
   /** An earlier write of the same id, superseded by this one: it settles with this one. */
   ackPrev?: Held<Out>;
 }
@@ -45,6 +43,121 @@ interface Held<Out> extends OutboxEntry<Out> {
 /** Calls `fn` for `entry` and every earlier write of its id it superseded. */
 function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void {
   for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) fn(write);
+}
+
+/**
+ * Written and not yet acknowledged, oldest first: slot `i` of the parallel arrays holds write
+ * number `first + i`, and `numbers` maps an id to the number of its latest write. Writes are
+ * numbered in the order written, so with one timeout for all the oldest also has the earliest
+ * deadline.
+ *
+ * Not one `Map` of id → entry: with a thousand messages in flight, V8 keeps such a Map's hash
+ * table in the old generation, and the tables a rehash leaves behind still point at entries
+ * acknowledged since; every young-generation collection then keeps those alive and promotes
+ * them, so each message ends up copied, promoted and collected again with the old generation
+ * (bench/, `delivery`: most of what acks() cost). Here the Map holds numbers, a released slot is
+ * emptied at once, and the arrays are compacted in place.
+ */
+class Unacknowledged<Out> {
+  private readonly numbers = new Map<MessageId, number>();
+  private readonly entries: (Held<Out> | undefined)[] = [];
+  private readonly ids: (MessageId | undefined)[] = [];
+  private readonly deadlines: number[] = [];
+  /** The number of the write in slot 0. */
+  private first = 0;
+  /** Slots before `head` are all released. */
+  private head = 0;
+
+  get size(): number {
+    return this.numbers.size;
+  }
+
+  /** Holds `entry` as the latest write of `id`; returns the write of `id` it supersedes, released. */
+  add(id: MessageId, entry: Held<Out>, deadline: number): Held<Out> | undefined {
+    const earlier = this.take(id);
+    this.numbers.set(id, this.first + this.entries.length);
+    this.entries.push(entry);
+    this.ids.push(id);
+    this.deadlines.push(deadline);
+    return earlier;
+  }
+
+  /** Releases the latest write of `id` and returns it (undefined when none is held). */
+  take(id: MessageId): Held<Out> | undefined {
+    const number = this.numbers.get(id);
+    if (number === undefined) return undefined;
+    this.numbers.delete(id);
+    const slot = number - this.first;
+    const entry = this.entries[slot];
+    this.entries[slot] = this.ids[slot] = undefined;
+    if (slot === this.head) this.advance();
+    // Released out of order: compact once the gaps behind the oldest outnumber what is held.
+    else if (this.entries.length - this.head - this.numbers.size > Math.max(1024, this.numbers.size)) this.renumber();
+    return entry;
+  }
+
+  /** The oldest held write, its id and deadline; undefined when none is held. */
+  oldest(): { entry: Held<Out>; id: MessageId; deadline: number } | undefined {
+    const head = this.head;
+    return head < this.entries.length ? { entry: this.entries[head]!, id: this.ids[head]!, deadline: this.deadlines[head] } : undefined;
+  }
+
+  /** The held writes, oldest first. */
+  values(): Held<Out>[] {
+    const held: Held<Out>[] = [];
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]) held.push(this.entries[i]!);
+    return held;
+  }
+
+  /** Releases every held write and returns them, oldest first. */
+  clear(): Held<Out>[] {
+    const held = this.values();
+    this.numbers.clear();
+    this.reset();
+    return held;
+  }
+
+  /** Moves `head` past released slots; drops them once they are most of the arrays. */
+  private advance(): void {
+    const entries = this.entries;
+    let head = this.head;
+    while (head < entries.length && entries[head] === undefined) head++;
+    this.head = head;
+    if (head === entries.length) this.reset();
+    else if (head >= 1024 && head * 2 >= entries.length) {
+      // Numbers that would outgrow a small integer start again from 0.
+      if (this.first > 2 ** 30) return this.renumber();
+      // In place: a discarded copy of the array would still point at entries (see above).
+      for (const array of [entries, this.ids, this.deadlines] as unknown[][]) {
+        array.copyWithin(0, head);
+        array.length -= head;
+      }
+      this.first += head;
+      this.head = 0;
+    }
+  }
+
+  /** Packs the held writes at the front, in order, numbered from 0 again. */
+  private renumber(): void {
+    const { entries, ids, deadlines } = this;
+    let kept = 0;
+    for (let i = this.head; i < entries.length; i++) {
+      if (entries[i] === undefined) continue;
+      entries[kept] = entries[i];
+      ids[kept] = ids[i];
+      deadlines[kept] = deadlines[i];
+      this.numbers.set(ids[kept]!, kept);
+      kept++;
+    }
+    entries.length = ids.length = deadlines.length = kept;
+    this.first = this.head = 0;
+  }
+
+  /** Nothing held: empty arrays, numbers from 0. */
+  private reset(): void {
+    this.entries.length = this.ids.length = this.deadlines.length = 0;
+    this.first = this.head = 0;
+  }
 }
 
 /**
@@ -64,14 +177,12 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
   checkNumber('acks dedupe window', window, 1);
 
   return feature<In, Out>((client) => {
-    /** Written and not yet acknowledged, by id, in the order written (the entry carries its id and deadline). */
-    const pending = new Map<MessageId, Held<Out>>();
+    const pending = new Unacknowledged<Out>();
     const seen = new Set<MessageId>();
     const seenOrder: MessageId[] = [];
 
     // Pending messages count in the outbox's limits (held) without being in its queue.
-    const release = (entry: Held<Out>) => {
-      pending.delete(entry.ackId!);
+    const unhold = (entry: Held<Out>) => {
       const outbox = client._outbox!;
       outbox.held--;
       outbox.heldBytes -= entry.size;
@@ -80,14 +191,17 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
     const checkTimeouts = () => {
       hooks.timer = undefined;
       const now = Date.now();
-      let next = Infinity;
-      for (const entry of [...pending.values()]) {
-        if (entry.ackBy! > now) {
-          next = Math.min(next, entry.ackBy!);
-          continue;
+      // Oldest first: the first one still in time is the next deadline (writes are numbered in time order).
+      for (let oldest = pending.oldest(); oldest; oldest = pending.oldest()) {
+        if (oldest.deadline > now) {
+          // Also when a drop listener's write armed the timer meanwhile: this deadline is earlier.
+          client._arm(hooks, checkTimeouts, Math.max(1, oldest.deadline - Date.now()));
+          return;
         }
-        release(entry);
-        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(entry.ackId)} within ${timeout} ms.`);
+        const { entry, id } = oldest;
+        pending.take(id);
+        unhold(entry);
+        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(id)} within ${timeout} ms.`);
         eachWrite(entry, (write) => {
           write.done?.();
           write.reject?.(error);
@@ -95,12 +209,11 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         });
         if (client.state === 'closed') return;
       }
-      if (next !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, Math.max(1, next - Date.now()));
     };
 
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
-      held: () => [...pending.values()],
+      held: () => pending.values(),
       written(written) {
         let id: MessageId | undefined;
         try {
@@ -110,15 +223,12 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         }
         if (id === undefined) return false;
         const entry = written as Held<Out>;
-        const earlier = pending.get(id);
+        const earlier = pending.add(id, entry, timeout === Infinity ? Infinity : Date.now() + timeout);
         if (earlier) {
           // The same id again: the newer write is the one that counts, and the earlier settles with it.
-          release(earlier);
+          unhold(earlier);
           entry.ackPrev = earlier;
         }
-        entry.ackId = id;
-        entry.ackBy = timeout === Infinity ? Infinity : Date.now() + timeout;
-        pending.set(id, entry);
         // Written at once (nothing was queued): the outbox that holds the count may not exist yet.
         const outbox = (client._outbox ??= new Outbox<Out>(client._opts, (dropped, reason) => client._dropped(dropped, reason)));
         outbox.held++;
@@ -134,13 +244,13 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           // Not an acknowledgement.
         }
         if (id !== undefined) {
-          const entry = pending.get(id);
+          const entry = pending.take(id);
           if (entry) {
-            release(entry);
-            eachWrite(entry, (write) => {
+            unhold(entry);
+            for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) {
               write.done?.();
               write.resolve?.();
-            });
+            }
           }
           return true;
         }
@@ -163,18 +273,18 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       closed(_conn: Connection<In>) {
         client._disarm(hooks);
         if (!pending.size) return;
-        const unacknowledged = [...pending.values()];
+        const unacknowledged = pending.clear();
         const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
-          release(unacknowledged[i]);
+          unhold(unacknowledged[i]);
           outbox.restore(unacknowledged[i]);
         }
       },
       finish() {
         // The client closed for good with messages still unacknowledged (a close() that did not
         // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
-        for (const entry of [...pending.values()]) {
-          release(entry);
+        for (const entry of pending.clear()) {
+          unhold(entry);
           eachWrite(entry, (write) => client._dropped(write, 'closed'));
         }
       },
