@@ -46,117 +46,117 @@ function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void 
 }
 
 /**
- * Written and not yet acknowledged, oldest first: slot `i` of the parallel arrays holds write
- * number `first + i`, and `numbers` maps an id to the number of its latest write. Writes are
- * numbered in the order written, so with one timeout for all the oldest also has the earliest
- * deadline.
+ * Written and not yet acknowledged, oldest first, in a ring of slots (parallel arrays, a power
+ * of two long), with the slot of each id's latest write in `slots`. Writes are appended in the
+ * order written, so with one timeout for all the oldest also has the earliest deadline.
  *
  * Not one `Map` of id → entry: with a thousand messages in flight, V8 keeps such a Map's hash
  * table in the old generation, and the tables a rehash leaves behind still point at entries
  * acknowledged since; every young-generation collection then keeps those alive and promotes
  * them, so each message ends up copied, promoted and collected again with the old generation
- * (bench/, `delivery`: most of what acks() cost). Here the Map holds numbers, a released slot is
- * emptied at once, and the arrays are compacted in place.
+ * (bench/, `delivery`: most of what acks() cost). Here the Map holds slot numbers, a released
+ * slot is emptied at once, and arrays that are replaced are emptied first.
  */
 class Unacknowledged<Out> {
-  private readonly numbers = new Map<MessageId, number>();
-  private readonly entries: (Held<Out> | undefined)[] = [];
-  private readonly ids: (MessageId | undefined)[] = [];
-  private readonly deadlines: number[] = [];
-  /** The number of the write in slot 0. */
-  private first = 0;
-  /** Slots before `head` are all released. */
+  private readonly slots = new Map<MessageId, number>();
+  private entries: (Held<Out> | undefined)[] = [];
+  private ids: (MessageId | undefined)[] = [];
+  private deadlines = new Float64Array(0);
+  /** The slot of the oldest write. */
   private head = 0;
+  /** Slots in use from `head` on, released ones between held ones included. */
+  private used = 0;
 
   get size(): number {
-    return this.numbers.size;
+    return this.slots.size;
   }
 
   /** Holds `entry` as the latest write of `id`; returns the write of `id` it supersedes, released. */
   add(id: MessageId, entry: Held<Out>, deadline: number): Held<Out> | undefined {
     const earlier = this.take(id);
-    this.numbers.set(id, this.first + this.entries.length);
-    this.entries.push(entry);
-    this.ids.push(id);
-    this.deadlines.push(deadline);
+    if (this.used === this.entries.length) this.rebuild();
+    const slot = (this.head + this.used++) & (this.entries.length - 1);
+    this.entries[slot] = entry;
+    this.ids[slot] = id;
+    this.deadlines[slot] = deadline;
+    this.slots.set(id, slot);
     return earlier;
   }
 
   /** Releases the latest write of `id` and returns it (undefined when none is held). */
   take(id: MessageId): Held<Out> | undefined {
-    const number = this.numbers.get(id);
-    if (number === undefined) return undefined;
-    this.numbers.delete(id);
-    const slot = number - this.first;
-    const entry = this.entries[slot];
-    this.entries[slot] = this.ids[slot] = undefined;
-    if (slot === this.head) this.advance();
-    // Released out of order: compact once the gaps behind the oldest outnumber what is held.
-    else if (this.entries.length - this.head - this.numbers.size > Math.max(1024, this.numbers.size)) this.renumber();
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    this.slots.delete(id);
+    const entries = this.entries;
+    const entry = entries[slot];
+    entries[slot] = this.ids[slot] = undefined;
+    if (slot === this.head) {
+      const mask = entries.length - 1;
+      do {
+        this.head = (this.head + 1) & mask;
+        this.used--;
+      } while (this.used > 0 && entries[this.head] === undefined);
+    }
     return entry;
   }
 
   /** The oldest held write, its id and deadline; undefined when none is held. */
   oldest(): { entry: Held<Out>; id: MessageId; deadline: number } | undefined {
     const head = this.head;
-    return head < this.entries.length ? { entry: this.entries[head]!, id: this.ids[head]!, deadline: this.deadlines[head] } : undefined;
+    return this.used ? { entry: this.entries[head]!, id: this.ids[head]!, deadline: this.deadlines[head] } : undefined;
   }
 
   /** The held writes, oldest first. */
   values(): Held<Out>[] {
     const held: Held<Out>[] = [];
-    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]) held.push(this.entries[i]!);
+    const mask = this.entries.length - 1;
+    for (let i = 0; i < this.used; i++) {
+      const entry = this.entries[(this.head + i) & mask];
+      if (entry) held.push(entry);
+    }
     return held;
   }
 
   /** Releases every held write and returns them, oldest first. */
   clear(): Held<Out>[] {
     const held = this.values();
-    this.numbers.clear();
-    this.reset();
+    this.slots.clear();
+    this.entries.fill(undefined);
+    this.ids.fill(undefined);
+    this.head = this.used = 0;
     return held;
   }
 
-  /** Moves `head` past released slots; drops them once they are most of the arrays. */
-  private advance(): void {
-    const entries = this.entries;
-    let head = this.head;
-    while (head < entries.length && entries[head] === undefined) head++;
-    this.head = head;
-    if (head === entries.length) this.reset();
-    else if (head >= 1024 && head * 2 >= entries.length) {
-      // Numbers that would outgrow a small integer start again from 0.
-      if (this.first > 2 ** 30) return this.renumber();
-      // In place: a discarded copy of the array would still point at entries (see above).
-      for (const array of [entries, this.ids, this.deadlines] as unknown[][]) {
-        array.copyWithin(0, head);
-        array.length -= head;
-      }
-      this.first += head;
-      this.head = 0;
-    }
-  }
-
-  /** Packs the held writes at the front, in order, numbered from 0 again. */
-  private renumber(): void {
-    const { entries, ids, deadlines } = this;
+  /**
+   * Every slot is in use: moves the held writes, in order, to the front of new arrays at least
+   * twice their number long (so the next rebuild is as many writes away; out-of-order
+   * acknowledgements leave gaps that this drops).
+   */
+  private rebuild(): void {
+    let capacity = 16;
+    while (capacity < this.slots.size * 2) capacity *= 2;
+    const entries = new Array<Held<Out> | undefined>(capacity).fill(undefined);
+    const ids = new Array<MessageId | undefined>(capacity).fill(undefined);
+    const deadlines = new Float64Array(capacity);
+    const mask = this.entries.length - 1;
     let kept = 0;
-    for (let i = this.head; i < entries.length; i++) {
-      if (entries[i] === undefined) continue;
-      entries[kept] = entries[i];
-      ids[kept] = ids[i];
-      deadlines[kept] = deadlines[i];
-      this.numbers.set(ids[kept]!, kept);
-      kept++;
+    for (let i = 0; i < this.used; i++) {
+      const from = (this.head + i) & mask;
+      if (this.entries[from] === undefined) continue;
+      entries[kept] = this.entries[from];
+      ids[kept] = this.ids[from];
+      deadlines[kept] = this.deadlines[from];
+      this.slots.set(this.ids[from]!, kept++);
     }
-    entries.length = ids.length = deadlines.length = kept;
-    this.first = this.head = 0;
-  }
-
-  /** Nothing held: empty arrays, numbers from 0. */
-  private reset(): void {
-    this.entries.length = this.ids.length = this.deadlines.length = 0;
-    this.first = this.head = 0;
+    // Emptied before they go: until collected, they would keep their entries alive (see above).
+    this.entries.fill(undefined);
+    this.ids.fill(undefined);
+    this.entries = entries;
+    this.ids = ids;
+    this.deadlines = deadlines;
+    this.head = 0;
+    this.used = kept;
   }
 }
 
