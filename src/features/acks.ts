@@ -11,6 +11,7 @@ import { SteadySocketError } from '../errors';
 import { feature, type Feature, type FeatureHooks } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import { Outbox, type OutboxEntry } from '../outbox';
+import { InFlight } from './in-flight';
 
 /** An id that correlates a message with its acknowledgement or reply. */
 export type MessageId = string | number;
@@ -46,121 +47,6 @@ function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void 
 }
 
 /**
- * Written and not yet acknowledged, oldest first, in a ring of slots (parallel arrays, a power
- * of two long), with the slot of each id's latest write in `slots`. Writes are appended in the
- * order written, so with one timeout for all the oldest also has the earliest deadline.
- *
- * Not one `Map` of id → entry: with a thousand messages in flight, V8 keeps such a Map's hash
- * table in the old generation, and the tables a rehash leaves behind still point at entries
- * acknowledged since; every young-generation collection then keeps those alive and promotes
- * them, so each message ends up copied, promoted and collected again with the old generation
- * (bench/, `delivery`: most of what acks() cost). Here the Map holds slot numbers, a released
- * slot is emptied at once, and arrays that are replaced are emptied first.
- */
-class Unacknowledged<Out> {
-  private readonly slots = new Map<MessageId, number>();
-  private entries: (Held<Out> | undefined)[] = [];
-  private ids: (MessageId | undefined)[] = [];
-  private deadlines = new Float64Array(0);
-  /** The slot of the oldest write. */
-  private head = 0;
-  /** Slots in use from `head` on, released ones between held ones included. */
-  private used = 0;
-
-  get size(): number {
-    return this.slots.size;
-  }
-
-  /** Holds `entry` as the latest write of `id`; returns the write of `id` it supersedes, released. */
-  add(id: MessageId, entry: Held<Out>, deadline: number): Held<Out> | undefined {
-    const earlier = this.take(id);
-    if (this.used === this.entries.length) this.rebuild();
-    const slot = (this.head + this.used++) & (this.entries.length - 1);
-    this.entries[slot] = entry;
-    this.ids[slot] = id;
-    this.deadlines[slot] = deadline;
-    this.slots.set(id, slot);
-    return earlier;
-  }
-
-  /** Releases the latest write of `id` and returns it (undefined when none is held). */
-  take(id: MessageId): Held<Out> | undefined {
-    const slot = this.slots.get(id);
-    if (slot === undefined) return undefined;
-    this.slots.delete(id);
-    const entries = this.entries;
-    const entry = entries[slot];
-    entries[slot] = this.ids[slot] = undefined;
-    if (slot === this.head) {
-      const mask = entries.length - 1;
-      do {
-        this.head = (this.head + 1) & mask;
-        this.used--;
-      } while (this.used > 0 && entries[this.head] === undefined);
-    }
-    return entry;
-  }
-
-  /** The oldest held write, its id and deadline; undefined when none is held. */
-  oldest(): { entry: Held<Out>; id: MessageId; deadline: number } | undefined {
-    const head = this.head;
-    return this.used ? { entry: this.entries[head]!, id: this.ids[head]!, deadline: this.deadlines[head] } : undefined;
-  }
-
-  /** The held writes, oldest first. */
-  values(): Held<Out>[] {
-    const held: Held<Out>[] = [];
-    const mask = this.entries.length - 1;
-    for (let i = 0; i < this.used; i++) {
-      const entry = this.entries[(this.head + i) & mask];
-      if (entry) held.push(entry);
-    }
-    return held;
-  }
-
-  /** Releases every held write and returns them, oldest first. */
-  clear(): Held<Out>[] {
-    const held = this.values();
-    this.slots.clear();
-    this.entries.fill(undefined);
-    this.ids.fill(undefined);
-    this.head = this.used = 0;
-    return held;
-  }
-
-  /**
-   * Every slot is in use: moves the held writes, in order, to the front of new arrays at least
-   * twice their number long (so the next rebuild is as many writes away; out-of-order
-   * acknowledgements leave gaps that this drops).
-   */
-  private rebuild(): void {
-    let capacity = 16;
-    while (capacity < this.slots.size * 2) capacity *= 2;
-    const entries = new Array<Held<Out> | undefined>(capacity).fill(undefined);
-    const ids = new Array<MessageId | undefined>(capacity).fill(undefined);
-    const deadlines = new Float64Array(capacity);
-    const mask = this.entries.length - 1;
-    let kept = 0;
-    for (let i = 0; i < this.used; i++) {
-      const from = (this.head + i) & mask;
-      if (this.entries[from] === undefined) continue;
-      entries[kept] = this.entries[from];
-      ids[kept] = this.ids[from];
-      deadlines[kept] = this.deadlines[from];
-      this.slots.set(this.ids[from]!, kept++);
-    }
-    // Emptied before they go: until collected, they would keep their entries alive (see above).
-    this.entries.fill(undefined);
-    this.ids.fill(undefined);
-    this.entries = entries;
-    this.ids = ids;
-    this.deadlines = deadlines;
-    this.head = 0;
-    this.used = kept;
-  }
-}
-
-/**
  * Turns on acknowledged delivery (see {@link AckOptions}). `deliver()` then resolves when the
  * message is acknowledged, and `flushed()` when everything written is. Unacknowledged messages
  * count in the outbox limits.
@@ -177,7 +63,8 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
   checkNumber('acks dedupe window', window, 1);
 
   return feature<In, Out>((client) => {
-    const pending = new Unacknowledged<Out>();
+    /** Written and not yet acknowledged, by id (the latest write of each), oldest first. */
+    const pending = new InFlight<MessageId, Held<Out>>();
     const seen = new Set<MessageId>();
     const seenOrder: MessageId[] = [];
 
@@ -188,17 +75,30 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       outbox.heldBytes -= entry.size;
     };
 
+    /** What is held, oldest first. */
+    const held = () => {
+      const entries: Held<Out>[] = [];
+      pending.each((entry) => {
+        entries.push(entry);
+      });
+      return entries;
+    };
+
+    const delivered = (write: Held<Out>) => {
+      write.done?.();
+      write.resolve?.();
+    };
+
     const checkTimeouts = () => {
       hooks.timer = undefined;
       const now = Date.now();
-      // Oldest first: the first one still in time is the next deadline (writes are numbered in time order).
-      for (let oldest = pending.oldest(); oldest; oldest = pending.oldest()) {
-        if (oldest.deadline > now) {
+      // Oldest first, and the first still in time has the next deadline (one timeout for all).
+      pending.each((entry, id, deadline) => {
+        if (deadline > now) {
           // Also when a drop listener's write armed the timer meanwhile: this deadline is earlier.
-          client._arm(hooks, checkTimeouts, Math.max(1, oldest.deadline - Date.now()));
-          return;
+          client._arm(hooks, checkTimeouts, Math.max(1, deadline - Date.now()));
+          return false;
         }
-        const { entry, id } = oldest;
         pending.take(id);
         unhold(entry);
         const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(id)} within ${timeout} ms.`);
@@ -207,13 +107,13 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           write.reject?.(error);
           client.emit('drop', { data: write.value, reason: 'ack-timeout', error });
         });
-        if (client.state === 'closed') return;
-      }
+        return client.state !== 'closed';
+      });
     };
 
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
-      held: () => pending.values(),
+      held,
       written(written) {
         let id: MessageId | undefined;
         try {
@@ -247,10 +147,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           const entry = pending.take(id);
           if (entry) {
             unhold(entry);
-            for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) {
-              write.done?.();
-              write.resolve?.();
-            }
+            eachWrite(entry, delivered);
           }
           return true;
         }
@@ -273,7 +170,8 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       closed(_conn: Connection<In>) {
         client._disarm(hooks);
         if (!pending.size) return;
-        const unacknowledged = pending.clear();
+        const unacknowledged = held();
+        pending.clear();
         const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
           unhold(unacknowledged[i]);
@@ -283,7 +181,9 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       finish() {
         // The client closed for good with messages still unacknowledged (a close() that did not
         // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
-        for (const entry of pending.clear()) {
+        const unacknowledged = held();
+        pending.clear();
+        for (const entry of unacknowledged) {
           unhold(entry);
           eachWrite(entry, (write) => client._dropped(write, 'closed'));
         }
