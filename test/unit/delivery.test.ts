@@ -4,7 +4,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type MessageId, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
 
@@ -187,10 +187,14 @@ describe('delivery features (fake transport, fake clock)', () => {
     const settle = () => new Promise((resolve) => setImmediate(resolve));
 
     it('settles each write on its own acknowledgement in any order, and re-sends the others in the order of their latest write', async () => {
+      type Keyed = { id?: MessageId; ack?: MessageId };
+      // Ids that count up (kept without a Map), random integers and strings (kept in one), mixed.
+      const idKinds = fc.constantFrom('count' as const, 'random' as const, 'string' as const);
       await fc.assert(
         fc.asyncProperty(
           fc.array(
             fc.record({
+              ids: idKinds,
               writes: fc.integer({ min: 0, max: 1500 }),
               rewrites: fc.array(fc.nat(), { maxLength: 20 }),
               acks: fc.array(fc.nat(), { maxLength: 1500 }),
@@ -199,21 +203,34 @@ describe('delivery features (fake transport, fake clock)', () => {
           ),
           async (rounds) => {
             FakeWebSocket.reset();
-            const socket = open({ maxMessages: 1e6, maxBytes: 1e9, use: [acks(ackOptions)] });
+            const socket = new SteadySocket<Keyed, Keyed>('ws://example.test/', {
+              WebSocket: FakeWebSocket as never,
+              codec: json<Keyed, Keyed>(),
+              minDelay: 10,
+              jitter: 0,
+              maxMessages: 1e6,
+              maxBytes: 1e9,
+              use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack })],
+            });
+            socket.on('error', () => {});
+            clock.runMicrotasks();
             FakeWebSocket.last.serverOpen();
-            const delivered = new Set<number>();
-            const writesOf = new Map<number, number>();
+            const sentIds = () => FakeWebSocket.last.sent.map((frame) => (JSON.parse(frame as string) as Keyed).id);
+            const delivered = new Set<MessageId>();
+            const writesOf = new Map<MessageId, number>();
             /** The model: unacknowledged ids in the order of their latest write. */
-            let unacked: number[] = [];
-            let nextId = 1;
-            const write = (id: number) => {
+            let unacked: MessageId[] = [];
+            let count = 1;
+            const write = (id: MessageId) => {
               writesOf.set(id, (writesOf.get(id) ?? 0) + 1);
               void socket.deliver({ id }).then(() => delivered.add(id));
             };
             for (const round of rounds) {
               for (let i = 0; i < round.writes; i++) {
-                write(nextId);
-                unacked.push(nextId++);
+                const n = count++;
+                const id = round.ids === 'count' ? n : round.ids === 'random' ? 1e6 + ((n * 7919) % 100_003) * 1000 + (n % 1000) : `m${n}`;
+                write(id);
+                unacked.push(id);
               }
               for (const pick of round.rewrites) {
                 if (!unacked.length) break;
@@ -229,11 +246,11 @@ describe('delivery features (fake transport, fake clock)', () => {
             }
             await settle();
             const acked = [...writesOf.keys()].filter((id) => !unacked.includes(id));
-            expect([...delivered].sort((a, b) => a - b), 'every write of an acknowledged id settles').to.deep.equal(acked.sort((a, b) => a - b));
+            expect([...delivered].map(String).sort(), 'every write of an acknowledged id settles').to.deep.equal(acked.map(String).sort());
             FakeWebSocket.last.serverClose(1006);
             clock.tick(10);
             FakeWebSocket.last.serverOpen();
-            expect(sent().map((m) => m.id), 're-sent: the unacknowledged, in the order of their latest write').to.deep.equal(unacked);
+            expect(sentIds(), 're-sent: the unacknowledged, in the order of their latest write').to.deep.equal(unacked);
             for (const id of unacked) FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
             await settle();
             expect(delivered.size, 'all settled once acknowledged').to.equal(writesOf.size);
@@ -242,7 +259,7 @@ describe('delivery features (fake transport, fake clock)', () => {
             clock.runAll();
           },
         ),
-        { numRuns: 30 },
+        { numRuns: 40 },
       );
     });
 
