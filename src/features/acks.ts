@@ -11,6 +11,7 @@ import { SteadySocketError } from '../errors';
 import { feature, type Feature, type FeatureHooks } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import { Outbox, type OutboxEntry } from '../outbox';
+import { InFlight } from './in-flight';
 
 /** An id that correlates a message with its acknowledgement or reply. */
 export type MessageId = string | number;
@@ -34,10 +35,8 @@ export interface AckOptions<In, Out> {
   dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number };
 }
 
-/** A written message waiting for its acknowledgement: its id, and when it is given up. */
+/** A written message waiting for its acknowledgement. */
 interface Held<Out> extends OutboxEntry<Out> {
-  ackId?: MessageId;
-  ackBy?: number;
   /** An earlier write of the same id, superseded by this one: it settles with this one. */
   ackPrev?: Held<Out>;
 }
@@ -64,43 +63,57 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
   checkNumber('acks dedupe window', window, 1);
 
   return feature<In, Out>((client) => {
-    /** Written and not yet acknowledged, by id, in the order written (the entry carries its id and deadline). */
-    const pending = new Map<MessageId, Held<Out>>();
+    /** Written and not yet acknowledged, by id (the latest write of each), oldest first. */
+    const pending = new InFlight<MessageId, Held<Out>>();
     const seen = new Set<MessageId>();
     const seenOrder: MessageId[] = [];
 
     // Pending messages count in the outbox's limits (held) without being in its queue.
-    const release = (entry: Held<Out>) => {
-      pending.delete(entry.ackId!);
+    const unhold = (entry: Held<Out>) => {
       const outbox = client._outbox!;
       outbox.held--;
       outbox.heldBytes -= entry.size;
     };
 
+    /** What is held, oldest first. */
+    const held = () => {
+      const entries: Held<Out>[] = [];
+      pending.each((entry) => {
+        entries.push(entry);
+      });
+      return entries;
+    };
+
+    const delivered = (write: Held<Out>) => {
+      write.done?.();
+      write.resolve?.();
+    };
+
     const checkTimeouts = () => {
       hooks.timer = undefined;
       const now = Date.now();
-      let next = Infinity;
-      for (const entry of [...pending.values()]) {
-        if (entry.ackBy! > now) {
-          next = Math.min(next, entry.ackBy!);
-          continue;
+      // Oldest first, and the first still in time has the next deadline (one timeout for all).
+      pending.each((entry, id, deadline) => {
+        if (deadline > now) {
+          // Also when a drop listener's write armed the timer meanwhile: this deadline is earlier.
+          client._arm(hooks, checkTimeouts, Math.max(1, deadline - Date.now()));
+          return false;
         }
-        release(entry);
-        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(entry.ackId)} within ${timeout} ms.`);
+        pending.take(id);
+        unhold(entry);
+        const error = new SteadySocketError('ACK_TIMEOUT', `No acknowledgement of message ${String(id)} within ${timeout} ms.`);
         eachWrite(entry, (write) => {
           write.done?.();
           write.reject?.(error);
           client.emit('drop', { data: write.value, reason: 'ack-timeout', error });
         });
-        if (client.state === 'closed') return;
-      }
-      if (next !== Infinity && hooks.timer === undefined) client._arm(hooks, checkTimeouts, Math.max(1, next - Date.now()));
+        return client.state !== 'closed';
+      });
     };
 
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
-      held: () => [...pending.values()],
+      held,
       written(written) {
         let id: MessageId | undefined;
         try {
@@ -110,15 +123,12 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         }
         if (id === undefined) return false;
         const entry = written as Held<Out>;
-        const earlier = pending.get(id);
+        const earlier = pending.add(id, entry, timeout === Infinity ? Infinity : Date.now() + timeout);
         if (earlier) {
           // The same id again: the newer write is the one that counts, and the earlier settles with it.
-          release(earlier);
+          unhold(earlier);
           entry.ackPrev = earlier;
         }
-        entry.ackId = id;
-        entry.ackBy = timeout === Infinity ? Infinity : Date.now() + timeout;
-        pending.set(id, entry);
         // Written at once (nothing was queued): the outbox that holds the count may not exist yet.
         const outbox = (client._outbox ??= new Outbox<Out>(client._opts, (dropped, reason) => client._dropped(dropped, reason)));
         outbox.held++;
@@ -134,13 +144,10 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
           // Not an acknowledgement.
         }
         if (id !== undefined) {
-          const entry = pending.get(id);
+          const entry = pending.take(id);
           if (entry) {
-            release(entry);
-            eachWrite(entry, (write) => {
-              write.done?.();
-              write.resolve?.();
-            });
+            unhold(entry);
+            eachWrite(entry, delivered);
           }
           return true;
         }
@@ -163,18 +170,21 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       closed(_conn: Connection<In>) {
         client._disarm(hooks);
         if (!pending.size) return;
-        const unacknowledged = [...pending.values()];
+        const unacknowledged = held();
+        pending.clear();
         const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
-          release(unacknowledged[i]);
+          unhold(unacknowledged[i]);
           outbox.restore(unacknowledged[i]);
         }
       },
       finish() {
         // The client closed for good with messages still unacknowledged (a close() that did not
         // wait for flushed()): each is dropped with CLOSED, as the outbox's own are.
-        for (const entry of [...pending.values()]) {
-          release(entry);
+        const unacknowledged = held();
+        pending.clear();
+        for (const entry of unacknowledged) {
+          unhold(entry);
           eachWrite(entry, (write) => client._dropped(write, 'closed'));
         }
       },

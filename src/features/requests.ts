@@ -4,10 +4,11 @@
  * aborted, or rejected when the connection or the client ends under it.
  */
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks, type FeatureHost, type TimerHolder } from '../feature';
+import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import type { OutboxEntry } from '../outbox';
 import type { MessageId } from './acks';
+import { InFlight } from './in-flight';
 
 /** What a reply says, as read by `match`. */
 export interface Reply {
@@ -54,17 +55,33 @@ export interface RequestsFeature<In = any, Out = any> extends Feature<In, Out> {
   readonly pending: number;
 }
 
-interface Pending extends TimerHolder {
+/**
+ * A request until it settles. It is also the settle object of its outbox entry: `resolve` (the
+ * entry was written) does nothing, `reject` (it was dropped unsent) fails the request.
+ */
+interface Pending {
   id: number;
   message: unknown;
-  resolve(value: unknown): void;
+  timeout: number;
+  /** Settle the request's promise. */
+  fulfil(value: unknown): void;
+  fail(error: unknown): void;
+  resolve(): void;
   reject(error: unknown): void;
   resend: boolean;
   /** The message was written on the current connection. */
   written: boolean;
   entry: OutboxEntry<unknown> | undefined;
-  cleanup(): void;
+  /** Stops watching its abort signal (set only for a request with one). */
+  unwatch?: () => void;
 }
+
+/** An entry still queued when it was enqueued: the written hook marks its request. */
+interface Tagged extends OutboxEntry<unknown> {
+  request?: Pending;
+}
+
+const noop = () => {};
 
 const defaultWrap = (id: number, data: unknown) => ({ id, request: data });
 
@@ -87,24 +104,48 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
   checkNumber('requests timeout', defaultTimeout, 1);
   let client: FeatureHost<In, Out> | undefined;
   let nextId = 0;
-  const pending = new Map<MessageId, Pending>();
-  /** Pending requests by their outgoing message (unique per request: it carries the id). */
-  const byMessage = new Map<unknown, Pending>();
+  /** Pending requests, oldest first. */
+  const inFlight = new InFlight<number, Pending>();
+  /** The feature's hooks: their `timer` (one for all requests) fires at `wakeAt`. */
+  let hooks: FeatureHooks<In, Out>;
+  let wakeAt = Infinity;
 
   const settle = (item: Pending, error: unknown, value?: unknown) => {
-    if (!pending.delete(item.id)) return;
-    byMessage.delete(item.message);
-    item.cleanup();
-    if (error) item.reject(error);
-    else item.resolve(value);
+    if (inFlight.take(item.id)) settled(item, error, value);
+  };
+
+  /** Settles a request already taken out of `inFlight`. */
+  const settled = (item: Pending, error: unknown, value?: unknown) => {
+    item.unwatch?.();
+    if (error) item.fail(error);
+    else item.fulfil(value);
+  };
+
+  /** Makes sure the timer fires by `deadline`. */
+  const wake = (deadline: number) => {
+    if (deadline >= wakeAt) return;
+    wakeAt = deadline;
+    client!._arm(hooks, checkTimeouts, deadline - Date.now());
+  };
+
+  // Requests may have timeouts of their own: every one is looked at (the timer fires at most
+  // once per earliest deadline, not per request).
+  const checkTimeouts = () => {
+    hooks.timer = undefined;
+    wakeAt = Infinity;
+    const now = Date.now();
+    inFlight.each((item, id, deadline) => {
+      if (deadline > now) wake(deadline);
+      else settle(item, new SteadySocketError('REQUEST_TIMEOUT', `No reply to request ${id} within ${item.timeout} ms.`));
+    });
   };
 
   const made = feature<In, Out>((host) => {
     if (client) invalidOption('One requests() per client: call requests() again for another client.');
     client = host;
-    const hooks: FeatureHooks<In, Out> = {
+    hooks = {
       written(entry) {
-        const item = byMessage.get(entry.value);
+        const item = (entry as Tagged).request;
         if (item) item.written = true;
         return false;
       },
@@ -116,69 +157,74 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
           return false;
         }
         if (!reply) return false;
-        const item = pending.get(reply.id as number);
+        const item = inFlight.take(reply.id as number);
         if (item) {
           if (reply.error !== undefined) {
             const text = typeof reply.error === 'string' ? reply.error : (reply.error as Error)?.message ?? 'error';
-            settle(item, new SteadySocketError('REQUEST_FAILED', `Request ${item.id} failed: ${text}`, reply.error));
-          } else settle(item, undefined, reply.result);
+            settled(item, new SteadySocketError('REQUEST_FAILED', `Request ${item.id} failed: ${text}`, reply.error));
+          } else settled(item, undefined, reply.result);
         }
         return true;
       },
       closed() {
-        for (const item of [...pending.values()]) {
-          if (!item.written) continue; // still queued: it goes out on the next connection
+        inFlight.each((item) => {
+          if (!item.written) return; // still queued: it goes out on the next connection
           if (item.resend && !client!._final) {
             item.written = false;
             send(item);
           } else if (client!._final) settle(item, closedBeforeReply(item));
           else settle(item, new SteadySocketError('CONNECTION_CLOSED', `The connection closed before request ${item.id} was answered.`));
-        }
+        });
       },
       finish() {
-        for (const item of [...pending.values()]) settle(item, closedBeforeReply(item));
+        inFlight.each((item) => settle(item, closedBeforeReply(item)));
       },
     };
     return hooks;
   }) as RequestsFeature<In, Out>;
 
   const send = (item: Pending) => {
-    // Queued behind anything waiting, or written at once; the settle of the entry is not ours.
-    item.entry = client!._enqueue(item.message as Out, { resolve() {}, reject: (error) => settle(item, error) }) as OutboxEntry<unknown> | undefined;
+    // Queued behind anything waiting, or written at once. The request is the entry's settle object.
+    const entry = client!._enqueue(item.message as Out, item) as Tagged | undefined;
+    item.entry = entry;
+    if (!entry) return; // refused: already settled
+    if (entry.queued) entry.request = item;
+    else item.written = true;
   };
 
-  made.request = <Result>(data: unknown, requestOptions: RequestOptions = {}): Promise<Result> => {
+  made.request = <Result>(data: unknown, requestOptions?: RequestOptions): Promise<Result> => {
     if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));
     if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
-    const timeout = requestOptions.timeout ?? defaultTimeout;
+    const timeout = requestOptions?.timeout ?? defaultTimeout;
     checkNumber('request timeout', timeout, 1);
-    const signal = requestOptions.signal;
+    const signal = requestOptions?.signal;
     if (signal?.aborted) return Promise.reject(new SteadySocketError('REQUEST_ABORTED', 'The request was aborted before it was sent.', signal.reason));
     const id = ++nextId;
     const message = wrap(id, data);
-    return new Promise<Result>((resolve, reject) => {
-      const onAbort = () => {
-        if (item.entry && client!._outbox?.remove(item.entry as OutboxEntry<Out>)) item.entry.done?.();
-        settle(item, new SteadySocketError('REQUEST_ABORTED', `Request ${id} was aborted.`, signal?.reason));
-      };
+    return new Promise<Result>((fulfil, fail) => {
       const item: Pending = {
         id,
         message,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        resend: requestOptions.resend ?? options.resend ?? false,
+        timeout,
+        fulfil: fulfil as (value: unknown) => void,
+        fail,
+        resolve: noop,
+        reject: (error) => settle(item, error),
+        resend: requestOptions?.resend ?? options.resend ?? false,
         written: false,
         entry: undefined,
-        cleanup() {
-          client!._disarm(item);
-          signal?.removeEventListener('abort', onAbort);
-        },
       };
-      pending.set(id, item);
-      byMessage.set(message, item);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // One timer per request (Infinity: none), armed by the client, cleared when it settles.
-      client!._arm(item, () => settle(item, new SteadySocketError('REQUEST_TIMEOUT', `No reply to request ${id} within ${timeout} ms.`)), timeout);
+      const deadline = Date.now() + timeout;
+      inFlight.add(id, item, deadline);
+      wake(deadline);
+      if (signal) {
+        const onAbort = () => {
+          if (item.entry && client!._outbox?.remove(item.entry as OutboxEntry<Out>)) item.entry.done?.();
+          settle(item, new SteadySocketError('REQUEST_ABORTED', `Request ${id} was aborted.`, signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        item.unwatch = () => signal.removeEventListener('abort', onAbort);
+      }
       try {
         send(item);
       } catch (error) {
@@ -186,7 +232,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
       }
     });
   };
-  Object.defineProperty(made, 'pending', { get: () => pending.size });
+  Object.defineProperty(made, 'pending', { get: () => inFlight.size });
   return made;
 }
 

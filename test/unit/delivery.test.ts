@@ -4,7 +4,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type MessageId, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
 
@@ -179,6 +179,114 @@ describe('delivery features (fake transport, fake clock)', () => {
         ),
         { numRuns: 200 },
       );
+    });
+  });
+
+  describe('acks with thousands in flight', () => {
+    /** Settles nothing by itself: lets the promise callbacks of settled deliveries run. */
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it('settles each write on its own acknowledgement in any order, and re-sends the others in the order of their latest write', async () => {
+      type Keyed = { id?: MessageId; ack?: MessageId };
+      // Ids that count up (kept without a Map), random integers and strings (kept in one), mixed.
+      const idKinds = fc.constantFrom('count' as const, 'random' as const, 'string' as const);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              ids: idKinds,
+              writes: fc.integer({ min: 0, max: 1500 }),
+              rewrites: fc.array(fc.nat(), { maxLength: 20 }),
+              acks: fc.array(fc.nat(), { maxLength: 1500 }),
+            }),
+            { minLength: 1, maxLength: 4 },
+          ),
+          async (rounds) => {
+            FakeWebSocket.reset();
+            const socket = new SteadySocket<Keyed, Keyed>('ws://example.test/', {
+              WebSocket: FakeWebSocket as never,
+              codec: json<Keyed, Keyed>(),
+              minDelay: 10,
+              jitter: 0,
+              maxMessages: 1e6,
+              maxBytes: 1e9,
+              use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack })],
+            });
+            socket.on('error', () => {});
+            clock.runMicrotasks();
+            FakeWebSocket.last.serverOpen();
+            const sentIds = () => FakeWebSocket.last.sent.map((frame) => (JSON.parse(frame as string) as Keyed).id);
+            const delivered = new Set<MessageId>();
+            const writesOf = new Map<MessageId, number>();
+            /** The model: unacknowledged ids in the order of their latest write. */
+            let unacked: MessageId[] = [];
+            let count = 1;
+            const write = (id: MessageId) => {
+              writesOf.set(id, (writesOf.get(id) ?? 0) + 1);
+              void socket.deliver({ id }).then(() => delivered.add(id));
+            };
+            for (const round of rounds) {
+              for (let i = 0; i < round.writes; i++) {
+                const n = count++;
+                const id = round.ids === 'count' ? n : round.ids === 'random' ? 1e6 + ((n * 7919) % 100_003) * 1000 + (n % 1000) : `m${n}`;
+                write(id);
+                unacked.push(id);
+              }
+              for (const pick of round.rewrites) {
+                if (!unacked.length) break;
+                const id = unacked[pick % unacked.length];
+                write(id);
+                unacked = [...unacked.filter((other) => other !== id), id];
+              }
+              for (const pick of round.acks) {
+                if (!unacked.length) break;
+                const [id] = unacked.splice(pick % unacked.length, 1);
+                FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
+              }
+            }
+            await settle();
+            const acked = [...writesOf.keys()].filter((id) => !unacked.includes(id));
+            expect([...delivered].map(String).sort(), 'every write of an acknowledged id settles').to.deep.equal(acked.map(String).sort());
+            FakeWebSocket.last.serverClose(1006);
+            clock.tick(10);
+            FakeWebSocket.last.serverOpen();
+            expect(sentIds(), 're-sent: the unacknowledged, in the order of their latest write').to.deep.equal(unacked);
+            for (const id of unacked) FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
+            await settle();
+            expect(delivered.size, 'all settled once acknowledged').to.equal(writesOf.size);
+            expect(socket.bufferedAmount, 'nothing left in the accounting').to.equal(FakeWebSocket.last.bufferedAmount);
+            void socket.close();
+            clock.runAll();
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+
+    it('times out exactly the unacknowledged writes, oldest first, each at its own deadline', async () => {
+      const socket = open({ maxMessages: 1e6, maxBytes: 1e9, use: [acks({ ...ackOptions, timeout: 1000 })] });
+      const drops: number[] = [];
+      socket.on('drop', (d) => {
+        expect(d.reason).to.equal('ack-timeout');
+        drops.push(d.data.id!);
+      });
+      FakeWebSocket.last.serverOpen();
+      const batch = (from: number) => Array.from({ length: 3000 }, (_, i) => from + i);
+      const early = batch(0);
+      for (const id of early) socket.send({ id });
+      clock.tick(500);
+      const late = batch(3000);
+      for (const id of late) socket.send({ id });
+      // Acknowledged newest first, except every seventh.
+      for (const id of [...early, ...late].reverse()) if (id % 7) FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
+      clock.tick(499);
+      expect(drops).to.deep.equal([]);
+      clock.tick(1);
+      expect(drops, 'the early batch, at 1000 ms').to.deep.equal(early.filter((id) => id % 7 === 0));
+      clock.tick(500);
+      expect(drops.slice(early.filter((id) => id % 7 === 0).length), 'the late batch, 500 ms later').to.deep.equal(late.filter((id) => id % 7 === 0));
+      expect(clock.countTimers(), 'no ack timer left').to.equal(0);
+      expect(socket.bufferedAmount).to.equal(FakeWebSocket.last.bufferedAmount);
     });
   });
 
