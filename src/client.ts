@@ -70,6 +70,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   get _hooks(): readonly FeatureHooks<In, Out>[] {
     return NO_HOOKS;
   }
+  /** @internal */
   set _hooks(hooks: readonly FeatureHooks<In, Out>[]) {
     Object.defineProperty(this, '_hooks', { value: hooks, writable: true, configurable: true });
   }
