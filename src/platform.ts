@@ -10,7 +10,7 @@ import { SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
-import { scrubCause, secretScrubber } from './url';
+import { redactUrl, scrubCause, secretScrubber } from './url';
 import { timerDelay } from './backoff';
 
 /** The subset of ws's EventEmitter API used when the socket is a ws instance. */
@@ -325,6 +325,13 @@ function classify(error: Error): SteadySocketError {
   const message = error.message ?? '';
   if (/subprotocol/i.test(message)) {
     return new SteadySocketError('PROTOCOL_NOT_NEGOTIATED', `Subprotocol negotiation failed: ${message}.`, error);
+  }
+  // A redirect whose Location is not a URL: ws quotes it whole, and it may carry credentials.
+  const location = /^Invalid URL: ([^]*)$/.exec(message)?.[1];
+  if (location !== undefined) {
+    const shown = redactUrl(location);
+    const hide = (text: string) => text.split(location).join(shown);
+    return new SteadySocketError('CONNECT_FAILED', `The server redirected the handshake to an invalid URL: ${shown}`, scrubCause(error, hide));
   }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('WS_ERR_')) {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { SteadySocket, stats, type CloseInfo, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { Child } from '../examples/support';
 import { eventually, freePort, liveKit, sleep, within } from './support';
@@ -207,6 +208,34 @@ describe('Node options reach the server (ws as the transport)', function () {
       await closedState(rejected);
       expect(rejections[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 401 });
       expect(rejections[0].redirects).to.equal(undefined);
+    });
+
+    it("a redirect's Location keeps its secrets out of errors, whether it is not a URL or leads nowhere", async () => {
+      const renderings = (error: SteadySocketError) => {
+        const texts = [error.message, String(error), JSON.stringify(error), inspect(error, { depth: Infinity, showHidden: true }), error.stack ?? ''];
+        for (let cause: unknown = error.cause; cause; cause = (cause as { cause?: unknown }).cause) texts.push(inspect(cause, { depth: Infinity, showHidden: true }));
+        return texts.join('\n');
+      };
+      const dead = await freePort();
+      const locations = [
+        // Not a URL (ws: "Invalid URL: <Location>"), with a password and a token in it.
+        'http://alice:pw-zq7Hunter2@[not a host/path?token=zqS3cretTok',
+        // A URL whose host refuses: the error comes from the redirect target.
+        `ws://alice:pw-zq7Hunter2@127.0.0.1:${dead}/gone?token=zqS3cretTok`,
+      ];
+      for (const location of locations) {
+        const moved = await redirector(() => location);
+        const socket = client(moved.url, { followRedirects: true, maxRetries: 0 });
+        const errors: SteadySocketError[] = [];
+        socket.on('error', (error) => errors.push(error));
+        await closedState(socket);
+        expect(errors[0]?.code, location).to.equal('CONNECT_FAILED');
+        const text = errors.map(renderings).join('\n');
+        for (const secret of ['zq7Hunter2', 'zqS3cretTok']) expect(text, `${location}: ${text}`).not.to.include(secret);
+        if (location.includes('[')) {
+          expect(errors[0].message).to.equal('The server redirected the handshake to an invalid URL: http://***:***@[not a host/path?token=***');
+        }
+      }
     });
   });
 
