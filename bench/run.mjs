@@ -234,7 +234,7 @@ const measures = {
       config,
       metrics: [
         { ...rateMetric, targetText: 'within noise (A/A range)' },
-        { ...cpuMetric, targetText: 'within noise (A/A range)' },
+        { ...cpuMetric, targetRatio: 1.02, targetText: '≤ 1.02× raw' },
       ],
     };
     const { results, orders } = await interleave('echo 64 KiB', measure.clients, 7, (client) =>
@@ -487,13 +487,15 @@ function checks(byId) {
 
   ratioCheck('echo', 'rate', 0.98, true, '1a', 'Node 32 B echo: msg/s ≥ 0.98× raw');
   ratioCheck('echo', 'cpuPerMsg', 1.02, false, '1b', 'Node 32 B echo: client CPU/msg ≤ 1.02× raw');
-  for (const [key, id, label] of [['rate', '2a', 'msg/s'], ['cpuPerMsg', '2b', 'client CPU/msg']]) {
-    const ours = row('binary', key);
-    const aa = control('binary', key);
-    if (!ours) continue;
-    const inside = aa && ours.ratio.median >= aa.ratio.min && ours.ratio.median <= aa.ratio.max;
-    list.push({ id, target: `Node 64 KiB echo: ${label} within noise of raw (inside the A/A range)`, measured: `${r(ours.ratio)}${aaText(aa)}`, holds: inside ? 'yes' : 'no' });
+  const binaryRate = row('binary', 'rate');
+  const binaryAa = control('binary', 'rate');
+  if (binaryRate) {
+    const inside = binaryAa && binaryRate.ratio.median >= binaryAa.ratio.min && binaryRate.ratio.median <= binaryAa.ratio.max;
+    list.push({ id: '2a', target: 'Node 64 KiB echo: msg/s within noise of raw (inside the A/A range)', measured: `${r(binaryRate.ratio)}${aaText(binaryAa)}`, holds: inside ? 'yes' : 'no' });
   }
+  // The pay-for-what-you-use issue asks for ≤ 1.02×, as on the 32 B row; docs/performance.md has
+  // the profile that says where the time goes.
+  ratioCheck('binary', 'cpuPerMsg', 1.02, false, '2b', 'Node 64 KiB echo: client CPU/msg ≤ 1.02× raw');
   ratioCheck('latency', 'p50', 1.02, false, '3a', 'Node round trip p50 ≤ 1.02× raw');
   ratioCheck('latency', 'p99', 1.02, false, '3b', 'Node round trip p99 ≤ 1.02× raw');
   const faults = row('flush', 'faults');
