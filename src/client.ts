@@ -99,7 +99,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   // events of a superseded socket are told apart by identity.
   private _state: State = 'connecting';
   /** @internal The socket of the current connection or attempt, or of the last one once closed (platform.ts watches its frames). */
-  override _socket: Transport | undefined = undefined;
+  override _conn: Transport | undefined = undefined;
   /** When the current connection opened (`clock()`, a small integer); absent until it does. */
   private _openedAt?: number;
   /** The codec of the negotiated subprotocol; absent for raw frames. */
@@ -156,7 +156,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** The negotiated subprotocol of the open connection ('' when none or not open). */
   get protocol(): string {
-    return this._state === 'open' ? protocolOf(this._socket!) : '';
+    return this._state === 'open' ? protocolOf(this._conn!) : '';
   }
 
   /** The URL of the current or last connection, redacted (user name, password and query values read `***`): safe to log. */
@@ -172,7 +172,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** Bytes waiting in the socket plus bytes waiting in the outbox. */
   get bufferedAmount(): number {
-    return (this._socket ? this._socket.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
+    return (this._conn ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
   }
 
   /** The queued messages, oldest first (a copy). */
@@ -233,7 +233,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   reconnect(): void {
     this._checkLive();
     this._failures = undefined;
-    const socket = this._socket;
+    const socket = this._conn;
     const state = this._state;
     if (state === 'closing') return; // a reconnect is already under way
     if (socket && (state === 'open' || state === 'connecting')) {
@@ -261,7 +261,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const promise = new Promise<void>((settle) => (resolve = settle));
     this._final = { code, reason, promise, resolve };
     this._clearTimers();
-    const socket = this._socket;
+    const socket = this._conn;
     // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
     // must find the client already closing.
     if (socket && !released(socket) && this._state !== 'waiting') {
@@ -295,7 +295,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a socket. */
   private _connect(): void {
     const id = ++this._attemptId;
-    const previous = this._socket;
+    const previous = this._conn;
     if (previous && !released(previous)) {
       // Normally released already; make sure no superseded socket stays attached or open.
       this._release(previous);
@@ -321,7 +321,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     try {
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
       // The client receives the socket's events (its internal _on* members; checked by shape).
-      this._socket = openSocket(this, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType);
+      this._conn = openSocket(this, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType);
       // One URL is `_urls` itself: not kept twice.
       if (url !== this._urls) this._url = url;
       if (offered.length || headers) this._attempt = { offered: offered.length ? offered : undefined, headers };
@@ -359,7 +359,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._stateTimer = undefined;
     if (id !== this._attemptId || this._state !== 'connecting') return;
     const error = new SteadySocketError('CONNECT_TIMEOUT', `No connection within ${this._opts.connectTimeout} ms (connectTimeout).`);
-    const socket = this._socket;
+    const socket = this._conn;
     if (socket) this._fail(socket, error);
     else {
       this._attemptId++;
@@ -369,7 +369,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onOpen(socket: Transport): void {
-    if (socket !== this._socket || this._state !== 'connecting') return;
+    if (socket !== this._conn || this._state !== 'connecting') return;
     if (this._opts.unref) unref(socket);
     const protocol = protocolOf(socket);
     const mismatch = negotiationError(this._attempt?.offered ?? NONE, protocol);
@@ -382,7 +382,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       if (hooks.opening) gate = gate ? gate.then(() => hooks.opening!(socket)) : new Promise<void>((resolve) => resolve(hooks.opening!(socket)));
     }
     if (!gate) return this._becomeOpen(socket);
-    const current = () => socket === this._socket && this._state === 'connecting';
+    const current = () => socket === this._conn && this._state === 'connecting';
     gate.then(
       () => current() && this._becomeOpen(socket),
       (error: SteadySocketError) => current() && this._fail(socket, error),
@@ -396,12 +396,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (!this._transition('open')) return;
     for (const hooks of this._hooks) hooks.open?.(socket);
     this._flush();
-    if (socket === this._socket && this._state === 'open') this.emit('open', { url: this.url!, protocol: protocolOf(socket), attempt });
+    if (socket === this._conn && this._state === 'open') this.emit('open', { url: this.url!, protocol: protocolOf(socket), attempt });
   }
 
   /** @internal The connection seam (connection.ts). */
   _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
-    if (socket !== this._socket) return;
+    if (socket !== this._conn) return;
     for (const hooks of this._hooks) hooks.received?.(socket, data, bytes);
     let value: In;
     const codec = this._codec;
@@ -418,12 +418,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onPong(socket: Transport, data: Uint8Array): void {
-    if (socket === this._socket) for (const hooks of this._hooks) hooks.pong?.(socket, data);
+    if (socket === this._conn) for (const hooks of this._hooks) hooks.pong?.(socket, data);
   }
 
   /** @internal The connection seam (connection.ts). */
   _onError(socket: Transport, raw: SteadySocketError): void {
-    if (socket !== this._socket) return;
+    if (socket !== this._conn) return;
     // Runtimes put the URL (token included) or a header value into their messages.
     const error = scrubbed(raw, this._currentUrl!, this._attempt?.headers);
     (this._attempt ??= {}).error ??= error;
@@ -433,14 +433,14 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     // refused connection, which would stall the attempt until connectTimeout.
     // Only while connecting, where it takes the connect timeout's place unless that one ends
     // sooner anyway (closing has its close timeout).
-    if (this._state === 'connecting' && socket === this._socket && !released(socket) && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
+    if (this._state === 'connecting' && socket === this._conn && !released(socket) && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
       this._arm(this, () => this._abandon(socket, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
     }
   }
 
   /** @internal The connection seam (connection.ts). */
   _onClose(socket: Transport, code: number, reason: string, wasClean: boolean): void {
-    if (socket !== this._socket) return;
+    if (socket !== this._conn) return;
     const failure = this._attempt?.error;
     const opened = this._openedAt !== undefined;
     this._release(socket);
@@ -456,19 +456,19 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /** Starts the closing handshake on `socket`; drops it if it does not finish within closeTimeout. */
   private _closeConn(socket: Transport, code: number, reason: string): void {
     closeSocket(socket, code, reason);
-    if (socket === this._socket && !released(socket)) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
+    if (socket === this._conn && !released(socket)) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
   }
 
   /** @internal Gives up on a connection because of a local decision (timeout, bad negotiation, failed ready step). */
   _fail(socket: Transport, error: SteadySocketError): void {
-    if (socket === this._socket) (this._attempt ??= {}).error = error;
+    if (socket === this._conn) (this._attempt ??= {}).error = error;
     this._emitError(error);
     this._abandon(socket, 1006, error.message);
   }
 
   /** Drops a connection without waiting for its close event and carries on as if it had closed. */
   private _abandon(socket: Transport, code: number, reason: string): void {
-    if (socket !== this._socket || released(socket)) return;
+    if (socket !== this._conn || released(socket)) return;
     const error = this._attempt?.error;
     this._release(socket);
     abortSocket(socket);
@@ -477,7 +477,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal Closes the current connection or attempt with `code` and carries on as after that close (page signals). */
   _drop(code: number, reason: string): void {
-    const socket = this._socket;
+    const socket = this._conn;
     if (this._final || !socket || released(socket) || (this._state !== 'open' && this._state !== 'connecting')) return;
     this._release(socket);
     closeSocket(socket, code, reason);
@@ -498,7 +498,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * the others never get it.
    */
   private _forget(): void {
-    this._socket = undefined;
+    this._conn = undefined;
     if (this._openedAt !== undefined) this._openedAt = undefined;
     if (this._codec) this._codec = undefined;
     if (this._attempt) this._attempt = undefined;
@@ -580,7 +580,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal Starts an attempt at once when waiting (or connecting without a socket yet), with the backoff reset. */
   _wake(): void {
-    if (this._final || this._socket || (this._state !== 'waiting' && this._state !== 'connecting')) return;
+    if (this._final || this._conn || (this._state !== 'waiting' && this._state !== 'connecting')) return;
     this._failures = undefined;
     this._clearTimers();
     if (this._transition('connecting')) this._connect();
@@ -594,7 +594,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _finish(cause?: SteadySocketError): void {
     if (this._state === 'closed') return;
     this._clearTimers();
-    const socket = this._socket;
+    const socket = this._conn;
     if (socket) {
       detach(socket);
       abortSocket(socket);
@@ -679,7 +679,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * §7.1.1 lets the client close the TCP connection).
    */
   _writable(): Transport | undefined {
-    const socket = this._socket;
+    const socket = this._conn;
     if (this._state !== 'open' || !socket || released(socket)) return undefined;
     if (socket.readyState === OPEN) return socket;
     // While open, the state's timer is free: armed, it is this watchdog.
@@ -696,7 +696,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
       const entry = outbox.shift(now);
       if (!entry) break;
-      if (this._state !== 'open' || this._socket !== socket) {
+      if (this._state !== 'open' || this._conn !== socket) {
         // A drop listener (an expired message) closed or reconnected: keep this one for later.
         // (Only our own calls change the socket's readyState within this loop; it was OPEN above.)
         return outbox.restore(entry);
@@ -726,7 +726,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   }
 
   private _isDrained(): boolean {
-    return !this._outbox?.size && !this._outbox?.held && (!this._socket || this._state !== 'open' || this._socket.bufferedAmount === 0);
+    return !this._outbox?.size && !this._outbox?.held && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
   }
 
   /**
@@ -743,11 +743,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       else for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
     };
     this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
-    const socket = this._socket;
+    const socket = this._conn;
     if (socket && !this._attempt?.drainListening) {
       const listening = onDrain(socket, () => {
         // A socket once forgotten is never current again: its attempt's flag went with it.
-        if (socket !== this._socket) return;
+        if (socket !== this._conn) return;
         this._attempt!.drainListening = false;
         if (this._drainTimer !== undefined) check();
       });

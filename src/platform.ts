@@ -139,7 +139,7 @@ interface FrameEvents {
  */
 export class ClientEmitter<Events extends FrameEvents> extends SafeEmitter<Events> {
   /** @internal The socket of the current connection or attempt (the client's). */
-  declare _socket: Transport | undefined;
+  declare _conn: Transport | undefined;
 
   /** @internal */
   override on<T extends EventEmitter.EventNames<Events>>(event: T, fn: EventEmitter.EventListener<Events, T>, context?: unknown): this {
@@ -164,7 +164,7 @@ export class ClientEmitter<Events extends FrameEvents> extends SafeEmitter<Event
 }
 
 function listening(client: ClientEmitter<FrameEvents>, event: unknown): void {
-  if (event === 'ping' || event === 'pong') watchFrames(client._socket, event);
+  if (event === 'ping' || event === 'pong') watchFrames(client._conn, event);
 }
 
 /** Which frame events a ws socket reports to its client: bit 1 ping, bit 2 pong. */
