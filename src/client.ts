@@ -3,7 +3,7 @@ import { timerDelay } from './backoff';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import { wireSize, type Codec, type RawMessage, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError } from './errors';
-import { clock, Connection, type ConnectionHandler } from './connection';
+import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf, released } from './connection';
 import type { DeliverOptions, ReconnectingInfo, State, SteadySocketEvents } from './events';
 import type { Feature, FeatureHooks, TimerHolder } from './feature';
 import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
@@ -12,7 +12,7 @@ import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { ClientEmitter, onDrain, scrubbed, unref } from './platform';
 import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from './send';
-import { defaultWebSocket, OPEN } from './transport';
+import { defaultWebSocket, OPEN, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
@@ -36,6 +36,20 @@ const DRAIN_POLL_MS = 10;
 const CLOSE_AFTER_ERROR_MS = 1000;
 /** Shared by every client without features; never mutated. */
 const NO_HOOKS: FeatureHooks<never, never>[] = [];
+/** Shared by every attempt that offers no subprotocol; never mutated. */
+const NONE: readonly string[] = [];
+
+/** What an attempt has beyond its socket, in the few clients whose attempts have any of it. */
+interface AttemptExtras {
+  /** The subprotocols offered (absent: none). */
+  offered?: string[];
+  /** Handshake headers (Node), kept to scrub their values from errors. */
+  headers?: Record<string, string>;
+  /** The first failure of this attempt's connection. */
+  error?: SteadySocketError;
+  /** A drain listener is on this attempt's socket (ws); set on the first wait for a drain. */
+  drainListening?: boolean;
+}
 
 /**
  * The fields that hold the client's own timers, and arming one clears what it held: the state's
@@ -79,11 +93,21 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /** @internal Set by the debug feature. */
   _log?: (line: string) => void;
 
+  // There is no object per connection: the client holds the socket of the current attempt and
+  // what belongs to it (`_openedAt`, `_codec`, `_attempt`), and forgets all of it in `_forget`
+  // before the next attempt. A socket names its client while attached (transport.ts `OWNER`);
+  // events of a superseded socket are told apart by identity.
   private _state: State = 'connecting';
-  /** @internal The current connection or attempt (platform.ts watches its frames). */
-  override _conn: Connection<In> | undefined = undefined;
-  /** The URL of the last connection, while waiting with none. */
-  private _lastUrl: string | undefined;
+  /** @internal The socket of the current connection or attempt, or of the last one once closed (platform.ts watches its frames). */
+  override _conn: Transport | undefined = undefined;
+  /** When the current connection opened (`clock()`, a small integer); absent until it does. */
+  private _openedAt?: number;
+  /** The codec of the negotiated subprotocol; absent for raw frames. */
+  private _codec?: Codec<In, unknown>;
+  /** The rest of what the current attempt has, when it has any (see AttemptExtras). */
+  private _attempt?: AttemptExtras;
+  /** The URL of the current or last connection, when it is not `_urls` itself (a list or a provider). */
+  private _url?: string;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
   private _attemptId = 0;
   /** Failed attempts in a row since the last stable connection (absent: none yet). */
@@ -132,7 +156,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** The negotiated subprotocol of the open connection ('' when none or not open). */
   get protocol(): string {
-    return this._state === 'open' ? this._conn!.protocol : '';
+    return this._state === 'open' ? protocolOf(this._conn!) : '';
   }
 
   /** The URL of the current or last connection, redacted (user name, password and query values read `***`): safe to log. */
@@ -143,7 +167,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The URL of the current or last connection, unredacted. */
   get _currentUrl(): string | undefined {
-    return this._conn?.url ?? this._lastUrl ?? this._listedUrl();
+    return this._url ?? this._listedUrl();
   }
 
   /** Bytes waiting in the socket plus bytes waiting in the outbox. */
@@ -163,8 +187,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * `'error'` overflow policy.
    */
   send(data: Out): void {
-    const conn = this._direct();
-    if (conn) this._write(conn, data);
+    const socket = this._direct();
+    if (socket) this._write(socket, data);
     else this._enqueue(data);
   }
 
@@ -175,10 +199,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * synchronously, as by `send`.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
-    const conn = this._direct();
+    const socket = this._direct();
     // With acknowledgements (_track) a deliver() settles on the ack: it needs its entry.
-    if (conn && !this._track) {
-      this._write(conn, data);
+    if (socket && !this._track) {
+      this._write(socket, data);
       return Promise.resolve();
     }
     let settle!: { resolve(): void; reject(error: unknown): void };
@@ -209,16 +233,16 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   reconnect(): void {
     this._checkLive();
     this._failures = undefined;
-    const conn = this._conn;
+    const socket = this._conn;
     const state = this._state;
     if (state === 'closing') return; // a reconnect is already under way
-    if (conn && (state === 'open' || state === 'connecting')) {
+    if (socket && (state === 'open' || state === 'connecting')) {
       this._forceReconnect = true;
       // Called while the end of this connection is being handled (a close or error listener):
       // _afterClose starts the new attempt once the listeners have run.
-      if (conn.released) return;
+      if (released(socket)) return;
       this._clearTimers();
-      if (this._transition('closing')) this._closeConn(conn, 1000, 'reconnect');
+      if (this._transition('closing')) this._closeConn(socket, 1000, 'reconnect');
     } else {
       // Waiting, or connecting while a URL/protocol provider runs: start over at once.
       this._wake();
@@ -237,11 +261,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const promise = new Promise<void>((settle) => (resolve = settle));
     this._final = { code, reason, promise, resolve };
     this._clearTimers();
-    const conn = this._conn;
+    const socket = this._conn;
     // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
     // must find the client already closing.
-    if (conn && !conn.released && this._state !== 'waiting') {
-      if (this._transition('closing')) this._closeConn(conn, code, reason);
+    if (socket && !released(socket) && this._state !== 'waiting') {
+      if (this._transition('closing')) this._closeConn(socket, code, reason);
     } else {
       this._finish();
     }
@@ -268,16 +292,16 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     return this._state === next;
   }
 
-  /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a transport. */
+  /** Starts an attempt: resolves URL, protocols and headers (maybe async), then opens a socket. */
   private _connect(): void {
     const id = ++this._attemptId;
     const previous = this._conn;
-    if (previous && !previous.released) {
+    if (previous && !released(previous)) {
       // Normally released already; make sure no superseded socket stays attached or open.
       this._release(previous);
-      previous.abort();
+      abortSocket(previous);
     }
-    this._conn = undefined;
+    this._forget();
     for (const hooks of this._hooks) hooks.connecting?.();
     this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
     let parts;
@@ -296,10 +320,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _open({ url, offered, headers }: AttemptParts): void {
     try {
       const ctor = this._opts.WebSocket ?? defaultWebSocket();
-      // The client is the connection's handler (its internal _on* members; checked here by shape).
-      const handler: ConnectionHandler<In> = this;
-      const conn = (this._conn = new Connection<In>(handler, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType));
-      if (headers) conn.headers = headers;
+      // The client receives the socket's events (its internal _on* members; checked by shape).
+      this._conn = openSocket(this, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType);
+      // One URL is `_urls` itself: not kept twice.
+      if (url !== this._urls) this._url = url;
+      if (offered.length || headers) this._attempt = { offered: offered.length ? offered : undefined, headers };
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
@@ -322,7 +347,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._finish(error);
   }
 
-  /** An attempt that never produced a transport failed. */
+  /** An attempt that never produced a socket failed. */
   private _attemptFailed(error: SteadySocketError): void {
     const id = this._attemptId;
     this._emitError(error);
@@ -334,8 +359,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._stateTimer = undefined;
     if (id !== this._attemptId || this._state !== 'connecting') return;
     const error = new SteadySocketError('CONNECT_TIMEOUT', `No connection within ${this._opts.connectTimeout} ms (connectTimeout).`);
-    const conn = this._conn;
-    if (conn) this._fail(conn, error);
+    const socket = this._conn;
+    if (socket) this._fail(socket, error);
     else {
       this._attemptId++;
       this._attemptFailed(error);
@@ -343,42 +368,43 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onOpen(conn: Connection<In>): void {
-    if (conn !== this._conn || this._state !== 'connecting') return;
-    if (this._opts.unref) unref(conn);
-    const mismatch = negotiationError(conn.offered, conn.protocol);
-    if (mismatch) return this._fail(conn, mismatch);
-    const codec = codecFor(conn.protocol, this._opts.codecs, this._opts.codec);
-    if (codec) conn.codec = codec as Codec<In, unknown>;
+  _onOpen(socket: Transport): void {
+    if (socket !== this._conn || this._state !== 'connecting') return;
+    if (this._opts.unref) unref(socket);
+    const protocol = protocolOf(socket);
+    const mismatch = negotiationError(this._attempt?.offered ?? NONE, protocol);
+    if (mismatch) return this._fail(socket, mismatch);
+    const codec = codecFor(protocol, this._opts.codecs, this._opts.codec);
+    if (codec) this._codec = codec as Codec<In, unknown>;
     let gate: Promise<void> | undefined;
     for (const hooks of this._hooks) {
       // The first step starts at once; a throw becomes a rejection.
-      if (hooks.opening) gate = gate ? gate.then(() => hooks.opening!(conn)) : new Promise<void>((resolve) => resolve(hooks.opening!(conn)));
+      if (hooks.opening) gate = gate ? gate.then(() => hooks.opening!(socket)) : new Promise<void>((resolve) => resolve(hooks.opening!(socket)));
     }
-    if (!gate) return this._becomeOpen(conn);
-    const current = () => conn === this._conn && this._state === 'connecting';
+    if (!gate) return this._becomeOpen(socket);
+    const current = () => socket === this._conn && this._state === 'connecting';
     gate.then(
-      () => current() && this._becomeOpen(conn),
-      (error: SteadySocketError) => current() && this._fail(conn, error),
+      () => current() && this._becomeOpen(socket),
+      (error: SteadySocketError) => current() && this._fail(socket, error),
     );
   }
 
-  private _becomeOpen(conn: Connection<In>): void {
+  private _becomeOpen(socket: Transport): void {
     this._disarm(this, '_stateTimer');
-    conn.openedAt = clock();
+    this._openedAt = clock();
     const attempt = this._failures ?? 0;
     if (!this._transition('open')) return;
-    for (const hooks of this._hooks) hooks.open?.(conn);
+    for (const hooks of this._hooks) hooks.open?.(socket);
     this._flush();
-    if (conn === this._conn && this._state === 'open') this.emit('open', { url: redactUrl(conn.url), protocol: conn.protocol, attempt });
+    if (socket === this._conn && this._state === 'open') this.emit('open', { url: this.url!, protocol: protocolOf(socket), attempt });
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onMessage(conn: Connection<In>, data: RawMessage, bytes: number): void {
-    if (conn !== this._conn) return;
-    for (const hooks of this._hooks) hooks.received?.(conn, data, bytes);
+  _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
+    if (socket !== this._conn) return;
+    for (const hooks of this._hooks) hooks.received?.(socket, data, bytes);
     let value: In;
-    const codec = conn.codec;
+    const codec = this._codec;
     if (codec) {
       try {
         value = codec.decode(data);
@@ -386,80 +412,96 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
         return this._emitError(new SteadySocketError('DECODE_FAILED', `A message could not be decoded: ${(cause as Error)?.message ?? cause}`, cause));
       }
     } else value = data as unknown as In;
-    for (const hooks of this._hooks) if (hooks.message?.(value, conn)) return;
+    for (const hooks of this._hooks) if (hooks.message?.(value, socket)) return;
     this.emit('message', value);
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onPong(conn: Connection<In>, data: Uint8Array): void {
-    if (conn === this._conn) for (const hooks of this._hooks) hooks.pong?.(conn, data);
+  _onPong(socket: Transport, data: Uint8Array): void {
+    if (socket === this._conn) for (const hooks of this._hooks) hooks.pong?.(socket, data);
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onError(conn: Connection<In>, raw: SteadySocketError): void {
-    if (conn !== this._conn) return;
+  _onError(socket: Transport, raw: SteadySocketError): void {
+    if (socket !== this._conn) return;
     // Runtimes put the URL (token included) or a header value into their messages.
-    const error = scrubbed(raw, conn.url, conn.headers);
-    conn.error ??= error;
+    const error = scrubbed(raw, this._currentUrl!, this._attempt?.headers);
+    (this._attempt ??= {}).error ??= error;
     // An error during the final close (e.g. closing while still connecting) is expected.
     if (!this._final) this._emitError(error);
     // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
     // refused connection, which would stall the attempt until connectTimeout.
     // Only while connecting, where it takes the connect timeout's place unless that one ends
     // sooner anyway (closing has its close timeout).
-    if (this._state === 'connecting' && conn === this._conn && !conn.released && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
-      this._arm(this, () => this._abandon(conn, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
+    if (this._state === 'connecting' && socket === this._conn && !released(socket) && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
+      this._arm(this, () => this._abandon(socket, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
     }
   }
 
   /** @internal The connection seam (connection.ts). */
-  _onClose(conn: Connection<In>, code: number, reason: string, wasClean: boolean): void {
-    if (conn !== this._conn) return;
-    this._release(conn);
+  _onClose(socket: Transport, code: number, reason: string, wasClean: boolean): void {
+    if (socket !== this._conn) return;
+    const failure = this._attempt?.error;
+    const opened = this._openedAt !== undefined;
+    this._release(socket);
     const error =
-      conn.error ??
-      (conn.opened || this._final || this._forceReconnect
+      failure ??
+      (opened || this._final || this._forceReconnect
         ? undefined
         : new SteadySocketError('CONNECT_FAILED', `The connection closed before it opened (code ${code}).`, undefined, { closeCode: code }));
-    if (error && !conn.error && !this._final) this._emitError(error);
+    if (error && !failure && !this._final) this._emitError(error);
     this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
   }
 
-  /** Starts the closing handshake on `conn`; drops it if it does not finish within closeTimeout. */
-  private _closeConn(conn: Connection<In>, code: number, reason: string): void {
-    conn.close(code, reason);
-    if (conn === this._conn && !conn.released) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
+  /** Starts the closing handshake on `socket`; drops it if it does not finish within closeTimeout. */
+  private _closeConn(socket: Transport, code: number, reason: string): void {
+    closeSocket(socket, code, reason);
+    if (socket === this._conn && !released(socket)) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
   }
 
   /** @internal Gives up on a connection because of a local decision (timeout, bad negotiation, failed ready step). */
-  _fail(conn: Connection<In>, error: SteadySocketError): void {
-    conn.error = error;
+  _fail(socket: Transport, error: SteadySocketError): void {
+    if (socket === this._conn) (this._attempt ??= {}).error = error;
     this._emitError(error);
-    this._abandon(conn, 1006, error.message);
+    this._abandon(socket, 1006, error.message);
   }
 
   /** Drops a connection without waiting for its close event and carries on as if it had closed. */
-  private _abandon(conn: Connection<In>, code: number, reason: string): void {
-    if (conn !== this._conn || conn.released) return;
-    this._release(conn);
-    conn.abort();
-    this._afterClose({ code, reason, wasClean: false, attempt: 0, error: conn.error, status: conn.error?.status });
+  private _abandon(socket: Transport, code: number, reason: string): void {
+    if (socket !== this._conn || released(socket)) return;
+    const error = this._attempt?.error;
+    this._release(socket);
+    abortSocket(socket);
+    this._afterClose({ code, reason, wasClean: false, attempt: 0, error, status: error?.status });
   }
 
   /** @internal Closes the current connection or attempt with `code` and carries on as after that close (page signals). */
   _drop(code: number, reason: string): void {
-    const conn = this._conn;
-    if (this._final || !conn || conn.released || (this._state !== 'open' && this._state !== 'connecting')) return;
-    this._release(conn);
-    conn.close(code, reason);
+    const socket = this._conn;
+    if (this._final || !socket || released(socket) || (this._state !== 'open' && this._state !== 'connecting')) return;
+    this._release(socket);
+    closeSocket(socket, code, reason);
     this._afterClose({ code, reason, wasClean: true, attempt: 0 });
   }
 
   /** Detaches a finished connection and everything that belonged to it. */
-  private _release(conn: Connection<In>): void {
-    conn.detach();
+  private _release(socket: Transport): void {
+    detach(socket);
     this._clearTimers();
-    for (const hooks of this._hooks) hooks.closed?.(conn);
+    for (const hooks of this._hooks) hooks.closed?.(socket);
+  }
+
+  /**
+   * Forgets the current attempt: its socket and everything that belonged to it, so that nothing
+   * leaks into the next attempt and nothing of a finished one stays on the heap while waiting.
+   * A field is written only when set: the few clients that use one keep it (as undefined), and
+   * the others never get it.
+   */
+  private _forget(): void {
+    this._conn = undefined;
+    if (this._openedAt !== undefined) this._openedAt = undefined;
+    if (this._codec) this._codec = undefined;
+    if (this._attempt) this._attempt = undefined;
   }
 
   /** Decides what follows the end of a connection or attempt. */
@@ -470,7 +512,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       this.emit('close', info);
       return this._finish();
     }
-    if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures ?? 0, this._conn, clock(), this._opts.stableAfter);
+    if (!this._forceReconnect) info.attempt = this._failures = countFailure(this._failures ?? 0, this._openedAt, clock(), this._opts.stableAfter);
     const id = this._attemptId;
     this.emit('close', info);
     if (this._tookOver(id)) return;
@@ -488,7 +530,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       this._end(new SteadySocketError('RETRIES_EXHAUSTED', `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`, info.error));
     } else {
       // Fail over to the next URL; stay on one that worked.
-      if (Array.isArray(this._urls) && !this._conn?.opened) this._urlIndex = (this._urlIndex ?? 0) + 1;
+      if (Array.isArray(this._urls) && this._openedAt === undefined) this._urlIndex = (this._urlIndex ?? 0) + 1;
       this._scheduleRetry(plan.delay, info);
     }
   }
@@ -513,12 +555,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
     if (!this._transition('waiting')) return;
-    // Keep no part of the finished attempt while waiting: its socket, request and error would
-    // otherwise stay on the heap until the next attempt.
-    if (this._conn) {
-      this._lastUrl = this._conn.url;
-      this._conn = undefined;
-    }
+    // Keep no part of the finished attempt while waiting (its URL is in `_url` or `_urls`): its
+    // socket, request and error would otherwise stay on the heap until the next attempt.
+    this._forget();
     const info: ReconnectingInfo = { attempt: cause.attempt, delay, offline: false, cause };
     for (const hooks of this._hooks) hooks.waiting?.(info);
     this._retryIn(info.delay);
@@ -555,10 +594,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _finish(cause?: SteadySocketError): void {
     if (this._state === 'closed') return;
     this._clearTimers();
-    const conn = this._conn;
-    if (conn) {
-      conn.detach();
-      conn.abort();
+    const socket = this._conn;
+    if (socket) {
+      detach(socket);
+      abortSocket(socket);
     }
     // From here every method refuses or returns: no listener can arm a timer again.
     this._transition('closed');
@@ -578,25 +617,25 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (this._final || this._state === 'closed') throw closedError();
   }
 
-  /** The connection a new message may go to at once: open, nothing waiting, socket not backed up. */
-  private _direct(): Connection<In> | undefined {
+  /** The socket a new message may go to at once: open, nothing waiting, socket not backed up. */
+  private _direct(): Transport | undefined {
     this._checkLive();
-    const conn = this._writable();
+    const socket = this._writable();
     const outbox = this._outbox;
     // Unacknowledged messages (acks) fill the outbox too: when it is full, the queue path applies the overflow policy.
-    return conn && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && conn.bufferedAmount <= this._opts.highWaterMark ? conn : undefined;
+    return socket && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
   }
 
-  /** @internal Encodes `data` with the connection's codec and writes it. */
-  _write(conn: Connection<In>, data: Out): void {
-    const codec = conn.codec as Codec<In, Out> | undefined;
+  /** @internal Encodes `data` with the connection's codec and writes it to `socket`, the current one (only it is ever attached). */
+  _write(socket: Transport, data: Out): void {
+    const codec = this._codec as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
-    conn.send(wire);
+    socket.send(wire as never);
     // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
     const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
     for (const hooks of this._hooks) {
       hooks.sent?.(wire);
-      if (entry) hooks.written?.(entry, conn);
+      if (entry) hooks.written?.(entry, socket);
     }
   }
 
@@ -608,7 +647,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     // Encode now with the codec the next connection most likely uses: it validates the message
     // at once and sizes it. A different codec at flush time encodes it again.
-    const codec = (this._writable()?.codec as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
+    const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
     const wire = toWire(codec, data);
     const size = wireSize(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
@@ -639,44 +678,45 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * that left OPEN is dropped after closeTimeout if its close event never comes (RFC 6455
    * §7.1.1 lets the client close the TCP connection).
    */
-  _writable(): Connection<In> | undefined {
-    const conn = this._conn;
-    if (this._state !== 'open' || !conn || conn.released) return undefined;
-    if (conn.socket.readyState === OPEN) return conn;
+  _writable(): Transport | undefined {
+    const socket = this._conn;
+    if (this._state !== 'open' || !socket || released(socket)) return undefined;
+    if (socket.readyState === OPEN) return socket;
     // While open, the state's timer is free: armed, it is this watchdog.
-    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(conn, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
+    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
     return undefined;
   }
 
   private _flush(): void {
-    const conn = this._writable();
+    const socket = this._writable();
     const outbox = this._outbox;
-    if (!conn || !outbox) return;
+    if (!socket || !outbox) return;
     const now = Date.now();
     while (outbox.size > 0) {
-      if (conn.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
+      if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
       const entry = outbox.shift(now);
       if (!entry) break;
-      if (this._state !== 'open' || this._conn !== conn) {
+      if (this._state !== 'open' || this._conn !== socket) {
         // A drop listener (an expired message) closed or reconnected: keep this one for later.
         // (Only our own calls change the socket's readyState within this loop; it was OPEN above.)
         return outbox.restore(entry);
       }
       let wire = entry.wire as WireData;
-      if (entry.codec !== conn.codec) {
+      const codec = this._codec as Codec<In, Out> | undefined;
+      if (entry.codec !== codec) {
         try {
-          wire = toWire(conn.codec as Codec<In, Out> | undefined, entry.value);
+          wire = toWire(codec, entry.value);
         } catch (cause) {
           this._dropped(entry, 'encode-failed', cause);
-          if (this._writable() !== conn) return;
+          if (this._writable() !== socket) return;
           continue;
         }
       }
-      conn.send(wire);
+      socket.send(wire as never);
       let kept = false;
       for (const hooks of this._hooks) {
         hooks.sent?.(wire);
-        if (hooks.written?.(entry, conn)) kept = true;
+        if (hooks.written?.(entry, socket)) kept = true;
       }
       if (kept) continue;
       entry.done?.();
@@ -703,12 +743,15 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       else for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
     };
     this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
-    const conn = this._conn;
-    if (conn && !conn.drainListening) {
-      conn.drainListening = onDrain(conn, () => {
-        conn.drainListening = false;
-        if (conn === this._conn && this._drainTimer !== undefined) check();
+    const socket = this._conn;
+    if (socket && !this._attempt?.drainListening) {
+      const listening = onDrain(socket, () => {
+        // A socket once forgotten is never current again: its attempt's flag went with it.
+        if (socket !== this._conn) return;
+        this._attempt!.drainListening = false;
+        if (this._drainTimer !== undefined) check();
       });
+      if (listening) (this._attempt ??= {}).drainListening = true;
     }
   }
 

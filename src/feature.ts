@@ -19,7 +19,7 @@ import type { OutboxDropReason, Outbox, OutboxEntry } from './outbox';
 export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvents<In, Out>>, 'on' | 'emit'> {
   /** The open connection, when there is one and it may be written to. */
   _writable(): Connection<In> | undefined;
-  /** Encodes with the connection's codec, writes, and tells every feature (`sent`). */
+  /** Encodes with the connection's codec, writes to `conn` (the current connection: no other is attached), and tells every feature (`sent`). */
   _write(conn: Connection<In>, data: Out): void;
   /** Gives up on `conn` because of a local decision; the client carries on under its policy. */
   _fail(conn: Connection<In>, error: SteadySocketError): void;
@@ -64,7 +64,8 @@ export interface TimerHolder {
 
 /**
  * The points of a client's life a feature can act on. Every hook is optional; the client calls
- * them in the order the features were given.
+ * them in the order the features were given. A hook's `conn` is the connection's socket: compare
+ * it by identity (each attempt has its own); connection.ts has `released` and `protocolOf`.
  * @internal
  */
 export interface FeatureHooks<In, Out> extends TimerHolder {
@@ -95,7 +96,7 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   readonly holdsWrites?: boolean;
   /** A message entered the outbox. */
   queued?(entry: OutboxEntry<Out>): void;
-  /** The connection ended (released); `opened` says whether it had opened. */
+  /** The connection ended (released), whether or not it had opened (`open` was called if it had). */
   closed?(conn: Connection<In>): void;
   /** About to wait before the next attempt: may change `info.delay` (Infinity: until woken) and set `info.offline`. */
   waiting?(info: ReconnectingInfo): void;

@@ -3,7 +3,7 @@
  * never ws, takes no Node options, and its errors carry no details worth keeping.
  */
 import { SteadySocketError } from './errors';
-import type { WebSocketConstructor, WebSocketLike } from './options';
+import type { WebSocketConstructor } from './options';
 import type { NodeSocketOptions, Transport } from './transport';
 
 export type { WsSocket } from './platform';
@@ -12,11 +12,11 @@ export { SafeEmitter as ClientEmitter } from './events';
 
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 
-export function attachWs(_transport: Transport, _socket: WebSocketLike): boolean {
+export function attachWs(_socket: Transport): boolean {
   return false;
 }
 
-export function wsOf(_transport: Transport): undefined {
+export function wsOf(_socket: Transport): undefined {
   return undefined;
 }
 

@@ -1,15 +1,14 @@
 /**
  * What only Node's ws can do, kept out of the browser builds: rollup.config.mjs replaces this
  * module with platform.browser.ts there (browsers have no ws, no handshake statuses and no
- * third constructor argument). Everything here works on a Transport and its ws socket.
+ * third constructor argument). Everything here works on a Transport (a socket the client opened)
+ * and, where it is one, its ws socket.
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { RawMessage } from './codecs';
-import type { Connection } from './connection';
 import { SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
-import type { NodeSocketOptions, Transport } from './transport';
+import { OWNER, type NodeSocketOptions, type Transport } from './transport';
 import { redactUrl, scrubCause, secretScrubber } from './url';
 import { timerDelay } from './backoff';
 
@@ -18,6 +17,7 @@ export interface WsSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): void;
   removeListener(event: string, listener: (...args: never[]) => void): void;
   removeAllListeners(): void;
+  listeners(event: string): unknown[];
   terminate(): void;
   ping(data?: unknown, mask?: boolean, cb?: (error?: Error) => void): void;
   _socket?: { unref?(): void; once?(event: 'drain', listener: () => void): void } | null;
@@ -35,21 +35,22 @@ function isWs(socket: WebSocketLike): socket is WsSocket {
   return typeof (socket as WsSocket).on === 'function' && typeof (socket as WsSocket).terminate === 'function';
 }
 
-/** Drives a ws socket through its EventEmitter API; false for any other socket. */
-export function attachWs(transport: Transport, socket: WebSocketLike): boolean {
+/**
+ * Drives a ws socket through its EventEmitter API, reporting to the client its `OWNER` names;
+ * false for any other socket. The listeners are module functions shared by every socket (no
+ * closure per connection): ws calls them with the socket as `this`.
+ */
+export function attachWs(socket: Transport): boolean {
   if (!isWs(socket)) return false;
-  const ws = socket as WsWithTransport;
-  ws[TRANSPORT] = transport;
-  ws.on('open', wsOpen);
-  ws.on('close', wsClose);
-  ws.on('error', wsError);
+  socket.on('open', wsOpen);
+  socket.on('close', wsClose);
+  socket.on('error', wsError);
   return true;
 }
 
-/** The transport's socket when it is a ws socket driven by attachWs (not stored: 8 B per connection). */
-export function wsOf(transport: Transport): WsSocket | undefined {
-  const socket = transport.socket as WsWithTransport;
-  return socket[TRANSPORT] === transport ? socket : undefined;
+/** The socket as a ws socket (attachWs drives exactly these), or undefined for any other. */
+export function wsOf(socket: Transport): WsTransport | undefined {
+  return isWs(socket) ? socket : undefined;
 }
 
 /**
@@ -89,13 +90,12 @@ export function scrubbed(error: SteadySocketError, url: string, headers: Record<
 }
 
 /** Sends a protocol ping (ws only), with `data` as its payload; false where the runtime has none. */
-export function sendPing(transport: Transport, data?: string | ArrayBuffer | ArrayBufferView): boolean {
-  const ws = transport.ws;
+export function sendPing(socket: Transport, data?: string | ArrayBuffer | ArrayBufferView): boolean {
+  const ws = wsOf(socket);
   if (!ws) return false;
-  if (!transport.pongs && !transport.released) {
-    transport.pongs = true;
-    ws.on('pong', wsPong);
-  }
+  // Pongs matter only after our own ping: listen from the first one (ws's own list says whether
+  // that was: no flag to keep per connection).
+  if (ws[OWNER] !== undefined && !ws.listeners('pong').includes(wsPong)) ws.on('pong', wsPong);
   ws.ping(data);
   return true;
 }
@@ -138,7 +138,7 @@ interface FrameEvents {
  * no frame listener on its socket.
  */
 export class ClientEmitter<Events extends FrameEvents> extends SafeEmitter<Events> {
-  /** @internal The current connection or attempt (the client's). */
+  /** @internal The socket of the current connection or attempt (the client's). */
   declare _conn: Transport | undefined;
 
   /** @internal */
@@ -171,9 +171,9 @@ function listening(client: ClientEmitter<FrameEvents>, event: unknown): void {
 const FRAMES = Symbol('steadysocket.frames');
 
 /** Makes the connection's ws socket report `event` frames to its client, once per socket. */
-function watchFrames(transport: Transport | undefined, event: 'ping' | 'pong'): void {
-  const ws = transport?.ws as WsWithTransport | undefined;
-  if (!ws || transport!.released) return;
+function watchFrames(socket: Transport | undefined, event: 'ping' | 'pong'): void {
+  const ws = socket && wsOf(socket);
+  if (!ws || ws[OWNER] === undefined) return;
   const bit = event === 'ping' ? 1 : 2;
   const watched = ws[FRAMES] ?? 0;
   if (watched & bit) return;
@@ -185,16 +185,16 @@ function watchFrames(transport: Transport | undefined, event: 'ping' | 'pong'): 
  * Calls `listener` once when the socket's own write buffer has emptied (ws: the TCP socket's
  * `drain`). Returns false where no such event exists (browsers): poll bufferedAmount there.
  */
-export function onDrain(transport: Transport, listener: () => void): boolean {
-  const socket = transport.ws?._socket;
-  if (!socket || typeof socket.once !== 'function') return false;
-  socket.once('drain', listener);
+export function onDrain(socket: Transport, listener: () => void): boolean {
+  const tcp = wsOf(socket)?._socket;
+  if (!tcp || typeof tcp.once !== 'function') return false;
+  tcp.once('drain', listener);
   return true;
 }
 
 /** Lets the process exit while this socket is open (ws only). */
-export function unref(transport: Transport): void {
-  transport.ws?._socket?.unref?.();
+export function unref(socket: Transport): void {
+  wsOf(socket)?._socket?.unref?.();
 }
 
 /** Reports a warning: a process warning in Node, console.warn elsewhere. */
@@ -204,67 +204,64 @@ export function emitWarning(message: string): void {
   else if (typeof console !== 'undefined') console.warn(`steadysocket: ${message}`);
 }
 
-const TRANSPORT = Symbol('steadysocket.transport');
 /** Redirects ws followed during this socket's handshake (set from the first). */
 const REDIRECTS = Symbol('steadysocket.redirects');
-type WsWithTransport = WsSocket & { [TRANSPORT]: Transport; [FRAMES]?: number; [REDIRECTS]?: number };
+/** Set from a non-101 handshake response: the rejection replaces ws's generic error. */
+const REJECTION = Symbol('steadysocket.rejection');
+/** The status ws failed the connection with after a protocol violation by the server. */
+const FAIL_CODE = Symbol('steadysocket.failCode');
+/** A ws socket the client opened. What only some sockets need exists only once set. */
+type WsTransport = WsSocket & Transport & { [FRAMES]?: number; [REDIRECTS]?: number; [REJECTION]?: SteadySocketError; [FAIL_CODE]?: number };
 
 /** ws's error when a handshake was redirected more than maxRedirects times. */
 const TOO_MANY_REDIRECTS = 'Maximum redirects exceeded';
 
 // Listeners shared by every ws socket: ws calls them with `this` = the socket.
 
-function wsOpen(this: WsWithTransport): void {
+function wsOpen(this: WsTransport): void {
   // Swap open for message, so an open socket carries three listeners, not four.
   this.removeListener('open', wsOpen);
   this.on('message', wsMessage);
-  const transport = this[TRANSPORT];
-  const client = clientOf(transport);
-  if (client?.listenerCount('ping')) watchFrames(transport, 'ping');
-  if (client?.listenerCount('pong')) watchFrames(transport, 'pong');
-  transport.handleOpen();
+  const client = clientOf(this);
+  if (client?.listenerCount('ping')) watchFrames(this, 'ping');
+  if (client?.listenerCount('pong')) watchFrames(this, 'pong');
+  this[OWNER]?._onOpen(this);
 }
 
-function wsMessage(this: WsWithTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
-  if (isBinary) this[TRANSPORT].handleMessage(data, data.byteLength);
-  else this[TRANSPORT].handleMessage(data.toString(), data.byteLength);
+function wsMessage(this: WsTransport, data: Uint8Array | ArrayBuffer, isBinary: boolean): void {
+  if (isBinary) this[OWNER]?._onMessage(this, data, data.byteLength);
+  else this[OWNER]?._onMessage(this, data.toString(), data.byteLength);
 }
 
-function wsClose(this: WsWithTransport, code: number, reason: Uint8Array): void {
-  const transport = this[TRANSPORT];
+function wsClose(this: WsTransport, code: number, reason: Uint8Array): void {
   // After a frame violation ws fails the connection with a status (RFC 6455 §7.1.7); report it.
-  transport.handleClose(code === 1006 && transport.failCode ? transport.failCode : code, reason.toString(), code !== 1006);
+  const failCode = this[FAIL_CODE];
+  this[OWNER]?._onClose(this, code === 1006 && failCode ? failCode : code, reason.toString(), code !== 1006);
 }
 
-function wsError(this: WsWithTransport, error: Error): void {
-  const transport = this[TRANSPORT];
-  const rejection = transport.rejection;
+function wsError(this: WsTransport, error: Error): void {
+  const rejection = this[REJECTION];
   const failure = rejection && error.message === TOO_MANY_REDIRECTS ? redirectLimit(rejection, this[REDIRECTS] ?? 0, error) : (rejection ?? classify(error));
-  transport.failCode = failure.closeCode;
-  transport.handleError(failure);
+  this[FAIL_CODE] = failure.closeCode;
+  this[OWNER]?._onError(this, failure);
 }
 
-function wsPong(this: WsWithTransport, data: Uint8Array): void {
-  this[TRANSPORT].handlePong(data);
+function wsPong(this: WsTransport, data: Uint8Array): void {
+  this[OWNER]?._onPong(this, data);
 }
 
-function wsPingFrame(this: WsWithTransport, data: Uint8Array): void {
-  reportFrame(this, 'ping', data);
+function wsPingFrame(this: WsTransport, data: Uint8Array): void {
+  clientOf(this)?.emit('ping', data);
 }
 
-function wsPongFrame(this: WsWithTransport, data: Uint8Array): void {
-  reportFrame(this, 'pong', data);
+function wsPongFrame(this: WsTransport, data: Uint8Array): void {
+  clientOf(this)?.emit('pong', data);
 }
 
-function reportFrame(ws: WsWithTransport, event: 'ping' | 'pong', data: Uint8Array): void {
-  const transport = ws[TRANSPORT];
-  if (!transport.released) clientOf(transport)?.emit(event, data);
-}
-
-/** The client a connection reports to (always a ClientEmitter in Node builds). */
-function clientOf(transport: Transport): ClientEmitter<FrameEvents> | undefined {
-  const handler: unknown = (transport as Connection<unknown>).handler;
-  return handler instanceof ClientEmitter ? handler : undefined;
+/** The client a socket reports to while attached (always a ClientEmitter in Node builds). */
+function clientOf(socket: Transport): ClientEmitter<FrameEvents> | undefined {
+  const owner: unknown = socket[OWNER];
+  return owner instanceof ClientEmitter ? owner : undefined;
 }
 
 interface ClientRequestLike {
@@ -279,10 +276,10 @@ interface ClientRequestLike {
  * the rejection is in place before the error. A socket still connecting after that is following
  * a redirect: that response is no rejection.
  */
-function finishRequest(request: ClientRequestLike, ws: WsWithTransport): void {
+function finishRequest(request: ClientRequestLike, ws: WsTransport): void {
   request.on('response', (response) => {
     if (ws.readyState === CONNECTING) ws[REDIRECTS] = (ws[REDIRECTS] ?? 0) + 1;
-    else ws[TRANSPORT].rejection = rejectionFrom(response);
+    else ws[REJECTION] = rejectionFrom(response);
   });
   request.end();
 }

@@ -15,19 +15,14 @@ export interface RetryPolicy extends BackoffPolicy {
 /** What follows the end of a connection: stop (the policy said so), give up (`maxRetries`), or wait `delay` ms. */
 export type RetryPlan = { kind: 'stop' } | { kind: 'exhausted' } | { kind: 'wait'; delay: number };
 
-/** The connection that just ended, as far as the plan cares. */
-export interface EndedConnection {
-  /** When it opened (on the clock `now` is read from); absent when it never did. */
-  openedAt?: number;
-}
-
 /**
  * Failures in a row, counting the one that just ended. A connection that stayed open for
  * `stableAfter` ms resets the count first: a long-lived connection that drops starts again at 1.
+ * @param openedAt when the connection that ended opened (on the clock `now` is read from);
+ *   undefined when it never did
  */
-export function countFailure(failures: number, ended: EndedConnection | undefined, now: number, stableAfter: number): number {
-  const opened = ended?.openedAt;
-  const stable = opened !== undefined && now - opened >= stableAfter;
+export function countFailure(failures: number, openedAt: number | undefined, now: number, stableAfter: number): number {
+  const stable = openedAt !== undefined && now - openedAt >= stableAfter;
   return (stable ? 0 : failures) + 1;
 }
 

@@ -1,13 +1,16 @@
 import DefaultWebSocket from 'isomorphic-ws';
-import type { Connection } from './connection';
+import type { ConnectionHandler } from './connection';
 import { SteadySocketError } from './errors';
-import type { WebSocketConstructor } from './options';
+import type { WebSocketConstructor, WebSocketLike } from './options';
 
 /** Node-only settings handed to ws as its third constructor argument. */
 export type NodeSocketOptions = Record<string, unknown>;
 
-/** A connection as platform.ts sees it: one socket, whatever the client's message types. */
-export type Transport = Connection<any>;
+/** Set on a socket while it is attached: the client its events go to. Undefined once released. */
+export const OWNER = Symbol('steadysocket.owner');
+
+/** A socket the client opened, as connection.ts and platform.ts see it: it names its client while attached. */
+export type Transport = WebSocketLike & { [OWNER]?: ConnectionHandler<any> };
 
 export const OPEN = 1;
 

@@ -3,7 +3,7 @@ import type { SteadySocket } from '../client';
 import { SteadySocketError } from '../errors';
 import type { FeatureHooks, FeatureHost } from '../feature';
 import { checkNumber } from '../options';
-import { pingPayload, samePayload, sendPing } from '../platform';
+import { pingPayload, samePayload, sendPing, wsOf } from '../platform';
 import { matchesPong } from './heartbeat';
 
 /** Options for {@link ping}. */
@@ -40,7 +40,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
   const conn = client._writable();
   if (!conn) return Promise.reject(new SteadySocketError('CONNECTION_CLOSED', `Not connected (state ${client.state}): nothing to ping.`));
-  if (!app && !conn.ws) {
+  if (!app && !wsOf(conn)) {
     return Promise.reject(new SteadySocketError('INVALID_OPTION', 'This WebSocket has no protocol ping: give the client heartbeat({ interval, timeout, ping, isPong }).'));
   }
   const isPong = app?.isPong;

@@ -2,12 +2,12 @@
  * The ready step: application work on every new connection before it counts as open (hello,
  * auth, resubscribe). The promise plumbing is in ../ready.ts.
  */
+import { protocolOf, released } from '../connection';
 import { SteadySocketError } from '../errors';
 import { feature, type Feature } from '../feature';
 import { invalidOption } from '../options';
 import { ReadyStep } from '../ready';
 import { OPEN } from '../transport';
-import { redactUrl } from '../url';
 
 /** What the ready step can do with the connection before it is handed to the application. */
 export interface ReadyContext<In, Out> {
@@ -38,12 +38,12 @@ export function ready<In = any, Out = any>(step: (context: ReadyContext<In, Out>
         const context: ReadyContext<In, Out> = {
           send(data) {
             // Never into a socket that left OPEN (a close frame arrived): the write would be lost.
-            if (conn.released || conn.socket.readyState !== OPEN) throw connectionClosed();
+            if (released(conn) || conn.readyState !== OPEN) throw connectionClosed();
             client._write(conn, data);
           },
           next: () => running.next(connectionClosed),
-          protocol: conn.protocol,
-          url: redactUrl(conn.url),
+          protocol: protocolOf(conn),
+          url: client.url!,
           signal: running.abort.signal,
         };
         return new Promise<void>((resolve) => resolve(step(context))).catch((cause: unknown) => {

@@ -42,8 +42,9 @@ export function stats(): StatsFeature {
         c.messagesOut++;
         c.bytesOut += bytesOf(wire);
       },
-      closed(conn) {
-        if (conn.opened && c.openedAt >= 0) c.connectedTime += Date.now() - c.openedAt;
+      // Every connection that reached `open` ends here before the next one opens.
+      closed() {
+        if (c.openedAt >= 0) c.connectedTime += Date.now() - c.openedAt;
         c.openedAt = -1;
       },
     };
