@@ -1,18 +1,17 @@
 import { provide, socketOptions, type AttemptParts } from './attempt';
-import { timerDelay } from './backoff';
+import { ClientBase } from './client-base';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
-import { wireSize, type Codec, type RawMessage, type WireData } from './codecs';
-import { SteadySocketError, type AnySteadySocketError } from './errors';
+import type { Codec, RawMessage, WireData } from './codecs';
+import { SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf, released } from './connection';
-import type { DeliverOptions, ReconnectingInfo, State, SteadySocketEvents } from './events';
-import type { Feature, FeatureHooks, TimerHolder } from './feature';
+import type { DeliverOptions, ReconnectingInfo, State } from './events';
+import type { Feature, FeatureHooks } from './feature';
 import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
-import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
-import { ClientEmitter, onDrain, scrubbed, unref } from './platform';
-import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from './send';
-import { defaultWebSocket, OPEN, type Transport } from './transport';
+import { scrubbed, unref } from './platform';
+import { closedError, withdrawOnAbort } from './send';
+import { defaultWebSocket, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
@@ -32,80 +31,24 @@ const TRANSITIONS: Readonly<Record<State, string>> = {
   closed: '',
 };
 
-const DRAIN_POLL_MS = 10;
 const CLOSE_AFTER_ERROR_MS = 1000;
-/** Shared by every client without features; never mutated. */
-const NO_HOOKS: FeatureHooks<never, never>[] = [];
 /** Shared by every attempt that offers no subprotocol; never mutated. */
 const NONE: readonly string[] = [];
-
-/** What an attempt has beyond its socket, in the few clients whose attempts have any of it. */
-interface AttemptExtras {
-  /** The subprotocols offered (absent: none). */
-  offered?: string[];
-  /** Handshake headers (Node), kept to scrub their values from errors. */
-  headers?: Record<string, string>;
-  /** The first failure of this attempt's connection. */
-  error?: SteadySocketError;
-  /** A drain listener is on this attempt's socket (ws); set on the first wait for a drain. */
-  drainListening?: boolean;
-}
-
-/**
- * The fields that hold the client's own timers, and arming one clears what it held: the state's
- * timer (connect timeout while connecting, retry delay while waiting, the close watchdog while
- * open or closing: a transition clears it) and the drain poll. `_arm` reaches them by name, so
- * rollup.config.mjs keeps these names out of mangling. Features hold theirs in their hooks
- * object's `timer`.
- */
-type TimerSlot = '_stateTimer' | '_drainTimer';
 
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
  * Heartbeat, page signals, the ready step and the rest are opt-in features (the `use` option).
  */
-export class SteadySocket<const In = RawMessage, const Out = WireData> extends ClientEmitter<SteadySocketEvents<In, Out>> {
-  // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
-  // part of every client; a field without one appears only once it is first assigned. Give
-  // initializers to what every open client sets, and leave rarely used state without.
-  /** @internal */
-  readonly _opts: ResolvedOptions<In, Out>;
+export class SteadySocket<const In = RawMessage, const Out = WireData> extends ClientBase<In, Out> {
+  // Fields: see the memory-layout note in client-base.ts (the state, the socket and the outbox are there).
   /** One URL, URLs to fail over between, or a provider called per attempt. */
   private readonly _urls: string | readonly string[] | (() => string | URL | Promise<string | URL>);
-  /** @internal Created by the first message that has to wait: a client that never queues carries none. */
-  _outbox: Outbox<Out> | undefined;
-  /**
-   * @internal Every feature's hooks, in the order given. A client without features reads the
-   * shared empty list through this accessor (no field per client); assigning gives the client
-   * its own list. An accessor rather than a prototype property: assigning one at module level
-   * is a side effect, and would keep the class in bundles that never use it.
-   */
-  get _hooks(): readonly FeatureHooks<In, Out>[] {
-    return NO_HOOKS;
-  }
-  /** @internal */
-  set _hooks(hooks: readonly FeatureHooks<In, Out>[]) {
-    Object.defineProperty(this, '_hooks', { value: hooks, writable: true, configurable: true });
-  }
-  /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
-  _track?: boolean;
   /** @internal Set by the debug feature. */
   _log?: (line: string) => void;
 
-  // There is no object per connection: the client holds the socket of the current attempt and
-  // what belongs to it (`_openedAt`, `_codec`, `_attempt`), and forgets all of it in `_forget`
-  // before the next attempt. A socket names its client while attached (transport.ts `OWNER`);
-  // events of a superseded socket are told apart by identity.
-  private _state: State = 'connecting';
-  /** @internal The socket of the current connection or attempt, or of the last one once closed (platform.ts watches its frames). */
-  override _conn: Transport | undefined = undefined;
   /** When the current connection opened (`clock()`, a small integer); absent until it does. */
   private _openedAt?: number;
-  /** The codec of the negotiated subprotocol; absent for raw frames. */
-  private _codec?: Codec<In, unknown>;
-  /** The rest of what the current attempt has, when it has any (see AttemptExtras). */
-  private _attempt?: AttemptExtras;
   /** The URL of the current or last connection, when it is not `_urls` itself (a list or a provider). */
   private _url?: string;
   /** Identifies the current attempt; async steps of a superseded one see a different number. */
@@ -116,21 +59,14 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _urlIndex?: number;
   /** reconnect() is closing the socket to open a new one. */
   private _forceReconnect?: boolean;
-  /** @internal Set by close(): the client is closing for good, and what every close() returns. */
-  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void } | undefined;
-  private _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
-
-  // The client's own timers (see TimerSlot), cleared together in _finish.
-  private _stateTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private _drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Creates the client and starts connecting at once. Throws a {@link SteadySocketError}
    * synchronously for a bad URL, bad subprotocols or bad options.
    */
   constructor(url: UrlSource, options?: SteadySocketOptions<In, Out>) {
-    super();
-    const opts = (this._opts = resolveOptions(options));
+    const opts = resolveOptions(options);
+    super(opts);
     this._urls = normalizeSource(url);
     if (typeof opts.protocols !== 'function') validateProtocols(opts.protocols);
     if (!opts.WebSocket) defaultWebSocket(); // throws NO_WEBSOCKET now rather than at the first attempt
@@ -466,8 +402,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._abandon(socket, 1006, error.message);
   }
 
-  /** Drops a connection without waiting for its close event and carries on as if it had closed. */
-  private _abandon(socket: Transport, code: number, reason: string): void {
+  /** @internal Drops a connection without waiting for its close event and carries on as if it had closed. */
+  _abandon(socket: Transport, code: number, reason: string): void {
     if (socket !== this._conn || released(socket)) return;
     const error = this._attempt?.error;
     this._release(socket);
@@ -610,200 +546,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._final?.resolve();
   }
 
-  // ---------------------------------------------------------------- outbox
-
-  /** Throws CLOSED once close() was called. */
-  private _checkLive(): void {
-    if (this._final || this._state === 'closed') throw closedError();
-  }
-
-  /** The socket a new message may go to at once: open, nothing waiting, socket not backed up. */
-  private _direct(): Transport | undefined {
-    this._checkLive();
-    const socket = this._writable();
-    const outbox = this._outbox;
-    // Unacknowledged messages (acks) fill the outbox too: when it is full, the queue path applies the overflow policy.
-    return socket && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
-  }
-
-  /** @internal Encodes `data` with the connection's codec and writes it to `socket`, the current one (only it is ever attached). */
-  _write(socket: Transport, data: Out): void {
-    const codec = this._codec as Codec<In, Out> | undefined;
-    const wire = toWire(codec, data);
-    socket.send(wire as never);
-    // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
-    const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
-    for (const hooks of this._hooks) {
-      hooks.sent?.(wire);
-      if (entry) hooks.written?.(entry, socket);
-    }
-  }
-
-  /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
-  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
-    if (signal?.aborted) {
-      settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
-      return undefined;
-    }
-    // Encode now with the codec the next connection most likely uses: it validates the message
-    // at once and sizes it. A different codec at flush time encodes it again.
-    const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
-    const wire = toWire(codec, data);
-    const size = wireSize(wire);
-    const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
-    // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
-    this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
-    // drop-oldest reports what it evicted after `entry` is in: a drop listener that closes the
-    // client then finds (and rejects) this message too.
-    if (!this._outbox.push(entry)) {
-      if (this._opts.overflow !== 'error') this._dropped(entry, 'overflow');
-      else {
-        const error = new SteadySocketError('QUEUE_OVERFLOW', 'The outbox is full (see maxMessages, maxBytes and overflow).');
-        if (!settle) throw error;
-        settle.reject(error);
-      }
-      return undefined;
-    }
-    if (!entry.queued || this._state === 'closed') return undefined;
-    for (const hooks of this._hooks) hooks.queued?.(entry);
-    if (this._state === 'open') this._flush();
-    return entry;
-  }
-
-  /**
-   * @internal The connection messages go to now: open, not yet released, and its socket still
-   * OPEN. Between a socket closing and the state leaving `open`, `close` listeners run; and a
-   * socket turns CLOSING as soon as the server's close frame arrives, long before its close event
-   * (WHATWG: `send()` then discards the data). What is sent meanwhile must be queued. A socket
-   * that left OPEN is dropped after closeTimeout if its close event never comes (RFC 6455
-   * §7.1.1 lets the client close the TCP connection).
-   */
-  _writable(): Transport | undefined {
-    const socket = this._conn;
-    if (this._state !== 'open' || !socket || released(socket)) return undefined;
-    if (socket.readyState === OPEN) return socket;
-    // While open, the state's timer is free: armed, it is this watchdog.
-    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
-    return undefined;
-  }
-
-  private _flush(): void {
-    const socket = this._writable();
-    const outbox = this._outbox;
-    if (!socket || !outbox) return;
-    const now = Date.now();
-    while (outbox.size > 0) {
-      if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
-      const entry = outbox.shift(now);
-      if (!entry) break;
-      if (this._state !== 'open' || this._conn !== socket) {
-        // A drop listener (an expired message) closed or reconnected: keep this one for later.
-        // (Only our own calls change the socket's readyState within this loop; it was OPEN above.)
-        return outbox.restore(entry);
-      }
-      let wire = entry.wire as WireData;
-      const codec = this._codec as Codec<In, Out> | undefined;
-      if (entry.codec !== codec) {
-        try {
-          wire = toWire(codec, entry.value);
-        } catch (cause) {
-          this._dropped(entry, 'encode-failed', cause);
-          if (this._writable() !== socket) return;
-          continue;
-        }
-      }
-      socket.send(wire as never);
-      let kept = false;
-      for (const hooks of this._hooks) {
-        hooks.sent?.(wire);
-        if (hooks.written?.(entry, socket)) kept = true;
-      }
-      if (kept) continue;
-      entry.done?.();
-      entry.resolve?.();
-    }
-    if (this._drainWaiters?.length) this._watchDrain();
-  }
-
-  private _isDrained(): boolean {
-    return !this._outbox?.size && !this._outbox?.held && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
-  }
-
-  /**
-   * Waits until bufferedAmount is low again: polls (browsers have no drain event for WebSockets),
-   * and where the transport reports its socket draining (ws), resumes at once on that.
-   */
-  private _watchDrain(): void {
-    if (this._drainTimer !== undefined) return;
-    const check = () => {
-      this._disarm(this, '_drainTimer');
-      if (this._state !== 'open') return;
-      if (this._outbox?.size) this._flush();
-      if (!this._isDrained()) this._watchDrain();
-      else for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
-    };
-    this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
-    const socket = this._conn;
-    if (socket && !this._attempt?.drainListening) {
-      const listening = onDrain(socket, () => {
-        // A socket once forgotten is never current again: its attempt's flag went with it.
-        if (socket !== this._conn) return;
-        this._attempt!.drainListening = false;
-        if (this._drainTimer !== undefined) check();
-      });
-      if (listening) (this._attempt ??= {}).drainListening = true;
-    }
-  }
-
-  /** @internal Reports an entry that left the outbox unsent, as `drop` (and rejects its `deliver()`). */
-  _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void {
-    const error = dropError(reason, cause);
-    entry.done?.();
-    entry.reject?.(error);
-    if (reason === 'encode-failed') this._emitError(error);
-    this.emit('drop', { data: entry.value, reason, error });
-  }
-
   // ---------------------------------------------------------------- plumbing
 
   /** The URL the next attempt uses, unless a provider picks it. */
   private _listedUrl(): string | undefined {
     const urls = this._urls;
     return typeof urls === 'string' ? urls : typeof urls === 'function' ? undefined : urls[(this._urlIndex ?? 0) % urls.length];
-  }
-
-  /**
-   * @internal The one way a timer is made: armed in `holder[slot]`, clearing the one it held.
-   * `Infinity` leaves the slot empty (never fires); any other delay is clamped to what timers can
-   * take (a larger one would fire after ~1 ms). Unref'd when asked.
-   */
-  _arm(holder: object, fn: () => void, ms: number, slot: TimerSlot | 'timer' = 'timer'): void {
-    const slots = holder as Record<string, ReturnType<typeof setTimeout> | undefined>;
-    clearTimeout(slots[slot]);
-    slots[slot] = undefined;
-    if (ms === Infinity) return;
-    const timer = setTimeout(fn, timerDelay(ms));
-    if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
-    slots[slot] = timer;
-  }
-
-  /** @internal Clears `holder[slot]`; a slot that never held a timer is not written (no field for it). */
-  _disarm(holder: TimerHolder | this, slot: TimerSlot | 'timer' = 'timer'): void {
-    const slots = holder as Record<string, ReturnType<typeof setTimeout> | undefined>;
-    if (slots[slot] === undefined) return;
-    clearTimeout(slots[slot]);
-    slots[slot] = undefined;
-  }
-
-  /** The client's own timers: the state's timer and the drain poll. */
-  private _clearTimers(): void {
-    this._disarm(this, '_stateTimer');
-    this._disarm(this, '_drainTimer');
-  }
-
-
-  /** @internal Reports `error` as the `error` event. */
-  _emitError(error: SteadySocketError): void {
-    this.emit('error', error as AnySteadySocketError);
   }
 }

@@ -1,0 +1,290 @@
+/**
+ * What the client writes, and the timers it owns: the base of {@link SteadySocket}. It holds the
+ * state and the current socket, and everything between `send()` and that socket: the outbox,
+ * the backpressure check, the flush, the wait for a drain, the close watchdog of a socket that
+ * left OPEN, and the one way a timer is armed. The state machine that opens, closes and replaces
+ * sockets is the subclass (client.ts); its one part needed here is `_abandon`.
+ */
+import { timerDelay } from './backoff';
+import { wireSize, type Codec, type WireData } from './codecs';
+import { SteadySocketError, type AnySteadySocketError } from './errors';
+import type { State, SteadySocketEvents } from './events';
+import type { FeatureHooks, TimerHolder } from './feature';
+import type { ResolvedOptions } from './options';
+import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
+import { ClientEmitter, onDrain } from './platform';
+import { closedError, dropError, likelyCodec, toWire } from './send';
+import { released } from './connection';
+import { OPEN, type Transport } from './transport';
+
+const DRAIN_POLL_MS = 10;
+/** Shared by every client without features; never mutated. */
+const NO_HOOKS: FeatureHooks<never, never>[] = [];
+
+/** What an attempt has beyond its socket, in the few clients whose attempts have any of it. @internal */
+export interface AttemptExtras {
+  /** The subprotocols offered (absent: none). */
+  offered?: string[];
+  /** Handshake headers (Node), kept to scrub their values from errors. */
+  headers?: Record<string, string>;
+  /** The first failure of this attempt's connection. */
+  error?: SteadySocketError;
+  /** A drain listener is on this attempt's socket (ws); set on the first wait for a drain. */
+  drainListening?: boolean;
+}
+
+/**
+ * The fields that hold the client's own timers, and arming one clears what it held: the state's
+ * timer (connect timeout while connecting, retry delay while waiting, the close watchdog while
+ * open or closing: a transition clears it) and the drain poll. `_arm` reaches them by name, so
+ * rollup.config.mjs keeps these names out of mangling. Features hold theirs in their hooks
+ * object's `timer`.
+ */
+type TimerSlot = '_stateTimer' | '_drainTimer';
+
+/** The state, the current socket, the send path and the timers of a {@link SteadySocket}: its base, not used on its own (the members are internal). */
+export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEvents<In, Out>> {
+  // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
+  // part of every client; a field without one appears only once it is first assigned. Give
+  // initializers to what every open client sets, and leave rarely used state without.
+  // There is no object per connection: the client holds the socket of the current attempt and
+  // what belongs to it (`_openedAt`, `_codec`, `_attempt`), and forgets all of it in `_forget`
+  // before the next attempt. A socket names its client while attached (transport.ts `OWNER`);
+  // events of a superseded socket are told apart by identity.
+  /** @internal */
+  protected _state: State = 'connecting';
+  /** @internal The socket of the current connection or attempt, or of the last one once closed (platform.ts watches its frames). */
+  override _conn: Transport | undefined = undefined;
+  /** @internal Set by close(): the client is closing for good, and what every close() returns. */
+  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void } | undefined;
+  /** @internal What flushed() waits on. */
+  protected _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
+
+  // The client's own timers (see TimerSlot), cleared together in _finish.
+  /** @internal */
+  protected _stateTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal */
+  protected _drainTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** @internal The codec of the negotiated subprotocol; absent for raw frames. */
+  protected _codec?: Codec<In, unknown>;
+  /** @internal The rest of what the current attempt has, when it has any (see AttemptExtras). */
+  protected _attempt?: AttemptExtras;
+  /** @internal Created by the first message that has to wait: a client that never queues carries none. */
+  _outbox: Outbox<Out> | undefined;
+  /**
+   * @internal Every feature's hooks, in the order given. A client without features reads the
+   * shared empty list through this accessor (no field per client); assigning gives the client
+   * its own list. An accessor rather than a prototype property: assigning one at module level
+   * is a side effect, and would keep the class in bundles that never use it.
+   */
+  get _hooks(): readonly FeatureHooks<In, Out>[] {
+    return NO_HOOKS;
+  }
+  /** @internal */
+  set _hooks(hooks: readonly FeatureHooks<In, Out>[]) {
+    Object.defineProperty(this, '_hooks', { value: hooks, writable: true, configurable: true });
+  }
+  /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
+  _track?: boolean;
+
+  /** @internal The options the client was given (defaults applied). */
+  readonly _opts: ResolvedOptions<In, Out>;
+
+  /** @internal */
+  constructor(opts: ResolvedOptions<In, Out>) {
+    super();
+    this._opts = opts;
+  }
+
+  /** @internal Drops a connection without waiting for its close event and carries on as if it had closed. */
+  abstract _abandon(socket: Transport, code: number, reason: string): void;
+
+  /** @internal Throws CLOSED once close() was called. */
+  protected _checkLive(): void {
+    if (this._final || this._state === 'closed') throw closedError();
+  }
+
+  /** @internal The socket a new message may go to at once: open, nothing waiting, socket not backed up. */
+  protected _direct(): Transport | undefined {
+    this._checkLive();
+    const socket = this._writable();
+    const outbox = this._outbox;
+    // Unacknowledged messages (acks) fill the outbox too: when it is full, the queue path applies the overflow policy.
+    return socket && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
+  }
+
+  /** @internal Encodes `data` with the connection's codec and writes it to `socket`, the current one (only it is ever attached). */
+  _write(socket: Transport, data: Out): void {
+    const codec = this._codec as Codec<In, Out> | undefined;
+    const wire = toWire(codec, data);
+    socket.send(wire as never);
+    // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
+    const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
+    for (const hooks of this._hooks) {
+      hooks.sent?.(wire);
+      if (entry) hooks.written?.(entry, socket);
+    }
+  }
+
+  /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
+  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
+    if (signal?.aborted) {
+      settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
+      return undefined;
+    }
+    // Encode now with the codec the next connection most likely uses: it validates the message
+    // at once and sizes it. A different codec at flush time encodes it again.
+    const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
+    const wire = toWire(codec, data);
+    const size = wireSize(wire);
+    const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+    // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
+    this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
+    // drop-oldest reports what it evicted after `entry` is in: a drop listener that closes the
+    // client then finds (and rejects) this message too.
+    if (!this._outbox.push(entry)) {
+      if (this._opts.overflow !== 'error') this._dropped(entry, 'overflow');
+      else {
+        const error = new SteadySocketError('QUEUE_OVERFLOW', 'The outbox is full (see maxMessages, maxBytes and overflow).');
+        if (!settle) throw error;
+        settle.reject(error);
+      }
+      return undefined;
+    }
+    if (!entry.queued || this._state === 'closed') return undefined;
+    for (const hooks of this._hooks) hooks.queued?.(entry);
+    if (this._state === 'open') this._flush();
+    return entry;
+  }
+
+  /**
+   * @internal The connection messages go to now: open, not yet released, and its socket still
+   * OPEN. Between a socket closing and the state leaving `open`, `close` listeners run; and a
+   * socket turns CLOSING as soon as the server's close frame arrives, long before its close event
+   * (WHATWG: `send()` then discards the data). What is sent meanwhile must be queued. A socket
+   * that left OPEN is dropped after closeTimeout if its close event never comes (RFC 6455
+   * §7.1.1 lets the client close the TCP connection).
+   */
+  _writable(): Transport | undefined {
+    const socket = this._conn;
+    if (this._state !== 'open' || !socket || released(socket)) return undefined;
+    if (socket.readyState === OPEN) return socket;
+    // While open, the state's timer is free: armed, it is this watchdog.
+    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
+    return undefined;
+  }
+
+  /** @internal Writes what the outbox holds while the socket takes it; waits for a drain when it is backed up. */
+  protected _flush(): void {
+    const socket = this._writable();
+    const outbox = this._outbox;
+    if (!socket || !outbox) return;
+    const now = Date.now();
+    while (outbox.size > 0) {
+      if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
+      const entry = outbox.shift(now);
+      if (!entry) break;
+      if (this._state !== 'open' || this._conn !== socket) {
+        // A drop listener (an expired message) closed or reconnected: keep this one for later.
+        // (Only our own calls change the socket's readyState within this loop; it was OPEN above.)
+        return outbox.restore(entry);
+      }
+      let wire = entry.wire as WireData;
+      const codec = this._codec as Codec<In, Out> | undefined;
+      if (entry.codec !== codec) {
+        try {
+          wire = toWire(codec, entry.value);
+        } catch (cause) {
+          this._dropped(entry, 'encode-failed', cause);
+          if (this._writable() !== socket) return;
+          continue;
+        }
+      }
+      socket.send(wire as never);
+      let kept = false;
+      for (const hooks of this._hooks) {
+        hooks.sent?.(wire);
+        if (hooks.written?.(entry, socket)) kept = true;
+      }
+      if (kept) continue;
+      entry.done?.();
+      entry.resolve?.();
+    }
+    if (this._drainWaiters?.length) this._watchDrain();
+  }
+
+  /** @internal Nothing waits: the outbox is empty, nothing is unacknowledged, the socket has sent every byte. */
+  protected _isDrained(): boolean {
+    return !this._outbox?.size && !this._outbox?.held && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
+  }
+
+  /**
+   * Waits until bufferedAmount is low again: polls (browsers have no drain event for WebSockets),
+   * and where the transport reports its socket draining (ws), resumes at once on that. @internal
+   */
+  protected _watchDrain(): void {
+    if (this._drainTimer !== undefined) return;
+    const check = () => {
+      this._disarm(this, '_drainTimer');
+      if (this._state !== 'open') return;
+      if (this._outbox?.size) this._flush();
+      if (!this._isDrained()) this._watchDrain();
+      else for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
+    };
+    this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
+    const socket = this._conn;
+    if (socket && !this._attempt?.drainListening) {
+      const listening = onDrain(socket, () => {
+        // A socket once forgotten is never current again: its attempt's flag went with it.
+        if (socket !== this._conn) return;
+        this._attempt!.drainListening = false;
+        if (this._drainTimer !== undefined) check();
+      });
+      if (listening) (this._attempt ??= {}).drainListening = true;
+    }
+  }
+
+  /** @internal Reports an entry that left the outbox unsent, as `drop` (and rejects its `deliver()`). */
+  _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void {
+    const error = dropError(reason, cause);
+    entry.done?.();
+    entry.reject?.(error);
+    if (reason === 'encode-failed') this._emitError(error);
+    this.emit('drop', { data: entry.value, reason, error });
+  }
+
+  /**
+   * @internal The one way a timer is made: armed in `holder[slot]`, clearing the one it held.
+   * `Infinity` leaves the slot empty (never fires); any other delay is clamped to what timers can
+   * take (a larger one would fire after ~1 ms). Unref'd when asked.
+   */
+  _arm(holder: object, fn: () => void, ms: number, slot: TimerSlot | 'timer' = 'timer'): void {
+    const slots = holder as Record<string, ReturnType<typeof setTimeout> | undefined>;
+    clearTimeout(slots[slot]);
+    slots[slot] = undefined;
+    if (ms === Infinity) return;
+    const timer = setTimeout(fn, timerDelay(ms));
+    if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
+    slots[slot] = timer;
+  }
+
+  /** @internal Clears `holder[slot]`; a slot that never held a timer is not written (no field for it). */
+  _disarm(holder: TimerHolder | this, slot: TimerSlot | 'timer' = 'timer'): void {
+    const slots = holder as Record<string, ReturnType<typeof setTimeout> | undefined>;
+    if (slots[slot] === undefined) return;
+    clearTimeout(slots[slot]);
+    slots[slot] = undefined;
+  }
+
+  /** @internal The client's own timers: the state's timer and the drain poll. */
+  protected _clearTimers(): void {
+    this._disarm(this, '_stateTimer');
+    this._disarm(this, '_drainTimer');
+  }
+
+  /** @internal Reports `error` as the `error` event. */
+  _emitError(error: SteadySocketError): void {
+    this.emit('error', error as AnySteadySocketError);
+  }
+}
