@@ -45,7 +45,7 @@ export class InFlight<K, V> {
     let slot: number | undefined = this._head;
     if (slots[slot] !== id) {
       if (!this._index) {
-        // Taken slots keep their id: the last slot of an id is the only one that can be in flight.
+        // Kept as values are taken (a taken slot holds no value), dropped when the slots move.
         this._index = new Map();
         for (let at = slot; at < slots.length; at += 3) this._index.set(slots[at], at);
       }
@@ -55,19 +55,23 @@ export class InFlight<K, V> {
     if (value !== undefined) {
       slots[slot! + 1] = undefined;
       this.size--;
-      this._index?.delete(id);
       while (this._head < slots.length && slots[this._head + 1] === undefined) this._head += 3;
     }
     return value;
   }
 
-  /** Calls `fn` with every value, its id and deadline, oldest first, until it returns false. */
+  /**
+   * Calls `fn` with every value, its id and deadline, oldest first, until it returns false. `fn`
+   * may add and take: it is called for what is added meanwhile, not for what is taken before its
+   * turn; a clear() ends the walk.
+   */
   each(fn: (value: V, id: K, deadline: number) => boolean | void): void {
+    const slots = this._slots;
     this._walking++;
     try {
-      for (let slot = this._head; slot < this._slots.length; slot += 3) {
-        const value = this._slots[slot + 1] as V | undefined;
-        if (value !== undefined && fn(value, this._slots[slot] as K, this._slots[slot + 2] as number) === false) return;
+      for (let slot = this._head; slot < slots.length; slot += 3) {
+        const value = slots[slot + 1] as V | undefined;
+        if (value !== undefined && fn(value, slots[slot] as K, slots[slot + 2] as number) === false) return;
       }
     } finally {
       this._walking--;
@@ -76,7 +80,9 @@ export class InFlight<K, V> {
 
   /** Takes out every value. */
   clear(): void {
+    // A new array, the old one emptied: a walk in progress ends.
     this._slots.length = this._head = this.size = 0;
+    this._slots = [];
     this._index = undefined;
   }
 
