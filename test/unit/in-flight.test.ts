@@ -101,11 +101,11 @@ function concrete(kind: 'count' | 'random' | 'string' | 'mixed', steps: Step[]):
   };
   const again = (pick: number): Id => (seen.length ? seen[pick % seen.length] : 'never');
   const make = (step: Step): Op[] => {
-    if (step.op === 'add' || step.op === 'take') return [{ op: step.op, id: step.fresh || !seen.length ? fresh() : again(step.pick) }];
+    if ('fresh' in step) return [{ op: step.op, id: step.fresh || !seen.length ? fresh() : again(step.pick) }];
     if (step.op === 'burst') return Array.from({ length: step.count }, () => ({ op: 'add' as const, id: fresh() }));
     if (step.op === 'drain') return Array.from({ length: step.count }, () => ({ op: 'takeOldest' as const }));
     if (step.op === 'each') return [{ op: 'each', at: step.at, stop: step.stop, inside: step.inside.flatMap(make) }];
-    return [step];
+    return [{ op: step.op }];
   };
   return steps.flatMap(make);
 }
