@@ -24,7 +24,7 @@ export class InFlight<K, V> {
   private _head = 0;
   /** The greatest number ever added as an id. */
   private _max = -Infinity;
-  /** The slot of each id in flight, while one was looked up. */
+  /** The last slot of each id (a taken slot holds no value): made by the first lookup, dropped when the slots move. */
   private _index?: Map<unknown, number>;
   /** Running `each` calls: slots stay where they are meanwhile. */
   private _walking = 0;
@@ -45,7 +45,6 @@ export class InFlight<K, V> {
     let slot: number | undefined = this._head;
     if (slots[slot] !== id) {
       if (!this._index) {
-        // Kept as values are taken (a taken slot holds no value), dropped when the slots move.
         this._index = new Map();
         for (let at = slot; at < slots.length; at += 3) this._index.set(slots[at], at);
       }
