@@ -123,7 +123,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         }
         if (id === undefined) return false;
         const entry = written as Held<Out>;
-        const earlier = pending.add(id, entry, timeout === Infinity ? Infinity : Date.now() + timeout);
+        const earlier = pending.add(id, entry, Date.now() + timeout);
         if (earlier) {
           // The same id again: the newer write is the one that counts, and the earlier settles with it.
           unhold(earlier);

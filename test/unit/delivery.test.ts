@@ -290,6 +290,162 @@ describe('delivery features (fake transport, fake clock)', () => {
     });
   });
 
+  describe('acks against a model', () => {
+    /** A connection's writes of one id: the newest first; the others settle with it. */
+    type Held = { id: MessageId; writes: number[]; deadline: number };
+    type Step =
+      | { op: 'write'; fresh: boolean; pick: number }
+      | { op: 'burst'; count: number }
+      | { op: 'ackOldest'; count: number }
+      | { op: 'ack'; pick: number }
+      | { op: 'ackStale'; pick: number }
+      | { op: 'ackUnknown' }
+      | { op: 'tick'; ms: number }
+      /** To a millisecond before (-1) or exactly at (0) the oldest deadline. */
+      | { op: 'tickTo'; offset: number }
+      | { op: 'drop' }
+      | { op: 'reopen' };
+    const TIMEOUT = 1000;
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ op: fc.constant('write' as const), fresh: fc.boolean(), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('burst' as const), count: fc.integer({ min: 1, max: 150 }) }) },
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('ackOldest' as const), count: fc.integer({ min: 1, max: 60 }) }) },
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('ack' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('ackStale' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.constant({ op: 'ackUnknown' as const }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 700 }) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('tickTo' as const), offset: fc.constantFrom(-1, 0) }) },
+      { weight: 1, arbitrary: fc.constant({ op: 'drop' as const }) },
+      { weight: 1, arbitrary: fc.constant({ op: 'reopen' as const }) },
+    );
+
+    it('matches a model through any writes, re-writes, acks (in order, out of order, stale, unknown), timeouts and reconnects', async () => {
+      type Keyed = { id?: MessageId; n?: number; ack?: MessageId };
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom('count' as const, 'random' as const, 'string' as const, 'mixed' as const), fc.array(stepArb, { maxLength: 120 }), async (kind, steps) => {
+          FakeWebSocket.reset();
+          const socket = new SteadySocket<Keyed, Keyed>('ws://example.test/', {
+            WebSocket: FakeWebSocket as never,
+            codec: json<Keyed, Keyed>(),
+            minDelay: 10,
+            jitter: 0,
+            maxMessages: 1e6,
+            maxBytes: 1e9,
+            use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack, timeout: TIMEOUT })],
+          });
+          socket.on('error', () => {});
+          const messages: Keyed[] = [];
+          socket.on('message', (m) => messages.push(m));
+          const drops: [number, string][] = [];
+          socket.on('drop', (d) => drops.push([d.data.n!, d.reason]));
+          const outcomes = new Map<number, string>();
+          clock.runMicrotasks();
+          FakeWebSocket.last.serverOpen();
+          try {
+            // The model.
+            let pending: Held[] = [];
+            let queue: Held[] = [];
+            let frames: number[] = [];
+            let open = true;
+            const expectedOutcomes = new Map<number, string>();
+            const expectedDrops: [number, string][] = [];
+            const everWritten: MessageId[] = [];
+            let serial = 0;
+            let next = 0;
+            const fresh = (): MessageId => {
+              next++;
+              const n = next;
+              return kind === 'count' ? n : kind === 'random' ? ((n * 7919) % 1009) + 1 : kind === 'string' ? `m${n}` : n % 3 === 0 ? `m${n}` : n % 3 === 1 ? n : -n;
+            };
+            const writeHeld = (held: Held) => {
+              frames.push(held.writes[0]);
+              const i = pending.findIndex((other) => other.id === held.id);
+              if (i >= 0) held.writes = [...held.writes, ...pending.splice(i, 1)[0].writes];
+              held.deadline = Date.now() + TIMEOUT;
+              pending.push(held);
+            };
+            const write = (id: MessageId) => {
+              const n = ++serial;
+              everWritten.push(id);
+              socket.deliver({ id, n }).then(
+                () => outcomes.set(n, 'ok'),
+                (error: SteadySocketError) => outcomes.set(n, error.code),
+              );
+              if (open) writeHeld({ id, writes: [n], deadline: 0 });
+              else queue.push({ id, writes: [n], deadline: 0 });
+            };
+            const ack = (id: MessageId) => {
+              FakeWebSocket.last.serverMessage(JSON.stringify({ ack: id }));
+              const i = pending.findIndex((held) => held.id === id);
+              if (i >= 0) for (const n of pending.splice(i, 1)[0].writes) expectedOutcomes.set(n, 'ok');
+            };
+            const reopen = () => {
+              for (let i = 0; i < 10 && socket.state !== 'connecting'; i++) clock.next();
+              FakeWebSocket.last.serverOpen();
+              expect(socket.state).to.equal('open');
+              open = true;
+              frames = [];
+              const waiting = queue;
+              queue = [];
+              for (const held of waiting) writeHeld(held);
+            };
+            const check = (label: string) => {
+              if (open) expect(FakeWebSocket.last.sent.map((frame) => (JSON.parse(frame as string) as Keyed).n), `${label}: written`).to.deep.equal(frames);
+              expect(socket.queued.map((m) => m.n), `${label}: queued`).to.deep.equal(queue.map((held) => held.writes[0]));
+              expect(drops, `${label}: drops`).to.deep.equal(expectedDrops);
+              const outbox = (socket as unknown as { _outbox?: { held: number; heldBytes: number } })._outbox;
+              expect(outbox?.held ?? 0, `${label}: held`).to.equal(pending.length);
+              const bytes = pending.reduce((sum, held) => sum + JSON.stringify({ id: held.id, n: held.writes[0] }).length, 0);
+              expect(outbox?.heldBytes ?? 0, `${label}: held bytes`).to.equal(bytes);
+            };
+
+            for (const [index, step] of steps.entries()) {
+              if (step.op === 'write') write(step.fresh || !everWritten.length ? fresh() : everWritten[step.pick % everWritten.length]);
+              else if (step.op === 'burst') for (let i = 0; i < step.count; i++) write(fresh());
+              else if (step.op === 'ackOldest' && open) for (let i = 0; i < step.count && pending.length; i++) ack(pending[0].id);
+              else if (step.op === 'ack' && open && pending.length) ack(pending[step.pick % pending.length].id);
+              else if (step.op === 'ackStale' && open) {
+                const stale = everWritten.filter((id) => !pending.some((held) => held.id === id));
+                ack(stale.length ? stale[step.pick % stale.length] : 'never');
+              } else if (step.op === 'ackUnknown' && open) ack(kind === 'string' ? -1 : 'unknown');
+              else if (step.op === 'tick' || (step.op === 'tickTo' && pending.length)) {
+                const ms = step.op === 'tick' ? step.ms : pending[0].deadline - Date.now() + step.offset;
+                const until = Date.now() + ms;
+                // Oldest first; each write of an id, newest first.
+                while (pending.length && pending[0].deadline <= until) {
+                  for (const n of pending.shift()!.writes) {
+                    expectedOutcomes.set(n, 'ACK_TIMEOUT');
+                    expectedDrops.push([n, 'ack-timeout']);
+                  }
+                }
+                clock.tick(ms);
+              } else if (step.op === 'drop' && open) {
+                FakeWebSocket.last.serverClose(1006);
+                open = false;
+                queue = [...pending, ...queue];
+                pending = [];
+              } else if (step.op === 'reopen' && !open) reopen();
+              check(`step ${index} (${step.op})`);
+            }
+            // Everything still unacknowledged is written on a connection and acknowledged.
+            if (!open) reopen();
+            while (pending.length) ack(pending[0].id);
+            check('end');
+            await new Promise((resolve) => setImmediate(resolve));
+            expect(new Map([...outcomes].sort((a, b) => a[0] - b[0])), 'every deliver() settled as the model says').to.deep.equal(
+              new Map(Array.from({ length: serial }, (_, i) => [i + 1, expectedOutcomes.get(i + 1)])),
+            );
+            expect(messages, 'acknowledgements are not messages').to.deep.equal([]);
+          } finally {
+            void socket.close();
+            clock.runAll();
+          }
+        }),
+        { numRuns: 400 },
+      );
+    });
+  });
+
   describe('off the happy path', () => {
     const global = globalThis as { reportError?: (error: unknown) => void };
     let reported: unknown[];
