@@ -182,6 +182,19 @@ describe('delivery features (fake transport, fake clock)', () => {
     });
   });
 
+  /** A client with acks() over the fake transport, limits high enough never to drop, retries after 10 ms. */
+  function ackedClient<Keyed extends { id?: MessageId; ack?: MessageId }>(timeout?: number) {
+    return new SteadySocket<Keyed, Keyed>('ws://example.test/', {
+      WebSocket: FakeWebSocket as never,
+      codec: json<Keyed, Keyed>(),
+      minDelay: 10,
+      jitter: 0,
+      maxMessages: 1e6,
+      maxBytes: 1e9,
+      use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack, timeout })],
+    });
+  }
+
   describe('acks with thousands in flight', () => {
     /** Settles nothing by itself: lets the promise callbacks of settled deliveries run. */
     const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -203,15 +216,7 @@ describe('delivery features (fake transport, fake clock)', () => {
           ),
           async (rounds) => {
             FakeWebSocket.reset();
-            const socket = new SteadySocket<Keyed, Keyed>('ws://example.test/', {
-              WebSocket: FakeWebSocket as never,
-              codec: json<Keyed, Keyed>(),
-              minDelay: 10,
-              jitter: 0,
-              maxMessages: 1e6,
-              maxBytes: 1e9,
-              use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack })],
-            });
+            const socket = ackedClient<Keyed>();
             socket.on('error', () => {});
             clock.runMicrotasks();
             FakeWebSocket.last.serverOpen();
@@ -324,15 +329,7 @@ describe('delivery features (fake transport, fake clock)', () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom('count' as const, 'random' as const, 'string' as const, 'mixed' as const), fc.array(stepArb, { maxLength: 120 }), async (kind, steps) => {
           FakeWebSocket.reset();
-          const socket = new SteadySocket<Keyed, Keyed>('ws://example.test/', {
-            WebSocket: FakeWebSocket as never,
-            codec: json<Keyed, Keyed>(),
-            minDelay: 10,
-            jitter: 0,
-            maxMessages: 1e6,
-            maxBytes: 1e9,
-            use: [acks<Keyed, Keyed>({ id: (m) => m.id, ack: (m) => m.ack, timeout: TIMEOUT })],
-          });
+          const socket = ackedClient<Keyed>(TIMEOUT);
           socket.on('error', () => {});
           const messages: Keyed[] = [];
           socket.on('message', (m) => messages.push(m));
