@@ -14,8 +14,7 @@ import type { ResolvedOptions } from './options';
 import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
 import { ClientEmitter, onDrain } from './platform';
 import { closedError, dropError, likelyCodec, toWire } from './send';
-import { released } from './connection';
-import { OPEN, type Transport } from './transport';
+import { OPEN, released, type Transport } from './transport';
 
 const DRAIN_POLL_MS = 10;
 /** Shared by every client without features; never mutated. */

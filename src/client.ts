@@ -3,7 +3,7 @@ import { ClientBase } from './client-base';
 import { defaultShouldReconnect, type CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
 import { SteadySocketError } from './errors';
-import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf, released } from './connection';
+import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
 import type { DeliverOptions, ReconnectingInfo, State } from './events';
 import type { Feature, FeatureHooks } from './feature';
 import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
@@ -11,7 +11,7 @@ import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
-import { defaultWebSocket, type Transport } from './transport';
+import { defaultWebSocket, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or

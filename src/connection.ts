@@ -2,7 +2,7 @@ import type { RawMessage } from './codecs';
 import { SteadySocketError } from './errors';
 import type { WebSocketConstructor } from './options';
 import { attachWs, constructorError, wsOf } from './platform';
-import { OWNER, type NodeSocketOptions, type Transport } from './transport';
+import { OWNER, released, type NodeSocketOptions, type Transport } from './transport';
 
 /**
  * A connection, as the client and its features see it: its socket. Each attempt has its own, so
@@ -66,11 +66,6 @@ export function openSocket(
       new SteadySocketError('CONNECT_FAILED', `WebSocket error${event?.message ? `: ${event.message}` : ' (see the close code)'}`, event?.error ?? event),
     )) as never;
   return socket;
-}
-
-/** Detached and done: nothing of this socket reaches its client any more. */
-export function released(socket: Transport): boolean {
-  return socket[OWNER] === undefined;
 }
 
 /** The negotiated subprotocol ('' when none). */

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
-import { OWNER, type NodeSocketOptions, type Transport } from './transport';
+import { OWNER, released, type NodeSocketOptions, type Transport } from './transport';
 import { redactUrl, scrubCause, secretScrubber } from './url';
 import { timerDelay } from './backoff';
 
@@ -95,7 +95,7 @@ export function sendPing(socket: Transport, data?: string | ArrayBuffer | ArrayB
   if (!ws) return false;
   // Pongs matter only after our own ping: listen from the first one (ws's own list says whether
   // that was: no flag to keep per connection).
-  if (ws[OWNER] !== undefined && !ws.listeners('pong').includes(wsPong)) ws.on('pong', wsPong);
+  if (!released(ws) && !ws.listeners('pong').includes(wsPong)) ws.on('pong', wsPong);
   ws.ping(data);
   return true;
 }
@@ -173,7 +173,7 @@ const FRAMES = Symbol('steadysocket.frames');
 /** Makes the connection's ws socket report `event` frames to its client, once per socket. */
 function watchFrames(socket: Transport | undefined, event: 'ping' | 'pong'): void {
   const ws = socket && wsOf(socket);
-  if (!ws || ws[OWNER] === undefined) return;
+  if (!ws || released(ws)) return;
   const bit = event === 'ping' ? 1 : 2;
   const watched = ws[FRAMES] ?? 0;
   if (watched & bit) return;

@@ -14,6 +14,11 @@ export type Transport = WebSocketLike & { [OWNER]?: ConnectionHandler<any> };
 
 export const OPEN = 1;
 
+/** Detached and done: nothing of this socket reaches its client any more. */
+export function released(socket: Transport): boolean {
+  return socket[OWNER] === undefined;
+}
+
 /** The default constructor, or a typed error explaining what to inject. */
 export function defaultWebSocket(): WebSocketConstructor {
   const ctor = (DefaultWebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket) as WebSocketConstructor | undefined;

@@ -2,12 +2,12 @@
  * The ready step: application work on every new connection before it counts as open (hello,
  * auth, resubscribe). The promise plumbing is in ../ready.ts.
  */
-import { protocolOf, released } from '../connection';
+import { protocolOf } from '../connection';
 import { SteadySocketError } from '../errors';
 import { feature, type Feature } from '../feature';
 import { invalidOption } from '../options';
 import { ReadyStep } from '../ready';
-import { OPEN } from '../transport';
+import { OPEN, released } from '../transport';
 
 /** What the ready step can do with the connection before it is handed to the application. */
 export interface ReadyContext<In, Out> {
