@@ -46,6 +46,35 @@ function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void 
   for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) fn(write);
 }
 
+/** A write's `deliver()` resolves: it was acknowledged. */
+function delivered<Out>(write: Held<Out>): void {
+  write.done?.();
+  write.resolve?.();
+}
+
+/**
+ * `entry` leaves acks()' keeping (back to the outbox, where the client settles it alone): the
+ * earlier writes it superseded now settle when it does, however it ends (sent again and
+ * acknowledged, dropped, withdrawn, closed).
+ */
+function handOver<Out>(entry: Held<Out>): void {
+  const earlier = entry.ackPrev;
+  if (!earlier) return;
+  entry.ackPrev = undefined;
+  const { resolve, reject } = entry;
+  entry.resolve = () => {
+    resolve?.();
+    eachWrite(earlier, delivered);
+  };
+  entry.reject = (error) => {
+    reject?.(error);
+    eachWrite(earlier, (write) => {
+      write.done?.();
+      write.reject?.(error);
+    });
+  };
+}
+
 /**
  * Turns on acknowledged delivery (see {@link AckOptions}). `deliver()` then resolves when the
  * message is acknowledged, and `flushed()` when everything written is. Unacknowledged messages
@@ -82,11 +111,6 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         entries.push(entry);
       });
       return entries;
-    };
-
-    const delivered = (write: Held<Out>) => {
-      write.done?.();
-      write.resolve?.();
     };
 
     const checkTimeouts = () => {
@@ -175,6 +199,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
           unhold(unacknowledged[i]);
+          handOver(unacknowledged[i]);
           outbox.restore(unacknowledged[i]);
         }
       },

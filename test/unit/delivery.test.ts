@@ -56,6 +56,34 @@ describe('delivery features (fake transport, fake clock)', () => {
       await Promise.all(delivered);
     });
 
+    it('settles a deliver() superseded by a newer write of its id with that write, also once the message went back to the outbox', async () => {
+      const outcome = (promise: Promise<void>) => promise.then(() => 'resolved', (error: SteadySocketError) => error.code);
+      // Put back after a drop, then the client closes for good: both writes reject with CLOSED.
+      let socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const closed = [socket.deliver({ id: 1, data: 'first' }), socket.deliver({ id: 1, data: 'again' })].map(outcome);
+      FakeWebSocket.last.serverClose(1006);
+      expect(socket.queued.map((m) => m.data), 'the newer write waits').to.deep.equal(['again']);
+      void socket.close();
+      expect(await Promise.all(closed)).to.deep.equal(['CLOSED', 'CLOSED']);
+      // Put back, sent again and acknowledged: both resolve.
+      socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const acked = [socket.deliver({ id: 2, data: 'first' }), socket.deliver({ id: 2, data: 'again' })].map(outcome);
+      FakeWebSocket.last.serverClose(1006);
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 2 }));
+      expect(await Promise.all(acked)).to.deep.equal(['resolved', 'resolved']);
+      // Put back, then withdrawn from the outbox: both reject with MESSAGE_WITHDRAWN.
+      socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const withdrawn = [socket.deliver({ id: 3, data: 'first' }), socket.deliver({ id: 3, data: 'again' })].map(outcome);
+      FakeWebSocket.last.serverClose(1006);
+      socket.clearOutbox();
+      expect(await Promise.all(withdrawn)).to.deep.equal(['MESSAGE_WITHDRAWN', 'MESSAGE_WITHDRAWN']);
+    });
+
     it('resolves deliver() on the acknowledgement, not on the write, and hides acks from message listeners', async () => {
       const socket = open({ use: [acks(ackOptions)] });
       const messages: Msg[] = [];
