@@ -108,26 +108,33 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   protected _direct(): Transport | undefined {
     this._checkLive();
     const socket = this._writable();
-    const outbox = this._outbox;
-    // Unacknowledged messages (acks) fill the outbox too: when it is full, the queue path applies the overflow policy.
-    return socket && !outbox?.size && !(outbox?.held && outbox.isFull(0)) && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
+    return socket && !this._outbox?.size && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
   }
 
-  /** @internal Encodes `data` with the connection's codec and writes it to `socket`, the current one (only it is ever attached). */
-  _write(socket: Transport, data: Out): void {
+  /**
+   * @internal Encodes `data` with the connection's codec and writes it to `socket`, the current
+   * one (only it is ever attached). `bounded`: an application's message (send()), which goes
+   * through the queue instead when unacknowledged messages (acks) leave no room for it, so the
+   * limits and the overflow policy apply as to any queued message.
+   */
+  _write(socket: Transport, data: Out, bounded?: boolean): void {
     const codec = this._codec as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
-    socket.send(wire as never);
     // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
-    const entry: OutboxEntry<Out> | undefined = this._track ? { value: data, wire, codec, size: wireSize(wire), expires: Infinity, queued: false } : undefined;
-    for (const hooks of this._hooks) {
-      hooks.sent?.(wire);
-      if (entry) hooks.written?.(entry, socket);
+    let entry: OutboxEntry<Out> | undefined;
+    if (this._track) {
+      const size = wireSize(wire);
+      if (bounded && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1)) return void this._enqueue(data);
+      entry = { value: data, wire, codec, size, expires: Infinity, queued: false };
     }
+    socket.send(wire as never);
+    // Whoever keeps the message (acks) first, then whoever watches writes (persist saves what is kept).
+    if (entry) for (const hooks of this._hooks) hooks.written?.(entry, socket);
+    for (const hooks of this._hooks) hooks.sent?.(wire);
   }
 
   /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
-  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
+  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void; request?: true }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
     if (signal?.aborted) {
       settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
       return undefined;
@@ -138,6 +145,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     const wire = toWire(codec, data);
     const size = wireSize(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+    if (settle?.request) entry.request = true;
     // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
     this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
     // drop-oldest reports what it evicted after `entry` is in: a drop listener that closes the
@@ -178,9 +186,10 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   protected _flush(): void {
     const socket = this._writable();
     const outbox = this._outbox;
-    if (!socket || !outbox) return;
+    if (!socket) return;
     const now = Date.now();
-    while (outbox.size > 0) {
+    // No outbox yet: still on to the drain wait below (flushed() before a reconnect waits on it).
+    while (outbox && outbox.size > 0) {
       if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
       const entry = outbox.shift(now);
       if (!entry) break;
@@ -202,10 +211,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
       }
       socket.send(wire as never);
       let kept = false;
-      for (const hooks of this._hooks) {
-        hooks.sent?.(wire);
-        if (hooks.written?.(entry, socket)) kept = true;
-      }
+      for (const hooks of this._hooks) if (hooks.written?.(entry, socket)) kept = true;
+      for (const hooks of this._hooks) hooks.sent?.(wire);
       if (kept) continue;
       entry.done?.();
       entry.resolve?.();

@@ -124,7 +124,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    */
   send(data: Out): void {
     const socket = this._direct();
-    if (socket) this._write(socket, data);
+    if (socket) this._write(socket, data, true);
     else this._enqueue(data);
   }
 

@@ -85,7 +85,7 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   message?(value: In, conn: Connection<In>): boolean | void;
   /** A protocol pong arrived (ws), with its payload. */
   pong?(conn: Connection<In>, data: Uint8Array): void;
-  /** Something was written to the socket. */
+  /** Something was written to the socket (called after every feature's `written`, so what is kept is kept by then). */
   sent?(wire: WireData): void;
   /**
    * A queued message was written. Return true to keep it: the feature settles it (its `deliver()`

@@ -26,6 +26,11 @@ export interface OutboxEntry<T> {
   reject?: (reason: unknown) => void;
   /** Called once the entry is written or dropped (e.g. to stop watching an abort signal). */
   done?: () => void;
+  /**
+   * Carries a request of requests(), which its reply settles: acks() does not hold it, and
+   * persist() does not store it (no promise waits for its reply after a restart).
+   */
+  request?: true;
   queued: boolean;
 }
 
@@ -65,7 +70,8 @@ export class Outbox<T> {
     if (entry.size > this.limits.maxBytes || this.limits.maxMessages < 1) return false;
     let evicted: OutboxEntry<T>[] | undefined;
     if (this.isFull(entry.size)) {
-      if (this.limits.overflow !== 'drop-oldest') return false;
+      // Unacknowledged messages (held) are on the wire already: only queued ones can make room.
+      if (this.limits.overflow !== 'drop-oldest' || this.held + 1 > this.limits.maxMessages || this.heldBytes + entry.size > this.limits.maxBytes) return false;
       evicted = [];
       while (this.isFull(entry.size)) {
         const oldest = this.take();

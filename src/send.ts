@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options';
 import type { OutboxDropReason, OutboxEntry } from './outbox';
 
 /** The code of each drop the client reports itself (`ack-timeout` is reported by acks()). */
-const DROP_CODES: Record<OutboxDropReason, SteadySocketErrorCode> = {
+export const DROP_CODES: Record<OutboxDropReason, SteadySocketErrorCode> = {
   overflow: 'QUEUE_OVERFLOW',
   expired: 'MESSAGE_EXPIRED',
   withdrawn: 'MESSAGE_WITHDRAWN',

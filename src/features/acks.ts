@@ -8,9 +8,10 @@
  */
 import type { Connection } from '../connection';
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks } from '../feature';
+import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
 import { checkNumber, invalidOption } from '../options';
-import { Outbox, type OutboxEntry } from '../outbox';
+import { Outbox, type DropReason, type OutboxDropReason, type OutboxEntry } from '../outbox';
+import { DROP_CODES } from '../send';
 import { InFlight } from './in-flight';
 
 /** An id that correlates a message with its acknowledgement or reply. */
@@ -55,9 +56,9 @@ function delivered<Out>(write: Held<Out>): void {
 /**
  * `entry` leaves acks()' keeping (back to the outbox, where the client settles it alone): the
  * earlier writes it superseded now settle when it does, however it ends (sent again and
- * acknowledged, dropped, withdrawn, closed).
+ * acknowledged, dropped, withdrawn, closed), each with its own `drop` event when given up.
  */
-function handOver<Out>(entry: Held<Out>): void {
+function handOver<In, Out>(client: FeatureHost<In, Out>, entry: Held<Out>): void {
   const earlier = entry.ackPrev;
   if (!earlier) return;
   entry.ackPrev = undefined;
@@ -68,9 +69,13 @@ function handOver<Out>(entry: Held<Out>): void {
   };
   entry.reject = (error) => {
     reject?.(error);
+    // The client's drop reason behind this error: its code, or else acks()' own timeout.
+    const code = (error as SteadySocketError).code;
+    const reason: DropReason = (Object.keys(DROP_CODES) as OutboxDropReason[]).find((key) => DROP_CODES[key] === code) ?? 'ack-timeout';
     eachWrite(earlier, (write) => {
       write.done?.();
       write.reject?.(error);
+      client.emit('drop', { data: write.value, reason, error: error as SteadySocketError });
     });
   };
 }
@@ -139,6 +144,8 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       holdsWrites: true,
       held,
       written(written) {
+        // A request is settled by its reply (requests()), not by an acknowledgement.
+        if (written.request) return false;
         let id: MessageId | undefined;
         try {
           id = options.id(written.value);
@@ -199,7 +206,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         const outbox = client._outbox!;
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
           unhold(unacknowledged[i]);
-          handOver(unacknowledged[i]);
+          handOver(client, unacknowledged[i]);
           outbox.restore(unacknowledged[i]);
         }
       },

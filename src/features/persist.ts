@@ -8,6 +8,7 @@ import { SteadySocketError } from '../errors';
 import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
 import { invalidOption } from '../options';
 import { Outbox, type OutboxEntry } from '../outbox';
+import { likelyCodec } from '../send';
 import type { OutboxStore, StoredMessage } from '../storage/types';
 
 /** A {@link persist} feature: give it to one client's `use`. */
@@ -50,15 +51,19 @@ export function persist(
   let lastSave: Promise<void> = Promise.resolve();
   let scheduled = false;
   let ready = false;
+  /** How many written messages were unacknowledged (acks) at the last snapshot. */
+  let savedHeld = 0;
 
   /** Written-but-unacknowledged first (oldest), then the queue. */
   const snapshot = (): StoredMessage[] => {
     const host = client!;
     const entries: OutboxEntry<unknown>[] = [];
+    savedHeld = host._outbox?.held ?? 0;
     for (const hooks of host._hooks) if (hooks.held) entries.push(...hooks.held());
     if (host._outbox) entries.push(...host._outbox.entries());
     const out: StoredMessage[] = [];
     for (const entry of entries) {
+      if (entry.request) continue; // its reply can only reach this run's request()
       const wire = entry.wire as WireData; // the value itself when there is no codec
       if (typeof wire === 'string') out.push({ data: wire });
       else if (ArrayBuffer.isView(wire)) out.push({ data: new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) });
@@ -86,8 +91,17 @@ export function persist(
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
-      lastSave = store.save(snapshot()).catch(reportSaveError);
+      try {
+        lastSave = store.save(snapshot()).catch(reportSaveError);
+      } catch (error) {
+        reportSaveError(error); // a store that throws instead of rejecting
+      }
     });
+  };
+
+  /** After a message was handled: an acknowledgement released what was kept (acks), so save. */
+  const afterReceived = () => {
+    if ((client!._outbox?.held ?? 0) !== savedHeld) save();
   };
 
   const made = feature<unknown, unknown>((host) => {
@@ -105,17 +119,25 @@ export function persist(
       ready = true;
       restored = Promise.resolve();
     } else {
-      restored = store.load().then((messages) => restore(host, messages), loadFailed).then(() => {
-        ready = true;
-        save();
-      });
+      restored = Promise.resolve()
+        .then(() => store.load())
+        .then((messages) => restore(host, messages), loadFailed)
+        .then(() => {
+          ready = true;
+          // Closed before the stored messages were back: they never were this client's, and the
+          // store keeps them for the next one.
+          if (!host._final && host.state !== 'closed') save();
+        });
     }
     host.on('drop', save);
     const hooks: FeatureHooks<unknown, unknown> = {
       opening: () => restored, // the first connection waits: stored messages go first
       queued: save,
       sent: save,
-      received: save,
+      // An acknowledgement is taken after `received`, while the message is handled: look after it.
+      received: () => {
+        if (client!._outbox?.held) queueMicrotask(afterReceived);
+      },
       closed: save,
     };
     return hooks;
@@ -133,9 +155,11 @@ export function persist(
 
 /** Puts stored messages back at the front of the outbox, oldest first, ahead of anything sent since. */
 function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[]): void {
-  if (!messages.length || client.state === 'closed') return;
-  const codec = (client._opts.codec ?? undefined) as Codec<unknown, unknown> | undefined;
+  if (!messages.length || client._final || client.state === 'closed') return;
+  // The codec they were most likely encoded with: the one a message queued now gets.
+  const codec = likelyCodec(client._opts) as Codec<unknown, unknown> | undefined;
   const outbox = (client._outbox ??= new Outbox<unknown>(client._opts, (entry, reason) => client._dropped(entry, reason)));
+  const overflowed: OutboxEntry<unknown>[] = [];
   for (let i = messages.length - 1; i >= 0; i--) {
     const wire = messages[i].data;
     let value: unknown = wire;
@@ -149,7 +173,9 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
     // Decoded: the codec's entry (flushed as stored unless the connection has another codec); else raw.
     const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
-    if (outbox.isFull(entry.size)) client._dropped(entry, 'overflow');
+    if (outbox.isFull(entry.size)) overflowed.push(entry);
     else outbox.restore(entry);
   }
+  // Reported once the application could attach its listeners (a sync store restores in the constructor).
+  if (overflowed.length) queueMicrotask(() => overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow'))); // oldest first
 }

@@ -4,6 +4,7 @@ import { SteadySocketError } from '../errors';
 import type { FeatureHooks, FeatureHost } from '../feature';
 import { checkNumber } from '../options';
 import { pingPayload, samePayload, sendPing, wsOf } from '../platform';
+import { closedError } from '../send';
 import { matchesPong } from './heartbeat';
 
 /** Options for {@link ping}. */
@@ -37,7 +38,8 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   for (const hooks of client._hooks) app ??= hooks.appPing;
   const data = options.data;
   const expected = data === undefined ? undefined : pingPayload(data, app !== undefined);
-  if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
+  // From close() on: the connection will not come back.
+  if (client._final || client.state === 'closed') return Promise.reject(closedError());
   const conn = client._writable();
   if (!conn) return Promise.reject(new SteadySocketError('CONNECTION_CLOSED', `Not connected (state ${client.state}): nothing to ping.`));
   if (!app && !wsOf(conn)) {
@@ -57,8 +59,8 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
         if (isPong && from === conn && matchesPong(isPong, value)) done(undefined);
         return false; // the heartbeat sees the pong too
       },
-      closed: (from) => from === conn && done(new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
-      finish: () => done(new SteadySocketError('CLOSED', 'The socket closed for good before the pong came.')),
+      closed: (from) => from === conn && done(client._final ? closedError() : new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
+      finish: () => done(closedError()),
     };
     // First in line, so it sees a pong before the heartbeat consumes it; the list is replaced, not
     // mutated, so a dispatch under way is not disturbed.
@@ -67,7 +69,14 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
       client._disarm(hooks);
       client._hooks = client._hooks.filter((h) => h !== hooks);
     };
-    client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
+    // A timer holds at most 2^31 - 1 ms: a longer timeout waits again for what is left.
+    const deadline = started + timeout;
+    const expire = () => {
+      const left = deadline - Date.now();
+      if (left > 0) client._arm(hooks, expire, left);
+      else done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`));
+    };
+    client._arm(hooks, expire, timeout);
     try {
       if (app) client._write(conn, app.ping());
       else sendPing(conn, data);

@@ -7,6 +7,7 @@ import { SteadySocketError } from '../errors';
 import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import type { OutboxEntry } from '../outbox';
+import { closedError } from '../send';
 import type { MessageId } from './acks';
 import { InFlight } from './in-flight';
 
@@ -16,7 +17,7 @@ export interface Reply {
   id: MessageId;
   /** The result, when the request succeeded. */
   result?: unknown;
-  /** Set when the request failed: `request()` rejects with `REQUEST_FAILED` and this as its cause. */
+  /** Set (not null) when the request failed: `request()` rejects with `REQUEST_FAILED` and this as its cause. */
   error?: unknown;
 }
 
@@ -69,6 +70,8 @@ interface Pending {
   resolve(): void;
   reject(error: unknown): void;
   resend: boolean;
+  /** Marks its outbox entry as a request's (see OutboxEntry). */
+  request: true;
   /** The message was written on the current connection. */
   written: boolean;
   entry: OutboxEntry<unknown> | undefined;
@@ -78,7 +81,7 @@ interface Pending {
 
 /** An entry still queued when it was enqueued: the written hook marks its request. */
 interface Tagged extends OutboxEntry<unknown> {
-  request?: Pending;
+  pending?: Pending;
 }
 
 const noop = () => {};
@@ -88,7 +91,8 @@ const defaultWrap = (id: number, data: unknown) => ({ id, request: data });
 function defaultMatch(message: unknown): Reply | undefined {
   if (message === null || typeof message !== 'object' || !('re' in message)) return undefined;
   const reply = message as { re: MessageId; result?: unknown; error?: unknown };
-  return 'error' in reply && reply.error !== undefined ? { id: reply.re, error: reply.error } : { id: reply.re, result: reply.result };
+  // `error: null` beside a result is a success (JSON has no undefined; JSON-RPC 1.0 sends it).
+  return reply.error != null ? { id: reply.re, error: reply.error } : { id: reply.re, result: reply.result };
 }
 
 /**
@@ -114,9 +118,18 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
     if (inFlight.take(item.id)) settled(item, error, value);
   };
 
-  /** Settles a request already taken out of `inFlight`. */
+  /**
+   * Settles a request already taken out of `inFlight`. One still queued is withdrawn: nobody
+   * waits for its reply any more. The last one settled takes the timer with it.
+   */
   const settled = (item: Pending, error: unknown, value?: unknown) => {
     item.unwatch?.();
+    const entry = item.entry as OutboxEntry<Out> | undefined;
+    if (entry && client!._outbox?.remove(entry)) entry.done?.();
+    if (!inFlight.size) {
+      client!._disarm(hooks);
+      wakeAt = Infinity;
+    }
     if (error) item.fail(error);
     else item.fulfil(value);
   };
@@ -145,7 +158,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
     client = host;
     hooks = {
       written(entry) {
-        const item = (entry as Tagged).request;
+        const item = (entry as Tagged).pending;
         if (item) item.written = true;
         return false;
       },
@@ -159,7 +172,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
         if (!reply) return false;
         const item = inFlight.take(reply.id as number);
         if (item) {
-          if (reply.error !== undefined) {
+          if (reply.error != null) {
             const text = typeof reply.error === 'string' ? reply.error : (reply.error as Error)?.message ?? 'error';
             settled(item, new SteadySocketError('REQUEST_FAILED', `Request ${item.id} failed: ${text}`, reply.error));
           } else settled(item, undefined, reply.result);
@@ -171,7 +184,12 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
           if (!item.written) return; // still queued: it goes out on the next connection
           if (item.resend && !client!._final) {
             item.written = false;
-            send(item);
+            // Encoded again for the next connection: a message that codec refuses fails here.
+            try {
+              send(item);
+            } catch (error) {
+              settle(item, error);
+            }
           } else if (client!._final) settle(item, closedBeforeReply(item));
           else settle(item, new SteadySocketError('CONNECTION_CLOSED', `The connection closed before request ${item.id} was answered.`));
         });
@@ -188,13 +206,14 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
     const entry = client!._enqueue(item.message as Out, item) as Tagged | undefined;
     item.entry = entry;
     if (!entry) return; // refused: already settled
-    if (entry.queued) entry.request = item;
+    if (entry.queued) entry.pending = item;
     else item.written = true;
   };
 
   made.request = <Result>(data: unknown, requestOptions?: RequestOptions): Promise<Result> => {
     if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));
-    if (client.state === 'closed') return Promise.reject(new SteadySocketError('CLOSED', 'The socket is closed for good.'));
+    // From close() on, as send() and deliver() throw.
+    if (client._final || client.state === 'closed') return Promise.reject(closedError());
     const timeout = requestOptions?.timeout ?? defaultTimeout;
     checkNumber('request timeout', timeout, 1);
     const signal = requestOptions?.signal;
@@ -211,6 +230,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
         resolve: noop,
         reject: (error) => settle(item, error),
         resend: requestOptions?.resend ?? options.resend ?? false,
+        request: true,
         written: false,
         entry: undefined,
       };
@@ -218,10 +238,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
       inFlight.add(id, item, deadline);
       wake(deadline);
       if (signal) {
-        const onAbort = () => {
-          if (item.entry && client!._outbox?.remove(item.entry as OutboxEntry<Out>)) item.entry.done?.();
-          settle(item, new SteadySocketError('REQUEST_ABORTED', `Request ${id} was aborted.`, signal.reason));
-        };
+        const onAbort = () => settle(item, new SteadySocketError('REQUEST_ABORTED', `Request ${id} was aborted.`, signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
         item.unwatch = () => signal.removeEventListener('abort', onAbort);
       }

@@ -23,6 +23,11 @@ export function ttl(ms: number): Feature {
         entry.expires = Date.now() + ms;
         if (hooks.timer === undefined) client._arm(hooks, expire, ms);
       },
+      // Messages written and not acknowledged (acks) came back to the outbox with the expiry of
+      // when they were queued, maybe while no timer was armed: look again, once the close is handled.
+      waiting() {
+        if (hooks.timer === undefined && client._outbox?.size) client._arm(hooks, expire, 0);
+      },
     };
     return hooks;
   });

@@ -25,7 +25,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 15,900 for the in-order fast path of acks() and requests() (in-flight.ts: replies in the order
 // sent need no Map lookup; acks CPU/msg 1.23x -> 1.04x the same client without acks): 15,827;
 // the connection object folded into the client took about 90 B off before it.
-const IIFE_GZIP_BUDGET = 15_900;
+// 16,200 for the fixes of an adversarial review of acks(), requests(), persist() and ping() (12 in
+// acks/persist/outbox, 8 in requests/ping: drop events for superseded writes, overflow with held
+// messages, requests kept out of acks and the store, ping timeouts past 2^31 ms): 16,135.
+const IIFE_GZIP_BUDGET = 16_200;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 const CORE_IIFE_GZIP_BUDGET = 9_500;
@@ -48,7 +51,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 9_800 },
   json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 9_700 },
   acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 10_500 },
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 10_500 },
+  // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 10_600 },
   ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_000 },
   persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 11_500 },
   everything: {

@@ -1,0 +1,334 @@
+// acks() and persist() off the happy path, through the fake transport and clock. Each test
+// outside 'probed and found correct' failed before its fix (found by an adversarial review).
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acks, json, persist, requests, SteadySocket, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
+import { fileStore } from '../../src/storage/file';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown };
+const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
+const outcome = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: SteadySocketError) => error.code);
+
+describe('acks() and persist() off the happy path (fake transport, fake clock)', () => {
+  let clock: InstalledClock;
+  const sockets: SteadySocket<Msg, Msg>[] = [];
+
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+  });
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
+    clock.runAll();
+    clock.uninstall();
+  });
+
+  function open(options: SteadySocketOptions<Msg, Msg> = {}) {
+    const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    clock.runMicrotasks();
+    return socket;
+  }
+  /** serverOpen, then the promise chain of an opening hook (persist's restored gate). */
+  async function serverOpen(socket: SteadySocket<Msg, Msg>, protocol = '') {
+    FakeWebSocket.last.serverOpen(protocol);
+    await clock.tickAsync(0);
+    expect(socket.state).to.equal('open');
+  }
+  const outboxOf = (socket: SteadySocket<Msg, Msg>) => (socket as unknown as { _outbox?: { held: number; heldBytes: number; size: number; bytes: number } })._outbox!;
+
+  describe('acks()', () => {
+    it('reports a drop for a write superseded by a newer write of its id, also once the newer one went back to the outbox', async () => {
+      // The same two writes of id 1 on one connection, ended three ways after the connection dropped.
+      const endings: Record<string, (socket: SteadySocket<Msg, Msg>) => void> = {
+        'ack-timeout': (socket) => {
+          clock.tick(10);
+          FakeWebSocket.last.serverOpen(); // 'b' is written again, then never acknowledged
+          clock.tick(1000);
+          void socket;
+        },
+        closed: (socket) => void socket.close(),
+        withdrawn: (socket) => socket.clearOutbox(),
+      };
+      const reported: Record<string, string[]> = {};
+      for (const [reason, end] of Object.entries(endings)) {
+        FakeWebSocket.reset();
+        const socket = open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
+        const drops: string[] = [];
+        socket.on('drop', (d) => drops.push(String(d.data.data)));
+        FakeWebSocket.last.serverOpen();
+        const writes = [socket.deliver({ id: 1, data: 'a' }), socket.deliver({ id: 1, data: 'b' })].map(outcome);
+        FakeWebSocket.last.serverClose(1006);
+        end(socket);
+        clock.tick(10);
+        const outcomes = await Promise.all(writes);
+        expect(outcomes[0], `${reason}: 'a' is given up too`).to.equal(outcomes[1]);
+        expect(outcomes[0]).to.not.equal('resolved');
+        reported[reason] = drops.sort();
+      }
+      // Without the reconnect in between, both writes are reported (checkTimeouts and finish walk ackPrev).
+      expect(reported, 'a drop event for each write given up').to.deep.equal({ 'ack-timeout': ['a', 'b'], closed: ['a', 'b'], withdrawn: ['a', 'b'] });
+    });
+
+    it('send() applies the overflow policy when unacknowledged messages leave no room in maxBytes', () => {
+      const socket = open({ maxBytes: 40, use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      socket.send({ id: 1, data: 'xxxxxxxxxx' }); // 28 bytes, held
+      // 28 + 28 > 40: deliver() of the same message rejects QUEUE_OVERFLOW; send() must throw it.
+      expect(() => socket.send({ id: 2, data: 'yyyyyyyyyy' }), 'overflow policy "error"').to.throw().with.property('code', 'QUEUE_OVERFLOW');
+      const outbox = outboxOf(socket);
+      expect(outbox.heldBytes + outbox.bytes, 'within maxBytes').to.be.at.most(40);
+    });
+
+    it("overflow 'drop-oldest' never admits a message beyond maxMessages when unacknowledged messages fill the outbox", () => {
+      const socket = open({ maxMessages: 2, overflow: 'drop-oldest', use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      socket.send({ id: 1 });
+      socket.send({ id: 2 });
+      socket.send({ id: 3 }); // nothing queued can be evicted: both that count are held
+      const outbox = outboxOf(socket);
+      expect(outbox.held + outbox.size, 'held + queued within maxMessages').to.be.at.most(2);
+    });
+
+    it('does not re-send a request that requests() rejected with CONNECTION_CLOSED (not safe to send again)', async () => {
+      // acks() reading `id`, as in the guide, and requests() with its default envelope { id, request }.
+      const rpc = requests({ resend: false });
+      const socket = open({ use: [acks(ackOptions), rpc] });
+      FakeWebSocket.last.serverOpen();
+      const request = outcome(rpc.request('charge the card'));
+      FakeWebSocket.last.serverClose(1006);
+      expect(await request).to.equal('CONNECTION_CLOSED');
+      clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent, 'the rejected request is not written again').to.deep.equal([]);
+      void socket;
+    });
+  });
+
+  describe('ttl() with acks()', () => {
+    it('drops as expired, while the socket is still down, a message that went back to the outbox past its ttl', async () => {
+      const socket = open({ use: [acks(ackOptions), ttl(1000)] });
+      const drops: number[] = [];
+      socket.on('drop', (d) => drops.push(Date.now()));
+      const delivered = outcome(socket.deliver({ id: 1 })); // queued while connecting: expires at 1000
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent, 'written, held').to.have.length(1);
+      clock.tick(1500); // the ttl timer fired (nothing queued) and was not re-armed
+      FakeWebSocket.last.serverClose(1006); // back to the outbox, 500 ms past its expiry
+      for (let i = 0; i < 3; i++) {
+        clock.tick(10_000);
+        FakeWebSocket.last.fail(); // the server stays down
+      }
+      // The guide: expired messages are dropped "whether the socket is still down or not".
+      expect(drops, 'dropped while the socket is down').to.have.length(1);
+      void delivered;
+    });
+  });
+
+  describe('persist()', () => {
+    let dir: string;
+    let file: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'acks-persist-'));
+      file = join(dir, 'outbox.json');
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const onDisk = () => fileStore(file).loadSync().map((m) => (JSON.parse(m.data as string) as Msg).id);
+
+    it('with { sync: true } before acks(): a written, unacknowledged message is on disk when send() returns', async () => {
+      const socket = open({ use: [persist(fileStore(file), { sync: true }), acks(ackOptions)] });
+      await serverOpen(socket);
+      socket.send({ id: 1, data: 'x' });
+      expect(FakeWebSocket.last.sent, 'written').to.have.length(1);
+      // The guide: with sync "a crash loses nothing send() accepted". It is written, not acknowledged.
+      expect(onDisk(), 'on disk').to.deep.equal([1]);
+    });
+
+    it('with { sync: true }: an acknowledged message leaves the disk once handled', async () => {
+      const socket = open({ use: [acks(ackOptions), persist(fileStore(file), { sync: true })] });
+      await serverOpen(socket);
+      socket.send({ id: 1, data: 'x' });
+      expect(onDisk(), 'held: on disk').to.deep.equal([1]);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+      expect(outboxOf(socket).held, 'acknowledged').to.equal(0);
+      clock.runMicrotasks(); // a removal is saved once the message is handled
+      expect(onDisk(), 'acknowledged: removed').to.deep.equal([]);
+    });
+
+    it('with { sync: true }: stored messages dropped as overflow on restore are reported to listeners attached right after new', () => {
+      fileStore(file).saveSync([1, 2, 3].map((id) => ({ data: JSON.stringify({ id }) })));
+      const drops: (number | undefined)[] = [];
+      const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), maxMessages: 2, use: [persist(fileStore(file), { sync: true })] });
+      sockets.push(socket);
+      socket.on('drop', (d) => drops.push(d.data.id)); // attached right after `new`, as the client's own events allow
+      clock.runMicrotasks();
+      expect(socket.queued.map((m) => m.id), 'restored: the two newest').to.deep.equal([2, 3]);
+      expect(drops, 'the oldest reported as overflow').to.deep.equal([1]);
+    });
+
+    it('leaves the store as it was when close() comes before it has loaded', async () => {
+      fileStore(file).saveSync([1, 2].map((id) => ({ data: JSON.stringify({ id }) })));
+      let release!: () => void;
+      const loading = new Promise<void>((resolve) => (release = resolve));
+      const inner = fileStore(file, { fsync: false });
+      const slowStore = {
+        load: async () => (await loading, inner.loadSync()),
+        save: (messages: readonly StoredMessage[]) => inner.save(messages),
+        clear: () => inner.clear(),
+      };
+      const socket = open({ use: [persist(slowStore)] });
+      const drops: (number | undefined)[] = [];
+      socket.on('drop', (d) => drops.push(d.data.id));
+      void socket.close();
+      clock.tick(10);
+      expect(socket.state).to.equal('closed');
+      release();
+      // Real time for the file I/O (Date is faked): 1 s in which the stored messages must not change.
+      const until = process.hrtime.bigint() + 1_000_000_000n;
+      while (process.hrtime.bigint() < until && existsSync(file) && onDisk().length === 2) {
+        clock.runMicrotasks(); // persist's save is scheduled with queueMicrotask (faked)
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const left = existsSync(file) ? onDisk() : [];
+      // Never this client's: kept for the next start, not erased (and so no drop events).
+      expect(left, 'kept in the store').to.deep.equal([1, 2]);
+      expect(drops).to.deep.equal([]);
+    });
+
+    it('sends a restored message as it was stored when its codec comes from `codecs` (per subprotocol)', async () => {
+      const options = { protocols: ['v1'], codecs: { v1: json<Msg, Msg>() } };
+      const first = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options, use: [persist(fileStore(file), { sync: true })] });
+      first.on('error', () => {});
+      clock.runMicrotasks();
+      try {
+        first.send({ id: 1, data: 'x' }); // queued while connecting, encoded with the v1 codec
+        expect(fileStore(file).loadSync().map((m) => m.data)).to.deep.equal(['{"id":1,"data":"x"}']);
+        // The process dies; the next one starts with the same options and restores it.
+        const second = open({ codec: undefined, minDelay: 10, ...options, use: [persist(fileStore(file), { sync: true })] });
+        await serverOpen(second, 'v1');
+        expect(FakeWebSocket.last.sent, 'as it was stored').to.deep.equal(['{"id":1,"data":"x"}']);
+      } finally {
+        void first.close();
+      }
+    });
+
+    it('reports a store error thrown synchronously by save() as STORAGE_FAILED (nothing escapes)', async () => {
+      let throwing = true;
+      const store = {
+        load: async () => [],
+        save: (_messages: readonly StoredMessage[]): Promise<void> => {
+          if (throwing) throw new Error('disk on fire');
+          return Promise.resolve();
+        },
+        clear: async () => {},
+      };
+      const errors: string[] = [];
+      const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(store)] });
+      sockets.push(socket);
+      socket.on('error', (e) => errors.push(e.code));
+      let escaped: unknown;
+      try {
+        await clock.tickAsync(0); // load resolves; the first save is scheduled
+        clock.runMicrotasks();
+      } catch (error) {
+        escaped = error;
+      } finally {
+        throwing = false;
+      }
+      expect(escaped, 'escaped to the event loop').to.equal(undefined);
+      expect(errors, 'reported as an error event').to.include('STORAGE_FAILED');
+    });
+  });
+
+  it('settles flushed() after a reconnect when the socket was backed up and nothing was ever queued', async () => {
+    const socket = open();
+    FakeWebSocket.last.serverOpen();
+    socket.send({ data: 1 }); // written at once: the client has no outbox
+    FakeWebSocket.last.bufferedAmount = 100;
+    let settled = false;
+    void socket.flushed().then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    FakeWebSocket.last.serverClose(1006);
+    clock.tick(10);
+    FakeWebSocket.last.serverOpen(); // a new socket: nothing buffered, nothing queued
+    clock.tick(1000);
+    await Promise.resolve();
+    expect(socket.state).to.equal('open');
+    expect(settled, 'flushed() settled').to.equal(true);
+  });
+
+  describe('probed and found correct', () => {
+    it('clearOutbox() and an abort leave written messages held; flushed() and deliver() reject CLOSED on the final close, no timer left', async () => {
+      const socket = open({ use: [acks(ackOptions)] });
+      FakeWebSocket.last.serverOpen();
+      const controller = new AbortController();
+      const delivered = outcome(socket.deliver({ id: 1 }, { signal: controller.signal }));
+      socket.clearOutbox();
+      controller.abort();
+      const flushed = outcome(socket.flushed());
+      clock.tick(100);
+      expect(outboxOf(socket).held).to.equal(1);
+      void socket.close();
+      clock.tick(10);
+      expect(await delivered).to.equal('CLOSED');
+      expect(await flushed).to.equal('CLOSED');
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('deliver() and send() of a due id from a drop listener during ack-timeout processing: every write settles, the accounting returns to zero', async () => {
+      const socket = open({ use: [acks({ ...ackOptions, timeout: 100 })] });
+      const fresh: Promise<string>[] = [];
+      let next = 100;
+      socket.on('drop', (d) => {
+        if (d.reason !== 'ack-timeout') return;
+        if (next < 103) fresh.push(outcome(socket.deliver({ id: next++ })));
+        if (d.data.id === 2) socket.send({ id: 3, data: 'rewrite' }); // 3 is due later in the same walk
+      });
+      FakeWebSocket.last.serverOpen();
+      const first = [1, 2, 3].map((id) => outcome(socket.deliver({ id })));
+      clock.tick(100);
+      const outbox = outboxOf(socket);
+      expect(outbox.held, '100, 101 and the rewrite of 3').to.equal(3);
+      clock.tick(100);
+      expect(await Promise.all(first)).to.deep.equal(['ACK_TIMEOUT', 'ACK_TIMEOUT', 'ACK_TIMEOUT']);
+      clock.tick(100);
+      expect(await Promise.all(fresh)).to.deep.equal(['ACK_TIMEOUT', 'ACK_TIMEOUT', 'ACK_TIMEOUT']);
+      expect([outbox.held, outbox.heldBytes]).to.deep.equal([0, 0]);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('persist(): corrupt file gives STORAGE_CORRUPT and an empty outbox, sync and async', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'acks-persist-'));
+      const file = join(dir, 'outbox.json');
+      try {
+        for (const sync of [true, false]) {
+          writeFileSync(file, 'garbage\n{}');
+          const errors: string[] = [];
+          const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(fileStore(file), { sync })] });
+          sockets.push(socket);
+          socket.on('error', (e) => errors.push(e.code));
+          // Real time for the file I/O (Date is faked): up to 2 s.
+          const until = process.hrtime.bigint() + 2_000_000_000n;
+          while (!errors.length && process.hrtime.bigint() < until) {
+            clock.runMicrotasks();
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          expect(errors, `sync ${sync}`).to.deep.equal(['STORAGE_CORRUPT']);
+          expect(socket.queued).to.deep.equal([]);
+          expect(existsSync(file), 'reset').to.equal(false);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+});
