@@ -28,7 +28,14 @@ const isThenable = (value: Part): boolean => typeof (value as Promise<unknown> |
  * @param listed the (already normalised) URL to use when there is no provider
  */
 export function provide(source: (() => unknown) | undefined, listed: string | undefined, opts: ResolvedOptions<unknown, unknown>): AttemptParts | Promise<AttemptParts> {
-  const parts = [source ? source() : listed, call(opts.protocols), call(opts.headers)];
+  const parts: Part[] = [];
+  try {
+    for (const provider of [source ?? listed, opts.protocols, opts.headers]) parts.push(call(provider));
+  } catch (error) {
+    // A promise an earlier provider gave is not awaited now: its rejection must not go unhandled.
+    for (const part of parts) if (isThenable(part)) (part as Promise<unknown>).then(undefined, () => {});
+    throw error;
+  }
   const validate = ([url, protocols, headers]: Part[]): AttemptParts => ({
     url: source ? normalizeUrl(url as string | URL) : (url as string),
     offered: validateProtocols(protocols as string | readonly string[] | undefined),

@@ -21,7 +21,7 @@ const DRAIN_POLL_MS = 10;
 const NO_HOOKS: FeatureHooks<never, never>[] = [];
 
 /** What an attempt has beyond its socket, in the few clients whose attempts have any of it. @internal */
-export interface AttemptExtras {
+export interface AttemptExtras extends TimerHolder {
   /** The subprotocols offered (absent: none). */
   offered?: string[];
   /** Handshake headers (Node), kept to scrub their values from errors. */
@@ -30,6 +30,7 @@ export interface AttemptExtras {
   error?: SteadySocketError;
   /** A drain listener is on this attempt's socket (ws); set on the first wait for a drain. */
   drainListening?: boolean;
+  // `timer` (TimerHolder): an error came without a close event; the attempt ends soon after.
 }
 
 /**
@@ -258,6 +259,9 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     entry.reject?.(error);
     if (reason === 'encode-failed') this._emitError(error);
     this.emit('drop', { data: entry.value, reason, error });
+    // The outbox may be empty now (withdrawn, expired): flushed() has nothing left to wait for.
+    // Not once closed: the final close rejects what waits with CLOSED.
+    if (this._drainWaiters?.length && this._state !== 'closed' && this._isDrained()) for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
   }
 
   /**
@@ -287,6 +291,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   protected _clearTimers(): void {
     this._disarm(this, '_stateTimer');
     this._disarm(this, '_drainTimer');
+    if (this._attempt) this._disarm(this._attempt);
   }
 
   /** @internal Reports `error` as the `error` event. */

@@ -6,7 +6,7 @@ import { SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
 import type { DeliverOptions, ReconnectingInfo, State } from './events';
 import type { Feature, FeatureHooks } from './feature';
-import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
+import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { scrubbed, unref } from './platform';
@@ -73,10 +73,16 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (opts.use?.length) {
       const hooks: FeatureHooks<In, Out>[] = [];
       this._hooks = hooks;
-      for (const feature of opts.use) {
-        const made = (feature as Feature<In, Out>)(this);
-        if (made) hooks.push(made);
-        if (made?.holdsWrites) this._track = true;
+      try {
+        for (const feature of opts.use) {
+          const made = (feature as Feature<In, Out>)(this);
+          if (made) hooks.push(made);
+          if (made?.holdsWrites) this._track = true;
+        }
+      } catch (error) {
+        // The constructor throws: what the features before took (page listeners) is given back.
+        for (const made of hooks) made.finish?.();
+        throw error;
       }
     }
     // Start on the next microtask so listeners attached right after `new` see every event.
@@ -108,7 +114,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** Bytes waiting in the socket plus bytes waiting in the outbox. */
   get bufferedAmount(): number {
-    return (this._conn ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
+    return (this._conn && this._state !== 'closed' ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
   }
 
   /** The queued messages, oldest first (a copy). */
@@ -135,6 +141,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * synchronously, as by `send`.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
+    const signal = options?.signal;
+    if (signal != null && typeof signal.addEventListener !== 'function') invalidOption('deliver() takes { signal } with an AbortSignal.');
     const socket = this._direct();
     // With acknowledgements (_track) a deliver() settles on the ack: it needs its entry.
     if (socket && !this._track) {
@@ -143,10 +151,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     let settle!: { resolve(): void; reject(error: unknown): void };
     const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    const signal = options.signal;
     // Outside the executor: bad input still throws synchronously, as from send().
     const entry = this._enqueue(data, settle, signal);
-    if (entry && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
+    // Still queued (not written at once by the flush _enqueue may run): withdrawn if the signal aborts.
+    if (entry?.queued && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
     return promise;
   }
 
@@ -240,16 +248,22 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._forget();
     for (const hooks of this._hooks) hooks.connecting?.();
     this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
+    // A provider may close the client or start another attempt (reconnect()): then this one is over.
+    const current = () => id === this._attemptId && this._state === 'connecting';
     let parts;
     try {
       parts = provide(typeof this._urls === 'function' ? this._urls : undefined, this._listedUrl(), this._opts as ResolvedOptions<unknown, unknown>);
     } catch (cause) {
-      return this._providerFailed(cause);
+      if (current()) this._providerFailed(cause);
+      return;
     }
-    if (!(parts instanceof Promise)) return this._open(parts);
+    if (!(parts instanceof Promise)) {
+      if (current()) this._open(parts);
+      return;
+    }
     parts.then(
-      (ready) => id === this._attemptId && this._state === 'connecting' && this._open(ready),
-      (cause) => id === this._attemptId && this._state === 'connecting' && this._providerFailed(cause),
+      (ready) => current() && this._open(ready),
+      (cause) => current() && this._providerFailed(cause),
     );
   }
 
@@ -260,6 +274,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       this._conn = openSocket(this, ctor, url, offered, socketOptions(ctor, this._opts as ResolvedOptions<unknown, unknown>, headers), this._opts.binaryType);
       // One URL is `_urls` itself: not kept twice.
       if (url !== this._urls) this._url = url;
+      this._log?.(`connecting to ${redactUrl(url)}`);
       if (offered.length || headers) this._attempt = { offered: offered.length ? offered : undefined, headers };
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
@@ -313,12 +328,13 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const codec = codecFor(protocol, this._opts.codecs, this._opts.codec);
     if (codec) this._codec = codec as Codec<In, unknown>;
     let gate: Promise<void> | undefined;
+    const current = () => socket === this._conn && this._state === 'connecting';
     for (const hooks of this._hooks) {
-      // The first step starts at once; a throw becomes a rejection.
-      if (hooks.opening) gate = gate ? gate.then(() => hooks.opening!(socket)) : new Promise<void>((resolve) => resolve(hooks.opening!(socket)));
+      // The first step starts at once; a throw becomes a rejection. A later one runs only while
+      // the connection is still the one opening.
+      if (hooks.opening) gate = gate ? gate.then(() => (current() ? hooks.opening!(socket) : undefined)) : new Promise<void>((resolve) => resolve(hooks.opening!(socket)));
     }
     if (!gate) return this._becomeOpen(socket);
-    const current = () => socket === this._conn && this._state === 'connecting';
     gate.then(
       () => current() && this._becomeOpen(socket),
       (error: SteadySocketError) => current() && this._fail(socket, error),
@@ -359,18 +375,17 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onError(socket: Transport, raw: SteadySocketError): void {
-    if (socket !== this._conn) return;
+    // Closing is our own close() or reconnect(): an error on the way (a handshake cut short) is expected.
+    if (socket !== this._conn || this._state === 'closing') return;
     // Runtimes put the URL (token included) or a header value into their messages.
     const error = scrubbed(raw, this._currentUrl!, this._attempt?.headers);
     (this._attempt ??= {}).error ??= error;
-    // An error during the final close (e.g. closing while still connecting) is expected.
     if (!this._final) this._emitError(error);
     // A close event should follow at once; some runtimes (Node 22's undici) never send it for a
     // refused connection, which would stall the attempt until connectTimeout.
-    // Only while connecting, where it takes the connect timeout's place unless that one ends
-    // sooner anyway (closing has its close timeout).
-    if (this._state === 'connecting' && socket === this._conn && !released(socket) && this._opts.connectTimeout > CLOSE_AFTER_ERROR_MS) {
-      this._arm(this, () => this._abandon(socket, 1006, ''), CLOSE_AFTER_ERROR_MS, '_stateTimer');
+    // Only while connecting, beside the connect timeout: whichever ends first ends the attempt.
+    if (this._state === 'connecting' && socket === this._conn && !released(socket)) {
+      this._arm(this._attempt!, () => this._abandon(socket, 1006, ''), CLOSE_AFTER_ERROR_MS);
     }
   }
 
@@ -411,13 +426,20 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._afterClose({ code, reason, wasClean: false, attempt: 0, error, status: error?.status });
   }
 
-  /** @internal Closes the current connection or attempt with `code` and carries on as after that close (page signals). */
+  /**
+   * @internal Closes the current connection or attempt with `code` and waits (page signals: the
+   * page entering the back/forward cache). The client's own decision, not a failure: no retry is
+   * counted, and neither `shouldReconnect` nor `maxRetries` is asked.
+   */
   _drop(code: number, reason: string): void {
     const socket = this._conn;
     if (this._final || !socket || released(socket) || (this._state !== 'open' && this._state !== 'connecting')) return;
     this._release(socket);
     closeSocket(socket, code, reason);
-    this._afterClose({ code, reason, wasClean: true, attempt: 0 });
+    const info: CloseInfo = { code, reason, wasClean: true, attempt: 0 };
+    const id = this._attemptId;
+    this.emit('close', info);
+    if (!this._tookOver(id)) this._scheduleRetry(0, info);
   }
 
   /** Detaches a finished connection and everything that belonged to it. */
@@ -455,15 +477,20 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     let retry: boolean;
     try {
       retry = (this._opts.shouldReconnect ?? defaultShouldReconnect)(info);
+      // A promise (an async function) would read as true whatever it resolves to: it is no answer.
+      if (typeof (retry as unknown as Promise<unknown> | undefined)?.then === 'function') throw new TypeError('shouldReconnect must return true or false, not a promise');
     } catch (cause) {
-      this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect threw; not reconnecting.', cause));
+      this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect failed (it threw, or returned a promise); not reconnecting.', cause));
       retry = false;
     }
     if (this._tookOver(id)) return;
     const plan = planRetry(info, retry, this._opts, Date.now());
     if (plan.kind === 'stop') this._finish(info.error);
     else if (plan.kind === 'exhausted') {
-      this._end(new SteadySocketError('RETRIES_EXHAUSTED', `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`, info.error));
+      const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`, info.error);
+      this._emitError(error);
+      // An error listener may have asked for a reconnect (or closed): its decision stands.
+      if (!this._tookOver(id)) this._finish(error);
     } else {
       // Fail over to the next URL; stay on one that worked.
       if (Array.isArray(this._urls) && this._openedAt === undefined) this._urlIndex = (this._urlIndex ?? 0) + 1;
@@ -485,15 +512,22 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (!this._forceReconnect) return false;
     this._forceReconnect = false;
     if (this._state === 'open' && !this._transition('closing')) return true;
-    if (this._transition('connecting')) this._connect();
+    this._startAttempt();
     return true;
   }
 
+  /** Enters `connecting` and starts an attempt, unless a `state` listener already started one (or closed). */
+  private _startAttempt(): void {
+    const id = this._attemptId;
+    if (this._transition('connecting') && id === this._attemptId) this._connect();
+  }
+
   private _scheduleRetry(delay: number, cause: CloseInfo): void {
-    if (!this._transition('waiting')) return;
     // Keep no part of the finished attempt while waiting (its URL is in `_url` or `_urls`): its
-    // socket, request and error would otherwise stay on the heap until the next attempt.
+    // socket, request and error would otherwise stay on the heap until the next attempt. Forgotten
+    // before the state changes, so a `state` listener's reconnect() starts the next attempt at once.
     this._forget();
+    if (!this._transition('waiting')) return;
     const info: ReconnectingInfo = { attempt: cause.attempt, delay, offline: false, cause };
     for (const hooks of this._hooks) hooks.waiting?.(info);
     this._retryIn(info.delay);
@@ -507,7 +541,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       this,
       () => {
         this._stateTimer = undefined;
-        if (this._transition('connecting')) this._connect();
+        this._startAttempt();
       },
       delay,
       '_stateTimer',
@@ -519,7 +553,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (this._final || this._conn || (this._state !== 'waiting' && this._state !== 'connecting')) return;
     this._failures = undefined;
     this._clearTimers();
-    if (this._transition('connecting')) this._connect();
+    this._startAttempt();
   }
 
   /**

@@ -24,14 +24,13 @@ export function messages<In>(source: SteadySocket<In, any>): AsyncIterableIterat
 export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In>;
 export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
   const buffer: In[] = [];
-  let pending: ((result: IteratorResult<In>) => void) | undefined;
+  /** Calls of next() waiting for a message, oldest first (a caller may ask again before an answer). */
+  const waiting: ((result: IteratorResult<In>) => void)[] = [];
   let done = source.state === 'closed';
   const onMessage = (data: In) => {
-    if (pending) {
-      const resolve = pending;
-      pending = undefined;
-      resolve({ value: data, done: false });
-    } else buffer.push(data);
+    const resolve = waiting.shift();
+    if (resolve) resolve({ value: data, done: false });
+    else buffer.push(data);
   };
   const onState = (state: string) => {
     if (state === 'closed') stop();
@@ -40,8 +39,7 @@ export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<I
     done = true;
     source.off('message', onMessage);
     source.off('state', onState);
-    if (pending) pending({ value: undefined, done: true });
-    pending = undefined;
+    for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
   };
   if (!done) {
     source.on('message', onMessage);
@@ -51,7 +49,7 @@ export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<I
     next: () => {
       if (buffer.length) return Promise.resolve({ value: buffer.shift()!, done: false });
       if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => (pending = resolve));
+      return new Promise((resolve) => waiting.push(resolve));
     },
     return: () => {
       stop();

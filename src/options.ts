@@ -222,6 +222,10 @@ function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): bo
   return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key]);
 }
 
+function isCodec(value: unknown): boolean {
+  return typeof (value as Codec<unknown, unknown> | null)?.encode === 'function' && typeof (value as Codec<unknown, unknown>).decode === 'function';
+}
+
 /** Applies defaults once and validates every option, throwing INVALID_OPTION at once. */
 export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = {}): ResolvedOptions<In, Out> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -252,6 +256,10 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
   }
   if (resolved.use !== undefined && !(Array.isArray(resolved.use) && resolved.use.every((f) => typeof f === 'function'))) {
     invalidOption('Option use must be a list of features, e.g. [heartbeat({...})].');
+  }
+  const { codec, codecs } = resolved;
+  if (!(codec === undefined || isCodec(codec)) || !(codecs === undefined || (codecs && typeof codecs === 'object' && Object.values(codecs).every(isCodec)))) {
+    invalidOption("Options codec and codecs take codecs (encode, decode), e.g. codec: json(), codecs: { 'chat.v2+json': json() }.");
   }
   last = { given: { ...given }, resolved };
   return resolved;

@@ -68,6 +68,9 @@ export function nodeOptions(
     if (names.length) ignored(names);
     return undefined;
   }
+  if (headers !== undefined && (headers === null || typeof headers !== 'object')) {
+    throw new SteadySocketError('INVALID_OPTION', 'Option headers must be an object of header values, or a function that returns one.');
+  }
   // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
   const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout as number), finishRequest };
   for (const name of NODE_ONLY) if (name !== 'perMessageDeflate' && o[name] !== undefined) options[name] = o[name];

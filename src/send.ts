@@ -44,7 +44,11 @@ export function toWire<Out>(codec: Codec<unknown, Out> | undefined, data: Out): 
 
 /** The codec of the first offered subprotocol that has one when protocols are static, else `codec`. */
 export function likelyCodec<In, Out>({ codecs, codec, protocols }: ResolvedOptions<In, Out>): Codec<In, Out> | undefined {
-  if (codecs) for (const protocol of typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : []) if (codecs[protocol]) return codecs[protocol];
+  if (codecs) {
+    // A protocols provider answers per attempt: then the default codec, or else the first of `codecs`.
+    const offered = typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : typeof protocols === 'function' && !codec ? Object.keys(codecs) : [];
+    for (const protocol of offered) if (codecs[protocol]) return codecs[protocol];
+  }
   return codec;
 }
 

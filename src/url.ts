@@ -94,7 +94,8 @@ function parses(text: string): boolean {
   }
 }
 
-const SCHEME = /^[a-z][a-z\d+.-]*:\/\//i;
+// Any slashes: the URL parser also takes `ws:user:pass@host` and `ws:\\host` for special schemes.
+const SCHEME = /^[a-z][a-z\d+.-]*:[/\\]*/i;
 
 /** `?a=1&b&c=2` → `?a=***&***&c=***`: values hidden, and a part without a name (it may be a bare token). */
 function redactQuery(search: string): string {

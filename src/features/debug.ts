@@ -36,14 +36,21 @@ const PEER_NAMES: Readonly<Record<string, string>> = {
  */
 export function debug(log: (line: string) => void = (line) => console.debug(line)): Feature {
   return feature((client) => {
-    const out = (line: string) => log(`[steadysocket] ${line}`);
+    const out = (line: string) => {
+      try {
+        log(`[steadysocket] ${line}`);
+      } catch {
+        // A log never changes what the client does (a sink that throws is the log's problem).
+      }
+    };
     client._log = out;
     for (const key of Object.keys(client._opts)) {
       if (Object.prototype.hasOwnProperty.call(PEER_NAMES, key)) {
         out(`warning: option ${key} is another client's; steadysocket: ${PEER_NAMES[key]}`);
       }
     }
-    client.on('state', (state, previous) => out(`state ${previous} -> ${state}${state === 'connecting' && client.url ? ` (${client.url})` : ''}`));
+    // The URL an attempt tries is known once its providers ran: the client logs it then ('connecting to').
+    client.on('state', (state, previous) => out(`state ${previous} -> ${state}`));
     client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${info.protocol}` : ''}`));
     client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`));
     client.on('reconnecting', (info) =>

@@ -22,6 +22,14 @@ const PAGE_HIDDEN = 'page hidden';
 export function pageSignals(target: PageTarget = globalThis as PageTarget): Feature {
   return feature((client) => {
     let suspended = false;
+    /** When the current wait ends (a server's Retry-After may make it longer than maxDelay). */
+    let until = 0;
+    /** Holds attempts while offline: at most maxDelay (`navigator.onLine` has false negatives), never cutting a longer wait short. */
+    const hold = () => {
+      if (Date.now() + client._opts.maxDelay <= until) return;
+      until = Date.now() + client._opts.maxDelay;
+      client._retryIn(client._opts.maxDelay);
+    };
     const offline = () => isOffline(target, client._currentUrl);
     const wake = (why: string) => {
       if (client.state !== 'waiting' || offline()) return;
@@ -32,11 +40,19 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
     const remove = listenToPage(target, {
       online: () => wake('back online'),
       visible: () => wake('page visible again'),
-      resume: () => suspended && wake('page restored'),
+      resume: () => {
+        if (!suspended) return;
+        if (client.state === 'waiting' && offline()) {
+          // Shown again while offline: wait as offline does, not for good.
+          suspended = false;
+          until = 0;
+          hold();
+        } else wake('page restored');
+      },
       offline: () => {
         if (client.state === 'waiting' && !suspended && offline()) {
           client._log?.('offline: holding attempts until the network returns');
-          client._retryIn(client._opts.maxDelay);
+          hold();
         } else if (client.state === 'open') for (const hooks of client._hooks) hooks.probe?.();
       },
       // Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the server and
@@ -62,6 +78,7 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
           info.offline = true;
           info.delay = Math.max(info.delay, client._opts.maxDelay);
         }
+        until = Date.now() + info.delay;
       },
       finish: remove,
     };

@@ -20,6 +20,19 @@ describe('Node options reach the server (ws as the transport)', function () {
     expect(s.connections[0].request.headers).to.include({ 'x-api-key': 'k-123', 'x-client': 'steadysocket-tests' });
   });
 
+  it('headers that are not an object (given, or from the function) end the client with INVALID_OPTION at the first attempt', async () => {
+    const s = await server();
+    for (const headers of ['Authorization: Bearer zqNotAnObject', () => 42]) {
+      const socket = client(s.url, { headers: headers as never });
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await closedState(socket);
+      expect(errors.map((error) => error.code)).to.deep.equal(['INVALID_OPTION']);
+      expect(errors[0].message).to.match(/headers must be an object/);
+    }
+    expect(s.connections, 'no handshake was made').to.have.length(0);
+  });
+
   it('headers as an async function are asked for again on every attempt (new value after a server-forced reconnect)', async () => {
     let calls = 0;
     const s = await server({

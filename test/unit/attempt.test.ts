@@ -21,6 +21,20 @@ describe('attempt parts', () => {
     expect(parts).to.deep.equal({ url: 'ws://a.test/x', offered: ['v2'], headers: { y: '2' } });
   });
 
+  it('leaves no unhandled rejection when a provider throws after an earlier one returned a rejecting promise', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const thrown = new Error('protocols provider failed');
+      expect(() => provide(() => Promise.reject(new Error('url provider failed')), undefined, options({ protocols: () => { throw thrown; } }))).to.throw(thrown);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // unhandled rejections are reported after the microtasks
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).to.deep.equal([]);
+  });
+
   it('waits for providers that return promises, and validates what they resolve to', async () => {
     const parts = provide(async () => 'wss://b.test/', undefined, options({ protocols: async () => ['a', 'b'] }));
     expect(parts).to.be.instanceOf(Promise);
