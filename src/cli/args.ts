@@ -115,7 +115,10 @@ function header(value: string, previous: Record<string, string> | undefined): Re
     // Never echo the value: headers carry tokens.
     throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(colon > 0 ? `${value.slice(0, colon)}: ${MASK}` : MASK)}.`);
   }
-  return { ...previous, [name]: value.slice(colon + 1).trim() };
+  const field = value.slice(colon + 1).trim();
+  // §5.5: visible characters, spaces and tabs (Node also takes Latin-1); never a line break.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(field)) throw new InvalidArgumentError(`the value of ${name} holds a character no header can carry (a line break, a control character, or one beyond Latin-1).`);
+  return { ...previous, [name]: field };
 }
 
 function userPass(value: string): string {
@@ -139,8 +142,8 @@ export function buildProgram(io: ParseIo): Command {
     .option('-c, --connect <url>', 'the URL, as an option (wscat style)')
     .option('-s, --subprotocol <token>', 'offer a subprotocol; repeat to offer several, in order', collect)
     .option('-H, --header <name:value>', 'add a handshake header; repeatable', header)
-    .option('-o, --origin <origin>', 'set the Origin header')
-    .option('--host <host>', 'set the Host header (as wscat; same as -H "Host: <host>")')
+    .option('-o, --origin <origin>', 'set the Origin header', (value: string) => header(`Origin: ${value}`, undefined).Origin)
+    .option('--host <host>', 'set the Host header (as wscat; same as -H "Host: <host>")', (value: string) => header(`Host: ${value}`, undefined).Host)
     .option('--auth <user:pass>', 'HTTP Basic authentication', userPass)
     .option('-L, --location', 'follow HTTP redirects during the handshake')
     .option('--max-redirects <n>', 'most redirects to follow with -L', integer('--max-redirects', 0), 10)
@@ -374,6 +377,7 @@ function urlProblem(url: string): string {
   if (!parts) return 'not a URL';
   const [, host, port] = parts;
   if (host === '') return 'there is no host name';
+  if (host.startsWith('[') && !host.endsWith(']')) return 'the IPv6 address lacks its closing "]"';
   if (/\s/.test(host)) return `the host ${JSON.stringify(host)} contains white space`;
   if (port !== undefined && port !== '') {
     if (!/^\d+$/.test(port)) return `the port ${JSON.stringify(port)} is not a number`;

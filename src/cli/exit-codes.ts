@@ -4,7 +4,7 @@ import type { CloseInfo, SteadySocketError } from '../index';
 export const ExitCode = {
   /** Normal end: input ended and was sent, -x/-w done, --count reached, /quit, /close, or the server closed normally. */
   OK: 0,
-  /** Something unexpected went wrong inside the CLI. */
+  /** stdout could not be written (not a reader that went away), or something unexpected went wrong inside the CLI. */
   RUNTIME_ERROR: 1,
   /** Bad flags or arguments, unreadable certificate files, invalid URL or subprotocol. */
   USAGE: 2,
@@ -26,7 +26,7 @@ export const ExitCode = {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0    normal end (input sent, -x/-w done, --count reached, /quit, server closed with 1000/1001)
-  1    unexpected runtime error
+  1    stdout could not be written, or an unexpected runtime error
   2    usage error (bad flag, URL, subprotocol, header; unreadable file, --ca without a certificate)
   3    connection failed or lost, and retries exhausted (or --no-reconnect, or the first
        connection did not open after --connect-attempts in pipe/execute mode)

@@ -78,12 +78,21 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Exits once stdout has taken everything written to it. */
+/**
+ * Exits once stdout has taken everything written to it, however slow its reader (a pipe into a
+ * slow consumer may hold megabytes), or at once when it is broken.
+ */
 function exit(code: number): void {
   process.exitCode = code;
-  setTimeout(() => process.exit(code), 1000).unref();
-  process.stdout.write('', () => process.exit(code));
+  const out = process.stdout;
+  if (out.destroyed || !out.writable) process.exit(code);
+  out.once('error', () => process.exit(code));
+  out.write('', () => process.exit(code));
 }
+
+// A reader of stderr that went away (`2>&1 | head -1`) ends nothing: what stderr says is a
+// courtesy, and the exit code still tells how the run went.
+process.stderr.on('error', () => {});
 
 main(process.argv.slice(2), process.env).then(exit, (error: unknown) => {
   writeErr(`steadysocket: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);

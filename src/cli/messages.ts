@@ -11,14 +11,15 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /**
  * One input line as it goes on the wire: text frames for `text`, binary frames for the rest.
+ * `bytes`: the line holds one char per byte (stdin read as latin1 under -b), sent as those bytes.
  * Throws InputError for a line that is not valid hex or base64.
  */
-export function encodeInput(line: string, encoding: Encoding): string | Buffer {
+export function encodeInput(line: string, encoding: Encoding, bytes = false): string | Buffer {
   switch (encoding) {
     case 'text':
       return line;
     case 'binary':
-      return Buffer.from(line, 'utf8');
+      return Buffer.from(line, bytes ? 'latin1' : 'utf8');
     case 'hex': {
       const digits = line.replace(/\s+/g, '');
       if (!HEX.test(digits)) throw new InputError(`not hex (pairs of 0-9a-f): ${preview(line)}`);

@@ -5,6 +5,8 @@ import { describeClose, displayUrl, formatDelay, renderMessage, toBuffer, type E
 import { Scrubber } from './redact';
 import type { Reporter } from './session';
 
+const NEWLINE = Buffer.from('\n');
+
 export type Tone = 'good' | 'warn' | 'bad' | 'note';
 
 /** One event in words, with how alarming it is. */
@@ -54,7 +56,7 @@ export function paint(colors: Colors, line: Line): string {
 }
 
 interface Writable {
-  write(text: string): unknown;
+  write(text: string | Uint8Array): unknown;
 }
 
 /** Pipe mode: received messages on stdout, one per line, undecorated; diagnostics on stderr. */
@@ -69,7 +71,9 @@ export class PlainReporter implements Reporter {
   ) {}
 
   message(data: unknown): void {
-    this.stdout.write(`${renderMessage(data, this.encoding).text}\n`);
+    // -b: a binary frame is printed as its bytes, untouched (not decoded as UTF-8).
+    if (this.encoding === 'binary' && typeof data !== 'string') this.stdout.write(Buffer.concat([toBuffer(data), NEWLINE]));
+    else this.stdout.write(`${renderMessage(data, this.encoding).text}\n`);
   }
   open(info: OpenInfo): void {
     this.diagnostic(describe.open(info));

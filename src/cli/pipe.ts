@@ -24,11 +24,13 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
   const session = new Session(options, reporter, { firstConnectAttempts: options.connectAttempts, scrubber });
   const removeSignals = handleSignals(session);
   let readerGone = false;
-  // A reader that went away (`| head -1`) is a normal end, not a crash.
+  let writeFailed: string | undefined;
+  // A reader that went away (`| head -1`) is a normal end, not a crash. Any other failure to
+  // write (a full disk) loses output: the run ends, and says so.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') return;
-    readerGone = true;
-    if (!session.ended) void session.end();
+    if (error.code === 'EPIPE') readerGone = true;
+    else writeFailed ??= `cannot write to stdout: ${error.code ?? error.message}`;
+    if (!session.ended) void session.end(1000, '', readerGone ? undefined : ExitCode.RUNTIME_ERROR);
   });
   const { count } = options;
   // With --count the wait is a deadline for the messages: a missing reply is never a success.
@@ -41,7 +43,7 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
   });
 
   try {
-    const input = options.execute.length ? sendAll(session, options.execute, reporter) : sendStdin(session, reporter);
+    const input = options.execute.length ? sendAll(session, options.execute, reporter) : sendStdin(session, reporter, options.encoding === 'binary');
     await Promise.race([input, session.done]);
     // Connect at least once even with empty input: a quick reachability check.
     if (!session.ended && (await firstOpen)) {
@@ -56,6 +58,10 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
       }
     }
     let code = await session.done;
+    if (writeFailed) {
+      process.stderr.write(`steadysocket: ${writeFailed} (exit ${ExitCode.RUNTIME_ERROR})\n`);
+      return ExitCode.RUNTIME_ERROR;
+    }
     if (code === ExitCode.OK && count !== undefined && session.received < count && !readerGone) {
       code = ExitCode.COUNT_NOT_REACHED;
       shortfall ??= `the connection ended after only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count)`;
@@ -80,12 +86,15 @@ function sendAll(session: Session, messages: string[], reporter: { notice(text: 
   }
 }
 
-async function sendStdin(session: Session, reporter: { notice(text: string): void }): Promise<void> {
+async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean): Promise<void> {
+  // -b: every byte as it came (one char per byte), not decoded as UTF-8 (which would replace
+  // invalid sequences); Session.send turns the line back into those bytes.
+  if (bytes) process.stdin.setEncoding('latin1');
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
   void session.done.then(() => lines.close());
   try {
     for await (const line of lines) {
-      if (!trySend(session, line, reporter)) return;
+      if (!trySend(session, line, reporter, bytes)) return;
       // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
       if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
         await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
@@ -97,10 +106,10 @@ async function sendStdin(session: Session, reporter: { notice(text: string): voi
 }
 
 /** Sends one line; a line that cannot be encoded is skipped with a notice. False once closed for good. */
-function trySend(session: Session, line: string, reporter: { notice(text: string): void }): boolean {
+function trySend(session: Session, line: string, reporter: { notice(text: string): void }, bytes = false): boolean {
   if (session.ended) return false;
   try {
-    session.send(line);
+    session.send(line, bytes);
   } catch (error) {
     if (error instanceof InputError) reporter.notice(`skipped a line that is ${error.message}`);
     else if (isSteadySocketError(error, 'CLOSED')) return false;
@@ -118,7 +127,17 @@ async function linger(session: Session, wait: number | undefined): Promise<void>
     return;
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, wait * 1000))), session.done]);
+  // A timer holds at most 2^31 - 1 ms (24.8 days): a longer wait is waited in turns.
+  const deadline = Date.now() + wait * 1000;
+  const waited = new Promise<void>((resolve) => {
+    const arm = () => {
+      const left = deadline - Date.now();
+      timer = left > 0 ? setTimeout(arm, Math.min(left, 2 ** 31 - 1)) : undefined;
+      if (!timer) resolve();
+    };
+    arm();
+  });
+  await Promise.race([waited, session.done]);
   clearTimeout(timer);
 }
 

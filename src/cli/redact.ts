@@ -108,7 +108,9 @@ export function scrubberFor(argv: readonly string[], env: NodeJS.ProcessEnv): Sc
       scrubber.add(auth, colon < 0 ? undefined : auth.slice(colon + 1), Buffer.from(auth).toString('base64'));
     }
     const passphrase = valueOf(i, '--passphrase');
-    if (passphrase !== undefined && !passphrase.startsWith('-')) scrubber.add(passphrase);
+    // A passphrase may start with '-' (commander then calls it an unknown option and quotes it):
+    // only what is shaped like a long flag is taken for the next flag (short ones are too short to mask).
+    if (passphrase !== undefined && !/^--[a-z][a-z-]*$/.test(passphrase)) scrubber.add(passphrase);
     for (const flag of ['-c', '--connect', '--proxy']) scrubber.addUrl(valueOf(i, flag));
     // Anything that looks like a URL, wherever it stands (the positional URL among them).
     if (/[/@?]/.test(arg)) scrubber.addUrl(arg);

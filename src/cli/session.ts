@@ -160,8 +160,8 @@ export class Session {
   }
 
   /** Sends one input line (encoded per --binary/--hex/--base64). Returns false if it had to wait in the outbox. */
-  send(line: string): boolean {
-    this.socket.send(encodeInput(line, this.options.encoding));
+  send(line: string, bytes = false): boolean {
+    this.socket.send(encodeInput(line, this.options.encoding, bytes));
     return this.socket.state === 'open' && this.socket.queued.length === 0;
   }
 
