@@ -25,7 +25,7 @@ export const ExitCode = {
 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0    normal end (input sent, -x/-w done, --count reached, /quit, server closed with 1000/1001)
+  0    normal end (input sent, -x/-w done, --count reached, /quit, server closed with 1000/1001/1005)
   1    stdout could not be written, or an unexpected runtime error
   2    usage error (bad flag, URL, subprotocol, header; unreadable file, --ca without a certificate)
   3    connection failed or lost, and retries exhausted (or --no-reconnect, or the first
