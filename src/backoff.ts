@@ -40,6 +40,9 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return timerDelay(Number(text) * 1000);
+  // Only the three HTTP-date forms (IMF-fixdate, RFC 850, asctime): V8's Date.parse also reads
+  // text such as "later 5000" as a date far ahead.
+  if (!/^(?:[a-z]{3}, \d\d [a-z]{3} \d{4} |[a-z]+, \d\d-[a-z]{3}-\d\d |[a-z]{3} [a-z]{3} [ \d]\d )\d\d:\d\d:\d\d/i.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : timerDelay(date - now);
 }

@@ -276,6 +276,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       if (url !== this._urls) this._url = url;
       this._log?.(`connecting to ${redactUrl(url)}`);
       if (offered.length || headers) this._attempt = { offered: offered.length ? offered : undefined, headers };
+      // Also while connecting and closing: the handshake's TCP socket and ws's close timer.
+      if (this._opts.unref) unref(this._conn);
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
@@ -321,7 +323,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /** @internal The connection seam (connection.ts). */
   _onOpen(socket: Transport): void {
     if (socket !== this._conn || this._state !== 'connecting') return;
-    if (this._opts.unref) unref(socket);
     const protocol = protocolOf(socket);
     const mismatch = negotiationError(this._attempt?.offered ?? NONE, protocol);
     if (mismatch) return this._fail(socket, mismatch);

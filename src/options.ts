@@ -113,7 +113,7 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   followRedirects?: boolean;
   /** Most redirects followed with `followRedirects` (Node only). Default: 10. */
   maxRedirects?: number;
-  /** Let the process exit while connected or waiting (Node only). Default: false. */
+  /** Let the process exit whatever the client is doing: connecting, open, closing or waiting (Node only). Default: false. */
   unref?: boolean;
 
   /**
@@ -248,6 +248,8 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
   for (const name in NUMBERS) checkNumber(name, resolved[name], NUMBERS[name]);
   checkNumber('maxDelay', resolved.maxDelay, resolved.minDelay);
   checkNumber('jitter', resolved.jitter, 0, 1);
+  // Handed to ws (Node) unchecked there: a NaN maxRedirects lets a redirect loop run unbounded.
+  for (const name of ['maxRedirects', 'maxPayload']) if (resolved[name] !== undefined) checkNumber(name, resolved[name], 0);
   for (const name in CHOICES) {
     if (!CHOICES[name].includes(resolved[name] as string)) invalidOption(`Option ${name} must be one of ${CHOICES[name].join(', ')}.`);
   }

@@ -195,9 +195,21 @@ export function onDrain(socket: Transport, listener: () => void): boolean {
   return true;
 }
 
-/** Lets the process exit while this socket is open (ws only). */
+/**
+ * Lets the process exit while this socket is connecting, open or closing (ws only): its TCP
+ * socket (once the handshake request has one) and ws's own timer for the closing handshake
+ * (armed by close(), ours or ws's answer to the server's close frame) are unref'd.
+ */
 export function unref(socket: Transport): void {
-  wsOf(socket)?._socket?.unref?.();
+  const ws = wsOf(socket);
+  if (!ws) return;
+  if (ws._socket) ws._socket.unref?.();
+  else (ws as unknown as { _req?: { once(event: 'socket', listener: (tcp: { unref?(): void }) => void): void } })._req?.once('socket', (tcp) => tcp.unref?.());
+  const close = ws.close;
+  ws.close = function (this: typeof ws, ...args: Parameters<typeof close>) {
+    close.apply(this, args);
+    (this as unknown as { _closeTimer?: { unref?(): void } })._closeTimer?.unref?.();
+  } as typeof close;
 }
 
 /** Reports a warning: a process warning in Node, console.warn elsewhere. */
@@ -282,7 +294,10 @@ interface ClientRequestLike {
 function finishRequest(request: ClientRequestLike, ws: WsTransport): void {
   request.on('response', (response) => {
     if (ws.readyState === CONNECTING) ws[REDIRECTS] = (ws[REDIRECTS] ?? 0) + 1;
-    else ws[REJECTION] = rejectionFrom(response);
+    else if (response.statusCode === 101) {
+      // Node emits 'response', not 'upgrade', for a 101 without `Upgrade: websocket`: no rejection, a broken handshake.
+      ws[REJECTION] = new SteadySocketError('CONNECT_FAILED', 'The server answered the handshake with 101 but without "Upgrade: websocket" (RFC 6455 §4.1).');
+    } else ws[REJECTION] = rejectionFrom(response);
   });
   request.end();
 }

@@ -40,7 +40,7 @@ describe('docs promises without another test (real sockets, child processes, dis
 
   describe('the library (dist/)', () => {
     it('unref: true lets a Node process exit by itself while waiting to reconnect', async () => {
-      // README options: "`unref` | `false` | Node: let the process exit while connected or waiting"
+      // README options: "`unref` | `false` | Node: let the process exit whatever the client is doing (connecting, open, closing, waiting)"
       // (guide §10: "A fire-and-forget tool that should exit while still connected sets `unref: true`")
       const port = await deadPort();
       const url = pathToFileURL(`${DIST}index.js`).href;
