@@ -23,6 +23,11 @@ export function ttl(ms: number): Feature {
         entry.expires = Date.now() + ms;
         if (hooks.timer === undefined) client._arm(hooks, expire, ms);
       },
+      // A message written at once (nothing queued) but kept for its acknowledgement (acks) may come
+      // back to the outbox: it expires as if it had been queued when it was written.
+      written(entry) {
+        if (ms !== Infinity && entry.expires === Infinity) entry.expires = Date.now() + ms;
+      },
       // Messages written and not acknowledged (acks) came back to the outbox with the expiry of
       // when they were queued, maybe while no timer was armed: look again, once the close is handled.
       waiting() {

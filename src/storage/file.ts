@@ -227,15 +227,22 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         syncs++;
         if (durable) syncDirectorySync();
       } catch (error) {
-        if (fd !== undefined) closeSync(fd);
-        rmSync(syncTemp, { force: true });
+        // Tidying up must not hide the first error (nor throw one of its own, untyped).
+        try {
+          if (fd !== undefined) closeSync(fd);
+          rmSync(syncTemp, { force: true });
+        } catch {
+          // Left behind: the next save or clear() removes it.
+        }
         throw failed(`Could not save the outbox to ${target}`, error);
       }
     },
 
     async clear() {
       await enqueue<void>({ kind: 'write', bytes: undefined, syncsBefore: syncs, waiters: [] });
+      // The temporary files of saves a crash cut short hold messages too.
       await rm(syncTemp, { force: true }).catch(() => undefined);
+      await rm(asyncTemp, { force: true }).catch(() => undefined);
     },
   };
 }

@@ -4,6 +4,13 @@
 // store in the order they were created, so concurrent saves never interleave and the last wins.
 // Saves ask for `durability: 'strict'` (flushed to disk before `complete`); browsers without the
 // option ignore it.
+//
+// Tabs: each save replaces the whole database, so two live clients must never share one. Each
+// store claims a slot with the Web Locks API, held for the life of the page: the first free of
+// `name`, `name#2`, `name#3`… (the first tab keeps using `name` itself). Messages a closed tab
+// left in a slot nobody holds are adopted by the next store that loads: copied into its own slot
+// first, then deleted there (a crash between the two sends them twice, never loses them). Without
+// Web Locks (older browsers) every store uses `name`, as one tab would.
 import { SteadySocketError } from '../errors';
 import { checkMessages, messageProblem } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
@@ -14,27 +21,90 @@ export interface IndexedDbStoreOptions {
    * @default globalThis.indexedDB
    */
   indexedDB?: IDBFactory;
+  /**
+   * The Web Locks manager that keeps two tabs out of one database (see above), or a test double.
+   * @default globalThis.navigator.locks
+   */
+  locks?: LockManagerLike;
 }
+
+/** The part of the Web Locks API (`navigator.locks`) the store uses. */
+export interface LockManagerLike {
+  request(name: string, options: { ifAvailable: true }, callback: (lock: unknown) => unknown): Promise<unknown>;
+}
+
+/** Most slots tried (tabs of one origin using one outbox name at once). */
+const MAX_SLOTS = 64;
+
+/**
+ * The slot each name has claimed, per lock manager (one per page): stores of one name in one page
+ * share it (they are one tab); another page has its own manager, and so its own slot.
+ */
+const claims = new WeakMap<LockManagerLike, Map<string, Promise<string>>>();
 
 const STORE = 'outbox';
 const VERSION = 1;
 
 /**
- * A persistent outbox in the IndexedDB database `name` (one database per outbox; clear() deletes
- * it). Throws `STORAGE_FAILED` at once when there is no IndexedDB (Node, some private modes).
+ * A persistent outbox in the IndexedDB database `name`: one database per live store, so a second
+ * tab using the same name gets `name#2` (Web Locks; see above), and a closed tab's messages are
+ * taken over by the next store. clear() deletes this store's database. Throws `STORAGE_FAILED` at
+ * once when there is no IndexedDB (Node, some private modes).
  */
 export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}): OutboxStore {
   const found = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!found) {
     throw new SteadySocketError('STORAGE_FAILED', 'IndexedDB is not available here: pass its factory as the indexedDB option, or use another OutboxStore.');
   }
-  const factory = found;
+  return openStore(name, found, options.locks ?? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks);
+}
+
+/** The store of the database `name` (a slot of it, with `locks`; that database itself without). */
+function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | undefined): OutboxStore {
   const label = `The IndexedDB outbox "${name}"`;
   let opening: Promise<IDBDatabase> | undefined;
+  /** The database this store owns (its slot), once claimed. */
+  let own: string | undefined;
+  let claiming: Promise<string> | undefined;
+
+  /** Holds `lock` (the lock of a slot) from now until `release` is called; false when another tab holds it. */
+  function hold(lock: string): Promise<(() => void) | undefined> {
+    return new Promise((resolve, reject) => {
+      locks!
+        .request(`steadysocket-outbox:${lock}`, { ifAvailable: true }, (granted) => {
+          if (!granted) return resolve(undefined);
+          return new Promise<void>((release) => resolve(release));
+        })
+        .catch(reject);
+    });
+  }
+
+  const slotName = (n: number) => (n === 1 ? name : `${name}#${n}`);
+
+  /** This store's database: `name` without Web Locks, else this page's slot: the first no other tab holds (for good). */
+  function slot(): Promise<string> {
+    if (!locks) return Promise.resolve((own = name));
+    if (!claiming) {
+      let byName = claims.get(locks);
+      if (!byName) claims.set(locks, (byName = new Map()));
+      let claim = byName.get(name);
+      if (!claim) {
+        const mine = byName;
+        claim = (async () => {
+          for (let n = 1; n <= MAX_SLOTS; n++) if (await hold(slotName(n))) return slotName(n);
+          throw failed(`${label} is in use by more than ${MAX_SLOTS} tabs`, undefined);
+        })();
+        mine.set(name, claim);
+        claim.catch(() => mine.delete(name));
+      }
+      claiming = claim.then((claimed) => (own = claimed));
+    }
+    return claiming;
+  }
 
   function database(): Promise<IDBDatabase> {
-    opening ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const request = factory.open(name, VERSION);
+    opening ??= slot().then((dbName) => new Promise<IDBDatabase>((resolve, reject) => {
+      const request = factory.open(dbName, VERSION);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE);
       request.onsuccess = () => {
         const db = request.result;
@@ -53,10 +123,40 @@ export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}
         opening = undefined;
         reject(failed(`${label} could not be opened`, request.error));
       };
-    });
+    }));
     const current = opening;
     return opening;
   }
+
+  /**
+   * The messages closed tabs left in slots no tab holds, moved into this store's slot (saved
+   * there with `mine` first, then deleted where they were). Where the browser cannot list its
+   * databases (`indexedDB.databases()`), nothing is adopted.
+   */
+  async function adopt(mine: StoredMessage[]): Promise<StoredMessage[]> {
+    if (!locks || typeof factory.databases !== 'function') return mine;
+    const names = (await factory.databases().catch(() => [])).map((info) => info.name);
+    let all = mine;
+    for (let n = 1; n <= MAX_SLOTS; n++) {
+      const orphan = slotName(n);
+      if (orphan === own || !names.includes(orphan)) continue;
+      const release = await hold(orphan);
+      if (!release) continue; // a live tab's
+      try {
+        const left = openStore(orphan, factory, undefined); // under our hold of its lock
+        const messages = await left.load().catch(() => []);
+        if (messages.length) {
+          all = [...all, ...messages];
+          await outbox.save(all);
+        }
+        await left.clear();
+      } finally {
+        release();
+      }
+    }
+    return all;
+  }
+
 
   /** Runs `work` in one transaction; resolves with what its `result` returns once it commits. */
   async function transact<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T, what: string): Promise<T> {
@@ -77,7 +177,7 @@ export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}
     });
   }
 
-  return {
+  const outbox: OutboxStore = {
     async load() {
       const [keys, values] = await transact(
         'readonly',
@@ -89,7 +189,7 @@ export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}
         'be read',
       );
       const problem = recordsProblem(keys, values);
-      if (!problem) return values as StoredMessage[];
+      if (!problem) return adopt(values as StoredMessage[]);
       await transact('readwrite', (store) => (store.clear(), () => undefined), 'be cleared');
       throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}). It was cleared: the outbox starts empty and its old messages are lost.`);
     },
@@ -109,19 +209,23 @@ export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}
     },
 
     async clear() {
-      if (opening) {
-        const db = await opening.catch(() => undefined);
-        // Pending transactions still finish; the deletion waits for them.
-        db?.close();
-        opening = undefined;
-      }
-      await new Promise<void>((resolve, reject) => {
-        const request = factory.deleteDatabase(name);
+      // Synchronously once the slot is known, so that an operation called after clear() comes
+      // after it: the delete request is made now (IndexedDB queues later opens behind it), and
+      // the connection is closed once it is there (its pending transactions still finish; the
+      // delete waits for them).
+      const dbName = own ?? (await slot());
+      const previous = opening;
+      opening = undefined;
+      const deleted = new Promise<void>((resolve, reject) => {
+        const request = factory.deleteDatabase(dbName);
         request.onsuccess = () => resolve();
         request.onerror = () => reject(failed(`${label} could not be deleted`, request.error));
       });
+      (await previous?.catch(() => undefined))?.close();
+      await deleted;
     },
   };
+  return outbox;
 }
 
 /** The record for one message: a copy of binary data, so a view of a larger buffer stores only itself. */

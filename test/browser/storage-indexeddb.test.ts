@@ -121,6 +121,26 @@ describe('storage: indexedDbStore in browsers', () => {
         expect(await call('viewThenMutate', 'view')).to.deep.equal([{ bytes: [1, 2, 3], type: 'Uint8Array' }]);
       });
 
+      it('gives two tabs on one name a database each (Web Locks), and a closed tab\'s messages to the next tab', async () => {
+        const callOn = <T>(on: Page, method: string, ...args: unknown[]): Promise<T> =>
+          on.evaluate(([m, a]) => (window as any).storageTest[m as string](...(a as unknown[])), [method, args] as const) as Promise<T>;
+        const open = async () => {
+          const tab = await context!.newPage();
+          await tab.goto(pages.url('/pages/storage-indexeddb.html'));
+          return tab;
+        };
+        expect(await save('shared', [{ text: 'from tab 1' }])).to.include({ ok: true });
+        const second = await open();
+        expect(await callOn(second, 'save', 'shared', [{ text: 'from tab 2' }])).to.include({ ok: true });
+        // Each tab's save replaced only its own database.
+        expect(await load('shared')).to.deep.equal({ ok: true, value: [{ text: 'from tab 1' }] });
+        expect(await callOn(second, 'load', 'shared')).to.deep.equal({ ok: true, value: [{ text: 'from tab 2' }] });
+        expect(await call('databases')).to.include.members(['shared', 'shared#2']);
+        await second.close(); // its lock goes with it
+        const third = await open();
+        expect(await callOn(third, 'load', 'shared'), "the next tab takes the free slot, and the closed tab's messages").to.deep.equal({ ok: true, value: [{ text: 'from tab 2' }] });
+      });
+
       it('clear() deletes the database, and load() then returns []', async () => {
         await save('cleared', [{ text: 'x' }]);
         expect(await call('databases')).to.include('cleared');

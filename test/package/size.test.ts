@@ -31,11 +31,14 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 16,600 with the fixes of the same review of the core and the other features (35 more: reconnect()
 // from listeners, providers that close, codec and signal checks, the page's own close not counted
 // as a failure, timers past 2^31 ms, and more; see CHANGELOG): 16,526.
-const IIFE_GZIP_BUDGET = 16_600;
+// 17,100 for round 2 of the review: the IndexedDB store's Web Locks slots and adoption (+~410 B:
+// two tabs no longer share one database), the transport's unref and option checks: 17,017.
+const IIFE_GZIP_BUDGET = 17_100;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
-const CORE_IIFE_GZIP_BUDGET = 9_900;
+// 10,000 for round 2 (maxRedirects/maxPayload checks, unref while connecting): 9,887.
+const CORE_IIFE_GZIP_BUDGET = 10_000;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -46,23 +49,24 @@ const TARGETS = { core: 3_500, full: 7_500 };
 const SHAPES: Record<string, { code: string; budget: number }> = {
   // 9,311 before the browser ESM build shortened the internal member names (9,218).
   // 9,700 (every shape +~350 B) for the adversarial review's fixes of the core: 9,601.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 9_700 },
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_450 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_300 },
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_000 },
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 9_900 },
-  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_000 },
-  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_200 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 9_900 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 9_900 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 10_800 },
+  // 9,800 (+~80) for round 2 (Node option checks, unref while connecting): 9,673.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 9_800 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_550 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_400 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_050 },
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 9_950 },
+  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_050 },
+  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_250 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 9_950 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 9_950 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 10_900 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 10_950 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_150 },
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 11_400 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_050 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_250 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 11_900 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
-    budget: 12_500,
+    budget: 12_600,
   },
 };
 
