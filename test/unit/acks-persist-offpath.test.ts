@@ -1,12 +1,13 @@
 // acks() and persist() off the happy path, through the fake transport and clock. Each test
 // outside 'probed and found correct' failed before its fix (found by an adversarial review).
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acks, json, persist, requests, SteadySocket, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
+import { useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown };
@@ -14,24 +15,13 @@ const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
 const outcome = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: SteadySocketError) => error.code);
 
 describe('acks() and persist() off the happy path (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
   let clock: InstalledClock;
-  const sockets: SteadySocket<Msg, Msg>[] = [];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-  });
+  beforeEach(() => (clock = kit.clock));
 
   function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options });
+    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
     socket.on('error', () => {});
-    sockets.push(socket);
     clock.runMicrotasks();
     return socket;
   }
@@ -165,7 +155,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       fileStore(file).saveSync([1, 2, 3].map((id) => ({ data: JSON.stringify({ id }) })));
       const drops: (number | undefined)[] = [];
       const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), maxMessages: 2, use: [persist(fileStore(file), { sync: true })] });
-      sockets.push(socket);
+      kit.track(socket);
       socket.on('drop', (d) => drops.push(d.data.id)); // attached right after `new`, as the client's own events allow
       clock.runMicrotasks();
       expect(socket.queued.map((m) => m.id), 'restored: the two newest').to.deep.equal([2, 3]);
@@ -230,7 +220,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       };
       const errors: string[] = [];
       const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(store)] });
-      sockets.push(socket);
+      kit.track(socket);
       socket.on('error', (e) => errors.push(e.code));
       let escaped: unknown;
       try {
@@ -313,7 +303,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           writeFileSync(file, 'garbage\n{}');
           const errors: string[] = [];
           const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(fileStore(file), { sync })] });
-          sockets.push(socket);
+          kit.track(socket);
           socket.on('error', (e) => errors.push(e.code));
           // Real time for the file I/O (Date is faked): up to 2 s.
           const until = process.hrtime.bigint() + 2_000_000_000n;

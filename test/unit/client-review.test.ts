@@ -2,40 +2,27 @@
 // url.ts, options, the outbox path). Each test in 'regressions' failed before its fix; 'probed
 // and found correct' keeps what the review tried that held. Fake transport + fake clock, except
 // the one real-socket test (a ws server on 127.0.0.1).
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttp } from 'node:http';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { json, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { sleep, until } from '../support/servers';
 
 type Options = SteadySocketOptions<unknown, unknown>;
 
 describe('client: adversarial review (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const reported = useReportedErrors();
   let clock: InstalledClock;
-  const sockets: SteadySocket<unknown, unknown>[] = [];
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  let reported: unknown[];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-    reported = [];
-    global.reportError = (error) => reported.push(error);
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-    delete global.reportError;
-  });
+  beforeEach(() => (clock = kit.clock));
 
   function make(url: unknown = 'ws://example.test/', options: Options = {}) {
     const socket = new SteadySocket<unknown, unknown>(url as never, { WebSocket: FakeWebSocket as never, ...options });
-    sockets.push(socket);
+    kit.track(socket);
     clock.runMicrotasks();
     return socket;
   }

@@ -1,10 +1,11 @@
 // Acknowledged delivery, request/reply and ping(), driven through the fake transport and clock:
 // the policy only. The same features against a real server restarted with SIGKILL are in
 // test/integration/delivery.test.ts.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type MessageId, type SteadySocketOptions } from '../../src/index';
+import { useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
 
@@ -14,24 +15,13 @@ type Msg = { id?: number; data?: unknown; ack?: number; re?: number; result?: un
 const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
 
 describe('delivery features (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
   let clock: InstalledClock;
-  const sockets: SteadySocket<Msg, Msg>[] = [];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-  });
+  beforeEach(() => (clock = kit.clock));
 
   function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options });
+    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
     socket.on('error', () => {});
-    sockets.push(socket);
     clock.runMicrotasks();
     return socket;
   }

@@ -3,7 +3,7 @@
 // clock, fake window. Each test in 'regressions' failed before its fix; 'probed and found correct'
 // keeps what the review tried that held.
 import { EventEmitter as NodeEmitter } from 'node:events';
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import {
   acks,
@@ -18,6 +18,7 @@ import {
   SteadySocketError,
   type SteadySocketOptions,
 } from '../../src/index';
+import { useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Options = SteadySocketOptions<unknown, unknown>;
@@ -83,32 +84,17 @@ class FakeWs extends NodeEmitter {
 }
 
 describe('features: adversarial review (fake transport, fake clock, fake window)', () => {
+  const kit = useFakeClock();
+  const reported = useReportedErrors();
   let clock: InstalledClock;
-  const sockets: SteadySocket<unknown, unknown>[] = [];
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  let reported: unknown[];
-
   beforeEach(() => {
-    FakeWebSocket.reset();
+    clock = kit.clock;
     FakeWs.made = [];
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-    reported = [];
-    global.reportError = (error) => reported.push(error);
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    try {
-      clock.runAll();
-    } finally {
-      clock.uninstall();
-      delete global.reportError;
-    }
   });
 
   function open(options: Options = {}, url = 'wss://example.org/feed') {
     const socket = new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options });
-    sockets.push(socket);
+    kit.track(socket);
     clock.runMicrotasks();
     return socket;
   }
@@ -187,7 +173,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
         jitter: 0,
         use: [debug((line) => lines.push(line))],
       });
-      sockets.push(socket);
+      kit.track(socket);
       clock.runMicrotasks();
       FakeWebSocket.last.fail();
       clock.tick(10);
@@ -277,7 +263,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
         jitter: 0,
         use: [pageSignals(page)],
       });
-      sockets.push(socket);
+      kit.track(socket);
       socket.on('error', () => {});
       const delays: number[] = [];
       socket.on('reconnecting', (info) => delays.push(info.delay));
@@ -360,11 +346,11 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
 
     it('stats(): exact counters across a reconnect with acks (re-sent message counted again, acks counted in)', () => {
       const counters = stats();
-      open({ minDelay: 10, jitter: 0, codec: json(), use: [counters, acks<any, any>({ id: (m) => m.id, ack: (m) => m.ack })] });
+      const socket = open({ minDelay: 10, jitter: 0, codec: json(), use: [counters, acks<any, any>({ id: (m) => m.id, ack: (m) => m.ack })] }) as SteadySocket<any, any>;
       const a = JSON.stringify({ id: 1, t: 'a' });
       const b = JSON.stringify({ id: 2, t: 'b' });
-      (sockets[0] as SteadySocket<any, any>).send({ id: 1, t: 'a' });
-      (sockets[0] as SteadySocket<any, any>).send({ id: 2, t: 'b' });
+      socket.send({ id: 1, t: 'a' });
+      socket.send({ id: 2, t: 'b' });
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverMessage('{"ack":1}');
       FakeWebSocket.last.serverMessage('{"x":"é"}');
@@ -424,7 +410,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
         headers: { authorization: 'Bearer HEADERSECRET' },
         use: [debug((line) => lines.push(line)), ready(() => {})],
       });
-      sockets.push(socket);
+      kit.track(socket);
       socket.on('error', () => {});
       clock.runMicrotasks();
       FakeWebSocket.last.fail();

@@ -1,9 +1,10 @@
 // request()/requests() and ping() off the happy path, on the fake transport and clock (and one
 // real ws server on 127.0.0.1). The 'regressions' each failed before the fix named in its title
 // (found by an adversarial review); the rest pin behaviour that review probed and found correct.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { acks, heartbeat, json, persist, ping, requests, SteadySocket, type Codec, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
+import { useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; result?: unknown; error?: unknown; request?: unknown; ping?: number; pong?: number };
@@ -12,24 +13,13 @@ type Outcome = { value: unknown } | { code: string };
 const outcome = (promise: Promise<unknown>): Promise<Outcome> => promise.then((value) => ({ value }), (error: SteadySocketError) => ({ code: error?.code ?? String(error) }));
 
 describe('requests() and ping() off the happy path (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
   let clock: InstalledClock;
-  const sockets: SteadySocket<Msg, Msg>[] = [];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-  });
+  beforeEach(() => (clock = kit.clock));
 
   function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options });
+    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
     socket.on('error', () => {});
-    sockets.push(socket);
     clock.runMicrotasks();
     return socket;
   }
