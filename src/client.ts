@@ -344,6 +344,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   private _becomeOpen(socket: Transport): void {
     this._disarm(this, '_stateTimer');
+    if (this._attempt) this._disarm(this._attempt); // an error's fallback, should a runtime open after one
     this._openedAt = clock();
     const attempt = this._failures ?? 0;
     if (!this._transition('open')) return;
@@ -519,6 +520,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** Enters `connecting` and starts an attempt, unless a `state` listener already started one (or closed). */
   private _startAttempt(): void {
+    // The finished socket goes first: a `state` listener's reconnect() then starts over (it would
+    // otherwise leave its request for a close that was already handled, applied to the next one).
+    if (this._conn && released(this._conn)) this._forget();
     const id = this._attemptId;
     if (this._transition('connecting') && id === this._attemptId) this._connect();
   }
