@@ -1,6 +1,7 @@
 // The harness of the fake-transport tests: a fake clock installed before each test, and after it
 // every client made in the test closed, the clock run out and uninstalled.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { SteadySocket, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from './fake-websocket';
 
 /** What the client's timers and clock use; native promises stay real. */
@@ -51,4 +52,18 @@ export function useReportedErrors(): unknown[] {
   });
   afterEach(() => delete global.reportError);
   return reported;
+}
+
+/**
+ * `open(options)` for a suite: a client of ws://example.test/ over the fake transport with
+ * `defaults` under `options`, its `error` events swallowed, tracked by `kit`, its first attempt
+ * started.
+ */
+export function fakeOpener<In, Out>(kit: ReturnType<typeof useFakeClock>, defaults: SteadySocketOptions<In, Out>) {
+  return (options: SteadySocketOptions<In, Out> = {}): SteadySocket<In, Out> => {
+    const socket = kit.track(new SteadySocket<In, Out>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...defaults, ...options }));
+    socket.on('error', () => {});
+    kit.clock.runMicrotasks();
+    return socket;
+  };
 }

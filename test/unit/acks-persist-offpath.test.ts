@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acks, json, persist, requests, SteadySocket, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { useFakeClock } from '../support/fake-clock';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown };
@@ -19,12 +19,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
 
-  function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
-    socket.on('error', () => {});
-    clock.runMicrotasks();
-    return socket;
-  }
+  const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
   /** serverOpen, then the promise chain of an opening hook (persist's restored gate). */
   async function serverOpen(socket: SteadySocket<Msg, Msg>, protocol = '') {
     FakeWebSocket.last.serverOpen(protocol);

@@ -5,7 +5,7 @@ import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { acks, heartbeat, json, ping, requests, SteadySocket, SteadySocketError, type MessageId, type SteadySocketOptions } from '../../src/index';
-import { useFakeClock } from '../support/fake-clock';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
 
@@ -19,12 +19,7 @@ describe('delivery features (fake transport, fake clock)', () => {
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
 
-  function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
-    socket.on('error', () => {});
-    clock.runMicrotasks();
-    return socket;
-  }
+  const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
 
   const sent = () => FakeWebSocket.last.sent.map((frame) => JSON.parse(frame as string) as Msg);
 

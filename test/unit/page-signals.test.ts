@@ -5,34 +5,10 @@ import { expect } from 'chai';
 import { heartbeat, pageSignals, SteadySocket, type Feature, type SteadySocketOptions } from '../../src/index';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { FakeWindow } from '../support/fake-window';
 
 type Listener = (event: { persisted?: boolean }) => void;
 
-/** A window double: listeners by type, a document with visibilityState, a navigator with onLine. */
-class FakeWindow {
-  readonly listeners = new Map<string, Set<Listener>>();
-  readonly navigator = { onLine: true };
-  readonly document = {
-    visibilityState: 'visible',
-    addEventListener: (type: string, listener: () => void) => this.addEventListener(type, listener),
-    removeEventListener: (type: string, listener: () => void) => this.removeEventListener(type, listener),
-  };
-  addEventListener(type: string, listener: Listener): void {
-    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-    this.listeners.get(type)!.add(listener);
-  }
-  removeEventListener(type: string, listener: Listener): void {
-    this.listeners.get(type)?.delete(listener);
-  }
-  dispatch(type: string, event: { persisted?: boolean } = {}): void {
-    for (const listener of [...(this.listeners.get(type) ?? [])]) listener(event);
-  }
-  get count(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
-  }
-}
 
 describe('page signals', () => {
   describe('listenToPage (a fake window passed in)', () => {

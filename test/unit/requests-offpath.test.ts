@@ -4,7 +4,7 @@
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { acks, heartbeat, json, persist, ping, requests, SteadySocket, type Codec, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
-import { useFakeClock } from '../support/fake-clock';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; result?: unknown; error?: unknown; request?: unknown; ping?: number; pong?: number };
@@ -17,12 +17,7 @@ describe('requests() and ping() off the happy path (fake transport, fake clock)'
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
 
-  function open(options: SteadySocketOptions<Msg, Msg> = {}) {
-    const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, jitter: 0, ...options }));
-    socket.on('error', () => {});
-    clock.runMicrotasks();
-    return socket;
-  }
+  const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
 
   const sent = (ws = FakeWebSocket.last) => ws.sent.map((frame) => JSON.parse(frame as string) as Msg);
   /** An application ping whose heartbeat never fires on its own (interval and timeout Infinity). */
