@@ -240,13 +240,17 @@ describe('Node transport: adversarial review against real and hand-built servers
       }
     });
 
-    it('a redirect to another host:port does not carry the Authorization header (ws strips it)', async () => {
+    // docs/guide.md, followRedirects: "To another host, ws drops `Authorization` and `Cookie` but
+    // sends every other header you set (an `X-Api-Key` too)".
+    it('a redirect to another host:port does not carry Authorization or Cookie (ws strips them), and does carry other headers', async () => {
       const target = await keep(startWsServer());
       const server = await keep(rawServer((socket) => socket.end(`HTTP/1.1 302 Found\r\nLocation: ${target.url}moved\r\nContent-Length: 0\r\n\r\n`)));
-      const seen = await watch(server.url, 400, { followRedirects: true, headers: { Authorization: 'Bearer zqSecret1' } });
+      const seen = await watch(server.url, 400, { followRedirects: true, headers: { Authorization: 'Bearer zqSecret1', Cookie: 'session=zqCookie', 'X-Api-Key': 'zqKey' } });
       expect(seen.opens).to.equal(1);
       expect(server.handshakes[0].headers.authorization).to.equal('Bearer zqSecret1');
       expect(target.connections[0].request.headers).not.to.have.property('authorization');
+      expect(target.connections[0].request.headers).not.to.have.property('cookie');
+      expect(target.connections[0].request.headers['x-api-key'], 'what the guide warns about').to.equal('zqKey');
     });
 
     it('proxy failures (closed, bad header, 407, 502 echoing the CONNECT) keep proxy credentials and the URL token out of every rendering', async () => {
