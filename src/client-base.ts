@@ -226,6 +226,11 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     return !this._outbox?.size && !this._outbox?.held && (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0);
   }
 
+  /** Resolves what flushed() waits on (the caller checked `_isDrained()`). */
+  private _drained(): void {
+    for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
+  }
+
   /**
    * Waits until bufferedAmount is low again: polls (browsers have no drain event for WebSockets),
    * and where the transport reports its socket draining (ws), resumes at once on that. @internal
@@ -237,7 +242,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
       if (this._state !== 'open') return;
       if (this._outbox?.size) this._flush();
       if (!this._isDrained()) this._watchDrain();
-      else for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
+      else this._drained();
     };
     this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
     const socket = this._conn;
@@ -261,20 +266,22 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     this.emit('drop', { data: entry.value, reason, error });
     // The outbox may be empty now (withdrawn, expired): flushed() has nothing left to wait for.
     // Not once closed: the final close rejects what waits with CLOSED.
-    if (this._drainWaiters?.length && this._state !== 'closed' && this._isDrained()) for (const waiter of this._drainWaiters.splice(0)) waiter.resolve();
+    if (this._state !== 'closed' && this._isDrained()) this._drained();
   }
 
   /**
    * @internal The one way a timer is made: armed in `holder[slot]`, clearing the one it held.
-   * `Infinity` leaves the slot empty (never fires); any other delay is clamped to what timers can
-   * take (a larger one would fire after ~1 ms). Unref'd when asked.
+   * `Infinity` leaves the slot empty (never fires). A timer holds at most 2^31 - 1 ms (a larger
+   * delay would fire after ~1 ms): a longer one is waited in turns, in the same slot. Unref'd
+   * when asked.
    */
   _arm(holder: object, fn: () => void, ms: number, slot: TimerSlot | 'timer' = 'timer'): void {
     const slots = holder as Record<string, ReturnType<typeof setTimeout> | undefined>;
     clearTimeout(slots[slot]);
     slots[slot] = undefined;
     if (ms === Infinity) return;
-    const timer = setTimeout(fn, timerDelay(ms));
+    const wait = timerDelay(ms);
+    const timer = setTimeout(wait < ms ? () => this._arm(holder, fn, ms - wait, slot) : fn, wait);
     if (this._opts.unref) (timer as { unref?: () => void }).unref?.();
     slots[slot] = timer;
   }

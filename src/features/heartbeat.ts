@@ -54,8 +54,6 @@ export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out
       hooks.timer = undefined;
       if (!conn || !live || client.state !== 'open') return;
       const now = Date.now();
-      // A timer holds at most 2^31 - 1 ms: a longer interval or timeout waits again for what is left.
-      if (live.due > now) return client._arm(hooks, tick, live.due - now);
       const late = now - live.due;
       switch (judge(live, now, options)) {
         case 'rearm':

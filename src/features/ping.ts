@@ -69,14 +69,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
       client._disarm(hooks);
       client._hooks = client._hooks.filter((h) => h !== hooks);
     };
-    // A timer holds at most 2^31 - 1 ms: a longer timeout waits again for what is left.
-    const deadline = started + timeout;
-    const expire = () => {
-      const left = deadline - Date.now();
-      if (left > 0) client._arm(hooks, expire, left);
-      else done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`));
-    };
-    client._arm(hooks, expire, timeout);
+    client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
     try {
       if (app) client._write(conn, app.ping());
       else sendPing(conn, data);

@@ -14,22 +14,11 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { SteadySocket, SteadySocketError, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ the scenario
 
-const ALLOWED = new Set([
-  'connecting->open',
-  'connecting->closing',
-  'connecting->waiting',
-  'connecting->closed',
-  'open->closing',
-  'open->waiting',
-  'open->closed',
-  'closing->connecting',
-  'closing->closed',
-  'waiting->connecting',
-  'waiting->closed',
-]);
+const ALLOWED = ALLOWED_TRANSITIONS;
 
 const DROP_CODES: Record<string, string> = {
   overflow: 'QUEUE_OVERFLOW',

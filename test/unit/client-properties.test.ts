@@ -3,21 +3,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { heartbeat, SteadySocket, SteadySocketError, ttl, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
-// The documented transitions (docs/guide.md); anything else is a bug.
-const ALLOWED = new Set([
-  'connecting->open',
-  'connecting->closing',
-  'connecting->waiting',
-  'connecting->closed',
-  'open->closing',
-  'open->waiting',
-  'open->closed',
-  'closing->connecting',
-  'closing->closed',
-  'waiting->connecting',
-  'waiting->closed',
-]);
+const ALLOWED = ALLOWED_TRANSITIONS;
 
 /** An API call made by the test, or from inside a listener. */
 type Call = 'send' | 'deliver' | 'reconnect' | 'close' | 'clearOutbox' | 'throw';
