@@ -4,6 +4,17 @@ import { utf8Length, type Codec } from './codecs';
 // RFC 7230 §3.2.6 token: visible ASCII except separators.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * How errors and log lines name a subprotocol. Browsers cannot set handshake headers, so some
+ * APIs take a token as a subprotocol (Kubernetes' `base64url.bearer.authorization.k8s.io.<token>`,
+ * an API key offered beside `token`): a name longer than 24 characters — every common protocol
+ * name is shorter — is shown as its length only.
+ */
+export function showProtocol(token: unknown): string {
+  if (typeof token !== 'string') return `(a ${token === null ? 'null' : typeof token})`;
+  return token.length > 24 ? `(${token.length} characters, not shown)` : JSON.stringify(token);
+}
+
 /** Shared by every connection that offers no subprotocol; never mutated. */
 const NONE: string[] = [];
 
@@ -17,13 +28,15 @@ export function validateProtocols(protocols: string | readonly string[] | undefi
   const seen = new Set<string>();
   for (const token of list) {
     if (typeof token !== 'string' || !TOKEN.test(token)) {
+      const at = typeof token === 'string' ? token.search(/[^!#$%&'*+\-.^_`|~0-9A-Za-z]/) : -1;
       throw new SteadySocketError(
         'INVALID_PROTOCOL',
-        `Invalid subprotocol ${JSON.stringify(token)}: a subprotocol must be a non-empty token without spaces or separators.`,
+        `Invalid subprotocol ${showProtocol(token)}: a subprotocol must be a non-empty token without spaces or separators` +
+          (at < 0 ? '.' : ` (${JSON.stringify(token.charAt(at))} at position ${at}).`),
       );
     }
     if (seen.has(token)) {
-      throw new SteadySocketError('INVALID_PROTOCOL', `Subprotocol "${token}" is offered twice: each must be unique.`);
+      throw new SteadySocketError('INVALID_PROTOCOL', `Subprotocol ${showProtocol(token)} is offered twice: each must be unique.`);
     }
     seen.add(token);
   }
@@ -38,13 +51,13 @@ export function negotiationError(offered: readonly string[], chosen: string): St
   if (chosen === '' && offered.length > 0) {
     return new SteadySocketError(
       'PROTOCOL_NOT_NEGOTIATED',
-      `The server accepted none of the offered subprotocols (${offered.join(', ')}).`,
+      `The server accepted none of the offered subprotocols (${offered.map(showProtocol).join(', ')}).`,
     );
   }
   if (chosen !== '' && !offered.includes(chosen)) {
     return new SteadySocketError(
       'PROTOCOL_NOT_NEGOTIATED',
-      `The server chose subprotocol "${chosen}", which was not offered (${offered.join(', ') || 'none'}).`,
+      `The server chose subprotocol ${showProtocol(chosen)}, which was not offered (${offered.map(showProtocol).join(', ') || 'none'}).`,
     );
   }
   return undefined;

@@ -2,7 +2,7 @@ import type { CloseInfo, DropInfo, OpenInfo, ReconnectingInfo, State, SteadySock
 import type { CliOptions } from './args';
 import { colorsFor, type Colors } from './colors';
 import { ExitCode } from './exit-codes';
-import { displayUrl, formatBytes, formatDelay, renderMessage, type Encoding } from './messages';
+import { displayUrl, formatBytes, formatDelay, renderMessage, visible, type Encoding } from './messages';
 import { describe, paint, type Line } from './output';
 import type { Scrubber } from './redact';
 import { Session, type Reporter } from './session';
@@ -105,7 +105,7 @@ class TerminalReporter implements Reporter {
   message(data: unknown): void {
     const { text, binary, bytes } = renderMessage(data, this.encoding);
     const label = binary ? this.out.dim(`[binary ${formatBytes(bytes!)}] `) : '';
-    this.terminal?.print(`${this.out.cyan('<')} ${label}${text}`, 'output');
+    this.terminal?.print(`${this.out.cyan('<')} ${label}${visible(text)}`, 'output');
   }
   open(info: OpenInfo): void {
     this.line(describe.open(info));
@@ -133,7 +133,7 @@ class TerminalReporter implements Reporter {
     this.line({ text, tone: 'note' });
   }
   line(line: Line): void {
-    this.terminal?.print(paint(this.ui, { ...line, text: this.scrubber.scrub(line.text) }));
+    this.terminal?.print(paint(this.ui, { ...line, text: visible(this.scrubber.scrub(line.text)) }));
   }
 }
 
@@ -207,7 +207,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
     const code = await session.done;
     clearInterval(ticker);
     const failure = session.failure(code);
-    terminal.close(failure ? `${snapshot()} · ${ui.red(scrubber.scrub(failure))} (exit ${code})` : snapshot());
+    terminal.close(failure ? `${snapshot()} · ${ui.red(visible(scrubber.scrub(failure)))} (exit ${code})` : snapshot());
     return code;
   } finally {
     clearInterval(ticker);

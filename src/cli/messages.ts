@@ -60,6 +60,22 @@ export function toBuffer(data: unknown): Buffer {
   return Buffer.from(String(data));
 }
 
+// What a server could use to take over a terminal or disguise text: C0 controls but tab and
+// newline (ESC starts colour, cursor, title, clipboard and hyperlink sequences), DEL, C1
+// controls (some terminals take U+009B as ESC [) and the bidirectional overrides.
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text fit for a terminal: each unsafe character shown as its escape (`\x1b`, `\u202e`). For what
+ * goes to a human (interactive mode, diagnostics); pipe mode's stdout stays byte-for-byte.
+ */
+export function visible(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
 /** A URL fit for a terminal or a log: no user or password, no query values (tokens live there). */
 export function displayUrl(url: string): string {
   return redactUrl(url);

@@ -1,7 +1,7 @@
 // Reporters for the non-interactive modes, and the human wording shared with the terminal UI.
 import type { CloseInfo, DropInfo, OpenInfo, ReconnectingInfo, SteadySocketError, WireData } from '../index';
 import type { Colors } from './colors';
-import { describeClose, displayUrl, formatDelay, renderMessage, toBuffer, type Encoding } from './messages';
+import { describeClose, displayUrl, formatDelay, renderMessage, toBuffer, visible, type Encoding } from './messages';
 import { Scrubber } from './redact';
 import type { Reporter } from './session';
 
@@ -103,7 +103,7 @@ export class PlainReporter implements Reporter {
 
   private diagnostic(line: Line): void {
     if (this.quiet) return;
-    const text = this.scrubber.scrub(line.text);
+    const text = visible(this.scrubber.scrub(line.text));
     this.stderr.write(`${this.colors.dim('steadysocket:')} ${paint(this.colors, { ...line, text })}\n`);
   }
 }
@@ -124,7 +124,7 @@ export class JsonReporter implements Reporter {
     this.emit('message', binary ? { data: text, binary, encoding, bytes } : { data: text, binary });
   }
   open(info: OpenInfo): void {
-    this.emit('open', { url: this.scrubber.scrub(displayUrl(info.url)), protocol: info.protocol, attempt: info.attempt });
+    this.emit('open', { url: this.scrubber.scrub(displayUrl(info.url)), protocol: this.scrubber.scrub(info.protocol), attempt: info.attempt });
   }
   close(info: CloseInfo, opened: boolean): void {
     this.emit('close', {

@@ -3,7 +3,7 @@ import { isSteadySocketError } from '../index';
 import { DEFAULT_COUNT_WAIT, type CliOptions } from './args';
 import { colorsFor } from './colors';
 import { ExitCode } from './exit-codes';
-import { InputError } from './messages';
+import { InputError, visible } from './messages';
 import { JsonReporter, PlainReporter } from './output';
 import type { Scrubber } from './redact';
 import { Session } from './session';
@@ -73,7 +73,7 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
         : options.quiet || options.json || session.gaveUpFirstConnect
           ? session.failure(code)
           : undefined;
-    if (failure) process.stderr.write(`steadysocket: ${scrubber.scrub(failure)} (exit ${code})\n`);
+    if (failure) process.stderr.write(`steadysocket: ${visible(scrubber.scrub(failure))} (exit ${code})\n`);
     return code;
   } finally {
     removeSignals();

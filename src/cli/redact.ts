@@ -112,6 +112,11 @@ export function scrubberFor(argv: readonly string[], env: NodeJS.ProcessEnv): Sc
     // only what is shaped like a long flag is taken for the next flag (short ones are too short to mask).
     if (passphrase !== undefined && !/^--[a-z][a-z-]*$/.test(passphrase)) scrubber.add(passphrase);
     for (const flag of ['-c', '--connect', '--proxy']) scrubber.addUrl(valueOf(i, flag));
+    // A long subprotocol is where a browser-style API takes a token (the library's errors show only its length).
+    for (const flag of ['-s', '--subprotocol']) {
+      const value = valueOf(i, flag);
+      if (value !== undefined && value.length > 24) scrubber.add(value);
+    }
     // Anything that looks like a URL, wherever it stands (the positional URL among them).
     if (/[/@?]/.test(arg)) scrubber.addUrl(arg);
   }

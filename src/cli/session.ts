@@ -94,6 +94,8 @@ export class Session {
   private endedBy: number | undefined;
   private closeCodeSent: number | undefined;
   private lastClose: CloseInfo | undefined;
+  /** The last close when the session was ended: a close from before is history, not news. */
+  private closeBeforeEnd: CloseInfo | undefined;
   private lastError: SteadySocketError | undefined;
   /** The last error of a connection or attempt, as shown (reworded where the CLI knows more). */
   private lastAttemptError: SteadySocketError | undefined;
@@ -195,7 +197,8 @@ export class Session {
   /** Closes for good, as the user asked; the session then ends with `exitCode`. */
   end(code = 1000, reason = '', exitCode: number = ExitCode.OK): Promise<void> {
     // Set first: closing while not connected reaches `closed` synchronously, inside close().
-    const previous = { endedBy: this.endedBy, closeCodeSent: this.closeCodeSent };
+    const previous = { endedBy: this.endedBy, closeCodeSent: this.closeCodeSent, closeBeforeEnd: this.closeBeforeEnd };
+    if (this.endedBy === undefined) this.closeBeforeEnd = this.lastClose;
     this.endedBy ??= exitCode;
     this.closeCodeSent ??= code;
     try {
@@ -213,8 +216,10 @@ export class Session {
     }
     if (this.endedBy === undefined) return ending;
     // The server closed with an error code of its own while we were finishing normally (both
-    // sides closing at once): that is news the exit code should carry. An echo of our code is not.
-    if (this.endedBy === ExitCode.OK && ending === ExitCode.SERVER_ERROR_CLOSE && this.lastClose?.code !== this.closeCodeSent) {
+    // sides closing at once): that is news the exit code should carry. An echo of our code is not,
+    // nor the close that came before a /quit while waiting to reconnect (already reported).
+    const closedWhileEnding = this.lastClose !== this.closeBeforeEnd;
+    if (this.endedBy === ExitCode.OK && ending === ExitCode.SERVER_ERROR_CLOSE && closedWhileEnding && this.lastClose?.code !== this.closeCodeSent) {
       return ending;
     }
     return this.endedBy;

@@ -3,6 +3,7 @@
  * console or a log. URLs are redacted and header values never printed.
  */
 import { feature, type Feature } from '../feature';
+import { showProtocol } from '../protocol';
 
 /** Option names of other reconnecting clients (reconnecting-websocket, partysocket, sockette, websocket-ts), and ours. */
 const PEER_NAMES: Readonly<Record<string, string>> = {
@@ -51,7 +52,7 @@ export function debug(log: (line: string) => void = (line) => console.debug(line
     }
     // The URL an attempt tries is known once its providers ran: the client logs it then ('connecting to').
     client.on('state', (state, previous) => out(`state ${previous} -> ${state}`));
-    client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${info.protocol}` : ''}`));
+    client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${showProtocol(info.protocol)}` : ''}`));
     client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`));
     client.on('reconnecting', (info) =>
       out(info.delay === Infinity ? 'waiting until woken' : `${info.offline ? 'offline: ' : ''}retry ${info.attempt} in ${info.delay} ms`),

@@ -116,6 +116,24 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     expect(tmux.screen()).to.include('● closed');
   });
 
+  it('shows control characters a server sends as escapes: no colour, title or screen clearing reaches the terminal', async () => {
+    tmux.start(command([server.url('/tty-escapes')]));
+    await tmux.waitFor('● connected');
+    const connection = server.connections.filter((c) => c.path === '/tty-escapes').at(-1)!;
+    const title = () => tmux.run('display-message', '-p', '-t', 'cli', '#{pane_title}').trim();
+    const before = title();
+    connection.socket.send('\x1b]2;owned\x07\x1b[31mred\x1b[0m \u202eevil\x1b[2J');
+    await tmux.waitFor('< \\x1b]2;owned\\x07\\x1b[31mred\\x1b[0m \\u202eevil\\x1b[2J');
+    connection.socket.close(4000, 'bye\x1b]2;owned too\x07');
+    await tmux.waitFor('bye\\x1b]2;owned too\\x07');
+    expect(title(), 'the pane title').to.equal(before);
+    expect(tmux.screen(true), 'no red from the server').not.to.include('\x1b[31m');
+    // /quit while waiting to reconnect is a normal end: the 4000 before it was already reported.
+    await tmux.waitFor(/reconnecting in/);
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+  });
+
   it('/ping sends a ping and shows its round trip once, even with -P; text is its payload (at most 125 bytes), and the status line keeps the rtt', async () => {
     tmux.start(command([server.url('/tty-ping'), '-P']));
     await tmux.waitFor('● connected');

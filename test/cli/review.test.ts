@@ -64,6 +64,11 @@ describe('steadysocket CLI: adversarial review', function () {
           for (let i = 0; i < Number(burst[1]); i++) c.socket.send(`${i} ${'x'.repeat(Number(burst[2]))}`);
           c.socket.close(1000);
         }
+        // /escapes: text with terminal escapes, then a close whose reason has one.
+        if (c.path.startsWith('/escapes')) {
+          c.socket.send('\x1b[31mred\x1b[0m');
+          c.socket.close(4000, 'bye\x1b]2;owned\x07');
+        }
         // /deaf: never reads again, so never answers the closing handshake.
         if (c.path.startsWith('/deaf')) {
           const raw = (c.socket as unknown as { _socket: Socket })._socket;
@@ -152,6 +157,32 @@ describe('steadysocket CLI: adversarial review', function () {
       const result = await runCli(['ws://[::1']);
       expect(result.code).to.equal(2);
       expect(result.stderr).not.to.include('the port');
+    });
+
+    it('never prints a subprotocol that carries a token (-s longer than 24 characters), whether the server picks it or none', async () => {
+      const token = `Zq${process.pid}TOKENxxxxxxxxxxxxxxxx`;
+      const offered = `base64url.bearer.authorization.k8s.io.${token}`;
+      // The test server picks the first offered subprotocol: connected (protocol …), --json open, --debug.
+      for (const mode of [[], ['--json'], ['--debug']]) {
+        const result = await runCli([server.url('/k8s'), '-s', offered, '-x', 'hi', ...mode]);
+        expect(result.code, `${mode.join(' ')} ${result.stderr}`).to.equal(0);
+        expect(`${result.stdout}${result.stderr}`, mode.join(' ')).not.to.include(token);
+      }
+      const refusing = await startServer({ echo: true, handleProtocols: () => false });
+      try {
+        const result = await runCli([refusing.url('/k8s'), '-s', offered, '-s', 'v2.chat', '-x', 'hi', '--debug']);
+        expect(result.code, result.stderr).to.not.equal(0);
+        expect(result.stderr).to.include('PROTOCOL_NOT_NEGOTIATED');
+        expect(`${result.stdout}${result.stderr}`).not.to.include(token);
+      } finally {
+        await refusing.close();
+      }
+    });
+    it('diagnostics show a server\'s control characters as escapes; stdout keeps the message byte-for-byte', async () => {
+      const result = await runCli([server.url('/escapes'), '--no-reconnect', '-w', '-1']);
+      expect(result.stdout, 'the message, untouched').to.equal('\x1b[31mred\x1b[0m\n');
+      expect(result.stderr).to.include('bye\\x1b]2;owned\\x07');
+      expect(result.stderr, 'no raw ESC or BEL on stderr').not.to.match(/[\x07\x1b]/);
     });
   });
 

@@ -5,6 +5,7 @@ import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { debug, ready, SteadySocket, SteadySocketError } from '../../src/index';
+import { negotiationError, validateProtocols } from '../../src/protocol';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -107,6 +108,86 @@ describe('secrets in URLs and headers', () => {
       expect(copy.cause?.code).to.equal('ECONNREFUSED');
       expect(copy.cause?.port).to.equal(80);
       expectClean([inspect(copy, { depth: Infinity, showHidden: true })], ['zqInnerSecret']);
+    });
+  });
+
+  describe('subprotocols that carry a token', () => {
+    // Browsers cannot set headers, so some APIs take the token as a subprotocol (Kubernetes,
+    // API keys offered beside 'token'): a name over 24 characters is shown by its length only.
+    const k8s = (token: string) => `base64url.bearer.authorization.k8s.io.${token}`;
+
+    it('INVALID_PROTOCOL names the bad character and its position, not a long token', () => {
+      fc.assert(
+        fc.property(secret, fc.constantFrom('=', ' ', ',', '/', '"'), (token, bad) => {
+          const offered = `${k8s(token)}${bad}`;
+          const error = (() => {
+            try {
+              validateProtocols(['chat', offered]);
+            } catch (e) {
+              return e as SteadySocketError;
+            }
+            throw new Error('validateProtocols accepted a separator');
+          })();
+          expect(error.code).to.equal('INVALID_PROTOCOL');
+          expectClean(renderings(error), [token]);
+          expect(error.message).to.include(`${JSON.stringify(bad)} at position ${offered.length - 1}`);
+          expect(error.message).to.include(`${offered.length} characters`);
+        }),
+      );
+      expect(() => validateProtocols(['x'.repeat(30), 'x'.repeat(30)]))
+        .to.throw(SteadySocketError, /\(30 characters, not shown\) is offered twice/);
+    });
+
+    it('PROTOCOL_NOT_NEGOTIATED lists short names and hides long ones', () => {
+      fc.assert(
+        fc.property(secret, (token) => {
+          const none = negotiationError(['v2.chat', k8s(token)], '')!;
+          const other = negotiationError(['v2.chat', k8s(token)], `${k8s(token)}.v2`)!;
+          for (const error of [none, other]) {
+            expect(error.code).to.equal('PROTOCOL_NOT_NEGOTIATED');
+            expect(error.message).to.include('"v2.chat"');
+            expectClean(renderings(error), [token]);
+          }
+        }),
+      );
+      expect(negotiationError(['a'], 'b')!.message).to.equal('The server chose subprotocol "b", which was not offered ("a").');
+      expect(negotiationError(['a', 'b'], 'b')).to.equal(undefined);
+    });
+
+    it('the client emits the failed negotiation and logs the open without the token', () => {
+      const clock = FakeTimers.install();
+      try {
+        const token = `zq${'T'.repeat(30)}`;
+        for (const chosen of ['', k8s(token)]) {
+          FakeWebSocket.reset();
+          const lines: string[] = [];
+          const errors: SteadySocketError[] = [];
+          const socket = new SteadySocket('ws://example.test/', {
+            WebSocket: FakeWebSocket as never,
+            protocols: [k8s(token), 'v2.chat'],
+            maxRetries: 0,
+            use: [debug((line) => lines.push(line))],
+          });
+          socket.on('error', (error) => errors.push(error));
+          clock.runMicrotasks();
+          FakeWebSocket.instances[0].serverOpen(chosen);
+          clock.runMicrotasks();
+          if (chosen === '') {
+            expect(errors.map((e) => e.code)).to.deep.equal(['PROTOCOL_NOT_NEGOTIATED']);
+            expect(socket.state).to.equal('closed');
+          } else {
+            expect(socket.state).to.equal('open');
+            expect(socket.protocol, 'the API still gives the real subprotocol').to.equal(k8s(token));
+            expect(lines.some((line) => line.includes('] open ') && line.includes('with (70 characters, not shown)')), lines.join('\n')).to.equal(true);
+          }
+          for (const error of errors) expectClean(renderings(error), [token]);
+          expectClean(lines, [token]);
+          void socket.close();
+          clock.runAll();
+        }
+      } finally {
+        clock.uninstall();
+      }
     });
   });
 
