@@ -1,8 +1,9 @@
 import { SteadySocketError } from './errors';
 import { utf8Length, type Codec } from './codecs';
 
-// RFC 7230 §3.2.6 token: visible ASCII except separators.
+// RFC 7230 §3.2.6 token: visible ASCII except separators. NOT_TOKEN finds the first character that is not.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
 /**
  * How errors and log lines name a subprotocol. Browsers cannot set handshake headers, so some
@@ -11,8 +12,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * name is shorter — is shown as its length only.
  */
 export function showProtocol(token: unknown): string {
-  if (typeof token !== 'string') return `(a ${token === null ? 'null' : typeof token})`;
-  return token.length > 24 ? `(${token.length} characters, not shown)` : JSON.stringify(token);
+  return typeof token !== 'string' ? `(${typeof token})` : token.length > 24 ? `(${token.length} characters, not shown)` : JSON.stringify(token);
 }
 
 /** Shared by every connection that offers no subprotocol; never mutated. */
@@ -28,7 +28,7 @@ export function validateProtocols(protocols: string | readonly string[] | undefi
   const seen = new Set<string>();
   for (const token of list) {
     if (typeof token !== 'string' || !TOKEN.test(token)) {
-      const at = typeof token === 'string' ? token.search(/[^!#$%&'*+\-.^_`|~0-9A-Za-z]/) : -1;
+      const at = typeof token === 'string' ? token.search(NOT_TOKEN) : -1;
       throw new SteadySocketError(
         'INVALID_PROTOCOL',
         `Invalid subprotocol ${showProtocol(token)}: a subprotocol must be a non-empty token without spaces or separators` +
