@@ -16,6 +16,9 @@ import { ClientEmitter, onDrain } from './platform';
 import { closedError, dropError, likelyCodec, toWire } from './send';
 import { OPEN, released, type Transport } from './transport';
 
+/** How a `deliver()` (or a request) is settled. */
+type Settle = { resolve(): void; reject(error: unknown): void; request?: true; entry?: OutboxEntry<unknown> };
+
 const DRAIN_POLL_MS = 10;
 /** Shared by every client without features; never mutated. */
 const NO_HOOKS: FeatureHooks<never, never>[] = [];
@@ -118,24 +121,30 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
    * through the queue instead when unacknowledged messages (acks) leave no room for it, so the
    * limits and the overflow policy apply as to any queued message.
    */
-  _write(socket: Transport, data: Out, bounded?: boolean): void {
+  _write(socket: Transport, data: Out, bounded?: boolean, settle?: Settle): OutboxEntry<Out> | undefined {
     const codec = this._codec as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
     // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
     let entry: OutboxEntry<Out> | undefined;
+    let kept = false;
     if (this._track) {
       const size = wireSize(wire);
-      if (bounded && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1)) return void this._enqueue(data);
-      entry = { value: data, wire, codec, size, expires: Infinity, queued: false };
+      entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+      // A message a feature will keep until acknowledged must fit beside those it keeps already.
+      if (bounded && this._hooks.some((hooks) => hooks.keeps?.(entry!)) && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1)) {
+        return this._enqueue(data, settle);
+      }
     }
     socket.send(wire as never);
     // Whoever keeps the message (acks) first, then whoever watches writes (persist saves what is kept).
-    if (entry) for (const hooks of this._hooks) hooks.written?.(entry, socket);
+    if (entry) for (const hooks of this._hooks) if (hooks.written?.(entry, socket)) kept = true;
     for (const hooks of this._hooks) hooks.sent?.(wire);
+    if (!kept) settle?.resolve();
+    return undefined;
   }
 
   /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
-  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void; request?: true }, signal?: AbortSignal): OutboxEntry<Out> | undefined {
+  _enqueue(data: Out, settle?: Settle, signal?: AbortSignal): OutboxEntry<Out> | undefined {
     if (signal?.aborted) {
       settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
       return undefined;
@@ -146,7 +155,12 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     const wire = toWire(codec, data);
     const size = wireSize(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
-    if (settle?.request) entry.request = true;
+    // A request and its entry know each other before any listener runs (a drop listener may
+    // abort it, or write it, before this call returns).
+    if (settle?.request) {
+      entry.request = settle;
+      settle.entry = entry as OutboxEntry<unknown>;
+    }
     // The resolved options carry maxMessages, maxBytes and overflow: no limits object per client.
     this._outbox ??= new Outbox<Out>(this._opts, (dropped, reason) => this._dropped(dropped, reason));
     // drop-oldest reports what it evicted after `entry` is in: a drop listener that closes the

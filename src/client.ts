@@ -11,7 +11,7 @@ import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
-import { defaultWebSocket, released, type Transport } from './transport';
+import { defaultWebSocket, OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
 // `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
@@ -143,16 +143,18 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     const signal = options?.signal;
     if (signal != null && typeof signal.addEventListener !== 'function') invalidOption('deliver() takes { signal } with an AbortSignal.');
-    const socket = this._direct();
-    // With acknowledgements (_track) a deliver() settles on the ack: it needs its entry.
+    const direct = this._direct();
+    // An aborted signal withdraws the message before anything is written.
+    const socket = signal?.aborted ? undefined : direct;
     if (socket && !this._track) {
       this._write(socket, data);
       return Promise.resolve();
     }
     let settle!: { resolve(): void; reject(error: unknown): void };
     const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    // Outside the executor: bad input still throws synchronously, as from send().
-    const entry = this._enqueue(data, settle, signal);
+    // Outside the executor: bad input still throws synchronously, as from send(). With
+    // acknowledgements (_track) the write's entry carries the promise, settled on the ack.
+    const entry = socket ? this._write(socket, data, true, settle) : this._enqueue(data, settle, signal);
     // Still queued (not written at once by the flush _enqueue may run): withdrawn if the signal aborts.
     if (entry?.queued && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
     return promise;
@@ -337,7 +339,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     if (!gate) return this._becomeOpen(socket);
     gate.then(
-      () => current() && this._becomeOpen(socket),
+      // A socket the server started closing meanwhile never opens: its close event (or
+      // connectTimeout) ends the attempt.
+      () => current() && socket.readyState === OPEN && this._becomeOpen(socket),
       (error: SteadySocketError) => current() && this._fail(socket, error),
     );
   }

@@ -92,6 +92,8 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
    * promise) later, e.g. on an acknowledgement (such a feature sets `holdsWrites`).
    */
   written?(entry: OutboxEntry<Out>, conn: Connection<In>): boolean | void;
+  /** Whether `written` will keep this message: one that will must fit beside those kept already. */
+  keeps?(entry: OutboxEntry<Out>): boolean;
   /** This feature keeps written messages (acknowledgements): every message then goes through the outbox. */
   readonly holdsWrites?: boolean;
   /** A message entered the outbox. */

@@ -27,10 +27,12 @@ export interface OutboxEntry<T> {
   /** Called once the entry is written or dropped (e.g. to stop watching an abort signal). */
   done?: () => void;
   /**
-   * Carries a request of requests(), which its reply settles: acks() does not hold it, and
-   * persist() does not store it (no promise waits for its reply after a restart).
+   * Carries a request of requests() (this is its settle object), which its reply settles: acks()
+   * does not hold it, and persist() does not store it (no promise waits for its reply after a restart).
    */
-  request?: true;
+  request?: object;
+  /** Written and not acknowledged (acks()), back in the queue: drop-oldest never evicts it. */
+  kept?: true;
   queued: boolean;
 }
 
@@ -70,14 +72,21 @@ export class Outbox<T> {
     if (entry.size > this.limits.maxBytes || this.limits.maxMessages < 1) return false;
     let evicted: OutboxEntry<T>[] | undefined;
     if (this.isFull(entry.size)) {
-      // Unacknowledged messages (held) are on the wire already: only queued ones can make room.
-      if (this.limits.overflow !== 'drop-oldest' || this.held + 1 > this.limits.maxMessages || this.heldBytes + entry.size > this.limits.maxBytes) return false;
+      if (this.limits.overflow !== 'drop-oldest') return false;
+      // Unacknowledged messages (held on the wire, or kept in the queue after their connection
+      // ended) are never evicted: the oldest of the others make room, or none is evicted.
       evicted = [];
-      while (this.isFull(entry.size)) {
-        const oldest = this.take();
-        if (!oldest) break;
+      let count = this.size + this.held + 1;
+      let bytes = this.bytes + this.heldBytes + entry.size;
+      for (let i = this.head; i < this.items.length && (count > this.limits.maxMessages || bytes > this.limits.maxBytes); i++) {
+        const oldest = this.items[i];
+        if (!oldest?.queued || oldest.kept) continue;
         evicted.push(oldest);
+        count--;
+        bytes -= oldest.size;
       }
+      if (count > this.limits.maxMessages || bytes > this.limits.maxBytes) return false;
+      for (const oldest of evicted) this.remove(oldest);
     }
     entry.queued = true;
     this.items.push(entry);

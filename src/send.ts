@@ -54,6 +54,8 @@ export function likelyCodec<In, Out>({ codecs, codec, protocols }: ResolvedOptio
 
 /** Withdraws `entry` when `signal` aborts (`withdraw` reports it); stops watching once the entry is done. */
 export function withdrawOnAbort(entry: OutboxEntry<unknown>, signal: AbortSignal, withdraw: () => void): void {
+  // Aborted while it was being queued (by a drop listener): withdrawn at once.
+  if (signal.aborted) return withdraw();
   signal.addEventListener('abort', withdraw, { once: true });
   entry.done = () => signal.removeEventListener('abort', withdraw);
 }

@@ -140,18 +140,23 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       });
     };
 
+    /** The id a written message is acknowledged by; undefined: it needs no acknowledgement. */
+    const idOf = (entry: OutboxEntry<Out>): MessageId | undefined => {
+      // A request is settled by its reply (requests()), not by an acknowledgement.
+      if (entry.request) return undefined;
+      try {
+        return options.id(entry.value);
+      } catch {
+        return undefined; // an id function that throws marks a message that needs no acknowledgement
+      }
+    };
+
     const hooks: FeatureHooks<In, Out> = {
       holdsWrites: true,
       held,
+      keeps: (entry) => idOf(entry) !== undefined,
       written(written) {
-        // A request is settled by its reply (requests()), not by an acknowledgement.
-        if (written.request) return false;
-        let id: MessageId | undefined;
-        try {
-          id = options.id(written.value);
-        } catch {
-          // An id function that throws marks a message that needs no acknowledgement.
-        }
+        const id = idOf(written);
         if (id === undefined) return false;
         const entry = written as Held<Out>;
         const earlier = pending.add(id, entry, Date.now() + timeout);
@@ -207,6 +212,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         for (let i = unacknowledged.length - 1; i >= 0; i--) {
           unhold(unacknowledged[i]);
           handOver(client, unacknowledged[i]);
+          unacknowledged[i].kept = true;
           outbox.restore(unacknowledged[i]);
         }
       },

@@ -13,7 +13,7 @@ import type { OutboxStore, StoredMessage } from '../storage/types';
 
 /** A {@link persist} feature: give it to one client's `use`. */
 export interface PersistFeature extends Feature {
-  /** Resolves once what the outbox holds now (and everything before) is in the store. */
+  /** Resolves once what the outbox holds now (and everything before) is in the store; rejects with the error of a save that failed (`STORAGE_FAILED`). */
   saved(): Promise<void>;
   /** Resolves once the stored messages are back in the outbox (or the store turned out empty or unreadable). */
   readonly restored: Promise<void>;
@@ -47,8 +47,8 @@ export function persist(
   }
   let client: FeatureHost<unknown, unknown> | undefined;
   let restored!: Promise<void>;
-  /** The last save requested; saves run in the store's order. */
-  let lastSave: Promise<void> = Promise.resolve();
+  /** The last save requested (saves run in the store's order): its error when it failed. */
+  let lastSave: Promise<SteadySocketError | undefined> = Promise.resolve(undefined);
   let scheduled = false;
   let ready = false;
   /** How many written messages were unacknowledged (acks) at the last snapshot. */
@@ -73,8 +73,11 @@ export function persist(
     return out;
   };
 
-  const reportSaveError = (error: unknown) => {
-    client?._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Saving the outbox failed.', error));
+  /** Reports a failed save as an `error` event and returns it: saved() rejects with it until a later save succeeds. */
+  const reportSaveError = (error: unknown): SteadySocketError => {
+    const failure = error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Saving the outbox failed.', error);
+    client?._emitError(failure);
+    return failure;
   };
 
   const save = () => {
@@ -82,8 +85,9 @@ export function persist(
     if (options.sync) {
       try {
         store.saveSync!(snapshot());
+        lastSave = Promise.resolve(undefined);
       } catch (error) {
-        reportSaveError(error);
+        lastSave = Promise.resolve(reportSaveError(error));
       }
       return;
     }
@@ -92,9 +96,9 @@ export function persist(
     queueMicrotask(() => {
       scheduled = false;
       try {
-        lastSave = store.save(snapshot()).catch(reportSaveError);
+        lastSave = store.save(snapshot()).then(() => undefined, reportSaveError);
       } catch (error) {
-        reportSaveError(error); // a store that throws instead of rejecting
+        lastSave = Promise.resolve(reportSaveError(error)); // a store that throws instead of rejecting
       }
     });
   };
@@ -123,10 +127,11 @@ export function persist(
         .then(() => store.load())
         .then((messages) => restore(host, messages), loadFailed)
         .then(() => {
-          ready = true;
           // Closed before the stored messages were back: they never were this client's, and the
-          // store keeps them for the next one.
-          if (!host._final && host.state !== 'closed') save();
+          // store keeps them for the next one (nothing is saved from now on).
+          if (host._final || host.state === 'closed') return;
+          ready = true;
+          save();
         });
     }
     host.on('drop', save);
@@ -143,11 +148,13 @@ export function persist(
     return hooks;
   }) as PersistFeature;
 
+  // Rejects with the error of the last save when it failed: what the outbox holds is not durable.
+  const settled = (failure: SteadySocketError | undefined) => (failure ? Promise.reject(failure) : undefined);
   made.saved = () => {
-    if (!ready) return restored.then(() => made.saved());
-    if (options.sync) return Promise.resolve();
+    // Closed before the stored messages were back: nothing of this client's is saved, nor needs to be.
+    if (!ready) return restored.then(() => (ready ? made.saved() : undefined));
     // A save scheduled for this turn has not started yet: wait for it too.
-    return new Promise<void>((resolve) => queueMicrotask(() => resolve(lastSave)));
+    return new Promise<SteadySocketError | undefined>((resolve) => queueMicrotask(() => resolve(lastSave))).then(settled);
   };
   Object.defineProperty(made, 'restored', { get: () => restored ?? Promise.resolve() });
   return made;

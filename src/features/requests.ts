@@ -79,11 +79,6 @@ interface Pending {
   unwatch?: () => void;
 }
 
-/** An entry still queued when it was enqueued: the written hook marks its request. */
-interface Tagged extends OutboxEntry<unknown> {
-  pending?: Pending;
-}
-
 const noop = () => {};
 
 const defaultWrap = (id: number, data: unknown) => ({ id, request: data });
@@ -158,7 +153,7 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
     client = host;
     hooks = {
       written(entry) {
-        const item = (entry as Tagged).pending;
+        const item = entry.request as Pending | undefined;
         if (item) item.written = true;
         return false;
       },
@@ -201,14 +196,9 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
     return hooks;
   }) as RequestsFeature<In, Out>;
 
-  const send = (item: Pending) => {
-    // Queued behind anything waiting, or written at once. The request is the entry's settle object.
-    const entry = client!._enqueue(item.message as Out, item) as Tagged | undefined;
-    item.entry = entry;
-    if (!entry) return; // refused: already settled
-    if (entry.queued) entry.pending = item;
-    else item.written = true;
-  };
+  // Queued behind anything waiting, or written at once (the written hook marks it). The request is
+  // the entry's settle object, and the client links the two (item.entry) before anything can run.
+  const send = (item: Pending) => void client!._enqueue(item.message as Out, item);
 
   made.request = <Result>(data: unknown, requestOptions?: RequestOptions): Promise<Result> => {
     if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));

@@ -14,8 +14,9 @@ export function ttl(ms: number): Feature {
       hooks.timer = undefined;
       const outbox = client._outbox;
       const next = outbox ? expireEntries(outbox, Date.now(), (entry) => client._dropped(entry, 'expired')) : Infinity;
-      // A drop listener may have closed the client, or queued a message that armed the timer.
-      if (next !== Infinity && client.state !== 'closed' && hooks.timer === undefined) client._arm(hooks, expire, Math.max(1, next - Date.now()));
+      // A drop listener may have closed the client, or queued a message that armed the timer for
+      // later than the next expiry: `next` is the earliest of all, so it wins.
+      if (next !== Infinity && client.state !== 'closed') client._arm(hooks, expire, Math.max(1, next - Date.now()));
     };
     const hooks: FeatureHooks<unknown, unknown> = {
       queued(entry) {
@@ -28,10 +29,11 @@ export function ttl(ms: number): Feature {
       written(entry) {
         if (ms !== Infinity && entry.expires === Infinity) entry.expires = Date.now() + ms;
       },
-      // Messages written and not acknowledged (acks) came back to the outbox with the expiry of
-      // when they were queued, maybe while no timer was armed: look again, once the close is handled.
-      waiting() {
-        if (hooks.timer === undefined && client._outbox?.size) client._arm(hooks, expire, 0);
+      // Messages written and not acknowledged (acks) come back to the outbox when their connection
+      // ends, with the expiry of when they were queued, maybe while no timer was armed: look
+      // again once every feature has handled the close (whether the client waits or reconnects at once).
+      closed() {
+        client._arm(hooks, expire, 0);
       },
     };
     return hooks;

@@ -35,13 +35,17 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // two tabs no longer share one database), the transport's unref and option checks: 17,017.
 // 17,200 for keeping subprotocol tokens out of errors and debug lines (+~110 B in every shape:
 // long names shown by length, the offending character of an invalid one named): 17,117.
-const IIFE_GZIP_BUDGET = 17_200;
+// 17,300 for the fixes a model-based test of the delivery features found (10: unacknowledged
+// messages never evicted, saved() rejecting a failed save, deliver() with acks written at once,
+// requests and aborts linked before listeners run, ttl after a reconnect): 17,232.
+const IIFE_GZIP_BUDGET = 17_300;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
 // 10,000 for round 2 (maxRedirects/maxPayload checks, unref while connecting): 9,887.
 // 10,100 for the subprotocol tokens kept out of errors (+~110 B): 10,027.
-const CORE_IIFE_GZIP_BUDGET = 10_100;
+// 10,200 for the delivery model's fixes in the core (the outbox's eviction, the write path): 10,115.
+const CORE_IIFE_GZIP_BUDGET = 10_200;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -54,23 +58,24 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 9,700 (every shape +~350 B) for the adversarial review's fixes of the core: 9,601.
   // 9,800 (+~80) for round 2 (Node option checks, unref while connecting): 9,673.
   // 9,900 (every shape +~110 B) for subprotocol tokens kept out of errors and debug lines: 9,807.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 9_900 },
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_650 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_500 },
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_150 },
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_050 },
-  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_150 },
-  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_350 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_050 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_050 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_000 },
+  // 10,000 (+~110 B) for the delivery model's fixes in the core: 9,916.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 10_000 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_750 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_600 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_250 },
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_150 },
+  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_250 },
+  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_450 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_150 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_150 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_100 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_150 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_350 },
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_000 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_250 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_450 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_100 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
-    budget: 12_700,
+    budget: 12_800,
   },
 };
 
