@@ -131,7 +131,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
       const size = wireSize(wire);
       entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
       // A message a feature will keep until acknowledged must fit beside those it keeps already.
-      if (bounded && this._hooks.some((hooks) => hooks.keeps?.(entry!)) && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1)) {
+      if (bounded && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some((hooks) => hooks.keeps?.(entry!))) {
         return this._enqueue(data, settle);
       }
     }
