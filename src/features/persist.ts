@@ -53,6 +53,8 @@ export function persist(
   let ready = false;
   /** How many written messages were unacknowledged (acks) at the last snapshot. */
   let savedHeld = 0;
+  /** Why the store could not be read: this client then saves nothing, so what it holds stays for the next run. */
+  let unread: SteadySocketError | undefined;
 
   /** Written-but-unacknowledged first (oldest), then the queue. */
   const snapshot = (): StoredMessage[] => {
@@ -111,25 +113,34 @@ export function persist(
   const made = feature<unknown, unknown>((host) => {
     if (client) invalidOption('One persist() per client: call persist() again for another client.');
     client = host;
-    const loadFailed = (error: unknown) =>
-      host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error));
+    const loadFailed = (error: unknown) => {
+      const failure = error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error);
+      // Corrupt contents were reset to empty; anything else may still be there, unread: never overwrite it.
+      if (failure.code !== 'STORAGE_CORRUPT') unread = failure;
+      return failure;
+    };
     if (options.sync) {
       // Restored here, in the constructor: every send() after it is saved before it returns.
       try {
         restore(host, store.loadSync!());
       } catch (error) {
-        queueMicrotask(() => loadFailed(error)); // once the application could attach listeners
+        const failure = loadFailed(error);
+        queueMicrotask(() => host._emitError(failure)); // once the application could attach listeners
       }
-      ready = true;
+      ready = !unread;
       restored = Promise.resolve();
     } else {
       restored = Promise.resolve()
         .then(() => store.load())
-        .then((messages) => restore(host, messages), loadFailed)
+        .then(
+          (messages) => restore(host, messages),
+          (error) => host._emitError(loadFailed(error)),
+        )
         .then(() => {
           // Closed before the stored messages were back: they never were this client's, and the
-          // store keeps them for the next one (nothing is saved from now on).
-          if (host._final || host.state === 'closed') return;
+          // store keeps them for the next one (nothing is saved from now on). So does a store
+          // that could not be read.
+          if (host._final || host.state === 'closed' || unread) return;
           ready = true;
           save();
         });
@@ -143,7 +154,6 @@ export function persist(
       received: () => {
         if (client!._outbox?.held) queueMicrotask(afterReceived);
       },
-      closed: save,
     };
     return hooks;
   }) as PersistFeature;
@@ -152,7 +162,8 @@ export function persist(
   const settled = (failure: SteadySocketError | undefined) => (failure ? Promise.reject(failure) : undefined);
   made.saved = () => {
     // Closed before the stored messages were back: nothing of this client's is saved, nor needs to be.
-    if (!ready) return restored.then(() => (ready ? made.saved() : undefined));
+    // A store that could not be read is never written: saved() says so.
+    if (!ready) return restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
     // A save scheduled for this turn has not started yet: wait for it too.
     return new Promise<SteadySocketError | undefined>((resolve) => queueMicrotask(() => resolve(lastSave))).then(settled);
   };

@@ -307,6 +307,11 @@ class StoreDouble implements OutboxStore {
     return new Promise((resolve) => foreign(() => setTimeout(resolve, ms)));
   }
 
+  /** The load fails (rejects or throws): STORAGE_FAILED. */
+  get unreadable(): boolean {
+    return this.loadMode === 'reject' || this.loadMode === 'throw';
+  }
+
   load(): Promise<StoredMessage[]> {
     const copy = () => this.contents.map((m) => ({ ...m }));
     switch (this.loadMode) {
@@ -966,7 +971,8 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
         );
       },
       // Errors table: "STORAGE_FAILED | a persistent outbox could not be read or written ... | rejection / thrown".
-      (error) => check(error?.code === 'STORAGE_FAILED' && store!.failed.size > 0, 'saved-rejected', `saved() rejected: ${String(error)}`),
+      // And a store that could not be read is never written: saved() rejects with the load's error.
+      (error) => check(error?.code === 'STORAGE_FAILED' && (store!.failed.size > 0 || store!.unreadable), 'saved-rejected', `saved() rejected: ${String(error)}`),
     );
   };
 
@@ -1493,7 +1499,11 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
       if (m.refused) check(m.signal === 'aborted' ? m.settled === 'MESSAGE_WITHDRAWN' : m.settled === 'QUEUE_OVERFLOW', 'deliver-refused-code', `deliver(${m.d}) refused but ${m.settled}`);
     }
     if (store) {
-      if (closedBeforeRestore) {
+      if (store.unreadable) {
+        // "Corrupt or unreadable storage is an error event (... or STORAGE_FAILED, and nothing is deleted)".
+        hit('persist: a store that could not be read is left as it was');
+        check(store.calls === 0 && JSON.stringify(store.contents) === JSON.stringify(store.initial), 'unread-overwritten', `the load failed, but the store was written: ${JSON.stringify(store.contents)}`);
+      } else if (closedBeforeRestore) {
         // "A client closed before its stored messages were back leaves the store as it was, for the next one."
         hit('persist: closed before restore, the store is left as it was');
         check(JSON.stringify(store.contents) === JSON.stringify(store.initial), 'store-not-kept', `closed before restore, but the store changed: ${JSON.stringify(store.contents)}`);
@@ -1594,6 +1604,48 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       expect(socket.state).to.equal('closed');
       expect(drops, 'never this client\'s: not dropped').to.deep.equal([]);
       expect(store.stored(), 'kept for the next client').to.deep.equal(['p0']);
+    });
+
+    it('[unread-overwritten] persist: a store whose load failed (STORAGE_FAILED) is never written, and saved() says so', async () => {
+      // Guide: "Corrupt or unreadable storage is an error event (STORAGE_CORRUPT, and the store is
+      // reset to empty; or STORAGE_FAILED, and nothing is deleted)". The first save used to replace
+      // the unread contents with this run's outbox.
+      for (const mode of ['reject', 'throw'] as const) {
+        FakeWebSocket.reset();
+        const store = memoryStore([{ d: 'p0' }], mode);
+        const outbox = persist(store);
+        const socket = open({ use: [outbox] });
+        const errors: string[] = [];
+        socket.on('error', (error) => errors.push(error.code));
+        await kit.clock.tickAsync(5);
+        socket.send({ d: 'x' });
+        FakeWebSocket.last.serverOpen();
+        await kit.clock.tickAsync(5);
+        expect(await now(outcome(outbox.saved())), mode).to.equal('STORAGE_FAILED');
+        expect(errors, mode).to.deep.equal(['STORAGE_FAILED']);
+        expect({ calls: store.calls, stored: store.stored() }, mode).to.deep.equal({ calls: 0, stored: ['p0'] });
+      }
+    });
+
+    it('persist: failed connection attempts that change nothing write nothing (a reconnect loop is not a write loop)', async () => {
+      // Every attempt's end used to save the unchanged outbox: about 300 writes in 30 s with
+      // connectTimeout 100 and minDelay 0 (the helper's measurement), each an fsync with fileStore.
+      const store = memoryStore([]);
+      const socket = open({ minDelay: 10, connectTimeout: 100, use: [persist(store)] });
+      await kit.clock.tickAsync(0);
+      socket.send({ d: 'x' });
+      await kit.clock.tickAsync(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      const afterSend = store.calls;
+      expect(store.stored()).to.deep.equal(['x']);
+      for (let i = 0; i < 5; i++) {
+        FakeWebSocket.last.serverClose(1006);
+        await kit.clock.tickAsync(20);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(FakeWebSocket.instances.length, 'attempts').to.be.at.least(4);
+      expect(store.calls, 'saves after the send').to.equal(afterSend);
+      expect(store.stored()).to.deep.equal(['x']);
     });
 
     it('[at-once-acks-maxMessages-0] acks() with maxMessages 0: a message that needs no acknowledgement is written at once on an open, idle socket', async () => {
