@@ -22,7 +22,9 @@ export interface OutboxStore {
    * Replaces the saved contents with `messages` (oldest first), atomically: after a crash at any
    * point, load() returns either the old or the new contents, never a mix or garbage. Resolves
    * once the new contents are durable. Rejects with `INVALID_MESSAGE` for a message that is not
-   * a StoredMessage, `STORAGE_FAILED` when the write failed (the old contents stay).
+   * a StoredMessage, `STORAGE_FAILED` when the write failed (the old contents stay). Saves
+   * complete in the order they were called: persist() may call again before the last one
+   * settled, and the last call's contents must win (queue them, as the built-in stores do).
    */
   save(messages: readonly StoredMessage[]): Promise<void>;
   /** Deletes the storage; load() then returns `[]`. */
