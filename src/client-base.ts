@@ -109,7 +109,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   }
 
   /** @internal The socket a new message may go to at once: open, nothing waiting, socket not backed up. */
-  protected _direct(): Transport | undefined {
+  _direct(): Transport | undefined {
     this._checkLive();
     const socket = this._writable();
     return socket && !this._outbox?.size && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
@@ -130,6 +130,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     if (this._track) {
       const size = wireSize(wire);
       entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+      if (settle?.request) entry.request = settle; // a request is never kept for an acknowledgement
       // A message a feature will keep until acknowledged must fit beside those it keeps already.
       if (bounded && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some((hooks) => hooks.keeps?.(entry!))) {
         return this._enqueue(data, settle);

@@ -19,8 +19,14 @@ import type { OutboxDropReason, Outbox, OutboxEntry } from './outbox';
 export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvents<In, Out>>, 'on' | 'emit'> {
   /** The open connection, when there is one and it may be written to. */
   _writable(): Connection<In> | undefined;
-  /** Encodes with the connection's codec, writes to `conn` (the current connection: no other is attached), and tells every feature (`sent`). */
-  _write(conn: Connection<In>, data: Out): void;
+  /** The connection a new message may be written to at once: open, nothing queued, not backed up. */
+  _direct(): Connection<In> | undefined;
+  /**
+   * Encodes with the connection's codec, writes to `conn` (the current connection: no other is
+   * attached), and tells every feature (`sent`). `settle` (a request) is resolved once written
+   * unless a feature keeps the message.
+   */
+  _write(conn: Connection<In>, data: Out, bounded?: boolean, settle?: { resolve(): void; reject(error: unknown): void; request?: true }): void;
   /** Gives up on `conn` because of a local decision; the client carries on under its policy. */
   _fail(conn: Connection<In>, error: SteadySocketError): void;
   /** Closes the current connection or attempt with `code`/`reason` and carries on as after a close. */

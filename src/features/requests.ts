@@ -198,7 +198,13 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
 
   // Queued behind anything waiting, or written at once (the written hook marks it). The request is
   // the entry's settle object, and the client links the two (item.entry) before anything can run.
-  const send = (item: Pending) => void client!._enqueue(item.message as Out, item);
+  const send = (item: Pending) => {
+    const socket = client!._direct();
+    if (!socket) return void client!._enqueue(item.message as Out, item);
+    // Open and nothing waiting: written at once, as send() does (also with maxMessages: 0).
+    client!._write(socket, item.message as Out, false, item);
+    item.written = true;
+  };
 
   made.request = <Result>(data: unknown, requestOptions?: RequestOptions): Promise<Result> => {
     if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));

@@ -1648,6 +1648,19 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       expect(store.stored()).to.deep.equal(['x']);
     });
 
+    it('requests() with maxMessages 0: a request on an open, idle socket is written at once (it used to overflow)', async () => {
+      // Guide: "maxMessages: 0 turns queueing off: a message that cannot be sent at once overflows".
+      const rpc = requests<In, Out>();
+      const socket = open({ maxMessages: 0, use: [acks<In, Out>(ackOptions), rpc] });
+      FakeWebSocket.last.serverOpen();
+      const reply = rpc.request('q');
+      const written = sent();
+      expect(written.map((m) => m.request)).to.deep.equal(['q']);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ re: written[0].id, result: 'a' }));
+      expect(await now(reply.then(String, (e: SteadySocketError) => e.code))).to.equal('a');
+      expect(socket.queued, 'nothing waits').to.deep.equal([]);
+    });
+
     it('[at-once-acks-maxMessages-0] acks() with maxMessages 0: a message that needs no acknowledgement is written at once on an open, idle socket', async () => {
       // Shrunk: acks(), maxMessages 0, open, deliver({ d }) (no id).
       // Guide: "send(data) sends at once when the socket is open and nothing is waiting";
