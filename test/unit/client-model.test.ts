@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { SteadySocket, SteadySocketError, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { mulberry32, modelRuns } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ the scenario
@@ -159,17 +160,6 @@ interface Write {
   readyState: number;
   attached: boolean;
   afterClose: boolean;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const attached = (w: FakeWebSocket) => w.onopen !== null || w.onmessage !== null || w.onclose !== null || w.onerror !== null;
@@ -674,7 +664,7 @@ describe('SteadySocket against a model (property-based: fake transport, fake clo
           const strip = (lines: string[]) => lines.filter((line) => !line.endsWith('listener] throw'));
           expect(strip(calm).join('\n'), 'the same run without throwing listeners').to.equal(strip(trace).join('\n'));
         }),
-        { seed: Number(process.env.MODEL_SEED ?? 20240601), numRuns: Number(process.env.MODEL_RUNS ?? 300), interruptAfterTimeLimit: 50_000, markInterruptAsFailure: false },
+        modelRuns(20240601, 50_000),
       );
     } finally {
       // eslint-disable-next-line no-console

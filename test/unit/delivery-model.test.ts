@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { acks, json, persist, requests, SteadySocket, ttl, type Feature, type OutboxStore, type PersistFeature, type RequestsFeature, type SteadySocketError, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { mulberry32, modelRuns } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ messages on the wire
@@ -218,17 +219,6 @@ const hit = (name: string, n = 1) => {
 };
 
 // ------------------------------------------------------------------ the runner's doubles
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const attached = (w: FakeWebSocket) => w.onopen !== null || w.onmessage !== null || w.onclose !== null || w.onerror !== null;
 const nativeTurns = async () => {
@@ -1539,7 +1529,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
           runs++;
           await run(sc);
         }),
-        { seed: Number(process.env.MODEL_SEED ?? 20240611), numRuns: Number(process.env.MODEL_RUNS ?? 300), interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
+        modelRuns(20240611, 30_000),
       );
     } finally {
       if (process.env.MODEL_STATS) {
