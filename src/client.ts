@@ -248,6 +248,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       abortSocket(previous);
     }
     this._forget();
+    let held: CloseInfo | void = undefined;
+    for (const hooks of this._hooks) held = hooks.holds?.() || held;
+    // A feature holds attempts (the page is in the back/forward cache): wait until it wakes us.
+    if (held) return this._scheduleRetry(Infinity, held);
     for (const hooks of this._hooks) hooks.connecting?.();
     this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
     // A provider may close the client or start another attempt (reconnect()): then this one is over.

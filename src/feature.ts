@@ -10,6 +10,7 @@ import type { SteadySocketError } from './errors';
 import type { ReconnectingInfo, SafeEmitter, State, SteadySocketEvents } from './events';
 import type { ResolvedOptions } from './options';
 import type { OutboxDropReason, Outbox, OutboxEntry } from './outbox';
+import type { CloseInfo } from './close-policy';
 
 /**
  * What a feature may call on the client. The client implements it (the members are internal:
@@ -75,6 +76,11 @@ export interface TimerHolder {
  * @internal
  */
 export interface FeatureHooks<In, Out> extends TimerHolder {
+  /**
+   * Asked as an attempt would start: return a close to hold it (a page in the back/forward
+   * cache), and the client waits instead, as after that close, until the feature wakes it.
+   */
+  holds?(): CloseInfo | void;
   /** An attempt is starting. */
   connecting?(): void;
   /**

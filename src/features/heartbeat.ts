@@ -14,7 +14,8 @@ import { sendPing } from '../platform';
 export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /**
    * Check period in ms: every `interval`, a ping is sent if nothing arrived since the last check.
-   * A dead link is noticed within 2 × interval + timeout (interval + timeout for a steady silence).
+   * A dead link is noticed within interval + timeout + max(interval, timeout): 2 × interval +
+   * timeout when timeout ≤ interval (interval + timeout for a steady silence).
    */
   interval: number;
   /** Milliseconds to wait for any sign of life after a ping before the connection is declared dead. */
@@ -103,8 +104,9 @@ export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out
         if (live) sawActivity(live);
       },
       message(value) {
-        if (!live || !isPong || !matchesPong(isPong, value)) return false;
-        pong();
+        if (!isPong || !matchesPong(isPong, value)) return false;
+        // Never a message event, also before open (during the ready step): a sign of life once live.
+        if (live) pong();
         return true;
       },
       pong,

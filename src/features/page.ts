@@ -42,9 +42,11 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
       visible: () => wake('page visible again'),
       resume: () => {
         if (!suspended) return;
+        // Restored: whatever the client is doing (an attempt the app started may be under way),
+        // its next wait is an ordinary one.
+        suspended = false;
         if (client.state === 'waiting' && offline()) {
           // Shown again while offline: wait as offline does, not for good.
-          suspended = false;
           until = 0;
           hold();
         } else wake('page restored');
@@ -66,6 +68,8 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
     });
     if (!remove) return;
     return {
+      // A reconnect that was closing when the page entered the cache opens no socket in it.
+      holds: () => (suspended ? { code: 1000, reason: PAGE_HIDDEN, wasClean: true, attempt: 0 } : undefined),
       open() {
         suspended = false;
       },
