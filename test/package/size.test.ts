@@ -9,7 +9,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  *
  * The targets of the pay-for-what-you-use issue are a core bundle of at most 3,500 B and a full
  * script-tag bundle of at most 7,500 B. They are not met yet: the features became modules (a
- * bundle without them no longer carries them), but the core itself still measures about 9.2 KB
+ * bundle without them no longer carries them), but the core itself still measures about 9.9 KB
  * (eventemitter3 about 1.2 KB of it). The budgets below are the measured sizes plus a little
  * headroom, so any growth shows; docs/performance.md lists the sizes beside the peers.
  *
@@ -38,7 +38,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 17,300 for the fixes a model-based test of the delivery features found (10: unacknowledged
 // messages never evicted, saved() rejecting a failed save, deliver() with acks written at once,
 // requests and aborts linked before listeners run, ttl after a reconnect): 17,232.
-const IIFE_GZIP_BUDGET = 17_300;
+// 17,400 for the features model's fixes (a feature may hold an attempt: the page in the
+// back/forward cache; a pong during the ready step) and requests written at once: 17,327.
+const IIFE_GZIP_BUDGET = 17_400;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -72,10 +74,10 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
   requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_250 },
   ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_450 },
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_100 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_200 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
-    budget: 12_800,
+    budget: 12_900,
   },
 };
 
