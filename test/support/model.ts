@@ -24,3 +24,37 @@ export function modelRuns(seed: number, timeLimit: number): Parameters<unknown> 
     markInterruptAsFailure: false,
   };
 }
+
+/**
+ * Timers armed by a test's own doubles (a transport's closing handshake, a store's latency, a
+ * server's pong), told apart from the client's: "no timer left after close()" counts the client's.
+ */
+export const foreignTimers = new Set<unknown>();
+let foreignDepth = 0;
+
+/** Runs `fn` as a double: the timers it arms are foreign. */
+export function foreign<T>(fn: () => T): T {
+  foreignDepth++;
+  try {
+    return fn();
+  } finally {
+    foreignDepth--;
+  }
+}
+
+/** Wraps the (fake) global setTimeout so that timers armed inside foreign() are counted apart; returns the undo. */
+export function tagForeignTimers(): () => void {
+  const g = globalThis as { setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown };
+  const original = g.setTimeout;
+  foreignTimers.clear();
+  g.setTimeout = (fn, ms, ...args) => {
+    if (!foreignDepth) return original(fn, ms, ...args);
+    const id = original(() => {
+      foreignTimers.delete(id);
+      fn(...args);
+    }, ms);
+    foreignTimers.add(id);
+    return id;
+  };
+  return () => (g.setTimeout = original);
+}

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { acks, json, persist, requests, SteadySocket, ttl, type Feature, type OutboxStore, type PersistFeature, type RequestsFeature, type SteadySocketError, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
-import { mulberry32, modelRuns } from '../support/model';
+import { foreign, foreignTimers, modelRuns, mulberry32, tagForeignTimers } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ messages on the wire
@@ -225,33 +225,7 @@ const nativeTurns = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-/** Timers not armed by the client (the transport's closing handshake, the store's latency). */
-const foreignTimers = new Set<unknown>();
-let inForeign = 0;
-function foreign<T>(fn: () => T): T {
-  inForeign++;
-  try {
-    return fn();
-  } finally {
-    inForeign--;
-  }
-}
 
-function tagForeignTimers(): () => void {
-  const g = globalThis as { setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown };
-  const original = g.setTimeout;
-  foreignTimers.clear();
-  g.setTimeout = (fn, ms, ...args) => {
-    if (!inForeign) return original(fn, ms, ...args);
-    const id = original(() => {
-      foreignTimers.delete(id);
-      fn(...args);
-    }, ms);
-    foreignTimers.add(id);
-    return id;
-  };
-  return () => (g.setTimeout = original);
-}
 
 /** Where the transport reports writes (set per run). */
 let onWrite: ((socket: FakeWebSocket, data: unknown) => void) | undefined;

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { debug, heartbeat, json, messages, pageSignals, ready, stats, SteadySocket, type SteadySocketError, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
-import { mulberry32, modelRuns } from '../support/model';
+import { foreign, foreignTimers, modelRuns, mulberry32, tagForeignTimers } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ the scenario
@@ -190,17 +190,6 @@ const created: number[] = [];
 /** Told of every socket the client creates (the run checks the page is not hidden). */
 let onSocket: (() => void) | undefined;
 
-/** Timers armed by the test's doubles (transport handshakes, server pongs, ready delays), told apart from the client's. */
-const foreignTimers = new Set<unknown>();
-let foreignDepth = 0;
-const foreign = <T>(fn: () => T): T => {
-  foreignDepth++;
-  try {
-    return fn();
-  } finally {
-    foreignDepth--;
-  }
-};
 
 class RecordingWebSocket extends FakeWebSocket {
   /** A ping was written and no pong has come back on this socket since. */
@@ -235,21 +224,6 @@ class RecordingWebSocket extends FakeWebSocket {
   }
 }
 
-function tagForeignTimers(): () => void {
-  const g = globalThis as { setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown };
-  const original = g.setTimeout;
-  foreignTimers.clear();
-  g.setTimeout = (fn, ms, ...args) => {
-    if (!foreignDepth) return original(fn, ms, ...args);
-    const id = original(() => {
-      foreignTimers.delete(id);
-      fn(...args);
-    }, ms);
-    foreignTimers.add(id);
-    return id;
-  };
-  return () => (g.setTimeout = original);
-}
 
 const nativeTurns = async (n = 6) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
