@@ -1,6 +1,7 @@
 // Shared by the model-based property tests (test/unit/*-model.test.ts): a seeded PRNG for
 // Math.random (backoff jitter), and fast-check's run options with the MODEL_SEED / MODEL_RUNS
 // overrides for a longer search.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import type { Parameters } from 'fast-check';
 
 /** A small deterministic PRNG (mulberry32): the same scenario seed gives the same jitter. */
@@ -57,4 +58,37 @@ export function tagForeignTimers(): () => void {
     return id;
   };
   return () => (g.setTimeout = original);
+}
+
+/** One scenario's surroundings: the fake clock, the seeded Math.random and a reportError that collects. */
+export interface ModelRun {
+  clock: InstalledClock;
+  /** What listeners threw (reported, as the client reports them). */
+  reported: unknown[];
+  /** The timers the client has armed (the doubles' own not counted). */
+  clientTimers(): number;
+  /** Puts everything back. */
+  end(): void;
+}
+
+/** Installs a scenario's surroundings; `now` starts the fake clock (a real epoch where `now + delay` must not read as 0). */
+export function startModelRun(seed: number, now = 0): ModelRun {
+  const global = globalThis as { reportError?: (error: unknown) => void };
+  const realRandom = Math.random;
+  const clock = FakeTimers.install({ now, toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+  const untag = tagForeignTimers();
+  const reported: unknown[] = [];
+  global.reportError = (error) => reported.push(error);
+  Math.random = mulberry32(seed);
+  return {
+    clock,
+    reported,
+    clientTimers: () => clock.countTimers() - foreignTimers.size,
+    end() {
+      Math.random = realRandom;
+      delete global.reportError;
+      untag();
+      clock.uninstall();
+    },
+  };
 }

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { SteadySocket, SteadySocketError, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
-import { mulberry32, modelRuns } from '../support/model';
+import { foreign, modelRuns, startModelRun } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ the scenario
@@ -170,10 +170,6 @@ const drained = async () => {
 /** The write log of the current run (RecordingWebSocket appends to it). */
 let current: { writes: Write[]; closeCalled: boolean } | undefined;
 
-/** Timers the fake transport armed (its closing handshake), told apart from the client's own. */
-const transportTimers = new Set<unknown>();
-let inTransport = false;
-
 /** The fake transport, plus a log of every send() with the socket's state at that moment. */
 class RecordingWebSocket extends FakeWebSocket {
   override send(data: unknown): void {
@@ -182,30 +178,9 @@ class RecordingWebSocket extends FakeWebSocket {
   }
 
   override close(code?: number, reason?: string): void {
-    inTransport = true;
-    try {
-      super.close(code, reason);
-    } finally {
-      inTransport = false;
-    }
+    // Its closing handshake's timer is the transport's, not the client's.
+    foreign(() => super.close(code, reason));
   }
-}
-
-/** Wraps the fake clock's setTimeout so that timers armed by the transport are counted apart. */
-function tagTransportTimers(): () => void {
-  const g = globalThis as { setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown };
-  const original = g.setTimeout;
-  transportTimers.clear();
-  g.setTimeout = (fn, ms, ...args) => {
-    if (!inTransport) return original(fn, ms, ...args);
-    const id = original(() => {
-      transportTimers.delete(id);
-      fn(...args);
-    }, ms);
-    transportTimers.add(id);
-    return id;
-  };
-  return () => (g.setTimeout = original);
 }
 
 /**
@@ -213,14 +188,7 @@ function tagTransportTimers(): () => void {
  * `trace` collects a readable log of what happened, for failure reports.
  */
 async function run(sc: Scenario, trace: string[] = []): Promise<void> {
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  const realRandom = Math.random;
-  const clock: InstalledClock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  const untag = tagTransportTimers();
-  const clientTimers = () => clock.countTimers() - transportTimers.size;
-  let reported: unknown[] = [];
-  global.reportError = (error) => reported.push(error);
-  Math.random = mulberry32(sc.seed);
+  const { clock, reported, clientTimers, end } = startModelRun(sc.seed);
   FakeWebSocket.reset();
   const log: { writes: Write[]; closeCalled: boolean } = { writes: [], closeCalled: false };
   current = log;
@@ -634,10 +602,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
     }
   } finally {
     current = undefined;
-    Math.random = realRandom;
-    delete global.reportError;
-    untag();
-    clock.uninstall();
+    end();
   }
 }
 

@@ -10,13 +10,12 @@
 // by a PRNG seeded by the scenario. MODEL_SEED / MODEL_RUNS override the seed and the number of
 // runs; MODEL_STATS=1 prints how often each invariant was exercised. The 'regressions' block
 // keeps the minimal counterexamples the property found (ten, all fixed), each as a small test.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { acks, json, persist, requests, SteadySocket, ttl, type Feature, type OutboxStore, type PersistFeature, type RequestsFeature, type SteadySocketError, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
-import { foreign, foreignTimers, modelRuns, mulberry32, tagForeignTimers } from '../support/model';
+import { foreign, modelRuns, startModelRun } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ messages on the wire
@@ -392,14 +391,7 @@ class Violation extends Error {}
  * promise. `trace` collects a readable log, for failure reports.
  */
 async function run(sc: Scenario, trace: string[] = []): Promise<void> {
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  const realRandom = Math.random;
-  const clock: InstalledClock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  const untag = tagForeignTimers();
-  const clientTimers = () => clock.countTimers() - foreignTimers.size;
-  const reported: unknown[] = [];
-  global.reportError = (error) => reported.push(error);
-  Math.random = mulberry32(sc.seed);
+  const { clock, reported, clientTimers, end } = startModelRun(sc.seed);
   FakeWebSocket.reset();
   const o = sc.options;
   let step = 'construction';
@@ -1480,10 +1472,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
     if (violation) throw violation;
   } finally {
     onWrite = undefined;
-    Math.random = realRandom;
-    delete global.reportError;
-    untag();
-    clock.uninstall();
+    end();
   }
 }
 

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { debug, heartbeat, json, messages, pageSignals, ready, stats, SteadySocket, type SteadySocketError, type State } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
-import { foreign, foreignTimers, modelRuns, mulberry32, tagForeignTimers } from '../support/model';
+import { foreign, modelRuns, startModelRun } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 // ------------------------------------------------------------------ the scenario
@@ -252,15 +252,8 @@ interface Iter {
 
 /** Runs one scenario; returns its trace. Throws a Violation at the first broken promise. */
 async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  const realRandom = Math.random;
   // A real epoch: at Date.now() === 0 a wait computed as `now + maxDelay` (0) reads as over.
-  const clock: InstalledClock = FakeTimers.install({ now: 1_750_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  const untag = tagForeignTimers();
-  const clientTimers = () => clock.countTimers() - foreignTimers.size;
-  const reported: unknown[] = [];
-  global.reportError = (error) => reported.push(error);
-  Math.random = mulberry32(sc.seed);
+  const { clock, reported, clientTimers, end } = startModelRun(sc.seed, 1_750_000_000_000);
   FakeWebSocket.reset();
   created.length = 0;
   const o = sc.options;
@@ -898,10 +891,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
   } finally {
     wire = undefined;
     onSocket = undefined;
-    Math.random = realRandom;
-    delete global.reportError;
-    untag();
-    clock.uninstall();
+    end();
   }
 }
 
