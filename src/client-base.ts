@@ -11,13 +11,10 @@ import { SteadySocketError, type AnySteadySocketError } from './errors';
 import type { State, SteadySocketEvents } from './events';
 import type { FeatureHooks, TimerHolder } from './feature';
 import type { ResolvedOptions } from './options';
-import { Outbox, type OutboxDropReason, type OutboxEntry } from './outbox';
+import { Outbox, type OutboxDropReason, type OutboxEntry, type Settle } from './outbox';
 import { ClientEmitter, onDrain } from './platform';
 import { closedError, dropError, likelyCodec, toWire } from './send';
 import { OPEN, released, type Transport } from './transport';
-
-/** How a `deliver()` (or a request) is settled. */
-type Settle = { resolve(): void; reject(error: unknown): void; request?: true; entry?: OutboxEntry<unknown> };
 
 const DRAIN_POLL_MS = 10;
 /** Shared by every client without features; never mutated. */

@@ -9,7 +9,7 @@ import type { Connection } from './connection';
 import type { SteadySocketError } from './errors';
 import type { ReconnectingInfo, SafeEmitter, State, SteadySocketEvents } from './events';
 import type { ResolvedOptions } from './options';
-import type { OutboxDropReason, Outbox, OutboxEntry } from './outbox';
+import type { OutboxDropReason, Outbox, OutboxEntry, Settle } from './outbox';
 import type { CloseInfo } from './close-policy';
 
 /**
@@ -27,7 +27,7 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
    * attached), and tells every feature (`sent`). `settle` (a request) is resolved once written
    * unless a feature keeps the message.
    */
-  _write(conn: Connection<In>, data: Out, bounded?: boolean, settle?: { resolve(): void; reject(error: unknown): void; request?: true }): void;
+  _write(conn: Connection<In>, data: Out, bounded?: boolean, settle?: Settle): void;
   /** Gives up on `conn` because of a local decision; the client carries on under its policy. */
   _fail(conn: Connection<In>, error: SteadySocketError): void;
   /** Closes the current connection or attempt with `code`/`reason` and carries on as after a close. */
@@ -52,7 +52,7 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   /** The outbox, once a message had to wait (a feature may create it). */
   _outbox: Outbox<Out> | undefined;
   /** Queues a message (written at once when open and nothing waits); its entry, unless refused. */
-  _enqueue(data: Out, settle?: { resolve(): void; reject(error: unknown): void }, signal?: AbortSignal): OutboxEntry<Out> | undefined;
+  _enqueue(data: Out, settle?: Settle, signal?: AbortSignal): OutboxEntry<Out> | undefined;
   /** Sends `data` now, or queues it (as `send()`). */
   send(data: Out): void;
   /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */

@@ -13,6 +13,15 @@ export interface OutboxLimits {
   overflow: OverflowPolicy;
 }
 
+/** How a `deliver()` promise, or a request of requests(), is settled through its outbox entry. */
+export interface Settle {
+  resolve(): void;
+  reject(error: unknown): void;
+  /** A request: its entry carries it (OutboxEntry.request) and it learns its entry. */
+  request?: true;
+  entry?: OutboxEntry<unknown>;
+}
+
 /** One queued message. `wire`/`codec` cache an encoding made at enqueue time. */
 export interface OutboxEntry<T> {
   value: T;
