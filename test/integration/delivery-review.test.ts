@@ -2,7 +2,7 @@
 // the outbox (fake transport and clock; one real ws server restarted with SIGKILL). Each test in
 // a 'regressions' block failed before its fix; the 'holds up' blocks are probes that passed. The IndexedDB store runs over a test double (FakeIndexedDB below:
 // fake-indexeddb is not installed), faithful in the parts the store relies on.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { acks, json, persist, requests, SteadySocket, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileStore } from '../../src/storage/file';
 import { indexedDbStore } from '../../src/storage/indexeddb';
 import { encodeOutboxFile } from '../../src/storage/file-format';
+import { useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { startRestartableServer, type RestartableServer } from '../support/restartable-server';
 import { sleep, until } from '../support/servers';
@@ -24,15 +25,9 @@ const heldOf = (socket: SteadySocket<Msg, Msg>) =>
   (socket as unknown as { _hooks: { held?(): { size: number; value: Msg }[] }[] })._hooks.flatMap((hooks) => (hooks.held ? hooks.held() : []));
 
 describe('delivery: adversarial review, round 2 (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
   let clock: InstalledClock;
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  });
-  afterEach(() => {
-    clock.runAll();
-    clock.uninstall();
-  });
+  beforeEach(() => (clock = kit.clock));
 
   describe('regressions', () => {
     it('ttl(): a message send() wrote at once expires like one from deliver() once it went back to the outbox', () => {
