@@ -1,7 +1,7 @@
 // The harness of the fake-transport tests: a fake clock installed before each test, and after it
 // every client made in the test closed, the clock run out and uninstalled.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { SteadySocket, type SteadySocketOptions } from '../../src/index';
+import { SteadySocket, type SteadySocketOptions } from './under-test';
 import { FakeWebSocket } from './fake-websocket';
 
 /** What the client's timers and clock use; native promises stay real. */

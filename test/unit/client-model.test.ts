@@ -12,7 +12,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SteadySocket, SteadySocketError, type State } from '../../src/index';
+import { SteadySocket, SteadySocketError, type State } from '../support/under-test';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { foreign, modelRuns, startModelRun } from '../support/model';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';

@@ -12,7 +12,7 @@
 // keeps the minimal counterexamples the property found (ten, all fixed), each as a small test.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { acks, json, persist, requests, SteadySocket, ttl, type Feature, type OutboxStore, type PersistFeature, type RequestsFeature, type SteadySocketError, type StoredMessage } from '../../src/index';
+import { acks, json, persist, requests, SteadySocket, ttl, type Feature, type OutboxStore, type PersistFeature, type RequestsFeature, type SteadySocketError, type StoredMessage } from '../support/under-test';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { foreign, modelRuns, startModelRun } from '../support/model';

@@ -13,7 +13,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { debug, heartbeat, json, messages, pageSignals, ready, stats, SteadySocket, type SteadySocketError, type State } from '../../src/index';
+import { debug, heartbeat, json, messages, pageSignals, ready, stats, SteadySocket, type SteadySocketError, type State } from '../support/under-test';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
 import { foreign, modelRuns, startModelRun } from '../support/model';
