@@ -35,6 +35,11 @@ const CLOSE_AFTER_ERROR_MS = 1000;
 /** Shared by every attempt that offers no subprotocol; never mutated. */
 const NONE: readonly string[] = [];
 
+/** The attempt's socket closed (or was given up on while closing) before it opened. */
+function closedBeforeOpen(code: number): SteadySocketError {
+  return new SteadySocketError('CONNECT_FAILED', `The connection closed before it opened (code ${code}).`, undefined, { closeCode: code });
+}
+
 /**
  * A WebSocket client that reconnects, queues what it cannot send yet, and reports every
  * failure as a typed event. `In` is what `message` delivers, `Out` what `send` accepts.
@@ -343,9 +348,13 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     if (!gate) return this._becomeOpen(socket);
     gate.then(
-      // A socket the server started closing meanwhile never opens: its close event (or
-      // connectTimeout) ends the attempt.
-      () => current() && socket.readyState === OPEN && this._becomeOpen(socket),
+      // A socket the server started closing meanwhile never opens: its close event ends the
+      // attempt, or connectTimeout, or (connectTimeout Infinity) closeTimeout from now, as when open.
+      () => {
+        if (!current()) return;
+        if (socket.readyState === OPEN) return this._becomeOpen(socket);
+        if (this._stateTimer === undefined) this._arm(this, () => this._fail(socket, closedBeforeOpen(1006)), this._opts.closeTimeout, '_stateTimer');
+      },
       (error: SteadySocketError) => current() && this._fail(socket, error),
     );
   }
@@ -405,11 +414,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const failure = this._attempt?.error;
     const opened = this._openedAt !== undefined;
     this._release(socket);
-    const error =
-      failure ??
-      (opened || this._final || this._forceReconnect
-        ? undefined
-        : new SteadySocketError('CONNECT_FAILED', `The connection closed before it opened (code ${code}).`, undefined, { closeCode: code }));
+    const error = failure ?? (opened || this._final || this._forceReconnect ? undefined : closedBeforeOpen(code));
     if (error && !failure && !this._final) this._emitError(error);
     this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
   }

@@ -292,6 +292,39 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       expect(FakeWebSocket.last.lost).to.deep.equal([]);
     });
 
+    it('with connectTimeout Infinity, drops a socket the server started closing during the ready step closeTimeout ms after the step, and reconnects', async () => {
+      // Browsers keep such a socket CLOSING until the server ends TCP; nothing else bounds the attempt.
+      let pass: (() => void) | undefined;
+      const socket = open({
+        connectTimeout: Infinity,
+        closeTimeout: 500,
+        minDelay: 10,
+        jitter: 0,
+        use: [ready(() => new Promise<void>((resolve) => (pass = resolve)))],
+      });
+      const errors: string[] = [];
+      socket.on('error', (error) => errors.push(error.code));
+      socket.send('queued');
+      FakeWebSocket.last.serverOpen();
+      await Promise.resolve();
+      FakeWebSocket.last.serverCloseFrame();
+      clock.tick(60_000); // the step still runs: nothing is armed yet, nothing times out
+      pass!();
+      await clock.tickAsync(499);
+      expect(socket.state, 'within closeTimeout of the step ending').to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(1);
+      await clock.tickAsync(1);
+      expect(socket.state).to.equal('waiting');
+      expect(errors).to.deep.equal(['CONNECT_FAILED']);
+      expect(FakeWebSocket.instances[0].lost, 'nothing written into the closing socket').to.deep.equal([]);
+      await clock.tickAsync(10);
+      FakeWebSocket.last.serverOpen();
+      pass!();
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('open');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['queued']);
+    });
+
     it('drops a socket that stays CLOSING for closeTimeout and reconnects', () => {
       const socket = open({ closeTimeout: 1000, minDelay: 10, jitter: 0 });
       FakeWebSocket.last.serverOpen();
