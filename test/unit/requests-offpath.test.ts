@@ -268,6 +268,40 @@ describe('requests() and ping() off the happy path (fake transport, fake clock)'
       expect(rpc.pending).to.equal(0);
     });
 
+    it('reads a message as "not mine" when a reader throws: acks() id/ack/dedupe.id and requests() match (guide: readers that throw)', async () => {
+      // Readers written for one kind of message throw on another (`m.ack.id` on a reply): the
+      // message is then what it would be with the reader returning undefined, and nothing stops.
+      const boom = (m: Msg, field: keyof Msg) => {
+        if (m.data === 'odd' || m.request === 'odd' || m.result === 'odd' || m.ack === -1) throw new TypeError(`cannot read ${field}`);
+        return m[field] as number | undefined;
+      };
+      const rpc = requests<Msg, Msg>({ match: (m) => (boom(m, 're') === undefined ? undefined : { id: m.re!, result: m.result }) });
+      const socket = open({
+        use: [
+          acks<Msg, Msg>({ id: (m) => boom(m, 'id'), ack: (m) => boom(m, 'ack'), dedupe: { id: (m) => boom(m, 'id') } }),
+          rpc,
+        ],
+      });
+      const messages: Msg[] = [];
+      socket.on('message', (m) => messages.push(m));
+      FakeWebSocket.last.serverOpen();
+      const odd = outcome(socket.deliver({ id: 1, data: 'odd' }));
+      await settleMicrotasks();
+      expect(await odd, 'an id() that throws: no acknowledgement needed, done once written').to.deep.equal({ value: undefined });
+      const acked = outcome(socket.deliver({ id: 2, data: 'x' }));
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: -1 })); // ack() throws: not an acknowledgement
+      FakeWebSocket.last.serverMessage(JSON.stringify({ id: 5, data: 'odd' })); // dedupe.id() throws: delivered
+      FakeWebSocket.last.serverMessage(JSON.stringify({ id: 5, data: 'odd' })); // and again (no id to remember)
+      FakeWebSocket.last.serverMessage(JSON.stringify({ re: 1, result: 'odd' })); // match() throws: a message
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 2 }));
+      expect(await acked).to.deep.equal({ value: undefined });
+      const reply = outcome(rpc.request('q'));
+      FakeWebSocket.last.serverMessage(JSON.stringify({ re: 1, result: 'fine' }));
+      expect(await reply).to.deep.equal({ value: 'fine' });
+      expect(messages).to.deep.equal([{ ack: -1 }, { id: 5, data: 'odd' }, { id: 5, data: 'odd' }, { re: 1, result: 'odd' }]);
+      expect(socket.state).to.equal('open');
+    });
+
     it('resolves 200 concurrent application pings with one pong and leaves no hook or timer behind', async () => {
       const socket = open({ use: [appPing()] });
       FakeWebSocket.last.serverOpen();
