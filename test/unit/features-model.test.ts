@@ -83,7 +83,7 @@ function weighted<T>(...choices: [T, number][]): fc.Arbitrary<T> {
 }
 
 const reaction: fc.Arbitrary<Reaction> = weighted<Reaction>(['none', 40], ['throw', 3], ['send', 3], ['reconnect', 2], ['close', 1]);
-const step: fc.Arbitrary<StepBehaviour> = weighted<StepBehaviour>(['resolve', 6], ['send', 4], ['reject', 2], ['throw', 1], ['hang', 1], ['delay', 3], ['next', 3]);
+const step: fc.Arbitrary<StepBehaviour> = weighted<StepBehaviour>(['resolve', 6], ['send', 4], ['reject', 2], ['throw', 1], ['hang', 1], ['delay', 6], ['next', 3]);
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 8, arbitrary: fc.constant({ k: 'send' as const }) },
@@ -235,6 +235,10 @@ interface SocketInfo {
   started: Set<number>;
   resolved: Set<number>;
   failedStep: boolean;
+  /** When the last of the attempt's ready steps resolved (all of them). */
+  stepsDoneAt?: number;
+  /** When the server's close frame arrived (the socket left OPEN, no close event yet). */
+  closeFrameAt?: number;
   openedAt?: number;
   lastSign?: number;
   /** An offline probe since the last sign of life. */
@@ -352,6 +356,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
             failed(error);
           }
           si.resolved.add(k);
+          if (si.resolved.size === f.ready!.length) si.stepsDoneAt = Date.now();
           trace.push(`  [ready ${k}] resolved on socket ${si.index}`);
         }),
       );
@@ -622,6 +627,14 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
       // §3 connectTimeout: "ms an attempt may take to open and pass `ready` before it is abandoned"
       const attemptSince = Math.max(stateSince, created.at(-1) ?? 0);
       if (client.state === 'connecting' && o.connectTimeout !== Infinity) check(now <= attemptSince + o.connectTimeout, 'ready-connect-timeout', `still connecting ${now - attemptSince} ms (connectTimeout ${o.connectTimeout})`);
+      // §1 "When the server closes first": with connectTimeout Infinity, an attempt whose server
+      // started closing during the ready step fails closeTimeout ms after the step ended.
+      if (client.state === 'connecting' && o.connectTimeout === Infinity && live.length === 1) {
+        const si = info(live[0]);
+        if (si.closeFrameAt !== undefined && si.stepsDoneAt !== undefined && si.closeFrameAt <= si.stepsDoneAt) {
+          check(now <= si.stepsDoneAt + o.closeTimeout + 1, 'ready-closing-bounded', `still connecting ${now - si.stepsDoneAt} ms after the ready step ended on a closing socket (closeTimeout ${o.closeTimeout})`);
+        }
+      }
       if (client.state === 'waiting' && retryAt !== undefined && retryAt !== Infinity) check(now <= retryAt, 'waiting-ends', `still waiting ${now - retryAt} ms after the retry was due`);
       // §8: "A dead connection is therefore noticed between `interval + timeout` and `interval + timeout + max(interval, timeout)` ms after the last message."
       if (hb && client.state === 'open' && live.length === 1) {
@@ -734,6 +747,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
           ws?.serverMessage(PONG);
           break;
         case 'serverCloseFrame':
+          if (ws?.readyState === FakeWebSocket.OPEN) info(ws).closeFrameAt = Date.now();
           ws?.serverCloseFrame();
           break;
         case 'serverClose':
@@ -854,6 +868,14 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
       readyFailures = [];
       invariants();
       throwIfViolated();
+    }
+
+    // ---- a quiet spell: whatever was left armed (closeTimeout at most 100 ms) comes due
+    step = 'quiet';
+    for (let n = 0; n < 3; n++) {
+      clock.tick(101);
+      await settle();
+      invariants();
     }
 
     // ---- the end
