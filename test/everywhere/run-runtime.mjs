@@ -29,6 +29,7 @@ try {
     heartbeat: steadysocket.heartbeat,
     stats: steadysocket.stats,
     pageSignals: steadysocket.pageSignals,
+    ready: steadysocket.ready,
     WebSocket: globalThis.WebSocket,
     control: controlClient(controlUrl),
     runtime,

@@ -27,6 +27,7 @@ export function runScenarios(options: {
   heartbeat?: unknown;
   stats?: unknown;
   pageSignals?: unknown;
+  ready?: unknown;
   WebSocket?: unknown;
   control: unknown;
   runtime: string;

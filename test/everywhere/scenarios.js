@@ -5,13 +5,13 @@
 // control.js) and asserts on what the server received and what the client observed. Every wait is
 // bounded, and each scenario as a whole is bounded too.
 //
-//   runScenarios({ SteadySocket, json?, SteadySocketError?, heartbeat?, stats?, pageSignals?, WebSocket?, control, runtime, offline?, only?, trace? })
+//   runScenarios({ SteadySocket, json?, SteadySocketError?, heartbeat?, stats?, pageSignals?, ready?, WebSocket?, control, runtime, offline?, only?, trace? })
 //     → [{ name, ok, detail, ms, skipped? }]
 //
 // `only` is a list of scenario names to run; `trace: true` adds each client's event log to the
 // detail of passing scenarios too (failures always carry it).
 //
-// json, SteadySocketError and the features (heartbeat, stats, pageSignals: opt-in since 0.2, given
+// json, SteadySocketError and the features (heartbeat, stats, pageSignals, ready: opt-in since 0.2, given
 // in a client's `use` option) default to the statics the IIFE build hangs off the class.
 // WebSocket, when given, is injected with the `WebSocket` option; browsers leave it out and use the
 // SDK's default. `offline` is { host } in browsers: a host name that resolves to 127.0.0.1 but that
@@ -387,6 +387,36 @@ export const SCENARIOS = [
       check(openFor <= bound, `the client stayed open ${openFor} ms; the close frame came at ${CLOSING.closeAt} ms and closeTimeout is ${closeTimeout} ms (bound ${bound}; the server ended TCP at ${CLOSING.closeAt + hold})`);
     },
   },
+  {
+    // The same server, closing while the ready step runs. Without connectTimeout nothing but the
+    // close event would end the attempt, and Chromium, Bun and Node 22 hold it until TCP ends;
+    // the client lets go closeTimeout after the step ended and connects again.
+    name: 'with connectTimeout Infinity, an attempt whose server closes during the ready step and holds TCP open fails after closeTimeout, and the next one opens',
+    async run(t) {
+      const closeTimeout = 300;
+      const hold = 3000;
+      const stepMs = 300;
+      const ep = await t.endpoint({ echo: false, holdEndMs: hold, closeFirstAt: { ms: 100, code: 1001, reason: 'going away' } });
+      const { client, events } = t.connect(ep.url, {
+        ...FAST,
+        connectTimeout: Infinity,
+        closeTimeout,
+        use: [t.ready(() => sleep(stepMs))],
+      });
+      client.send('queued');
+      const started = now();
+      await events.next('open', undefined, { ms: hold + 2000 });
+      const openedAfter = Math.round(now() - started);
+      const errors = events.all('error').map((e) => e.value.code);
+      t.note(`opened after ${openedAfter} ms; errors ${errors.join(', ') || 'none'}`);
+      const record = await t.until(ep, (r) => r.connections.length >= 2 && r.connections[1].messages.length >= 1, 'the queued message on the second connection');
+      equal(record.connections[0].messages, [], 'nothing written on the closing connection');
+      equal(record.connections[1].messages, ['queued'], 'the queued message, once, on the next connection');
+      // Step ends at about stepMs, the socket is let go closeTimeout later, the retry waits minDelay.
+      const bound = stepMs + closeTimeout + FAST.minDelay + 700;
+      check(openedAfter <= bound, `open came ${openedAfter} ms after the start (bound ${bound}; the server ended TCP at ${100 + hold})`);
+    },
+  },
 ];
 
 /** The sending pattern of issue 14 §1: a numbered message every 10 ms (100 msg/s) for 1.5 s; the server closes 0.5 s in. */
@@ -473,6 +503,7 @@ export async function runScenarios(options) {
     heartbeat: options.heartbeat ?? SteadySocket.heartbeat,
     stats: options.stats ?? SteadySocket.stats,
     pageSignals: options.pageSignals ?? SteadySocket.pageSignals,
+    ready: options.ready ?? SteadySocket.ready,
     WebSocket: options.WebSocket,
     offline: options.offline,
     runtime,
@@ -481,7 +512,7 @@ export async function runScenarios(options) {
   if (typeof lib.json !== 'function' || typeof lib.SteadySocketError !== 'function') {
     throw new Error('runScenarios needs json and SteadySocketError (pass them, or the IIFE class that carries them)');
   }
-  const missing = ['heartbeat', 'stats', 'pageSignals'].filter((name) => typeof lib[name] !== 'function');
+  const missing = ['heartbeat', 'stats', 'pageSignals', 'ready'].filter((name) => typeof lib[name] !== 'function');
   if (missing.length) {
     throw new Error(`runScenarios needs the features ${missing.join(', ')} (pass them, or the IIFE class that carries them)`);
   }

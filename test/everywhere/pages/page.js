@@ -4,7 +4,7 @@
 import { controlClient } from '../control.js';
 import { runScenarios } from '../scenarios.js';
 
-/** @param {{ SteadySocket: Function, json?: Function, SteadySocketError?: Function, heartbeat?: Function, stats?: Function, pageSignals?: Function }} lib */
+/** @param {{ SteadySocket: Function, json?: Function, SteadySocketError?: Function, heartbeat?: Function, stats?: Function, pageSignals?: Function, ready?: Function }} lib */
 export function expose(lib) {
   const params = new URLSearchParams(location.search);
   const offlineHost = params.get('offlineHost');
