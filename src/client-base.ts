@@ -87,6 +87,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   }
   /** @internal A feature keeps written messages until acknowledged (acks()): direct writes get an entry too, and deliver() queues. */
   _track?: boolean;
+  /** @internal A feature's check of every new message's wire form (persist(): no Blob); throws to refuse it. */
+  _check?: (wire: WireData) => void;
 
   /** @internal The options the client was given (defaults applied). */
   readonly _opts: ResolvedOptions<In, Out>;
@@ -121,6 +123,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   _write(socket: Transport, data: Out, bounded?: boolean, settle?: Settle): OutboxEntry<Out> | undefined {
     const codec = this._codec as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
+    this._check?.(wire);
     // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
     let entry: OutboxEntry<Out> | undefined;
     let kept = false;
@@ -151,6 +154,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     // at once and sizes it. A different codec at flush time encodes it again.
     const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
     const wire = toWire(codec, data);
+    this._check?.(wire);
     const size = wireSize(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
     // A request and its entry know each other before any listener runs (a drop listener may

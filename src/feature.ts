@@ -49,6 +49,8 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   readonly _final: { code: number; reason: string } | undefined;
   /** The options the client was given (defaults applied). */
   readonly _opts: Readonly<ResolvedOptions<In, Out>>;
+  /** A check of every new message's wire form, run before it is written or queued; throws to refuse it. */
+  _check?: (wire: WireData) => void;
   /** The outbox, once a message had to wait (a feature may create it). */
   _outbox: Outbox<Out> | undefined;
   /** Queues a message (written at once when open and nothing waits); its entry, unless refused. */

@@ -70,7 +70,7 @@ export function persist(
       if (typeof wire === 'string') out.push({ data: wire });
       else if (ArrayBuffer.isView(wire)) out.push({ data: new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) });
       else if (wire instanceof ArrayBuffer) out.push({ data: new Uint8Array(wire) });
-      // A Blob cannot be read synchronously: it is not persisted.
+      // Never a Blob: _check refuses one at send().
     }
     return out;
   };
@@ -113,6 +113,12 @@ export function persist(
   const made = feature<unknown, unknown>((host) => {
     if (client) invalidOption('One persist() per client: call persist() again for another client.');
     client = host;
+    // A Blob cannot be read synchronously, so it could never be stored: refused at send(), as bad input.
+    host._check = (wire) => {
+      if (typeof wire !== 'string' && !ArrayBuffer.isView(wire) && !(wire instanceof ArrayBuffer)) {
+        throw new SteadySocketError('INVALID_MESSAGE', 'persist() stores text and bytes, not a Blob: send its bytes (await blob.arrayBuffer()).');
+      }
+    };
     const loadFailed = (error: unknown) => {
       const failure = error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Loading the outbox failed.', error);
       // Corrupt contents were reset to empty; anything else may still be there, unread: never overwrite it.

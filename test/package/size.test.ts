@@ -40,7 +40,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // requests and aborts linked before listeners run, ttl after a reconnect): 17,232.
 // 17,400 for the features model's fixes (a feature may hold an attempt: the page in the
 // back/forward cache; a pong during the ready step) and requests written at once: 17,327.
-const IIFE_GZIP_BUDGET = 17_400;
+// 17,500 for a socket the server closes during the ready step (+15 B) and persist() refusing a
+// Blob at send() instead of leaving it out of the store unannounced (+~70 B): 17,401.
+const IIFE_GZIP_BUDGET = 17_500;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acks, json, persist, requests, SteadySocket, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
+import { acks, json, persist, requests, SteadySocket, SteadySocketError as SteadySocketErrorClass, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
@@ -133,6 +133,27 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(FakeWebSocket.last.sent, 'written').to.have.length(1);
       // The guide: with sync "a crash loses nothing send() accepted". It is written, not acknowledged.
       expect(onDisk(), 'on disk').to.deep.equal([1]);
+    });
+
+    it('refuses a Blob at send() and deliver() with INVALID_MESSAGE (it could never be stored), in every state; text and bytes are stored', async () => {
+      // Before: send() took the Blob and the snapshot left it out, with no drop and saved() resolving.
+      const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, use: [persist(fileStore(file), { sync: true })] });
+      kit.track(socket);
+      const refused = (what: string) => {
+        expect(() => socket.send(new Blob(['b'])), `send() ${what}`).to.throw(SteadySocketErrorClass).with.property('code', 'INVALID_MESSAGE');
+        expect(() => socket.deliver(new Blob(['b'])), `deliver() ${what}`).to.throw(SteadySocketErrorClass).with.property('code', 'INVALID_MESSAGE');
+      };
+      refused('while connecting');
+      socket.send('text');
+      socket.send(new Uint8Array([1, 2]));
+      expect(fileStore(file).loadSync().map((m) => (typeof m.data === 'string' ? m.data : [...m.data])), 'on disk').to.deep.equal(['text', [1, 2]]);
+      await clock.tickAsync(0); // the first attempt starts
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('open');
+      refused('while open');
+      expect(FakeWebSocket.last.sent, 'nothing of the Blobs written').to.have.length(2);
+      expect(socket.queued).to.deep.equal([]);
     });
 
     it('with { sync: true }: an acknowledged message leaves the disk once handled', async () => {
