@@ -4,6 +4,7 @@
  */
 import { feature, type Feature } from '../feature';
 import { showProtocol } from '../protocol';
+import { secretScrubber } from '../url';
 
 /** Option names of other reconnecting clients (reconnecting-websocket, partysocket, sockette, websocket-ts), and ours. */
 const PEER_NAMES: Readonly<Record<string, string>> = {
@@ -53,7 +54,13 @@ export function debug(log: (line: string) => void = (line) => console.debug(line
     // The URL an attempt tries is known once its providers ran: the client logs it then ('connecting to').
     client.on('state', (state, previous) => out(`state ${previous} -> ${state}`));
     client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${showProtocol(info.protocol)}` : ''}`));
-    client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${info.reason}` : ''}`));
+    // A server may quote the connection's token back in its close reason: scrubbed as in errors.
+    const reason = (text: string) => {
+      const url = client._currentUrl;
+      const headers = client._opts.headers;
+      return url ? secretScrubber(url, typeof headers === 'object' ? headers : undefined)(text) : text;
+    };
+    client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${reason(info.reason)}` : ''}`));
     client.on('reconnecting', (info) =>
       out(info.delay === Infinity ? 'waiting until woken' : `${info.offline ? 'offline: ' : ''}retry ${info.attempt} in ${info.delay} ms`),
     );

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { heartbeat, SteadySocket, type SteadySocketError } from '../../src/index';
+import { heartbeat, stats, SteadySocket, type SteadySocketError } from '../../src/index';
 import { sleep, until } from '../support/servers';
 
 const SERVER = `
@@ -99,6 +99,35 @@ describe('heartbeat across an event-loop stall (real server in a child process)'
       expect(socket.state).to.equal('waiting');
     } finally {
       await socket.close();
+    }
+  });
+});
+
+describe('stats() beside a protocol-ping heartbeat (real ws server on 127.0.0.1)', () => {
+  it('measures the round trip from pong frames and counts no ping or pong as a message (guide §11)', async () => {
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    let pings = 0;
+    wss.on('connection', (ws) => {
+      ws.on('ping', () => pings++);
+      ws.on('message', (data) => ws.send(data));
+    });
+    const counters = stats();
+    const socket = new SteadySocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { use: [heartbeat({ interval: 100, timeout: 1000 }), counters] });
+    try {
+      await new Promise((resolve) => socket.once('open', resolve));
+      const echoed = new Promise((resolve) => socket.once('message', resolve));
+      socket.send('one');
+      await echoed;
+      await until(() => pings >= 3, 3000, 'three protocol pings');
+      await until(() => counters.snapshot().rtt !== undefined, 1000, 'a round trip');
+      const { messagesIn, messagesOut, rtt } = counters.snapshot();
+      expect({ messagesIn, messagesOut }, 'only the application message, each way').to.deep.equal({ messagesIn: 1, messagesOut: 1 });
+      expect(rtt).to.be.a('number').and.at.least(0);
+    } finally {
+      await socket.close();
+      await new Promise((resolve) => wss.close(resolve));
     }
   });
 });

@@ -661,7 +661,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<string[]> {
         check(client.listenerCount('message') === baseMessageListeners + listening, 'messages-return-releases', `${client.listenerCount('message') - baseMessageListeners} iterator message listeners, ${listening} iterators listening`);
         check(client.listenerCount('state') === baseStateListeners + listening, 'messages-return-releases', `${client.listenerCount('state') - baseStateListeners} iterator state listeners, ${listening} iterators listening`);
       }
-      // §11 stats: "messagesIn, messagesOut: messages received and sent (heartbeat pings and pongs, and the ready step's messages, included)"
+      // §11 stats: "messagesIn, messagesOut: messages received and sent (application heartbeat pings and pongs, and the ready step's messages, included ...)"
       if (counters) {
         const snap = counters.snapshot();
         const model = statsModel();

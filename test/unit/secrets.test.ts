@@ -250,6 +250,27 @@ describe('secrets in URLs and headers', () => {
       );
     });
 
+    it('scrubs a close reason in which the server quotes the token or a header value from the debug line; the close event keeps it as sent', () => {
+      const lines: string[] = [];
+      const token = 'TOKEN-quoted-back-1234';
+      const header = 'HEADER-quoted-back-5678';
+      const socket = new SteadySocket(`ws://example.test/feed?token=${token}`, {
+        WebSocket: FakeWebSocket as never,
+        headers: { 'X-Key': header },
+        use: [debug((line) => lines.push(line))],
+      });
+      const reasons: string[] = [];
+      socket.on('close', (info) => reasons.push(info.reason));
+      clock.runMicrotasks();
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(4001, `bad token ${token} / key ${header}`);
+      const closed = lines.filter((line) => line.includes('closed with 4001'));
+      expect(closed, 'the debug line of the close').to.deep.equal(['[steadysocket] closed with 4001 bad token *** / key ***']);
+      // The guide: what the server sends is passed on as it came (the application reads its own protocol).
+      expect(reasons).to.deep.equal([`bad token ${token} / key ${header}`]);
+      void socket.close();
+    });
+
     it('reports a constructor that refuses the URL (a browser SyntaxError naming it) without the secret', () => {
       class Refusing extends FakeWebSocket {
         constructor(url: string) {
