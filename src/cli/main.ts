@@ -21,6 +21,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
   if ('exit' in parsed) return parsed.exit;
   const options = parsed.run;
+  // And from what commander made of it, whatever way the flags were written.
+  for (const protocol of options.subprotocols) if (protocol.length > 24) scrubber.add(protocol);
+  for (const [name, value] of Object.entries(options.headers)) if (!/^(?:host|origin)$/i.test(name)) scrubber.addHeaderValue(value);
   try {
     if (options.passphrase === true) {
       options.passphrase = await passphrase(options);

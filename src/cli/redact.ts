@@ -59,7 +59,8 @@ export class Scrubber {
 
   /** A header value, and each word of it (`Bearer <token>` hides the token wherever it shows up alone). */
   addHeaderValue(value: string): void {
-    this.add(value, ...value.split(/[\s,;]+/));
+    const trimmed = value.trim(); // `Name: value` (the space after the colon is no part of it)
+    this.add(trimmed, ...trimmed.split(/[\s,;]+/));
   }
 
   scrub(text: string): string {
@@ -82,12 +83,45 @@ function safeDecode(value: string): string {
 /** The environment variables that may hold a proxy URL with credentials. */
 const PROXY_ENV = ['http_proxy', 'https_proxy', 'all_proxy', 'ws_proxy', 'wss_proxy'].flatMap((n) => [n, n.toUpperCase()]);
 
+/** Short flags that take a value (args.ts); the others are switches. */
+const SHORT_WITH_VALUE = new Set(['c', 's', 'H', 'o', 'x', 'w', 'p', 'l']);
+
+/**
+ * The command line with each cluster of short flags written out (`-qs tok` → `-q -s tok`,
+ * `-PsTOKEN` → `-P -s TOKEN`), as commander reads it: switches until the first flag that takes a
+ * value, which takes the rest of the word or else the next one.
+ */
+export function expandShortFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    if (!/^-[A-Za-z]{2}/.test(arg)) {
+      out.push(arg);
+      continue;
+    }
+    for (let j = 1; j < arg.length; j++) {
+      out.push(`-${arg[j]}`);
+      if (SHORT_WITH_VALUE.has(arg[j])) {
+        if (j + 1 < arg.length) out.push(arg.slice(j + 1));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * A scrubber for one run, from the raw command line and the environment, before any parsing:
- * so even an error about a flag (which may quote its value) cannot print a secret.
+ * so even an error about a flag (which may quote its value) cannot print a secret. Read twice,
+ * as written and with its short-flag clusters written out: what either reading calls a secret is one.
  */
 export function scrubberFor(argv: readonly string[], env: NodeJS.ProcessEnv): Scrubber {
   const scrubber = new Scrubber();
+  for (const words of [argv, expandShortFlags(argv)]) scan(scrubber, words);
+  for (const name of PROXY_ENV) scrubber.addUrl(env[name]);
+  return scrubber;
+}
+
+function scan(scrubber: Scrubber, argv: readonly string[]): void {
   const valueOf = (i: number, flag: string): string | undefined => {
     const arg = argv[i];
     if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
@@ -120,6 +154,4 @@ export function scrubberFor(argv: readonly string[], env: NodeJS.ProcessEnv): Sc
     // Anything that looks like a URL, wherever it stands (the positional URL among them).
     if (/[/@?]/.test(arg)) scrubber.addUrl(arg);
   }
-  for (const name of PROXY_ENV) scrubber.addUrl(env[name]);
-  return scrubber;
 }

@@ -22,7 +22,7 @@ import {
 import { createProxyAgent, proxyAgentFor } from '../node';
 import { UsageError, type CliOptions } from './args';
 import { ExitCode, exitCodeFor } from './exit-codes';
-import { describeClose, encodeInput } from './messages';
+import { describeClose, encodeInput, visible } from './messages';
 import { redactUrl, type Scrubber } from './redact';
 
 /** How a Session differs between the modes. */
@@ -286,7 +286,8 @@ export class Session {
     };
     const use: Feature[] = [this.counters];
     if (o.heartbeat !== undefined) use.push(heartbeat({ interval: o.heartbeat, timeout: o.heartbeat }));
-    if (o.debug) use.push(debug((line) => process.stderr.write(`${this.mode.scrubber?.scrub(line) ?? line}\n`)));
+    // A debug line quotes the server (a close reason): control characters shown as escapes, as in every diagnostic.
+    if (o.debug) use.push(debug((line) => process.stderr.write(`${visible(this.mode.scrubber?.scrub(line) ?? line)}\n`)));
     if (o.minDelay !== undefined && o.maxDelay === undefined && o.minDelay > 30_000) options.maxDelay = o.minDelay;
     if (o.maxDelay !== undefined && o.minDelay === undefined && o.maxDelay < 1000) options.minDelay = o.maxDelay;
     options.shouldReconnect = (info) => this.shouldReconnect(info);

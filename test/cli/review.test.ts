@@ -168,6 +168,12 @@ describe('steadysocket CLI: adversarial review', function () {
         expect(result.code, `${mode.join(' ')} ${result.stderr}`).to.equal(0);
         expect(`${result.stdout}${result.stderr}`, mode.join(' ')).not.to.include(token);
       }
+      // Written together with other short flags, as commander also reads them.
+      for (const flags of [['-Ps', offered], ['-qs', offered, '--json'], [`-Ps${offered}`, '--debug']]) {
+        const result = await runCli([server.url('/k8s'), ...flags, '-x', 'hi']);
+        expect(result.code, `${flags[0]} ${result.stderr}`).to.equal(0);
+        expect(`${result.stdout}${result.stderr}`, flags.join(' ')).not.to.include(token);
+      }
       const refusing = await startServer({ echo: true, handleProtocols: () => false });
       try {
         const result = await runCli([refusing.url('/k8s'), '-s', offered, '-s', 'v2.chat', '-x', 'hi', '--debug']);
@@ -183,6 +189,10 @@ describe('steadysocket CLI: adversarial review', function () {
       expect(result.stdout, 'the message, untouched').to.equal('\x1b[31mred\x1b[0m\n');
       expect(result.stderr).to.include('bye\\x1b]2;owned\\x07');
       expect(result.stderr, 'no raw ESC or BEL on stderr').not.to.match(/[\x07\x1b]/);
+      // --debug lines quote the close reason too.
+      const debugged = await runCli([server.url('/escapes'), '--no-reconnect', '-w', '-1', '--debug']);
+      expect(debugged.stderr).to.match(/\[steadysocket\] closed with \d+ bye\\x1b\]2;owned\\x07/);
+      expect(debugged.stderr, 'no raw ESC or BEL in --debug lines').not.to.match(/[\x07\x1b]/);
     });
   });
 

@@ -8,7 +8,7 @@ import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
 import { helpLines, statusText, wrapWords } from '../../src/cli/interactive';
 import { displayUrl, encodeInput, InputError, renderMessage } from '../../src/cli/messages';
 import { JsonReporter } from '../../src/cli/output';
-import { redactUrl, Scrubber, scrubberFor } from '../../src/cli/redact';
+import { expandShortFlags, redactUrl, Scrubber, scrubberFor } from '../../src/cli/redact';
 import { displayRows, truncate } from '../../src/cli/terminal';
 
 function parse(...argv: string[]): CliOptions {
@@ -98,6 +98,15 @@ describe('steadysocket CLI: pure parts', () => {
       );
       const text = 'pa55word t0ken123 abcd1234 hunter22 proxypw1 envpass9 see http://z:q@y/?a=b, 1000 normal closure';
       expect(scrubber.scrub(text)).to.equal('*** *** *** *** *** *** see http://***:***@y/?a=***, 1000 normal closure');
+    });
+
+    it('finds the secrets of short flags written together (-qs, -PsVALUE, -qH) as commander reads them', () => {
+      const token = 'base64url.bearer.authorization.k8s.io.SECRETTOKEN';
+      expect(expandShortFlags(['-qs', token, '-PHX-Key: hidden99', '-xhello', '-Lk', 'ws://h'])).to.deep.equal(['-q', '-s', token, '-P', '-H', 'X-Key: hidden99', '-x', 'hello', '-L', '-k', 'ws://h']);
+      for (const argv of [['-qs', token], [`-Ps${token}`], ['-kPs', token], ['-s', token]]) {
+        const scrubber = scrubberFor(['ws://h/', ...argv, '-qH', 'X-Key: hidden99'], {});
+        expect(scrubber.scrub(`protocol ${token} key hidden99`), argv.join(' ')).to.equal('protocol *** key ***');
+      }
     });
   });
 
