@@ -1,4 +1,3 @@
-import * as readline from 'node:readline';
 import { isSteadySocketError } from '../index';
 import { DEFAULT_COUNT_WAIT, type CliOptions } from './args';
 import { colorsFor } from './colors';
@@ -89,20 +88,36 @@ function sendAll(session: Session, messages: string[], reporter: { notice(text: 
 async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean): Promise<void> {
   // -b: every byte as it came (one char per byte), not decoded as UTF-8 (which would replace
   // invalid sequences); Session.send turns the line back into those bytes.
-  if (bytes) process.stdin.setEncoding('latin1');
-  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
-  void session.done.then(() => lines.close());
-  try {
-    for await (const line of lines) {
-      if (!trySend(session, line, reporter, bytes)) return;
-      // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
-      if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
-        await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
-      }
+  process.stdin.setEncoding(bytes ? 'latin1' : 'utf8');
+  for await (const line of linesOf(process.stdin, bytes)) {
+    if (!trySend(session, line, reporter, bytes)) return;
+    // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
+    if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
+      await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
     }
-  } finally {
-    lines.close();
   }
+}
+
+/**
+ * The lines of `input` (decoded text chunks), each without its `\n`; a last line without one
+ * too. Only `\n` ends a line (readline also ends one at a lone `\r`, which cut binary input
+ * apart): in text a `\r` right before it goes with it (CRLF files), and with `keepCr` (-b,
+ * byte for byte) every `\r` stays. Read a chunk at a time, as the caller asks: stdin waits while
+ * the caller does.
+ */
+export async function* linesOf(input: AsyncIterable<string>, keepCr: boolean): AsyncGenerator<string> {
+  let pending = '';
+  const line = (text: string) => (!keepCr && text.endsWith('\r') ? text.slice(0, -1) : text);
+  for await (const chunk of input) {
+    pending += chunk;
+    let start = 0;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
+      yield line(pending.slice(start, end));
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+  }
+  if (pending) yield line(pending);
 }
 
 /** Sends one line; a line that cannot be encoded is skipped with a notice. False once closed for good. */

@@ -238,7 +238,7 @@ export interface CliProcess {
   stderr(): string;
   /** Complete stdout lines so far. */
   lines(): string[];
-  write(text: string): void;
+  write(text: string | Buffer): void;
   end(): void;
   /** Resolves when a stdout line matches. */
   waitForLine(match: string | RegExp, timeout?: number): Promise<string>;
@@ -314,7 +314,7 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
 }
 
 /** Runs the CLI to completion with `input` on stdin (closed at once when absent). */
-export async function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CliResult> {
   const cli = startCli(args, options);
   if (options.input !== undefined) cli.write(options.input);
   cli.end();

@@ -301,6 +301,17 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(server.connections.find((c) => c.path === '/bin')!.messages).to.deep.equal([`hex:${Buffer.from('héllo').toString('hex')}`]);
     });
 
+    it('-b sends each line byte for byte: only \\n ends a line, every \\r stays; text drops the \\r of a CRLF only', async () => {
+      // readline also ended a line at a lone \r: one line became two frames, its \r bytes gone.
+      const input = Buffer.from([0x61, 0x0d, 0x62, 0x00, 0xff, 0xfe, 0x0d, 0x0a, 0x63, 0x0a, 0x0a, 0x64]);
+      const binary = await runCli([server.url('/bin-cr'), '-b', '-q'], { input });
+      expect(binary.code, binary.stderr).to.equal(0);
+      expect(server.connections.find((c) => c.path === '/bin-cr')!.messages).to.deep.equal(['hex:610d6200fffe0d', 'hex:63', 'hex:', 'hex:64']);
+      const text = await runCli([server.url('/text-cr'), '-q'], { input: 'a\rb\r\nc\n' });
+      expect(text.code, text.stderr).to.equal(0);
+      expect(server.connections.find((c) => c.path === '/text-cr')!.messages).to.deep.equal(['a\rb', 'c']);
+    });
+
     it('prints a binary frame as hex by default, so one message stays one line', async () => {
       const cli = startCli([server.url('/binout')]);
       await until(() => server.connections.some((c) => c.path === '/binout'), 5000, 'the connection');
