@@ -91,7 +91,12 @@ export function statusText(s: StatusSnapshot, now: number, colors: Colors): stri
   }
 }
 
-/** The interactive reporter: everything goes through the terminal so the footer stays intact. */
+/**
+ * The interactive reporter. Received messages go to stdout and answers to what you typed (slash
+ * commands) to the prompt's stream, both through the terminal so the footer stays intact.
+ * Connection events are diagnostics: on stderr, through the terminal when stderr is the terminal,
+ * else straight to wherever stderr was sent (`2>/dev/null`, `2>log`); none with -q.
+ */
 class TerminalReporter implements Reporter {
   terminal: Terminal | undefined;
 
@@ -100,6 +105,7 @@ class TerminalReporter implements Reporter {
     private readonly ui: Colors,
     private readonly encoding: Encoding,
     private readonly scrubber: Scrubber,
+    private readonly events: { quiet: boolean; stderrIsTerminal: boolean },
   ) {}
 
   message(data: unknown): void {
@@ -132,7 +138,17 @@ class TerminalReporter implements Reporter {
   notice(text: string): void {
     this.line({ text, tone: 'note' });
   }
+  /** A connection event or notice: a diagnostic. */
   line(line: Line): void {
+    if (this.events.quiet) return;
+    if (!this.events.stderrIsTerminal) {
+      process.stderr.write(`${paint(this.ui, { ...line, text: visible(this.scrubber.scrub(line.text)) })}\n`);
+      return;
+    }
+    this.reply(line);
+  }
+  /** An answer to what was typed (a slash command, a message not sent): next to the prompt. */
+  reply(line: Line): void {
     this.terminal?.print(paint(this.ui, { ...line, text: visible(this.scrubber.scrub(line.text)) }));
   }
 }
@@ -142,7 +158,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
   const out = colorsFor(process.stdout, options.color, env);
   const ui = colorsFor(process.stderr, options.color, env);
   const uiStream = process.stderr.isTTY ? process.stderr : process.stdout;
-  const reporter = new TerminalReporter(out, ui, options.encoding, scrubber);
+  const reporter = new TerminalReporter(out, ui, options.encoding, scrubber, { quiet: options.quiet, stderrIsTerminal: process.stderr.isTTY === true });
   const session = new Session(options, reporter, { scrubber });
   const terminal = new Terminal({
     input: process.stdin,
@@ -194,7 +210,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
       const sent = session.send(message);
       terminal.print(`${ui.dim('>')} ${message}${sent ? '' : ui.dim(' (queued)')}`);
     } catch (error) {
-      reporter.line({ text: `not sent: ${(error as Error).message}`, tone: 'bad' });
+      reporter.reply({ text: `not sent: ${(error as Error).message}`, tone: 'bad' });
     }
   });
   // Signals from outside (Ctrl-C at the prompt arrives as a key instead): close, restore the terminal.
@@ -218,7 +234,7 @@ export async function runInteractive(options: CliOptions, env: NodeJS.ProcessEnv
 
 function slash(line: string, session: Session, reporter: TerminalReporter, quit: () => void, width: () => number): void {
   const [command, ...args] = line.trim().split(/\s+/);
-  const say = (text: string, tone: Line['tone'] = 'note') => reporter.line({ text, tone });
+  const say = (text: string, tone: Line['tone'] = 'note') => reporter.reply({ text, tone });
   try {
     switch (command) {
       case '/help':
@@ -234,7 +250,7 @@ function slash(line: string, session: Session, reporter: TerminalReporter, quit:
         }
         const connected = session.socket.state === 'open';
         session.ping(text || undefined).then(
-          (rtt) => reporter.pong(NO_DATA, rtt),
+          (rtt) => reporter.reply(describe.pong(NO_DATA, rtt)),
           (error: SteadySocketError) => {
             if (!connected && error.code === 'CONNECTION_CLOSED') say(`not connected: no ping sent (${error.code})`, 'warn');
             else if (!session.ended) say(`ping failed: ${error.code}: ${error.message}`, 'warn');

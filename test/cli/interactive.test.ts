@@ -55,11 +55,12 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The CLI in a clean environment, then its exit code on the screen. */
-function command(args: string[], env: Record<string, string> = {}): string {
+/** The CLI in a clean environment, then its exit code on the screen; `stderrTo`: a file stderr is sent to. */
+function command(args: string[], env: Record<string, string> = {}, stderrTo?: string): string {
   const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
-  return `env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}; echo "EXIT=$?"; sleep 30`;
+  const redirect = stderrTo ? ` 2>${shellQuote(stderrTo)}` : '';
+  return `env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 30`;
 }
 
 describe('steadysocket CLI: interactive mode in a real terminal (tmux)', function () {
@@ -114,6 +115,37 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     tmux.keys('/quit', 'Enter');
     await tmux.waitFor('EXIT=0');
     expect(tmux.screen()).to.include('● closed');
+  });
+
+  it('with 2>file shows just the conversation and the answers to slash commands; connection events go to the file; -q shows none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steadysocket-cli-'));
+    try {
+      const file = join(dir, 'stderr.txt');
+      tmux.start(command([server.url('/quiet-tty')], {}, file));
+      await until(() => server.connections.some((c) => c.path === '/quiet-tty'), 5000, 'the connection');
+      await until(() => readFileSync(file, 'utf8').includes('connected to'), 5000, 'the open event in the file');
+      server.connections.find((c) => c.path === '/quiet-tty')!.socket.send('hello from the server');
+      await tmux.waitFor('< hello from the server');
+      tmux.keys('/stats', 'Enter');
+      await tmux.waitFor(/state open · connected for/);
+      expect(tmux.screen(), 'no connection event on the terminal').not.to.include('connected to');
+      tmux.keys('/quit', 'Enter');
+      await tmux.waitFor('EXIT=0');
+      expect(readFileSync(file, 'utf8'), 'the file has the events, not the answers').to.include('connected to').and.not.include('state open');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    tmux.kill();
+    tmux = new Tmux();
+    tmux.start(command([server.url('/quiet-q'), '-q']));
+    await until(() => server.connections.some((c) => c.path === '/quiet-q'), 5000, 'the connection');
+    server.connections.find((c) => c.path === '/quiet-q')!.socket.send('quietly');
+    await tmux.waitFor('< quietly');
+    tmux.keys('/stats', 'Enter');
+    await tmux.waitFor(/state open · connected for/);
+    expect(tmux.screen(), '-q: no connection event').not.to.include('connected to');
+    tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
   });
 
   it('shows control characters a server sends as escapes: no colour, title or screen clearing reaches the terminal', async () => {
