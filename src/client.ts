@@ -502,7 +502,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const plan = planRetry(info, retry, this._opts, Date.now());
     if (plan.kind === 'stop') this._finish(info.error);
     else if (plan.kind === 'exhausted') {
-      const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up after ${info.attempt} failed attempts (maxRetries ${this._opts.maxRetries}).`, info.error);
+      const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up at failure ${info.attempt} (maxRetries ${this._opts.maxRetries}).`, info.error);
       this._emitError(error);
       // An error listener may have asked for a reconnect (or closed): its decision stands.
       if (!this._tookOver(id)) this._finish(error);

@@ -363,6 +363,8 @@ export class Session {
       const plain = this.options.url.replace(/^wss:/, 'ws:');
       return reworded(error, `the server did not answer TLS; is it ws://? (try ${redactUrl(plain)}) Not retrying: it would fail the same way.`);
     }
+    // The library names its own option; here it is a flag.
+    if (error.message.includes('with the ca option')) return reworded(error, error.message.replace('with the ca option', 'with --ca <file>'));
     return error;
   }
 

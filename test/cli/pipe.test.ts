@@ -343,7 +343,7 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(events.find((e) => e.type === 'reconnecting')).to.include({ attempt: 1 });
       expect(events.find((e) => e.type === 'drop')).to.include({ reason: 'closed', code: 'CLOSED', data: 'never sent' });
       expect(events.filter((e) => e.type === 'error').map((e) => e.code)).to.include.members(['CONNECT_FAILED', 'RETRIES_EXHAUSTED']);
-      expect(result.stderr).to.match(/Gave up after 2 failed attempts.*\(exit 3\)/);
+      expect(result.stderr).to.match(/Gave up at failure 2 \(maxRetries 1\).*\(exit 3\)/);
     });
   });
 

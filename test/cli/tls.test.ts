@@ -42,6 +42,8 @@ describe('steadysocket CLI: TLS', function () {
     const result = await runCli([server.url('/noca'), '-x', 'x']);
     expect(result.code).to.equal(3);
     expect(result.stderr).to.match(/unable to verify|self.signed|UNABLE_TO_VERIFY/i);
+    // The advice names the CLI's flag, not the library's option.
+    expect(result.stderr).to.include('Pass its CA with --ca <file>').and.not.include('ca option');
     expect(result.stderr).not.to.include('reconnecting');
   });
 
