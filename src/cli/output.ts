@@ -71,8 +71,12 @@ export class PlainReporter implements Reporter {
   ) {}
 
   message(data: unknown): void {
+    // stdout a terminal (`echo sub | steadysocket URL`): a person reads it, and a server must not
+    // drive it: control characters shown as escapes, as in interactive mode. Otherwise byte for
+    // byte, for programs.
+    if ((this.stdout as Writable & { isTTY?: boolean }).isTTY === true) this.stdout.write(`${visible(this.encoding === 'binary' && typeof data !== 'string' ? toBuffer(data).toString('utf8') : renderMessage(data, this.encoding).text)}\n`);
     // -b: a binary frame is printed as its bytes, untouched (not decoded as UTF-8).
-    if (this.encoding === 'binary' && typeof data !== 'string') this.stdout.write(Buffer.concat([toBuffer(data), NEWLINE]));
+    else if (this.encoding === 'binary' && typeof data !== 'string') this.stdout.write(Buffer.concat([toBuffer(data), NEWLINE]));
     else this.stdout.write(`${renderMessage(data, this.encoding).text}\n`);
   }
   open(info: OpenInfo): void {

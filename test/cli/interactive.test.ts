@@ -55,12 +55,16 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The CLI in a clean environment, then its exit code on the screen; `stderrTo`: a file stderr is sent to. */
-function command(args: string[], env: Record<string, string> = {}, stderrTo?: string): string {
+/**
+ * The CLI in a clean environment, then its exit code on the screen; `stderrTo`: a file stderr is
+ * sent to; `input`: piped to stdin (pipe mode, stdout still the terminal).
+ */
+function command(args: string[], env: Record<string, string> = {}, stderrTo?: string, input?: string): string {
   const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
   const redirect = stderrTo ? ` 2>${shellQuote(stderrTo)}` : '';
-  return `env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 30`;
+  const pipe = input === undefined ? '' : `printf %s ${shellQuote(input)} | `;
+  return `${pipe}env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 30`;
 }
 
 describe('steadysocket CLI: interactive mode in a real terminal (tmux)', function () {
@@ -163,6 +167,18 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     // /quit while waiting to reconnect is a normal end: the 4000 before it was already reported.
     await tmux.waitFor(/reconnecting in/);
     tmux.keys('/quit', 'Enter');
+    await tmux.waitFor('EXIT=0');
+  });
+
+  it('pipe mode into a terminal (echo sub | steadysocket URL) shows a server\'s control characters as escapes too', async () => {
+    tmux.start(command([server.url('/pipe-tty'), '-w', '2'], {}, undefined, 'subscribe\n'));
+    await until(() => server.connections.some((c) => c.path === '/pipe-tty' && c.messages.includes('subscribe')), 5000, 'the piped line');
+    const title = () => tmux.run('display-message', '-p', '-t', 'cli', '#{pane_title}').trim();
+    const before = title();
+    server.connections.find((c) => c.path === '/pipe-tty')!.socket.send('\x1b]2;owned\x07\x1b[31mred\x1b[0m');
+    await tmux.waitFor('\\x1b]2;owned\\x07\\x1b[31mred\\x1b[0m');
+    expect(title(), 'the pane title').to.equal(before);
+    expect(tmux.screen(true), 'no red from the server').not.to.include('\x1b[31m');
     await tmux.waitFor('EXIT=0');
   });
 
