@@ -232,6 +232,14 @@ describe('docs stay true to the code', () => {
       expect(mermaidTransitions(guide)).to.deep.equal(fromCode);
     });
 
+    it("the README's state table says the same (its 'can become' column)", () => {
+      const section = /^## States and events\n([\s\S]*?)^The \[guide\]/m.exec(readme)?.[1] ?? '';
+      const rows = [...section.matchAll(/^\| `(\w+)` \| ((?:`\w+`(?:, )?)+|—) \|/gm)];
+      const fromReadme = rows.flatMap(([, from, to]) => [...to.matchAll(/`(\w+)`/g)].map((m) => `${from}->${m[1]}`)).sort();
+      expect(rows.map((r) => r[1])).to.deep.equal(['connecting', 'open', 'closing', 'waiting', 'closed']);
+      expect(fromReadme).to.deep.equal(codeTransitions(read('src/client.ts')));
+    });
+
     it('is rendered in docs/states.svg from the current mermaid source', () => {
       const svg = checkSvg('docs/states.svg');
       expect(svg).to.not.include('<foreignObject');
