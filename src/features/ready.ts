@@ -32,6 +32,9 @@ export function ready<In = any, Out = any>(step: (context: ReadyContext<In, Out>
   if (typeof step !== 'function') invalidOption('ready() takes a function.');
   return feature<In, Out>((client) => {
     let current: ReadyStep<In> | undefined;
+    // close() and reconnect() abandon the connection when they are called, not when its closing
+    // handshake ends (up to closeTimeout later): a fetch given the signal stops now.
+    client.on('state', (state) => state === 'closing' && current?.fail(connectionClosed));
     return {
       opening(conn) {
         const running = (current = new ReadyStep<In>());

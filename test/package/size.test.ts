@@ -68,7 +68,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   core: { code: "new SteadySocket('wss://example.test');", budget: 10_000 },
   heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_750 },
   pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_600 },
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_250 },
+  // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_300 },
   ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_150 },
   // 10,300: every shape +15 B for the watchdog on a socket the server closes during the ready step.
   stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_300 },
