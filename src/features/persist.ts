@@ -37,6 +37,9 @@ export interface PersistOptions {
  * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
  * client's codec when restored.
  */
+/** The client using each store key in this page or process: two at once would overwrite each other's saves. */
+const users = new Map<string, FeatureHost<unknown, unknown>>();
+
 export function persist(
   store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
   options: PersistOptions = {},
@@ -112,6 +115,13 @@ export function persist(
 
   const made = feature<unknown, unknown>((host) => {
     if (client) invalidOption('One persist() per client: call persist() again for another client.');
+    const key = store.key;
+    if (key !== undefined) {
+      const other = users.get(key);
+      if (other && other.state !== 'closed') invalidOption(`Another client still uses the store ${key}: await its close() first, or give each client its own store.`);
+      users.set(key, host);
+      host.on('state', (state) => state === 'closed' && users.get(key) === host && users.delete(key));
+    }
     client = host;
     // A Blob cannot be read synchronously, so it could never be stored: refused at send(), as bad input.
     host._check = (wire) => {

@@ -191,6 +191,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
   return {
     path: target,
+    key: `file:${target}`,
 
     load() {
       return enqueue<StoredMessage[]>({ kind: 'load', waiters: [] });

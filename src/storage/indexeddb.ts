@@ -42,6 +42,10 @@ const MAX_SLOTS = 64;
  */
 const claims = new WeakMap<LockManagerLike, Map<string, Promise<string>>>();
 
+/** Injected lock managers (each stands for a page of its own, e.g. in tests), numbered for the store's key. */
+const managers = new WeakMap<LockManagerLike, number>();
+let managersSeen = 0;
+
 const STORE = 'outbox';
 const VERSION = 1;
 
@@ -52,15 +56,26 @@ const VERSION = 1;
  * once when there is no IndexedDB (Node, some private modes).
  */
 export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}): OutboxStore {
+  // `name#2`, `name#3`… are the slots of other tabs: a name of that shape would be adopted by `name`'s store.
+  if (typeof name !== 'string' || !name || /#\d+$/.test(name)) {
+    throw new SteadySocketError('INVALID_OPTION', 'indexedDbStore(name): a name, not ending in #<number> (the slots of other tabs).');
+  }
   const found = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!found) {
     throw new SteadySocketError('STORAGE_FAILED', 'IndexedDB is not available here: pass its factory as the indexedDB option, or use another OutboxStore.');
   }
-  return openStore(name, found, options.locks ?? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks);
+  const locks = options.locks ?? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  const store = openStore(name, found, locks);
+  // One page's stores of one name share its slot: one client of it at a time (persist() checks).
+  if (options.locks && !managers.has(options.locks)) managers.set(options.locks, ++managersSeen);
+  return { ...store, key: `indexeddb:${name}${options.locks ? `@${managers.get(options.locks)}` : ''}` };
 }
 
-/** The store of the database `name` (a slot of it, with `locks`; that database itself without). */
-function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | undefined): OutboxStore {
+/**
+ * The store of the database `name` (a slot of it, with `locks`; that database itself without).
+ * `orphan`: a slot a closed tab left, read for adoption: never cleared when it is corrupt.
+ */
+function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | undefined, orphan = false): OutboxStore {
   const label = `The IndexedDB outbox "${name}"`;
   let opening: Promise<IDBDatabase> | undefined;
   /** The database this store owns (its slot), once claimed. */
@@ -143,8 +158,15 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       const release = await hold(orphan);
       if (!release) continue; // a live tab's
       try {
-        const left = openStore(orphan, factory, undefined); // under our hold of its lock
-        const messages = await left.load().catch(() => []);
+        const left = openStore(orphan, factory, undefined, true); // under our hold of its lock
+        let messages: StoredMessage[];
+        try {
+          messages = await left.load();
+        } catch {
+          // Unreadable (a newer version's database, a browser error) or corrupt: left as it is,
+          // not deleted. Nothing of it is lost; it stays for a later version or for inspection.
+          continue;
+        }
         if (messages.length) {
           all = [...all, ...messages];
           await outbox.save(all);
@@ -189,7 +211,8 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
         'be read',
       );
       const problem = recordsProblem(keys, values);
-      if (!problem) return adopt(values as StoredMessage[]);
+      if (!problem) return orphan ? (values as StoredMessage[]) : adopt(values as StoredMessage[]);
+      if (orphan) throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}).`);
       await transact('readwrite', (store) => (store.clear(), () => undefined), 'be cleared');
       throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}). It was cleared: the outbox starts empty and its old messages are lost.`);
     },

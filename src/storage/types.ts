@@ -29,4 +29,10 @@ export interface OutboxStore {
   save(messages: readonly StoredMessage[]): Promise<void>;
   /** Deletes the storage; load() then returns `[]`. */
   clear(): Promise<void>;
+  /**
+   * What the store keeps its messages in (`indexeddb:<name>`, `file:<path>`): stores with the same
+   * key share their contents, so `persist()` lets only one client at a time use a key (another,
+   * made before the first one closed, throws `INVALID_OPTION`). Optional for your own stores.
+   */
+  readonly key?: string;
 }

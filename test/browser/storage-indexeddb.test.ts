@@ -141,6 +141,32 @@ describe('storage: indexedDbStore in browsers', () => {
         expect(await callOn(third, 'load', 'shared'), "the next tab takes the free slot, and the closed tab's messages").to.deep.equal({ ok: true, value: [{ text: 'from tab 2' }] });
       });
 
+      it('leaves an abandoned database it cannot read (a newer version, corrupt records) where it is, and adopts the readable one', async () => {
+        // Before: adoption read a failure as "empty" and deleted the database, its messages with it.
+        await page.evaluate(async () => {
+          const make = (name: string, version: number, records: unknown[]) =>
+            new Promise<void>((resolve, reject) => {
+              const request = indexedDB.open(name, version);
+              request.onupgradeneeded = () => request.result.createObjectStore('outbox');
+              request.onerror = () => reject(request.error);
+              request.onsuccess = () => {
+                const db = request.result;
+                const tx = db.transaction('outbox', 'readwrite');
+                records.forEach((record, i) => tx.objectStore('outbox').put(record, i));
+                tx.oncomplete = () => (db.close(), resolve());
+                tx.onerror = () => reject(tx.error);
+              };
+            });
+          await make('left#2', 2, [{ data: 'from a newer version' }]);
+          await make('left#3', 1, [{ data: 'valid' }, { foo: 1 }]);
+          await make('left#4', 1, [{ data: 'adoptable' }]);
+        });
+        expect(await load('left')).to.deep.equal({ ok: true, value: [{ text: 'adoptable' }] });
+        const names = await call<string[]>('databases');
+        expect(names, 'the unreadable ones are kept').to.include.members(['left#2', 'left#3']);
+        expect(names, 'the adopted one is gone').not.to.include('left#4');
+      });
+
       it('clear() deletes the database, and load() then returns []', async () => {
         await save('cleared', [{ text: 'x' }]);
         expect(await call('databases')).to.include('cleared');

@@ -439,6 +439,12 @@ class FakeDatabase {
     this.factory.settleClose(this);
   }
 }
+/** What the database `name` (a slot: no store may be opened by that name) holds, read off the fake directly. */
+function slotContents(factory: FakeIndexedDB | IDBFactory, name: string): StoredMessage[] {
+  const records = (factory as FakeIndexedDB).databases.get(name)?.stores.get('outbox') ?? new Map();
+  return [...records.entries()].sort(([a], [b]) => Number(a) - Number(b)).map(([, record]) => record as StoredMessage);
+}
+
 class FakeIndexedDB {
   readonly databases = new Map<string, { version: number; stores: Stores }>();
   readonly connections: FakeDatabase[] = [];
@@ -626,7 +632,7 @@ describe('storage: indexedDbStore over an IndexedDB double, round 2', () => {
       tabA.socket.send({ id: 1, n: 1 });
       await tabA.outbox.saved();
       // Tab B holds the name itself; tab A has the second slot.
-      expect((await indexedDbStore('chat-outbox#2', { indexedDB: factory }).load()).map((m) => m.data), 'tab A: durable').to.deep.equal(['{"id":1,"n":1}']);
+      expect(slotContents(factory, 'chat-outbox#2').map((m) => m.data), 'tab A: durable').to.deep.equal(['{"id":1,"n":1}']);
       try {
         socketB.serverClose(1006); // tab B's connection drops: it saves its own (empty) outbox
         await tabB.outbox.saved();
@@ -637,6 +643,26 @@ describe('storage: indexedDbStore over an IndexedDB double, round 2', () => {
       } finally {
         await Promise.all([tabA.socket.close(), tabB.socket.close()]);
       }
+    });
+
+    it('two clients of one page on one outbox name: the second throws INVALID_OPTION (they would share the page\'s slot)', async () => {
+      // Before: both saved into the page's one slot, the last save wiping the other's messages.
+      const factory = listing(new FakeIndexedDB());
+      const page = new FakeLocks().tab();
+      const make = (name: string) => new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(indexedDbStore(name, { indexedDB: factory, locks: page }))] });
+      const first = make('chat-outbox');
+      first.on('error', () => {});
+      try {
+        expect(() => make('chat-outbox')).to.throw().with.property('code', 'INVALID_OPTION');
+        const second = make('another-outbox');
+        second.on('error', () => {});
+        await second.close();
+      } finally {
+        await first.close();
+      }
+      const third = make('chat-outbox'); // once the first has closed
+      third.on('error', () => {});
+      await third.close();
     });
 
     it('tabs: each live store has a slot of its own; a closed tab\'s messages go to the next store that takes its slot, or are adopted', async () => {
@@ -664,7 +690,7 @@ describe('storage: indexedDbStore over an IndexedDB double, round 2', () => {
       const loaded = (await storeD.load()).map((m) => m.data);
       expect(loaded, 'its own slot first, then the adopted ones').to.deep.equal(['a1', 'b1']);
       expect([...fake.databases.keys()].filter((n) => n !== 'outbox#3'), 'the adopted slot is deleted').to.deep.equal(['outbox']);
-      expect((await indexedDbStore('outbox#2', { indexedDB: factory }).load()), 'nothing left in slot 2').to.deep.equal([]);
+      expect(slotContents(fake, 'outbox#2'), 'nothing left in slot 2').to.deep.equal([]);
     });
   });
 

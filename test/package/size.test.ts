@@ -44,7 +44,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // Blob at send() instead of leaving it out of the store unannounced (+~70 B): 17,401.
 // 17,700 for debug() scrubbing the connection's secrets from a close reason the server quotes
 // them in (the scrubber of errors, +~220 B): 17,623.
-const IIFE_GZIP_BUDGET = 17_700;
+// 17,950 for the store fixes of a review (+~250 B: one client per store key, unreadable abandoned
+// databases left alone, names ending in #<n> refused): 17,889.
+const IIFE_GZIP_BUDGET = 17_950;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -81,7 +83,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
   requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_250 },
   ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_450 },
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_200 },
+  // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_500 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B).

@@ -2,7 +2,7 @@
 // outside 'probed and found correct' failed before its fix (found by an adversarial review).
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acks, json, persist, requests, SteadySocket, SteadySocketError as SteadySocketErrorClass, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
@@ -156,6 +156,25 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(socket.queued).to.deep.equal([]);
     });
 
+    it('lets one client at a time use a store: a second on the same file throws INVALID_OPTION until the first has closed', async () => {
+      // Before: both saved into the one file, and the last save wiped the other client's messages.
+      const first = open({ use: [persist(fileStore(file), { sync: true })] });
+      first.send({ id: 1 });
+      expect(() => open({ use: [persist(fileStore(file), { sync: true })] }))
+        .to.throw(SteadySocketErrorClass)
+        .with.property('code', 'INVALID_OPTION');
+      const other = open({ use: [persist(fileStore(join(dir, 'other.json')), { sync: true })] }); // another file: fine
+      other.send({ id: 2 });
+      const closing = first.close();
+      expect(() => open({ use: [persist(fileStore(file))] }), 'still closing').to.throw().with.property('code', 'INVALID_OPTION');
+      await clock.tickAsync(10);
+      await closing;
+      const next = open({ use: [persist(fileStore(file), { sync: true })] });
+      expect(next.state, 'once the first closed').to.equal('connecting');
+      expect(onDisk(), 'what close() dropped left the file with it').to.deep.equal([]);
+      expect(fileStore(join(dir, 'other.json')).loadSync().map((m) => (JSON.parse(m.data as string) as Msg).id), 'the other file, untouched').to.deep.equal([2]);
+    });
+
     it('with { sync: true }: an acknowledged message leaves the disk once handled', async () => {
       const socket = open({ use: [acks(ackOptions), persist(fileStore(file), { sync: true })] });
       await serverOpen(socket);
@@ -215,8 +234,11 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       try {
         first.send({ id: 1, data: 'x' }); // queued while connecting, encoded with the v1 codec
         expect(fileStore(file).loadSync().map((m) => m.data)).to.deep.equal(['{"id":1,"data":"x"}']);
-        // The process dies; the next one starts with the same options and restores it.
-        const second = open({ codec: undefined, minDelay: 10, ...options, use: [persist(fileStore(file), { sync: true })] });
+        // The process dies; the next one starts with the same options and restores it (from a
+        // copy: in this process the first client still holds the file).
+        const next = join(dir, 'next-run.json');
+        copyFileSync(file, next);
+        const second = open({ codec: undefined, minDelay: 10, ...options, use: [persist(fileStore(next), { sync: true })] });
         await serverOpen(second, 'v1');
         expect(FakeWebSocket.last.sent, 'as it was stored').to.deep.equal(['{"id":1,"data":"x"}']);
       } finally {
@@ -313,9 +335,9 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
 
     it('persist(): corrupt file gives STORAGE_CORRUPT and an empty outbox, sync and async', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'acks-persist-'));
-      const file = join(dir, 'outbox.json');
       try {
         for (const sync of [true, false]) {
+          const file = join(dir, `outbox-${sync}.json`); // the first client is still open: a file each
           writeFileSync(file, 'garbage\n{}');
           const errors: string[] = [];
           const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), use: [persist(fileStore(file), { sync })] });

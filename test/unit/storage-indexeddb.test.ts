@@ -17,6 +17,15 @@ describe('storage: indexedDbStore without IndexedDB', () => {
     expect((thrown as Error).message).to.match(/indexedDB option/);
   });
 
+  it('refuses a name that is empty or ends in #<number> (the slots of other tabs) with INVALID_OPTION', () => {
+    // Before: indexedDbStore('ch#2') was taken for the second tab's slot of 'ch' and adopted by it.
+    const factory = {} as IDBFactory;
+    for (const name of ['', 'ch#2', 'outbox#10', 42 as unknown as string]) {
+      expect(() => indexedDbStore(name, { indexedDB: factory }), String(name)).to.throw().with.property('code', 'INVALID_OPTION');
+    }
+    for (const name of ['ch', 'ch#', 'ch#x', '#2a', 'a#2#b']) expect(() => indexedDbStore(name, { indexedDB: factory }), name).to.not.throw();
+  });
+
   it('uses an injected factory instead of the global one', async () => {
     const opened: string[] = [];
     const factory = {
