@@ -70,7 +70,7 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
  * The proxy agent the environment asks for when connecting to `url`, or `undefined` for a direct
  * connection. ws:// uses `HTTP_PROXY`, wss:// uses `HTTPS_PROXY`, each falling back to
  * `ALL_PROXY`; lower-case names win over upper-case ones. `NO_PROXY` lists hosts (optionally
- * `host:port`) to reach directly: entries match the host exactly (`localhost` does not cover
+ * `host:port`; an IPv6 address bare, `::1`, or in brackets, `[::1]:8080`) to reach directly: entries match the host exactly (`localhost` does not cover
  * `127.0.0.1`), except those starting with `.` or `*`, which match by suffix; `*` alone turns
  * proxying off. A proxy value without a scheme is taken as `http://`.
  *
@@ -123,12 +123,22 @@ function proxyView(env: ProxyEnv): Record<string, string> {
     for (const name of [lower, lower.toUpperCase()]) {
       const value = env[name]?.trim();
       if (!value) continue;
-      view[name] = lower !== 'no_proxy' && !value.includes('://') ? `http://${value}` : value;
+      view[name] = lower === 'no_proxy' ? bracketIpv6(value) : !value.includes('://') ? `http://${value}` : value;
     }
   }
   return view;
 }
 
+/**
+ * NO_PROXY with each bare IPv6 address in brackets (`::1` → `[::1]`), as URLs write the host:
+ * proxy-from-env would read `::1` as host `:` and port `1`, and never match it.
+ */
+function bracketIpv6(noProxy: string): string {
+  return noProxy
+    .split(/[,\s]+/)
+    .map((entry) => (/^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$/i.test(entry) ? `[${entry}]` : entry))
+    .join(',');
+}
 
 export { fileStore } from './storage/file';
 export type { FileStore, FileStoreOptions } from './storage/file';

@@ -72,6 +72,17 @@ describe('steadysocket/node proxyAgentFor: which proxy the environment asks for'
     expect(proxyFor('ws://127.0.0.1/', { ...proxy, no_proxy: '127.0.0.1 ::1' })).to.equal(undefined);
   });
 
+  it('honours a bare IPv6 address in NO_PROXY (::1, as curl reads it), bracketed ones too', () => {
+    // Before: proxy-from-env read `::1` as host ':' and port 1, so ws://[::1] still went through the proxy.
+    const proxy = { HTTP_PROXY: 'http://proxy:3128', HTTPS_PROXY: 'http://proxy:3128' };
+    for (const noProxy of ['::1', 'localhost,127.0.0.1,::1', '[::1]', '[::1]:8080', ' ::1 ']) {
+      expect(proxyFor('ws://[::1]:8080/', { ...proxy, NO_PROXY: noProxy }), noProxy).to.equal(undefined);
+    }
+    expect(proxyFor('ws://[::2]:8080/', { ...proxy, NO_PROXY: '::1' })).to.equal('http://proxy:3128/');
+    expect(proxyFor('wss://[fd00::5]/', { ...proxy, NO_PROXY: 'fd00::5' })).to.equal(undefined);
+    expect(proxyFor('ws://cafe.example:8080/', { ...proxy, NO_PROXY: 'cafe.example:8080' }), 'a host with a port is no address').to.equal(undefined);
+  });
+
   it('maps http:/https: URLs like the WHATWG standard does (to ws:/wss:)', () => {
     const env = { HTTP_PROXY: 'http://plain:1', HTTPS_PROXY: 'http://secure:2' };
     expect(proxyFor('http://example.com/', env)).to.equal('http://plain:1/');
