@@ -25,6 +25,8 @@ const ts = (target = 'ES2020') =>
 const terserOptions = {
   ecma: 2020,
   compress: { passes: 2 },
+  // A console shows an instance by its class's name: `SteadySocket {…}`, not a mangled `lt {…}`.
+  keep_classnames: /^SteadySocket(?:Error)?$/,
   mangle: {
     properties: {
       regex: /^_[a-z]/,

@@ -281,3 +281,16 @@ describe('timers in every shipped build', function () {
     });
   }
 });
+
+describe('class names in every shipped build', () => {
+  for (const build of BUILDS) {
+    it(`dist/${build}: SteadySocket and SteadySocketError keep their names (a console shows them, not a mangled one)`, async () => {
+      const file = resolve(distDir, build);
+      if (!existsSync(file)) throw new Error(`dist/${build} is missing: run \`npm run build\``);
+      const lib = (await load(build, file)) as Build & { SteadySocketError?: { name: string } };
+      const errorClass = IIFE_BUILDS.includes(build) ? (lib.SteadySocket as unknown as { SteadySocketError: { name: string } }).SteadySocketError : lib.SteadySocketError;
+      expect(lib.SteadySocket.name).to.equal('SteadySocket');
+      expect(errorClass?.name).to.equal('SteadySocketError');
+    });
+  }
+});
