@@ -330,7 +330,7 @@ function rejectionFrom(response: IncomingLike): SteadySocketError {
   }
   const message =
     status === 407
-      ? 'The proxy refused the tunnel with HTTP 407: put credentials in the proxy URL (http://user:pass@proxy:port).'
+      ? 'The proxy refused the tunnel with HTTP 407: it wants credentials in the proxy URL (http://user:pass@proxy:port), or others than those given.'
       : `The server rejected the WebSocket handshake with HTTP ${status}.`;
   return new SteadySocketError('HANDSHAKE_REJECTED', message, undefined, { status, headers });
 }

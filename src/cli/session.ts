@@ -87,6 +87,10 @@ export class Session {
   private everOpened = false;
   /** The proxy (host:port) in use, when there is one. */
   private proxyName: string | undefined;
+  /** The proxy URL carried credentials (a 407 then means they were refused, not missing). */
+  private proxyHasCredentials = false;
+  /** The proxy's port, to tell a proxy that cannot be reached from a server that cannot. */
+  private proxyPort: string | undefined;
   /** The proxy's answer to this attempt's CONNECT. */
   private proxyStatus: number | undefined;
   /** Why the session stopped, when the CLI knows better than the library's error. */
@@ -336,7 +340,9 @@ export class Session {
       if (refused) this.diagnosis = { kind: 'proxy-refused' };
       const why =
         proxyStatus === 407
-          ? 'it wants credentials: put them in the proxy URL (http://user:pass@proxy:port)'
+          ? this.proxyHasCredentials
+            ? 'it refused the credentials in the proxy URL: check the user name and password'
+            : 'it wants credentials: put them in the proxy URL (http://user:pass@proxy:port)'
           : proxyStatus === 403
             ? 'its access rules do not allow this destination'
             : refused
@@ -363,6 +369,10 @@ export class Session {
       const plain = this.options.url.replace(/^wss:/, 'ws:');
       return reworded(error, `the server did not answer TLS; is it ws://? (try ${redactUrl(plain)}) Not retrying: it would fail the same way.`);
     }
+    const cause = error.cause as { code?: unknown; port?: unknown } | undefined;
+    if (error.code === 'CONNECT_FAILED' && this.proxyName && typeof cause?.code === 'string' && String(cause.port) === this.proxyPort) {
+      return reworded(error, `could not reach the proxy ${this.proxyName} (${cause.code}): the server was not tried.`, { proxy: this.proxyName });
+    }
     // The library names its own option; here it is a flag.
     if (error.message.includes('with the ca option')) return reworded(error, error.message.replace('with the ca option', 'with --ca <file>'));
     return error;
@@ -387,6 +397,8 @@ export class Session {
     }
     if (agent?.proxy) {
       this.proxyName = agent.proxy.host;
+      this.proxyHasCredentials = agent.proxy.username !== '' || agent.proxy.password !== '';
+      this.proxyPort = agent.proxy.port || (agent.proxy.protocol === 'https:' ? '443' : '80');
       // https-proxy-agent reports the proxy's answer to CONNECT before ws sees any response, so
       // a refusal can be told apart from the server's own rejection of the handshake.
       agent.on?.('proxyConnect', (connect) => (this.proxyStatus = connect.statusCode));

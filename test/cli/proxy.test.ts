@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { needTools } from '../support/tools';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, FAST, killAll, makeCertificates, ndjson, requireBuiltCli, runCli, startServer, until, type TestServer } from './helpers';
@@ -187,6 +188,39 @@ describe('steadysocket CLI: proxies (tinyproxy)', function () {
     const dead = await freePort();
     const result = await runCli([server.url('/deadproxy'), '--proxy', `http://127.0.0.1:${dead}`, '--no-reconnect', '-x', 'x']);
     expect(result.code).to.equal(3);
-    expect(result.stderr).to.include('ECONNREFUSED');
+    expect(result.stderr).to.include(`could not reach the proxy 127.0.0.1:${dead} (ECONNREFUSED): the server was not tried`);
+  });
+});
+
+describe('steadysocket CLI: a proxy that wants credentials (HTTP 407)', function () {
+  this.timeout(20_000);
+  let proxy: Server;
+  let port = 0;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    requireBuiltCli();
+    proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (_req, socket: Socket) => {
+      sockets.add(socket);
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    port = (proxy.address() as AddressInfo).port;
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+  });
+  afterEach(() => killAll());
+
+  it('says credentials are missing when the proxy URL has none, and refused when it has some (exit 6, no retry)', async () => {
+    const missing = await runCli(['ws://127.0.0.1:9/', '--proxy', `http://127.0.0.1:${port}`, '-x', 'x']);
+    expect(missing.code, missing.stderr).to.equal(6);
+    expect(missing.stderr).to.include('it wants credentials: put them in the proxy URL');
+    const refused = await runCli(['ws://127.0.0.1:9/', '--proxy', `http://alice:wrongpass1@127.0.0.1:${port}`, '-x', 'x']);
+    expect(refused.code, refused.stderr).to.equal(6);
+    expect(refused.stderr).to.include('it refused the credentials in the proxy URL');
+    expect(refused.stderr).not.to.include('wrongpass1');
   });
 });
