@@ -9,7 +9,7 @@ import type { Feature, FeatureHooks } from './feature';
 import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
-import { scrubbed, unref } from './platform';
+import { inspectable, scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
 import { defaultWebSocket, OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
@@ -606,3 +606,5 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     return typeof urls === 'string' ? urls : typeof urls === 'function' ? undefined : urls[(this._urlIndex ?? 0) % urls.length];
   }
 }
+
+inspectable(SteadySocket);

@@ -61,6 +61,9 @@ export function onDrain(): boolean {
 
 export function unref(): void {}
 
+/** Node's util.inspect only. */
+export function inspectable(): void {}
+
 export function emitWarning(message: string): void {
   console.warn(`steadysocket: ${message}`);
 }

@@ -83,6 +83,19 @@ export function constructorError(cause: unknown): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
 }
 
+/**
+ * `util.inspect(client)` and `console.log(client)` in Node: the client's fields hold its URL and
+ * options, secrets included, so it shows what it says of itself instead, the URL redacted.
+ */
+export function inspectable(client: { prototype: object }): void {
+  Object.defineProperty(client.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+    value(this: { state: string; url: string | undefined; protocol: string; queued: unknown[] }, _depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+      return `SteadySocket ${inspect({ state: this.state, url: this.url, protocol: this.protocol, queued: this.queued.length }, options)}`;
+    },
+    configurable: true,
+  });
+}
+
 /** The error with every secret of its connection (URL userinfo and query values, header values) scrubbed. */
 export function scrubbed(error: SteadySocketError, url: string, headers: Record<string, string> | undefined): SteadySocketError {
   const scrub = secretScrubber(url, headers);

@@ -271,6 +271,20 @@ describe('secrets in URLs and headers', () => {
       void socket.close();
     });
 
+    it('util.inspect / console.log of a client shows its state and the redacted URL, not the secrets its fields hold (Node)', () => {
+      const socket = new SteadySocket('ws://alice:pa55word99@example.test/feed?token=TOKEN-inspect-1', {
+        WebSocket: FakeWebSocket as never,
+        headers: { Authorization: 'Bearer HEADER-inspect-2' },
+      });
+      clock.runMicrotasks();
+      socket.send('queued');
+      const shown = inspect(socket, { depth: Infinity, showHidden: true });
+      for (const secret of ['pa55word99', 'alice', 'TOKEN-inspect-1', 'HEADER-inspect-2']) expect(shown).not.to.include(secret);
+      expect(shown).to.match(/^SteadySocket \{/);
+      expect(shown).to.include("state: 'connecting'").and.include('ws://***:***@example.test/feed?token=***').and.include('queued: 1');
+      void socket.close();
+    });
+
     it('reports a constructor that refuses the URL (a browser SyntaxError naming it) without the secret', () => {
       class Refusing extends FakeWebSocket {
         constructor(url: string) {
