@@ -325,6 +325,86 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       expect(FakeWebSocket.last.sent).to.deep.equal(['queued']);
     });
 
+    it('property: a close frame at any moment of the ready step, with listeners that throw or call back and any closeTimeout: bounded, one socket, the queue intact', async () => {
+      // The paths added for a server closing during the ready step (the watchdog armed when the
+      // step ends; the step's signal aborted on close()/reconnect()), off the happy path.
+      const reaction = fc.constantFrom('none', 'throw', 'reconnect', 'close', 'send');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(0, 1, 1000, 2 ** 31 + 5, Infinity),
+          fc.integer({ min: 0, max: 3 }), // close frame: before the step ends (0-2: at 0, 10, 40 ms), or none (3)
+          fc.integer({ min: 1, max: 60 }), // the step's length
+          fc.record({ error: reaction, state: reaction, close: reaction }),
+          async (closeTimeout, frameAt, stepMs, on) => {
+            FakeWebSocket.reset();
+            const signals: AbortSignal[] = [];
+            const socket = open({
+              connectTimeout: Infinity,
+              closeTimeout,
+              minDelay: 10,
+              maxDelay: 10,
+              jitter: 0,
+              use: [ready((ctx) => (signals.push(ctx.signal), new Promise<void>((resolve) => setTimeout(resolve, stepMs))))],
+            });
+            let reactions = 0;
+            for (const event of ['error', 'state', 'close'] as const) {
+              socket.on(event, () => {
+                if (reactions++ > 20) return; // a listener that calls back once per event, not forever
+                const what = on[event];
+                if (what === 'throw') throw new Error(`from ${event}`);
+                if (socket.state === 'closed') return;
+                try {
+                  if (what === 'reconnect') socket.reconnect();
+                  else if (what === 'close') void socket.close();
+                  else if (what === 'send') socket.send(`from ${event}`);
+                } catch (error) {
+                  expect((error as SteadySocketError).code, 'only CLOSED may be thrown (after close())').to.equal('CLOSED');
+                }
+              });
+            }
+            socket.send('queued');
+            FakeWebSocket.last.serverOpen();
+            await clock.tickAsync(0);
+            if (frameAt < 3) {
+              await clock.tickAsync([0, 10, 40][frameAt] % stepMs);
+              FakeWebSocket.last.serverCloseFrame();
+            }
+            const stepEnds = stepMs + 1;
+            await clock.tickAsync(stepEnds);
+            for (let t = 0; t < 5; t++) {
+              expect(FakeWebSocket.instances.filter((w) => w.live).length, 'at most one socket').to.be.at.most(1);
+              // The watchdog: a finite closeTimeout bounds how long a closing socket stays connecting.
+              if (closeTimeout <= 1000) await clock.tickAsync(closeTimeout + 1);
+              else await clock.tickAsync(1000);
+            }
+            const closing = FakeWebSocket.instances.filter((w) => w.readyState === FakeWebSocket.CLOSING && w.live);
+            if (closeTimeout <= 1000 && socket.state === 'connecting') {
+              expect(closing, 'no attempt stays connecting on a closing socket past closeTimeout').to.deep.equal([]);
+            }
+            // Nothing written into a socket that was not OPEN, and the queued message is written once or still queued.
+            for (const w of FakeWebSocket.instances) expect(w.lost, 'written into a socket not OPEN').to.deep.equal([]);
+            const written = FakeWebSocket.instances.flatMap((w) => w.sent).filter((m) => m === 'queued').length;
+            expect(written + socket.queued.filter((m) => m === 'queued').length, 'the queued message, once').to.be.at.most(1);
+            if (socket.state !== 'closed') expect(written + socket.queued.filter((m) => m === 'queued').length).to.equal(1);
+            // Every step of a connection the client let go of saw its signal aborted.
+            for (const [i, signal] of signals.entries()) {
+              const w = FakeWebSocket.instances[i];
+              if (w && !w.live && socket.state !== 'open') expect(signal.aborted, `step ${i} aborted`).to.equal(true);
+            }
+            // The end: close() settles (a closing fake socket ends when the server finishes), nothing left.
+            const done = socket.close();
+            for (const w of FakeWebSocket.instances) if (w.readyState !== FakeWebSocket.CLOSED) w.serverClose(1000);
+            await clock.tickAsync(10);
+            await done;
+            expect(socket.state).to.equal('closed');
+            expect(clock.countTimers(), 'no timer left').to.equal(0);
+            expect(reported.length, 'every listener exception reported').to.be.at.least(Object.values(on).includes('throw') ? 1 : 0);
+          },
+        ),
+        { numRuns: 300, seed: 20261130 },
+      );
+    });
+
     it('drops a socket that stays CLOSING for closeTimeout and reconnects', () => {
       const socket = open({ closeTimeout: 1000, minDelay: 10, jitter: 0 });
       FakeWebSocket.last.serverOpen();
