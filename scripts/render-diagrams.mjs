@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHROMIUM_ARGS } from '../test/browser/chromium-args.mjs';
+import { mulberry32 } from '../test/support/model.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const docs = join(root, 'docs');
@@ -72,17 +73,6 @@ async function renderMermaid(page, source) {
 
 // ------------------------------------------------------------------------------- backoff plot
 
-/** A small deterministic PRNG (mulberry32), so the sample dots do not change between runs. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seconds = (ms) => `${Number((ms / 1000).toFixed(1))} s`;
 
@@ -93,7 +83,7 @@ const seconds = (ms) => `${Number((ms / 1000).toFixed(1))} s`;
 export function backoffSvg(backoffDelay, policy, attempts = 10) {
   const { minDelay, maxDelay, factor, jitter } = policy;
   const rows = [];
-  const random = seeded(6455);
+  const random = mulberry32(6455); // seeded, so the sample dots do not change between runs
   for (let attempt = 1; attempt <= attempts; attempt++) {
     // random() is in [0, 1): 0 gives the top of the band, the largest double below 1 the bottom.
     const high = backoffDelay(attempt, policy, () => 0);

@@ -194,9 +194,17 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     const socket = this._conn;
     if (this._state !== 'open' || !socket || released(socket)) return undefined;
     if (socket.readyState === OPEN) return socket;
-    // While open, the state's timer is free: armed, it is this watchdog.
-    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
+    this._watchClosing(socket);
     return undefined;
+  }
+
+  /**
+   * @internal `socket` left OPEN (the server's close frame came) and its close event has not:
+   * it is dropped closeTimeout ms from now. While open the state's timer is free, so armed it is
+   * this watchdog already; while connecting, an armed one is connectTimeout's, which bounds the wait.
+   */
+  protected _watchClosing(socket: Transport): void {
+    if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
   }
 
   /** @internal Writes what the outbox holds while the socket takes it; waits for a drain when it is backed up. */

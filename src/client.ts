@@ -353,7 +353,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       () => {
         if (!current()) return;
         if (socket.readyState === OPEN) return this._becomeOpen(socket);
-        if (this._stateTimer === undefined) this._arm(this, () => this._fail(socket, closedBeforeOpen(1006)), this._opts.closeTimeout, '_stateTimer');
+        this._watchClosing(socket);
       },
       (error: SteadySocketError) => current() && this._fail(socket, error),
     );
@@ -410,13 +410,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onClose(socket: Transport, code: number, reason: string, wasClean: boolean): void {
-    if (socket !== this._conn) return;
-    const failure = this._attempt?.error;
-    const opened = this._openedAt !== undefined;
-    this._release(socket);
-    const error = failure ?? (opened || this._final || this._forceReconnect ? undefined : closedBeforeOpen(code));
-    if (error && !failure && !this._final) this._emitError(error);
-    this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
+    if (socket === this._conn) this._ended(socket, code, reason, wasClean);
   }
 
   /** Starts the closing handshake on `socket`; drops it if it does not finish within closeTimeout. */
@@ -434,11 +428,22 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal Drops a connection without waiting for its close event and carries on as if it had closed. */
   _abandon(socket: Transport, code: number, reason: string): void {
-    if (socket !== this._conn || released(socket)) return;
-    const error = this._attempt?.error;
+    if (socket === this._conn && !released(socket)) this._ended(socket, code, reason, false, true);
+  }
+
+  /**
+   * The current connection ended: by its close event, or abandoned (`abort`: dropped without
+   * waiting for one). An attempt that ended before it opened, for no reason given yet and not by
+   * our own close() or reconnect(), failed with CONNECT_FAILED.
+   */
+  private _ended(socket: Transport, code: number, reason: string, wasClean: boolean, abort?: boolean): void {
+    const failure = this._attempt?.error;
+    const opened = this._openedAt !== undefined;
     this._release(socket);
-    abortSocket(socket);
-    this._afterClose({ code, reason, wasClean: false, attempt: 0, error, status: error?.status });
+    if (abort) abortSocket(socket);
+    const error = failure ?? (opened || this._final || this._forceReconnect ? undefined : closedBeforeOpen(code));
+    if (error && !failure && !this._final) this._emitError(error);
+    this._afterClose({ code, reason, wasClean, attempt: 0, error, status: error?.status });
   }
 
   /**
