@@ -1,0 +1,128 @@
+// The three model-based property tests (test/unit/*-model.test.ts) inside real Chromium (V8) and
+// Firefox (SpiderMonkey), against the builds a page loads: the browser ESM build and the minified
+// ESM build (the script-tag IIFE is the same bundle in another wrapper). test/package/
+// builds-model.test.ts runs them against the builds in Node; here the engine, its globals
+// (reportError, timers, Date) and its JIT are the browser's.
+//
+// The tests are bundled with rollup into a temporary directory (models-bundle.ts), with the
+// library left out and imported from /dist/ by URL; pages/models.js runs them with mocha's browser
+// build and hands back every title that passed, failed or was skipped. Same seeds and run counts
+// as in Node (MODEL_SEED / MODEL_RUNS here are passed on to the page).
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { needTools } from '../support/tools';
+import { BROWSERS, distDir, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
+import { bundleModelTests, MODEL_TESTS } from './models-bundle';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Build name (for file names and titles) → the file under dist/. */
+const BUILDS: Record<string, string> = {
+  browser: 'index.browser.js',
+  'esm-min': 'steadysocket.esm.min.js',
+};
+
+/** What pages/models.js resolves with. */
+interface PageRun {
+  total: number;
+  passes: string[];
+  failures: { title: string; message: string }[];
+  pending: string[];
+  ms: number;
+  log: string[];
+}
+
+/** The full titles of the model tests as Node's mocha collects them (a dry run: nothing executes). */
+function titlesInNode(dir: string): string[] {
+  const output = join(dir, 'node-dry-run.json');
+  const child = spawnSync(
+    process.execPath,
+    ['node_modules/mocha/bin/mocha.js', '--dry-run', '--reporter=json', `--reporter-option=output=${output}`, ...MODEL_TESTS],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(existsSync(output), `mocha --dry-run wrote no report (exit ${child.status}, signal ${child.signal}): ${child.stderr.slice(-2000)}`).to.equal(true);
+  const report = JSON.parse(readFileSync(output, 'utf8')) as { tests: { fullTitle: string }[] };
+  return report.tests.map((test) => test.fullTitle).sort();
+}
+
+/** The tests' own MODEL_STATS lines that say how many scenarios each property ran. */
+function propertyRuns(log: string[]): string[] {
+  return log.map((line) => line.split('\n')[0]).filter((line) => /^[\w ]+: \d+ (property calls|runs)\b.* in \d+ ms$/.test(line));
+}
+
+describe('the model tests in real browsers, against the browser builds', () => {
+  let dir: string;
+  let pages: PageServer;
+  let bundles: Record<string, string>;
+  let nodeTitles: string[];
+
+  before(async function () {
+    this.timeout(120_000);
+    dir = mkdtempSync(join(tmpdir(), 'steadysocket-browser-models-'));
+    for (const file of Object.values(BUILDS)) expect(existsSync(resolve(distDir, file)), `dist/${file} (run npm run build)`).to.equal(true);
+    nodeTitles = titlesInNode(dir);
+    const env: Record<string, string> = { MODEL_STATS: '1' };
+    for (const name of ['MODEL_SEED', 'MODEL_RUNS']) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+    const urls = Object.fromEntries(Object.entries(BUILDS).map(([name, file]) => [name, `/dist/${file}`]));
+    bundles = await bundleModelTests(dir, urls, env);
+    pages = await startPageServer({ roots: { '/models/': dir, '/mocha/': resolve(repoRoot, 'node_modules/mocha') } });
+  });
+
+  after(async () => {
+    await pages?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const name of BROWSERS) {
+    describe(name, () => {
+      let browser: Browser | undefined;
+      let context: BrowserContext | undefined;
+
+      before(async function () {
+        this.timeout(60_000);
+        needTools(this, name);
+        browser = await launchBrowser(name);
+      });
+
+      afterEach(async () => {
+        await context?.close();
+        context = undefined;
+      });
+
+      after(async function () {
+        this.timeout(30_000);
+        await browser?.close();
+      });
+
+      for (const [build, file] of Object.entries(BUILDS)) {
+        it(`passes every model test against dist/${file}, the same tests as in Node, none skipped`, async function () {
+          this.timeout(240_000);
+          context = await newContext(browser!);
+          const page: Page = await context.newPage();
+          const pageErrors: string[] = [];
+          page.on('pageerror', (error) => pageErrors.push(error.message));
+          await page.goto(pages.url('/pages/models.html'));
+          const run = (await page.evaluate(`window.models.run(${JSON.stringify(`/models/${bundles[build]}`)})`)) as PageRun;
+
+          const runs = propertyRuns(run.log);
+          console.log(`      ${name}, dist/${file}: ${run.passes.length} of ${run.total} passed in ${(run.ms / 1000).toFixed(1)} s`);
+          for (const line of runs) console.log(`        ${line}`);
+
+          const failed = run.failures.map((f) => `${f.title}: ${f.message}`);
+          expect(failed, `failures in ${name} against dist/${file}`).to.deep.equal([]);
+          expect(pageErrors, 'errors outside the tests').to.deep.equal([]);
+          expect(run.pending, 'skipped').to.deep.equal([]);
+          // The same tests as Node collects, every one of them passed (a run of 0 tests passes too).
+          expect(nodeTitles.length, 'model tests in Node').to.be.at.least(23);
+          expect([...run.passes].sort(), 'passed, against the tests Node collects').to.deep.equal(nodeTitles);
+          expect(runs, 'run counts printed by the three properties').to.have.length(3);
+        });
+      }
+    });
+  }
+});
