@@ -101,7 +101,13 @@ export async function bundleModelTests(dir: string, builds: Record<string, strin
     input: ENTRY,
     // The repo's package.json says sideEffects: false; test files are nothing but side effects.
     treeshake: false,
-    plugins: [modelModules(), stripTypes(), nodeResolve({ browser: true, extensions: ['.ts', '.mjs', '.js', '.json'] }), commonjs()],
+    plugins: [
+      modelModules(),
+      stripTypes(),
+      nodeResolve({ browser: true, extensions: ['.ts', '.mjs', '.js', '.json'] }),
+      // fake-timers reaches `require('util')` only where `process` exists (Node): left as it is.
+      commonjs({ ignore: ['util'] }),
+    ],
     onwarn(warning, warn) {
       if (warning.code === 'UNRESOLVED_IMPORT') throw new Error(`model test bundle: ${warning.message}`);
       if (warning.code === 'CIRCULAR_DEPENDENCY' || warning.code === 'EVAL') return;
@@ -114,12 +120,14 @@ export async function bundleModelTests(dir: string, builds: Record<string, strin
     if (fromSource.length) throw new Error(`the model test bundle includes the source, not only the build: ${fromSource.join(', ')}`);
     for (const [name, url] of Object.entries(builds)) {
       files[name] = `models-${name}.js`;
-      await bundle.write({
+      const { output } = await bundle.write({
         file: join(dir, files[name]),
         format: 'es',
         paths: { [LIBRARY]: url },
         intro: `const __modelEnv = ${JSON.stringify(env)};`,
       });
+      // A bare name would fail in the page (a Node built-in, say): only the library is imported.
+      if (output[0].imports.join() !== url) throw new Error(`${files[name]} imports ${output[0].imports.join(', ')}, not only ${url}`);
     }
   } finally {
     await bundle.close();

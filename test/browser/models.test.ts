@@ -1,13 +1,15 @@
 // The three model-based property tests (test/unit/*-model.test.ts) inside real Chromium (V8) and
 // Firefox (SpiderMonkey), against the builds a page loads: the browser ESM build and the minified
 // ESM build (the script-tag IIFE is the same bundle in another wrapper). test/package/
-// builds-model.test.ts runs them against the builds in Node; here the engine, its globals
-// (reportError, timers, Date) and its JIT are the browser's.
+// builds-model.test.ts runs them against the builds in Node; here the engine, its JIT and its
+// globals are the browser's, except setImmediate, which the tests and fake-timers need and
+// pages/models.js supplies (the library never uses it).
 //
 // The tests are bundled with rollup into a temporary directory (models-bundle.ts), with the
-// library left out and imported from /dist/ by URL; pages/models.js runs them with mocha's browser
-// build and hands back every title that passed, failed or was skipped. Same seeds and run counts
-// as in Node (MODEL_SEED / MODEL_RUNS here are passed on to the page).
+// library left out and imported from /dist/ by URL, byte for byte the file users load (the
+// browser build's one import, eventemitter3, through an import map); pages/models.js runs them
+// with mocha's browser build and hands back every title that passed, failed or was skipped. Same
+// seeds and run counts as in Node (MODEL_SEED / MODEL_RUNS set here are passed on to the page).
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -51,9 +53,20 @@ function titlesInNode(dir: string): string[] {
 }
 
 /** The tests' own MODEL_STATS lines that say how many scenarios each property ran. */
-function propertyRuns(log: string[]): string[] {
-  return log.map((line) => line.split('\n')[0]).filter((line) => /^[\w ]+: \d+ (property calls|runs)\b.* in \d+ ms$/.test(line));
+function propertyRuns(log: string[]): { line: string; runs: number }[] {
+  const lines = log.map((line) => line.split('\n')[0]);
+  return lines.flatMap((line) => {
+    const match = /^[\w ]+: (\d+) (?:property calls|runs)\b.* in -?\d+ ms$/.exec(line);
+    return match ? [{ line, runs: Number(match[1]) }] : [];
+  });
 }
+
+/**
+ * The runs each property is asked for (test/support/model.ts). A property that reaches its time
+ * limit stops without failing (fast-check's interruptAfterTimeLimit): in a slower engine it would
+ * pass with a fraction of its scenarios, so the count is checked.
+ */
+const RUNS = Number(process.env.MODEL_RUNS ?? 300);
 
 describe('the model tests in real browsers, against the browser builds', () => {
   let dir: string;
@@ -111,7 +124,7 @@ describe('the model tests in real browsers, against the browser builds', () => {
 
           const runs = propertyRuns(run.log);
           console.log(`      ${name}, dist/${file}: ${run.passes.length} of ${run.total} passed in ${(run.ms / 1000).toFixed(1)} s`);
-          for (const line of runs) console.log(`        ${line}`);
+          for (const { line } of runs) console.log(`        ${line}`);
 
           const failed = run.failures.map((f) => `${f.title}: ${f.message}`);
           expect(failed, `failures in ${name} against dist/${file}`).to.deep.equal([]);
@@ -121,6 +134,7 @@ describe('the model tests in real browsers, against the browser builds', () => {
           expect(nodeTitles.length, 'model tests in Node').to.be.at.least(23);
           expect([...run.passes].sort(), 'passed, against the tests Node collects').to.deep.equal(nodeTitles);
           expect(runs, 'run counts printed by the three properties').to.have.length(3);
+          for (const { line, runs: n } of runs) expect(n, `stopped at its time limit: ${line}`).to.be.at.least(RUNS);
         });
       }
     });

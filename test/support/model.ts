@@ -71,24 +71,40 @@ export interface ModelRun {
   end(): void;
 }
 
-/** Installs a scenario's surroundings; `now` starts the fake clock (a real epoch where `now + delay` must not read as 0). */
+/** The scenario whose surroundings are installed, if any. */
+let current: ModelRun | undefined;
+
+/**
+ * Installs a scenario's surroundings; `now` starts the fake clock (a real epoch where `now + delay`
+ * must not read as 0). A scenario left installed (fast-check abandoned it at its time limit, so its
+ * `finally` never ran) is ended first, so it cannot break the tests after it.
+ */
 export function startModelRun(seed: number, now = 0): ModelRun {
+  current?.end();
   const global = globalThis as { reportError?: (error: unknown) => void };
+  // The runtime's own reportError (browsers have one) comes back at the end, not a hole.
+  const hadReportError = Object.prototype.hasOwnProperty.call(global, 'reportError');
+  const realReportError = global.reportError;
   const realRandom = Math.random;
   const clock = FakeTimers.install({ now, toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
   const untag = tagForeignTimers();
   const reported: unknown[] = [];
   global.reportError = (error) => reported.push(error);
   Math.random = mulberry32(seed);
-  return {
+  const run: ModelRun = {
     clock,
     reported,
     clientTimers: () => clock.countTimers() - foreignTimers.size,
     end() {
+      if (current !== run) return;
+      current = undefined;
       Math.random = realRandom;
-      delete global.reportError;
+      if (hadReportError) global.reportError = realReportError;
+      else delete global.reportError;
       untag();
       clock.uninstall();
     },
   };
+  current = run;
+  return run;
 }

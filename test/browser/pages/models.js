@@ -4,6 +4,32 @@
 // resolves with what happened, for the Node side to assert on.
 'use strict';
 
+// Node's setImmediate, which the tests use to let native promise jobs run (nativeTurns) and which
+// @sinonjs/fake-timers takes, when present, to yield between timers in tickAsync(). Without it
+// fake-timers falls back to setTimeout(0), which browsers clamp to 4 ms once nested: the same
+// properties run 10-40x slower and stop at their time limits with a fraction of their runs (which
+// models.test.ts checks). A message on a MessageChannel is a macrotask
+// without the clamp. The library itself never uses setImmediate. Defined before the tests load:
+// fake-timers reads it once, at load.
+if (typeof window.setImmediate !== 'function') {
+  const channel = new MessageChannel();
+  const queue = new Map();
+  let nextId = 1;
+  channel.port1.onmessage = (event) => {
+    const task = queue.get(event.data);
+    if (!task) return; // cleared
+    queue.delete(event.data);
+    task.fn(...task.args);
+  };
+  window.setImmediate = (fn, ...args) => {
+    const id = nextId++;
+    queue.set(id, { fn, args });
+    channel.port2.postMessage(id);
+    return id;
+  };
+  window.clearImmediate = (id) => queue.delete(id);
+}
+
 window.models = {
   // console.log lines of the run (the tests print their property run counts with MODEL_STATS).
   log: [],
@@ -51,7 +77,8 @@ window.models = {
   },
 };
 
+/** The error's first line, and its cause's (fast-check puts the property's own error there). */
 function firstLine(error) {
-  const text = error && typeof error === 'object' && 'message' in error ? `${error.name ?? 'Error'}: ${error.message}` : String(error);
-  return text.split('\n')[0];
+  const line = (e) => (e && typeof e === 'object' && 'message' in e ? `${e.name ?? 'Error'}: ${e.message}` : String(e)).split('\n')[0];
+  return error && typeof error === 'object' && error.cause ? `${line(error)} (caused by ${line(error.cause)})` : line(error);
 }
