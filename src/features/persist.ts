@@ -37,8 +37,12 @@ export interface PersistOptions {
  * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
  * client's codec when restored.
  */
-/** The client using each store key in this page or process: two at once would overwrite each other's saves. */
-const users = new Map<string, FeatureHost<unknown, unknown>>();
+/**
+ * The client using each store key in this page or process (two at once would overwrite each
+ * other's saves), kept after it closed until its last saves are done: the next client on the key
+ * loads after them, so it never restores what that close() dropped.
+ */
+const users = new Map<string, { host: FeatureHost<unknown, unknown>; saved(): Promise<unknown> }>();
 
 export function persist(
   store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
@@ -50,6 +54,8 @@ export function persist(
   }
   let client: FeatureHost<unknown, unknown> | undefined;
   let restored!: Promise<void>;
+  /** The last saves of the client that used this store's key before: loading waits for them. */
+  let previous: Promise<unknown> | undefined;
   /** The last save requested (saves run in the store's order): its error when it failed. */
   let lastSave: Promise<SteadySocketError | undefined> = Promise.resolve(undefined);
   let scheduled = false;
@@ -118,9 +124,16 @@ export function persist(
     const key = store.key;
     if (key !== undefined) {
       const other = users.get(key);
-      if (other && other.state !== 'closed') invalidOption(`Another client still uses the store ${key}: await its close() first, or give each client its own store.`);
-      users.set(key, host);
-      host.on('state', (state) => state === 'closed' && users.get(key) === host && users.delete(key));
+      if (other && other.host.state !== 'closed') invalidOption(`Another client still uses the store ${key}: await its close() first, or give each client its own store.`);
+      // Its close() resolved before the save that follows the drops of that close() had settled.
+      previous = other?.saved();
+      const user = { host, saved: () => made.saved().catch(() => undefined) };
+      users.set(key, user);
+      // The drops of close() come after the state event and schedule the last save: a microtask
+      // later, saved() waits for it; then the key is free.
+      host.on('state', (state) => {
+        if (state === 'closed') void Promise.resolve().then(user.saved).then(() => users.get(key) === user && users.delete(key));
+      });
     }
     client = host;
     // A Blob cannot be read synchronously, so it could never be stored: refused at send(), as bad input.
@@ -146,7 +159,7 @@ export function persist(
       ready = !unread;
       restored = Promise.resolve();
     } else {
-      restored = Promise.resolve()
+      restored = Promise.resolve(previous)
         .then(() => store.load())
         .then(
           (messages) => restore(host, messages),

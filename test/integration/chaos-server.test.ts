@@ -34,10 +34,10 @@
 // behaviours were met, `!` marking those whose misbehaviour fired).
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { acks, json, ready, SteadySocket, SteadySocketError, type Feature, type State, type SteadySocketOptions } from '../../src/index';
 import { isArmed, startChaosServer, type AckMode, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
+import { count, escaped, HookError, quiesce, sleep, tcpSockets, trapProcessErrors, within } from '../support/chaos-run';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261130);
@@ -182,59 +182,12 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 
 // ------------------------------------------------------------------------------ one run
 
-/** Thrown by a hook on purpose: the only exception allowed to reach uncaughtException. */
-class HookError extends Error {}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `promise`'s outcome, or 'pending' after `ms` (the bound's timer is cleared either way). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<{ kind: 'resolved'; value: T } | { kind: 'rejected'; error: unknown } | { kind: 'pending' }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<{ kind: 'pending' }>((resolve) => (timer = setTimeout(() => resolve({ kind: 'pending' }), ms)));
-  try {
-    return await Promise.race([
-      promise.then(
-        (value) => ({ kind: 'resolved' as const, value }),
-        (error: unknown) => ({ kind: 'rejected' as const, error }),
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function count(kind: string): number {
-  return process.getActiveResourcesInfo().filter((type) => type === kind).length;
-}
-
-/** The process's open TCP sockets (Node's undocumented but long-standing handle list). */
-function tcpSockets(): Socket[] {
-  return (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((handle): handle is Socket => handle instanceof Socket);
-}
-
-/** Settles pending microtasks, nextTicks and immediates (a listener's exception is rethrown on a microtask). */
-async function quiesce(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
 interface Outcome {
   /** Violations of the guide's promises found in this run (empty: it passed). */
   failures: string[];
   /** For the log line. */
   summary: string;
 }
-
-/**
- * Process-wide: what reached uncaughtException / unhandledRejection during the current run.
- * Mocha's own listeners are taken off for the whole property and put back after it.
- */
-const escaped = { hookErrors: 0, others: [] as unknown[] };
-const onUncaught = (error: unknown) => {
-  if (error instanceof HookError) escaped.hookErrors++;
-  else escaped.others.push(error);
-};
-const onUnhandled = (reason: unknown) => escaped.others.push(new Error(`unhandled rejection: ${String((reason as Error)?.stack ?? reason)}`));
 
 async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
   const failures: string[] = [];
@@ -545,16 +498,10 @@ describe('a real ws server that misbehaves per connection (property-based, real 
   });
 
   it('loses nothing silently, keeps first receipts in order, stays in documented states and leaves nothing behind, whatever the server and the listeners do', async () => {
-    const savedUncaught = process.listeners('uncaughtException');
-    const savedUnhandled = process.listeners('unhandledRejection');
-    process.removeAllListeners('uncaughtException');
-    process.removeAllListeners('unhandledRejection');
-    process.on('uncaughtException', onUncaught);
-    process.on('unhandledRejection', onUnhandled);
     let runs = 0;
     const summaries: string[] = [];
-    try {
-      await fc.assert(
+    await trapProcessErrors(() =>
+      fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           runs++;
           const outcome = await runScenario(server!, s);
@@ -562,13 +509,8 @@ describe('a real ws server that misbehaves per connection (property-based, real 
           expect(outcome.failures, outcome.summary).to.deep.equal([]);
         }),
         { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
-      );
-    } finally {
-      process.off('uncaughtException', onUncaught);
-      process.off('unhandledRejection', onUnhandled);
-      for (const listener of savedUncaught) process.on('uncaughtException', listener);
-      for (const listener of savedUnhandled) process.on('unhandledRejection', listener);
-    }
+      ),
+    );
     const sent = summaries.reduce((n, line) => n + Number(line.split(' ')[0]), 0);
     console.log(`      ${runs} run(s) (seed ${SEED}), ${sent} messages; e.g. ${summaries[0]}`);
     if (process.env.CHAOS_VERBOSE) for (const line of summaries) console.log(`        ${line}`);

@@ -46,7 +46,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // them in (the scrubber of errors, +~220 B): 17,623.
 // 17,950 for the store fixes of a review (+~250 B: one client per store key, unreadable abandoned
 // databases left alone, names ending in #<n> refused): 17,889.
-const IIFE_GZIP_BUDGET = 17_950;
+// 18,000 for the next client on a store key loading after the last saves of the one before it
+// (+30 B: it restored what that close() had dropped): 17,953.
+const IIFE_GZIP_BUDGET = 18_000;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.

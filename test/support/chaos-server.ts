@@ -10,6 +10,13 @@
 // each run has its own path (`/run-N`) and a request for another run's path is dropped, so a
 // straggler of one run cannot eat a behaviour of the next.
 //
+// Beyond the acks() protocol every connection also answers the application
+// heartbeat (`{ ping: n }` → `{ pong: n }`, per its `pong` mode) and requests() (`{ id, request }`
+// → `{ re: id, result: request }`, or `{ re: id, error }` for a request `{ fail: true }`, per its
+// `reply` mode); `freeze` goes silent at its trigger (a half-open connection: TCP stays open,
+// nothing is read or answered). Two paths outside the runs: `/reject/<status>` answers the upgrade
+// with that HTTP status, `/silent` never answers it (ended with the run), for failover URLs.
+//
 // Everything but `close-and-hold` speaks through ws's own framing (WebSocketServer in noServer
 // mode, handleUpgrade). `close-and-hold` must break ws's rule that a server ends TCP once the
 // closing handshake is done, so it answers the handshake itself with the frames of
@@ -31,15 +38,23 @@ export interface Trigger {
 /** How a connection acknowledges: each message at once, never, or each after a delay. */
 export type AckMode = 'each' | 'none' | { delayMs: number };
 
+/** How an accepted connection answers heartbeat pings and requests (absent: each at once). */
+export interface Answers {
+  pong?: AckMode;
+  reply?: AckMode;
+}
+
 export type ConnectionScript =
   /** A well-behaved server (what every connection after the script is, with `ack: 'each'`). */
-  | { kind: 'serve'; ack: AckMode; acceptDelayMs: number }
+  | ({ kind: 'serve'; ack: AckMode; acceptDelayMs: number } & Answers)
   /** ws `close(code, reason)` at the trigger: a graceful close, ws then ends TCP. */
-  | { kind: 'close'; code: number; reason: string; at: Trigger; ack: AckMode; acceptDelayMs: number }
+  | ({ kind: 'close'; code: number; reason: string; at: Trigger; ack: AckMode; acceptDelayMs: number } & Answers)
   /** A close frame at the trigger, then TCP is kept open until the run ends, whatever the client says. */
-  | { kind: 'close-and-hold'; code: number; reason: string; at: Trigger; ack: AckMode; acceptDelayMs: number }
+  | ({ kind: 'close-and-hold'; code: number; reason: string; at: Trigger; ack: AckMode; acceptDelayMs: number } & Answers)
   /** ws `terminate()` at the trigger: TCP destroyed, no close frame. */
-  | { kind: 'terminate'; at: Trigger; ack: AckMode; acceptDelayMs: number }
+  | ({ kind: 'terminate'; at: Trigger; ack: AckMode; acceptDelayMs: number } & Answers)
+  /** At the trigger the server goes silent: nothing more is read, recorded or answered, and TCP stays open until the run ends. */
+  | ({ kind: 'freeze'; at: Trigger; ack: AckMode; acceptDelayMs: number } & Answers)
   /** An HTTP answer instead of 101, then the server ends TCP. */
   | { kind: 'reject'; status: 500 | 503; retryAfter?: string }
   /** TCP destroyed as soon as the upgrade request arrived. */
@@ -53,6 +68,14 @@ export const GOOD: ConnectionScript = { kind: 'serve', ack: 'each', acceptDelayM
 export interface Receipt {
   id: number;
   /** Index of the connection (within the run) it came on. */
+  connection: number;
+  at: number;
+}
+
+/** One request as the server received it. */
+export interface RequestReceipt {
+  id: number;
+  request: unknown;
   connection: number;
   at: number;
 }
@@ -73,6 +96,8 @@ export interface ChaosRun {
   connections: ChaosConnection[];
   /** Every data message received, in arrival order, across connections. */
   received: Receipt[];
+  /** Every request received (`{ id, request }`), in arrival order; not in `received`. */
+  requests: RequestReceipt[];
   /** The run's pending server-side timers (accept delays, triggers, delayed acks). */
   readonly timers: number;
   /** Server-side ws sockets of this run whose closing handshake timer (ws's _closeTimer) is armed. */
@@ -85,10 +110,12 @@ export interface ChaosServer {
   port: number;
   /** Starts a run: its connections follow `script`, then GOOD. The previous run must have ended. */
   begin(script: readonly ConnectionScript[]): ChaosRun;
+  /** ws://127.0.0.1:PORT + path (for `/reject/<status>` and `/silent`). */
+  urlFor(path: string): string;
   close(): Promise<void>;
 }
 
-type Message = { id?: unknown };
+type Message = { id?: unknown; ping?: unknown; request?: unknown };
 
 /** A Node timer that has neither fired nor been cleared (ws leaves a cleared one in its field). */
 export function isArmed(timer: unknown): boolean {
@@ -110,6 +137,12 @@ export async function startChaosServer(): Promise<ChaosServer> {
   });
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {});
+    const rejected = /^\/reject\/(\d{3})$/.exec(request.url ?? '');
+    if (rejected) {
+      socket.end(`HTTP/1.1 ${rejected[1]} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    if (request.url === '/silent') return; // never answered; the run's end destroys it (adopted on connection)
     if (!current || request.url !== new URL(current.url).pathname) {
       socket.destroy();
       return;
@@ -127,6 +160,7 @@ export async function startChaosServer(): Promise<ChaosServer> {
     const path = `/run-${++runNumber}`;
     const connections: ChaosConnection[] = [];
     const received: Receipt[] = [];
+    const requests: RequestReceipt[] = [];
     const timers = new Set<NodeJS.Timeout>();
     const sockets = new Set<Socket>();
     const wsSockets = new Set<ServerSocket>();
@@ -143,17 +177,40 @@ export async function startChaosServer(): Promise<ChaosServer> {
 
     const ackText = (id: number) => JSON.stringify({ ack: id });
 
-    /** Records a message; returns its id (undefined for anything that is not `{ id: number }`). */
-    function record(text: string, connection: number): number | undefined {
+    /**
+     * Records a message; returns its id (undefined for anything that is not `{ id: number }`).
+     * A heartbeat ping or a request is answered through `answer` (per the connection's modes)
+     * instead, and also returns undefined.
+     */
+    function record(text: string, connection: number, answer?: (modes: Answers, value: string) => void): number | undefined {
       let message: Message;
       try {
         message = JSON.parse(text) as Message;
       } catch {
         return undefined;
       }
+      if (answer && message !== null && typeof message === 'object' && 'ping' in message) {
+        answer({ pong: 'each' }, JSON.stringify({ pong: message.ping }));
+        return undefined;
+      }
+      if (answer && message !== null && typeof message === 'object' && 'request' in message && typeof message.id === 'number') {
+        requests.push({ id: message.id, request: message.request, connection, at: performance.now() });
+        const refused = (message.request as { fail?: unknown } | null)?.fail === true;
+        answer({ reply: 'each' }, JSON.stringify(refused ? { re: message.id, error: 'refused' } : { re: message.id, result: message.request }));
+        return undefined;
+      }
       if (typeof message?.id !== 'number') return undefined;
       received.push({ id: message.id, connection, at: performance.now() });
       return message.id;
+    }
+
+    /** Sends `value` now, later or never, per the script's mode for its kind (`which` names it). */
+    function answerer(script: Answers, send: (value: string) => void): (which: Answers, value: string) => void {
+      return (which, value) => {
+        const mode = ('pong' in which ? script.pong : script.reply) ?? 'each';
+        if (mode === 'each') send(value);
+        else if (mode !== 'none') later(mode.delayMs, () => send(value));
+      };
     }
 
     /** Arms the trigger; the function returned is told the message count after each message. */
@@ -171,7 +228,7 @@ export async function startChaosServer(): Promise<ChaosServer> {
       };
     }
 
-    function serveWs(index: number, script: Extract<ConnectionScript, { kind: 'serve' | 'close' | 'terminate' }>, request: IncomingMessage, socket: Socket, head: Buffer): void {
+    function serveWs(index: number, script: Extract<ConnectionScript, { kind: 'serve' | 'close' | 'terminate' | 'freeze' }>, request: IncomingMessage, socket: Socket, head: Buffer): void {
       wss.handleUpgrade(request, socket, head, (ws) => {
         const connection = connections[index];
         connection.acceptedAt = performance.now();
@@ -179,9 +236,12 @@ export async function startChaosServer(): Promise<ChaosServer> {
         ws.on('close', () => wsSockets.delete(ws));
         ws.on('error', () => {});
         if (ended) return void ws.terminate();
-        const ack = (id: number) => {
-          if (ws.readyState === ws.OPEN) ws.send(ackText(id));
+        let frozen = false;
+        const write = (value: string) => {
+          if (!frozen && ws.readyState === ws.OPEN) ws.send(value);
         };
+        const ack = (id: number) => write(ackText(id));
+        const answer = answerer(script, write);
         ws.send(JSON.stringify({ hello: index }));
         let messages = 0;
         let onMessage: (messages: number) => void = () => {};
@@ -189,12 +249,13 @@ export async function startChaosServer(): Promise<ChaosServer> {
           onMessage = armTrigger(script.at, () => {
             connection.misbehavedAt = performance.now();
             if (script.kind === 'close') ws.close(script.code, script.reason);
+            else if (script.kind === 'freeze') frozen = true;
             else ws.terminate();
           });
         }
         ws.on('message', (data, isBinary) => {
-          if (isBinary) return;
-          const id = record(data.toString(), index);
+          if (isBinary || frozen) return;
+          const id = record(data.toString(), index, answer);
           if (id === undefined) return;
           messages++;
           if (script.ack === 'each') ack(id);
@@ -222,10 +283,11 @@ export async function startChaosServer(): Promise<ChaosServer> {
         connection.misbehavedAt = performance.now();
         // The hold: nothing more is written and TCP is never ended by the server (run end destroys it).
       });
+      const answer = answerer(script, text);
       onClientFrames(socket, head, (frame) => {
         if (clientClosed) return; // §5.5.1: nothing may follow a close frame
         if (frame.opcode === Opcode.text) {
-          const id = record(frame.payload.toString('utf8'), index);
+          const id = record(frame.payload.toString('utf8'), index, answer);
           if (id === undefined) return;
           messages++;
           if (script.ack === 'each') text(ackText(id));
@@ -280,6 +342,7 @@ export async function startChaosServer(): Promise<ChaosServer> {
       url: `ws://127.0.0.1:${port}${path}`,
       connections,
       received,
+      requests,
       get timers() {
         return timers.size;
       },
@@ -309,6 +372,7 @@ export async function startChaosServer(): Promise<ChaosServer> {
   return {
     port,
     begin,
+    urlFor: (path: string) => `ws://127.0.0.1:${port}${path}`,
     async close() {
       await current?.end();
       for (const socket of allSockets) socket.destroy();
