@@ -30,6 +30,13 @@ export interface PersistOptions {
 }
 
 /**
+ * The client using each store key in this page or process (two at once would overwrite each
+ * other's saves), kept after it closed until its last saves are done: the next client on the key
+ * loads after them, so it never restores what that close() dropped.
+ */
+const users = new Map<string, { host: FeatureHost<unknown, unknown>; saved(): Promise<unknown> }>();
+
+/**
  * Keeps the outbox in `store` (`fileStore(path)` from `steadysocket/node`, or `indexedDbStore(name)`
  * in browsers). On start, the stored messages go back into the outbox ahead of anything sent
  * since, and the first connection waits for them; after that, every change is saved. Unreadable
@@ -37,13 +44,6 @@ export interface PersistOptions {
  * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
  * client's codec when restored.
  */
-/**
- * The client using each store key in this page or process (two at once would overwrite each
- * other's saves), kept after it closed until its last saves are done: the next client on the key
- * loads after them, so it never restores what that close() dropped.
- */
-const users = new Map<string, { host: FeatureHost<unknown, unknown>; saved(): Promise<unknown> }>();
-
 export function persist(
   store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
   options: PersistOptions = {},

@@ -12,7 +12,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, firefox, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium-args.mjs';
-import { toolPath } from '../support/tools';
+import { needTools, toolPath } from '../support/tools';
 
 export type BrowserName = 'chromium' | 'firefox';
 
@@ -67,6 +67,48 @@ export async function newContext(browser: Browser, options: BrowserContextOption
   const context = await browser.newContext(options);
   await context.addInitScript({ content: 'globalThis.__name = globalThis.__name || ((fn) => fn);' });
   return context;
+}
+
+/** A browser for the tests of one `describe` (see {@link useBrowser}). */
+export interface BrowserSession {
+  /** A fresh context (closed after the test); the previous one of this test is replaced. */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** The context of the running test. */
+  readonly context: BrowserContext;
+}
+
+/**
+ * Call inside a browser's `describe`: launches it in `before` (the suite is skipped when the
+ * browser is missing, and fails under CI=true: needTools), closes the test's context after each
+ * test and the browser after them all.
+ */
+export function useBrowser(name: BrowserName): BrowserSession {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    needTools(this, name);
+    browser = await launchBrowser(name);
+  });
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await browser?.close();
+  });
+  return {
+    async newContext(options) {
+      await context?.close();
+      context = await newContext(browser!, options);
+      return context;
+    },
+    get context() {
+      if (!context) throw new Error('no context: call newContext() first');
+      return context;
+    },
+  };
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -16,9 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { needTools } from '../support/tools';
-import { BROWSERS, distDir, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
+import type { Page } from 'playwright-core';
+import { BROWSERS, distDir, startPageServer, useBrowser, type PageServer } from './harness';
 import { bundleModelTests, MODEL_TESTS } from './models-bundle';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -93,30 +92,12 @@ describe('the model tests in real browsers, against the browser builds', () => {
 
   for (const name of BROWSERS) {
     describe(name, () => {
-      let browser: Browser | undefined;
-      let context: BrowserContext | undefined;
-
-      before(async function () {
-        this.timeout(60_000);
-        needTools(this, name);
-        browser = await launchBrowser(name);
-      });
-
-      afterEach(async () => {
-        await context?.close();
-        context = undefined;
-      });
-
-      after(async function () {
-        this.timeout(30_000);
-        await browser?.close();
-      });
+      const session = useBrowser(name);
 
       for (const [build, file] of Object.entries(BUILDS)) {
         it(`passes every model test against dist/${file}, the same tests as in Node, none skipped`, async function () {
           this.timeout(240_000);
-          context = await newContext(browser!);
-          const page: Page = await context.newPage();
+          const page: Page = await (await session.newContext()).newPage();
           const pageErrors: string[] = [];
           page.on('pageerror', (error) => pageErrors.push(error.message));
           await page.goto(pages.url('/pages/models.html'));

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startEchoServer, type EchoServer } from '../support/servers';
-import { needTools } from '../support/tools';
-import { BROWSERS, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
+import { BROWSERS, startPageServer, useBrowser, type PageServer } from './harness';
 
 // Proves the harness itself in every browser: the page server, a native WebSocket from the page
 // to a ws server in this process, results both by page.evaluate and by POST, and offline emulation.
@@ -22,30 +21,12 @@ describe('browser harness', () => {
 
   for (const name of BROWSERS) {
     describe(name, () => {
-      let browser: Browser | undefined;
-      let context: BrowserContext | undefined;
+      const session = useBrowser(name);
       let page: Page;
 
-      before(async function () {
-        this.timeout(60_000);
-        needTools(this, name);
-        browser = await launchBrowser(name);
-      });
-
       beforeEach(async () => {
-        context = await newContext(browser!);
-        page = await context.newPage();
+        page = await (await session.newContext()).newPage();
         await page.goto(pages.url('/pages/smoke.html'));
-      });
-
-      afterEach(async () => {
-        await context?.close();
-        context = undefined;
-      });
-
-      after(async function () {
-        this.timeout(30_000);
-        await browser?.close();
       });
 
       it('serves a page whose native WebSocket gets its message echoed by a ws server on loopback', async () => {
@@ -73,9 +54,9 @@ describe('browser harness', () => {
 
       it('flips navigator.onLine and fires offline/online with context.setOffline', async () => {
         expect(await page.evaluate('navigator.onLine')).to.equal(true);
-        await context!.setOffline(true);
+        await session.context.setOffline(true);
         expect(await page.evaluate('navigator.onLine')).to.equal(false);
-        await context!.setOffline(false);
+        await session.context.setOffline(false);
         expect(await page.evaluate('navigator.onLine')).to.equal(true);
         await page.waitForFunction('window.smoke.connectivity.length >= 2', undefined, { timeout: 5000 });
         expect(await page.evaluate('window.smoke.connectivity')).to.deep.equal([

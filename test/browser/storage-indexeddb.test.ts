@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { rollup } from 'rollup';
-import { needTools } from '../support/tools';
-import { BROWSERS, launchBrowser, newContext, startPageServer, type PageServer } from './harness';
+import { BROWSERS, startPageServer, useBrowser, type PageServer } from './harness';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -62,30 +61,12 @@ describe('storage: indexedDbStore in browsers', () => {
 
   for (const name of BROWSERS) {
     describe(name, () => {
-      let browser: Browser | undefined;
-      let context: BrowserContext | undefined;
+      const session = useBrowser(name);
       let page: Page;
 
-      before(async function () {
-        this.timeout(60_000);
-        needTools(this, name);
-        browser = await launchBrowser(name);
-      });
-
       beforeEach(async () => {
-        context = await newContext(browser!);
-        page = await context.newPage();
+        page = await (await session.newContext()).newPage();
         await page.goto(pages.url('/pages/storage-indexeddb.html'));
-      });
-
-      afterEach(async () => {
-        await context?.close();
-        context = undefined;
-      });
-
-      after(async function () {
-        this.timeout(30_000);
-        await browser?.close();
       });
 
       const call = <T>(method: string, ...args: unknown[]): Promise<T> =>
@@ -125,7 +106,7 @@ describe('storage: indexedDbStore in browsers', () => {
         const callOn = <T>(on: Page, method: string, ...args: unknown[]): Promise<T> =>
           on.evaluate(([m, a]) => (window as any).storageTest[m as string](...(a as unknown[])), [method, args] as const) as Promise<T>;
         const open = async () => {
-          const tab = await context!.newPage();
+          const tab = await session.context.newPage();
           await tab.goto(pages.url('/pages/storage-indexeddb.html'));
           return tab;
         };
