@@ -165,7 +165,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     return promise;
   }
 
-  /** Resolves when the outbox is empty and the socket has handed every byte to the network. */
+  /** Resolves when the outbox is empty and the socket has handed every byte to the network (with `persist()`, the stored messages restored and sent too). */
   flushed(): Promise<void> {
     if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError()) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
@@ -202,7 +202,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /**
    * Closes for good: no reconnects, queued messages are dropped (`CLOSED`). The promise settles
-   * once the socket is closed and every timer is cleared. Calling it again returns the same promise.
+   * once the socket is closed and every timer is cleared (with `persist()`, once the store saved
+   * what was dropped, or after `closeTimeout`). Calling it again returns the same promise.
    */
   close(code = 1000, reason = ''): Promise<void> {
     checkClose(code, reason);
@@ -373,7 +374,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /** @internal The connection seam (connection.ts). */
   _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
     if (socket !== this._conn) return;
-    for (const hooks of this._hooks) hooks.received?.(socket, data, bytes);
+    // Per message: indexed loops (HOT_PATH in client-base.ts).
+    let hooks = this._hooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i].received?.(socket, data, bytes);
     let value: In;
     const codec = this._codec;
     if (codec) {
@@ -383,7 +386,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
         return this._emitError(new SteadySocketError('DECODE_FAILED', `A message could not be decoded: ${(cause as Error)?.message ?? cause}`, cause));
       }
     } else value = data as unknown as In;
-    for (const hooks of this._hooks) if (hooks.message?.(value, socket)) return;
+    hooks = this._hooks; // as it is now (ping() adds and removes its hooks)
+    for (let i = 0; i < hooks.length; i++) if (hooks[i].message?.(value, socket)) return;
     this.emit('message', value);
   }
 
@@ -600,7 +604,13 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     for (const entry of this._outbox ? this._outbox.drain() : []) this._dropped(entry, 'closed', cause);
     for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.reject(closedError(cause));
-    this._final?.resolve();
+    // What a feature still finishes (persist(): the save of those drops) holds close()'s promise,
+    // and a later one's when the client ended by itself.
+    const ended = this._hooks.map((hooks) => hooks.ended?.()).filter(Boolean);
+    if (!ended.length) return this._final?.resolve();
+    const all = Promise.all(ended).then(() => {});
+    if (this._final) void all.then(this._final.resolve);
+    else this._final = { code: 1000, reason: '', promise: all, resolve() {} };
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -126,6 +126,14 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
   readonly rtt?: number;
   /** The client closed for good: remove listeners, settle what is pending. */
   finish?(): void;
+  /**
+   * After `finish`, once what the outbox held was dropped: a promise holds what `close()`
+   * returns until it settles (persist(): the save that follows those drops). It must settle
+   * within the client's `closeTimeout`.
+   */
+  ended?(): Promise<void> | void;
+  /** Messages are still on their way into the outbox (persist() restoring them): `flushed()` waits. */
+  pending?(): boolean;
 }
 
 declare const featureTypes: unique symbol;

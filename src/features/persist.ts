@@ -59,6 +59,8 @@ export function persist(
   /** The last save requested (saves run in the store's order): its error when it failed. */
   let lastSave: Promise<SteadySocketError | undefined> = Promise.resolve(undefined);
   let scheduled = false;
+  /** The stored messages are back (or the store could not be read): nothing more comes into the outbox from it. */
+  let loaded = false;
   let ready = false;
   /** How many written messages were unacknowledged (acks) at the last snapshot. */
   let savedHeld = 0;
@@ -157,6 +159,7 @@ export function persist(
         queueMicrotask(() => host._emitError(failure)); // once the application could attach listeners
       }
       ready = !unread;
+      loaded = true;
       restored = Promise.resolve();
     } else {
       restored = Promise.resolve(previous)
@@ -166,6 +169,7 @@ export function persist(
           (error) => host._emitError(loadFailed(error)),
         )
         .then(() => {
+          loaded = true;
           // Closed before the stored messages were back: they never were this client's, and the
           // store keeps them for the next one (nothing is saved from now on). So does a store
           // that could not be read.
@@ -182,6 +186,22 @@ export function persist(
       // An acknowledgement is taken after `received`, while the message is handled: look after it.
       received: () => {
         if (client!._outbox?.held) queueMicrotask(afterReceived);
+      },
+      // flushed() waits for the stored messages too: they are this client's to send.
+      pending: () => !loaded,
+      // close() resolves once the save of what it dropped is done (or failed, reported as an
+      // `error`), so a process may exit then; a store that never settles holds it closeTimeout at most.
+      // With `sync` that save is done already; a client that closed before its messages were back saves nothing.
+      ended: () => {
+        if (!ready || options.sync) return;
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            host._disarm(hooks);
+            resolve();
+          };
+          host._arm(hooks, done, host._opts.closeTimeout);
+          made.saved().then(done, done);
+        });
       },
     };
     return hooks;

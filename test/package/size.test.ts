@@ -48,14 +48,19 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // databases left alone, names ending in #<n> refused): 17,889.
 // 18,000 for the next client on a store key loading after the last saves of the one before it
 // (+30 B: it restored what that close() had dropped): 17,953.
-const IIFE_GZIP_BUDGET = 18_000;
+// 18,250 for close() waiting for persist()'s last save and flushed() for its restore (+~80 B: two
+// feature hooks in the core) and for the per-message path allocating nothing (+~75 B: indexed
+// loops over the features, no closure over the write's entry; ~100 B of garbage per echoed
+// message in Chromium before): 18,163.
+const IIFE_GZIP_BUDGET = 18_250;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
 // 10,000 for round 2 (maxRedirects/maxPayload checks, unref while connecting): 9,887.
 // 10,100 for the subprotocol tokens kept out of errors (+~110 B): 10,027.
 // 10,200 for the delivery model's fixes in the core (the outbox's eviction, the write path): 10,115.
-const CORE_IIFE_GZIP_BUDGET = 10_200;
+// 10,400 for the same two changes (+~155 B): 10,324.
+const CORE_IIFE_GZIP_BUDGET = 10_400;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -69,28 +74,29 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 9,800 (+~80) for round 2 (Node option checks, unref while connecting): 9,673.
   // 9,900 (every shape +~110 B) for subprotocol tokens kept out of errors and debug lines: 9,807.
   // 10,000 (+~110 B) for the delivery model's fixes in the core: 9,916.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 10_000 },
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_750 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_600 },
+  // 10,200 (every shape +~155 B) for close()/flushed() waiting on persist() and a per-message path without garbage: 10,112.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 10_200 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_950 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_800 },
   // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_300 },
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_150 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_500 },
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_350 },
   // 10,300: every shape +15 B for the watchdog on a socket the server closes during the ready step.
-  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_300 },
+  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_500 },
   // 10,700 for scrubbing the connection's secrets from close reasons in its lines (+~230 B).
-  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_700 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_150 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_150 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_100 },
+  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 10_900 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_350 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_350 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_300 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_250 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_450 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_450 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_600 },
   // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_500 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_750 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
-    // 13,100: debug() scrubs close reasons (+~230 B).
-    budget: 13_100,
+    // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
+    budget: 13_300,
   },
 };
 
