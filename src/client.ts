@@ -1,10 +1,10 @@
 import { provide, socketOptions, type AttemptParts } from './attempt';
 import { ClientBase } from './client-base';
-import { defaultShouldReconnect, type CloseInfo } from './close-policy';
+import { askShouldReconnect, type CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
 import { SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
-import type { DeliverOptions, ReconnectingInfo, State } from './events';
+import { TRANSITIONS, type DeliverOptions, type ReconnectingInfo, type State } from './events';
 import type { Feature, FeatureHooks } from './feature';
 import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
@@ -13,23 +13,6 @@ import { inspectable, scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
 import { defaultWebSocket, OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
-
-// `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
-// `lib: ["es2022", "dom"]`): the same declaration TypeScript's own lib makes.
-declare global {
-  interface SymbolConstructor {
-    readonly asyncDispose: unique symbol;
-  }
-}
-
-/** The documented transitions; anything else is a bug and throws. */
-const TRANSITIONS: Readonly<Record<State, string>> = {
-  connecting: 'open closing waiting closed',
-  open: 'closing waiting closed',
-  closing: 'connecting closed',
-  waiting: 'connecting closed',
-  closed: '',
-};
 
 const CLOSE_AFTER_ERROR_MS = 1000;
 /** Shared by every attempt that offers no subprotocol; never mutated. */
@@ -498,17 +481,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const id = this._attemptId;
     this.emit('close', info);
     if (this._tookOver(id)) return;
-    let retry: boolean;
-    try {
-      retry = (this._opts.shouldReconnect ?? defaultShouldReconnect)(info);
-      // A promise (an async function) would read as true whatever it resolves to: it is no answer.
-      if (typeof (retry as unknown as Promise<unknown> | undefined)?.then === 'function') throw new TypeError('shouldReconnect must return true or false, not a promise');
-    } catch (cause) {
-      this._emitError(new SteadySocketError('INVALID_OPTION', 'shouldReconnect failed (it threw, or returned a promise); not reconnecting.', cause));
-      retry = false;
-    }
+    const retry = askShouldReconnect(this._opts.shouldReconnect, info);
+    if (retry instanceof SteadySocketError) this._emitError(retry);
     if (this._tookOver(id)) return;
-    const plan = planRetry(info, retry, this._opts, Date.now());
+    const plan = planRetry(info, retry === true, this._opts, Date.now());
     if (plan.kind === 'stop') this._finish(info.error);
     else if (plan.kind === 'exhausted') {
       const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up at failure ${info.attempt} (maxRetries ${this._opts.maxRetries}).`, info.error);

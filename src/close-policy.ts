@@ -1,4 +1,4 @@
-import { tlsVerifyCode, type SteadySocketError } from './errors';
+import { SteadySocketError, tlsVerifyCode } from './errors';
 
 /** What the reconnect decision sees about the connection that just ended. */
 export interface CloseInfo {
@@ -58,4 +58,19 @@ export function defaultShouldReconnect(info: CloseInfo): boolean {
     if (tlsVerifyCode(error.cause)) return false;
   }
   return closeAction(info.code) === 'reconnect';
+}
+
+/**
+ * Asks `shouldReconnect` (the default table without one) whether to reconnect after `info`. A
+ * throw, or a promise (an async function would read as true whatever it resolves to), is no
+ * answer: the INVALID_OPTION error returned says so, and the client does not reconnect.
+ */
+export function askShouldReconnect(shouldReconnect: ((info: CloseInfo) => boolean) | undefined, info: CloseInfo): boolean | SteadySocketError {
+  try {
+    const retry = (shouldReconnect ?? defaultShouldReconnect)(info);
+    if (typeof (retry as unknown as PromiseLike<unknown> | undefined)?.then !== 'function') return !!retry;
+    throw new TypeError('shouldReconnect must return true or false, not a promise');
+  } catch (cause) {
+    return new SteadySocketError('INVALID_OPTION', 'shouldReconnect failed (it threw, or returned a promise); not reconnecting.', cause);
+  }
 }

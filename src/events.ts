@@ -6,6 +6,23 @@ import type { DropReason } from './outbox';
 /** The client's states. `closed` is terminal. */
 export type State = 'connecting' | 'open' | 'closing' | 'waiting' | 'closed';
 
+/** The documented transitions (each state: the states it may move to); anything else is a bug and throws. @internal */
+export const TRANSITIONS: Readonly<Record<State, string>> = {
+  connecting: 'open closing waiting closed',
+  open: 'closing waiting closed',
+  closing: 'connecting closed',
+  waiting: 'connecting closed',
+  closed: '',
+};
+
+// `await using` support without requiring the `esnext` lib of consumers (TypeScript < 5.2 or
+// `lib: ["es2022", "dom"]`): the same declaration TypeScript's own lib makes.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** Passed to `open` listeners. */
 export interface OpenInfo {
   /** The URL this connection was opened to, redacted: user name, password and query values read `***`. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { backoffDelay, MAX_TIMER_DELAY, retryAfterMs, timerDelay } from '../../src/backoff';
-import { closeAction, defaultShouldReconnect, STOP_CODES } from '../../src/close-policy';
+import { askShouldReconnect, closeAction, defaultShouldReconnect, STOP_CODES } from '../../src/close-policy';
 import { json, utf8Length, wireSize } from '../../src/codecs';
 import { SteadySocketError } from '../../src/errors';
 import { codecFor, negotiationError, validateProtocols } from '../../src/protocol';
@@ -119,6 +119,28 @@ describe('close-code policy', () => {
     expect(defaultShouldReconnect(info(1006, { error: tls }))).to.equal(false);
     const refused = new SteadySocketError('CONNECT_FAILED', 'x', Object.assign(new Error('x'), { code: 'ECONNREFUSED' }));
     expect(defaultShouldReconnect(info(1006, { error: refused }))).to.equal(true);
+  });
+
+  it("asks shouldReconnect (the table without one); a throw or a promise is no answer but an INVALID_OPTION error naming it", () => {
+    expect(askShouldReconnect(undefined, info(1006))).to.equal(true);
+    expect(askShouldReconnect(undefined, info(1008))).to.equal(false);
+    expect(askShouldReconnect(() => false, info(1006))).to.equal(false);
+    // A truthy answer of another type (a JS caller) counts as yes, as an `if` would read it.
+    expect(askShouldReconnect((() => 1) as never, info(1008))).to.equal(true);
+    const thrown = new Error('boom');
+    const answers = [
+      askShouldReconnect(() => {
+        throw thrown;
+      }, info(1006)),
+      askShouldReconnect((async () => true) as never, info(1006)),
+    ];
+    for (const answer of answers) {
+      expect(answer).to.be.instanceOf(SteadySocketError);
+      expect((answer as SteadySocketError).code).to.equal('INVALID_OPTION');
+      expect((answer as SteadySocketError).message).to.contain('shouldReconnect');
+    }
+    expect((answers[0] as SteadySocketError).cause).to.equal(thrown);
+    expect(String(((answers[1] as SteadySocketError).cause as Error).message)).to.contain('not a promise');
   });
 });
 
