@@ -38,14 +38,13 @@
 // as in the bench, Chromium unpinned; --no-pin leaves the server unpinned too. The profiles are
 // written to DIR (default a new directory under the system temp dir) as .heapprofile files, which
 // Chrome DevTools' Memory panel loads.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { CHROMIUM_ARGS } from '../test/browser/chromium-args.mjs';
 import { launch } from './lib/cdp.mjs';
-import { chromiumPath, startPageServer } from './lib/chromium.mjs';
-import { benchDir, killAll, startNode, taskset } from './lib/processes.mjs';
+import { CLIENTS, findChromium, frameOwner, mapForMinified, prepareBundle, runRounds } from './lib/page-profiling.mjs';
+import { benchDir, killAll } from './lib/processes.mjs';
 
 const root = join(benchDir, '..');
 const cwd = process.cwd();
@@ -65,11 +64,7 @@ const top = Number(value('top', 12));
 const jsFlags = value('js-flags');
 const window = 1000;
 const out = value('out') ?? mkdtempSync(join(os.tmpdir(), 'steadysocket-chromium-alloc-'));
-const pin = !flag('no-pin') && taskset !== undefined && os.availableParallelism() >= 2;
 const log = (line) => process.stderr.write(`[alloc] ${line}\n`);
-
-const BUNDLE = join(root, 'dist', 'steadysocket.min.js');
-const CLIENTS = ['native', 'steadysocket'];
 
 // chromium.mjs's flags (its launchChromium takes none of ours): the tests' loopback-only flags,
 // no throttling of a page that never gets focus, and --js-flags when given.
@@ -119,15 +114,6 @@ async function sampleRound(browser, origin, url, order) {
 
 // ------------------------------------------------------------------------------ analysis
 
-/** What a frame is: 'steadysocket', 'harness', 'native' (an API like WebSocket's send, or Blink), 'other JS' or a VM pseudo-frame. */
-function owner(callFrame) {
-  if (/^\(.*\)$/.test(callFrame.functionName) && callFrame.url === '') return callFrame.functionName;
-  if (/\/steadysocket\.(min|plain)\.js$/.test(callFrame.url)) return 'steadysocket';
-  if (callFrame.url.endsWith('/bench/browser/harness.mjs')) return 'harness';
-  if (callFrame.url === '') return 'native';
-  return 'other JS';
-}
-
 const frameKey = (f) => `${f.functionName || '(anonymous)'} ${basename(f.url) || '[native]'}${f.url ? `:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`;
 
 /**
@@ -159,7 +145,7 @@ function analyse(profile) {
     if (bytes > 0) {
       all += bytes;
       const leaf = node.callFrame;
-      const who = owner(leaf);
+      const who = frameOwner(leaf);
       byOwner[who] = (byOwner[who] ?? 0) + bytes;
       const frames = path.filter((n) => n.callFrame.url !== '' || n === node).slice(-3).reverse();
       const key = frames.map((n) => frameKey(n.callFrame)).join(' ← ');
@@ -169,12 +155,12 @@ function analyse(profile) {
       const seen = new Set();
       for (const n of path) {
         const k = frameKey(n.callFrame);
-        if (seen.has(k) || owner(n.callFrame) === '(root)') continue;
+        if (seen.has(k) || frameOwner(n.callFrame) === '(root)') continue;
         seen.add(k);
         inclusive[k] ??= { bytes: 0, callFrame: n.callFrame };
         inclusive[k].bytes += bytes;
       }
-      if (path.some((n) => owner(n.callFrame) === 'steadysocket')) underSteadysocket += bytes;
+      if (path.some((n) => frameOwner(n.callFrame) === 'steadysocket')) underSteadysocket += bytes;
     }
     for (const child of node.children ?? []) walk(child, path);
   };
@@ -188,59 +174,6 @@ function analyse(profile) {
   return { all, byOwner, sites, inclusive, underSteadysocket, samples: profile.samples?.length ?? 0 };
 }
 
-// ------------------------------------------------------------------------------ builds + source maps
-
-/**
- * Builds the IIFE bundle through rollup.config.mjs's own entry for dist/steadysocket.min.js, its
- * TypeScript plugin swapped for one that emits source maps; `minify: false` also drops the output
- * plugins (terser), for a copy whose lines are the source's lines. Returns { code, map } where
- * `map(line0, column0)` → { source, line, text } (0-based in, 1-based out) or undefined.
- * (As in profile-chromium.mjs.)
- */
-async function buildBundle({ minify }) {
-  const [{ rollup }, { default: typescript }, { TraceMap, originalPositionFor, sourceContentFor, LEAST_UPPER_BOUND }, { default: configs }] = await Promise.all([
-    import('rollup'),
-    import('@rollup/plugin-typescript'),
-    import('@jridgewell/trace-mapping'),
-    import(pathToFileURL(join(root, 'rollup.config.mjs')).href),
-  ]);
-  const isIife = (o) => o.file === 'dist/steadysocket.min.js';
-  const config = configs.find((c) => [c.output].flat().some(isIife));
-  const output = [config.output].flat().find(isIife);
-  const plugins = config.plugins.map((p) =>
-    p.name === 'typescript' ? typescript({ tsconfig: './tsconfig.json', target: 'ES2020', declaration: false, outDir: undefined, rootDir: undefined, sourceMap: true, inlineSources: true }) : p,
-  );
-  const build = await rollup({ input: config.input, plugins, onwarn: () => {} });
-  const { output: [chunk] } = await build.generate({ ...output, file: undefined, sourcemap: 'hidden', ...(minify ? {} : { plugins: [] }) });
-  await build.close();
-  const trace = new TraceMap(chunk.map);
-  const lines = new Map();
-  const sourceLines = (source) => {
-    if (!lines.has(source)) lines.set(source, sourceContentFor(trace, source)?.split('\n') ?? []);
-    return lines.get(source);
-  };
-  const map = (line0, column0) => {
-    let position = originalPositionFor(trace, { line: line0 + 1, column: column0 });
-    if (!position.source) position = originalPositionFor(trace, { line: line0 + 1, column: column0, bias: LEAST_UPPER_BOUND });
-    if (!position.source) return undefined;
-    const source = position.source.replace(/^(\.\.\/)+/, '').replace(/^.*?\b(src|node_modules)\//, '$1/');
-    return { source, line: position.line, text: sourceLines(position.source)[position.line - 1]?.trim().slice(0, 90) ?? '' };
-  };
-  return { code: chunk.code, map };
-}
-
-/** A map for the sampled minified bundle: its rebuild must be byte for byte the same code. */
-async function mapForMinified(bundleCode) {
-  try {
-    const { code, map } = await buildBundle({ minify: true });
-    if (code.trimEnd() === bundleCode.trimEnd()) return map;
-    log('source map: the rebuilt bundle differs from the sampled one (src/ changed since the build?): not mapping');
-  } catch (error) {
-    log(`source map: ${error.message}: not mapping`);
-  }
-  return undefined;
-}
-
 // ------------------------------------------------------------------------------ main
 
 const perMsg = (bytes) => (bytes / total).toFixed(1);
@@ -249,61 +182,26 @@ async function main() {
   const build = value('build', 'min');
   if (build !== 'min' && build !== 'plain') throw new Error("--build is min (dist/steadysocket.min.js, the bench's) or plain (an unminified copy)");
   if (!(interval >= 1) || !(total >= 1) || !(warmup >= 0) || !(runs >= 1)) throw new Error('--interval, --total and --runs must be positive, --warmup not negative');
-  const executablePath = chromiumPath();
-  if (!executablePath) throw new Error('Chromium not found (set CHROMIUM_PATH or apt-get install chromium)');
-  mkdirSync(out, { recursive: true });
-  let bundle;
-  let map;
+  const executablePath = findChromium();
+  // A variant of the IIFE bundle (e.g. a patched copy, to test a change) is sampled as given,
+  // unmapped; else a frozen copy of dist/steadysocket.min.js, or an unminified build with its map.
   const given = value('bundle');
-  if (given) {
-    // A variant of the IIFE bundle (e.g. a patched copy, to test a change): sampled as given, unmapped.
-    bundle = join(out, 'steadysocket.min.js');
-    copyFileSync(resolve(cwd, given), bundle);
-  } else if (build === 'min') {
-    if (!existsSync(BUNDLE)) throw new Error('dist/steadysocket.min.js is missing: build first (npx rollup -c --silent)');
-    // Sample a frozen copy: others may rebuild dist/ meanwhile.
-    bundle = join(out, 'steadysocket.min.js');
-    copyFileSync(BUNDLE, bundle);
-  } else {
-    log('building an unminified IIFE copy with a source map…');
-    const plain = await buildBundle({ minify: false });
-    bundle = join(out, 'steadysocket.plain.js');
-    writeFileSync(bundle, plain.code);
-    map = plain.map;
-  }
-  const bundleCode = readFileSync(bundle, 'utf8');
-
-  const echo = startNode(join(benchDir, 'echo-server.mjs'), [], { cpu: pin ? 0 : undefined });
-  const pages = await startPageServer({
-    '/bench/browser/page.html': join(benchDir, 'browser', 'page.html'),
-    '/bench/browser/harness.mjs': join(benchDir, 'browser', 'harness.mjs'),
-    '/dist/steadysocket.min.js': bundle,
-  });
-  const rounds = [];
-  try {
-    const url = `ws://127.0.0.1:${(await echo.next(10_000)).port}`;
+  const { bundle, code: bundleCode, map: plainMap } = await prepareBundle({ build, out, log, given: given && resolve(cwd, given) });
+  const launchBrowser = async () => {
     browser = await launch(executablePath, FLAGS);
+    // One close for all who ask (runRounds, then an error or a signal): a second Browser.close
+    // would never be answered.
+    const { close } = browser;
+    let closing;
+    browser.close = () => (closing ??= close());
     log(`${browser.version}, ${given ?? (build === 'min' ? 'dist/steadysocket.min.js' : 'unminified copy')}${jsFlags ? `, --js-flags=${jsFlags}` : ''}; ${runs} runs of ${total} messages after ${warmup}, a sample every ${interval} B on average; profiles in ${out}`);
-    // One discarded round first, as in the bench: a fresh browser's first pages run slower.
-    await sampleRound(browser, pages.origin, url, CLIENTS);
-    for (let run = 0; run < runs; run++) {
-      const order = run % 2 ? [...CLIENTS].reverse() : CLIENTS;
-      const results = await sampleRound(browser, pages.origin, url, order);
-      for (const id of order) writeFileSync(join(out, `run${run + 1}-${id}.heapprofile`), JSON.stringify(results[id].profile));
-      rounds.push({ order, results });
-      log(`run ${run + 1}/${runs} done (${order.join(', ')})`);
-    }
-  } finally {
-    await browser?.close();
-    browser = undefined;
-    await pages.close();
-    await echo.stop(2000);
-    killAll();
-  }
+    return browser;
+  };
+  const rounds = await runRounds({ bundle, pin: !flag('no-pin'), runs, out, extension: '.heapprofile', log, launch: launchBrowser, round: sampleRound });
 
-  if (build === 'min' && !given && !flag('no-map')) map = await mapForMinified(bundleCode);
+  const map = build === 'min' && !given && !flag('no-map') ? await mapForMinified(bundleCode, log, 'sampled') : plainMap;
   const where = (callFrame) => {
-    if (owner(callFrame) !== 'steadysocket' || !map) return '';
+    if (frameOwner(callFrame) !== 'steadysocket' || !map) return '';
     const at = map(callFrame.lineNumber, callFrame.columnNumber);
     return at ? `  → ${at.source}:${at.line}  ${at.text}` : '';
   };
@@ -330,7 +228,7 @@ async function main() {
           if (mapped) console.log(`             ${frameKey(frame)}${mapped}`);
         }
       }
-      const functions = Object.values(a.inclusive).filter((f) => owner(f.callFrame) === 'steadysocket' || owner(f.callFrame) === 'harness');
+      const functions = Object.values(a.inclusive).filter((f) => frameOwner(f.callFrame) === 'steadysocket' || frameOwner(f.callFrame) === 'harness');
       if (functions.length) {
         console.log('  JS functions, inclusive of callees (B/msg):');
         for (const f of functions.sort((x, y) => y.bytes - x.bytes).slice(0, top)) {

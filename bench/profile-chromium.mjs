@@ -25,12 +25,12 @@
 // as in the bench, Chromium unpinned; --no-pin leaves the server unpinned too. The profiles are
 // written to DIR (default a new directory under the system temp dir) as .cpuprofile files, which
 // Chrome DevTools' Performance panel opens.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromiumPath, launchChromium, startPageServer } from './lib/chromium.mjs';
-import { benchDir, killAll, startNode, taskset } from './lib/processes.mjs';
+import { launchChromium } from './lib/chromium.mjs';
+import { CLIENTS, findChromium, frameOwner, mapForMinified, prepareBundle, runRounds } from './lib/page-profiling.mjs';
+import { benchDir, killAll } from './lib/processes.mjs';
 
 const root = join(benchDir, '..');
 process.chdir(root);
@@ -44,11 +44,7 @@ const total = Number(value('total', 20_000));
 const warmup = Number(value('warmup', 5000));
 const window = 1000;
 const out = value('out') ?? mkdtempSync(join(os.tmpdir(), 'steadysocket-chromium-profile-'));
-const pin = !flag('no-pin') && taskset !== undefined && os.availableParallelism() >= 2;
 const log = (line) => process.stderr.write(`[profile] ${line}\n`);
-
-const BUNDLE = join(root, 'dist', 'steadysocket.min.js');
-const CLIENTS = ['native', 'steadysocket'];
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
@@ -91,17 +87,6 @@ async function profileRound(browser, origin, url, order) {
 
 // ------------------------------------------------------------------------------ analysis
 
-const SPECIAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
-
-/** What a frame is: 'steadysocket', 'harness', 'other JS' or 'native' (an API like WebSocket.send). */
-function owner(callFrame) {
-  if (SPECIAL.has(callFrame.functionName)) return callFrame.functionName;
-  if (callFrame.url.endsWith('/steadysocket.min.js')) return 'steadysocket';
-  if (callFrame.url.endsWith('/bench/browser/harness.mjs')) return 'harness';
-  if (callFrame.url === '') return 'native';
-  return 'other JS';
-}
-
 const frameKey = (f) => `${f.functionName || '(anonymous)'} ${basename(f.url) || '[native]'}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
 
 /**
@@ -117,7 +102,7 @@ function analyse(profile) {
   const isUnder = (id) => {
     if (underSteadysocket.has(id)) return underSteadysocket.get(id);
     const node = nodes.get(id);
-    const result = owner(node.callFrame) === 'steadysocket' || (parent.has(id) && isUnder(parent.get(id)));
+    const result = frameOwner(node.callFrame) === 'steadysocket' || (parent.has(id) && isUnder(parent.get(id)));
     underSteadysocket.set(id, result);
     return result;
   };
@@ -130,7 +115,7 @@ function analyse(profile) {
   let idle = 0;
   profile.samples.forEach((id, i) => {
     const { callFrame } = nodes.get(id);
-    const who = owner(callFrame);
+    const who = frameOwner(callFrame);
     if (who === '(idle)') {
       idle++;
       return;
@@ -150,63 +135,11 @@ function analyse(profile) {
   // and the harness's frames. Only an unminified bundle has more than one line.
   const lines = {};
   for (const node of profile.nodes) {
-    const who = owner(node.callFrame);
+    const who = frameOwner(node.callFrame);
     if (who !== 'steadysocket' && who !== 'harness') continue;
     for (const { line, ticks } of node.positionTicks ?? []) lines[`${who}:${line}`] = (lines[`${who}:${line}`] ?? 0) + ticks;
   }
   return { samples: profile.samples.length, idle, busy, busyUs, self, natives, functions, inclusive, lines };
-}
-
-// ------------------------------------------------------------------------------ builds + source maps
-
-/**
- * Builds the IIFE bundle through rollup.config.mjs's own entry for dist/steadysocket.min.js, its
- * TypeScript plugin swapped for one that emits source maps; `minify: false` also drops the output
- * plugins (terser), for a copy whose lines are the source's lines. Returns { code, map } where
- * `map(line0, column0)` → { source, line, text } (0-based in, 1-based out) or undefined.
- */
-async function buildBundle({ minify }) {
-  const [{ rollup }, { default: typescript }, { TraceMap, originalPositionFor, sourceContentFor, LEAST_UPPER_BOUND }, { default: configs }] = await Promise.all([
-    import('rollup'),
-    import('@rollup/plugin-typescript'),
-    import('@jridgewell/trace-mapping'),
-    import(pathToFileURL(join(root, 'rollup.config.mjs')).href),
-  ]);
-  const isIife = (o) => o.file === 'dist/steadysocket.min.js';
-  const config = configs.find((c) => [c.output].flat().some(isIife));
-  const output = [config.output].flat().find(isIife);
-  const plugins = config.plugins.map((p) =>
-    p.name === 'typescript' ? typescript({ tsconfig: './tsconfig.json', target: 'ES2020', declaration: false, outDir: undefined, rootDir: undefined, sourceMap: true, inlineSources: true }) : p,
-  );
-  const build = await rollup({ input: config.input, plugins, onwarn: () => {} });
-  const { output: [chunk] } = await build.generate({ ...output, file: undefined, sourcemap: 'hidden', ...(minify ? {} : { plugins: [] }) });
-  await build.close();
-  const trace = new TraceMap(chunk.map);
-  const lines = new Map();
-  const sourceLines = (source) => {
-    if (!lines.has(source)) lines.set(source, sourceContentFor(trace, source)?.split('\n') ?? []);
-    return lines.get(source);
-  };
-  const map = (line0, column0) => {
-    let position = originalPositionFor(trace, { line: line0 + 1, column: column0 });
-    if (!position.source) position = originalPositionFor(trace, { line: line0 + 1, column: column0, bias: LEAST_UPPER_BOUND });
-    if (!position.source) return undefined;
-    const source = position.source.replace(/^(\.\.\/)+/, '').replace(/^.*?\b(src|node_modules)\//, '$1/');
-    return { source, line: position.line, text: sourceLines(position.source)[position.line - 1]?.trim().slice(0, 80) ?? '' };
-  };
-  return { code: chunk.code, map };
-}
-
-/** A map for the profiled minified bundle: its rebuild must be byte for byte the same code. */
-async function mapForMinified(bundleCode) {
-  try {
-    const { code, map } = await buildBundle({ minify: true });
-    if (code.trimEnd() === bundleCode.trimEnd()) return map;
-    log('source map: the rebuilt bundle differs from the profiled one (src/ changed since the build?): not mapping');
-  } catch (error) {
-    log(`source map: ${error.message}: not mapping`);
-  }
-  return undefined;
 }
 
 // ------------------------------------------------------------------------------ main
@@ -224,54 +157,17 @@ const HANDLER = /socket\.onmessage\s*=/;
 async function main() {
   const build = value('build', 'min');
   if (build !== 'min' && build !== 'plain') throw new Error('--build is min (dist/steadysocket.min.js, the bench\'s) or plain (an unminified copy, for line-level ticks)');
-  const executablePath = chromiumPath();
-  if (!executablePath) throw new Error('Chromium not found (set CHROMIUM_PATH or apt-get install chromium)');
-  mkdirSync(out, { recursive: true });
-  let bundle;
-  let map;
-  if (build === 'min') {
-    if (!existsSync(BUNDLE)) throw new Error('dist/steadysocket.min.js is missing: build first (npx rollup -c --silent)');
-    // Profile a frozen copy: others may rebuild dist/ meanwhile.
-    bundle = join(out, 'steadysocket.min.js');
-    copyFileSync(BUNDLE, bundle);
-  } else {
-    log('building an unminified IIFE copy with a source map…');
-    const plain = await buildBundle({ minify: false });
-    bundle = join(out, 'steadysocket.plain.js');
-    writeFileSync(bundle, plain.code);
-    map = plain.map;
-  }
-  const bundleCode = readFileSync(bundle, 'utf8');
-
-  const echo = startNode(join(benchDir, 'echo-server.mjs'), [], { cpu: pin ? 0 : undefined });
-  const pages = await startPageServer({
-    '/bench/browser/page.html': join(benchDir, 'browser', 'page.html'),
-    '/bench/browser/harness.mjs': join(benchDir, 'browser', 'harness.mjs'),
-    '/dist/steadysocket.min.js': bundle,
-  });
-  let browser;
-  const rounds = [];
-  try {
-    const url = `ws://127.0.0.1:${(await echo.next(10_000)).port}`;
-    browser = await launchChromium(executablePath);
+  const executablePath = findChromium();
+  // Profile a frozen copy of dist/steadysocket.min.js, or an unminified build with its map.
+  const { bundle, code: bundleCode, map: plainMap } = await prepareBundle({ build, out, log });
+  const launchBrowser = async () => {
+    const browser = await launchChromium(executablePath);
     log(`${browser.version}, ${build === 'min' ? 'dist/steadysocket.min.js' : 'unminified copy'}; ${runs} runs of ${total} messages after ${warmup}, sampling every ${interval} µs; profiles in ${out}`);
-    // One discarded round first, as in the bench: a fresh browser's first pages run slower.
-    await profileRound(browser, pages.origin, url, CLIENTS);
-    for (let run = 0; run < runs; run++) {
-      const order = run % 2 ? [...CLIENTS].reverse() : CLIENTS;
-      const results = await profileRound(browser, pages.origin, url, order);
-      for (const id of order) writeFileSync(join(out, `run${run + 1}-${id}.cpuprofile`), JSON.stringify(results[id].profile));
-      rounds.push({ order, results });
-      log(`run ${run + 1}/${runs} done (${order.join(', ')})`);
-    }
-  } finally {
-    await browser?.close();
-    await pages.close();
-    await echo.stop(2000);
-    killAll();
-  }
+    return browser;
+  };
+  const rounds = await runRounds({ bundle, pin: !flag('no-pin'), runs, out, extension: '.cpuprofile', log, launch: launchBrowser, round: profileRound });
 
-  if (build === 'min' && !flag('no-map')) map = await mapForMinified(bundleCode);
+  const map = build === 'min' && !flag('no-map') ? await mapForMinified(bundleCode, log, 'profiled') : plainMap;
   const summary = [];
   for (const [i, { order, results }] of rounds.entries()) {
     console.log(`\n## Run ${i + 1} (order: ${order.join(' → ')})`);
