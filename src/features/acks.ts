@@ -42,9 +42,15 @@ interface Held<Out> extends OutboxEntry<Out> {
   ackPrev?: Held<Out>;
 }
 
-/** Calls `fn` for `entry` and every earlier write of its id it superseded. */
+/**
+ * Calls `fn` for `entry` and every earlier write of its id it superseded, oldest first (so their
+ * `drop` events come in the order they were sent, however the writes are given up).
+ */
 function eachWrite<Out>(entry: Held<Out>, fn: (write: Held<Out>) => void): void {
-  for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) fn(write);
+  if (!entry.ackPrev) return fn(entry);
+  const writes: Held<Out>[] = [];
+  for (let write: Held<Out> | undefined = entry; write; write = write.ackPrev) writes.push(write);
+  for (let i = writes.length - 1; i >= 0; i--) fn(writes[i]);
 }
 
 /** A write's `deliver()` resolves: it was acknowledged. */

@@ -62,10 +62,10 @@ function mermaidTransitions(markdown: string): string[] {
     .sort();
 }
 
-/** Transitions as "from->to", from the TRANSITIONS table of src/client.ts. */
+/** Transitions as "from->to", from the TRANSITIONS table of src/events.ts. */
 function codeTransitions(source: string): string[] {
   const match = /const TRANSITIONS[^=]*=\s*\{([\s\S]*?)\n\};/.exec(source);
-  expect(match, 'the TRANSITIONS table in src/client.ts').to.not.equal(null);
+  expect(match, 'the TRANSITIONS table in src/events.ts').to.not.equal(null);
   const out: string[] = [];
   for (const [, from, list] of match![1].matchAll(/^\s*(\w+):\s*'([^']*)'/gm)) {
     for (const to of list.split(' ').filter(Boolean)) out.push(`${from}->${to}`);
@@ -226,8 +226,8 @@ describe('docs stay true to the code', () => {
   });
 
   describe('the state diagram', () => {
-    it('has the transitions of the TRANSITIONS table in src/client.ts', () => {
-      const fromCode = codeTransitions(read('src/client.ts'));
+    it('has the transitions of the TRANSITIONS table in src/events.ts', () => {
+      const fromCode = codeTransitions(read('src/events.ts'));
       expect(fromCode.length).to.be.greaterThan(5);
       expect(mermaidTransitions(guide)).to.deep.equal(fromCode);
     });
@@ -237,7 +237,7 @@ describe('docs stay true to the code', () => {
       const rows = [...section.matchAll(/^\| `(\w+)` \| ((?:`\w+`(?:, )?)+|—) \|/gm)];
       const fromReadme = rows.flatMap(([, from, to]) => [...to.matchAll(/`(\w+)`/g)].map((m) => `${from}->${m[1]}`)).sort();
       expect(rows.map((r) => r[1])).to.deep.equal(['connecting', 'open', 'closing', 'waiting', 'closed']);
-      expect(fromReadme).to.deep.equal(codeTransitions(read('src/client.ts')));
+      expect(fromReadme).to.deep.equal(codeTransitions(read('src/events.ts')));
     });
 
     it('is rendered in docs/states.svg from the current mermaid source', () => {
