@@ -10,13 +10,17 @@ import { expireEntries } from '../outbox';
 export function ttl(ms: number): Feature {
   checkNumber('ttl', ms, 1);
   return feature((client) => {
-    const expire = () => {
-      hooks.timer = undefined;
+    /** Drops what has expired, then arms the timer for the earliest expiry left (replacing the one armed). */
+    const look = () => {
       const outbox = client._outbox;
       const next = outbox ? expireEntries(outbox, Date.now(), (entry) => client._dropped(entry, 'expired')) : Infinity;
       // A drop listener may have closed the client, or queued a message that armed the timer for
       // later than the next expiry: `next` is the earliest of all, so it wins.
       if (next !== Infinity && client.state !== 'closed') client._arm(hooks, expire, Math.max(1, next - Date.now()));
+    };
+    const expire = () => {
+      hooks.timer = undefined;
+      look();
     };
     const hooks: FeatureHooks<unknown, unknown> = {
       queued(entry) {
@@ -31,9 +35,11 @@ export function ttl(ms: number): Feature {
       },
       // Messages written and not acknowledged (acks) come back to the outbox when their connection
       // ends, with the expiry of when they were queued, maybe while no timer was armed: look
-      // again once every feature has handled the close (whether the client waits or reconnects at once).
+      // again once every feature has handled the close (whether the client waits or reconnects at
+      // once): a microtask. Not a 0 ms timer: replacing a timer due this very millisecond with
+      // one, which runs a turn later, made a queued message expire late.
       closed() {
-        client._arm(hooks, expire, 0);
+        queueMicrotask(look);
       },
     };
     return hooks;
