@@ -18,6 +18,13 @@ const CLOSE_AFTER_ERROR_MS = 1000;
 /** Shared by every attempt that offers no subprotocol; never mutated. */
 const NONE: readonly string[] = [];
 
+/** What close() returns and records: the promise, settled by `resolve` once the client is done. */
+function finalClose(code: number, reason: string): NonNullable<ClientBase<unknown, unknown>['_final']> {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { code, reason, promise, resolve };
+}
+
 /** The attempt's socket closed (or was given up on while closing) before it opened. */
 function closedBeforeOpen(code: number): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `The connection closed before it opened (code ${code}).`, undefined, { closeCode: code });
@@ -190,11 +197,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    */
   close(code = 1000, reason = ''): Promise<void> {
     checkClose(code, reason);
+    // Once closed (by itself too), _finish has made it: the same promise.
     if (this._final) return this._final.promise;
-    if (this._state === 'closed') return (this._final = { code, reason, promise: Promise.resolve(), resolve() {} }).promise;
-    let resolve!: () => void;
-    const promise = new Promise<void>((settle) => (resolve = settle));
-    this._final = { code, reason, promise, resolve };
+    const { promise } = (this._final = finalClose(code, reason));
     this._clearTimers();
     const socket = this._conn;
     // State first: a socket that fires `close` synchronously (test doubles, some polyfills)
@@ -209,7 +214,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** `await using socket = new SteadySocket(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this._state === 'closed' && !this._final ? Promise.resolve() : this.close();
+    return this.close();
   }
 
   // ---------------------------------------------------------------- state machine
@@ -566,6 +571,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    */
   private _finish(cause?: SteadySocketError): void {
     if (this._state === 'closed') return;
+    // A client that ends by itself gets what close() returns now: a close() from a listener of
+    // what follows (the state, the drops) waits as one from outside does.
+    const final = (this._final ??= finalClose(1000, ''));
     this._clearTimers();
     const socket = this._conn;
     if (socket) {
@@ -580,13 +588,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     for (const entry of this._outbox ? this._outbox.drain() : []) this._dropped(entry, 'closed', cause);
     for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.reject(closedError(cause));
-    // What a feature still finishes (persist(): the save of those drops) holds close()'s promise,
-    // and a later one's when the client ended by itself.
+    // What a feature still finishes (persist(): the save of those drops) holds close()'s promise.
     const ended = this._hooks.map((hooks) => hooks.ended?.()).filter(Boolean);
-    if (!ended.length) return this._final?.resolve();
-    const all = Promise.all(ended).then(() => {});
-    if (this._final) void all.then(this._final.resolve);
-    else this._final = { code: 1000, reason: '', promise: all, resolve() {} };
+    if (!ended.length) final.resolve();
+    else void Promise.all(ended).then(() => final.resolve());
   }
 
   // ---------------------------------------------------------------- plumbing

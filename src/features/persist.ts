@@ -31,10 +31,10 @@ export interface PersistOptions {
 
 /**
  * The client using each store key in this page or process (two at once would overwrite each
- * other's saves), kept after it closed until its last saves are done: the next client on the key
- * loads after them, so it never restores what that close() dropped.
+ * other's saves), kept after it closed until its last save is done (`last`, set as it closes):
+ * the next client on the key loads after it, so it never restores what that close() dropped.
  */
-const users = new Map<string, { host: FeatureHost<unknown, unknown>; saved(): Promise<unknown> }>();
+const users = new Map<string, { host: FeatureHost<unknown, unknown>; last?: Promise<unknown> }>();
 
 /**
  * Keeps the outbox in `store` (`fileStore(path)` from `steadysocket/node`, or `indexedDbStore(name)`
@@ -54,8 +54,10 @@ export function persist(
   }
   let client: FeatureHost<unknown, unknown> | undefined;
   let restored!: Promise<void>;
-  /** The last saves of the client that used this store's key before: loading waits for them. */
+  /** The last save of the client that used this store's key before: loading waits for it. */
   let previous: Promise<unknown> | undefined;
+  /** This client's entry in `users`, when the store has a key. */
+  let user: { host: FeatureHost<unknown, unknown>; last?: Promise<unknown> } | undefined;
   /** The last save requested (saves run in the store's order): its error when it failed. */
   let lastSave: Promise<SteadySocketError | undefined> = Promise.resolve(undefined);
   let scheduled = false;
@@ -127,15 +129,10 @@ export function persist(
     if (key !== undefined) {
       const other = users.get(key);
       if (other && other.host.state !== 'closed') invalidOption(`Another client still uses the store ${key}: await its close() first, or give each client its own store.`);
-      // Its close() resolved before the save that follows the drops of that close() had settled.
-      previous = other?.saved();
-      const user = { host, saved: () => made.saved().catch(() => undefined) };
-      users.set(key, user);
-      // The drops of close() come after the state event and schedule the last save: a microtask
-      // later, saved() waits for it; then the key is free.
-      host.on('state', (state) => {
-        if (state === 'closed') void Promise.resolve().then(user.saved).then(() => users.get(key) === user && users.delete(key));
-      });
+      // Its `last` is read a microtask from now: this client may be made by a listener of that
+      // client's closing, before its `ended` hook has run.
+      if (other) previous = Promise.resolve().then(() => other.last);
+      users.set(key, (user = { host }));
     }
     client = host;
     // A Blob cannot be read synchronously, so it could never be stored: refused at send(), as bad input.
@@ -189,18 +186,25 @@ export function persist(
       },
       // flushed() waits for the stored messages too: they are this client's to send.
       pending: () => !loaded,
-      // close() resolves once the save of what it dropped is done (or failed, reported as an
-      // `error`), so a process may exit then; a store that never settles holds it closeTimeout at most.
-      // With `sync` that save is done already; a client that closed before its messages were back saves nothing.
+      // The save of what the client dropped as it closed (or its failure, reported as an `error`):
+      // the next client on the store's key loads after it, and close() resolves after it, so a
+      // process may exit then; a store that never settles holds close() closeTimeout at most.
+      // With `sync` that save is done already; a client closed before its messages were back saves nothing.
       ended: () => {
-        if (!ready || options.sync) return;
+        const last = ready && !options.sync ? made.saved().catch(() => undefined) : undefined;
+        if (user) {
+          const self = user;
+          self.last = last;
+          void Promise.resolve(last).then(() => users.get(key!) === self && users.delete(key!));
+        }
+        if (!last) return;
         return new Promise<void>((resolve) => {
           const done = () => {
             host._disarm(hooks);
             resolve();
           };
           host._arm(hooks, done, host._opts.closeTimeout);
-          made.saved().then(done, done);
+          void last.then(done);
         });
       },
     };

@@ -1641,6 +1641,95 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       expect({ drops, queued: socket.queued }).to.deep.equal({ drops: ['1000 d0 expired', '1001 d1 expired'], queued: [] });
     });
 
+    it('persist: a client that ends by itself (maxRetries) holds close() for the save of what it dropped, also a close() from its state listener', async () => {
+      // Review: close() called by a listener of the client's own ending (state -> closed, before
+      // the drops) used to return a promise resolved at once, before that save had even started.
+      const store = memoryStore([], 'now', ['now', 'now', 'slow']); // after the restore, after send(), at the end: 100 ms
+      const socket = open({ use: [persist(store)], maxRetries: 0, closeTimeout: 1000 });
+      const fromListener: Promise<string>[] = [];
+      socket.on('state', (state) => {
+        if (state === 'closed') fromListener.push(outcome(socket.close()));
+      });
+      await kit.clock.tickAsync(0); // restored (nothing stored)
+      socket.send({ d: 'x' }); // queued
+      await kit.clock.tickAsync(0);
+      await new Promise((resolve) => setImmediate(resolve)); // the store's own promise chain
+      expect({ calls: store.calls, stored: store.stored(), state: socket.state }).to.deep.equal({ calls: 2, stored: ['x'], state: 'connecting' });
+      FakeWebSocket.last.fail(); // maxRetries 0: the client gives up, and drops x
+      const after = outcome(socket.close());
+      const at = async (ms: number) => {
+        await kit.clock.tickAsync(ms);
+        return { state: socket.state, listener: await now(fromListener[0]), after: await now(after), store: store.stored() };
+      };
+      expect(await at(50)).to.deep.equal({ state: 'closed', listener: 'pending', after: 'pending', store: ['x'] });
+      expect(await at(100)).to.deep.equal({ state: 'closed', listener: 'resolved', after: 'resolved', store: [] });
+    });
+
+    it('persist: the next client on a store key loads after the last save of the one before, also when its close() was not awaited or it is made by a listener of that close', async () => {
+      // Guide: "A client made on the same store (same key) ... while a save is still running (its
+      // close() not awaited) loads after that save".
+      const results: Record<string, unknown> = {};
+      for (const how of ['close() not awaited', 'made by its state listener']) {
+        FakeWebSocket.reset();
+        const store = Object.assign(memoryStore([], 'now', ['now', 'now', 'slow']), { key: `review-${how}` }); // the save after close() takes 100 ms
+        const first = open({ use: [persist(store)] });
+        await kit.clock.tickAsync(0);
+        first.send({ d: 'x' });
+        await kit.clock.tickAsync(0);
+        await new Promise((resolve) => setImmediate(resolve));
+        let next: { socket: SteadySocket<In, Out>; outbox: PersistFeature } | undefined;
+        const make = () => {
+          const outbox = persist(store);
+          next = { socket: open({ use: [outbox] }), outbox };
+        };
+        FakeWebSocket.last.fail(); // waiting: close() ends the client at once, its last save still to come
+        if (how === 'made by its state listener') first.on('state', (state) => state === 'closed' && make());
+        void first.close();
+        if (!next) make();
+        // The slow save takes 100 ms of the fake clock: 20 turns of 50 ms bound the wait.
+        for (let i = 0; i < 20 && (await now(outcome(next!.outbox.restored))) === 'pending'; i++) await kit.clock.tickAsync(50);
+        results[how] = { queued: next!.socket.queued, stored: store.stored() };
+        void next!.socket.close();
+        await kit.clock.tickAsync(50);
+      }
+      expect(results).to.deep.equal({
+        'close() not awaited': { queued: [], stored: [] },
+        'made by its state listener': { queued: [], stored: [] },
+      });
+    });
+
+    it('persist: closeTimeout 0, past 2^31 ms and Infinity bound the wait for a save that never settles as documented', async () => {
+      // "a store whose save never settles holds close() for closeTimeout at most": 0 is a turn,
+      // past 2^31 - 1 ms is waited in turns (never early), Infinity is no bound.
+      const results: Record<string, string[]> = {};
+      const BIG = 2 ** 31 + 5;
+      for (const closeTimeout of [0, BIG, Infinity]) {
+        FakeWebSocket.reset();
+        let saves = 0;
+        const store: OutboxStore = {
+          load: () => Promise.resolve([]),
+          save: () => (saves++ === 0 ? Promise.resolve() : new Promise<void>(() => {})), // the one after close() hangs
+          clear: () => Promise.resolve(),
+        };
+        const socket = open({ use: [persist(store)], closeTimeout });
+        await kit.clock.tickAsync(0);
+        socket.send({ d: 'x' });
+        const closing = outcome(socket.close());
+        const seen: string[] = [];
+        for (const ms of [0, 5, 2 ** 31 - 10, 20]) {
+          await kit.clock.tickAsync(ms);
+          seen.push(await now(closing));
+        }
+        results[String(closeTimeout)] = seen;
+        if (closeTimeout === Infinity) kit.clock.reset(); // nothing else would ever end that wait
+      }
+      expect(results).to.deep.equal({
+        0: ['pending', 'resolved', 'resolved', 'resolved'],
+        [String(BIG)]: ['pending', 'pending', 'pending', 'resolved'],
+        Infinity: ['pending', 'pending', 'pending', 'pending'],
+      });
+    });
+
     it('[unread-overwritten] persist: a store whose load failed (STORAGE_FAILED) is never written, and saved() says so', async () => {
       // Guide: "Corrupt or unreadable storage is an error event (STORAGE_CORRUPT, and the store is
       // reset to empty; or STORAGE_FAILED, and nothing is deleted)". The first save used to replace
