@@ -4,7 +4,15 @@
 // three times mid-stream. A message counts as sent only once `await outbox.saved()` resolved after
 // it (pages/persist-reload.js keeps that list, and the next id, in localStorage). At the end the
 // server's log must hold every such id, first receipts in order. Needs `npm run build` (dist/).
+//
+// Also close() with the real IndexedDB store: it resolves only once the store committed what it
+// dropped, so a page that leaves the moment close() resolves (as a CLI exits) leaves nothing behind
+// for the next client to send (pages/persist-close.js). The order of the store's commit and
+// close()'s resolution is what fails without that wait (tried: both browsers); leaving the page
+// does not cut an IndexedDB save short in either, so the count left behind is checked as the
+// outcome, not relied on to catch it.
 import { expect } from 'chai';
+import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { needTools } from '../support/tools';
 import { startRestartableServer, type RestartableServer } from '../support/restartable-server';
@@ -19,6 +27,15 @@ interface PageRecord {
 }
 
 const RELOADS = 3;
+
+/** A loopback port nothing listens on (it was free a moment ago): connecting to it is refused. */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('persist(indexedDbStore) through page reloads (issue 13)', () => {
   let pages: PageServer;
@@ -83,6 +100,28 @@ describe('persist(indexedDbStore) through page reloads (issue 13)', () => {
         expect(final.durable.at(-1), 'the last id is durable').to.equal(last);
         expect(lost, 'durable ids the server never logged').to.deep.equal([]);
         expect(log.outOfOrder, 'ids first received after a greater id').to.deep.equal([]);
+      });
+
+      it('close() resolves once the store committed what it dropped: a page that leaves then leaves nothing stored', async () => {
+        const closeContext = await newContext(browser!);
+        try {
+          const page = await closeContext.newPage();
+          const n = 200;
+          const db = `persist-close-${name}`;
+          await page.goto(pages.url('/pages/persist-close.html', { ws: `ws://127.0.0.1:${await unusedPort()}/`, db, n: String(n), phase: 'fill' }));
+          // The fill page replaces itself with the check page once close() resolved.
+          await page.waitForFunction('window.persistClose !== undefined', undefined, { timeout: 30_000 });
+          const { events, stored } = (await page.evaluate('window.persistClose')) as { events: string[]; stored: number | string };
+          console.log(`      ${name}: ${events.join(' · ')}; left in the store after leaving: ${stored}`);
+          const at = (event: string) => events.indexOf(event);
+          expect(at(`save ${n} committed`), 'the messages were stored before close()').to.be.within(0, at('stored'));
+          expect(events, 'close() dropped them all').to.include(`close resolved, ${n} dropped`);
+          expect(at('save 0 started'), 'close() saved the empty outbox').to.be.above(at('stored'));
+          expect(at('save 0 committed'), 'that save committed before close() resolved').to.be.within(at('save 0 started'), at(`close resolved, ${n} dropped`));
+          expect(stored, 'messages left in the store for the next client').to.equal(0);
+        } finally {
+          await closeContext.close();
+        }
       });
     });
   }
