@@ -9,6 +9,7 @@ export const NAMES = {
   rws: 'reconnecting-websocket',
   partysocket: 'partysocket',
   json: 'steadysocket (json codec, no acks)',
+  json2: 'steadysocket (json codec, no acks), A/A control',
   acks: '**steadysocket + acks()**',
 };
 
@@ -93,7 +94,7 @@ export function svgChart(measures, { title, subtitle }) {
       rows.push({ label: `${measure.short}: ${metric.chartLabel ?? metric.label}`, bars, target });
     }
   }
-  const colors = { steadysocket: '#2563eb', rws: '#9ca3af', partysocket: '#d1a054', raw2: '#d1d5db', native2: '#d1d5db' };
+  const colors = { steadysocket: '#2563eb', rws: '#9ca3af', partysocket: '#d1a054', raw2: '#d1d5db', native2: '#d1d5db', json2: '#d1d5db' };
   const cap = 2.5;
   const left = 300;
   const plotWidth = 520;
