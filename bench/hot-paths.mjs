@@ -109,6 +109,29 @@ const cases = {
       for (let i = 0; i < count; i++) listener.call(ws, FRAME_32, false);
     });
   },
+  /**
+   * acks(): a { id } message sent and its acknowledgement received, 1,000 in flight, with the json
+   * codec. Here "direct" is the same steadysocket client without acks() (the baseline of bench
+   * measure 8a), so `added` is what acks() adds.
+   */
+  async acks(kind) {
+    const { json, acks } = await import(distPath);
+    const use = kind === 'direct' ? [] : [acks({ id: (message) => message.id, ack: (message) => message.id })];
+    const { socket, ws } = await openSteadySocket(onData, { codec: json(), use });
+    const listener = ws.listeners('message')[0];
+    const written = [];
+    ws.send = (wire) => written.push(wire);
+    let id = 0;
+    return (n) => time(n, (count) => {
+      for (let i = 0; i < 1000; i++) socket.send({ id: ++id, data: 'tick' });
+      // Each acknowledgement (the message echoed) lets the next message go, as in measure 8a.
+      for (let i = 0; i < count - 1000; i++) {
+        listener.call(ws, Buffer.from(written.shift()), false);
+        socket.send({ id: ++id, data: 'tick' });
+      }
+      while (written.length) listener.call(ws, Buffer.from(written.shift()), false);
+    });
+  },
   /** Messages queued while offline, then written when the socket opens (direct: a send loop). */
   async flush(kind) {
     return (n) => {
@@ -133,7 +156,7 @@ const cases = {
 };
 
 async function measure(name) {
-  const sizes = { send: 200_000, receive: 200_000, 'receive+json': 100_000, flush: 50_000 };
+  const sizes = { send: 200_000, receive: 200_000, 'receive+json': 100_000, acks: 100_000, flush: 50_000 };
   const n = sizes[name];
   const runs = { direct: [], steadysocket: [] };
   const make = { direct: await cases[name]('direct'), steadysocket: await cases[name]('steadysocket') };
@@ -152,6 +175,7 @@ if (args.includes('--json')) process.stdout.write(`${JSON.stringify(results)}\n`
 else {
   console.log('| path | direct on ws (ns/msg) | steadysocket (ns/msg) | added (ns/msg) |\n|---|--:|--:|--:|');
   for (const r of results) console.log(`| ${r.name} | ${r.directNs.toFixed(0)} | ${r.steadysocketNs.toFixed(0)} | ${r.addedNs.toFixed(0)} |`);
+  if (results.some((r) => r.name === 'acks')) console.log('\nacks: "direct" is the json client without acks(), "steadysocket" the same with acks(); a message and its acknowledgement.');
 }
 if (sink < 0) console.log(sink);
 process.exit(0);
