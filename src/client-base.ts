@@ -261,18 +261,22 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     if (this._drainWaiters?.length) this._watchDrain();
   }
 
-  /** @internal Nothing waits: the outbox is empty, nothing is unacknowledged or still coming in (restored), the socket has sent every byte. */
-  protected _isDrained(): boolean {
+  /**
+   * @internal Nothing waits: the outbox is empty, nothing is unacknowledged or still coming in
+   * (restored), the socket has sent every byte. `ended`: the socket is finished, and what it had
+   * not sent went with it.
+   */
+  protected _isDrained(ended?: boolean): boolean {
     return (
       !this._outbox?.size &&
       !this._outbox?.held &&
       !this._hooks.some((hooks) => hooks.pending?.()) &&
-      (!this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0)
+      (ended || !this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0)
     );
   }
 
   /** Resolves what flushed() waits on (the caller checked `_isDrained()`). */
-  private _drained(): void {
+  protected _drained(): void {
     for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
   }
 

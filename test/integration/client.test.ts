@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
 import { json, stats, SteadySocket, SteadySocketError, type CloseInfo } from '../../src/index';
 import { startHostileServer, type HostileServer } from '../fault/hostile';
 import { sleep, startEchoServer, until, type EchoServer } from '../support/servers';
@@ -81,6 +82,32 @@ describe('SteadySocket against a real ws server on loopback', function () {
     expect(queuedInListener).to.equal(1);
     expect(s.connections[0].messages).to.deep.equal([]);
     expect(s.connections[1].messages).to.deep.equal(['sent from a close listener']);
+  });
+
+  it('resolves flushed() once everything was written, even when every connection closes within a few ms of opening', async () => {
+    // The server closes each connection (1000) as soon as it is open, so no connection lives as
+    // long as the 10 ms drain poll. flushed() used to wait for a poll on an open connection, and
+    // so forever: a pipe that ends and awaits flushed() before close() reconnected without end.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.close(1000);
+    });
+    const socket = client<string, string>(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { minDelay: 20, maxDelay: 20, jitter: 0 });
+    socket.send('a');
+    socket.send('b');
+    let flushedAfter = -1;
+    const flushed = socket.flushed().then(() => {
+      flushedAfter = connections;
+    });
+    await Promise.race([flushed, sleep(2000)]);
+    // Resolved as the first connection ended: both were written to it (the server closed at once
+    // and may never read them: without acks(), written is as far as the client can vouch).
+    expect(flushedAfter, 'connections made when flushed() resolved (-1: not within 2 s)').to.equal(1);
+    expect(socket.queued).to.deep.equal([]);
   });
 
   it('abandons a handshake that never completes after connectTimeout and retries', async () => {
