@@ -126,6 +126,11 @@ function userPass(value: string): string {
   return value;
 }
 
+/** `'--name=value'` quoted in an error as `'--name=***'` (up to the last quote of its line: a value may hold one). */
+export function hideFlagValues(text: string): string {
+  return text.replace(/'(--?[A-Za-z][\w-]*)=.*'/g, "'$1=***'");
+}
+
 export function buildProgram(io: ParseIo): Command {
   const program = new Command('steadysocket')
     .description('A WebSocket client that reconnects, queues and reports typed errors.')
@@ -134,7 +139,9 @@ export function buildProgram(io: ParseIo): Command {
     .version(io.version, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError('(run steadysocket --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // A mistyped long flag written with its value (`--headers='Authorization: …'`) is quoted whole
+    // in commander's "unknown option" error; the scrubber cannot know that value is a secret.
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(hideFlagValues(text)) })
     .exitOverride();
 
   program
@@ -274,7 +281,7 @@ function validate(program: Command): CliOptions {
   }
   const given = raw.connect ?? positional;
   if (!given) throw new UsageError('missing the URL to connect to.');
-  const url = checkUrl(withScheme(given));
+  const url = checkUrl(withScheme(checkShape(given)));
 
   const formats = [raw.binary && '--binary', raw.hex && '--hex', raw.base64 && '--base64'].filter(Boolean);
   if (formats.length > 1) throw new UsageError(`${formats.join(' and ')} cannot be combined.`);
@@ -355,6 +362,15 @@ function wscatOptions(raw: RawOptions): void {
  * The URL, checked before anything uses it (the proxy lookup among them), with what is wrong in
  * words. The URL in messages is redacted: a mistyped URL still holds its token.
  */
+/** What `withScheme` would misread: white space around the URL, and a WebSocket or HTTP scheme without its `//` (`ws:/host`). */
+function checkShape(url: string): string {
+  const shown = JSON.stringify(redactUrl(url));
+  if (url !== url.trim()) throw new UsageError(`invalid URL ${shown}: it starts or ends with white space.`);
+  const scheme = /^(wss?|https?):(?!\/\/)/i.exec(url)?.[1];
+  if (scheme) throw new UsageError(`invalid URL ${shown}: the scheme ${scheme}: must be followed by // and the host (${scheme.toLowerCase()}://host/).`);
+  return url;
+}
+
 function checkUrl(url: string): string {
   const shown = JSON.stringify(redactUrl(url));
   let parsed: URL;
@@ -366,8 +382,11 @@ function checkUrl(url: string): string {
   if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
     throw new UsageError(`invalid URL ${shown}: the scheme must be ws://, wss://, http:// or https://, not ${parsed.protocol}//.`);
   }
+  if (/\s/.test(url)) throw new UsageError(`invalid URL ${shown}: it contains white space (percent-encode a space in a path or query as %20).`);
   if (url.includes('#')) throw new UsageError(`invalid URL ${shown}: a fragment (#…) is not allowed in a WebSocket URL (RFC 6455 §3).`);
-  if (!parsed.hostname) throw new UsageError(`invalid URL ${shown}: there is no host name.`);
+  // `ws:///path` parses with `path` as its host.
+  if (!parsed.hostname || /^[a-z][a-z0-9+.-]*:\/\/[/?]/i.test(url)) throw new UsageError(`invalid URL ${shown}: there is no host name.`);
+  if (parsed.port === '0') throw new UsageError(`invalid URL ${shown}: the port 0 is out of range (1–65535).`);
   return url;
 }
 

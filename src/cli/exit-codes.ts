@@ -18,6 +18,8 @@ export const ExitCode = {
   PROXY_REFUSED: 6,
   /** --count messages did not arrive: the wait (-w) ran out, or the connection ended first. */
   COUNT_NOT_REACHED: 7,
+  /** Pipe/execute: input not sent in full: a line skipped (not valid for --hex/--base64, or refused), or the connection ended, after lines came from stdin, before stdin did. */
+  INPUT_NOT_SENT: 8,
   /** Interrupted by SIGINT (Ctrl-C outside interactive mode); the connection is closed first. */
   INTERRUPTED: 130,
   /** Stopped by SIGTERM; the connection is closed first. */
@@ -34,6 +36,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    server closed with an error close code (not 1000/1001/1005)
   6    the HTTP proxy refused the tunnel (CONNECT answered 4xx, e.g. 403 or 407)
   7    --count messages did not arrive within the wait (-w, default 10 s) or before the end
+  8    input not sent in full: a line skipped (invalid for --hex/--base64, or refused), or the
+       connection ended (e.g. --no-reconnect) before stdin did
   130  interrupted (SIGINT) outside interactive mode; 143 for SIGTERM`;
 
 /** Close codes that mean the server ended the session on purpose and nothing went wrong. */

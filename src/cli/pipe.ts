@@ -41,9 +41,14 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     void session.done.then(() => resolve(false));
   });
 
+  /** Input lines read, and those not sent: skipped (invalid for --hex/--base64) or refused by the client. */
+  const skipped = { read: 0, lines: 0 };
+  /** The input was read to its end (stdin ended; -x: every message handed over). */
+  let inputRead = false;
+
   try {
-    const input = options.execute.length ? sendAll(session, options.execute, reporter) : sendStdin(session, reporter, options.encoding === 'binary');
-    await Promise.race([input, session.done]);
+    const input = options.execute.length ? sendAll(session, options.execute, reporter, skipped) : sendStdin(session, reporter, options.encoding === 'binary', skipped);
+    await Promise.race([Promise.resolve(input).then((all) => (inputRead = all)), session.done]);
     // Connect at least once even with empty input: a quick reachability check.
     if (!session.ended && (await firstOpen)) {
       await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
@@ -65,13 +70,28 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
       code = ExitCode.COUNT_NOT_REACHED;
       shortfall ??= `the connection ended after only ${session.received} of ${count} message${count === 1 ? '' : 's'} (--count)`;
     }
+    // Nothing read is lost without a word: the connection ended the session (not the CLI: the
+    // input done, --count, a signal, a reader gone) before stdin ended, after lines came from it,
+    // so the rest was never read; or lines were skipped. Never a quiet success. (A stdin that
+    // gave nothing, left open while listening, is no input cut short.)
+    const cut = !inputRead && skipped.read > 0 && !session.endedByCli && !readerGone;
+    const incomplete = [
+      skipped.lines ? `${skipped.lines} input line${skipped.lines === 1 ? ' was' : 's were'} not sent (skipped: see the notes above)` : '',
+      cut ? 'the connection ended before the input did: the rest of stdin was not read, nor sent' : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    if (incomplete && code === ExitCode.OK) code = ExitCode.INPUT_NOT_SENT;
+    else if (incomplete) process.stderr.write(`steadysocket: ${incomplete}\n`);
     // Without -q the error events already said most of it on stderr.
     const failure =
       code === ExitCode.COUNT_NOT_REACHED
         ? shortfall
-        : options.quiet || options.json || session.gaveUpFirstConnect
-          ? session.failure(code)
-          : undefined;
+        : code === ExitCode.INPUT_NOT_SENT
+          ? incomplete
+          : options.quiet || options.json || session.gaveUpFirstConnect
+            ? session.failure(code)
+            : undefined;
     if (failure) process.stderr.write(`steadysocket: ${visible(scrubber.scrub(failure))} (exit ${code})\n`);
     return code;
   } finally {
@@ -79,23 +99,28 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
   }
 }
 
-function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }): void {
+/** Sends every -x message; true when all were handed over (false: the session ended first). */
+function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }, skipped: { read: number; lines: number }): boolean {
   for (const message of messages) {
-    if (!trySend(session, message, reporter)) return;
+    if (!trySend(session, message, reporter, skipped)) return false;
   }
+  return true;
 }
 
-async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean): Promise<void> {
+/** Sends stdin line by line; true once stdin ended and every line was handed over (false: the session ended first). */
+async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean, skipped: { read: number; lines: number }): Promise<boolean> {
   // -b: every byte as it came (one char per byte), not decoded as UTF-8 (which would replace
   // invalid sequences); Session.send turns the line back into those bytes.
   process.stdin.setEncoding(bytes ? 'latin1' : 'utf8');
   for await (const line of linesOf(process.stdin, bytes)) {
-    if (!trySend(session, line, reporter, bytes)) return;
+    skipped.read++;
+    if (!trySend(session, line, reporter, skipped, bytes)) return false;
     // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
     if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
       await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
     }
   }
+  return true;
 }
 
 /**
@@ -120,8 +145,8 @@ export async function* linesOf(input: AsyncIterable<string>, keepCr: boolean): A
   if (pending) yield line(pending);
 }
 
-/** Sends one line; a line that cannot be encoded is skipped with a notice. False once closed for good. */
-function trySend(session: Session, line: string, reporter: { notice(text: string): void }, bytes = false): boolean {
+/** Sends one line; a line that cannot be encoded or is refused is skipped with a notice, and counted. False once closed for good. */
+function trySend(session: Session, line: string, reporter: { notice(text: string): void }, skipped: { read: number; lines: number }, bytes = false): boolean {
   if (session.ended) return false;
   try {
     session.send(line, bytes);
@@ -130,6 +155,7 @@ function trySend(session: Session, line: string, reporter: { notice(text: string
     else if (isSteadySocketError(error, 'CLOSED')) return false;
     else if (isSteadySocketError(error)) reporter.notice(`not sent: ${error.message}`);
     else throw error;
+    skipped.lines++;
   }
   return true;
 }

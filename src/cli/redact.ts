@@ -49,6 +49,8 @@ export class Scrubber {
     if (info !== undefined) {
       const colon = info.indexOf(':');
       this.add(info, colon < 0 ? info : info.slice(0, colon), colon < 0 ? undefined : info.slice(colon + 1));
+      // Sent as `Authorization: Basic base64(user:password)` (as written, and decoded): a server may quote that.
+      this.add(...[info, safeDecode(info)].map((form) => Buffer.from(form).toString('base64')));
     }
     const query = /\?([^#]*)/.exec(url)?.[1];
     for (const part of query?.split('&') ?? []) {

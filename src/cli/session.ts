@@ -264,6 +264,11 @@ export class Session {
     return this.diagnosis?.kind === 'first-connect';
   }
 
+  /** The CLI ended the session (the input done, --count, a signal, stdout gone), not the connection. */
+  get endedByCli(): boolean {
+    return this.endedBy !== undefined;
+  }
+
   get ended(): boolean {
     return this.socket.state === 'closed';
   }

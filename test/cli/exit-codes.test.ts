@@ -44,6 +44,11 @@ describe('steadysocket CLI: exit codes', function () {
       ['ws://', /invalid URL "ws:\/\/": there is no host name/],
       ['foo bar', /invalid URL "ws:\/\/foo bar": the host "foo bar" contains white space/],
       ['ws://127.0.0.1:99999', /invalid URL "ws:\/\/127\.0\.0\.1:99999": the port 99999 is out of range/],
+      ['ws://127.0.0.1:0/', /invalid URL "ws:\/\/127\.0\.0\.1:0\/": the port 0 is out of range/],
+      ['ws://127.0.0.1:1/ x', /invalid URL "ws:\/\/127\.0\.0\.1:1\/ x": it contains white space/],
+      [' ws://127.0.0.1:1/', /invalid URL " ws:\/\/127\.0\.0\.1:1\/": it starts or ends with white space/],
+      ['http:/127.0.0.1:1', /invalid URL "http:\/127\.0\.0\.1:1": the scheme http: must be followed by \/\/ and the host/],
+      ['ws:///path', /invalid URL "ws:\/\/\/path": there is no host name/],
       ['ws://127.0.0.1:80a/', /the port "80a" is not a number/],
       ['ws://127.0.0.1/#top', /a fragment \(#…\) is not allowed/],
     ];

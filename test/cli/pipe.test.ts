@@ -47,6 +47,26 @@ describe('steadysocket CLI: pipe and execute modes', function () {
     expect(result.stderr).to.match(/connected to ws:\/\/127\.0\.0\.1:\d+\/listen/);
   });
 
+  it('says so, and never exits 0, when the connection ends before stdin does (the rest is not read)', async () => {
+    // The server ends each connection after its first message: 1000 (normal, no reconnect with
+    // --no-reconnect) or 1008 (a stop code). What stdin still holds then is never read nor sent.
+    for (const [code, flags, exit] of [[1000, ['--no-reconnect'], 8], [1000, ['--no-reconnect', '-q'], 8], [1008, ['--json'], 5]] as const) {
+      const closing = await startServer({ echo: false, onConnection: (c) => c.socket.once('message', () => c.socket.close(code)) });
+      try {
+        const cli = startCli([closing.url('/'), ...flags]);
+        cli.write('a\n');
+        // Ends by itself while stdin stays open (exited() fails after 5 s).
+        const result = await cli.exited(5000);
+        cli.end();
+        expect(result.code, `${code} ${flags.join(' ')}: ${result.stderr}`).to.equal(exit);
+        expect(result.stderr).to.include('the connection ended before the input did: the rest of stdin was not read, nor sent');
+        expect(closing.connections.map((c) => c.messages)).to.deep.equal([['a']]);
+      } finally {
+        await closing.close();
+      }
+    }
+  });
+
   it('connects once even with empty input, then exits 0 (a reachability check)', async () => {
     const before = server.connections.length;
     const result = await runCli([server.url('/empty')], { input: '' });
@@ -281,10 +301,16 @@ describe('steadysocket CLI: pipe and execute modes', function () {
   describe('binary messages', () => {
     it('--hex sends hex lines as binary frames and prints binary frames as hex', async () => {
       const result = await runCli([server.url('/hex'), '--hex'], { input: '00ff10\nDE AD be ef\nnot hex\n' });
-      expect(result.code).to.equal(0);
+      // The line that could not be sent is no quiet success: exit 8, with or without -q.
+      expect(result.code).to.equal(8);
       expect(result.stdout).to.equal('00ff10\ndeadbeef\n');
       expect(result.stderr).to.include('skipped a line that is not hex');
+      expect(result.stderr).to.include('steadysocket: 1 input line was not sent (skipped: see the notes above) (exit 8)');
       expect(server.connections.find((c) => c.path === '/hex')!.messages).to.deep.equal(['hex:00ff10', 'hex:deadbeef']);
+      const quiet = await runCli([server.url('/hex-q'), '--hex', '-q'], { input: 'zz\nab\nDEADBEE\n' });
+      expect(quiet.code).to.equal(8);
+      expect(quiet.stderr).to.equal('steadysocket: 2 input lines were not sent (skipped: see the notes above) (exit 8)\n');
+      expect(server.connections.find((c) => c.path === '/hex-q')!.messages).to.deep.equal(['hex:ab']);
     });
 
     it('--base64 sends base64 lines as binary frames and prints binary frames as base64', async () => {

@@ -119,4 +119,32 @@ describe('steadysocket CLI: secrets never reach the output', function () {
     expect(ok.at(-1)!.path).to.include(`token=${secret.query}`);
     expect(ok.at(-2)!.headers['x-api-key']).to.equal(secret.header);
   });
+
+  it('hides the Basic credentials made from URL userinfo when a server quotes them, and the value of a mistyped flag', async () => {
+    const tag = randomBytes(8).toString('hex');
+    const basic = Buffer.from(`user${tag}:pass${tag}`).toString('base64');
+    // Closes every connection quoting the Authorization header the client sent (ws makes it from the URL's userinfo).
+    const quoting = await startServer({ echo: false, onConnection: (c) => c.socket.close(4001, `bad ${c.headers.authorization}`) });
+    try {
+      for (const mode of [[], ['--json'], ['-q', '--debug']]) {
+        const result = await runCli([`ws://user${tag}:pass${tag}@127.0.0.1:${quoting.port}/`, '--no-reconnect', ...mode], { timeout: 10_000 });
+        expect(result.code, `${mode.join(' ')}: ${result.stderr}`).to.equal(5);
+        expect(`${result.stdout}${result.stderr}`, `${mode.join(' ')}: the close reason is shown`).to.include('bad ');
+        for (const text of [result.stdout, result.stderr]) {
+          expect(text, mode.join(' ')).not.to.include(tag);
+          expect(text, `${mode.join(' ')}: Basic credentials`).not.to.include(basic);
+        }
+      }
+      expect(quoting.connections[0].headers.authorization, 'the server did get them').to.equal(`Basic ${basic}`);
+    } finally {
+      await quoting.close();
+    }
+    // commander quotes an unknown option whole, value included.
+    for (const args of [[`--headers=Authorization: Bearer bearer${tag}`], [`--auht=user:auth${tag}`], [`--header-x=it's ${tag}`]]) {
+      const result = await runCli([`ws://127.0.0.1:${dead}/`, ...args], { timeout: 10_000 });
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr).to.match(/unknown option '--[a-z-]+=\*\*\*'/);
+      expect(`${result.stdout}${result.stderr}`).not.to.include(tag);
+    }
+  });
 });
