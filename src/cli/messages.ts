@@ -1,4 +1,5 @@
 // Turning input lines into frames and frames into output lines. Pure: no I/O, no clock.
+import { isUtf8 } from 'node:buffer';
 import { redactUrl } from './redact';
 
 /** How input lines become frames, and how binary frames are printed. */
@@ -48,7 +49,8 @@ export interface Rendered {
 export function renderMessage(data: unknown, encoding: Encoding): Rendered {
   if (typeof data === 'string') return { text: data, binary: false };
   const bytes = toBuffer(data);
-  const as = encoding === 'base64' ? 'base64' : encoding === 'binary' ? 'utf8' : 'hex';
+  // -b: as text when the bytes are UTF-8, else as base64 (JSON cannot carry raw bytes; utf8 would replace them).
+  const as = encoding === 'base64' ? 'base64' : encoding === 'binary' ? (isUtf8(bytes) ? 'utf8' : 'base64') : 'hex';
   return { text: bytes.toString(as), binary: true, encoding: as, bytes: bytes.length };
 }
 

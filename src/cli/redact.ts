@@ -23,6 +23,9 @@ export function redactUrlsIn(text: string): string {
   });
 }
 
+/** HTTP authentication schemes (the IANA registry's, and `Token`): the first word of an `Authorization` value. */
+const AUTH_SCHEMES = new Set(['basic', 'bearer', 'digest', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token']);
+
 /** Shorter literal secrets are not scrubbed from free text: they would mangle ordinary words and numbers. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -59,10 +62,15 @@ export class Scrubber {
     }
   }
 
-  /** A header value, and each word of it (`Bearer <token>` hides the token wherever it shows up alone). */
+  /**
+   * A header value, and each word of it (`Bearer <token>` hides the token wherever it shows up
+   * alone), but an authentication scheme's name: `Bearer` or `Basic` is no secret, and masking it
+   * would mangle ordinary text.
+   */
   addHeaderValue(value: string): void {
     const trimmed = value.trim(); // `Name: value` (the space after the colon is no part of it)
-    this.add(trimmed, ...trimmed.split(/[\s,;]+/));
+    const words = trimmed.split(/[\s,;]+/);
+    this.add(trimmed, ...(words.length > 1 ? words.filter((word) => !AUTH_SCHEMES.has(word.toLowerCase())) : words));
   }
 
   scrub(text: string): string {

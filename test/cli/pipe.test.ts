@@ -338,6 +338,18 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(server.connections.find((c) => c.path === '/text-cr')!.messages).to.deep.equal(['a\rb', 'c']);
     });
 
+    it('--json -b gives a binary frame as utf8 when it is UTF-8, else as base64: no byte lost', async () => {
+      // The echo server sends each binary frame back: one UTF-8, one not.
+      const input = Buffer.concat([Buffer.from('héllo\n'), Buffer.from([0xde, 0xad, 0xff, 0xfe, 0x0a])]);
+      const result = await runCli([server.url('/json-b'), '--json', '-b', '-w', '0.5'], { input });
+      expect(result.code, result.stderr).to.equal(0);
+      const messages = ndjson(result.stdout).filter((event) => event.type === 'message');
+      expect(messages.map(({ data, binary, encoding, bytes }) => ({ data, binary, encoding, bytes }))).to.deep.equal([
+        { data: 'héllo', binary: true, encoding: 'utf8', bytes: 6 },
+        { data: Buffer.from([0xde, 0xad, 0xff, 0xfe]).toString('base64'), binary: true, encoding: 'base64', bytes: 4 },
+      ]);
+    });
+
     it('prints a binary frame as hex by default, so one message stays one line', async () => {
       const cli = startCli([server.url('/binout')]);
       await until(() => server.connections.some((c) => c.path === '/binout'), 5000, 'the connection');

@@ -98,6 +98,10 @@ describe('steadysocket CLI: pure parts', () => {
       );
       const text = 'pa55word t0ken123 abcd1234 hunter22 proxypw1 envpass9 see http://z:q@y/?a=b, 1000 normal closure';
       expect(scrubber.scrub(text)).to.equal('*** *** *** *** *** *** see http://***:***@y/?a=***, 1000 normal closure');
+      // The scheme's name is no secret (a lone word as a header value is one, whatever it says).
+      expect(scrubber.scrub('expected a Bearer token; got Bearer abcd1234')).to.equal('expected a Bearer token; got ***');
+      const lone = scrubberFor(['ws://h/', '-H', 'X-Mode: Bearer'], {});
+      expect(lone.scrub('a Bearer token')).to.equal('a *** token');
     });
 
     it('finds the secrets of short flags written together (-qs, -PsVALUE, -qH) as commander reads them', () => {
