@@ -107,6 +107,16 @@ function seconds(value: string): number {
   return n;
 }
 
+/** Header fields of the WebSocket handshake itself (RFC 6455 §4.1), with what to use instead. */
+const OWN_HEADERS = new Map([
+  ['sec-websocket-protocol', ': offer subprotocols with -s'],
+  ['sec-websocket-key', ''],
+  ['sec-websocket-version', ''],
+  ['sec-websocket-extensions', ''],
+  ['upgrade', ''],
+  ['connection', ''],
+]);
+
 function header(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const colon = value.indexOf(':');
   const name = colon > 0 ? value.slice(0, colon).trim() : '';
@@ -115,6 +125,9 @@ function header(value: string, previous: Record<string, string> | undefined): Re
     // Never echo the value: headers carry tokens.
     throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(colon > 0 ? `${value.slice(0, colon)}: ${MASK}` : MASK)}.`);
   }
+  // The handshake's own fields: sent by the client, and one given twice breaks the handshake.
+  const own = OWN_HEADERS.get(name.toLowerCase());
+  if (own !== undefined) throw new InvalidArgumentError(`${name} is set by the client for the handshake${own}.`);
   const field = value.slice(colon + 1).trim();
   // §5.5: visible characters, spaces and tabs (Node also takes Latin-1); never a line break.
   if (/[^\t\x20-\x7e\x80-\xff]/.test(field)) throw new InvalidArgumentError(`the value of ${name} holds a character no header can carry (a line break, a control character, or one beyond Latin-1).`);
@@ -300,6 +313,7 @@ function validate(program: Command): CliOptions {
   if ((raw.cert === undefined) !== (raw.key === undefined)) {
     throw new UsageError('--cert and --key go together.');
   }
+  if (raw.passphrase !== undefined && raw.key === undefined) throw new UsageError('--passphrase is the passphrase of --key: give --key (and --cert) too.');
 
   return {
     url,

@@ -49,6 +49,10 @@ describe('steadysocket CLI: pure parts', () => {
         [['ws://h', '--base64', '--preamble', '***'], /not base64/],
         [['ws://h', '--binary', '--base64'], /cannot be combined/],
         [['ws://h', '--count', '1.5'], /whole number/],
+        [['ws://h', '-H', 'Sec-WebSocket-Protocol: chat'], /Sec-WebSocket-Protocol is set by the client for the handshake: offer subprotocols with -s/],
+        [['ws://h', '-H', 'sec-websocket-key: x'], /sec-websocket-key is set by the client/],
+        [['ws://h', '-H', 'Upgrade: h2c'], /Upgrade is set by the client/],
+        [['ws://h', '--passphrase', 'pw'], /--passphrase is the passphrase of --key/],
       ] as [string[], RegExp][]) {
         const errors: string[] = [];
         const result = parseArgs(argv, { stdout: () => {}, stderr: (text) => errors.push(text), version: '0' });
@@ -78,8 +82,9 @@ describe('steadysocket CLI: pure parts', () => {
       expect(parse('ws://h').connectAttempts).to.equal(3);
       expect(parse('ws://h', '--max-retries', '5').connectAttempts).to.equal(undefined);
       expect(parse('ws://h', '--connect-attempts', '0').connectAttempts).to.equal(0);
-      expect(parse('ws://h', '--passphrase').passphrase).to.equal(true);
-      expect(parse('ws://h', '--passphrase', 'pw').passphrase).to.equal('pw');
+      const keyPair = ['--cert', 'c.pem', '--key', 'k.pem'];
+      expect(parse('ws://h', ...keyPair, '--passphrase').passphrase).to.equal(true);
+      expect(parse('ws://h', ...keyPair, '--passphrase', 'pw').passphrase).to.equal('pw');
     });
   });
 
