@@ -155,7 +155,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     return promise;
   }
 
-  /** Resolves when the outbox is empty and the socket has handed every byte to the network (with `persist()`, the stored messages restored and sent too). */
+  /**
+   * Resolves when the outbox is empty and the socket has handed every byte to the network, or the
+   * connection ended with the outbox empty (with `acks()`, everything acknowledged; with
+   * `persist()`, the stored messages restored and sent too).
+   */
   flushed(): Promise<void> {
     if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError()) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
