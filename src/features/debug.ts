@@ -13,7 +13,7 @@ const PEER_NAMES: Readonly<Record<string, string>> = {
   reconnectionDelayGrowFactor: 'factor',
   minUptime: 'stableAfter',
   connectionTimeout: 'connectTimeout',
-  timeout: 'connectTimeout',
+  timeout: 'minDelay and maxDelay (the same value) with jitter: 0, for a fixed wait between attempts',
   maxEnqueuedMessages: 'maxMessages',
   reconnectInterval: 'minDelay',
   maxReconnectInterval: 'maxDelay',

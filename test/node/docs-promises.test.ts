@@ -110,12 +110,12 @@ describe('docs promises without another test (real sockets, child processes, dis
       expect(error.code, error.stderr).to.equal(5);
     });
 
-    it('a piped line that is not valid hex is skipped with a note on stderr; in -x and --preamble it is a usage error (exit 2)', async () => {
+    it('a piped line that is not valid hex is skipped with a note on stderr and exit 8; in -x and --preamble it is a usage error (exit 2)', async () => {
       // docs/cli.md Messages: "A line that is not valid hex/base64 is skipped with a note on stderr
-      // (in `-x` and `--preamble` it is a usage error)."
+      // (in `-x` and `--preamble` it is a usage error), and the run then ends with exit 8".
       const before = server.connections.length;
       const piped = await runCli([server.url('/hex'), '--hex'], { input: 'zz not hex\nde ad\n' });
-      expect(piped.code, piped.stderr).to.equal(0);
+      expect(piped.code, piped.stderr).to.equal(8);
       expect(piped.stderr).to.match(/skipped a line/);
       const connection = server.connections[before];
       expect(connection.messages).to.deep.equal(['hex:dead']);

@@ -59,8 +59,10 @@ describe('options: what the library says', () => {
 
   it('warns once per process about an unknown option; debug() names ours for another client\'s name', async () => {
     const lines: string[] = [];
-    const first = await warningsDuring(() => make({ minReconnectionDelay: 500, reconnectInterval: 10, use: [debug((line: string) => lines.push(line))] }));
-    expect(first).to.have.length(2);
+    const first = await warningsDuring(() => make({ minReconnectionDelay: 500, reconnectInterval: 10, timeout: 5000, use: [debug((line: string) => lines.push(line))] }));
+    expect(first).to.have.length(3);
+    // sockette's `timeout` is the wait between attempts, not a connect timeout.
+    expect(lines.filter((line) => /option timeout is another client's; steadysocket: minDelay and maxDelay \(the same value\) with jitter: 0/.test(line))).to.have.length(1);
     expect(first[0]).to.match(/unknown option minReconnectionDelay is ignored\./);
     expect(first[1]).to.match(/unknown option reconnectInterval is ignored\./);
     expect(lines.filter((line) => /minReconnectionDelay.*steadysocket: minDelay/.test(line))).to.have.length(1);
