@@ -263,15 +263,16 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
 
   /**
    * @internal Nothing waits: the outbox is empty, nothing is unacknowledged or still coming in
-   * (restored), the socket has sent every byte. `ended`: the socket is finished, and what it had
-   * not sent went with it.
+   * (restored), the socket has sent every byte, or is finished (released: what it had not sent
+   * went with it).
    */
-  protected _isDrained(ended?: boolean): boolean {
+  protected _isDrained(): boolean {
+    const socket = this._conn;
     return (
       !this._outbox?.size &&
       !this._outbox?.held &&
       !this._hooks.some((hooks) => hooks.pending?.()) &&
-      (ended || !this._conn || this._state !== 'open' || this._conn.bufferedAmount === 0)
+      (!socket || this._state !== 'open' || released(socket) || socket.bufferedAmount === 0)
     );
   }
 

@@ -22,6 +22,9 @@ export class FakeWebSocket {
   onclose: ((event: unknown) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
 
+  /** When it was made (Date.now(): the fake clock's time where a test fakes it). */
+  readonly createdAt = Date.now();
+
   constructor(
     readonly url: string,
     readonly protocols?: string | string[],

@@ -495,9 +495,17 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
       // Nothing stalls past the documented timeouts; nothing of the client's runs once closed.
       const now = Date.now();
       if (client.state === 'waiting' && retryAt !== undefined) check(now <= retryAt, `still waiting ${now - retryAt} ms after the retry was due`);
-      if (client.state === 'connecting' && o.connectTimeout !== Infinity) check(now <= stateSince + o.connectTimeout, `still connecting ${now - stateSince} ms after the attempt began (connectTimeout ${o.connectTimeout})`);
+      // An attempt begins on entering connecting, or with its socket (reconnect() while connecting starts one without a state event).
+      const attemptSince = Math.max(stateSince, FakeWebSocket.last?.createdAt ?? 0);
+      if (client.state === 'connecting' && o.connectTimeout !== Infinity) check(now <= attemptSince + o.connectTimeout, `still connecting ${now - attemptSince} ms after the attempt began (connectTimeout ${o.connectTimeout})`);
       if (client.state === 'closing' && closingDeadline !== undefined) check(now <= closingDeadline, `still closing ${now - closingDeadline} ms past closeTimeout`);
       if (client.state === 'closed') check(clientTimers() === 0, `${clientTimers()} client timers armed while closed`);
+      // Between connections with nothing queued there is nothing left to send: "flushed() resolves
+      // ... when the connection ends with the outbox empty" (a fresh call would resolve at once).
+      if ((client.state === 'waiting' || client.state === 'connecting') && model.length === 0) {
+        const flushing = [...pending].filter((key) => key.startsWith('flushed#'));
+        check(flushing.length === 0, `${flushing.join(', ')} still pending in state ${client.state} with the outbox empty`);
+      }
     };
 
     const errored = new Set<FakeWebSocket>();

@@ -468,6 +468,26 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(drained).to.equal(true);
   });
 
+  it('resolves flushed() once the connection ends with the outbox empty: pending, or called from a close listener', async () => {
+    const socket = open({ minDelay: 10_000, maxDelay: 10_000, jitter: 0 });
+    FakeWebSocket.last.serverOpen();
+    const ws = FakeWebSocket.last;
+    socket.send('a');
+    ws.bufferedAmount = 5000; // written, not yet on the network
+    let pending = false;
+    void socket.flushed().then(() => (pending = true));
+    let fromListener = false;
+    socket.once('close', () => void socket.flushed().then(() => (fromListener = true)));
+    await clock.tickAsync(50);
+    expect(pending, 'still buffered on an open socket').to.equal(false);
+    ws.serverClose(1000);
+    await clock.tickAsync(0);
+    // The dead socket's 5000 bytes went with it; nothing is left to send, long before the retry in 10 s.
+    expect(socket.state).to.equal('waiting');
+    expect(pending, 'the waiting flushed()').to.equal(true);
+    expect(fromListener, "the close listener's flushed()").to.equal(true);
+  });
+
   it('throws typed errors for bad input at once', () => {
     const ctor = { WebSocket: FakeWebSocket as never };
     expect(() => new SteadySocket('ftp://x', ctor)).to.throw(SteadySocketError).with.property('code', 'INVALID_URL');
