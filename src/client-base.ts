@@ -277,7 +277,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   }
 
   /** Resolves what flushed() waits on (the caller checked `_isDrained()`). */
-  protected _drained(): void {
+  private _drained(): void {
     for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
   }
 
@@ -315,8 +315,16 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     if (reason === 'encode-failed') this._emitError(error);
     this.emit('drop', { data: entry.value, reason, error });
     // The outbox may be empty now (withdrawn, expired): flushed() has nothing left to wait for.
-    // Not once closed: the final close rejects what waits with CLOSED.
-    if (this._state !== 'closed' && this._isDrained()) this._drained();
+    this._settleFlushed();
+  }
+
+  /**
+   * @internal Resolves what flushed() waits on if nothing is left to wait for: after a drop, at the
+   * end of a connection, when a feature's `pending()` turned false. Not once closed: the final
+   * close rejects what waits with CLOSED.
+   */
+  _settleFlushed(): void {
+    if (this._drainWaiters?.length && this._state !== 'closed' && this._isDrained()) this._drained();
   }
 
   /**

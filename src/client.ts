@@ -465,7 +465,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     for (const hooks of this._hooks) hooks.closed?.(socket);
     // What acks() kept is back in the outbox: if nothing is left to write, flushed() is done now
     // (not at a drain poll on a later connection, which one that closes at once never reaches).
-    if (this._drainWaiters?.length && this._isDrained()) this._drained();
+    this._settleFlushed();
   }
 
   /**

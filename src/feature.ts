@@ -57,6 +57,8 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   _enqueue(data: Out, settle?: Settle, signal?: AbortSignal): OutboxEntry<Out> | undefined;
   /** Sends `data` now, or queues it (as `send()`). */
   send(data: Out): void;
+  /** Resolves the pending flushed() calls if nothing is left to wait for (call when `pending()` turns false). */
+  _settleFlushed(): void;
   /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */
   _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void;
   /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). Replaced, never mutated, when hooks come or go (ping). */

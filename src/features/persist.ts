@@ -167,6 +167,10 @@ export function persist(
         )
         .then(() => {
           loaded = true;
+          // A flushed() that waited for the stored messages may have nothing else to wait for
+          // (none were stored, or the store could not be read): it resolves now, not at a later
+          // drain check; after the drops of those that did not fit, reported a microtask from now.
+          queueMicrotask(() => host._settleFlushed());
           // Closed before the stored messages were back: they never were this client's, and the
           // store keeps them for the next one (nothing is saved from now on). So does a store
           // that could not be read.

@@ -120,13 +120,16 @@ export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> 
   const settled = (item: Pending, error: unknown, value?: unknown) => {
     item.unwatch?.();
     const entry = item.entry as OutboxEntry<Out> | undefined;
-    if (entry && client!._outbox?.remove(entry)) entry.done?.();
+    const withdrawn = !!entry && !!client!._outbox?.remove(entry);
+    if (withdrawn) entry.done?.();
     if (!inFlight.size) {
       client!._disarm(hooks);
       wakeAt = Infinity;
     }
     if (error) item.fail(error);
     else item.fulfil(value);
+    // The outbox may be empty now: a flushed() waiting on this request has nothing left to wait for.
+    if (withdrawn) client!._settleFlushed();
   };
 
   /** Makes sure the timer fires by `deadline`. */

@@ -1188,6 +1188,12 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
     hit('outbox: queued is exactly what is unsettled and unwritten', expected.length ? 1 : 0);
     check(lost.length === 0, 'lost', `unsettled messages neither queued nor on the wire: ${lost.map((m) => `${m.d} (${describe(m)})`).join(', ')}`);
     check(extra.length === 0, 'queue-extra', `queued holds settled messages: ${extra.map((m) => `${m!.d} (${describe(m)})`).join(', ')}`);
+    // "flushed() resolves ... when the connection ends with the outbox empty": between connections,
+    // with nothing queued or unacknowledged and the stored messages back, none is left pending.
+    if ((client.state === 'waiting' || client.state === 'connecting') && queued.length === 0 && held.size === 0 && (!persistFeature || restoredDone)) {
+      hit('flushed: resolves when a connection ends with nothing left to send', flushedPending);
+      check(flushedPending === 0, 'flushed-stuck', `${flushedPending} flushed() pending in state ${client.state} with nothing queued or unacknowledged`);
+    }
     // Requests: an unsettled one waits in the outbox or for its reply on the current connection.
     const ws = current();
     for (const r of reqs) {

@@ -40,6 +40,42 @@ describe('requests() and ping() off the happy path (fake transport, fake clock)'
       expect(sent(), 'nobody waits for its reply: it must not reach the server').to.deep.equal([]);
     });
 
+    it('resolves a pending flushed() once the queued request it waited on is aborted or times out (found by the delivery model, seeds 13 and 14)', async () => {
+      for (const end of ['abort', 'timeout'] as const) {
+        const rpc = requests({ timeout: 100 });
+        const socket = open({ use: [rpc] });
+        const controller = new AbortController();
+        const request = outcome(rpc.request('queued', { signal: controller.signal }));
+        let flushed = false;
+        void socket.flushed().then(() => (flushed = true));
+        await settleMicrotasks();
+        expect(flushed, `${end}: the request waits in the outbox`).to.equal(false);
+        if (end === 'abort') controller.abort();
+        else clock.tick(100);
+        await settleMicrotasks();
+        expect(await request).to.deep.equal({ code: end === 'abort' ? 'REQUEST_ABORTED' : 'REQUEST_TIMEOUT' });
+        expect(socket.state, end).to.equal('connecting');
+        expect(flushed, `${end}: nothing is left to send`).to.equal(true);
+      }
+    });
+
+    it('resolves a flushed() that waited for the stored messages once the store turns out unreadable (found by the delivery model, seed 1)', async () => {
+      let fail!: (error: Error) => void;
+      const store = { load: () => new Promise<StoredMessage[]>((_, reject) => (fail = reject)), save: async () => {}, clear: async () => {} };
+      const socket = open({ use: [persist(store)] });
+      socket.on('error', () => {});
+      let flushed = false;
+      void socket.flushed().then(() => (flushed = true));
+      await settleMicrotasks();
+      expect(flushed, 'the stored messages are not back yet').to.equal(false);
+      fail(new Error('disk on fire'));
+      await settleMicrotasks();
+      clock.runMicrotasks();
+      await settleMicrotasks();
+      expect(socket.state).to.equal('connecting');
+      expect(flushed, 'nothing stored came back, nothing else is queued').to.equal(true);
+    });
+
     it('resolves a reply that carries its result beside error: null (JSON-RPC 1.0 style success)', async () => {
       const rpc = requests();
       open({ use: [rpc] });
