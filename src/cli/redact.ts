@@ -26,6 +26,9 @@ export function redactUrlsIn(text: string): string {
 /** HTTP authentication schemes (the IANA registry's, and `Token`): the first word of an `Authorization` value. */
 const AUTH_SCHEMES = new Set(['basic', 'bearer', 'digest', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token']);
 
+/** Secrets shorter than this are masked only as whole words (not inside a longer run of letters and digits). */
+const WHOLE_WORD_BELOW = 12;
+
 /** Shorter literal secrets are not scrubbed from free text: they would mangle ordinary words and numbers. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -76,10 +79,18 @@ export class Scrubber {
   scrub(text: string): string {
     let out = redactUrlsIn(text);
     for (const secret of this.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(MASK);
+      if (!out.includes(secret)) continue;
+      // A short secret only where it stands alone: inside a longer word (`connected` in
+      // `disconnected`, `1000` in `41000`) masking it would mangle the text and point at it.
+      if (secret.length < WHOLE_WORD_BELOW) out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(secret)}(?![A-Za-z0-9])`, 'g'), MASK);
+      else out = out.split(secret).join(MASK);
     }
     return out;
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function safeDecode(value: string): string {

@@ -107,6 +107,10 @@ describe('steadysocket CLI: pure parts', () => {
       expect(scrubber.scrub('expected a Bearer token; got Bearer abcd1234')).to.equal('expected a Bearer token; got ***');
       const lone = scrubberFor(['ws://h/', '-H', 'X-Mode: Bearer'], {});
       expect(lone.scrub('a Bearer token')).to.equal('a *** token');
+      // A short secret is masked where it stands alone, not inside a longer word; a long one anywhere.
+      const short = scrubberFor(['ws://h/?v=1000&m=connected', '-H', 'X-Key: abc.def', '-H', 'X-Token: longsecret99x'], {});
+      expect(short.scrub('connected; disconnected: 1000 normal closure, port 41000')).to.equal('***; disconnected: *** normal closure, port 41000');
+      expect(short.scrub('key=abc.def, abcXdef, xlongsecret99xy')).to.equal('key=***, abcXdef, x***y');
     });
 
     it('finds the secrets of short flags written together (-qs, -PsVALUE, -qH) as commander reads them', () => {
