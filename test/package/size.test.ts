@@ -52,7 +52,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // feature hooks in the core) and for the per-message path allocating nothing (+~75 B: indexed
 // loops over the features, no closure over the write's entry; ~100 B of garbage per echoed
 // message in Chromium before): 18,163.
-const IIFE_GZIP_BUDGET = 18_250;
+// 18,400 for flushed() settling at a connection's end, a withdrawn request and persist()'s
+// restore (+~25 B), and debug()'s hint for sockette's `timeout` spelled out (+46 B): 18,242.
+const IIFE_GZIP_BUDGET = 18_400;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
