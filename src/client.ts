@@ -293,9 +293,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _providerFailed(cause: unknown): void {
     // A provider that returns nonsense will not get better by retrying.
     if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._end(cause);
-    this._attemptFailed(
-      cause instanceof SteadySocketError ? cause : new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${String((cause as Error)?.message ?? cause)}`, cause),
-    );
+    const error = cause instanceof SteadySocketError ? cause : new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${String((cause as Error)?.message ?? cause)}`, cause);
+    // The application's function may quote the URL or a header value in what it threw.
+    const url = this._currentUrl;
+    const headers = this._opts.headers;
+    this._attemptFailed(url === undefined ? error : scrubbed(error, url, typeof headers === 'object' ? headers : undefined));
   }
 
   /** Reports `error` and ends the client with it. */

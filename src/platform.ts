@@ -102,6 +102,15 @@ export function scrubbed(error: SteadySocketError, url: string, headers: Record<
   error.message = scrub(error.message);
   if (error.stack) error.stack = scrub(error.stack);
   if (error.cause !== undefined) (error as { cause?: unknown }).cause = scrubCause(error.cause, scrub);
+  // A handshake rejection's response headers: a server may quote a token back (WWW-Authenticate).
+  const response = (error as { headers?: Record<string, unknown> }).headers;
+  if (response) {
+    for (const name of Object.keys(response)) {
+      const value = response[name];
+      if (typeof value === 'string') response[name] = scrub(value);
+      else if (Array.isArray(value)) response[name] = value.map((item) => (typeof item === 'string' ? scrub(item) : item));
+    }
+  }
   return error;
 }
 

@@ -110,10 +110,13 @@ function redactQuery(search: string): string {
 /** Secrets shorter than this are not searched for in other libraries' messages (too many false hits). */
 const MIN_SECRET = 4;
 
+/** The name of an HTTP authentication scheme: the first word of an `Authorization` value, no secret. */
+const AUTH_SCHEME = /^(?:basic|bearer|digest|negotiate|token)$/i;
+
 /**
  * Removes a connection's secrets from text written by someone else (a runtime's error message,
- * a stack): the URL itself, then its user name, password and query values, and header values,
- * raw and percent-decoded.
+ * a stack): the URL itself, then its user name, password and query values, and header values
+ * (each word of them too), raw and percent-decoded.
  */
 export function secretScrubber(url: string, headers?: Record<string, string>): (text: string) => string {
   const secrets = new Set<string>();
@@ -130,7 +133,14 @@ export function secretScrubber(url: string, headers?: Record<string, string>): (
   } catch {
     // Not a URL: only the whole text is replaced.
   }
-  if (headers) for (const name of Object.keys(headers)) add(String(headers[name]));
+  // A header value, and each word of it but an auth scheme's name: a server may quote the token alone.
+  if (headers) {
+    for (const name of Object.keys(headers)) {
+      const value = String(headers[name]);
+      add(value);
+      for (const word of value.split(/[\s,;]+/)) if (!AUTH_SCHEME.test(word)) add(word);
+    }
+  }
   const ordered = [...secrets].sort((a, b) => b.length - a.length);
   const redacted = redactUrl(url);
   return (text) => {

@@ -90,6 +90,18 @@ describe('hostile servers: typed errors, abnormal closes, and the reconnect poli
     });
   }
 
+  it('HTTP 401 whose WWW-Authenticate quotes the token sent: the header value is scrubbed from error.headers (inspect, JSON)', async () => {
+    const token = 'tok3n-s3cr3t-quoted-back';
+    const o = await observe({ kind: 'http', status: 401, headers: { 'WWW-Authenticate': `Bearer error="invalid_token", token="${token}"` } }, 700, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(o.errors.map((e) => e.code)).to.deep.equal(['HANDSHAKE_REJECTED']);
+    const error = o.errors[0];
+    expect(error.headers?.['www-authenticate']).to.equal('Bearer error="invalid_token", token="***"');
+    const { inspect } = await import('node:util');
+    for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: Infinity }), inspect(o.closes, { depth: Infinity })]) expect(text).to.not.include(token);
+  });
+
   it('HTTP 401 can be retried by a shouldReconnect hook (e.g. after refreshing a token)', async () => {
     let tokens = 0;
     const o = await observe({ kind: 'http', status: 401 }, 700, {

@@ -216,6 +216,39 @@ describe('secrets in URLs and headers', () => {
       };
     }
 
+    it('scrubs what a throwing or rejecting provider says (it may quote the URL or a header value) from the error, its cause, close and debug lines', async () => {
+      for (const how of ['throws', 'rejects'] as const) {
+        FakeWebSocket.reset();
+        const [user, pass, token, header] = ['us3r-s3cret', 'pa55-s3cret', 't0ken-s3cret', 'h3ader-s3cret'];
+        const url = `ws://${user}:${pass}@example.test/feed?token=${token}`;
+        const lines: string[] = [];
+        const seen: unknown[] = [];
+        const fail = () => new Error(`token refresh for ${url} with ${header} failed`);
+        const socket = new SteadySocket(url, {
+          WebSocket: FakeWebSocket as never,
+          headers: { 'X-Token': header },
+          protocols: how === 'throws' ? () => { throw fail(); } : async () => { throw fail(); },
+          minDelay: 10,
+          jitter: 0,
+          use: [debug((line) => lines.push(line))],
+        });
+        socket.on('error', (error) => seen.push(error));
+        socket.on('close', (info) => seen.push(info));
+        try {
+          clock.runMicrotasks();
+          await clock.tickAsync(1);
+          expect(seen.map((e) => (e as SteadySocketError).code).filter(Boolean), how).to.include('CONNECT_FAILED');
+          const secrets = [user, pass, token, header];
+          for (const value of seen) expectClean(renderings(value).concat(inspect(value, { depth: Infinity })), secrets);
+          expectClean(lines, secrets);
+          expect(String((seen[0] as Error).message), how).to.include('token refresh for ws://***:***@example.test/feed?token=*** with *** failed');
+        } finally {
+          void socket.close();
+          await clock.tickAsync(20);
+        }
+      }
+    });
+
     it('emits errors, close causes, open info, url and debug lines without any secret', () => {
       fc.assert(
         fc.property(secret, secret, secret, secret, (user, pass, token, header) => {
