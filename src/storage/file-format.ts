@@ -37,7 +37,8 @@ export function encodeOutboxFile(messages: readonly StoredMessage[]): Buffer {
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n', 'utf8'), body, Buffer.from('\n')]);
 }
 
-export type Decoded = { ok: true; messages: StoredMessage[] } | { ok: false; problem: string };
+/** `newer`: a later steadysocket's file, not a corrupt one: it must be left as it is. */
+export type Decoded = { ok: true; messages: StoredMessage[] } | { ok: false; problem: string; newer?: boolean };
 
 /**
  * The messages in an outbox file, or what is wrong with it. Problems describe the structure only:
@@ -49,7 +50,11 @@ export function decodeOutboxFile(file: Uint8Array): Decoded {
   if (newline < 0) return fail('it has no header line');
   const header = parseJson(bytes.subarray(0, newline));
   const headerProblem = checkHeader(header);
-  if (headerProblem) return fail(headerProblem);
+  if (headerProblem) {
+    const { format, version } = typeof header === 'object' && header !== null ? (header as { format?: unknown; version?: unknown }) : {};
+    const newer = format === FORMAT && typeof version === 'number' && version > VERSION;
+    return newer ? { ok: false, problem: headerProblem, newer } : fail(headerProblem);
+  }
   const { count, bytes: length, sha256: digest } = header as Header;
 
   const rest = bytes.subarray(newline + 1);

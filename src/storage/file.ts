@@ -125,6 +125,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   function decodeRead(bytes: Buffer, syncsBefore: number): StoredMessage[] {
     const decoded = decodeOutboxFile(bytes);
     if (decoded.ok) return decoded.messages;
+    // A later steadysocket's file (after a downgrade): its messages are not ours to drop.
+    if (decoded.newer) {
+      throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${target} was written by a newer steadysocket (${decoded.problem}). It is left as it is, and this client saves nothing to it.`);
+    }
     // Reset to empty, unless saveSync() replaced the file while it was being read.
     if (syncs === syncsBefore) {
       try {

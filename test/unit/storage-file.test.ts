@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSteadySocketError, type SteadySocketErrorCode } from '../../src/errors';
+import { persist, SteadySocket } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile, encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
+import { FakeWebSocket } from '../support/fake-websocket';
 import { snapshot, snapshotNumber } from './fixtures/outbox-snapshots';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -165,6 +167,24 @@ describe('storage: fileStore', () => {
       await expectCorruptThenEmpty('not an outbox at all');
       await expectCorruptThenEmpty('');
       await expectCorruptThenEmpty('{"format":"steadysocket-outbox","version":1}\n[]\n');
+    });
+
+    it('leaves a newer version\'s file as it is: STORAGE_FAILED, nothing deleted, and persist() never writes it', async () => {
+      // A downgrade: the file a later steadysocket wrote is not corrupt, and its messages are not ours to drop.
+      const text = encodeOutboxFile(snapshot(2)).toString('utf8').replace('"version":1', '"version":2');
+      writeFileSync(file, text);
+      const store = fileStore(file);
+      const error = await rejection(store.load());
+      expectCode(error, 'STORAGE_FAILED');
+      expect(error.message).to.match(/newer steadysocket \(it is version 2/);
+      expect(readFileSync(file, 'utf8'), 'the file is untouched').to.equal(text);
+      const outbox = persist(store);
+      const client = new SteadySocket('ws://127.0.0.1:9/', { WebSocket: FakeWebSocket as never, use: [outbox] });
+      client.on('error', () => {});
+      client.send('after the downgrade');
+      expectCode(await rejection(outbox.saved()), 'STORAGE_FAILED');
+      await client.close();
+      expect(readFileSync(file, 'utf8'), 'still untouched after the client ran and closed').to.equal(text);
     });
 
     it('rejects a truncated file with STORAGE_CORRUPT, then loads []', async () => {
