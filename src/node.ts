@@ -63,6 +63,17 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
         `For a ${parsed.protocol.slice(0, -1)} proxy, pass your own agent (e.g. from socks-proxy-agent) as the agent option.`,
     );
   }
+  // https-proxy-agent writes these into the CONNECT request as they are: a line break would add
+  // header lines (Node's own requests refuse one; so does this).
+  const headers = options?.headers;
+  if (headers && typeof headers === 'object') {
+    for (const name of Object.keys(headers)) {
+      const values = ([] as unknown[]).concat((headers as Record<string, unknown>)[name]);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || values.some((value) => /[\r\n\0]/.test(String(value)))) {
+        throw new TypeError(`Invalid proxy header ${JSON.stringify(name.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
+      }
+    }
+  }
   return new HttpsProxyAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
 }
 

@@ -148,6 +148,13 @@ describe('steadysocket/node createProxyAgent', () => {
     expect(agent.keepAlive).to.equal(true);
   });
 
+  it('refuses CONNECT headers with a line break or NUL in a value, or a name that is no token (no header injection)', () => {
+    for (const headers of [{ 'X-Tok': 'a\r\nX-Evil: 1' }, { 'X-Tok': ['ok', 'b\nc'] }, { 'X-Tok': 'nul\0' }, { 'Bad Name': 'v' }]) {
+      expect(() => createProxyAgent('http://127.0.0.1:3128', { headers } as never), JSON.stringify(headers)).to.throw(TypeError, /Invalid proxy header/);
+    }
+    expect(() => createProxyAgent('http://127.0.0.1:3128', { headers: { 'X-Tok': 'fine', 'X-List': ['a', 'b'], 'X-Num': 3 } } as never)).to.not.throw();
+  });
+
   it('keeps credentials and query values of the URL and the proxy out of its errors', () => {
     const messages: string[] = [];
     for (const call of [
