@@ -58,6 +58,14 @@ const NO_DIRECTORY_SYNC = new Set(['EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTS
 
 /** A persistent outbox in the file at `path` (its directory must exist). One store per file. */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
+  // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
+  // with a message about the directory.
+  if (typeof path !== 'string' || !path.trim()) throw new SteadySocketError('INVALID_OPTION', 'fileStore(path): the path of the outbox file, a non-empty string.');
+  if (options === null || typeof options !== 'object') throw new SteadySocketError('INVALID_OPTION', 'fileStore(path, options): options is an object ({ fsync, mode }).');
+  if (options.mode !== undefined && !(Number.isInteger(options.mode) && options.mode >= 0 && options.mode <= 0o777)) {
+    throw new SteadySocketError('INVALID_OPTION', 'fileStore mode: permission bits from 0 to 0o777 (e.g. 0o600).');
+  }
+  if (options.fsync !== undefined && typeof options.fsync !== 'boolean') throw new SteadySocketError('INVALID_OPTION', 'fileStore fsync: true or false.');
   const target = resolve(path);
   const directory = dirname(target);
   // Two temporary names: saveSync() may run while an async write holds its file open.

@@ -151,6 +151,22 @@ describe('storage: fileStore', () => {
     });
   });
 
+  describe('bad input', () => {
+    it('refuses a path or options that cannot work at once, with INVALID_OPTION (not at the first save)', () => {
+      for (const [path, options] of [[undefined, undefined], ['', undefined], ['   ', undefined], [42, undefined], [file, null], [file, { mode: 'rw' }], [file, { mode: -1 }], [file, { mode: 0o7777777 }], [file, { mode: 1.5 }], [file, { fsync: 'yes' }]] as const) {
+        let error: unknown;
+        try {
+          fileStore(path as never, options as never);
+        } catch (caught) {
+          error = caught;
+        }
+        expectCode(error, 'INVALID_OPTION');
+      }
+      expect(existsSync(file), 'nothing was created').to.equal(false);
+      expect(fileStore(file, { mode: 0o640, fsync: false }).path).to.equal(file);
+    });
+  });
+
   describe('corrupt or unreadable storage', () => {
     async function expectCorruptThenEmpty(contents: string | Buffer): Promise<Error> {
       writeFileSync(file, contents);
