@@ -372,10 +372,6 @@ function wscatOptions(raw: RawOptions): void {
   }
 }
 
-/**
- * The URL, checked before anything uses it (the proxy lookup among them), with what is wrong in
- * words. The URL in messages is redacted: a mistyped URL still holds its token.
- */
 /** What `withScheme` would misread: white space around the URL, and a WebSocket or HTTP scheme without its `//` (`ws:/host`). */
 function checkShape(url: string): string {
   const shown = JSON.stringify(redactUrl(url));
@@ -385,6 +381,10 @@ function checkShape(url: string): string {
   return url;
 }
 
+/**
+ * The URL, checked before anything uses it (the proxy lookup among them), with what is wrong in
+ * words. The URL in messages is redacted: a mistyped URL still holds its token.
+ */
 function checkUrl(url: string): string {
   const shown = JSON.stringify(redactUrl(url));
   let parsed: URL;

@@ -7,6 +7,12 @@ import { JsonReporter, PlainReporter } from './output';
 import type { Scrubber } from './redact';
 import { Session } from './session';
 
+/** Input lines read, and those that were not sent (skipped with a notice). */
+interface LineCount {
+  read: number;
+  skipped: number;
+}
+
 /** Above this many bytes or messages waiting (outbox + socket), stop reading stdin until they drain. */
 const INPUT_HIGH_WATER = 1024 * 1024;
 const INPUT_MAX_QUEUED = 1000;
@@ -41,13 +47,13 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     void session.done.then(() => resolve(false));
   });
 
-  /** Input lines read, and those not sent: skipped (invalid for --hex/--base64) or refused by the client. */
-  const skipped = { read: 0, lines: 0 };
+  /** Input lines read, and those skipped (invalid for --hex/--base64, or refused by the client). */
+  const lines: LineCount = { read: 0, skipped: 0 };
   /** The input was read to its end (stdin ended; -x: every message handed over). */
   let inputRead = false;
 
   try {
-    const input = options.execute.length ? sendAll(session, options.execute, reporter, skipped) : sendStdin(session, reporter, options.encoding === 'binary', skipped);
+    const input = options.execute.length ? sendAll(session, options.execute, reporter, lines) : sendStdin(session, reporter, options.encoding === 'binary', lines);
     await Promise.race([Promise.resolve(input).then((all) => (inputRead = all)), session.done]);
     // Connect at least once even with empty input: a quick reachability check.
     if (!session.ended && (await firstOpen)) {
@@ -74,9 +80,9 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     // input done, --count, a signal, a reader gone) before stdin ended, after lines came from it,
     // so the rest was never read; or lines were skipped. Never a quiet success. (A stdin that
     // gave nothing, left open while listening, is no input cut short.)
-    const cut = !inputRead && skipped.read > 0 && !session.endedByCli && !readerGone;
+    const cut = !inputRead && lines.read > 0 && !session.endedByCli && !readerGone;
     const incomplete = [
-      skipped.lines ? `${skipped.lines} input line${skipped.lines === 1 ? ' was' : 's were'} not sent (skipped: see the notes above)` : '',
+      lines.skipped ? `${lines.skipped} input line${lines.skipped === 1 ? ' was' : 's were'} not sent (skipped: see the notes above)` : '',
       cut ? 'the connection ended before the input did: the rest of stdin was not read, nor sent' : '',
     ]
       .filter(Boolean)
@@ -100,21 +106,21 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
 }
 
 /** Sends every -x message; true when all were handed over (false: the session ended first). */
-function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }, skipped: { read: number; lines: number }): boolean {
+function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }, lines: LineCount): boolean {
   for (const message of messages) {
-    if (!trySend(session, message, reporter, skipped)) return false;
+    if (!trySend(session, message, reporter, lines)) return false;
   }
   return true;
 }
 
 /** Sends stdin line by line; true once stdin ended and every line was handed over (false: the session ended first). */
-async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean, skipped: { read: number; lines: number }): Promise<boolean> {
+async function sendStdin(session: Session, reporter: { notice(text: string): void }, bytes: boolean, lines: LineCount): Promise<boolean> {
   // -b: every byte as it came (one char per byte), not decoded as UTF-8 (which would replace
   // invalid sequences); Session.send turns the line back into those bytes.
   process.stdin.setEncoding(bytes ? 'latin1' : 'utf8');
   for await (const line of linesOf(process.stdin, bytes)) {
-    skipped.read++;
-    if (!trySend(session, line, reporter, skipped, bytes)) return false;
+    lines.read++;
+    if (!trySend(session, line, reporter, lines, bytes)) return false;
     // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
     if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
       await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
@@ -146,7 +152,7 @@ export async function* linesOf(input: AsyncIterable<string>, keepCr: boolean): A
 }
 
 /** Sends one line; a line that cannot be encoded or is refused is skipped with a notice, and counted. False once closed for good. */
-function trySend(session: Session, line: string, reporter: { notice(text: string): void }, skipped: { read: number; lines: number }, bytes = false): boolean {
+function trySend(session: Session, line: string, reporter: { notice(text: string): void }, lines: LineCount, bytes = false): boolean {
   if (session.ended) return false;
   try {
     session.send(line, bytes);
@@ -155,7 +161,7 @@ function trySend(session: Session, line: string, reporter: { notice(text: string
     else if (isSteadySocketError(error, 'CLOSED')) return false;
     else if (isSteadySocketError(error)) reporter.notice(`not sent: ${error.message}`);
     else throw error;
-    skipped.lines++;
+    lines.skipped++;
   }
   return true;
 }
