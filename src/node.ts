@@ -3,7 +3,7 @@
  * browser entry.
  * @module steadysocket/node
  */
-import type { Agent, AgentOptions, OutgoingHttpHeaders } from 'node:http';
+import type { Agent, AgentOptions, ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
@@ -44,12 +44,19 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'];
  * @param proxyUrl An `http://` or `https://` proxy URL. Without a scheme, `http://` is assumed.
  * @param options Agent options; for an `https://` proxy, TLS options of the hop to the proxy.
  * @returns An agent (an `HttpsProxyAgent`), to pass as the `agent` option of `SteadySocket`.
- * @throws TypeError when the URL does not parse or names a proxy other than HTTP(S) (e.g. SOCKS).
+ * @throws TypeError when the URL is no string or URL, does not parse or names a proxy other than
+ *   HTTP(S) (e.g. SOCKS), when `options` is no object, or a CONNECT header is unsafe to send.
  *
  * @example
  * new SteadySocket('wss://example.com/feed', { agent: createProxyAgent('http://proxy.internal:3128') });
  */
 export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOptions): Agent {
+  if (typeof proxyUrl !== 'string' && !(proxyUrl instanceof URL)) {
+    throw new TypeError(`Invalid proxy URL: expected a string or a URL, got ${proxyUrl === null ? 'null' : typeof proxyUrl}.`);
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`Invalid proxy agent options: expected an object, got ${options === null ? 'null' : typeof options}.`);
+  }
   const text = String(proxyUrl).trim();
   let parsed: URL;
   try {
@@ -74,14 +81,50 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
       }
     }
   }
-  return new HttpsProxyAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
+  return new TunnelAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
+}
+
+type Connect = (this: HttpsProxyAgent<string>, req: ClientRequest, ...rest: never[]) => Promise<unknown>;
+
+/**
+ * An HttpsProxyAgent whose socket to the proxy ends with the request it was opened for.
+ * https-proxy-agent 9.1 waits for the proxy's answer to CONNECT without end, also when the request
+ * is aborted (a connect timeout, `close()`): a proxy that never answers kept one TCP socket per
+ * attempt open, and the process alive. Here each socket to the proxy gets an abort signal that
+ * fires when its request is aborted or closed before the tunnel is up.
+ *
+ * https-proxy-agent reads `connectOpts` synchronously when it opens the socket (in `connect()`,
+ * and in its retry after a 407 when `onProxyAuth` is given), so the signal is put there for that
+ * moment only. The tests against a proxy that never answers fail if a new version stops doing so.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {}
+
+for (const name of ['connect', '_connectWithAuth'] as const) {
+  const prototype = HttpsProxyAgent.prototype as unknown as Record<string, Connect>;
+  const open = prototype[name];
+  (TunnelAgent.prototype as unknown as Record<string, Connect>)[name] = function (this: HttpsProxyAgent<string>, req, ...rest) {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    if (req.destroyed) abort();
+    req.once('abort', abort).once('close', abort);
+    const base = this.connectOpts;
+    this.connectOpts = { ...base, signal: controller.signal };
+    let tunnel: Promise<unknown>;
+    try {
+      tunnel = open.call(this, req, ...rest);
+    } finally {
+      this.connectOpts = base;
+    }
+    // Once the tunnel is up, the socket is the request's own: it ends with it.
+    return tunnel.finally(() => req.off('abort', abort).off('close', abort));
+  };
 }
 
 /**
  * The proxy agent the environment asks for when connecting to `url`, or `undefined` for a direct
  * connection. ws:// uses `HTTP_PROXY`, wss:// uses `HTTPS_PROXY`, each falling back to
  * `ALL_PROXY`; lower-case names win over upper-case ones. `NO_PROXY` lists hosts (optionally
- * `host:port`; an IPv6 address bare, `::1`, or in brackets, `[::1]:8080`) to reach directly: entries match the host exactly (`localhost` does not cover
+ * `host:port`; an IPv6 address bare, `::1`, or in brackets, `[::1]:8080`, in any spelling) to reach directly: entries match the host exactly (`localhost` does not cover
  * `127.0.0.1`), except those starting with `.` or `*`, which match by suffix; `*` alone turns
  * proxying off. A proxy value without a scheme is taken as `http://`.
  *
@@ -141,13 +184,23 @@ function proxyView(env: ProxyEnv): Record<string, string> {
 }
 
 /**
- * NO_PROXY with each bare IPv6 address in brackets (`::1` → `[::1]`), as URLs write the host:
- * proxy-from-env would read `::1` as host `:` and port `1`, and never match it.
+ * NO_PROXY with each IPv6 address in brackets and in the form URLs give it (`::1` → `[::1]`,
+ * `0:0:0:0:0:0:0:1` → `[::1]`, `::ffff:127.0.0.1` → `[::ffff:7f00:1]`), so it compares equal to
+ * the URL's host: proxy-from-env would read `::1` as host `:` and port `1`, and compares text.
  */
 function bracketIpv6(noProxy: string): string {
   return noProxy
     .split(/[,\s]+/)
-    .map((entry) => (/^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$/i.test(entry) ? `[${entry}]` : entry))
+    .map((entry) => {
+      // `[address]` with an optional port, or a bare address (which has no port).
+      const ipv6 = /^\[([^\]]*)\](:\d+)?$/.exec(entry) ?? (/^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$/i.test(entry) ? [entry, entry] : null);
+      if (!ipv6) return entry;
+      try {
+        return `${new URL(`http://[${ipv6[1]}]`).hostname}${ipv6[2] ?? ''}`;
+      } catch {
+        return entry;
+      }
+    })
     .join(',');
 }
 

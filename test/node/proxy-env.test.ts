@@ -80,6 +80,12 @@ describe('steadysocket/node proxyAgentFor: which proxy the environment asks for'
     }
     expect(proxyFor('ws://[::2]:8080/', { ...proxy, NO_PROXY: '::1' })).to.equal('http://proxy:3128/');
     expect(proxyFor('wss://[fd00::5]/', { ...proxy, NO_PROXY: 'fd00::5' })).to.equal(undefined);
+    // Other spellings of one address: the URL's host is in its shortest form, so is NO_PROXY's now.
+    for (const noProxy of ['0:0:0:0:0:0:0:1', '[0000::0001]', '[0:0::1]:8080', '::FFFF:127.0.0.1']) {
+      const url = noProxy.includes('ffff') || noProxy.includes('FFFF') ? 'ws://[::ffff:127.0.0.1]:8080/' : 'ws://[::1]:8080/';
+      expect(proxyFor(url, { ...proxy, NO_PROXY: noProxy }), noProxy).to.equal(undefined);
+    }
+    expect(proxyFor('ws://[::1]:8080/', { ...proxy, NO_PROXY: '[::1]:9090' }), 'another port').to.equal('http://proxy:3128/');
     expect(proxyFor('ws://cafe.example:8080/', { ...proxy, NO_PROXY: 'cafe.example:8080' }), 'a host with a port is no address').to.equal(undefined);
   });
 
@@ -170,6 +176,16 @@ describe('steadysocket/node createProxyAgent', () => {
     }
     expect(messages).to.have.length(3);
     for (const message of messages) expect(message).to.not.match(/zq\w+/);
+  });
+
+  it('refuses a proxy URL that is no string or URL, and options that are no object', () => {
+    for (const url of [42, null, undefined, {}, ['http://127.0.0.1:3128']]) {
+      expect(() => createProxyAgent(url as never), String(url)).to.throw(TypeError, /expected a string or a URL/);
+    }
+    for (const options of [null, 'keepAlive', 3]) {
+      expect(() => createProxyAgent('http://127.0.0.1:3128', options as never), String(options)).to.throw(TypeError, /expected an object/);
+    }
+    expect(() => createProxyAgent(new URL('http://127.0.0.1:3128'))).to.not.throw();
   });
 
   it('rejects proxies that are not HTTP(S)', () => {
