@@ -3,7 +3,7 @@ import type { Codec, RawMessage, WireData } from './codecs';
 import { SteadySocketError } from './errors';
 import type { OverflowPolicy } from './outbox';
 import type { Feature } from './feature';
-import { emitWarning } from './platform';
+import { checkNodeOptions, emitWarning } from './platform';
 
 /** The part of a WHATWG `WebSocket` instance steadysocket uses. */
 export interface WebSocketLike {
@@ -263,6 +263,7 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
   if (!(codec === undefined || isCodec(codec)) || !(codecs === undefined || (codecs && typeof codecs === 'object' && Object.values(codecs).every(isCodec)))) {
     invalidOption("Options codec and codecs take codecs (encode, decode), e.g. codec: json(), codecs: { 'chat.v2+json': json() }.");
   }
+  checkNodeOptions(resolved);
   last = { given: { ...given }, resolved };
   return resolved;
 }

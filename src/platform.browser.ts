@@ -31,6 +31,9 @@ export function nodeOptions(
   return undefined;
 }
 
+/** Browsers take none of the Node-only options (each is warned about at the first attempt). */
+export function checkNodeOptions(_o: unknown): void {}
+
 /** A browser's message names the URL (token included): keep only the error's name. */
 export function constructorError(cause: unknown): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL (${(cause as Error)?.name ?? 'error'}).`);

@@ -68,14 +68,67 @@ export function nodeOptions(
     if (names.length) ignored(names);
     return undefined;
   }
-  if (headers !== undefined && (headers === null || typeof headers !== 'object')) {
-    throw new SteadySocketError('INVALID_OPTION', 'Option headers must be an object of header values, or a function that returns one.');
-  }
+  if (headers !== undefined) checkHeaders(headers);
   // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
   const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout as number), finishRequest };
   for (const name of NODE_ONLY) if (name !== 'perMessageDeflate' && o[name] !== undefined) options[name] = o[name];
   if (headers) options.headers = headers;
   return options;
+}
+
+function invalid(message: string): never {
+  throw new SteadySocketError('INVALID_OPTION', message);
+}
+
+/** What a value is, for a message that must not quote it (it may hold a secret). */
+const kind = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
+
+/** Bytes or text of a certificate or key, or a list of them (Node also takes `{ pem }` objects in lists). */
+const isPem = (value: unknown, inList = false): boolean =>
+  typeof value === 'string' ||
+  ArrayBuffer.isView(value) ||
+  (inList ? !!value && typeof value === 'object' : Array.isArray(value) && value.every((item) => isPem(item, true)));
+
+/**
+ * INVALID_OPTION unless `headers` is an object of header names (tokens, RFC 9110 §5.6.2) to
+ * values (strings, numbers or lists of them) without CR, LF or NUL, which would end the header
+ * line: Node refuses such a header only when the request is made, as a connection failure.
+ * The message never quotes a value, nor a name past its first bad character.
+ */
+function checkHeaders(headers: unknown): void {
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    invalid(`Option headers must be an object of header values, or a function that returns one; got ${kind(headers)}.`);
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    const good = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
+    if (!name || good !== name) invalid(`Header name ${JSON.stringify(good.slice(0, 40))} is not a token: it ends at a character a header name cannot hold.`);
+    if (!([] as unknown[]).concat(value).every((item) => (typeof item === 'string' || typeof item === 'number') && !/[\r\n\0]/.test(String(item)))) {
+      invalid(`Header ${name} must be a string (or a list of strings) without line breaks or NUL.`);
+    }
+  }
+}
+
+/**
+ * Refuses, when the client is made, Node-only options of the wrong shape that ws would take and
+ * fail with at every attempt, or quote: a string `agent` (a proxy URL, password included, which
+ * Node's message repeats), header values with line breaks, `perMessageDeflate: 'yes'`.
+ */
+export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
+  if (o.headers !== undefined && typeof o.headers !== 'function') checkHeaders(o.headers);
+  if (o.origin !== undefined && (typeof o.origin !== 'string' || /[\r\n\0]/.test(o.origin))) invalid('Option origin must be a string without line breaks or NUL.');
+  const agent = o.agent as { addRequest?: unknown } | false | undefined;
+  if (agent !== undefined && agent !== false && typeof agent?.addRequest !== 'function') {
+    invalid(`Option agent must be an http.Agent (for a proxy: createProxyAgent(url) from steadysocket/node) or false; got ${kind(agent)}.`);
+  }
+  for (const name of ['rejectUnauthorized', 'followRedirects'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') invalid(`Option ${name} must be true or false; got ${kind(o[name])}.`);
+  }
+  const deflate = o.perMessageDeflate;
+  if (deflate !== undefined && typeof deflate !== 'boolean' && kind(deflate) !== 'object') invalid(`Option perMessageDeflate must be true, false or ws's options object; got ${kind(deflate)}.`);
+  if (o.passphrase !== undefined && typeof o.passphrase !== 'string') invalid(`Option passphrase must be a string; got ${kind(o.passphrase)}.`);
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    if (o[name] !== undefined && !isPem(o[name])) invalid(`Option ${name} must be PEM text or bytes, or a list of them; got ${kind(o[name])}.`);
+  }
 }
 
 /** The constructor refused the URL (a SyntaxError, a browser's SecurityError): the same call would fail again. */

@@ -33,8 +33,12 @@ export interface PersistOptions {
  * The client using each store key in this page or process (two at once would overwrite each
  * other's saves), kept after it closed until its last save is done (`last`, set as it closes):
  * the next client on the key loads after it, so it never restores what that close() dropped.
+ * One map for every copy of the library loaded (its ESM and CommonJS builds side by side, or two
+ * bundles in one page), found under a global symbol: a copy of its own would let two clients in.
  */
-const users = new Map<string, { host: FeatureHost<unknown, unknown>; last?: Promise<unknown> }>();
+function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unknown> }> {
+  return ((globalThis as Record<symbol, never>)[Symbol.for('steadysocket.store-users')] ??= new Map() as never);
+}
 
 /**
  * Keeps the outbox in `store` (`fileStore(path)` from `steadysocket/node`, or `indexedDbStore(name)`
@@ -56,7 +60,8 @@ export function persist(
   let restored!: Promise<void>;
   /** The last save of the client that used this store's key before: loading waits for it. */
   let previous: Promise<unknown> | undefined;
-  /** This client's entry in `users`, when the store has a key. */
+  /** The clients using each store key, and this client's entry there, when the store has a key. */
+  let users: ReturnType<typeof storeUsers>;
   let user: { host: FeatureHost<unknown, unknown>; last?: Promise<unknown> } | undefined;
   /** The last save requested (saves run in the store's order): its error when it failed. */
   let lastSave: Promise<SteadySocketError | undefined> = Promise.resolve(undefined);
@@ -127,6 +132,7 @@ export function persist(
     if (client) invalidOption('One persist() per client: call persist() again for another client.');
     const key = store.key;
     if (key !== undefined) {
+      users = storeUsers();
       const other = users.get(key);
       if (other && other.host.state !== 'closed') invalidOption(`Another client still uses the store ${key}: await its close() first, or give each client its own store.`);
       // Its `last` is read a microtask from now: this client may be made by a listener of that

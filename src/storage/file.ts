@@ -7,9 +7,9 @@
 // newest: their contents would be replaced at once anyway, and a fast sender must not build a
 // backlog of writes. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
 // must be on disk before it returns); an async save requested before it never overwrites it.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
 import { decodeOutboxFile, encodeOutboxFile } from './file-format';
 import { checkMessages } from './stored-message';
@@ -31,7 +31,7 @@ export interface FileStoreOptions {
 }
 
 export interface FileStore extends OutboxStore {
-  /** The absolute path of the outbox file. */
+  /** The absolute path of the outbox file, symbolic links resolved (a save replaces the file they point to). */
   readonly path: string;
   /**
    * save(), done before returning: blocks the event loop for one write and fsync. For process
@@ -56,6 +56,23 @@ type Operation =
 // Error codes of a directory fsync where the platform cannot do one (Windows, some filesystems).
 const NO_DIRECTORY_SYNC = new Set(['EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTSUP', 'EBADF']);
 
+/**
+ * `path` with its symbolic links resolved (those of the file when it exists, else of its
+ * directory): two paths to one file are one store (one `key`), and a save renames its new
+ * contents over the file itself rather than over a link to it.
+ */
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return path; // no directory yet: each save reports it
+    }
+  }
+}
+
 /** A persistent outbox in the file at `path` (its directory must exist). One store per file. */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
@@ -66,7 +83,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     throw new SteadySocketError('INVALID_OPTION', 'fileStore mode: permission bits from 0 to 0o777 (e.g. 0o600).');
   }
   if (options.fsync !== undefined && typeof options.fsync !== 'boolean') throw new SteadySocketError('INVALID_OPTION', 'fileStore fsync: true or false.');
-  const target = resolve(path);
+  const target = realTarget(resolve(path));
   const directory = dirname(target);
   // Two temporary names: saveSync() may run while an async write holds its file open.
   const asyncTemp = `${target}.tmp`;

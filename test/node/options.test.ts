@@ -20,17 +20,76 @@ describe('Node options reach the server (ws as the transport)', function () {
     expect(s.connections[0].request.headers).to.include({ 'x-api-key': 'k-123', 'x-client': 'steadysocket-tests' });
   });
 
-  it('headers that are not an object (given, or from the function) end the client with INVALID_OPTION at the first attempt', async () => {
+  it('headers from the function that are not an object, or hold a line break, end the client with INVALID_OPTION at the first attempt', async () => {
     const s = await server();
-    for (const headers of ['Authorization: Bearer zqNotAnObject', () => 42]) {
+    for (const [headers, message] of [
+      [() => 42, /headers must be an object/],
+      [() => ({ Authorization: 'Bearer zqSecret1\r\nX-Evil: 1' }), /Header Authorization must be a string .* without line breaks/],
+      [async () => ({ 'Authorization: Bearer zqSecret2': 'x' }), /Header name "Authorization" is not a token/],
+    ] as const) {
       const socket = client(s.url, { headers: headers as never });
       const errors: SteadySocketError[] = [];
       socket.on('error', (error) => errors.push(error));
       await closedState(socket);
       expect(errors.map((error) => error.code)).to.deep.equal(['INVALID_OPTION']);
-      expect(errors[0].message).to.match(/headers must be an object/);
+      expect(errors[0].message).to.match(message).and.not.match(/zq/);
     }
     expect(s.connections, 'no handshake was made').to.have.length(0);
+  });
+
+  it('Node-only options of the wrong shape throw INVALID_OPTION from the constructor, quoting no value', () => {
+    const cases: [SteadySocketOptions<unknown, unknown>, RegExp][] = [
+      [{ headers: 'Authorization: Bearer zqNotAnObject' as never }, /Option headers must be an object .*got string/],
+      [{ headers: ['zqList'] as never }, /Option headers must be an object .*got an array/],
+      [{ headers: { Authorization: 'Bearer zqToken\r\nX-Evil: 1' } }, /Header Authorization must be a string/],
+      [{ headers: { 'X-Key': 'zq\0Nul' } }, /Header X-Key must be a string/],
+      [{ headers: { 'X-Key': { zq: 1 } as never } }, /Header X-Key must be a string/],
+      [{ headers: { 'X-Key': undefined as never } }, /Header X-Key must be a string/],
+      [{ headers: { 'Bad Name': 'zqValue' } }, /Header name "Bad" is not a token/],
+      [{ headers: { '': 'zqValue' } }, /Header name "" is not a token/],
+      [{ origin: 'https://app.example\r\nX-Evil: zq' }, /Option origin must be a string without line breaks/],
+      [{ origin: 42 as never }, /Option origin must be a string/],
+      [{ agent: 'http://user:zqProxyPass@127.0.0.1:3128' }, /Option agent must be an http\.Agent .*got string/],
+      [{ agent: {} }, /Option agent must be an http\.Agent .*got object/],
+      [{ agent: true }, /Option agent must be an http\.Agent .*got boolean/],
+      [{ rejectUnauthorized: 'false' as never }, /Option rejectUnauthorized must be true or false; got string/],
+      [{ followRedirects: 1 as never }, /Option followRedirects must be true or false; got number/],
+      [{ perMessageDeflate: 'yes' as never }, /Option perMessageDeflate must be true, false or ws's options object; got string/],
+      [{ perMessageDeflate: null as never }, /Option perMessageDeflate .*got null/],
+      [{ passphrase: 1234 as never }, /Option passphrase must be a string; got number/],
+      [{ ca: 42 as never }, /Option ca must be PEM text or bytes, or a list of them; got number/],
+      [{ cert: { zq: 'pem' } as never }, /Option cert must be PEM/],
+      [{ key: [42] as never }, /Option key must be PEM/],
+    ];
+    for (const [options, message] of cases) {
+      let thrown: unknown;
+      try {
+        new SteadySocket('ws://127.0.0.1:9/', options).close();
+      } catch (error) {
+        thrown = error;
+      }
+      const label = inspect(options);
+      expect(thrown, label).to.have.property('code', 'INVALID_OPTION');
+      expect((thrown as Error).message, label).to.match(message).and.not.match(/zq/);
+    }
+  });
+
+  it('accepts every legal shape of the Node-only options', async () => {
+    const agent = new (await import('node:http')).Agent();
+    const pem = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----';
+    for (const options of [
+      { headers: { 'X-Key': 'v', 'X-Num': 3 as never, 'X-List': ['a', 'b'] as never }, origin: 'https://app.example' },
+      { headers: () => ({}) },
+      { agent },
+      { agent: false },
+      { rejectUnauthorized: false, followRedirects: true, perMessageDeflate: true },
+      { perMessageDeflate: { threshold: 0 } },
+      { ca: pem, cert: Buffer.from(pem), key: new Uint8Array(4), passphrase: '' },
+      { ca: [pem, Buffer.from(pem)], key: [{ pem, passphrase: 'p' }] as never },
+    ] as SteadySocketOptions<unknown, unknown>[]) {
+      expect(() => new SteadySocket('ws://127.0.0.1:9/', { ...options, maxRetries: 0 }).close(), inspect(options)).to.not.throw();
+    }
+    agent.destroy();
   });
 
   it('headers as an async function are asked for again on every attempt (new value after a server-forced reconnect)', async () => {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { createProxyAgent, proxyAgentFor, type ProxyEnv } from '../../src/node';
@@ -223,6 +225,27 @@ describe('steadysocket/node builds', () => {
       error = caught;
     }
     expect(main.isSteadySocketError(error, 'STORAGE_FAILED'), String(error)).to.equal(true);
+  });
+
+  it('holds the ESM and the CommonJS build together to one client per store (no second client through the other copy)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steadysocket-dual-'));
+    const require = createRequire(import.meta.url);
+    const esm = { ...((await import(new URL('dist/index.js', root).href)) as typeof import('../../src/index')), ...((await import(new URL('dist/node.js', root).href)) as typeof import('../../src/node')) };
+    const cjs = { ...(require(new URL('dist/index.cjs', root).pathname) as typeof import('../../src/index')), ...(require(new URL('dist/node.cjs', root).pathname) as typeof import('../../src/node')) };
+    const file = join(dir, 'outbox.json');
+    const refused = 'ws://127.0.0.1:9/';
+    const first = new esm.SteadySocket(refused, { maxRetries: 0, use: [esm.persist(esm.fileStore(file))] });
+    try {
+      expect(() => new cjs.SteadySocket(refused, { maxRetries: 0, use: [cjs.persist(cjs.fileStore(file))] }))
+        .to.throw(/Another client still uses the store/)
+        .with.property('code', 'INVALID_OPTION');
+      await first.close();
+      // Once the first has closed, the other copy may use the store.
+      await new cjs.SteadySocket(refused, { maxRetries: 0, use: [cjs.persist(cjs.fileStore(file))] }).close();
+    } finally {
+      await first.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is a separate entry: the main builds do not contain the proxy helpers', () => {

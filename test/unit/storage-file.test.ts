@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,48 @@ describe('storage: fileStore', () => {
       await store.save([{ data: 'a' }]);
       store.saveSync([{ data: 'b' }]);
       expect(readdirSync(dir).sort()).to.deep.equal(['outbox.json']);
+    });
+  });
+
+  describe('paths through symbolic links', () => {
+    it('one file reached through a link to it or to its directory is one store (one key, one path)', () => {
+      writeFileSync(join(dir, 'real.json'), '');
+      symlinkSync(join(dir, 'real.json'), join(dir, 'link.json'));
+      mkdirSync(join(dir, 'sub'));
+      symlinkSync(join(dir, 'sub'), join(dir, 'sublink'));
+      const real = realpathSync(dir);
+      expect(fileStore(join(dir, 'link.json')).key).to.equal(`file:${join(real, 'real.json')}`);
+      expect(fileStore(join(dir, 'link.json')).key).to.equal(fileStore(join(dir, 'real.json')).key);
+      expect(fileStore(join(dir, 'sublink', 'o.json')).path, 'a file not there yet, in a linked directory').to.equal(join(real, 'sub', 'o.json'));
+      expect(fileStore(join(dir, 'sublink', 'o.json')).key).to.equal(fileStore(join(dir, 'sub', 'o.json')).key);
+    });
+
+    it('a save through a link writes the file it points to and leaves the link a link', async () => {
+      writeFileSync(join(dir, 'real.json'), '');
+      symlinkSync(join(dir, 'real.json'), join(dir, 'link.json'));
+      const store = fileStore(join(dir, 'link.json'));
+      await store.save([{ data: 'a' }]);
+      store.saveSync([{ data: 'b' }]);
+      expect(lstatSync(join(dir, 'link.json')).isSymbolicLink(), 'still a link').to.equal(true);
+      expect(await fileStore(join(dir, 'real.json')).load()).to.deep.equal([{ data: 'b' }]);
+    });
+
+    it('persist(): a client on a linked path while another uses the real one throws INVALID_OPTION', async () => {
+      symlinkSync(dir, join(dir, 'dirlink'));
+      const options = { WebSocket: FakeWebSocket as never, maxRetries: 0 };
+      const first = new SteadySocket('ws://example.test/', { ...options, use: [persist(fileStore(join(dir, 'real.json')))] });
+      try {
+        let thrown: unknown;
+        try {
+          new SteadySocket('ws://example.test/', { ...options, use: [persist(fileStore(join(dir, 'dirlink', 'real.json')))] });
+        } catch (error) {
+          thrown = error;
+        }
+        expectCode(thrown, 'INVALID_OPTION');
+        expect((thrown as Error).message).to.match(/Another client still uses the store/);
+      } finally {
+        await first.close();
+      }
     });
   });
 
