@@ -91,15 +91,17 @@ describe('createProxyAgent: a proxy that never answers CONNECT', function () {
     }
   });
 
-  for (const mode of ['client', 'ws']) {
-    it(`a process that gave up (${mode === 'client' ? 'SteadySocket close()' : 'plain ws'}) exits by itself`, async () => {
+  const modes = { client: 'SteadySocket close()', ws: 'plain ws close()', unref: 'unref: true, no close(): at the connect timeout' };
+  const printed = { client: 'closed', ws: 'aborted', unref: 'CONNECT_TIMEOUT' };
+  for (const mode of ['client', 'ws', 'unref'] as const) {
+    it(`a process that gave up (${modes[mode]}) exits by itself`, async () => {
       const child = spawn(process.execPath, ['--import', 'tsx', fixture, proxy.url, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       try {
         const code = await within(10_000, 'the process to exit by itself', new Promise<number | null>((exited) => child.once('exit', exited)));
-        expect({ code, output: output.trim() }).to.deep.equal({ code: 0, output: mode === 'client' ? 'closed' : 'aborted' });
+        expect({ code, output: output.trim() }).to.deep.equal({ code: 0, output: printed[mode] });
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
