@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { SteadySocket } from '../../src/index';
 import { createProxyAgent } from '../../src/node';
-import { eventually, within } from './support';
+import { createServer as createTlsServer } from 'node:tls';
+import { needTools } from '../support/tools';
+import { eventually, makeTestPki, within } from './support';
 
 const fixture = fileURLToPath(new URL('./fixtures/silent-proxy-exit.ts', import.meta.url));
 
@@ -19,10 +21,13 @@ interface SilentProxy {
   close(): Promise<void>;
 }
 
-/** `askAuthFirst`: the first CONNECT gets a 407 asking for credentials; every later one, silence. */
-async function silentProxy(askAuthFirst = false): Promise<SilentProxy> {
+/**
+ * `askAuthFirst`: the first CONNECT gets a 407 asking for credentials; every later one, silence.
+ * `tls`: an https:// proxy (TLS to the proxy, then silence).
+ */
+async function silentProxy(askAuthFirst = false, tls?: { cert: string; key: string }): Promise<SilentProxy> {
   const sockets: SilentProxy['sockets'] = [];
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket) => {
     const entry = { socket, closed: false, read: '' };
     sockets.push(entry);
     const ask = askAuthFirst && sockets.length === 1;
@@ -32,10 +37,11 @@ async function silentProxy(askAuthFirst = false): Promise<SilentProxy> {
     });
     socket.on('error', () => {});
     socket.on('close', () => (entry.closed = true));
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, accept) : createServer(accept);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sockets,
     close: async () => {
       for (const { socket } of sockets) socket.destroy();
@@ -88,6 +94,21 @@ describe('createProxyAgent: a proxy that never answers CONNECT', function () {
       await eventually(3_000, 'the timed-out retry closed its socket', () => proxy.sockets.every((s) => s.closed));
     } finally {
       await within(5_000, 'close()', client.close());
+    }
+  });
+
+  it('an https:// proxy: the timed-out attempt closes its TLS socket to the proxy', async function () {
+    needTools(this, 'openssl');
+    const pki = makeTestPki();
+    await proxy.close();
+    proxy = await silentProxy(false, pki);
+    const client = new SteadySocket('ws://127.0.0.1:9/feed', { agent: createProxyAgent(proxy.url, { ca: pki.ca }), connectTimeout: 300, maxRetries: 0 });
+    try {
+      await eventually(5_000, 'the attempt reaches the proxy', () => proxy.sockets.length === 1 && proxy.sockets[0]!.read.startsWith('CONNECT 127.0.0.1:9 '));
+      await eventually(3_000, 'the timed-out attempt closed its socket', () => proxy.sockets[0]!.closed);
+    } finally {
+      await within(5_000, 'close()', client.close());
+      pki.remove();
     }
   });
 
