@@ -102,6 +102,10 @@ function checkHeaders(headers: unknown): void {
   for (const [name, value] of Object.entries(headers)) {
     const good = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
     if (!name || good !== name) invalid(`Header name ${JSON.stringify(good.slice(0, 40))} is not a token: it ends at a character a header name cannot hold.`);
+    // The handshake's own fields (RFC 6455 §4.1): ws sets them, and one given twice breaks the handshake.
+    if (/^(sec-websocket-(protocol|extensions|key|version)|upgrade|connection)$/i.test(name)) {
+      invalid(`Header ${name} is the client's own for the handshake${/protocol/i.test(name) ? ': offer subprotocols with the protocols option' : /extensions/i.test(name) ? ': use the perMessageDeflate option' : ''}.`);
+    }
     if (!([] as unknown[]).concat(value).every((item) => (typeof item === 'string' || typeof item === 'number') && !/[\r\n\0]/.test(String(item)))) {
       invalid(`Header ${name} must be a string (or a list of strings) without line breaks or NUL.`);
     }
