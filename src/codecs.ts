@@ -25,8 +25,8 @@ export interface Codec<In = unknown, Out = unknown> {
  * `reviver` and `replacer` pass through to JSON.parse / JSON.stringify.
  */
 export function json<In = unknown, Out = unknown>(options: {
-  reviver?: (key: string, value: unknown) => unknown;
-  replacer?: (key: string, value: unknown) => unknown;
+  reviver?: ((key: string, value: unknown) => unknown) | undefined;
+  replacer?: ((key: string, value: unknown) => unknown) | undefined;
 } = {}): Codec<In, Out> {
   const { reviver, replacer } = options;
   let decoder: TextDecoder | undefined;

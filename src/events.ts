@@ -109,7 +109,7 @@ export interface SteadySocketEvents<In, Out> {
 /** Options for {@link SteadySocket.deliver}. */
 export interface DeliverOptions {
   /** Aborting withdraws the message if it is still queued (rejects with `MESSAGE_WITHDRAWN`). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 

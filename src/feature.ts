@@ -146,8 +146,12 @@ declare const featureTypes: unique symbol;
  * message types of the client it fits (any, for features that never see a message).
  */
 export interface Feature<In = any, Out = any> {
-  /** @internal Called once by the client's constructor, with the client. */
-  (client: FeatureHost<In, Out>): FeatureHooks<In, Out> | void;
+  /**
+   * @internal Called once by the client's constructor, with the client. Typed loosely: a feature's
+   * fit to a client is what `[featureTypes]` says (it reads `In`, writes `Out`), so a feature that
+   * writes `'ping'` fits a client that writes any string.
+   */
+  (client: FeatureHost<any, any>): FeatureHooks<any, any> | void;
   /** Features are called by the client only (this signature keeps a feature a function type, so `use` can type it from the client). */
   (host: never): unknown;
   /** Type-level only: the message types this feature reads and writes. */

@@ -28,7 +28,7 @@ export { ping, type PingOptions } from './features/ping';
 export { persist } from './features/persist';
 export type { PersistFeature, PersistOptions } from './features/persist';
 export { indexedDbStore } from './storage/indexeddb';
-export type { IndexedDbStoreOptions, LockManagerLike } from './storage/indexeddb';
+export type { IDBFactoryLike, IndexedDbStoreOptions, LockManagerLike } from './storage/indexeddb';
 export type { OutboxStore, StoredMessage } from './storage/types';
 export { json } from './codecs';
 export { redactUrl } from './url';

@@ -41,86 +41,86 @@ export type UrlSource = string | URL | readonly (string | URL)[] | (() => string
 /** Options for {@link SteadySocket}. Every field is optional; defaults are stated on each. */
 export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   /** Subprotocols to offer, in order of preference. Default: none. */
-  protocols?: Provider<string | readonly string[]>;
+  protocols?: Provider<string | readonly string[]> | undefined;
   /** Codec per negotiated subprotocol, e.g. `{ 'chat.v2+json': json() }`. Default: none. */
-  codecs?: Readonly<Record<string, Codec<In, Out>>>;
+  codecs?: Readonly<Record<string, Codec<In, Out>>> | undefined;
   /** Codec used when the negotiated subprotocol has no entry in `codecs`. Default: none (raw frames). */
-  codec?: Codec<In, Out>;
+  codec?: Codec<In, Out> | undefined;
   /**
    * The WebSocket constructor. Default: the platform's (`ws` in Node through isomorphic-ws,
    * the global `WebSocket` elsewhere). Inject Node 22's global, undici's, or a test double.
    */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: WebSocketConstructor | undefined;
   /** How binary messages arrive: `'arraybuffer'`, `'blob'` (browsers) or `'nodebuffer'` (ws). Default: `'arraybuffer'`. */
-  binaryType?: 'arraybuffer' | 'blob' | 'nodebuffer';
+  binaryType?: 'arraybuffer' | 'blob' | 'nodebuffer' | undefined;
 
   /** First retry waits up to this many ms. Default: 1000. */
-  minDelay?: number;
+  minDelay?: number | undefined;
   /** No wait is longer than this many ms. Default: 30000. */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /** Growth of the wait per failed attempt. Default: 2. */
-  factor?: number;
+  factor?: number | undefined;
   /** 0–1: share of the wait that is randomised (1 = full jitter). Default: 1. */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Retries after a failure before giving up with `RETRIES_EXHAUSTED`. Default: Infinity. */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** Ms a connection must stay open before the backoff resets. Default: 5000. */
-  stableAfter?: number;
+  stableAfter?: number | undefined;
   /** Ms an attempt may take to open (and pass `ready`) before it is abandoned; `Infinity`: never. Default: 10000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * Ms `close()` and `reconnect()` wait for the closing handshake before dropping the socket, and
    * ms a socket the server started closing (its close frame arrived) may stay without closing
    * before it is dropped and the client reconnects. `Infinity`: wait as long as it takes.
    * Default: 3000.
    */
-  closeTimeout?: number;
+  closeTimeout?: number | undefined;
   /**
    * Decides whether to reconnect after a connection ends. Default: {@link defaultShouldReconnect}
    * (the close-code table; stop on 401/403; never after your own `close()`).
    */
-  shouldReconnect?: (info: CloseInfo) => boolean;
+  shouldReconnect?: ((info: CloseInfo) => boolean) | undefined;
 
   /** Most messages the outbox holds. Default: 10000. */
-  maxMessages?: number;
+  maxMessages?: number | undefined;
   /** Most bytes the outbox holds. Default: 16 MiB. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** What happens when the outbox is full. Default: `'error'` (send throws `QUEUE_OVERFLOW`). */
-  overflow?: OverflowPolicy;
+  overflow?: OverflowPolicy | undefined;
   /** Bytes buffered in the socket above which new messages wait in the outbox. Default: 1 MiB. */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** Extra handshake headers (Node only), or a function called before each attempt. */
-  headers?: Provider<Record<string, string>>;
+  headers?: Provider<Record<string, string>> | undefined;
   /** `Origin` header (Node only; browsers set it themselves). */
-  origin?: string;
+  origin?: string | undefined;
   /** An `http.Agent`, e.g. a CONNECT proxy agent from `steadysocket/node` (Node only). */
-  agent?: unknown;
+  agent?: unknown | undefined;
   /** Trusted CA certificates for wss:// (Node only). */
-  ca?: string | Uint8Array | readonly (string | Uint8Array)[];
+  ca?: string | Uint8Array | readonly (string | Uint8Array)[] | undefined;
   /** Client certificate (Node only). */
-  cert?: string | Uint8Array;
+  cert?: string | Uint8Array | undefined;
   /** Client key (Node only). */
-  key?: string | Uint8Array;
+  key?: string | Uint8Array | undefined;
   /** Passphrase of `key` (Node only). */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** Verify the server certificate. Default: true. Turn off only for local testing. */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
   /** permessage-deflate (Node only). Default: false. */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  perMessageDeflate?: boolean | Record<string, unknown> | undefined;
   /** Largest message accepted, in bytes (Node only). Default: ws's 100 MiB. */
-  maxPayload?: number;
+  maxPayload?: number | undefined;
   /** Follow HTTP redirects of the handshake (Node only: browsers never follow them). Default: false. */
-  followRedirects?: boolean;
+  followRedirects?: boolean | undefined;
   /** Most redirects followed with `followRedirects` (Node only). Default: 10. */
-  maxRedirects?: number;
+  maxRedirects?: number | undefined;
   /** Let the process exit whatever the client is doing: connecting, open, closing or waiting (Node only). Default: false. */
-  unref?: boolean;
+  unref?: boolean | undefined;
 
   /**
    * Opt-in features, e.g. `[heartbeat({ interval: 30_000, timeout: 10_000 }), pageSignals()]`.
    * A feature the application never imports costs no bytes. Default: none.
    */
-  use?: readonly Feature<NoInfer<In>, NoInfer<Out>>[];
+  use?: readonly Feature<NoInfer<In>, NoInfer<Out>>[] | undefined;
 }
 
 /** Options after defaults, read by the client. */

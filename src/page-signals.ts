@@ -18,12 +18,14 @@ type Listener = (event: { persisted?: boolean }) => void;
 export interface PageTarget {
   addEventListener?(type: string, listener: Listener): void;
   removeEventListener?(type: string, listener: Listener): void;
-  document?: {
-    visibilityState?: string;
-    addEventListener(type: string, listener: () => void): void;
-    removeEventListener(type: string, listener: () => void): void;
-  };
-  navigator?: { onLine?: boolean };
+  document?:
+    | {
+        visibilityState?: string | undefined;
+        addEventListener(type: string, listener: () => void): void;
+        removeEventListener(type: string, listener: () => void): void;
+      }
+    | undefined;
+  navigator?: { onLine?: boolean | undefined } | undefined;
 }
 
 /**

@@ -28,12 +28,12 @@ export interface AckOptions<In, Out> {
    * `ACK_TIMEOUT` and a `drop` event (reason `ack-timeout`) reports it. Time spent disconnected
    * does not count: the wait starts again at every write. Default: 30000. `Infinity`: never.
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * De-duplicates incoming messages: `id` reads an incoming message's id (undefined: never a
    * duplicate), and a message whose id is among the last `window` ids seen is not delivered.
    */
-  dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number };
+  dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number | undefined } | undefined;
 }
 
 /** A written message waiting for its acknowledgement. */

@@ -22,12 +22,14 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
   timeout: number;
   /**
    * Builds an application-level ping. Required for round-trip times in browsers; in Node the
-   * protocol ping frame is used unless this is set. Checked against the client's outbound type,
-   * never used to infer it.
+   * protocol ping frame is used unless this is set. Checked against the client's outbound type
+   * and never used to infer it: its return type is the heartbeat's own (`const`, so a literal
+   * `{ type: 'ping' }` keeps its literal type), and `use` takes features without inferring the
+   * client's types from them.
    */
-  ping?: () => NoInfer<Out>;
+  ping?: (() => Out) | undefined;
   /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. */
-  isPong?: (message: NoInfer<In>) => boolean;
+  isPong?: ((message: NoInfer<In>) => boolean) | undefined;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
  * dropped with `HEARTBEAT_TIMEOUT` and the client reconnects. Also measures the round-trip time
  * (`stats().snapshot().rtt`).
  */
-export function heartbeat<In = any, Out = any>(options: HeartbeatOptions<In, Out>): Feature<In, Out> {
+export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<In, Out>): Feature<In, Out> {
   if (options === null || typeof options !== 'object') invalidOption('heartbeat() takes { interval, timeout }.');
   checkNumber('heartbeat interval', options.interval, 1);
   checkNumber('heartbeat timeout', options.timeout, 1);

@@ -26,7 +26,7 @@ export interface PersistOptions {
    * file store): once `send()` returns, the message is on disk. Default: false (saves are
    * batched per turn of the event loop; `saved()` says when they are durable).
    */
-  sync?: boolean;
+  sync?: boolean | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { matchesPong } from './heartbeat';
 /** Options for {@link ping}. */
 export interface PingOptions {
   /** ms to wait for the pong before rejecting with `PING_TIMEOUT`. Default: 10000. */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * The protocol ping's payload: a string (sent as UTF-8), ArrayBuffer or typed array of at most
    * 125 bytes (RFC 6455 §5.5). The round trip then ends at the pong that carries the same bytes
@@ -18,7 +18,7 @@ export interface PingOptions {
    * ping, answered by any pong). Node with ws only, and not with an application ping (its
    * message is the heartbeat's `ping()`): `INVALID_OPTION` there.
    */
-  data?: string | ArrayBuffer | ArrayBufferView;
+  data?: string | ArrayBuffer | ArrayBufferView | undefined;
 }
 
 /**

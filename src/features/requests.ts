@@ -16,36 +16,39 @@ export interface Reply {
   /** The id of the request it answers. */
   id: MessageId;
   /** The result, when the request succeeded. */
-  result?: unknown;
+  result?: unknown | undefined;
   /** Set (not null) when the request failed: `request()` rejects with `REQUEST_FAILED` and this as its cause. */
-  error?: unknown;
+  error?: unknown | undefined;
 }
 
 /** Options of {@link requests}. The defaults speak the JSON envelope `{ id, request }` → `{ re, result | error }`. */
 export interface RequestsOptions<In, Out> {
-  /** Builds the outgoing message for `data` and a fresh `id`. Default: `{ id, request: data }`. */
-  wrap?: (id: number, data: unknown) => NoInfer<Out>;
+  /**
+   * Builds the outgoing message for `data` and a fresh `id`. Default: `{ id, request: data }`.
+   * Checked against the client's outbound type; `const`, so a literal `type: 'call'` stays literal.
+   */
+  wrap?: ((id: number, data: unknown) => Out) | undefined;
   /** Reads a reply, or undefined for any other message. Replies are not delivered as `message` events. Default: `{ re, result, error }`. */
-  match?: (message: NoInfer<In>) => Reply | undefined;
+  match?: ((message: NoInfer<In>) => Reply | undefined) | undefined;
   /** Ms a request may wait for its reply. Default: 30000. `Infinity`: no limit. */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Whether a request that was written may be sent again on the next connection when its
    * connection ends before the reply (only if the server can take it twice). Default: false:
    * such a request rejects with `CONNECTION_CLOSED`. A request still waiting in the outbox is
    * always kept.
    */
-  resend?: boolean;
+  resend?: boolean | undefined;
 }
 
 /** Per-request options. */
 export interface RequestOptions {
   /** Overrides the feature's `timeout` for this request. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Aborting rejects the request with `REQUEST_ABORTED` (and withdraws it if it is still queued). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Overrides the feature's `resend` for this request. */
-  resend?: boolean;
+  resend?: boolean | undefined;
 }
 
 /** A {@link requests} feature: give it to one client's `use`, then call `request()`. */
@@ -94,7 +97,7 @@ function defaultMatch(message: unknown): Reply | undefined {
  * Request/reply (see {@link RequestsOptions}): `const rpc = requests(); new SteadySocket(url, {
  * codec: json(), use: [rpc] }); await rpc.request({ op: 'sum', args: [1, 2] })`. One per client.
  */
-export function requests<In = any, Out = any>(options: RequestsOptions<In, Out> = {}): RequestsFeature<In, Out> {
+export function requests<In = any, const Out = any>(options: RequestsOptions<In, Out> = {}): RequestsFeature<In, Out> {
   if (options === null || typeof options !== 'object') invalidOption('requests() takes an options object.');
   const wrap = options.wrap ?? (defaultWrap as unknown as (id: number, data: unknown) => Out);
   const match = options.match ?? (defaultMatch as (message: In) => Reply | undefined);

@@ -21,13 +21,13 @@ export interface FileStoreOptions {
    * settles. `false` still survives a crash of the process, but not of the machine.
    * @default true
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /**
    * Permission bits of the file when it is created (before the umask). The file holds message
    * contents, so by default only its owner can read it.
    * @default 0o600
    */
-  mode?: number;
+  mode?: number | undefined;
 }
 
 export interface FileStore extends OutboxStore {

@@ -20,12 +20,22 @@ export interface IndexedDbStoreOptions {
    * The IndexedDB factory to use: one from another window or worker, or a test double.
    * @default globalThis.indexedDB
    */
-  indexedDB?: IDBFactory;
+  indexedDB?: IDBFactoryLike | undefined;
   /**
    * The Web Locks manager that keeps two tabs out of one database (see above), or a test double.
    * @default globalThis.navigator.locks
    */
-  locks?: LockManagerLike;
+  locks?: LockManagerLike | undefined;
+}
+
+/**
+ * The part of the IndexedDB factory (`indexedDB`) the store uses, spelled out so that the typings
+ * need no DOM library (a Node project compiles them without it). `indexedDB` itself is one.
+ */
+export interface IDBFactoryLike {
+  open(name: string, version?: number): unknown;
+  deleteDatabase(name: string): unknown;
+  databases?(): Promise<readonly { name?: string | undefined }[]>;
 }
 
 /** The part of the Web Locks API (`navigator.locks`) the store uses. */
@@ -60,7 +70,7 @@ export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}
   if (typeof name !== 'string' || !name || /#\d+$/.test(name)) {
     throw new SteadySocketError('INVALID_OPTION', 'indexedDbStore(name): a name, not ending in #<number> (the slots of other tabs).');
   }
-  const found = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  const found = (options.indexedDB ?? (globalThis as { indexedDB?: IDBFactoryLike }).indexedDB) as IDBFactory | undefined;
   if (!found) {
     throw new SteadySocketError('STORAGE_FAILED', 'IndexedDB is not available here: pass its factory as the indexedDB option, or use another OutboxStore.');
   }

@@ -4,7 +4,7 @@
  */
 export interface StoredMessage {
   data: string | Uint8Array;
-  id?: string | number;
+  id?: string | number | undefined;
 }
 
 /**
@@ -34,5 +34,5 @@ export interface OutboxStore {
    * key share their contents, so `persist()` lets only one client at a time use a key (another,
    * made before the first one closed, throws `INVALID_OPTION`). Optional for your own stores.
    */
-  readonly key?: string;
+  readonly key?: string | undefined;
 }

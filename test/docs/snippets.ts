@@ -174,9 +174,18 @@ export interface Diagnostic {
  * with JavaScript checked too. 'steadysocket' resolves to src/, so the check follows the source.
  * `dir` is a scratch directory inside the repo (for node_modules lookups of other packages).
  */
-export function typeCheck(root: string, dir: string, snippets: Snippet[], write: (path: string, text: string) => void): Map<Snippet, Diagnostic[]> {
-  const config = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
+/** How to check: which compiler, against src/ (default) or the built typings in dist/ (what users get), and options to add. */
+export interface CheckWith {
+  compiler?: typeof ts;
+  against?: 'src' | 'dist';
+  options?: ts.CompilerOptions;
+}
+
+export function typeCheck(root: string, dir: string, snippets: Snippet[], write: (path: string, text: string) => void, using: CheckWith = {}): Map<Snippet, Diagnostic[]> {
+  const { compiler: tsc = ts, against = 'src' } = using;
+  const config = tsc.readConfigFile(join(root, 'tsconfig.json'), tsc.sys.readFile);
+  const parsed = tsc.parseJsonConfigFileContent(config.config, tsc.sys, root);
+  const entry = (name: string) => (against === 'src' ? join(root, 'src', `${name}.ts`) : join(root, 'dist', `${name}.d.ts`));
   const options: ts.CompilerOptions = {
     ...parsed.options,
     noEmit: true,
@@ -189,10 +198,11 @@ export function typeCheck(root: string, dir: string, snippets: Snippet[], write:
     typeRoots: [join(root, 'node_modules', '@types')],
     types: ['node'],
     paths: {
-      steadysocket: [join(root, 'src', 'index.ts')],
-      'steadysocket/node': [join(root, 'src', 'node.ts')],
+      steadysocket: [entry('index')],
+      'steadysocket/node': [entry('node')],
       react: [join(dir, 'react-stub.d.ts')],
     },
+    ...using.options,
   };
   write(join(dir, 'placeholders.d.ts'), PLACEHOLDER_TYPES);
   write(join(dir, 'react-stub.d.ts'), REACT_STUB);
@@ -203,11 +213,11 @@ export function typeCheck(root: string, dir: string, snippets: Snippet[], write:
     write(path, text);
     files.set(path, { snippet, offset });
   });
-  const program = ts.createProgram([join(dir, 'placeholders.d.ts'), ...files.keys()], options);
+  const program = tsc.createProgram([join(dir, 'placeholders.d.ts'), ...files.keys()], options);
   const results = new Map<Snippet, Diagnostic[]>(snippets.map((snippet) => [snippet, []]));
-  const all = [...program.getGlobalDiagnostics(), ...program.getOptionsDiagnostics(), ...ts.getPreEmitDiagnostics(program)];
+  const all = [...program.getGlobalDiagnostics(), ...program.getOptionsDiagnostics(), ...tsc.getPreEmitDiagnostics(program)];
   for (const diagnostic of all) {
-    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+    const message = tsc.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
     const entry = diagnostic.file && files.get(diagnostic.file.fileName);
     if (!entry) {
       // Outside the snippets (options, src/): every snippet reports it, so it cannot go unseen.
