@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -217,6 +218,22 @@ describe('the packed package', () => {
 
   after(async () => {
     await echo?.close();
+  });
+
+  it('names in engines only Node versions that can load every CommonJS entry (require() of the ES-module-only packages they need)', () => {
+    const esmOnly: string[] = [];
+    for (const file of ['index.cjs', 'node.cjs']) {
+      const text = readFileSync(join(repoRoot, 'dist', file), 'utf8');
+      for (const [, , id] of text.matchAll(/\brequire\((['"])([^'"]+)\1\)/g)) {
+        if (id.startsWith('.') || id.startsWith('node:') || builtinModules.includes(id)) continue;
+        const name = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0];
+        const pkg = JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { type?: string; exports?: unknown; main?: string };
+        const conditions = JSON.stringify(pkg.exports ?? {});
+        if (pkg.type === 'module' && !/"require"/.test(conditions) && !(pkg.main ?? '').endsWith('.cjs')) esmOnly.push(`${file} → ${name}`);
+      }
+    }
+    // require() of ES modules works without a flag from Node 20.19 and 22.12 on.
+    if (esmOnly.length) expect((manifest as { engines?: { node?: string } }).engines?.node, esmOnly.join(', ')).to.equal('^20.19.0 || >=22.12.0');
   });
 
   it('holds dist/ and the docs, and nothing from src/ or test/', () => {
