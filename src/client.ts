@@ -9,7 +9,7 @@ import type { Feature, FeatureHooks } from './feature';
 import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
-import { inspectable, scrubbed, unref } from './platform';
+import { inspectable, providerError, scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
 import { defaultWebSocket, OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
@@ -60,7 +60,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * synchronously for a bad URL, bad subprotocols or bad options.
    */
   constructor(url: UrlSource, options?: SteadySocketOptions<In, Out>) {
-    const opts = resolveOptions(options);
+    // Other clients' (url, protocols, options) would lose the options without a word: refused as a bad second argument.
+    const opts = resolveOptions(arguments[2] === undefined ? options : (0 as never));
     super(opts);
     this._urls = normalizeSource(url);
     if (typeof opts.protocols !== 'function') validateProtocols(opts.protocols);
@@ -293,7 +294,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _providerFailed(cause: unknown): void {
     // A provider that returns nonsense will not get better by retrying.
     if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._end(cause);
-    const error = cause instanceof SteadySocketError ? cause : new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${String((cause as Error)?.message ?? cause)}`, cause);
+    const error = cause instanceof SteadySocketError ? cause : providerError(cause);
     // The application's function may quote the URL or a header value in what it threw.
     const url = this._currentUrl;
     const headers = this._opts.headers;

@@ -158,7 +158,15 @@ export interface Feature<In = any, Out = any> {
   [featureTypes](input: In): Out;
 }
 
-/** Makes a feature from its attach function (the brand exists in types only). @internal */
+/**
+ * What every feature carries, so `use` tells a feature from the function that makes one
+ * (`use: [pageSignals]`). From the global symbol registry: a feature made by another copy of the
+ * library (its CommonJS build beside the ESM one) is a feature too. @internal
+ */
+export const FEATURE = Symbol.for('steadysocket.feature');
+
+/** Makes a feature from its attach function. @internal */
 export function feature<In, Out>(attach: (client: FeatureHost<In, Out>) => FeatureHooks<In, Out> | void): Feature<In, Out> {
+  (attach as unknown as Record<symbol, 1>)[FEATURE] = 1;
   return attach as Feature<In, Out>;
 }

@@ -2,7 +2,7 @@ import type { CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
 import { SteadySocketError } from './errors';
 import type { OverflowPolicy } from './outbox';
-import type { Feature } from './feature';
+import { FEATURE, type Feature } from './feature';
 import { checkNodeOptions, emitWarning } from './platform';
 
 /** The part of a WHATWG `WebSocket` instance steadysocket uses. */
@@ -229,7 +229,7 @@ function isCodec(value: unknown): boolean {
 /** Applies defaults once and validates every option, throwing INVALID_OPTION at once. */
 export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = {}): ResolvedOptions<In, Out> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    invalidOption('The second argument must be the options object: pass subprotocols as { protocols: [...] }.');
+    invalidOption('SteadySocket takes (url, options): pass subprotocols as { protocols: [...] } among the options.');
   }
   const given = options as Record<string, unknown>;
   if (last && sameOptions(given, last.given)) return last.resolved;
@@ -256,9 +256,11 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
   for (const name of ['shouldReconnect', 'WebSocket'] as const) {
     if (resolved[name] !== undefined && typeof resolved[name] !== 'function') invalidOption(`Option ${name} must be a function.`);
   }
-  if (resolved.use !== undefined && !(Array.isArray(resolved.use) && resolved.use.every((f) => typeof f === 'function'))) {
-    invalidOption('Option use must be a list of features, e.g. [heartbeat({...})].');
+  const use = resolved.use;
+  if (use !== undefined && !(Array.isArray(use) && use.every((f) => typeof f === 'function' && FEATURE in f))) {
+    invalidOption('Option use takes features: call their functions, e.g. use: [pageSignals()].');
   }
+  if (use && new Set(use).size < use.length) invalidOption('Option use lists a feature twice.');
   const { codec, codecs } = resolved;
   if (!(codec === undefined || isCodec(codec)) || !(codecs === undefined || (codecs && typeof codecs === 'object' && Object.values(codecs).every(isCodec)))) {
     invalidOption("Options codec and codecs take codecs (encode, decode), e.g. codec: json(), codecs: { 'chat.v2+json': json() }.");

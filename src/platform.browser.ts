@@ -34,6 +34,14 @@ export function nodeOptions(
 /** Browsers take none of the Node-only options (each is warned about at the first attempt). */
 export function checkNodeOptions(_o: unknown): void {}
 
+/**
+ * A URL, protocols or headers provider threw or rejected: keep only its error's name. Its message
+ * may quote the URL, token included, and browser builds carry no scrubber for it.
+ */
+export function providerError(cause: unknown): SteadySocketError {
+  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed (${(cause as Error)?.name ?? typeof cause}).`);
+}
+
 /** A browser's message names the URL (token included): keep only the error's name. */
 export function constructorError(cause: unknown): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL (${(cause as Error)?.name ?? 'error'}).`);

@@ -135,6 +135,16 @@ export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
   }
 }
 
+/**
+ * A URL, protocols or headers provider threw or rejected. Its message may quote a URL it built,
+ * also before any attempt knew that URL to scrub: every URL in it is redacted here (the client
+ * then scrubs the rest it knows, header values included).
+ */
+export function providerError(cause: unknown): SteadySocketError {
+  const hide = (text: string) => text.replace(/\b(?:wss?|https?):\/\/[^\s'"<>`]+/gi, redactUrl);
+  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${hide(String((cause as Error)?.message ?? cause))}`, scrubCause(cause, hide));
+}
+
 /** The constructor refused the URL (a SyntaxError, a browser's SecurityError): the same call would fail again. */
 export function constructorError(cause: unknown): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${cause instanceof Error ? cause.message : String(cause)}`, cause);

@@ -54,7 +54,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // message in Chromium before): 18,163.
 // 18,400 for flushed() settling at a connection's end, a withdrawn request and persist()'s
 // restore (+~25 B), and debug()'s hint for sockette's `timeout` spelled out (+46 B): 18,242.
-const IIFE_GZIP_BUDGET = 18_400;
+// 18,550 for the checks of a review as a new user (+~90 B: a feature's function given to `use`
+// uncalled, a feature listed twice, options given third) and persist()'s one-client-per-store list
+// shared by every copy of the library (+~40 B): 18,449.
+const IIFE_GZIP_BUDGET = 18_550;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -62,7 +65,8 @@ const IIFE_GZIP_BUDGET = 18_400;
 // 10,100 for the subprotocol tokens kept out of errors (+~110 B): 10,027.
 // 10,200 for the delivery model's fixes in the core (the outbox's eviction, the write path): 10,115.
 // 10,400 for the same two changes (+~155 B): 10,324.
-const CORE_IIFE_GZIP_BUDGET = 10_400;
+// 10,450 for the checks of `use` and of options given third (+~55 B): 10,381.
+const CORE_IIFE_GZIP_BUDGET = 10_450;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -77,30 +81,32 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 9,900 (every shape +~110 B) for subprotocol tokens kept out of errors and debug lines: 9,807.
   // 10,000 (+~110 B) for the delivery model's fixes in the core: 9,916.
   // 10,200 (every shape +~155 B) for close()/flushed() waiting on persist() and a per-message path without garbage: 10,112.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 10_200 },
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 10_950 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_800 },
+  // Every shape +~55 B (+~70 with a feature) for the checks of `use` (a feature carries a mark) and of options given third: core 10,180.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 10_250 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_000 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_900 },
   // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_500 },
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_350 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_550 },
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_450 },
   // 10,300: every shape +15 B for the watchdog on a socket the server closes during the ready step.
-  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_500 },
+  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_550 },
   // 10,700 for scrubbing the connection's secrets from close reasons in its lines (+~230 B).
   // 10,852 with the hint for sockette's `timeout` spelled out (+46 B); 11,050 for each word of a
   // header value scrubbed on its own (the scrubber debug() shares with the client's errors): 10,933.
-  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 11_050 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_350 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_350 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_300 },
+  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 11_100 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_400 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_400 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_400 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_450 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_600 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_550 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_650 },
   // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_750 },
+  // 12,900 with the store list shared by every copy of the library (+38 B).
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 12_900 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
-    budget: 13_300,
+    budget: 13_450,
   },
 };
 

@@ -1,7 +1,7 @@
 // What the library says about options (issue 11 §4): arrays where options belong, option names of
 // other clients, Node-only options given to a WHATWG WebSocket.
 import { expect } from 'chai';
-import { debug, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { acks, debug, heartbeat, messages, pageSignals, persist, ready, requests, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 /** Collects process warnings while `run` executes (they are emitted on the next tick). */
@@ -55,6 +55,32 @@ describe('options: what the library says', () => {
       expect(error?.code).to.equal('INVALID_OPTION');
       expect(error?.message).to.include('{ protocols: [...] }');
     }
+  });
+
+  it('rejects options given third, as other clients take them (url, protocols, options)', () => {
+    for (const second of [undefined, ['chat.v2']]) {
+      let error: SteadySocketError | undefined;
+      try {
+        new (SteadySocket as unknown as new (...args: unknown[]) => SteadySocket)('ws://127.0.0.1:9/', second, { maxRetries: 3 });
+      } catch (e) {
+        error = e as SteadySocketError;
+      }
+      expect(error?.code, String(second)).to.equal('INVALID_OPTION');
+      expect(error?.message).to.include('SteadySocket takes (url, options)');
+    }
+  });
+
+  it('tells a feature from the function that makes one, and refuses one feature listed twice', () => {
+    const factories = { heartbeat, pageSignals, stats, debug, ttl, ready, acks, requests, persist, messages };
+    for (const [name, factory] of Object.entries(factories)) {
+      expect(() => make({ use: [factory] }), name).to.throw(SteadySocketError, /Option use takes features: call their functions/);
+    }
+    expect(() => make({ use: [() => undefined] }), 'a plain function').to.throw(SteadySocketError, /Option use takes features/);
+    const step = ready(async () => undefined);
+    expect(() => make({ use: [step, step] })).to.throw(SteadySocketError, /lists a feature twice/);
+    const counters = stats();
+    expect(() => make({ use: [counters, ttl(5), counters] })).to.throw(SteadySocketError, /lists a feature twice/);
+    expect(make({ use: [ready(async () => undefined), ready(async () => undefined)] }).state, 'two ready steps').to.equal('connecting');
   });
 
   it('warns once per process about an unknown option; debug() names ours for another client\'s name', async () => {
