@@ -156,7 +156,7 @@ export function persist(
     if (options.sync) {
       // Restored here, in the constructor: every send() after it is saved before it returns.
       try {
-        restore(host, store.loadSync!());
+        restore(host, store.loadSync!(), save);
       } catch (error) {
         const failure = loadFailed(error);
         queueMicrotask(() => host._emitError(failure)); // once the application could attach listeners
@@ -168,7 +168,7 @@ export function persist(
       restored = Promise.resolve(previous)
         .then(() => store.load())
         .then(
-          (messages) => restore(host, messages),
+          (messages) => restore(host, messages, save),
           (error) => host._emitError(loadFailed(error)),
         )
         .then(() => {
@@ -235,8 +235,9 @@ export function persist(
 }
 
 /** Puts stored messages back at the front of the outbox, oldest first, ahead of anything sent since. */
-function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[]): void {
+function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[], save: () => void): void {
   if (!messages.length || client._final || client.state === 'closed') return;
+  const restored: OutboxEntry<unknown>[] = [];
   // The codec they were most likely encoded with: the one a message queued now gets.
   const codec = likelyCodec(client._opts) as Codec<unknown, unknown> | undefined;
   const outbox = (client._outbox ??= new Outbox<unknown>(client._opts, (entry, reason) => client._dropped(entry, reason)));
@@ -255,8 +256,13 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
     const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
     if (outbox.isFull(entry.size)) overflowed.push(entry);
-    else outbox.restore(entry);
+    else outbox.restore((restored[restored.length] = entry));
   }
-  // Reported once the application could attach its listeners (a sync store restores in the constructor).
-  if (overflowed.length) queueMicrotask(() => overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow'))); // oldest first
+  queueMicrotask(() => {
+    // Reported once the application could attach its listeners (a sync store restores in the constructor).
+    overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow')); // oldest first
+    // The other features see each restored message as queued now (ttl gives it its expiry), once
+    // they are all attached (persist may come first in `use`). The store keeps no queue time.
+    for (const entry of restored) if (entry.queued) for (const hooks of client._hooks) if (hooks.queued !== save) hooks.queued?.(entry);
+  });
 }

@@ -126,6 +126,31 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
     const onDisk = () => fileStore(file).loadSync().map((m) => (JSON.parse(m.data as string) as Msg).id);
 
+    for (const [how, sync] of [['sync', true], ['async', false]] as const) {
+      for (const order of ['persist first', 'ttl first'] as const) {
+        it(`with ttl() (${how} store, ${order}): restored messages expire a ttl after their restore, as queued ones do`, async () => {
+          // Before: a restored message had no expiry (ttl sets it when a message is queued) and
+          // waited for the next connection however long that took (found by the browser review).
+          fileStore(file).saveSync([1, 2].map((id) => ({ data: JSON.stringify({ id }) })));
+          const kept = persist(fileStore(file), { sync });
+          const features = [kept, ttl(500)];
+          const socket = open({ use: order === 'persist first' ? features : features.reverse(), minDelay: 60_000 });
+          const drops: string[] = [];
+          socket.on('drop', (d) => drops.push(`${d.data.id} ${d.reason}`));
+          await kept.restored; // the async store reads the file for real
+          await clock.tickAsync(0);
+          expect(socket.queued.map((m) => m.id), 'restored').to.deep.equal([1, 2]);
+          socket.send({ id: 3 });
+          FakeWebSocket.last.serverClose(1006); // never connects: everything waits
+          await clock.tickAsync(499);
+          expect(drops, 'not yet').to.deep.equal([]);
+          await clock.tickAsync(2);
+          expect(drops).to.deep.equal(['1 expired', '2 expired', '3 expired']);
+          expect(socket.queued).to.deep.equal([]);
+        });
+      }
+    }
+
     it('with { sync: true } before acks(): a written, unacknowledged message is on disk when send() returns', async () => {
       const socket = open({ use: [persist(fileStore(file), { sync: true }), acks(ackOptions)] });
       await serverOpen(socket);
