@@ -78,10 +78,11 @@ export type SteadySocketErrorFor<Code extends SteadySocketErrorCode> = Code exte
  */
 export type AnySteadySocketError = { [Code in SteadySocketErrorCode]: SteadySocketErrorFor<Code> }[SteadySocketErrorCode];
 
-// Node's certificate verification failures: a retry reaches the same certificate.
-const TLS_VERIFY = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_)/;
+// Node's certificate verification failures, and TLS that failed in its protocol (EPROTO: TLS
+// spoken to a plain server, no common version): a retry meets the same server.
+const TLS_VERIFY = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_|EPROTO$)/;
 
-/** The code of a TLS certificate-verification failure behind `cause`, if that is what it is. */
+/** The code of a TLS failure behind `cause` that a retry would meet again, if that is what it is. */
 export function tlsVerifyCode(cause: unknown): string | undefined {
   const code = (cause as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'string' && TLS_VERIFY.test(code) ? code : undefined;

@@ -449,6 +449,12 @@ function classify(error: Error): SteadySocketError {
     return new SteadySocketError('PROTOCOL_ERROR', text, error, { closeCode: typeof status === 'number' ? status : 1002 });
   }
   const tls = tlsVerifyCode(error);
+  // OpenSSL's record layer met something that is not TLS: a plain server on a wss:// URL.
+  const plain = tls && /wrong version number|packet length too long|unknown protocol|http request|record layer failure/i.exec(message);
+  if (plain) {
+    return new SteadySocketError('CONNECT_FAILED', `The server did not answer in TLS (${plain[0]}): is it a ws:// server? Not retried by default: the next attempt would meet the same.`, error);
+  }
+  if (tls === 'EPROTO') return new SteadySocketError('CONNECT_FAILED', `The TLS handshake failed (${message}). Not retried by default: the next attempt would meet the same.`, error);
   if (tls) {
     return new SteadySocketError(
       'CONNECT_FAILED',

@@ -95,4 +95,21 @@ describe('SteadySocket over wss:// with a test CA', function () {
     const { errors } = await failedVerification(wrongNameServer, { ca: pki.ca });
     expectTlsError(errors, 'ERR_TLS_CERT_ALTNAME_INVALID');
   });
+
+  it('wss:// to a plain ws:// server: says the server did not answer in TLS, and stops after one attempt', async () => {
+    // Before: a raw OpenSSL message ("…ssl3_get_record:wrong version number…") on every attempt, retried for ever.
+    const plain = await startWsServer();
+    try {
+      const socket = client(plain.url.replace(/^ws:/, 'wss:'));
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(5000, 'the client to stop', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      await sleep(100); // several retries at 20 ms, had the policy retried
+      expect(errors.map((error) => error.code)).to.deep.equal(['CONNECT_FAILED']);
+      expect(errors[0]!.message).to.match(/^The server did not answer in TLS \(wrong version number\): is it a ws:\/\/ server\?/);
+      expect(plain.tcpConnections, 'one attempt').to.equal(1);
+    } finally {
+      await plain.close();
+    }
+  });
 });
