@@ -66,6 +66,11 @@ export class SteadySocketError<Code extends SteadySocketErrorCode = SteadySocket
   }
 }
 
+// Marks every SteadySocketError, so isSteadySocketError knows one from another copy of the library
+// (its CommonJS build beside the ESM one), whose class is another class.
+const MARK = Symbol.for('steadysocket.error');
+Object.defineProperty(SteadySocketError.prototype, MARK, { value: true });
+
 /** The error for one code, with the details that code always carries (a rejected handshake has its status and headers). */
 export type SteadySocketErrorFor<Code extends SteadySocketErrorCode> = Code extends 'HANDSHAKE_REJECTED'
   ? SteadySocketError<Code> & { status: number; headers: Record<string, string> }
@@ -89,11 +94,13 @@ export function tlsVerifyCode(cause: unknown): string | undefined {
 }
 
 /**
- * True when `value` is a SteadySocketError, optionally with the given code. Narrows to the
- * error of that code (`status` is a number for `HANDSHAKE_REJECTED`), or to the union of all.
+ * True when `value` is a SteadySocketError, optionally with the given code, also one made by
+ * another copy of the library (its CommonJS and ESM builds side by side), which `instanceof`
+ * does not see. Narrows to the error of that code (`status` is a number for
+ * `HANDSHAKE_REJECTED`), or to the union of all.
  */
 export function isSteadySocketError(value: unknown): value is AnySteadySocketError;
 export function isSteadySocketError<Code extends SteadySocketErrorCode>(value: unknown, code: Code): value is SteadySocketErrorFor<Code>;
 export function isSteadySocketError(value: unknown, code?: SteadySocketErrorCode): boolean {
-  return value instanceof SteadySocketError && (code === undefined || value.code === code);
+  return !!(value as Record<symbol, unknown> | null)?.[MARK] && (code === undefined || (value as SteadySocketError).code === code);
 }

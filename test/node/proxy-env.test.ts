@@ -248,6 +248,24 @@ describe('steadysocket/node builds', () => {
     }
   });
 
+  it('isSteadySocketError knows an error of the other build (ESM and CommonJS copies side by side)', async () => {
+    const esm = (await import(new URL('dist/index.js', root).href)) as typeof import('../../src/index');
+    const cjs = createRequire(import.meta.url)(new URL('dist/index.cjs', root).pathname) as typeof import('../../src/index');
+    expect(esm.SteadySocketError, 'two classes').to.not.equal(cjs.SteadySocketError);
+    for (const [made, judge] of [[cjs, esm], [esm, cjs]] as const) {
+      let error: unknown;
+      try {
+        new made.SteadySocket('ftp://example.test/');
+      } catch (caught) {
+        error = caught;
+      }
+      expect(judge.isSteadySocketError(error)).to.equal(true);
+      expect(judge.isSteadySocketError(error, 'INVALID_URL')).to.equal(true);
+      expect(judge.isSteadySocketError(error, 'CLOSED')).to.equal(false);
+    }
+    expect(esm.isSteadySocketError(new Error('x')) || esm.isSteadySocketError(null) || esm.isSteadySocketError({ code: 'CLOSED' })).to.equal(false);
+  });
+
   it('is a separate entry: the main builds do not contain the proxy helpers', () => {
     for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.browser.js', 'dist/steadysocket.min.js']) {
       const text = readFileSync(new URL(file, root), 'utf8');
