@@ -123,7 +123,11 @@ function header(value: string, previous: Record<string, string> | undefined): Re
   // RFC 9110 §5.1: a field name is a token.
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
     // Never echo the value: headers carry tokens.
-    throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(colon > 0 ? `${value.slice(0, colon)}: ${MASK}` : MASK)}.`);
+    throw new InvalidArgumentError(
+      colon > 0
+        ? `expected "Name: value", got ${JSON.stringify(`${value.slice(0, colon)}: ${MASK}`)}: the name is no token.`
+        : `expected "Name: value", got ${value.trim() ? `${value.length} characters without a colon (not shown: a header may hold a secret)` : 'nothing'}.`,
+    );
   }
   // The handshake's own fields: sent by the client, and one given twice breaks the handshake.
   const own = OWN_HEADERS.get(name.toLowerCase());

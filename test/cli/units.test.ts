@@ -44,7 +44,8 @@ describe('steadysocket CLI: pure parts', () => {
 
     it('refuses what cannot work, with exit code 2 and the reason', () => {
       for (const [argv, reason] of [
-        [['ws://h', '-H', 'no colon'], /expected "Name: value"/],
+        [['ws://h', '-H', 'no colon'], /expected "Name: value", got 8 characters without a colon \(not shown: a header may hold a secret\)/],
+        [['ws://h', '-H', 'Bad Name: v'], /expected "Name: value", got "Bad Name: \*\*\*": the name is no token/],
         [['ws://h', '--hex', '-x', 'zz'], /not hex/],
         [['ws://h', '--base64', '--preamble', '***'], /not base64/],
         [['ws://h', '--binary', '--base64'], /cannot be combined/],
