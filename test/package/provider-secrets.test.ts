@@ -7,35 +7,17 @@ import { existsSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { FakeWebSocket } from '../support/fake-websocket';
 
 const BUILDS = ['dist/index.js', 'dist/index.cjs', 'dist/index.browser.js', 'dist/steadysocket.esm.min.js'];
 const TOKEN = 'zqTok3nS3cret';
 const PASSWORD = 'zqPassw0rdS3cret';
 
 /** A WebSocket whose every connection fails at once, as a refused one does. */
-class Refused {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  readyState = 0;
-  bufferedAmount = 0;
-  protocol = '';
-  extensions = '';
-  binaryType = 'blob';
-  onopen: unknown = null;
-  onmessage: unknown = null;
-  onerror: unknown = null;
-  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
-  constructor(readonly url: string) {
-    setTimeout(() => {
-      this.readyState = 3;
-      this.onclose?.({ code: 1006, reason: '', wasClean: false });
-    }, 1);
-  }
-  send(): void {}
-  close(): void {
-    this.readyState = 3;
+class Refused extends FakeWebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols);
+    setTimeout(() => this.serverClose(1006), 1);
   }
 }
 
