@@ -102,6 +102,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   _track?: boolean;
   /** @internal A feature's check of every new message's wire form (persist(): no Blob); throws to refuse it. */
   _check?: (wire: WireData) => void;
+  /** @internal Writes wait in the outbox (heartbeat, after the page went offline, until a sign of life). */
+  _held?: boolean;
 
   /** @internal The options the client was given (defaults applied). */
   readonly _opts: ResolvedOptions<In, Out>;
@@ -124,7 +126,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   _direct(): Transport | undefined {
     this._checkLive();
     const socket = this._writable();
-    return socket && !this._outbox?.size && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
+    return socket && !this._held && !this._outbox?.size && socket.bufferedAmount <= this._opts.highWaterMark ? socket : undefined;
   }
 
   /**
@@ -223,10 +225,10 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   }
 
   /** @internal Writes what the outbox holds while the socket takes it; waits for a drain when it is backed up. */
-  protected _flush(): void {
+  _flush(): void {
     const socket = this._writable();
     const outbox = this._outbox;
-    if (!socket) return;
+    if (!socket || this._held) return;
     const now = Date.now();
     // No outbox yet: still on to the drain wait below (flushed() before a reconnect waits on it).
     while (outbox && outbox.size > 0) {

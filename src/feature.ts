@@ -59,6 +59,13 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   send(data: Out): void;
   /** Resolves the pending flushed() calls if nothing is left to wait for (call when `pending()` turns false). */
   _settleFlushed(): void;
+  /**
+   * New messages wait in the outbox, and the outbox is not written, while set (heartbeat: the page
+   * went offline and its probe has seen no sign of life yet). Cleared by the connection's end.
+   */
+  _held?: boolean;
+  /** Writes what the outbox holds, if the connection is open and takes it. */
+  _flush(): void;
   /** Drops an entry the outbox no longer holds, as `drop` with `reason`. */
   _dropped(entry: OutboxEntry<Out>, reason: OutboxDropReason, cause?: unknown): void;
   /** Every feature's hooks, in the order given (one feature may read another's, e.g. `rtt`). Replaced, never mutated, when hooks come or go (ping). */

@@ -88,7 +88,16 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
       client._arm(hooks, tick, options.timeout);
     };
 
+    /** A sign of life after the page went offline: what waited in the outbox goes out. */
+    const release = () => {
+      if (!client._held) return;
+      client._held = false;
+      client._log?.('the connection answered: writing what waited');
+      client._flush();
+    };
+
     const pong = () => {
+      release();
       if (live && sawPong(live, Date.now())) rearm();
     };
 
@@ -104,6 +113,7 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
       },
       received() {
         if (live) sawActivity(live);
+        release();
       },
       message(value) {
         if (!isPong || !matchesPong(isPong, value)) return false;
@@ -112,10 +122,18 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
         return true;
       },
       pong,
+      // The page went offline while open. Chromium keeps such a socket open, and what is written
+      // to it is lost if it died: new messages wait in the outbox until the connection shows a sign
+      // of life, or the probe finds it dead and they go to the next connection. Bounded by the
+      // probe's timeout, so a wrong `navigator.onLine` delays them, never holds them for good.
       probe() {
-        if (conn && live && !live.probing && client.state === 'open') probe();
+        if (!conn || !live || client.state !== 'open') return;
+        client._held = true;
+        client._log?.('offline: probing the connection; new messages wait for its answer');
+        if (!live.probing) probe();
       },
       closed() {
+        client._held = false;
         client._disarm(hooks);
         conn = live = undefined;
       },

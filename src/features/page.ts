@@ -13,7 +13,8 @@ const PAGE_HIDDEN = 'page hidden';
  * Follows the page's network and lifecycle signals:
  * - `online`, or the page becoming visible, while waiting: try at once;
  * - `offline` while waiting: hold attempts until `online` (at most `maxDelay`: `navigator.onLine`
- *   has false negatives); while open: probe the connection (with {@link heartbeat});
+ *   has false negatives); while open: probe the connection (with {@link heartbeat}), new messages
+ *   waiting until it answers or is found dead (never for a loopback host, which stays reachable);
  * - entering the back/forward cache: close with 1000 `'page hidden'` and make no attempt until
  *   the page is shown again (an open socket keeps a page out of that cache).
  *
@@ -55,7 +56,7 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
         if (client.state === 'waiting' && !suspended && offline()) {
           client._log?.('offline: holding attempts until the network returns');
           hold();
-        } else if (client.state === 'open') for (const hooks of client._hooks) hooks.probe?.();
+        } else if (client.state === 'open' && offline()) for (const hooks of client._hooks) hooks.probe?.();
       },
       // Script may close only with 1000 or 3000–4999 (WHATWG close() step 1), so the server and
       // the app both see 1000 'page hidden'.

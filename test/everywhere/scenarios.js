@@ -218,6 +218,30 @@ export const SCENARIOS = [
     },
   },
   {
+    // Chromium keeps an open socket through its offline state. With the server up this passed
+    // before the fix too (the messages were written, and arrived): the fix is pinned by the fake
+    // window tests (test/unit/page-signals.test.ts). Here: nothing lost or repeated either way.
+    name: 'offline while open, with the heartbeat: messages sent as the page goes offline arrive once, in order',
+    needs: 'offline',
+    async run(t) {
+      const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' } });
+      const url = ep.url.replace('127.0.0.1', t.offline.host);
+      const signals = t.listenToWindow(['offline', 'online']);
+      const { client, events } = t.connect(url, { ...FAST, use: [t.pageSignals(), t.heartbeat(HEARTBEAT(60000, 500))] });
+      await events.next('open');
+      // Sent as the page goes offline, after the client has heard of it (this listener comes after
+      // its own): a browser runs microtasks between listeners, so awaiting the event would send first.
+      globalThis.addEventListener('offline', () => (client.send('held-1'), client.send('held-2')), { once: true });
+      await t.offlineDrill(undefined, 1500); // the page goes offline; the server stays up
+      await signals.next('offline', 3000);
+      await signals.next('online', 6000);
+      await within(5000, 'flushed()', client.flushed());
+      const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
+      const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
+      equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
+    },
+  },
+  {
     name: 'close-code policy: stops after 1008 (policy violation) from the server',
     async run(t) {
       const ep = await t.endpoint({ closeAfter: { messages: 1, code: 1008, reason: 'policy' } });

@@ -57,7 +57,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 18,550 for the checks of a review as a new user (+~90 B: a feature's function given to `use`
 // uncalled, a feature listed twice, options given third) and persist()'s one-client-per-store list
 // shared by every copy of the library (+~40 B): 18,449.
-const IIFE_GZIP_BUDGET = 18_550;
+// 18,650 for the heartbeat holding new messages while the page is offline until the connection
+// answers its probe (+~85 B; Chromium keeps a dead socket open, and what was written to it was lost): 18,603.
+const IIFE_GZIP_BUDGET = 18_650;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -83,7 +85,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 10,200 (every shape +~155 B) for close()/flushed() waiting on persist() and a per-message path without garbage: 10,112.
   // Every shape +~55 B (+~70 with a feature) for the checks of `use` (a feature carries a mark) and of options given third: core 10,180.
   core: { code: "new SteadySocket('wss://example.test');", budget: 10_250 },
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_000 },
+  // 11,100 for holding new messages while offline until the probe is answered (+~80 B).
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_100 },
   pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 10_900 },
   // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
   ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_550 },
@@ -106,7 +109,7 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
-    budget: 13_450,
+    budget: 13_550,
   },
 };
 

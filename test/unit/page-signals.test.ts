@@ -140,10 +140,67 @@ describe('page signals', () => {
     it('offline while open probes the connection at once with the heartbeat', () => {
       const socket = open({ use: [heartbeat({ interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' })] });
       FakeWebSocket.last.serverOpen();
+      page.navigator.onLine = false;
       page.dispatch('offline');
       expect(FakeWebSocket.last.sent).to.deep.equal(['ping']);
       clock.tick(500);
       expect(socket.state, 'no pong: dead').to.equal('waiting');
+    });
+
+    describe('offline while open, with the heartbeat: new messages wait until the connection answers (Chromium keeps a dead socket open)', () => {
+      const live = () => [heartbeat({ interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' })];
+
+      it('a sign of life writes what waited, in order, and sends go out at once again', async () => {
+        const socket = open({ use: live() });
+        FakeWebSocket.last.serverOpen();
+        socket.send('before');
+        page.navigator.onLine = false;
+        page.dispatch('offline');
+        socket.send('a');
+        const delivered = socket.deliver('b');
+        expect(FakeWebSocket.last.sent, 'held: only the probe went out').to.deep.equal(['before', 'ping']);
+        expect(socket.queued).to.deep.equal(['a', 'b']);
+        FakeWebSocket.last.serverMessage('pong');
+        expect(FakeWebSocket.last.sent).to.deep.equal(['before', 'ping', 'a', 'b']);
+        await delivered;
+        socket.send('c');
+        expect(FakeWebSocket.last.sent.at(-1), 'no longer held').to.equal('c');
+      });
+
+      it('a probe that gets no answer: what waited goes to the next connection, none of it lost', () => {
+        const socket = open({ use: live(), minDelay: 100, maxDelay: 100, jitter: 0 });
+        const first = FakeWebSocket.last;
+        first.serverOpen();
+        page.navigator.onLine = false;
+        page.dispatch('offline');
+        socket.send('a');
+        clock.tick(500); // no pong: dead
+        expect(first.sent, 'never written to the dead socket').to.deep.equal(['ping']);
+        clock.tick(100);
+        FakeWebSocket.last.serverOpen();
+        expect(FakeWebSocket.last).to.not.equal(first);
+        expect(FakeWebSocket.last.sent).to.deep.equal(['a']);
+      });
+
+      it('without the heartbeat nothing is held (nothing would end the wait)', () => {
+        const socket = open();
+        FakeWebSocket.last.serverOpen();
+        page.navigator.onLine = false;
+        page.dispatch('offline');
+        socket.send('a');
+        expect(FakeWebSocket.last.sent).to.deep.equal(['a']);
+      });
+
+      it('nor for a loopback host, which the network going away does not reach', () => {
+        const socket = new SteadySocket<unknown, unknown>('ws://127.0.0.1:8080/feed', { WebSocket: FakeWebSocket as never, use: [pageSignals(), ...live()] });
+        sockets.push(socket);
+        clock.runMicrotasks();
+        FakeWebSocket.last.serverOpen();
+        page.navigator.onLine = false;
+        page.dispatch('offline');
+        socket.send('a');
+        expect(FakeWebSocket.last.sent, 'no probe, nothing held').to.deep.equal(['a']);
+      });
     });
 
     it('listens to nothing without the pageSignals feature', () => {
