@@ -59,7 +59,7 @@ describe('createProxyAgent: a proxy that never answers CONNECT', function () {
   it('each timed-out attempt closes its socket to the proxy, and close() leaves none open', async () => {
     const client = new SteadySocket('ws://127.0.0.1:9/feed', { agent: createProxyAgent(proxy.url), connectTimeout: 150, minDelay: 10, maxDelay: 20 });
     try {
-      await eventually(5_000, 'three attempts reach the proxy', () => proxy.sockets.length >= 3);
+      await eventually(5_000, 'three attempts reach the proxy', () => proxy.sockets.length >= 3 && proxy.sockets[0]!.read.includes('\r\n\r\n'));
       // The attempts before the current one were given up by the connect timeout.
       await eventually(2_000, 'the timed-out attempts closed their sockets', () => proxy.sockets.slice(0, -1).every((s) => s.closed));
       expect(proxy.sockets[0]!.read).to.match(/^CONNECT 127\.0\.0\.1:9 HTTP\/1\.1\r\n/);
@@ -86,12 +86,13 @@ describe('createProxyAgent: a proxy that never answers CONNECT', function () {
     proxy = await silentProxy(true);
     const asked: string[] = [];
     const onProxyAuth = ({ scheme }: { scheme: string }) => (asked.push(scheme), { headers: { 'Proxy-Authorization': 'Basic dTpw' } });
-    const client = new SteadySocket('ws://127.0.0.1:9/feed', { agent: createProxyAgent(proxy.url, { onProxyAuth } as never), connectTimeout: 300, maxRetries: 0 });
+    const client = new SteadySocket('ws://127.0.0.1:9/feed', { agent: createProxyAgent(proxy.url, { onProxyAuth } as never), connectTimeout: 1000, maxRetries: 0 });
     try {
-      await eventually(5_000, 'the retry reaches the proxy', () => proxy.sockets.length === 2);
+      // The whole request, not just the connection: its bytes may come a moment after the accept.
+      await eventually(5_000, 'the retry reaches the proxy', () => proxy.sockets.length === 2 && proxy.sockets[1]!.read.includes('\r\n\r\n'));
       expect(asked).to.deep.equal(['Basic']);
       expect(proxy.sockets[1]!.read).to.include('Proxy-Authorization: Basic dTpw');
-      await eventually(3_000, 'the timed-out retry closed its socket', () => proxy.sockets.every((s) => s.closed));
+      await eventually(5_000, 'the timed-out retry closed its socket', () => proxy.sockets.every((s) => s.closed));
     } finally {
       await within(5_000, 'close()', client.close());
     }
