@@ -147,6 +147,15 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           await clock.tickAsync(2);
           expect(drops).to.deep.equal(['1 expired', '2 expired', '3 expired']);
           expect(socket.queued).to.deep.equal([]);
+          // close() waits for persist's last save (real file I/O, microtasks on the fake clock):
+          // nothing is written into the directory once the test removes it.
+          let closed = false;
+          const closing = socket.close().then(() => (closed = true));
+          for (let turn = 0; turn < 200 && !closed; turn++) {
+            await clock.tickAsync(1);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await closing;
         });
       }
     }
