@@ -369,7 +369,8 @@ export class Session {
             : `the server redirected the handshake (HTTP ${status}): follow redirects with -L.`,
       );
     }
-    if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && notTls(error.cause)) {
+    // The library's own classification (platform.ts): TLS met a plain server.
+    if (error.code === 'CONNECT_FAILED' && this.options.url.startsWith('wss:') && error.message.startsWith('The server did not answer in TLS')) {
       this.diagnosis = { kind: 'not-tls' };
       const plain = this.options.url.replace(/^wss:/, 'ws:');
       return reworded(error, `the server did not answer TLS; is it ws://? (try ${redactUrl(plain)}) Not retrying: it would fail the same way.`);
@@ -427,16 +428,6 @@ function asBuffer(data: Uint8Array): Buffer {
 function targetOf(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'wss:' || parsed.protocol === 'https:' ? 443 : 80)}`;
-}
-
-/** A TLS handshake that met something else than TLS: OpenSSL's record-layer complaints. */
-function notTls(cause: unknown): boolean {
-  const error = cause as { code?: unknown; message?: unknown } | undefined;
-  const message = typeof error?.message === 'string' ? error.message : '';
-  return (
-    /wrong version number|packet length too long|unknown protocol|http request|record layer failure/i.test(message) ||
-    error?.code === 'ERR_SSL_WRONG_VERSION_NUMBER'
-  );
 }
 
 /** The same error with a message that says what happened; the original stays as the cause. */

@@ -88,12 +88,16 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
       client._arm(hooks, tick, options.timeout);
     };
 
-    /** A sign of life after the page went offline: what waited in the outbox goes out. */
+    /**
+     * A sign of life after the page went offline: what waited in the outbox goes out, a microtask
+     * later, so that the flush (and the drop listeners it may run) happens outside the hook loop
+     * of the message or pong that showed it.
+     */
     const release = () => {
       if (!client._held) return;
       client._held = false;
       client._log?.('the connection answered: writing what waited');
-      client._flush();
+      queueMicrotask(() => client._flush());
     };
 
     const pong = () => {

@@ -161,6 +161,7 @@ describe('page signals', () => {
         expect(FakeWebSocket.last.sent, 'held: only the probe went out').to.deep.equal(['before', 'ping']);
         expect(socket.queued).to.deep.equal(['a', 'b']);
         FakeWebSocket.last.serverMessage('pong');
+        clock.runMicrotasks();
         expect(FakeWebSocket.last.sent).to.deep.equal(['before', 'ping', 'a', 'b']);
         await delivered;
         socket.send('c');
