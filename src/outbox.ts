@@ -42,6 +42,11 @@ export interface OutboxEntry<T> {
   request?: object;
   /** Written and not acknowledged (acks()), back in the queue: drop-oldest never evicts it. */
   kept?: true;
+  /**
+   * When it was first queued (ms since the epoch), for persist(): set when it is first saved (the
+   * turn it was queued in) or restored with it. ttl() counts from it for a restored message.
+   */
+  queuedAt?: number;
   queued: boolean;
 }
 

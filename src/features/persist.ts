@@ -82,13 +82,17 @@ export function persist(
     for (const hooks of host._hooks) if (hooks.held) entries.push(...hooks.held());
     if (host._outbox) entries.push(...host._outbox.entries());
     const out: StoredMessage[] = [];
+    // A message is first saved in the turn it was queued (or written, with acks) in: its queue time.
+    const now = Date.now();
     for (const entry of entries) {
       if (entry.request) continue; // its reply can only reach this run's request()
       const wire = entry.wire as WireData; // the value itself when there is no codec
-      if (typeof wire === 'string') out.push({ data: wire });
-      else if (ArrayBuffer.isView(wire)) out.push({ data: new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) });
-      else if (wire instanceof ArrayBuffer) out.push({ data: new Uint8Array(wire) });
-      // Never a Blob: _check refuses one at send().
+      let data: StoredMessage['data'];
+      if (typeof wire === 'string') data = wire;
+      else if (ArrayBuffer.isView(wire)) data = new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength);
+      else if (wire instanceof ArrayBuffer) data = new Uint8Array(wire);
+      else continue; // never a Blob: _check refuses one at send()
+      out.push({ data, queuedAt: (entry.queuedAt ??= now) });
     }
     return out;
   };
@@ -243,7 +247,7 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
   const outbox = (client._outbox ??= new Outbox<unknown>(client._opts, (entry, reason) => client._dropped(entry, reason)));
   const overflowed: OutboxEntry<unknown>[] = [];
   for (let i = messages.length - 1; i >= 0; i--) {
-    const wire = messages[i].data;
+    const { data: wire, queuedAt } = messages[i];
     let value: unknown = wire;
     if (codec) {
       try {
@@ -253,7 +257,7 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
       }
     }
     // Decoded: the codec's entry (flushed as stored unless the connection has another codec); else raw.
-    const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false };
+    const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false, queuedAt };
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
     if (outbox.isFull(entry.size)) overflowed.push(entry);
     else outbox.restore((restored[restored.length] = entry));
@@ -261,8 +265,8 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
   queueMicrotask(() => {
     // Reported once the application could attach its listeners (a sync store restores in the constructor).
     overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow')); // oldest first
-    // The other features see each restored message as queued now (ttl gives it its expiry), once
-    // they are all attached (persist may come first in `use`). The store keeps no queue time.
+    // The other features see each restored message as queued (ttl gives it its expiry, from its
+    // queuedAt), once they are all attached (persist may come first in `use`).
     for (const entry of restored) if (entry.queued) for (const hooks of client._hooks) if (hooks.queued !== save) hooks.queued?.(entry);
   });
 }

@@ -22,11 +22,26 @@ export function ttl(ms: number): Feature {
       hooks.timer = undefined;
       look();
     };
+    /** Looks once every feature has had its turn (one look for any number of calls in a turn). */
+    let soon = false;
+    const lookSoon = () => {
+      if (soon) return;
+      soon = true;
+      queueMicrotask(() => {
+        soon = false;
+        look();
+      });
+    };
     const hooks: FeatureHooks<unknown, unknown> = {
       queued(entry) {
         if (ms === Infinity) return;
-        entry.expires = Date.now() + ms;
-        if (hooks.timer === undefined) client._arm(hooks, expire, ms);
+        const now = Date.now();
+        // A message persist() restored counts from when it was first queued (never from later: a
+        // clock set back since then).
+        entry.expires = Math.min(entry.queuedAt ?? now, now) + ms;
+        // Due before the timer armed, or already: look (once, for all the restored messages).
+        if (entry.expires < now + ms) lookSoon();
+        else if (hooks.timer === undefined) client._arm(hooks, expire, ms);
       },
       // A message written at once (nothing queued) but kept for its acknowledgement (acks) may come
       // back to the outbox: it expires as if it had been queued when it was written.
@@ -38,9 +53,7 @@ export function ttl(ms: number): Feature {
       // again once every feature has handled the close (whether the client waits or reconnects at
       // once): a microtask. Not a 0 ms timer: replacing a timer due this very millisecond with
       // one, which runs a turn later, made a queued message expire late.
-      closed() {
-        queueMicrotask(look);
-      },
+      closed: lookSoon,
     };
     return hooks;
   });

@@ -1,12 +1,14 @@
 // The outbox file, version 1: two lines of UTF-8.
 //
 //   {"format":"steadysocket-outbox","version":1,"count":2,"bytes":44,"sha256":"<64 hex>"}
-//   [{"text":"hello","id":1},{"base64":"AAH/","id":"a7"}]
+//   [{"text":"hello","id":1,"queuedAt":1795000000000},{"base64":"AAH/","id":"a7"}]
 //
 // The first line describes the second: how many messages, how many bytes (without the final
 // newline) and their SHA-256. A file cut short, garbled or written by something else fails one of
 // these checks, so a torn write is detected instead of being read as fewer messages. Text stays
-// text; binary is base64; `id` is left out when the message has none.
+// text; binary is base64; `id` and `queuedAt` are left out when the message has none. `queuedAt`
+// came after the first files: it is optional, so files without it still load, and a steadysocket
+// that does not know it reads a file that has it (ignoring it), with no new version.
 import { createHash } from 'node:crypto';
 import { messageProblem } from './stored-message';
 import type { StoredMessage } from './types';
@@ -22,14 +24,15 @@ interface Header {
   sha256: string;
 }
 
-type Entry = ({ text: string } | { base64: string }) & { id?: string | number };
+type Entry = ({ text: string } | { base64: string }) & { id?: string | number; queuedAt?: number };
 
 /** The file's bytes for `messages` (already checked with checkMessages). */
 export function encodeOutboxFile(messages: readonly StoredMessage[]): Buffer {
-  const entries: Entry[] = messages.map(({ data, id }) => {
+  const entries: Entry[] = messages.map(({ data, id, queuedAt }) => {
     const entry: Entry =
       typeof data === 'string' ? { text: data } : { base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
     if (id !== undefined) entry.id = id;
+    if (queuedAt !== undefined) entry.queuedAt = queuedAt;
     return entry;
   });
   const body = Buffer.from(JSON.stringify(entries), 'utf8');
@@ -89,7 +92,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 function toMessage(entry: unknown): StoredMessage | string {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'is not an object';
-  const { text, base64, id } = entry as { text?: unknown; base64?: unknown; id?: unknown };
+  const { text, base64, id, queuedAt } = entry as { text?: unknown; base64?: unknown; id?: unknown; queuedAt?: unknown };
   let message: StoredMessage;
   if (typeof text === 'string' && base64 === undefined) message = { data: text };
   else if (typeof base64 === 'string' && text === undefined && BASE64.test(base64)) {
@@ -97,6 +100,7 @@ function toMessage(entry: unknown): StoredMessage | string {
     message = { data: new Uint8Array(Buffer.from(base64, 'base64')) };
   } else return 'has neither a text nor a valid base64 field';
   if (id !== undefined) message.id = id as string | number;
+  if (queuedAt !== undefined) message.queuedAt = queuedAt as number;
   return messageProblem(message) ?? message;
 }
 

@@ -262,9 +262,10 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
 }
 
 /** The record for one message: a copy of binary data, so a view of a larger buffer stores only itself. */
-function toRecord({ data, id }: StoredMessage): StoredMessage {
+function toRecord({ data, id, queuedAt }: StoredMessage): StoredMessage {
   const record: StoredMessage = { data: typeof data === 'string' ? data : data.slice() };
   if (id !== undefined) record.id = id;
+  if (queuedAt !== undefined) record.queuedAt = queuedAt;
   return record;
 }
 

@@ -7,11 +7,12 @@ import type { StoredMessage } from './types';
 /** What is wrong with `value` as a StoredMessage, or undefined when it is one. */
 export function messageProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return `is ${kind(value)}, not an object`;
-  const { data, id } = value as { data?: unknown; id?: unknown };
+  const { data, id, queuedAt } = value as { data?: unknown; id?: unknown; queuedAt?: unknown };
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) return `has data of type ${kind(data)} (expected a string or Uint8Array)`;
   if (id !== undefined && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
     return `has an id of type ${kind(id)} (expected a string or a finite number)`;
   }
+  if (queuedAt !== undefined && !(typeof queuedAt === 'number' && Number.isFinite(queuedAt))) return `has a queuedAt of type ${kind(queuedAt)} (expected a finite number)`;
   return undefined;
 }
 

@@ -5,6 +5,12 @@
 export interface StoredMessage {
   data: string | Uint8Array;
   id?: string | number | undefined;
+  /**
+   * When the message was first queued (or written, if it went out at once and waited for its
+   * acknowledgement), in milliseconds since the epoch (`Date.now()`). `ttl()` counts from it after
+   * a restore; a message without it counts from its restore. Keep it in your own stores.
+   */
+  queuedAt?: number | undefined;
 }
 
 /**

@@ -20,12 +20,13 @@ interface WireMessage {
   /** Constructor of the loaded binary data. */
   type?: string;
   id?: string | number;
+  queuedAt?: number;
 }
 type Settled<T> = { ok: true; value: T } | { ok: false; name: string; code?: string; message: string };
 
 const SAMPLE: WireMessage[] = [
-  { text: 'hello', id: 1 },
-  { bytes: Array.from({ length: 256 }, (_, i) => i), id: 'b-2' },
+  { text: 'hello', id: 1, queuedAt: 1_795_000_000_123 },
+  { bytes: Array.from({ length: 256 }, (_, i) => i), id: 'b-2', queuedAt: 0 },
   { text: '' },
   { bytes: [], id: 0 },
   { text: 'unicode ✓ 🚀 "quoted"\n', id: -1.5 },
@@ -74,7 +75,7 @@ describe('storage: indexedDbStore in browsers', () => {
       const save = (db: string, messages: WireMessage[]) => call<Settled<void>>('save', db, messages);
       const load = (db: string) => call<Settled<WireMessage[]>>('load', db);
 
-      it('loads strings and binary as saved, oldest first, with their ids', async () => {
+      it('loads strings and binary as saved, oldest first, with their ids and queue times', async () => {
         expect(await save('outbox', SAMPLE)).to.include({ ok: true });
         expect(await load('outbox')).to.deep.equal({ ok: true, value: LOADED });
       });

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acks, json, persist, requests, SteadySocket, SteadySocketError as SteadySocketErrorClass, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
+import { acks, json, persist, type Feature, requests, SteadySocket, SteadySocketError as SteadySocketErrorClass, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
@@ -125,6 +125,21 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
     const onDisk = () => fileStore(file).loadSync().map((m) => (JSON.parse(m.data as string) as Msg).id);
+    /**
+     * Waits for a promise that real file I/O settles (an async store's save) while the fake clock
+     * runs only its microtasks: time does not move. Bounded at 200 turns of the event loop.
+     */
+    async function settle<T>(promise: Promise<T>): Promise<T> {
+      let settled = false;
+      const watched = promise.finally(() => (settled = true));
+      for (let turn = 0; turn < 200 && !settled; turn++) {
+        await clock.tickAsync(0);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return watched;
+    }
+    /** close() waits for persist's last save: nothing is written into the directory once the test removes it. */
+    const closeAndSettle = (socket: SteadySocket<Msg, Msg>) => settle(socket.close());
 
     for (const [how, sync] of [['sync', true], ['async', false]] as const) {
       for (const order of ['persist first', 'ttl first'] as const) {
@@ -147,15 +162,101 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           await clock.tickAsync(2);
           expect(drops).to.deep.equal(['1 expired', '2 expired', '3 expired']);
           expect(socket.queued).to.deep.equal([]);
-          // close() waits for persist's last save (real file I/O, microtasks on the fake clock):
-          // nothing is written into the directory once the test removes it.
-          let closed = false;
-          const closing = socket.close().then(() => (closed = true));
-          for (let turn = 0; turn < 200 && !closed; turn++) {
-            await clock.tickAsync(1);
-            await new Promise((resolve) => setImmediate(resolve));
-          }
-          await closing;
+          await closeAndSettle(socket);
+        });
+      }
+    }
+
+    for (const [how, sync] of [['sync', true], ['async', false]] as const) {
+      for (const order of ['persist first', 'ttl first'] as const) {
+        /**
+         * A client with `features` (in this test's order) and its drop events, listened to before
+         * any microtask runs: a sync store restores (and ttl expires) right after the constructor.
+         */
+        const start = (features: Feature[], options: SteadySocketOptions<Msg, Msg> = {}) => {
+          const use = order === 'persist first' ? features : [...features].reverse();
+          const socket = kit.track(new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), jitter: 0, use, ...options }));
+          const drops: string[] = [];
+          socket.on('error', () => {});
+          socket.on('drop', (d) => drops.push(`${d.data.id} ${d.reason}`));
+          return { socket, drops };
+        };
+        /** The stored messages are back, and the microtasks of their restore have run (the fake clock keeps them apart from promise jobs). */
+        const restoredBy = async (kept: ReturnType<typeof persist>) => {
+          await kept.restored;
+          await clock.tickAsync(0);
+        };
+
+        it(`with ttl() (${how} store, ${order}): a restored message expires a ttl after it was first queued, not after its restore`, async () => {
+          // Before: the store kept no queue time, so each restart gave a restored message a whole ttl again.
+          const now = Date.now();
+          fileStore(file).saveSync([
+            { data: JSON.stringify({ id: 1 }), queuedAt: now - 1000 }, // its ttl ran out while nothing ran
+            { data: JSON.stringify({ id: 2 }), queuedAt: now - 400 }, // 100 ms left
+            { data: JSON.stringify({ id: 3 }), queuedAt: now + 60_000 }, // a clock set back since: counts from now
+            { data: JSON.stringify({ id: 4 }) }, // saved without a queue time (before 0.2): counts from now
+          ]);
+          const kept = persist(fileStore(file), { sync });
+          const { socket, drops } = start([kept, ttl(500)], { minDelay: 60_000 });
+          await restoredBy(kept);
+          expect(drops, 'expired at its restore').to.deep.equal(['1 expired']);
+          expect(socket.queued.map((m) => m.id)).to.deep.equal([2, 3, 4]);
+          FakeWebSocket.last.serverClose(1006); // never connects: everything waits
+          await clock.tickAsync(99);
+          expect(drops, 'not yet').to.deep.equal(['1 expired']);
+          await clock.tickAsync(2);
+          expect(drops, 'what was left of its ttl').to.deep.equal(['1 expired', '2 expired']);
+          await clock.tickAsync(398);
+          expect(drops, 'a whole ttl after the restore: not yet').to.have.length(2);
+          await clock.tickAsync(2);
+          expect(drops).to.deep.equal(['1 expired', '2 expired', '3 expired', '4 expired']);
+          await closeAndSettle(socket);
+        });
+
+        it(`with ttl() (${how} store, ${order}): a message whose ttl ran out while nothing ran is not written when the first connection opens`, async () => {
+          fileStore(file).saveSync([
+            { data: JSON.stringify({ id: 1 }), queuedAt: Date.now() - 501 },
+            { data: JSON.stringify({ id: 2 }), queuedAt: Date.now() - 10 },
+          ]);
+          const kept = persist(fileStore(file), { sync });
+          const { socket, drops } = start([kept, ttl(500)]);
+          await restoredBy(kept);
+          await serverOpen(socket);
+          expect(FakeWebSocket.last.sent.map((m) => (JSON.parse(m as string) as Msg).id), 'written').to.deep.equal([2]);
+          expect(drops).to.deep.equal(['1 expired']);
+          FakeWebSocket.last.serverClose(1006); // close() then has no closing handshake to wait for
+          await closeAndSettle(socket);
+        });
+
+        it(`with ttl() and acks() (${how} store, ${order}): the queue time saved is when a message was queued, or written at once; the next run's ttl counts from it`, async () => {
+          const saving = persist(fileStore(file), { sync });
+          const { socket: first } = start([saving, acks(ackOptions)], { minDelay: 60_000 });
+          await restoredBy(saving);
+          await serverOpen(first);
+          const begin = Date.now();
+          first.send({ id: 1 }); // written at once, kept until acknowledged
+          FakeWebSocket.last.serverClose(1006);
+          await clock.tickAsync(300);
+          first.send({ id: 2 }); // queued while down
+          await clock.tickAsync(50);
+          await settle(saving.saved()); // each save ran in the turn its message was queued in
+          expect(fileStore(file).loadSync().map((m) => m.queuedAt), 'queue times on disk').to.deep.equal([begin, begin + 300]);
+          // The process stops here (a crash: the file stays); the next run reads a copy of it.
+          const next = join(dir, 'next.json');
+          copyFileSync(file, next);
+          await clock.tickAsync(100); // 450 ms after id 1 was written
+          const kept = persist(fileStore(next), { sync });
+          const { socket, drops } = start([kept, ttl(500), acks(ackOptions)], { minDelay: 60_000 });
+          await restoredBy(kept);
+          FakeWebSocket.last.serverClose(1006);
+          await clock.tickAsync(48);
+          expect(drops, 'not yet').to.deep.equal([]);
+          await clock.tickAsync(2);
+          expect(drops, '500 ms after it was written, in the run before').to.deep.equal(['1 expired']);
+          await clock.tickAsync(300);
+          expect(drops).to.deep.equal(['1 expired', '2 expired']);
+          await closeAndSettle(socket);
+          await closeAndSettle(first);
         });
       }
     }

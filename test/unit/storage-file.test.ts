@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,11 +44,11 @@ describe('storage: fileStore', () => {
   });
 
   describe('round trip', () => {
-    it('returns strings and binary as saved, oldest first, with their ids', async () => {
+    it('returns strings and binary as saved, oldest first, with their ids and queue times', async () => {
       const bytes = new Uint8Array(256).map((_, i) => i);
       const messages: StoredMessage[] = [
-        { data: 'hello', id: 1 },
-        { data: bytes, id: 'b-2' },
+        { data: 'hello', id: 1, queuedAt: 1_795_000_000_123 },
+        { data: bytes, id: 'b-2', queuedAt: 0 },
         { data: '' },
         { data: new Uint8Array(0), id: 0 },
         { data: 'AAE= looks like base64 but is text ✓ 🚀 \u0000 "quoted"\n', id: -1.5 },
@@ -59,6 +60,7 @@ describe('storage: fileStore', () => {
       expect(loaded[1].data).to.be.an.instanceOf(Uint8Array);
       expect(Buffer.isBuffer(loaded[1].data), 'a plain Uint8Array, not a Buffer').to.equal(false);
       expect('id' in loaded[2], 'no id stays no id').to.equal(false);
+      expect('queuedAt' in loaded[2], 'no queue time stays none').to.equal(false);
     });
 
     it('saves a view of a larger buffer as the view only', async () => {
@@ -154,10 +156,10 @@ describe('storage: fileStore', () => {
 
   describe('the file format', () => {
     it('is a header line describing a JSON body line, binary as base64', () => {
-      const text = encodeOutboxFile([{ data: 'hi', id: 7 }, { data: new Uint8Array([0, 1, 255]) }]).toString('utf8');
+      const text = encodeOutboxFile([{ data: 'hi', id: 7, queuedAt: 1_795_000_000_000 }, { data: new Uint8Array([0, 1, 255]) }]).toString('utf8');
       const [header, body, end] = text.split('\n');
       expect(end).to.equal('');
-      expect(JSON.parse(body)).to.deep.equal([{ text: 'hi', id: 7 }, { base64: 'AAH/' }]);
+      expect(JSON.parse(body)).to.deep.equal([{ text: 'hi', id: 7, queuedAt: 1_795_000_000_000 }, { base64: 'AAH/' }]);
       const parsed = JSON.parse(header);
       expect(parsed).to.include({ format: 'steadysocket-outbox', version: 1, count: 2, bytes: Buffer.byteLength(body) });
       expect(parsed.sha256).to.match(/^[0-9a-f]{64}$/);
@@ -183,6 +185,21 @@ describe('storage: fileStore', () => {
         if (decodeOutboxFile(copy).ok) accepted.push(i);
       }
       expect(accepted).to.deep.equal([]);
+    });
+
+    it('reads a file written before queue times were stored (version 1 without queuedAt), and refuses a queuedAt that is no finite number', () => {
+      // The bytes a steadysocket before queuedAt wrote for [{ data: 'hi', id: 7 }, { data: 'yo' }].
+      const body = '[{"text":"hi","id":7},{"text":"yo"}]';
+      const header = { format: 'steadysocket-outbox', version: 1, count: 2, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+      const old = decodeOutboxFile(Buffer.from(`${JSON.stringify(header)}\n${body}\n`));
+      expect(old).to.deep.equal({ ok: true, messages: [{ data: 'hi', id: 7 }, { data: 'yo' }] });
+      for (const queuedAt of ['"1795000000000"', 'null', '1e999', '{}']) {
+        const bad = `[{"text":"hi","queuedAt":${queuedAt}}]`;
+        const badHeader = { ...header, count: 1, bytes: Buffer.byteLength(bad), sha256: createHash('sha256').update(bad).digest('hex') };
+        const decoded = decodeOutboxFile(Buffer.from(`${JSON.stringify(badHeader)}\n${bad}\n`));
+        expect(decoded.ok, `queuedAt ${queuedAt}`).to.equal(false);
+        expect(!decoded.ok && decoded.problem).to.match(/queuedAt/);
+      }
     });
 
     it('refuses another version, with a reason that says so', () => {
@@ -309,6 +326,8 @@ describe('storage: fileStore', () => {
       const bad = [
         [{ data: 42 }],
         [{ data: 'ok', id: Number.NaN }],
+        [{ data: 'ok', queuedAt: Number.POSITIVE_INFINITY }],
+        [{ data: 'ok', queuedAt: '2026-11-30' }],
         [{ data: 'ok', id: { nested: 'secret-value' } }],
         [null],
         'not-an-array',

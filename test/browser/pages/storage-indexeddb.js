@@ -1,5 +1,5 @@
 // Browser side of test/browser/storage-indexeddb.test.ts. Plain JS on purpose: served as is.
-// Messages cross the page boundary as JSON: { text } or { bytes: [numbers] }, plus `id` if any.
+// Messages cross the page boundary as JSON: { text } or { bytes: [numbers] }, plus `id` and `queuedAt` if any.
 'use strict';
 
 const { indexedDbStore } = window.SteadyStorage;
@@ -8,6 +8,7 @@ function fromWire(messages) {
   return messages.map((m) => {
     const message = { data: 'bytes' in m ? new Uint8Array(m.bytes) : m.text };
     if ('id' in m) message.id = m.id;
+    if ('queuedAt' in m) message.queuedAt = m.queuedAt;
     return message;
   });
 }
@@ -16,6 +17,7 @@ function toWire(messages) {
   return messages.map((m) => {
     const wire = typeof m.data === 'string' ? { text: m.data } : { bytes: Array.from(m.data), type: m.data.constructor.name };
     if ('id' in m) wire.id = m.id;
+    if ('queuedAt' in m) wire.queuedAt = m.queuedAt;
     return wire;
   });
 }
