@@ -38,7 +38,7 @@ export function provide(source: (() => unknown) | undefined, listed: string | un
   }
   const validate = ([url, protocols, headers]: Part[]): AttemptParts => ({
     url: source ? normalizeUrl(url as string | URL) : (url as string),
-    offered: validateProtocols(protocols as string | readonly string[] | undefined),
+    offered: validateProtocols(protocols as string | readonly string[] | null | undefined),
     headers: headers as Record<string, string> | undefined,
   });
   return parts.some(isThenable) ? Promise.all(parts).then(validate) : validate(parts);

@@ -68,8 +68,12 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   protected _state: State = 'connecting';
   /** @internal The socket of the current connection or attempt, or of the last one once closed (platform.ts watches its frames). */
   override _conn: Transport | undefined = undefined;
-  /** @internal Set by close(): the client is closing for good, and what every close() returns. */
-  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void } | undefined;
+  /**
+   * @internal Set by close() (or as the client ends by itself): the client is closing for good,
+   * and what every close() returns. `cause`: the error that ended it by itself, the cause of every
+   * CLOSED it throws from then on.
+   */
+  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void; cause?: SteadySocketError | undefined } | undefined;
   /** @internal What flushed() waits on. */
   protected _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
 
@@ -117,9 +121,9 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   /** @internal Drops a connection without waiting for its close event and carries on as if it had closed. */
   abstract _abandon(socket: Transport, code: number, reason: string): void;
 
-  /** @internal Throws CLOSED once close() was called. */
+  /** @internal Throws CLOSED once close() was called (or the client ended by itself: with why as its cause). */
   protected _checkLive(): void {
-    if (this._final || this._state === 'closed') throw closedError();
+    if (this._final || this._state === 'closed') throw closedError(this._final?.cause);
   }
 
   /** @internal The socket a new message may go to at once: open, nothing waiting, socket not backed up. */

@@ -162,7 +162,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * `persist()`, the stored messages restored and sent too).
    */
   flushed(): Promise<void> {
-    if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError()) : Promise.resolve();
+    if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError(this._final?.cause)) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       (this._drainWaiters ??= []).push({ resolve, reject });
@@ -500,7 +500,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (retry instanceof SteadySocketError) this._emitError(retry);
     if (this._tookOver(id)) return;
     const plan = planRetry(info, retry === true, this._opts, Date.now());
-    if (plan.kind === 'stop') this._finish(info.error);
+    // A close the policy does not reconnect after (its code, or shouldReconnect) gets an error of its
+    // own when nothing failed: the cause of every CLOSED from now on says why the client ended.
+    if (plan.kind === 'stop') this._finish(info.error ?? new SteadySocketError('CONNECTION_CLOSED', `The connection closed with ${info.code}, which the client does not reconnect after.`, undefined, { closeCode: info.code }));
     else if (plan.kind === 'exhausted') {
       const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up at failure ${info.attempt} (maxRetries ${this._opts.maxRetries}).`, info.error);
       this._emitError(error);
@@ -584,6 +586,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     // A client that ends by itself gets what close() returns now: a close() from a listener of
     // what follows (the state, the drops) waits as one from outside does.
     const final = (this._final ??= finalClose(1000, ''));
+    final.cause ??= cause;
     this._clearTimers();
     const socket = this._conn;
     if (socket) {

@@ -45,8 +45,8 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   _log?: (line: string) => void;
   /** The URL the client connects to now (for features that care about the host). */
   readonly _currentUrl: string | undefined;
-  /** Set once close() was called: the client is closing for good. */
-  readonly _final: { code: number; reason: string } | undefined;
+  /** Set once close() was called (or the client ended by itself): closing for good; `cause`, why it ended by itself. */
+  readonly _final: { code: number; reason: string; cause?: SteadySocketError | undefined } | undefined;
   /** The options the client was given (defaults applied). */
   readonly _opts: Readonly<ResolvedOptions<In, Out>>;
   /** A check of every new message's wire form, run before it is written or queued; throws to refuse it. */

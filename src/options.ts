@@ -40,8 +40,8 @@ export type UrlSource = string | URL | readonly (string | URL)[] | (() => string
 
 /** Options for {@link SteadySocket}. Every field is optional; defaults are stated on each. */
 export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
-  /** Subprotocols to offer, in order of preference. Default: none. */
-  protocols?: Provider<string | readonly string[]> | undefined;
+  /** Subprotocols to offer, in order of preference. Default: none (also `null`, or a function returning `null` or `undefined`). */
+  protocols?: Provider<string | readonly string[] | null | undefined> | undefined;
   /** Codec per negotiated subprotocol, e.g. `{ 'chat.v2+json': json() }`. Default: none. */
   codecs?: Readonly<Record<string, Codec<In, Out>>> | undefined;
   /** Codec used when the negotiated subprotocol has no entry in `codecs`. Default: none (raw frames). */
@@ -175,7 +175,12 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   binaryType: ['arraybuffer', 'blob', 'nodebuffer'],
 };
 
-/** Options of 0.1 that became features: the warning says what replaces them. */
+/**
+ * Options of 0.1 that became features. Ignored, the first three would leave an application
+ * without what it relies on (its liveness check, its ready step — authentication, say — or its
+ * expiry) without an error: they throw. The last two only warn: without them nothing is lost but
+ * log lines, and page signals are off unless `pageSignals()` is used.
+ */
 const MOVED: Readonly<Record<string, string>> = {
   heartbeat: 'heartbeat({...})',
   ready: 'ready(fn)',
@@ -183,6 +188,7 @@ const MOVED: Readonly<Record<string, string>> = {
   debug: 'debug()',
   ignoreNetworkSignals: 'pageSignals() (signals are off unless it is used)',
 };
+const MOVED_AND_NEEDED = ['heartbeat', 'ready', 'ttl'];
 
 /** Every other option this version knows. */
 const KNOWN = 'protocols codecs codec WebSocket maxDelay jitter shouldReconnect headers origin agent ca cert key passphrase rejectUnauthorized perMessageDeflate maxPayload followRedirects maxRedirects unref use'.split(' ');
@@ -239,7 +245,8 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
     const value = (options as Record<string, unknown>)[key];
     if (value === undefined) continue;
     if (!(key in NUMBERS || key in CHOICES || KNOWN.includes(key))) {
-      warn(`unknown option ${key} is ignored${MOVED[key] ? `: 0.2 made it a feature, use: [${MOVED[key]}]` : ''}.`);
+      if (MOVED_AND_NEEDED.includes(key)) invalidOption(`${key} is no option but a feature: use: [${MOVED[key]}].`);
+      warn(`unknown option ${key} is ignored${MOVED[key] ? `: it is a feature, use: [${MOVED[key]}]` : ''}.`);
     }
     resolved[key] = value;
   }

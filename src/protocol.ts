@@ -17,12 +17,12 @@ export function showProtocol(token: unknown): string {
 /** Shared by every connection that offers no subprotocol; never mutated. */
 const NONE: string[] = [];
 
-/** Validates subprotocol tokens (RFC 6455 §4.1: tokens, all unique) and returns them as a list. */
-export function validateProtocols(protocols: string | readonly string[] | undefined): string[] {
-  if (protocols === undefined) return NONE;
+/** Validates subprotocol tokens (RFC 6455 §4.1: tokens, all unique) and returns them as a list; none for null or undefined. */
+export function validateProtocols(protocols: string | readonly string[] | null | undefined): string[] {
+  if (protocols == null) return NONE;
   const list = typeof protocols === 'string' ? [protocols] : protocols;
   if (!Array.isArray(list)) {
-    throw new SteadySocketError('INVALID_PROTOCOL', 'protocols must be a string or an array of strings.');
+    throw new SteadySocketError('INVALID_PROTOCOL', `protocols must be a string, an array of strings or null (none), not ${typeof list}.`);
   }
   const seen = new Set<string>();
   for (const token of list) {

@@ -229,7 +229,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
         pending.clear();
         for (const entry of unacknowledged) {
           unhold(entry);
-          eachWrite(entry, (write) => client._dropped(write, 'closed'));
+          eachWrite(entry, (write) => client._dropped(write, 'closed', client._final?.cause));
         }
       },
     };

@@ -39,7 +39,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   const data = options.data;
   const expected = data === undefined ? undefined : pingPayload(data, app !== undefined);
   // From close() on: the connection will not come back.
-  if (client._final || client.state === 'closed') return Promise.reject(closedError());
+  if (client._final || client.state === 'closed') return Promise.reject(closedError(client._final?.cause));
   const conn = client._writable();
   if (!conn) return Promise.reject(new SteadySocketError('CONNECTION_CLOSED', `Not connected (state ${client.state}): nothing to ping.`));
   if (!app && !wsOf(conn)) {
@@ -59,8 +59,8 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
         if (isPong && from === conn && matchesPong(isPong, value)) done(undefined);
         return false; // the heartbeat sees the pong too
       },
-      closed: (from) => from === conn && done(client._final ? closedError() : new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
-      finish: () => done(closedError()),
+      closed: (from) => from === conn && done(client._final ? closedError(client._final.cause) : new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
+      finish: () => done(closedError(client._final?.cause)),
     };
     // First in line, so it sees a pong before the heartbeat consumes it; the list is replaced, not
     // mutated, so a dispatch under way is not disturbed.

@@ -191,12 +191,12 @@ export function requests<In = any, const Out = any>(options: RequestsOptions<In,
             } catch (error) {
               settle(item, error);
             }
-          } else if (client!._final) settle(item, closedBeforeReply(item));
+          } else if (client!._final) settle(item, closedBeforeReply(item, client!._final.cause));
           else settle(item, new SteadySocketError('CONNECTION_CLOSED', `The connection closed before request ${item.id} was answered.`));
         });
       },
       finish() {
-        inFlight.each((item) => settle(item, closedBeforeReply(item)));
+        inFlight.each((item) => settle(item, closedBeforeReply(item, client!._final?.cause)));
       },
     };
     return hooks;
@@ -215,7 +215,7 @@ export function requests<In = any, const Out = any>(options: RequestsOptions<In,
   made.request = <Result>(data: unknown, requestOptions?: RequestOptions): Promise<Result> => {
     if (!client) return Promise.reject(new SteadySocketError('INVALID_OPTION', 'request() needs the feature in a client: new SteadySocket(url, { use: [rpc] }).'));
     // From close() on, as send() and deliver() throw.
-    if (client._final || client.state === 'closed') return Promise.reject(closedError());
+    if (client._final || client.state === 'closed') return Promise.reject(closedError(client._final?.cause));
     const timeout = requestOptions?.timeout ?? defaultTimeout;
     checkNumber('request timeout', timeout, 1);
     const signal = requestOptions?.signal;
@@ -255,6 +255,7 @@ export function requests<In = any, const Out = any>(options: RequestsOptions<In,
   return made;
 }
 
-function closedBeforeReply(item: Pending): SteadySocketError {
-  return new SteadySocketError('CLOSED', `The socket closed for good before request ${item.id} was answered.`);
+/** `cause`: why the client ended by itself, when it did. */
+function closedBeforeReply(item: Pending, cause: SteadySocketError | undefined): SteadySocketError {
+  return new SteadySocketError('CLOSED', `The socket closed for good before request ${item.id} was answered.`, cause);
 }

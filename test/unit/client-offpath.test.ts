@@ -4,7 +4,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { heartbeat, ready, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
+import { heartbeat, json, ping, ready, requests, stats, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Options = SteadySocketOptions<unknown, unknown>;
@@ -256,6 +256,102 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       expect(error.code).to.equal('CLOSED');
       expect((error.cause as SteadySocketError).code).to.equal('CONNECT_FAILED');
       expect((error.cause as SteadySocketError).closeCode).to.equal(1002);
+    });
+
+    /** The CLOSED errors of everything asked of a client after it ended: each must carry `cause`. */
+    async function closedCauses(socket: SteadySocket<unknown, unknown>, rpc: ReturnType<typeof requests>) {
+      const thrown = (call: () => unknown) => {
+        try {
+          call();
+        } catch (error) {
+          return error as SteadySocketError;
+        }
+        throw new Error('expected a throw');
+      };
+      const rejected = async (promise: Promise<unknown>) => (await settled(promise)).value as SteadySocketError;
+      return {
+        send: thrown(() => socket.send('late')),
+        deliver: thrown(() => socket.deliver('late')),
+        reconnect: thrown(() => socket.reconnect()),
+        request: await rejected(rpc.request('late')),
+        ping: await rejected(ping(socket)),
+      };
+    }
+
+    for (const [how, code, options] of [
+      ['a close code the table stops on (1008)', 1008, {}],
+      ['a close shouldReconnect says not to reconnect after (4000)', 4000, { shouldReconnect: (info: { code: number }) => info.code !== 4000 }],
+    ] as const) {
+      it(`after ${how}, what was pending and everything asked later fail with CLOSED whose cause names the close`, async () => {
+        // Before: no error existed for such a stop, so each CLOSED had no cause, and nothing said why the client ended.
+        const rpc = requests();
+        const socket = open({ ...options, codec: json(), use: [rpc] });
+        const errors: string[] = [];
+        socket.on('error', (error) => errors.push(error.code));
+        FakeWebSocket.last.serverOpen();
+        FakeWebSocket.last.serverCloseFrame(); // the socket left OPEN: what is sent now waits
+        const pending = [socket.deliver('x'), socket.flushed(), rpc.request('y')];
+        FakeWebSocket.last.serverClose(code, 'banned');
+        expect(socket.state).to.equal('closed');
+        const failures = [...(await Promise.all(pending.map(async (p) => (await settled(p)).value as SteadySocketError))), ...Object.values(await closedCauses(socket, rpc))];
+        for (const error of failures) {
+          expect(error.code, error.message).to.equal('CLOSED');
+          const cause = error.cause as SteadySocketError;
+          expect(cause?.code, `${error.message}: its cause`).to.equal('CONNECTION_CLOSED');
+          expect(cause.closeCode).to.equal(code);
+          expect(cause.message).to.include(String(code));
+        }
+        expect(errors, 'a stop on a close code is no error event').to.deep.equal([]);
+      });
+    }
+
+    it('after retries ran out, everything asked later fails with CLOSED whose cause is RETRIES_EXHAUSTED; after close(), with no cause', async () => {
+      const rpc = requests();
+      const ended = open({ maxRetries: 0, codec: json(), use: [rpc] });
+      ended.on('error', () => {});
+      FakeWebSocket.last.serverClose(1006); // the first attempt fails, and no retry is allowed
+      expect(ended.state).to.equal('closed');
+      for (const [what, error] of Object.entries(await closedCauses(ended, rpc))) {
+        expect(error.code, what).to.equal('CLOSED');
+        expect((error.cause as SteadySocketError)?.code, what).to.equal('RETRIES_EXHAUSTED');
+      }
+      const rpc2 = requests();
+      const closed = open({ codec: json(), use: [rpc2] });
+      FakeWebSocket.last.serverOpen();
+      void closed.close();
+      for (const [what, error] of Object.entries(await closedCauses(closed, rpc2))) {
+        expect(error.code, what).to.equal('CLOSED');
+        expect(error.cause, `${what}: the application closed it`).to.equal(undefined);
+      }
+    });
+  });
+
+  describe('protocols: null', () => {
+    it('offers no subprotocol for protocols: null and for a protocols function that returns null, as partysocket does', async () => {
+      // Before: a function returning null ended the client with INVALID_PROTOCOL.
+      for (const protocols of [null, () => null, async () => null]) {
+        FakeWebSocket.reset();
+        const socket = open({ protocols: protocols as never });
+        const errors: string[] = [];
+        socket.on('error', (error) => errors.push(error.code));
+        await clock.tickAsync(0);
+        FakeWebSocket.last.serverOpen();
+        expect(socket.state, String(protocols)).to.equal('open');
+        expect(FakeWebSocket.last.protocols ?? [], String(protocols)).to.deep.equal([]);
+        expect(errors).to.deep.equal([]);
+      }
+    });
+
+    it('names the kind of value, never the value, when a protocols function returns what is no protocol list', async () => {
+      const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, protocols: (() => ({ secret: 'zqProtocolSecret' })) as never });
+      sockets.push(socket);
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await clock.tickAsync(0); // the first attempt calls the function
+      expect(socket.state, 'bad input from a function ends the client').to.equal('closed');
+      expect(errors.map((e) => e.code)).to.deep.equal(['INVALID_PROTOCOL']);
+      expect(errors[0].message).to.match(/protocols must be a string, an array of strings or null \(none\), not object\./);
+      expect(errors[0].message).to.not.include('zqProtocolSecret');
     });
   });
 

@@ -93,13 +93,26 @@ describe('options: what the library says', () => {
     expect(first[1]).to.match(/unknown option reconnectInterval is ignored\./);
     expect(lines.filter((line) => /minReconnectionDelay.*steadysocket: minDelay/.test(line))).to.have.length(1);
     expect(lines.filter((line) => /reconnectInterval.*steadysocket: minDelay/.test(line))).to.have.length(1);
-    const moved = await warningsDuring(() => make({ heartbeat: { interval: 1000, timeout: 1000 } }));
-    expect(moved[0], 'a 0.1 option names its feature').to.match(/unknown option heartbeat is ignored: 0\.2 made it a feature, use: \[heartbeat\(\{\.\.\.\}\)\]/);
+    const moved = await warningsDuring(() => make({ debug: true }));
+    expect(moved[0], 'an option that is a feature names it').to.match(/unknown option debug is ignored: it is a feature, use: \[debug\(\)\]/);
     const again = await warningsDuring(() => make({ minReconnectionDelay: 500 }));
     expect(again, 'the same key is reported once per process').to.deep.equal([]);
     const unknown = await warningsDuring(() => make({ someTypo: 1 }));
     expect(unknown).to.have.length(1);
     expect(unknown[0]).to.match(/unknown option someTypo is ignored\./);
+  });
+
+  it("throws INVALID_OPTION for 0.1's heartbeat, ready and ttl options, naming the feature (ignored, an app would lose its liveness check, ready step or expiry without a word)", () => {
+    // Before: a warning only (none with NODE_NO_WARNINGS=1), and a 0.1 app ran on without its
+    // ready step (its authentication) or its ttl (deliver() waited instead of MESSAGE_EXPIRED).
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ heartbeat: { interval: 1000, timeout: 1000 } }, /heartbeat is no option but a feature: use: \[heartbeat\(\{\.\.\.\}\)\]/],
+      [{ ready: async () => undefined }, /ready is no option but a feature: use: \[ready\(fn\)\]/],
+      [{ ttl: 5000 }, /ttl is no option but a feature: use: \[ttl\(ms\)\]/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => make(options), Object.keys(options)[0]).to.throw(SteadySocketError, message).with.property('code', 'INVALID_OPTION');
+    }
   });
 
   it('warns once when Node-only options reach a WebSocket that cannot take them, pointing to the URL token or the ready step', async () => {
