@@ -6,6 +6,9 @@ import { feature, type Feature } from '../feature';
 import { showProtocol } from '../protocol';
 import { secretScrubber } from '../url';
 
+/** The hint for PartySocket's URL parts (host, room, query, …). */
+const IN_URL = 'no option: put it in the URL, or pass a url function';
+
 /** Option names of other reconnecting clients (reconnecting-websocket, partysocket, sockette, websocket-ts), and ours. */
 const PEER_NAMES: Readonly<Record<string, string>> = {
   minReconnectionDelay: 'minDelay',
@@ -22,7 +25,20 @@ const PEER_NAMES: Readonly<Record<string, string>> = {
   maxReconnectAttempts: 'maxRetries',
   retries: 'maxRetries',
   startClosed: 'no option: create the client when you want it to connect',
-  query: 'no option: put it in the URL, or pass a url function',
+  query: IN_URL,
+  host: IN_URL,
+  room: IN_URL,
+  party: IN_URL,
+  id: IN_URL,
+  basePath: IN_URL,
+  prefix: IN_URL,
+  path: IN_URL,
+  protocol: 'protocols; the scheme (ws, wss) is in the URL',
+  shouldReconnectOnClose: 'shouldReconnect',
+  debugLogger: 'use: [debug(log)]',
+  retry: 'maxRetries, minDelay, maxDelay, factor',
+  buffer: 'maxMessages, overflow',
+  listeners: 'socket.on(...)',
   onopen: "socket.on('open', ...)",
   onmessage: "socket.on('message', ...)",
   onclose: "socket.on('close', ...)",

@@ -93,6 +93,24 @@ describe('options: what the library says', () => {
     expect(first[1]).to.match(/unknown option reconnectInterval is ignored\./);
     expect(lines.filter((line) => /minReconnectionDelay.*steadysocket: minDelay/.test(line))).to.have.length(1);
     expect(lines.filter((line) => /reconnectInterval.*steadysocket: minDelay/.test(line))).to.have.length(1);
+    // partysocket's and PartySocket's option names, and websocket-ts's options object.
+    const hints: Record<string, RegExp> = {
+      shouldReconnectOnClose: /steadysocket: shouldReconnect$/,
+      debugLogger: /steadysocket: use: \[debug\(log\)\]$/,
+      protocol: /steadysocket: protocols; the scheme \(ws, wss\) is in the URL$/,
+      retry: /steadysocket: maxRetries, minDelay, maxDelay, factor$/,
+      buffer: /steadysocket: maxMessages, overflow$/,
+      listeners: /steadysocket: socket\.on\(\.\.\.\)$/,
+    };
+    for (const name of ['host', 'room', 'party', 'id', 'basePath', 'prefix', 'path', 'query']) hints[name] = /steadysocket: no option: put it in the URL, or pass a url function$/;
+    const peer: string[] = [];
+    const warned = await warningsDuring(() => make({ ...Object.fromEntries(Object.keys(hints).map((name) => [name, 1])), use: [debug((line: string) => peer.push(line))] }));
+    expect(warned, 'each is also an unknown option').to.have.length(Object.keys(hints).length);
+    for (const [name, hint] of Object.entries(hints)) {
+      const said = peer.filter((line) => line.includes(`warning: option ${name} is another client's;`));
+      expect(said, name).to.have.length(1);
+      expect(said[0], name).to.match(hint);
+    }
     const moved = await warningsDuring(() => make({ debug: true }));
     expect(moved[0], 'an option that is a feature names it').to.match(/unknown option debug is ignored: it is a feature, use: \[debug\(\)\]/);
     const again = await warningsDuring(() => make({ minReconnectionDelay: 500 }));
