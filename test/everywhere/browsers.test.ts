@@ -11,7 +11,7 @@ import { BROWSERS, distDir, findBrowser, launchBrowser, newContext, startPageSer
 import { needTools } from '../support/tools';
 import { startControlServer, type ControlServer } from './control-server';
 import type { ScenarioResult } from './scenarios.js';
-import { scenarioTests, type Outcome } from './support';
+import { ONLY, scenarioTests, type Outcome } from './support';
 
 const here = fileURLToPath(new URL('./', import.meta.url));
 /** Resolves to 127.0.0.1 in the test browsers; the SDK cannot tell it is loopback, so it honours navigator.onLine. */
@@ -93,7 +93,9 @@ describe('behaviour scenarios in real browsers (built bundles)', function () {
                 if (message.type() === 'error') problems.push(`console: ${message.text()}`);
               });
               const runtime = `${browserTitle} (${build.title})`;
-              await page.goto(pages.url(`/everywhere/pages/${build.page}`, { control: control.url, runtime, offlineHost: OFFLINE_HOST }));
+              const query: Record<string, string> = { control: control.url, runtime, offlineHost: OFFLINE_HOST };
+              if (ONLY) query.only = ONLY.join('\n');
+              await page.goto(pages.url(`/everywhere/pages/${build.page}`, query));
               const ready = await page.evaluate('typeof window.everywhere === "object"');
               if (!ready) throw new Error(`the page did not load its scripts`);
               const results = await bounded(RUN_BOUND_MS, runtime, page.evaluate('window.everywhere.run()') as Promise<ScenarioResult[]>);

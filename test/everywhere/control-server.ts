@@ -48,6 +48,12 @@ export interface Behaviour {
    * closeFirstAt, a server that sends its close frame and keeps TCP open that long.
    */
   holdEndMs?: number;
+  /**
+   * Through the same relay: an offline drill with `path: 'dead'` leaves the server up and lets
+   * nothing through, either way, for its length (a path that died without a word), then resets
+   * the connections that lost bytes.
+   */
+  relay?: boolean;
 }
 
 export interface ConnectionRecord {
@@ -86,7 +92,7 @@ class Endpoint {
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
   port = 0;
-  /** The relay in front (latencyMs, holdEndMs) and its port, kept across stop/start. */
+  /** The relay in front (latencyMs, holdEndMs, relay) and its port, kept across stop/start. */
   private relay: Relay | undefined;
   private relayPort = 0;
 
@@ -101,7 +107,7 @@ class Endpoint {
 
   /** The port clients connect to: the relay's when there is one. */
   get publicPort(): number {
-    return this.behaviour.latencyMs || this.behaviour.holdEndMs ? this.relayPort : this.port;
+    return this.behaviour.latencyMs || this.behaviour.holdEndMs || this.behaviour.relay ? this.relayPort : this.port;
   }
 
   async start(): Promise<void> {
@@ -121,7 +127,7 @@ class Endpoint {
     });
     this.port = (http.address() as AddressInfo).port;
     const { latencyMs, holdEndMs } = behaviour;
-    if (latencyMs || holdEndMs) {
+    if (latencyMs || holdEndMs || behaviour.relay) {
       this.relay = await startRelay({ target: this.port, latencyMs, holdEndMs, port: this.relayPort });
       this.relayPort = this.relay.port;
     }
@@ -159,6 +165,15 @@ class Endpoint {
       if (pong && text === pong.ping) socket.send(pong.reply);
       else if (behaviour.echo !== false) socket.send(data, { binary: isBinary });
     });
+  }
+
+  get hasRelay(): boolean {
+    return this.relay !== undefined;
+  }
+
+  /** See Relay.blackhole: the server stays up, the path to it is dead (or alive again). */
+  blackhole(on: boolean): void {
+    this.relay?.blackhole(on);
   }
 
   async stop(): Promise<void> {
@@ -209,15 +224,19 @@ export async function startControlServer(): Promise<ControlServer> {
     if (req.method === 'POST' && pathname === '/offline') {
       const hook = offlineHook;
       if (!hook) return [501, { error: 'this runtime has no offline switch' }];
-      const { ms = 1000, endpoint: id } = (body ?? {}) as { ms?: number; endpoint?: string };
+      const { ms = 1000, endpoint: id, path = 'down' } = (body ?? {}) as { ms?: number; endpoint?: string; path?: 'down' | 'dead' };
       const endpoint = id === undefined ? undefined : endpoints.get(id);
+      if (path === 'dead' && !endpoint?.hasRelay) return [400, { error: "path 'dead' needs an endpoint made with relay: true" }];
       // Answered first: once the page is offline it cannot read a response.
       const drill = (async () => {
         await sleep(50);
+        // A dead path dies first: what the page sends as it hears it is offline is lost on the way.
+        if (path === 'dead') endpoint!.blackhole(true);
         await hook(true);
-        await endpoint?.stop();
+        if (path !== 'dead') await endpoint?.stop();
         await sleep(ms);
-        await endpoint?.start();
+        if (path === 'dead') endpoint!.blackhole(false);
+        else await endpoint?.start();
         await hook(false);
       })().catch(() => {});
       drills.add(drill);

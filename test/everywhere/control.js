@@ -23,8 +23,10 @@ export function controlClient(base) {
     remove: (id) => call('POST', `/endpoints/${id}/delete`),
     /**
      * Browsers only: shortly after answering, the test process takes the page offline, stops the
-     * endpoint, waits `ms`, starts it again and brings the page back online.
+     * endpoint (`path: 'down'`), or lets nothing through the relay in front of it (`'dead'`: the
+     * server stays up, the connections hear nothing; an endpoint made with `relay: true`), waits
+     * `ms`, undoes that (a dead path's connections are reset) and brings the page back online.
      */
-    offlineDrill: (endpoint, ms) => call('POST', '/offline', { endpoint, ms }),
+    offlineDrill: (endpoint, ms, path = 'down') => call('POST', '/offline', { endpoint, ms, path }),
   };
 }

@@ -218,9 +218,10 @@ export const SCENARIOS = [
     },
   },
   {
-    // Chromium keeps an open socket through its offline state. With the server up this passed
-    // before the fix too (the messages were written, and arrived): the fix is pinned by the fake
-    // window tests (test/unit/page-signals.test.ts). Here: nothing lost or repeated either way.
+    // Chromium keeps an open socket through its offline state. With the server up and the path
+    // alive this passed before the offline hold too (the messages were written, and arrived): the
+    // next scenario, with the path dead, is the one that fails without it. Here: nothing lost or
+    // repeated either way.
     name: 'offline while open, with the heartbeat: messages sent as the page goes offline arrive once, in order',
     needs: 'offline',
     async run(t) {
@@ -239,6 +240,32 @@ export const SCENARIOS = [
       const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
       const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
       equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
+    },
+  },
+  {
+    // What a review saw in Chromium: the page offline, its connection dead without a word (no
+    // FIN, no reset, nothing through either way), and what was sent then written into it and lost.
+    // With pageSignals() and the heartbeat the messages wait for the probe, which finds the
+    // connection dead, and go out on the next one. Before the offline hold (77f0020) they never
+    // arrived, in Chromium and Firefox, IIFE and ESM (Chromium held them back while offline and
+    // wrote them, once online, into the connection that had died).
+    name: 'offline while open, the path dead: messages sent as the page goes offline arrive once, in order, on the next connection',
+    needs: 'offline',
+    async run(t) {
+      const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' }, relay: true });
+      const url = ep.url.replace('127.0.0.1', t.offline.host);
+      const signals = t.listenToWindow(['offline', 'online']);
+      const { client, events } = t.connect(url, { ...FAST, use: [t.pageSignals(), t.heartbeat(HEARTBEAT(60000, 500))] });
+      await events.next('open');
+      globalThis.addEventListener('offline', () => (client.send('held-1'), client.send('held-2')), { once: true });
+      await t.offlineDrill(ep.id, 1500, 'dead'); // the server stays up; nothing gets through
+      await signals.next('offline', 3000);
+      await signals.next('online', 6000);
+      await within(5000, 'flushed()', client.flushed());
+      const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
+      const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
+      equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
+      check(record.connections.length >= 2 && sent({ connections: record.connections.slice(1) }).length === 2, `they came on a later connection: ${JSON.stringify(record.connections.map((c) => c.messages))}`);
     },
   },
   {
@@ -613,9 +640,9 @@ function context(lib, control) {
         await sleep(20);
       }
     },
-    /** Takes the page offline for `ms` with the endpoint down (see control.js); cleanup waits for the way back. */
-    async offlineDrill(id, ms) {
-      await control.offlineDrill(id, ms);
+    /** Takes the page offline for `ms` with the endpoint down, or its path dead (see control.js); cleanup waits for the way back. */
+    async offlineDrill(id, ms, path) {
+      await control.offlineDrill(id, ms, path);
       drills.push(ms);
     },
     /** Logs window events (browsers); next(type, ms) waits for one. */

@@ -11,6 +11,12 @@ export interface Outcome {
   results?: ScenarioResult[];
 }
 
+/**
+ * While working on a scenario: `EVERYWHERE_ONLY='<name>'` (names one per line) runs only those in
+ * every runtime; the others are skipped and say so.
+ */
+export const ONLY = process.env.EVERYWHERE_ONLY ? process.env.EVERYWHERE_ONLY.split('\n') : undefined;
+
 /** Defines one `it` per scenario; call inside the runtime's `describe`. */
 export function scenarioTests(outcome: () => Outcome): void {
   for (const scenario of SCENARIOS) {
@@ -21,6 +27,7 @@ export function scenarioTests(outcome: () => Outcome): void {
         this.skip();
       };
       if (unavailable) return skip(unavailable);
+      if (ONLY && !ONLY.includes(scenario.name)) return skip('not in EVERYWHERE_ONLY');
       if (failure) throw new Error(failure);
       const result = results?.find((r) => r.name === scenario.name);
       if (!result) throw new Error('the run reported no result for this scenario');

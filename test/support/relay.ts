@@ -3,6 +3,10 @@
 // server's end of the connection (FIN or reset) can be held back from the client for `holdEndMs`
 // more — what a client sees from a server that sends its close frame and keeps TCP open.
 //
+// It can also play a network path that died without a word (`blackhole(true)`): nothing gets
+// through either way, no FIN and no reset, until it is lifted and the connections that were open
+// in it are reset.
+//
 // It knows nothing of WebSocket: it moves bytes. Every timer and socket it creates is owned by
 // the relay and released by `close()`.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -24,6 +28,14 @@ export interface Relay {
   port: number;
   /** TCP connections accepted so far. */
   accepted: number;
+  /**
+   * `true`: from now on every byte, FIN and reset of every connection (and of those accepted
+   * meanwhile) is discarded, both ways. `false`: every connection that was open in the blackhole
+   * is reset on both sides, as a connection over a path that died is (what was written to it
+   * then is lost, also what a browser held back while offline and writes once online), and new
+   * connections flow again.
+   */
+  blackhole(on: boolean): void;
   /** Destroys every connection, cancels every pending chunk and stops listening. */
   close(): Promise<void>;
 }
@@ -35,7 +47,7 @@ type Step = { due: number; chunk: Buffer } | { due: number; end: 'fin' | 'reset'
  * failing (reset, close without FIN) becomes the same on `to`, after `latency + hold` ms and after
  * every chunk before it.
  */
-function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, timers: Set<NodeJS.Timeout>, closed: () => boolean): void {
+function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, timers: Set<NodeJS.Timeout>, closed: () => boolean, swallowed: () => boolean): void {
   const queue: Step[] = [];
   let timer: NodeJS.Timeout | undefined;
   let ended = false;
@@ -58,6 +70,7 @@ function delayedPipe(from: Socket, to: Socket, latency: number, hold: number, ti
   };
   const push = (step: Step) => {
     if (closed()) return; // the relay is gone: nothing more to schedule
+    if (swallowed()) return; // a blackhole: lost on the way
     queue.push(step);
     if (!timer) arm(step.due - performance.now());
   };
@@ -79,6 +92,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   const isClosed = () => closed;
+  let hole = false;
+  /** The connections open in a blackhole: reset once it is lifted. */
+  const spoiled = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -93,8 +109,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const upstream = connect({ host: '127.0.0.1', port: options.target, allowHalfOpen: true });
     track(upstream);
     upstream.setNoDelay(true);
-    delayedPipe(client, upstream, latency, 0, timers, isClosed);
-    delayedPipe(upstream, client, latency, hold, timers, isClosed);
+    /** Whether what is relayed now is lost (a blackhole): the pair, accepted in it, is then spoiled too. */
+    const swallowed = () => {
+      if (hole) spoiled.add(client).add(upstream);
+      return hole;
+    };
+    delayedPipe(client, upstream, latency, 0, timers, isClosed, swallowed);
+    delayedPipe(upstream, client, latency, hold, timers, isClosed, swallowed);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -106,6 +127,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     url: `ws://127.0.0.1:${port}/`,
     port,
     accepted: 0,
+    blackhole(on) {
+      hole = on;
+      if (on) for (const socket of sockets) spoiled.add(socket);
+      else {
+        for (const socket of spoiled) socket.resetAndDestroy();
+        spoiled.clear();
+      }
+    },
     close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);
