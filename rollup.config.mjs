@@ -111,7 +111,7 @@ export default [
     ],
   },
   {
-    // The browser build resolves isomorphic-ws to its browser file (the global WebSocket).
+    // The browser build takes the global WebSocket itself (platform.browser.ts): no isomorphic-ws.
     input: 'src/index.ts',
     external: ['eventemitter3'],
     plugins: [...browser(), ts()],

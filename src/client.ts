@@ -9,9 +9,9 @@ import type { Feature, FeatureHooks } from './feature';
 import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
-import { inspectable, providerError, scrubbed, unref } from './platform';
+import { defaultWebSocket, inspectable, providerError, scrubbed, unref } from './platform';
 import { closedError, withdrawOnAbort } from './send';
-import { defaultWebSocket, OPEN, released, type Transport } from './transport';
+import { OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
 const CLOSE_AFTER_ERROR_MS = 1000;

@@ -4,11 +4,20 @@
  */
 import { SteadySocketError } from './errors';
 import type { WebSocketConstructor } from './options';
-import type { NodeSocketOptions, Transport } from './transport';
+import { checkedWebSocket, type NodeSocketOptions, type Transport } from './transport';
 
 export type { WsSocket } from './platform';
 /** Browsers never show control frames to scripts: the client's emitter is SafeEmitter itself. */
 export { SafeEmitter as ClientEmitter } from './events';
+
+/**
+ * The browser's own WebSocket, looked up at each use. (The Node build's default comes through a
+ * package whose browser file makes the same lookup once, at load, in module-level code that no
+ * bundler can drop, and that has webpack add an eval-like shim for `global`.)
+ */
+export function defaultWebSocket(): WebSocketConstructor {
+  return checkedWebSocket(undefined);
+}
 
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 

@@ -4,11 +4,12 @@
  * third constructor argument). Everything here works on a Transport (a socket the client opened)
  * and, where it is one, its ws socket.
  */
+import DefaultWebSocket from 'isomorphic-ws';
 import type { EventEmitter } from 'eventemitter3';
 import { SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
-import { OWNER, released, type NodeSocketOptions, type Transport } from './transport';
+import { checkedWebSocket, OWNER, released, type NodeSocketOptions, type Transport } from './transport';
 import { redactUrl, scrubCause, secretScrubber } from './url';
 import { timerDelay } from './backoff';
 
@@ -26,6 +27,11 @@ export interface WsSocket extends WebSocketLike {
 const HEADERS_OF_INTEREST = ['retry-after', 'www-authenticate'];
 
 /** Options only ws (Node) understands: a WHATWG constructor has no way to take them. */
+/** The default constructor (ws in Node, through isomorphic-ws), or a typed error explaining what to inject. */
+export function defaultWebSocket(): WebSocketConstructor {
+  return checkedWebSocket(DefaultWebSocket);
+}
+
 export const NODE_ONLY = ['headers', 'origin', 'agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'perMessageDeflate', 'maxPayload', 'followRedirects', 'maxRedirects'] as const;
 
 type NodeOnly = (typeof NODE_ONLY)[number];

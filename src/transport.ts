@@ -1,4 +1,3 @@
-import DefaultWebSocket from 'isomorphic-ws';
 import type { ConnectionHandler } from './connection';
 import { SteadySocketError } from './errors';
 import type { WebSocketConstructor, WebSocketLike } from './options';
@@ -19,9 +18,12 @@ export function released(socket: Transport): boolean {
   return socket[OWNER] === undefined;
 }
 
-/** The default constructor, or a typed error explaining what to inject. */
-export function defaultWebSocket(): WebSocketConstructor {
-  const ctor = (DefaultWebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket) as WebSocketConstructor | undefined;
+/**
+ * `found` (the platform's constructor: platform.ts), else the global WebSocket, or a typed error
+ * explaining what to inject.
+ */
+export function checkedWebSocket(found: unknown): WebSocketConstructor {
+  const ctor = (found ?? (globalThis as { WebSocket?: unknown }).WebSocket) as WebSocketConstructor | undefined;
   if (typeof ctor !== 'function') throw new SteadySocketError('NO_WEBSOCKET', 'No WebSocket found: pass one as the WebSocket option.');
   return ctor;
 }
