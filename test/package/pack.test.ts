@@ -300,9 +300,10 @@ describe('the packed package', () => {
   /**
    * Runs a script-tag bundle of the installed package in a context with only what a browser page
    * has (minus the DOM), checks that its global SteadySocket queues, connects through the global
-   * WebSocket and flushes, and returns the global.
+   * WebSocket and flushes, and returns the global. `replaced`: the page's WebSocket is another
+   * one when the bundle loads, replaced by the checked one afterwards (a polyfill or a test's mock).
    */
-  async function scriptTagGlobal(file: string): Promise<Record<string, unknown>> {
+  async function scriptTagGlobal(file: string, replaced = false): Promise<Record<string, unknown>> {
     const source = readFileSync(join(consumer, 'node_modules/steadysocket/dist', file), 'utf8');
     const created: FakeWebSocket[] = [];
     class FakeWebSocket {
@@ -341,7 +342,9 @@ describe('the packed package', () => {
       queueMicrotask,
       console,
     });
+    if (replaced) sandbox.WebSocket = class Replaced {};
     vm.runInContext(source, sandbox, { filename: file });
+    if (replaced) sandbox.WebSocket = FakeWebSocket;
     const SteadySocket = sandbox.SteadySocket as (new (url: string) => { send(data: string): void; close(): Promise<void>; state: string }) & Record<string, unknown>;
     expect(typeof SteadySocket).to.equal('function');
     expect(SteadySocket.SteadySocket).to.equal(SteadySocket);
@@ -366,6 +369,11 @@ describe('the packed package', () => {
     for (const name of ['heartbeat', 'pageSignals', 'ready', 'ttl', 'stats', 'debug', 'messages', 'json']) {
       expect(typeof SteadySocket[name], `SteadySocket.${name}`).to.equal('function');
     }
+  });
+
+  it('uses the WebSocket the page has at each connection: one replaced after the bundle loaded (a polyfill, a test mock) is the one used', async () => {
+    // Before: isomorphic-ws's browser file took the WebSocket of the moment the bundle loaded.
+    for (const file of ['steadysocket.min.js', 'steadysocket.core.min.js']) await scriptTagGlobal(file, true);
   });
 
   it('defines a global SteadySocket class from dist/steadysocket.core.min.js (the core alone) that uses the global WebSocket', async () => {
