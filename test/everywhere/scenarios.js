@@ -225,21 +225,7 @@ export const SCENARIOS = [
     name: 'offline while open, with the heartbeat: messages sent as the page goes offline arrive once, in order',
     needs: 'offline',
     async run(t) {
-      const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' } });
-      const url = ep.url.replace('127.0.0.1', t.offline.host);
-      const signals = t.listenToWindow(['offline', 'online']);
-      const { client, events } = t.connect(url, { ...FAST, use: [t.pageSignals(), t.heartbeat(HEARTBEAT(60000, 500))] });
-      await events.next('open');
-      // Sent as the page goes offline, after the client has heard of it (this listener comes after
-      // its own): a browser runs microtasks between listeners, so awaiting the event would send first.
-      globalThis.addEventListener('offline', () => (client.send('held-1'), client.send('held-2')), { once: true });
-      await t.offlineDrill(undefined, 1500); // the page goes offline; the server stays up
-      await signals.next('offline', 3000);
-      await signals.next('online', 6000);
-      await within(5000, 'flushed()', client.flushed());
-      const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
-      const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
-      equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
+      await sentAsThePageGoesOffline(t, 'alive');
     },
   },
   {
@@ -252,20 +238,9 @@ export const SCENARIOS = [
     name: 'offline while open, the path dead: messages sent as the page goes offline arrive once, in order, on the next connection',
     needs: 'offline',
     async run(t) {
-      const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' }, relay: true });
-      const url = ep.url.replace('127.0.0.1', t.offline.host);
-      const signals = t.listenToWindow(['offline', 'online']);
-      const { client, events } = t.connect(url, { ...FAST, use: [t.pageSignals(), t.heartbeat(HEARTBEAT(60000, 500))] });
-      await events.next('open');
-      globalThis.addEventListener('offline', () => (client.send('held-1'), client.send('held-2')), { once: true });
-      await t.offlineDrill(ep.id, 1500, 'dead'); // the server stays up; nothing gets through
-      await signals.next('offline', 3000);
-      await signals.next('online', 6000);
-      await within(5000, 'flushed()', client.flushed());
-      const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
-      const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
-      equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
-      check(record.connections.length >= 2 && sent({ connections: record.connections.slice(1) }).length === 2, `they came on a later connection: ${JSON.stringify(record.connections.map((c) => c.messages))}`);
+      const { record, sent } = await sentAsThePageGoesOffline(t, 'dead');
+      const later = sent({ connections: record.connections.slice(1) });
+      check(later.length === 2, `they came on a later connection: ${JSON.stringify(record.connections.map((c) => c.messages))}`);
     },
   },
   {
@@ -529,6 +504,29 @@ function closeRaceLoss(record, sent, lost) {
   return lost[0] === boundary;
 }
 
+/**
+ * With pageSignals() and the heartbeat, an open client sends held-1 and held-2 as the page goes
+ * offline (an offline drill of 1.5 s: the server stays up; `path` 'dead' lets nothing through to
+ * it meanwhile). Checks both arrive, once each, in order; returns the server's record.
+ */
+async function sentAsThePageGoesOffline(t, path) {
+  const ep = await t.endpoint({ pong: { ping: 'hb-ping', reply: 'hb-pong' }, relay: path === 'dead' });
+  const url = ep.url.replace('127.0.0.1', t.offline.host);
+  const signals = t.listenToWindow(['offline', 'online']);
+  const { client, events } = t.connect(url, { ...FAST, use: [t.pageSignals(), t.heartbeat(HEARTBEAT(60000, 500))] });
+  await events.next('open');
+  // Sent as the page goes offline, after the client has heard of it (this listener comes after
+  // its own): a browser runs microtasks between listeners, so awaiting the event would send first.
+  globalThis.addEventListener('offline', () => (client.send('held-1'), client.send('held-2')), { once: true });
+  await t.offlineDrill(path === 'dead' ? ep.id : undefined, 1500, path === 'dead' ? 'dead' : 'down');
+  await signals.next('offline', 3000);
+  await signals.next('online', 6000);
+  await within(5000, 'flushed()', client.flushed());
+  const sent = (r) => r.connections.flatMap((c) => c.messages).filter((m) => m.startsWith('held-'));
+  const record = await t.until(ep, (r) => sent(r).length >= 2, 'the messages sent while offline');
+  equal(sent(record), ['held-1', 'held-2'], 'messages sent while offline, each once, in order');
+  return { record, sent };
+}
 /** Every id received by the server exactly once, in order within and across connections; every deliver() resolved. */
 function checkNumbered(t, sent, record, counts) {
   const shown = (ids) => (ids.length > 12 ? `${ids.slice(0, 12).join(',')},…` : ids.join(','));
