@@ -40,7 +40,7 @@ import {
   type SteadySocketOptions,
 } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { count, escaped, quiesce, sleep, tcpSockets, trapProcessErrors, within } from '../support/chaos-run';
+import { count, escaped, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
 import { isArmed, startChaosServer, type AckMode, type ChaosRun, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
@@ -111,6 +111,7 @@ class Watch {
   closeResolved = false;
   private current: State = 'connecting';
   private readonly baselineTimeouts = count('Timeout');
+  private readonly baselineTimerIds = timerIds();
   private readonly baselineSockets = new Set(tcpSockets());
   /** The event loop's delays during this run: no timer can run earlier than the loop lets it. */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -207,7 +208,7 @@ class Watch {
     if (this.closeCalledAt === undefined) this.closeCalledAt = Date.now();
     const current = this.logs[this.newest];
     if (current && current.endedAt === undefined) current.endedAt = this.closeCalledAt;
-    let atClose: { timeouts: number; serverTimers: number; clientWsTimers: number; tcpLive: number } | undefined;
+    let atClose: { timeouts: number; serverTimers: number; clientWsTimers: number; tcpLive: number; left: string } | undefined;
     const closing = (already ?? client.close()).then(() => {
       this.closeResolved = true;
       const tcpLive = this.sockets.filter((ws) => {
@@ -215,13 +216,13 @@ class Watch {
         return tcp ? !tcp.destroyed : ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING;
       }).length;
       const clientWsTimers = this.sockets.filter((ws) => isArmed((ws as unknown as { _closeTimer?: unknown })._closeTimer)).length;
-      atClose = { timeouts: count('Timeout'), serverTimers: run.timers + run.wsCloseTimers, clientWsTimers, tcpLive };
+      atClose = { timeouts: count('Timeout'), serverTimers: run.timers + run.wsCloseTimers, clientWsTimers, tcpLive, left: leftTimers(this.baselineTimerIds) };
     });
     const closed = await within(closing, CLOSE_BOUND_MS);
     if (closed.kind !== 'resolved') fail(`close() did not resolve within ${CLOSE_BOUND_MS} ms (state ${client.state})`);
     else if (atClose) {
       const expected = this.baselineTimeouts + 1 + atClose.serverTimers + atClose.clientWsTimers;
-      if (atClose.timeouts > expected) fail(`${atClose.timeouts - expected} timer(s) left armed when close() resolved`);
+      if (atClose.timeouts > expected) fail(`${atClose.timeouts - expected} timer(s) left armed when close() resolved; alive then:\n    ${atClose.left}`);
       if (atClose.tcpLive) fail(`${atClose.tcpLive} client TCP socket(s) not destroyed when close() resolved`);
     }
     if (client.state !== 'closed') fail(`state ${client.state} after close()`);
@@ -231,7 +232,7 @@ class Watch {
     if (notClosed) fail(`${notClosed} client socket(s) not CLOSED ${SOCKETS_GONE_BOUND_MS} ms after close()`);
     await run.end();
     await quiesce();
-    if (count('Timeout') > this.baselineTimeouts) fail(`${count('Timeout') - this.baselineTimeouts} timer(s) left after the run`);
+    if (count('Timeout') > this.baselineTimeouts) fail(`${count('Timeout') - this.baselineTimeouts} timer(s) left after the run:\n    ${leftTimers(this.baselineTimerIds)}`);
     const clientLeft = () => tcpSockets().filter((socket) => !this.baselineSockets.has(socket) && socket.localPort !== server.port);
     const handlesDeadline = performance.now() + SOCKETS_GONE_BOUND_MS;
     while (clientLeft().length && performance.now() < handlesDeadline) await sleep(2);

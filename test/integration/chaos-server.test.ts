@@ -37,7 +37,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { acks, json, ready, SteadySocket, SteadySocketError, type Feature, type State, type SteadySocketOptions } from '../../src/index';
 import { isArmed, startChaosServer, type AckMode, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
-import { count, escaped, HookError, quiesce, sleep, tcpSockets, trapProcessErrors, within } from '../support/chaos-run';
+import { count, escaped, HookError, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261130);
@@ -197,6 +197,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
 
   const run = server.begin(s.script);
   const baselineTimeouts = count('Timeout');
+  const baselineTimerIds = timerIds();
   const baselineSockets = new Set(tcpSockets());
 
   // The client's sockets, as ws instances (a subclass of ws: the same transport the default uses).
@@ -383,7 +384,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
     else if (flushed.kind === 'rejected' && !closePromises.length) fail(`flushed() rejected without close(): ${String(flushed.error)}`);
   } else appGaveUp = true;
 
-  let atClose: { timeouts: number; serverTimers: number; clientWsTimers: number; tcpLive: number } | undefined;
+  let atClose: { timeouts: number; serverTimers: number; clientWsTimers: number; tcpLive: number; left: string } | undefined;
   closeCalled = true;
   const closing = client.close().then(() => {
     closeResolved = true;
@@ -394,7 +395,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
     }).length;
     // ws's own closing-handshake timer of a client socket whose TCP is still ending is not the client's.
     const clientWsTimers = sockets.filter((ws) => isArmed((ws as unknown as { _closeTimer?: unknown })._closeTimer)).length;
-    atClose = { timeouts: count('Timeout'), serverTimers: run.timers + run.wsCloseTimers, clientWsTimers, tcpLive };
+    atClose = { timeouts: count('Timeout'), serverTimers: run.timers + run.wsCloseTimers, clientWsTimers, tcpLive, left: leftTimers(baselineTimerIds) };
   });
   // `within` has one timer of its own armed while it waits.
   const closed = await within(closing, CLOSE_BOUND_MS);
@@ -402,7 +403,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
   else if (atClose) {
     const clientWsTimers = atClose.clientWsTimers;
     const expected = baselineTimeouts + 1 + atClose.serverTimers + clientWsTimers;
-    if (atClose.timeouts > expected) fail(`${atClose.timeouts - expected} timer(s) left armed when close() resolved`);
+    if (atClose.timeouts > expected) fail(`${atClose.timeouts - expected} timer(s) left armed when close() resolved; alive then:\n    ${atClose.left}`);
     if (atClose.tcpLive) fail(`${atClose.tcpLive} client TCP socket(s) not destroyed when close() resolved`);
   }
   if (client.state !== 'closed') fail(`state ${client.state} after close()`);
@@ -414,7 +415,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
   await run.end();
   await quiesce();
   for (const record of closePromises) if (!record.settled) fail(`close() called from ${record.from} never settled`);
-  if (count('Timeout') > baselineTimeouts) fail(`${count('Timeout') - baselineTimeouts} timer(s) left after the run`);
+  if (count('Timeout') > baselineTimeouts) fail(`${count('Timeout') - baselineTimeouts} timer(s) left after the run:\n    ${leftTimers(baselineTimerIds)}`);
   // The server may still be accepting a connection the client gave up on at once: only the
   // client's ends count (a TCP socket whose local port is not the server's). A socket destroyed
   // while its connect was pending (an attempt superseded mid-handshake) keeps its handle for a

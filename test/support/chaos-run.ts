@@ -1,6 +1,7 @@
 // Pieces shared by the real-server properties (test/integration/chaos-server.test.ts and
 // chaos-features.test.ts): bounded waits, the process's timers and TCP sockets as Node reports
 // them, and the trap for exceptions that reach the process.
+import { createHook } from 'node:async_hooks';
 import { Socket } from 'node:net';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -27,6 +28,31 @@ export function count(kind: string): number {
   return process.getActiveResourcesInfo().filter((type) => type === kind).length;
 }
 
+/** The timers alive while `trapProcessErrors` runs a property, by async id (see `leftTimers`). */
+const liveTimers = new Map<number, { _idleTimeout?: number; _onTimeout?: unknown; _destroyed?: boolean }>();
+const timerHook = createHook({
+  init(id, type, _trigger, resource) {
+    if (type === 'Timeout') liveTimers.set(id, resource as never);
+  },
+  destroy(id) {
+    liveTimers.delete(id);
+  },
+});
+
+/**
+ * What the timers alive now (and not in `before`, the ids alive at a baseline) would run: their
+ * delay and the start of their callback's source. Makes a "timer(s) left" failure say which.
+ */
+export function leftTimers(before: ReadonlySet<number> = new Set()): string {
+  const left = [...liveTimers].filter(([id, timer]) => !before.has(id) && !timer._destroyed);
+  return left.map(([, timer]) => `${timer._idleTimeout} ms: ${String(timer._onTimeout).replace(/\s+/g, ' ').slice(0, 160)}`).join('\n    ');
+}
+
+/** The ids of the timers alive now: a baseline for `leftTimers`. */
+export function timerIds(): Set<number> {
+  return new Set(liveTimers.keys());
+}
+
 /** The process's open TCP sockets (Node's undocumented but long-standing handle list). */
 export function tcpSockets(): Socket[] {
   return (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((handle): handle is Socket => handle instanceof Socket);
@@ -51,7 +77,10 @@ const onUncaught = (error: unknown) => {
 };
 const onUnhandled = (reason: unknown) => escaped.others.push(new Error(`unhandled rejection: ${String((reason as Error)?.stack ?? reason)}`));
 
-/** Runs `body` with mocha's own process listeners taken off and `escaped` counting instead; puts them back after. */
+/**
+ * Runs `body` with mocha's own process listeners taken off and `escaped` counting instead; puts them
+ * back after. Timers made meanwhile are tracked for `leftTimers`.
+ */
 export async function trapProcessErrors<T>(body: () => Promise<T>): Promise<T> {
   const savedUncaught = process.listeners('uncaughtException');
   const savedUnhandled = process.listeners('unhandledRejection');
@@ -59,9 +88,12 @@ export async function trapProcessErrors<T>(body: () => Promise<T>): Promise<T> {
   process.removeAllListeners('unhandledRejection');
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUnhandled);
+  timerHook.enable();
   try {
     return await body();
   } finally {
+    timerHook.disable();
+    liveTimers.clear();
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUnhandled);
     for (const listener of savedUncaught) process.on('uncaughtException', listener);
