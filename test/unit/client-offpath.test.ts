@@ -305,6 +305,32 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       });
     }
 
+    it('after a stop on 1008, a throwing state listener and a send() from inside it: the send throws CLOSED with the stop as cause; a close listener that calls reconnect() keeps the client going', () => {
+      const inside: SteadySocketError[] = [];
+      const stopped = open();
+      stopped.on('state', (state) => {
+        if (state !== 'closed') return;
+        try {
+          stopped.send('from the listener');
+        } catch (error) {
+          inside.push(error as SteadySocketError);
+        }
+        throw new Error('a listener that throws');
+      });
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1008);
+      expect(stopped.state).to.equal('closed');
+      expect(inside.map((e) => [e.code, (e.cause as SteadySocketError)?.code, (e.cause as SteadySocketError)?.closeCode])).to.deep.equal([['CLOSED', 'CONNECTION_CLOSED', 1008]]);
+      expect(reported.length, 'the throw was reported, not lost').to.be.greaterThan(0);
+
+      const kept = open({ minDelay: 10, jitter: 0 });
+      kept.on('close', () => kept.reconnect()); // its decision stands over the policy's stop
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1008);
+      expect(kept.state, 'reconnecting, not closed').to.equal('connecting');
+      expect(() => kept.send('still live')).to.not.throw();
+    });
+
     it('after retries ran out, everything asked later fails with CLOSED whose cause is RETRIES_EXHAUSTED; after close(), with no cause', async () => {
       const rpc = requests();
       const ended = open({ maxRetries: 0, codec: json(), use: [rpc] });
