@@ -28,11 +28,25 @@ export function count(kind: string): number {
   return process.getActiveResourcesInfo().filter((type) => type === kind).length;
 }
 
-/** The timers alive while `trapProcessErrors` runs a property, by async id (see `leftTimers`). */
-const liveTimers = new Map<number, { _idleTimeout?: number; _onTimeout?: unknown; _destroyed?: boolean }>();
+/** The timers alive while `trapProcessErrors` runs a property, by async id, with where each was made (see `leftTimers`). */
+const liveTimers = new Map<number, { timer: { _idleTimeout?: number; _onTimeout?: unknown; _destroyed?: boolean }; madeAt: string }>();
+/** The frames of a timer's making that say whose it is (not this hook's, not Node's own). */
+function madeAt(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 16;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !line.includes('node:') && !line.includes('chaos-run.ts'))
+    .slice(0, 4)
+    .map((line) => line.trim().replace(/^at /, '').replace(`${process.cwd()}/`, ''))
+    .join(' < ');
+}
 const timerHook = createHook({
   init(id, type, _trigger, resource) {
-    if (type === 'Timeout') liveTimers.set(id, resource as never);
+    if (type === 'Timeout') liveTimers.set(id, { timer: resource as never, madeAt: madeAt() });
   },
   destroy(id) {
     liveTimers.delete(id);
@@ -41,11 +55,12 @@ const timerHook = createHook({
 
 /**
  * What the timers alive now (and not in `before`, the ids alive at a baseline) would run: their
- * delay and the start of their callback's source. Makes a "timer(s) left" failure say which.
+ * delay, the start of their callback's source and the first frames that made them. Makes a
+ * "timer(s) left" failure say which, also when the callback is a promise's resolve.
  */
 export function leftTimers(before: ReadonlySet<number> = new Set()): string {
-  const left = [...liveTimers].filter(([id, timer]) => !before.has(id) && !timer._destroyed);
-  return left.map(([, timer]) => `${timer._idleTimeout} ms: ${String(timer._onTimeout).replace(/\s+/g, ' ').slice(0, 160)}`).join('\n    ');
+  const left = [...liveTimers].filter(([id, { timer }]) => !before.has(id) && !timer._destroyed);
+  return left.map(([, { timer, madeAt }]) => `${timer._idleTimeout} ms: ${String(timer._onTimeout).replace(/\s+/g, ' ').slice(0, 160)}; made at ${madeAt || '(no frame outside Node)'}`).join('\n    ');
 }
 
 /** The ids of the timers alive now: a baseline for `leftTimers`. */
