@@ -11,7 +11,7 @@ export interface BackoffPolicy {
  * The longest delay a timer can be armed with: Node and browsers store it in a signed 32-bit
  * integer and turn anything larger into ~1 ms (Node also warns). About 24.8 days.
  */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY = 2_147_483_647; // 2 ** 31 - 1
 
 /** `ms` as a timer can take it: never negative or NaN, never above {@link MAX_TIMER_DELAY}. */
 export function timerDelay(ms: number): number {

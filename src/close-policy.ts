@@ -26,7 +26,7 @@ export type CloseAction = 'reconnect' | 'stop';
  * The default close-code table (RFC 6455 §7.4.1 and the IANA registry).
  * Codes not listed (1000, 1001, 1005, 1006, 1011–1014, 3000–4999, …) reconnect.
  */
-export const STOP_CODES: ReadonlySet<number> = new Set([
+export const STOP_CODES: ReadonlySet<number> = /* @__PURE__ */ new Set([
   1002, // protocol error: the same bytes will fail again
   1003, // unsupported data
   1007, // invalid payload (e.g. bad UTF-8)
@@ -42,7 +42,7 @@ export const STOP_CODES: ReadonlySet<number> = new Set([
  * with the same ones only adds load (a `shouldReconnect` hook may retry after refreshing them).
  * Every other status backs off normally; 429 and 503 wait at least `Retry-After`.
  */
-export const STOP_STATUSES: ReadonlySet<number> = new Set([401, 403, 407]);
+export const STOP_STATUSES: ReadonlySet<number> = /* @__PURE__ */ new Set([401, 403, 407]);
 
 /** The table's default for a close code: `'stop'` for {@link STOP_CODES}, else `'reconnect'`. */
 export function closeAction(code: number): CloseAction {

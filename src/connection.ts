@@ -115,7 +115,7 @@ function ignore(): void {}
  * number (16 B) per client. `Date.now() - START` alone is a double to V8; Math.floor hands
  * back a small integer (for about 24 days after this module loaded, then a double again).
  */
-const START = Date.now();
+const START = /* @__PURE__ */ Date.now();
 export function clock(): number {
   return Math.floor(Date.now() - START);
 }

@@ -46,6 +46,8 @@ export interface SteadySocketErrorDetails {
   redirects?: number;
 }
 
+const MARK = /* @__PURE__ */ Symbol.for('steadysocket.error');
+
 /**
  * The one error class steadysocket throws or emits. `cause` holds the underlying error.
  * `Code` is its `code`; see {@link AnySteadySocketError} for the type whose `code` narrows.
@@ -63,13 +65,13 @@ export class SteadySocketError<Code extends SteadySocketErrorCode = SteadySocket
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     if (details) Object.assign(this, details);
+    // Marks every SteadySocketError, so isSteadySocketError knows one from another copy of the
+    // library (its CommonJS build beside the ESM one), whose class is another class. On each
+    // error, not the prototype: a module-level statement that bundlers other than rollup keep
+    // (with this class) in a bundle that never makes an error.
+    Object.defineProperty(this, MARK, { value: true });
   }
 }
-
-// Marks every SteadySocketError, so isSteadySocketError knows one from another copy of the library
-// (its CommonJS build beside the ESM one), whose class is another class.
-const MARK = Symbol.for('steadysocket.error');
-Object.defineProperty(SteadySocketError.prototype, MARK, { value: true });
 
 /** The error for one code, with the details that code always carries (a rejected handshake has its status and headers). */
 export type SteadySocketErrorFor<Code extends SteadySocketErrorCode> = Code extends 'HANDSHAKE_REJECTED'

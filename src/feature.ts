@@ -170,7 +170,7 @@ export interface Feature<In = any, Out = any> {
  * (`use: [pageSignals]`). From the global symbol registry: a feature made by another copy of the
  * library (its CommonJS build beside the ESM one) is a feature too. @internal
  */
-export const FEATURE = Symbol.for('steadysocket.feature');
+export const FEATURE = /* @__PURE__ */ Symbol.for('steadysocket.feature');
 
 /** Makes a feature from its attach function. @internal */
 export function feature<In, Out>(attach: (client: FeatureHost<In, Out>) => FeatureHooks<In, Out> | void): Feature<In, Out> {

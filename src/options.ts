@@ -151,9 +151,9 @@ const DEFAULTS = {
   connectTimeout: 10_000,
   closeTimeout: 3000,
   maxMessages: 10_000,
-  maxBytes: 16 * 1024 * 1024,
+  maxBytes: 16_777_216, // 16 MiB (numbers, not products: esbuild keeps an unused object holding a product)
   overflow: 'error',
-  highWaterMark: 1024 * 1024,
+  highWaterMark: 1_048_576, // 1 MiB
 } as const;
 
 /** Numeric options and their least legal value (maxDelay: at least minDelay, checked apart). */
@@ -191,7 +191,7 @@ const MOVED: Readonly<Record<string, string>> = {
 const MOVED_AND_NEEDED = ['heartbeat', 'ready', 'ttl'];
 
 /** Every other option this version knows. */
-const KNOWN = 'protocols codecs codec WebSocket maxDelay jitter shouldReconnect headers origin agent ca cert key passphrase rejectUnauthorized perMessageDeflate maxPayload followRedirects maxRedirects unref use'.split(' ');
+const KNOWN = /* @__PURE__ */ 'protocols codecs codec WebSocket maxDelay jitter shouldReconnect headers origin agent ca cert key passphrase rejectUnauthorized perMessageDeflate maxPayload followRedirects maxRedirects unref use'.split(' ');
 
 /** Unknown keys already reported: a warning per key per process, not per client. */
 const reported = new Set<string>();

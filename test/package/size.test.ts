@@ -204,6 +204,39 @@ describe('bundle sizes', () => {
     }
   });
 
+  it('leaves our module-level code out of such a bundle in esbuild too (which drops only what it can prove pure)', async function () {
+    this.timeout(60_000);
+    const { build } = await import('esbuild');
+    // eventemitter3 is left out of the count: its ESM file wraps CommonJS, which esbuild (and
+    // webpack) keep for its possible side effects, our code or not (about 1.1 KB).
+    for (const [code, budget] of [
+      ["import { json } from 'steadysocket'; console.log(json());", 500],
+      ["import { redactUrl } from 'steadysocket'; console.log(redactUrl('wss://a:b@example.test/'));", 600],
+    ] as const) {
+      const result = await build({
+        stdin: { contents: code, resolveDir: process.cwd(), loader: 'js' },
+        alias: { steadysocket: resolve('dist/index.browser.js') },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'browser',
+        external: ['eventemitter3'],
+        write: false,
+        logLevel: 'silent',
+      });
+      const text = result.outputFiles[0].text;
+      const size = gzipSync(text, { level: 9 }).length;
+      console.log(`      esbuild: ${code.padEnd(90)} ${String(size).padStart(6)} B gzip`);
+      // Each was a statement esbuild kept (763 and 896 B before): the error class with its
+      // prototype mark, the option defaults (16 * 1024 * 1024), the option names' split(' '),
+      // 2 ** 31 - 1, Date.now() and Symbol.for() at load.
+      expect(text, 'the error class came along').to.not.contain('SteadySocketError');
+      expect(text, 'the option defaults came along').to.not.contain('stableAfter');
+      expect(text, 'the option names came along').to.not.contain('rejectUnauthorized');
+      expect(size, code).to.be.below(budget);
+    }
+  });
+
   it('keeps ws and Node built-ins out of the browser builds', () => {
     for (const file of ['dist/steadysocket.min.js', 'dist/steadysocket.core.min.js', 'dist/steadysocket.esm.min.js', 'dist/index.browser.js']) {
       const text = readFileSync(file, 'utf8');
