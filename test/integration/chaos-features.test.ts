@@ -40,7 +40,7 @@ import {
   type SteadySocketOptions,
 } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { count, escaped, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
+import { count, escaped, InFlightRun, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
 import { isArmed, startChaosServer, type AckMode, type ChaosRun, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
@@ -381,19 +381,25 @@ const sendStep = (maxWait: number): fc.Arbitrary<SendStep> =>
 async function property<S>(name: string, arbitrary: fc.Arbitrary<S>, run: (s: S) => Promise<{ failures: string[]; summary: string }>, numRuns = RUNS): Promise<void> {
   let runs = 0;
   const summaries: string[] = [];
-  await trapProcessErrors(() =>
-    fc.assert(
-      fc.asyncProperty(arbitrary, async (s) => {
-        runs++;
-        escaped.hookErrors = 0;
-        escaped.others = [];
-        const outcome = await run(s);
-        summaries.push(outcome.summary);
-        expect(outcome.failures, `${outcome.summary}\n${outcome.failures.join('\n')}`).to.deep.equal([]);
-      }),
-      { seed: SEED, numRuns, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
-    ),
-  );
+  const inFlight = new InFlightRun();
+  await trapProcessErrors(async () => {
+    try {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (s) => {
+          runs++;
+          escaped.hookErrors = 0;
+          escaped.others = [];
+          const outcome = await inFlight.track(run(s));
+          summaries.push(outcome.summary);
+          expect(outcome.failures, `${outcome.summary}\n${outcome.failures.join('\n')}`).to.deep.equal([]);
+        }),
+        { seed: SEED, numRuns, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
+      );
+    } finally {
+      // A run the time limit interrupted goes on by itself: not into the next property.
+      await inFlight.settled();
+    }
+  });
   console.log(`      ${name}: ${runs} run(s) (seed ${SEED}); e.g. ${summaries[0]}`);
   if (VERBOSE) for (const line of summaries) console.log(`        ${line}`);
 }
