@@ -65,7 +65,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // heartbeat/ready/ttl options refused and protocols: null (+~105 B): 18,825.
 // 18,990 with debug()'s hints for partysocket's, PartySocket's and websocket-ts's option names (+~120 B): 18,964.
 // 18,900 without isomorphic-ws in the browser builds (-84 B): 18,880.
-const IIFE_GZIP_BUDGET = 18_900;
+// 18,950 for flushed() waiting for persist()'s report of the stored messages that did not fit
+// (+27 B; with queueMicrotask faked, as test clocks do, it resolved before their drop): 18,908.
+const IIFE_GZIP_BUDGET = 18_950;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.

@@ -1587,6 +1587,25 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       expect(store.stored(), 'kept for the next client').to.deep.equal(['p0']);
     });
 
+    it('[flushed-before-restore-drop] persist: flushed() resolves after the drop of a stored message that did not fit, also when the clock runs queueMicrotask', async () => {
+      // Shrunk from seeds 76 and 78: maxMessages 0, one stored message, a load that takes 1 ms,
+      // flushed() at once, a message sent as the client opens. persist() reports what did not fit
+      // a microtask after the restore, and flushed() waited only for the load: with queueMicrotask
+      // faked (this clock; Jest's modern fake timers too) that job ran after the promise jobs, so
+      // the drop of the message sent at the open settled flushed() before p0's drop was reported.
+      // Guide: "flushed() ... also waits for the stored messages still being restored".
+      const store = memoryStore([{ d: 'p0' }], 'tick');
+      const socket = open({ maxMessages: 0, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions), persist(store)] });
+      const events: string[] = [];
+      socket.on('drop', (d) => events.push(`drop ${String(d.data.d)} ${d.reason}`));
+      socket.on('state', (state) => state === 'open' && socket.send({ id: 'a0', d: 'd0' }));
+      const flushed = outcome(socket.flushed().then(() => void events.push('flushed')));
+      FakeWebSocket.last.serverOpen();
+      await kit.clock.tickAsync(1);
+      expect(await now(flushed)).to.equal('resolved');
+      expect(events).to.deep.equal(['drop d0 overflow', 'drop p0 overflow', 'flushed']);
+    });
+
     it('[flushed-before-restore] persist: a flushed() called while the stored messages are still being restored waits until they are written', async () => {
       // A CLI that starts, awaits flushed() and closes used to close before the stored messages
       // were even back: flushed() saw an empty outbox (the load takes 1 ms here) and resolved.
