@@ -78,30 +78,7 @@ export async function quiesce(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/**
- * Keeps the run in progress, for a property run with fast-check's `interruptAfterTimeLimit`: when
- * the time is up, fast-check races the run in progress with a timer and moves on without it. Its
- * client then ran on into the next property (reconnecting, writing, arming heartbeat and acks
- * timers there: the "timer(s) left" failures of a busy machine). `settled()` waits for it to
- * finish by itself (it closes its client and ends its server run), whatever it found.
- */
-export class InFlightRun {
-  private current: Promise<unknown> = Promise.resolve();
-
-  /** Runs `promise` as the run in progress. */
-  track<T>(promise: Promise<T>): Promise<T> {
-    this.current = promise;
-    return promise;
-  }
-
-  /** Resolves once the last run tracked has ended, however it ended. */
-  settled(): Promise<void> {
-    return this.current.then(
-      () => {},
-      () => {},
-    );
-  }
-}
+export { InFlightRun } from './model';
 
 /** Thrown by a listener on purpose: the only exception allowed to reach uncaughtException. */
 export class HookError extends Error {}

@@ -108,3 +108,29 @@ export function startModelRun(seed: number, now = 0): ModelRun {
   current = run;
   return run;
 }
+
+/**
+ * Keeps the run in progress, for a property run with fast-check's `interruptAfterTimeLimit`: when
+ * the time is up, fast-check races the run in progress with a timer and moves on without it. In
+ * the real-server properties its client then ran on into the next property (reconnecting,
+ * writing, arming heartbeat and acks timers there: the "timer(s) left" failures of a busy
+ * machine); in the models a run would go on beside the next test's clock. `settled()` waits for
+ * it to finish by itself (it closes its client and ends its server run), whatever it found.
+ */
+export class InFlightRun {
+  private current: Promise<unknown> = Promise.resolve();
+
+  /** Runs `promise` as the run in progress. */
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.current = promise;
+    return promise;
+  }
+
+  /** Resolves once the last run tracked has ended, however it ended. */
+  settled(): Promise<void> {
+    return this.current.then(
+      () => {},
+      () => {},
+    );
+  }
+}
