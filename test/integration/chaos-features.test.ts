@@ -14,7 +14,8 @@
 //
 // CHAOS_SEED, CHAOS_RUNS (runs per feature) and CHAOS_TIME_LIMIT (ms per feature) widen the search:
 //   CHAOS_RUNS=100 CHAOS_TIME_LIMIT=120000 node scripts/test.mjs test/integration/chaos-features.test.ts
-// CHAOS_VERBOSE=1 prints one line per run.
+// CHAOS_VERBOSE=1 prints one line per run. CHAOS_REPLAY='<counterexample as printed>' with
+// --grep=<its property> runs that one scenario.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +41,7 @@ import {
   type SteadySocketOptions,
 } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { count, escaped, InFlightRun, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
+import { count, escaped, InFlightRun, leftTimers, replayScenario, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
 import { isArmed, startChaosServer, type AckMode, type ChaosRun, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
@@ -48,6 +49,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261130);
 const RUNS = Number(process.env.CHAOS_RUNS ?? 40);
 /** Per feature: fast-check stops (without failing) after this many ms; a failure found before is still shrunk and reported. */
 const TIME_LIMIT = Number(process.env.CHAOS_TIME_LIMIT ?? 10_000);
+const REPLAY = replayScenario<unknown>();
 const VERBOSE = !!process.env.CHAOS_VERBOSE;
 
 const CLOSE_BOUND_MS = 3000;
@@ -385,7 +387,7 @@ async function property<S>(name: string, arbitrary: fc.Arbitrary<S>, run: (s: S)
   await trapProcessErrors(async () => {
     try {
       await fc.assert(
-        fc.asyncProperty(arbitrary, async (s) => {
+        fc.asyncProperty(REPLAY ? fc.constant(REPLAY as S) : arbitrary, async (s) => {
           runs++;
           escaped.hookErrors = 0;
           escaped.others = [];
@@ -393,7 +395,7 @@ async function property<S>(name: string, arbitrary: fc.Arbitrary<S>, run: (s: S)
           summaries.push(outcome.summary);
           expect(outcome.failures, `${outcome.summary}\n${outcome.failures.join('\n')}`).to.deep.equal([]);
         }),
-        { seed: SEED, numRuns, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
+        { seed: SEED, numRuns: REPLAY ? 1 : numRuns, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
       );
     } finally {
       // A run the time limit interrupted goes on by itself: not into the next property.

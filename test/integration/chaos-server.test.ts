@@ -31,19 +31,21 @@
 // CHAOS_SEED, CHAOS_RUNS and CHAOS_TIME_LIMIT (ms) widen the search, e.g.
 //   CHAOS_RUNS=800 CHAOS_TIME_LIMIT=600000 node scripts/test.mjs test/integration/chaos-server.test.ts
 // and CHAOS_VERBOSE=1 prints one line per run (what was sent, arrived, dropped; which scripted
-// behaviours were met, `!` marking those whose misbehaviour fired).
+// behaviours were met, `!` marking those whose misbehaviour fired). CHAOS_REPLAY='<counterexample
+// as printed>' runs that one scenario.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { acks, json, ready, SteadySocket, SteadySocketError, type Feature, type State, type SteadySocketOptions } from '../../src/index';
 import { isArmed, startChaosServer, type AckMode, type ChaosServer, type ConnectionScript, type Trigger } from '../support/chaos-server';
-import { count, escaped, HookError, InFlightRun, leftTimers, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
+import { count, escaped, HookError, InFlightRun, leftTimers, replayScenario, quiesce, sleep, tcpSockets, timerIds, trapProcessErrors, within } from '../support/chaos-run';
 import { ALLOWED_TRANSITIONS } from '../support/transitions';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261130);
 const RUNS = Number(process.env.CHAOS_RUNS ?? 40);
 /** fast-check stops (without failing) after this many ms; a failure found before is still shrunk and reported. */
 const TIME_LIMIT = Number(process.env.CHAOS_TIME_LIMIT ?? 40_000);
+const REPLAY = replayScenario<Scenario>();
 
 // Every wait of a run is bounded by one of these.
 /** The server behaves once its script is over: flushed() must resolve within this much per scripted connection and then some. */
@@ -459,7 +461,7 @@ async function runScenario(server: ChaosServer, s: Scenario): Promise<Outcome> {
     } else if (!dropped) fail(`deliver(${id}) ${record.outcome} without a drop event`);
     else if (record.outcome !== `rejected ${dropped[0]}`) fail(`deliver(${id}) ${record.outcome}, its drop said ${dropped[0]}`);
   }
-  if (!appGaveUp && drops.size) fail(`dropped without the app withdrawing or closing: ${[...drops.keys()].join(',')}`);
+  if (!appGaveUp && drops.size) fail(`dropped without the app withdrawing or closing: ${[...drops].map(([id, codes]) => `${id} (${codes.join(",")})`).join(", ")}`);
   if (s.acks) {
     // At least once (section 16): with a server that ends up behaving, everything arrives.
     const missing = appGaveUp ? [] : accepted.filter((id) => !seen.has(id));
@@ -505,13 +507,13 @@ describe('a real ws server that misbehaves per connection (property-based, real 
     await trapProcessErrors(async () => {
       try {
         await fc.assert(
-          fc.asyncProperty(scenario, async (s) => {
+          fc.asyncProperty(REPLAY ? fc.constant(REPLAY) : scenario, async (s) => {
             runs++;
             const outcome = await inFlight.track(runScenario(server!, s));
             summaries.push(outcome.summary);
-            expect(outcome.failures, outcome.summary).to.deep.equal([]);
+            expect(outcome.failures, `${outcome.summary}\n${outcome.failures.join('\n')}`).to.deep.equal([]);
           }),
-          { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
+          { seed: SEED, numRuns: REPLAY ? 1 : RUNS, interruptAfterTimeLimit: TIME_LIMIT, markInterruptAsFailure: false, endOnFailure: false },
         );
       } finally {
         // A run the time limit interrupted goes on by itself: not into the server's next user.

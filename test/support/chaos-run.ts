@@ -80,6 +80,19 @@ export async function quiesce(): Promise<void> {
 
 export { InFlightRun } from './model';
 
+/**
+ * The scenario in CHAOS_REPLAY, when set: a counterexample as fast-check prints it (JavaScript:
+ * `__proto__:null`, `Number.POSITIVE_INFINITY`), e.g.
+ *   CHAOS_REPLAY='[{...}]' npm test -- test/integration/chaos-server.test.ts
+ * The property then runs that scenario once instead of searching. Only for a developer's shell.
+ */
+export function replayScenario<S>(): S | undefined {
+  const text = process.env.CHAOS_REPLAY;
+  if (!text) return undefined;
+  const value = new Function(`return (${text});`)() as unknown;
+  return (Array.isArray(value) ? value[0] : value) as S;
+}
+
 /** Thrown by a listener on purpose: the only exception allowed to reach uncaughtException. */
 export class HookError extends Error {}
 
