@@ -282,9 +282,17 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     );
   }
 
-  /** Resolves what flushed() waits on (the caller checked `_isDrained()`). */
+  /**
+   * Resolves what flushed() waits on (the caller checked `_isDrained()`) a microtask later, once
+   * the listeners of this moment have run, if it still holds: a message a `reconnecting` or `drop`
+   * listener sent meanwhile is waited for too (before, `await flushed()` could return with it
+   * still queued, and a close() right after dropped it). A promise job, not queueMicrotask: a
+   * test's fake clock does not hold it.
+   */
   private _drained(): void {
-    for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
+    void Promise.resolve().then(() => {
+      if (this._state !== 'closed' && this._isDrained()) for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.resolve();
+    });
   }
 
   /**

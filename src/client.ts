@@ -587,6 +587,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     // what follows (the state, the drops) waits as one from outside does.
     const final = (this._final ??= finalClose(1000, ''));
     final.cause ??= cause;
+    // Nothing queued, unacknowledged or unwritten: what flushed() waits on is done, not dropped.
+    const dropped = !this._isDrained();
     this._clearTimers();
     const socket = this._conn;
     if (socket) {
@@ -600,7 +602,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       hooks.finish?.();
     }
     for (const entry of this._outbox ? this._outbox.drain() : []) this._dropped(entry, 'closed', cause);
-    for (const waiter of this._drainWaiters?.splice(0) ?? []) waiter.reject(closedError(cause));
+    // Nothing was dropped: a flushed() still waiting (its check a microtask away) resolves.
+    for (const waiter of this._drainWaiters?.splice(0) ?? []) if (dropped) waiter.reject(closedError(cause));
+    else waiter.resolve();
     // What a feature still finishes (persist(): the save of those drops) holds close()'s promise.
     const ended = this._hooks.map((hooks) => hooks.ended?.()).filter(Boolean);
     if (!ended.length) final.resolve();

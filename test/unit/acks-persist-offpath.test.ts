@@ -409,6 +409,48 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     });
   });
 
+  it('keeps flushed() waiting for a message a reconnecting listener sends as the connection that emptied the outbox ends', async () => {
+    // Found by the real-server property (seed 404): everything acknowledged, the server closes
+    // before the drain check, and a `reconnecting` listener delivers one more. flushed() resolved
+    // at the close (before the listeners ran), so `await flushed(); close()` dropped that message.
+    const socket = open({ use: [acks(ackOptions)] });
+    const sent: string[] = [];
+    socket.on('reconnecting', () => void socket.deliver({ id: 2, data: 'sent by the listener' }).then(() => sent.push('2 acknowledged')));
+    FakeWebSocket.last.serverOpen();
+    void socket.deliver({ id: 1 });
+    const flushed = socket.flushed().then(() => ({ queued: socket.queued.length, sent: [...sent] }));
+    let settled: { queued: number; sent: string[] } | undefined;
+    void flushed.then((at) => (settled = at));
+    FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+    FakeWebSocket.last.serverClose(1000); // before the 10 ms drain check
+    await clock.tickAsync(0);
+    expect(settled, 'flushed() with the listener\'s message still queued').to.equal(undefined);
+    await clock.tickAsync(10);
+    FakeWebSocket.last.serverOpen();
+    await clock.tickAsync(0);
+    FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 2 }));
+    await clock.tickAsync(20);
+    expect(settled).to.deep.equal({ queued: 0, sent: ['2 acknowledged'] });
+  });
+
+  it('resolves a waiting flushed() when the client closes with nothing left to send', async () => {
+    // The guide: a pending flushed() "rejects with CLOSED if the client is closed for good before
+    // the outbox drained, and resolves if it closes with nothing left to send". Here the last
+    // acknowledgement came and close() followed: the check that finds the outbox empty runs a
+    // microtask after the connection's end, when the client is closed already; the close itself
+    // must resolve flushed() then, not reject it with CLOSED.
+    const socket = open({ use: [acks(ackOptions)] });
+    FakeWebSocket.last.serverOpen();
+    const delivered = outcome(socket.deliver({ id: 1 }));
+    const flushed = outcome(socket.flushed());
+    FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+    const closing = socket.close();
+    await clock.tickAsync(10);
+    await closing;
+    expect(await delivered).to.equal('resolved');
+    expect(await flushed).to.equal('resolved');
+  });
+
   it('settles flushed() after a reconnect when the socket was backed up and nothing was ever queued', async () => {
     const socket = open();
     FakeWebSocket.last.serverOpen();
@@ -423,7 +465,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     clock.tick(10);
     FakeWebSocket.last.serverOpen(); // a new socket: nothing buffered, nothing queued
     clock.tick(1000);
-    await Promise.resolve();
+    await clock.tickAsync(0); // flushed() settles a microtask after the check that found it drained
     expect(socket.state).to.equal('open');
     expect(settled, 'flushed() settled').to.equal(true);
   });
