@@ -239,6 +239,9 @@ export function persist(
     // Closed before the stored messages were back: nothing of this client's is saved, nor needs to be.
     // A store that could not be read is never written: saved() says so.
     if (!ready) return restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
+    // An acknowledgement handled this turn releases a message whose save is looked at a
+    // microtask from now (afterReceived): schedule it here, so the wait below comes after it.
+    afterReceived();
     // A save scheduled for this turn has not started yet: wait for it too.
     return new Promise<SteadySocketError | undefined>((resolve) => queueMicrotask(() => resolve(lastSave))).then(settled);
   };

@@ -142,6 +142,25 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     const closeAndSettle = (socket: SteadySocket<Msg, Msg>) => settle(socket.close());
 
     for (const [how, sync] of [['sync', true], ['async', false]] as const) {
+      it(`saved() called in the turn an acknowledgement came (${how} store) waits for the save that removes the message`, async () => {
+        // Found by a review of testing with fake timers (reproduced without them): the save an
+        // acknowledgement needs is scheduled a microtask after the message, and saved()'s wait
+        // was queued before it, so saved() resolved with the acknowledged message still on disk.
+        const saving = persist(fileStore(file), { sync });
+        const socket = open({ use: [saving, acks(ackOptions)] });
+        socket.on('error', () => {});
+        await settle(saving.restored);
+        await serverOpen(socket);
+        socket.send({ id: 1 });
+        await settle(saving.saved());
+        expect(onDisk(), 'written, not yet acknowledged').to.deep.equal([1]);
+        FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+        await settle(saving.saved());
+        expect(onDisk(), 'acknowledged').to.deep.equal([]);
+        FakeWebSocket.last.serverClose(1006); // close() then has no closing handshake to wait for
+        await closeAndSettle(socket);
+      });
+
       for (const order of ['persist first', 'ttl first'] as const) {
         it(`with ttl() (${how} store, ${order}): restored messages expire a ttl after their restore, as queued ones do`, async () => {
           // Before: a restored message had no expiry (ttl sets it when a message is queued) and
