@@ -11,6 +11,13 @@ import { Outbox, type OutboxEntry } from '../outbox';
 import { likelyCodec } from '../send';
 import type { OutboxStore, StoredMessage } from '../storage/types';
 
+/**
+ * Runs `fn` on a microtask as a promise job: the queue and order of `queueMicrotask`, but a test's
+ * fake clock does not take it over (Jest's fake timers fake `queueMicrotask`: saved() and close()
+ * then waited for the test to move the clock). `fn` must not throw.
+ */
+const later = (fn: () => void): void => void Promise.resolve().then(fn);
+
 /** A {@link persist} feature: give it to one client's `use`. */
 export interface PersistFeature extends Feature {
   /** Resolves once what the outbox holds now (and everything before) is in the store; rejects with the error of a save that failed (`STORAGE_FAILED`). */
@@ -119,7 +126,7 @@ export function persist(
     }
     if (scheduled) return;
     scheduled = true;
-    queueMicrotask(() => {
+    later(() => {
       scheduled = false;
       try {
         lastSave = store.save(snapshot()).then(() => undefined, reportSaveError);
@@ -171,7 +178,7 @@ export function persist(
         reporting = restore(host, store.loadSync!(), save, reported);
       } catch (error) {
         const failure = loadFailed(error);
-        queueMicrotask(() => host._emitError(failure)); // once the application could attach listeners
+        later(() => host._emitError(failure)); // once the application could attach listeners
       }
       ready = !unread;
       loaded = true;
@@ -188,7 +195,7 @@ export function persist(
           // A flushed() that waited for the stored messages may have nothing else to wait for
           // (none were stored, or the store could not be read): it resolves now, not at a later
           // drain check; after the drops of those that did not fit, reported a microtask from now.
-          queueMicrotask(() => host._settleFlushed());
+          later(() => host._settleFlushed());
           // Closed before the stored messages were back: they never were this client's, and the
           // store keeps them for the next one (nothing is saved from now on). So does a store
           // that could not be read.
@@ -204,7 +211,7 @@ export function persist(
       sent: save,
       // An acknowledgement is taken after `received`, while the message is handled: look after it.
       received: () => {
-        if (client!._outbox?.held) queueMicrotask(afterReceived);
+        if (client!._outbox?.held) later(afterReceived);
       },
       // flushed() waits for the stored messages too: they are this client's to send.
       pending: () => !loaded || reporting,
@@ -243,7 +250,7 @@ export function persist(
     // microtask from now (afterReceived): schedule it here, so the wait below comes after it.
     afterReceived();
     // A save scheduled for this turn has not started yet: wait for it too.
-    return new Promise<SteadySocketError | undefined>((resolve) => queueMicrotask(() => resolve(lastSave))).then(settled);
+    return new Promise<SteadySocketError | undefined>((resolve) => later(() => resolve(lastSave))).then(settled);
   };
   Object.defineProperty(made, 'restored', { get: () => restored ?? Promise.resolve() });
   return made;
@@ -277,7 +284,7 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
     if (outbox.isFull(entry.size)) overflowed.push(entry);
     else outbox.restore((restored[restored.length] = entry));
   }
-  queueMicrotask(() => {
+  later(() => {
     // Reported once the application could attach its listeners (a sync store restores in the constructor).
     overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow')); // oldest first
     // The other features see each restored message as queued (ttl gives it its expiry, from its

@@ -336,17 +336,17 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(onDisk(), 'held: on disk').to.deep.equal([1]);
       FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
       expect(outboxOf(socket).held, 'acknowledged').to.equal(0);
-      clock.runMicrotasks(); // a removal is saved once the message is handled
+      await Promise.resolve(); // a removal is saved once the message is handled (a promise job)
       expect(onDisk(), 'acknowledged: removed').to.deep.equal([]);
     });
 
-    it('with { sync: true }: stored messages dropped as overflow on restore are reported to listeners attached right after new', () => {
+    it('with { sync: true }: stored messages dropped as overflow on restore are reported to listeners attached right after new', async () => {
       fileStore(file).saveSync([1, 2, 3].map((id) => ({ data: JSON.stringify({ id }) })));
       const drops: (number | undefined)[] = [];
       const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), maxMessages: 2, use: [persist(fileStore(file), { sync: true })] });
       kit.track(socket);
       socket.on('drop', (d) => drops.push(d.data.id)); // attached right after `new`, as the client's own events allow
-      clock.runMicrotasks();
+      await Promise.resolve(); // reported on a promise job
       expect(socket.queued.map((m) => m.id), 'restored: the two newest').to.deep.equal([2, 3]);
       expect(drops, 'the oldest reported as overflow').to.deep.equal([1]);
     });

@@ -95,7 +95,7 @@ describe('an application tested with fake timers (guide: Testing your applicatio
     beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'fake-timers-'))));
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('saved() and close() settle by themselves with queueMicrotask real; with it faked, a step of the clock lets them go on', async () => {
+    it('saved() and close() settle by themselves, also with queueMicrotask faked', async () => {
       const settledBy: Record<string, { saved: boolean; closed: boolean }> = {};
       for (const [name, toFake] of [
         ['vitest', VITEST],
@@ -118,13 +118,11 @@ describe('an application tested with fake timers (guide: Testing your applicatio
         void socket!.close().then(() => (closed = true));
         await within(() => closed, 500);
         settledBy[name] = { saved, closed };
-        // Jest: steps of the clock (jest.advanceTimersByTime(0)) between turns of real I/O.
-        await within(() => saved && closed, 2000, () => clock!.tick(0));
-        expect({ saved, closed }, `${name}: with steps of the clock`).to.deep.equal({ saved: true, closed: true });
         clock!.uninstall();
         clock = undefined;
       }
-      expect(settledBy).to.deep.equal({ vitest: { saved: true, closed: true }, jest: { saved: false, closed: false } });
+      // Before, with its saves on queueMicrotask: { saved: false, closed: false } under Jest's setup.
+      expect(settledBy).to.deep.equal({ vitest: { saved: true, closed: true }, jest: { saved: true, closed: true } });
     });
   });
 });
