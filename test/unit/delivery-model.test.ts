@@ -1062,6 +1062,9 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
   });
   client.on('error', (error) => trace.push(`  error ${error.code}`));
   client.on('drop', ({ data, reason, error }) => {
+    // A stored message that did not fit is reported on a promise job that may come before
+    // `restored` tells this model (and a reaction to it may close the client): it was restored.
+    if (!restoredDone && persistFeature && data && byD.get((data as Out).d!)?.via === 'restored') markRestored();
     const at = ++ev;
     syncHeld();
     trace.push(`  drop ${JSON.stringify(data)} ${reason}`);
