@@ -75,8 +75,6 @@ export function persist(
   let scheduled = false;
   /** The stored messages are back (or the store could not be read): nothing more comes into the outbox from it. */
   let loaded = false;
-  /** A restore's drops (what did not fit) and queued hooks are still to come, a microtask later. */
-  let reporting = false;
   let ready = false;
   /** How many written messages were unacknowledged (acks) at the last snapshot. */
   let savedHeld = 0;
@@ -166,16 +164,10 @@ export function persist(
       if (failure.code !== 'STORAGE_CORRUPT') unread = failure;
       return failure;
     };
-    // flushed() waits for those reports too: a drop comes before it resolves, whatever runs the
-    // microtasks (a test's fake clock may run queueMicrotask's after the promise jobs).
-    const reported = () => {
-      reporting = false;
-      host._settleFlushed();
-    };
     if (options.sync) {
       // Restored here, in the constructor: every send() after it is saved before it returns.
       try {
-        reporting = restore(host, store.loadSync!(), save, reported);
+        restore(host, store.loadSync!(), save);
       } catch (error) {
         const failure = loadFailed(error);
         later(() => host._emitError(failure)); // once the application could attach listeners
@@ -187,7 +179,7 @@ export function persist(
       restored = Promise.resolve(previous)
         .then(() => store.load())
         .then(
-          (messages) => void (reporting = restore(host, messages, save, reported)),
+          (messages) => restore(host, messages, save),
           (error) => host._emitError(loadFailed(error)),
         )
         .then(() => {
@@ -214,7 +206,7 @@ export function persist(
         if (client!._outbox?.held) later(afterReceived);
       },
       // flushed() waits for the stored messages too: they are this client's to send.
-      pending: () => !loaded || reporting,
+      pending: () => !loaded,
       // The save of what the client dropped as it closed (or its failure, reported as an `error`):
       // the next client on the store's key loads after it, and close() resolves after it, so a
       // process may exit then; a store that never settles holds close() closeTimeout at most.
@@ -258,11 +250,11 @@ export function persist(
 
 /**
  * Puts stored messages back at the front of the outbox, oldest first, ahead of anything sent
- * since. Reports what did not fit a microtask later, then calls `reported`; false when there is
- * nothing to report.
+ * since. Reports what did not fit on a promise job: before anything that settles flushed(),
+ * which waits for the load and resolves a promise job after its check.
  */
-function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[], save: () => void, reported: () => void): boolean {
-  if (!messages.length || client._final || client.state === 'closed') return false;
+function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[], save: () => void): void {
+  if (!messages.length || client._final || client.state === 'closed') return;
   const restored: OutboxEntry<unknown>[] = [];
   // The codec they were most likely encoded with: the one a message queued now gets.
   const codec = likelyCodec(client._opts) as Codec<unknown, unknown> | undefined;
@@ -290,7 +282,5 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
     // The other features see each restored message as queued (ttl gives it its expiry, from its
     // queuedAt), once they are all attached (persist may come first in `use`).
     for (const entry of restored) if (entry.queued) for (const hooks of client._hooks) if (hooks.queued !== save) hooks.queued?.(entry);
-    reported();
   });
-  return true;
 }

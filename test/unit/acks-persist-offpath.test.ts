@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acks, json, persist, type Feature, requests, SteadySocket, SteadySocketError as SteadySocketErrorClass, ttl, type SteadySocketError, type SteadySocketOptions, type StoredMessage } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { fakeOpener, useFakeClock } from '../support/fake-clock';
+import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown };
@@ -16,6 +16,7 @@ const outcome = (promise: Promise<unknown>) => promise.then(() => 'resolved', (e
 
 describe('acks() and persist() off the happy path (fake transport, fake clock)', () => {
   const kit = useFakeClock();
+  const errors = useReportedErrors();
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
 
@@ -450,6 +451,35 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 2 }));
     await clock.tickAsync(20);
     expect(settled).to.deep.equal({ queued: 0, sent: ['2 acknowledged'] });
+  });
+
+  it('off the happy path: a throwing close listener, flushed() and deliver() from inside close listeners as the outbox empties, graceful closes mid-stream, closeTimeout 0', async () => {
+    const reported = errors;
+    const socket = open({ closeTimeout: 0, use: [acks(ackOptions)] });
+    const outcomes: string[] = [];
+    socket.on('close', () => {
+      throw new Error('a listener that throws');
+    });
+    let inner: Promise<string> | undefined;
+    socket.on('close', () => {
+      if (inner) return;
+      inner = outcome(socket.flushed()); // called from inside the listener of the moment that emptied the outbox
+      void outcome(socket.deliver({ id: 2 })).then((o) => outcomes.push(`2 ${o}`));
+    });
+    FakeWebSocket.last.serverOpen();
+    void outcome(socket.deliver({ id: 1 })).then((o) => outcomes.push(`1 ${o}`));
+    const outer = outcome(socket.flushed()).then((o) => (outcomes.push(`flushed ${o}`), o));
+    FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+    FakeWebSocket.last.serverClose(1000); // graceful, with 2 not yet sent
+    await clock.tickAsync(10);
+    FakeWebSocket.last.serverOpen();
+    await clock.tickAsync(0);
+    FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 2 }));
+    await clock.tickAsync(20);
+    expect([await outer, await inner], 'both wait for the message sent from the listener').to.deep.equal(['resolved', 'resolved']);
+    // The outer flushed() resolves only once 2 (sent from the listener) is acknowledged.
+    expect(outcomes).to.deep.equal(['1 resolved', '2 resolved', 'flushed resolved']);
+    expect(reported.map((e) => (e as Error).message)).to.deep.equal(['a listener that throws']);
   });
 
   it('resolves a waiting flushed() when the client closes with nothing left to send', async () => {

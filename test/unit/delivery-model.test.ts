@@ -1603,7 +1603,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // a microtask after the restore, and flushed() waited only for the load: with that report on
       // queueMicrotask, faked by this clock (and Jest's), it ran after the promise jobs, so the drop
       // of the message sent at the open settled flushed() before p0's drop was reported. The
-      // report is a promise job now, in order; flushed() also waits for it.
+      // report is a promise job now, in order, and flushed() resolves a promise job after its check.
       // Guide: "flushed() ... also waits for the stored messages still being restored".
       const store = memoryStore([{ d: 'p0' }], 'tick');
       const socket = open({ maxMessages: 0, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions), persist(store)] });

@@ -19,7 +19,7 @@ const turns = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 /** Real turns until `done()` or `ms` of real time (performance.now is left real; a file save with fsync takes a few ms). */
-const within = async (done: () => boolean, ms: number, step = () => {}) => {
+const turnsUntil = async (done: () => boolean, ms: number, step = () => {}) => {
   const end = performance.now() + ms;
   while (!done() && performance.now() < end) {
     step();
@@ -113,10 +113,10 @@ describe('an application tested with fake timers (guide: Testing your applicatio
         await turns();
         socket!.send({ id: 1 });
         void outbox.saved().then(() => (saved = true));
-        await within(() => saved, 500);
+        await turnsUntil(() => saved, 500);
         FakeWebSocket.last.serverClose(1006);
         void socket!.close().then(() => (closed = true));
-        await within(() => closed, 500);
+        await turnsUntil(() => closed, 500);
         settledBy[name] = { saved, closed };
         clock!.uninstall();
         clock = undefined;
