@@ -172,6 +172,16 @@ export interface Feature<In = any, Out = any> {
  */
 export const FEATURE = /* @__PURE__ */ Symbol.for('steadysocket.feature');
 
+/**
+ * Runs `fn` on a microtask as a promise job: the queue and order of `queueMicrotask` in a real
+ * runtime, but no test's fake clock takes it over (Jest's fake timers fake `queueMicrotask`: a new
+ * client then never connected, and persist()'s saved() and close() never settled, until the test
+ * moved the clock). `fn` must not throw: its throw would be an unhandled rejection (where there is
+ * no `reportError`, events.ts throws a listener's error again on queueMicrotask, to reach
+ * `uncaughtException`). @internal
+ */
+export const later = (fn: () => void): void => void Promise.resolve().then(fn);
+
 /** Makes a feature from its attach function. @internal */
 export function feature<In, Out>(attach: (client: FeatureHost<In, Out>) => FeatureHooks<In, Out> | void): Feature<In, Out> {
   (attach as unknown as Record<symbol, 1>)[FEATURE] = 1;

@@ -5,7 +5,7 @@
  */
 import type { Connection } from '../connection';
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks } from '../feature';
+import { feature, later, type Feature, type FeatureHooks } from '../feature';
 import { createLiveness, judge, sawActivity, sawPong, startInterval, startProbe, type Liveness } from '../liveness';
 import { checkNumber, invalidOption } from '../options';
 import { sendPing } from '../platform';
@@ -97,7 +97,7 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
       if (!client._held) return;
       client._held = false;
       client._log?.('the connection answered: writing what waited');
-      queueMicrotask(() => client._flush());
+      later(() => client._flush());
     };
 
     const pong = () => {

@@ -5,18 +5,11 @@
 import type { Codec, WireData } from '../codecs';
 import { wireSize } from '../codecs';
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
+import { feature, later, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
 import { invalidOption } from '../options';
 import { Outbox, type OutboxEntry } from '../outbox';
 import { likelyCodec } from '../send';
 import type { OutboxStore, StoredMessage } from '../storage/types';
-
-/**
- * Runs `fn` on a microtask as a promise job: the queue and order of `queueMicrotask`, but a test's
- * fake clock does not take it over (Jest's fake timers fake `queueMicrotask`: saved() and close()
- * then waited for the test to move the clock). `fn` must not throw.
- */
-const later = (fn: () => void): void => void Promise.resolve().then(fn);
 
 /** A {@link persist} feature: give it to one client's `use`. */
 export interface PersistFeature extends Feature {

@@ -1,5 +1,5 @@
 /** The TTL feature: queued messages that wait too long are dropped as expired. */
-import { feature, type Feature, type FeatureHooks } from '../feature';
+import { feature, later, type Feature, type FeatureHooks } from '../feature';
 import { checkNumber } from '../options';
 import { expireEntries } from '../outbox';
 
@@ -27,7 +27,7 @@ export function ttl(ms: number): Feature {
     const lookSoon = () => {
       if (soon) return;
       soon = true;
-      queueMicrotask(() => {
+      later(() => {
         soon = false;
         look();
       });
