@@ -30,12 +30,12 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
   beforeEach(() => (clock = kit.clock));
 
   describe('regressions', () => {
-    it('ttl(): a message send() wrote at once expires like one from deliver() once it went back to the outbox', () => {
+    it('ttl(): a message send() wrote at once expires like one from deliver() once it went back to the outbox', async () => {
       const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, maxDelay: 10, jitter: 0, use: [acks<Msg, Msg>({ id: (m) => m.id, ack: (m) => m.ack }), ttl(1000)] });
       socket.on('error', () => {});
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${d.data.id}:${d.reason}`));
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       FakeWebSocket.last.serverOpen();
       socket.send({ id: 1 }); // written at once, held until acknowledged
       void socket.deliver({ id: 2 }).catch(() => {}); // written at once too, held until acknowledged
@@ -86,7 +86,7 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
           if (e.code === 'STORAGE_FAILED') void (how === 'reconnect' ? socket.reconnect() : socket.close());
         });
         socket.on('drop', (d) => drops.push(`${d.data.n}:${d.reason}`));
-        clock.runMicrotasks();
+        await Promise.resolve(); // the first attempt
         expect(socket.queued.map((m) => m.n)).to.deep.equal([1, 2, 3, 4, 5]);
         FakeWebSocket.last.serverOpen();
         await clock.tickAsync(0);
@@ -117,12 +117,12 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
   });
 
   describe('holds up: dedupe', () => {
-    it('hides exactly the ids among the last `window` first-seen ids (1 and "1" apart), across reconnects; an id function that throws delivers', () => {
-      fc.assert(
-        fc.property(
+    it('hides exactly the ids among the last `window` first-seen ids (1 and "1" apart), across reconnects; an id function that throws delivers', async () => {
+      await fc.assert(
+        fc.asyncProperty(
           fc.integer({ min: 1, max: 5 }),
           fc.array(fc.oneof(fc.constantFrom<unknown>(1, '1', 2, '2', 3, 0, -0, 'x'), fc.constant('throw'), fc.constant('reconnect'), fc.constant('none')), { minLength: 1, maxLength: 60, size: 'max' }),
-          (window, script) => {
+          async (window, script) => {
             FakeWebSocket.reset();
             type In = { key?: unknown; boom?: true };
             const socket = new SteadySocket<In, In>('ws://example.test/', {
@@ -148,7 +148,7 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
             socket.on('error', () => {});
             const seenByApp: unknown[] = [];
             socket.on('message', (m) => seenByApp.push(m.boom ? 'throw' : 'key' in m ? m.key : 'none'));
-            clock.runMicrotasks();
+            await Promise.resolve(); // the first attempt
             FakeWebSocket.last.serverOpen();
             const remembered: unknown[] = [];
             const expected: unknown[] = [];
@@ -278,7 +278,7 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
               expect(outbox.bytes, `${label}: bytes`).to.equal(queued.reduce((s, e) => s + e.size, 0));
               expect(outbox.held + outbox.size, `${label}: within maxMessages`).to.be.at.most(config.maxMessages);
             };
-            clock.runMicrotasks();
+            await Promise.resolve(); // the first attempt
             await clock.tickAsync(0);
             FakeWebSocket.last.serverOpen();
             await clock.tickAsync(0);

@@ -55,15 +55,21 @@ export function useReportedErrors(): unknown[] {
 }
 
 /**
- * `open(options)` for a suite: a client of ws://example.test/ over the fake transport with
+ * `await open(options)` for a suite: a client of ws://example.test/ over the fake transport with
  * `defaults` under `options`, its `error` events swallowed, tracked by `kit`, its first attempt
- * started.
+ * started (a promise job the constructor queued, which no fake clock holds: one await runs it).
+ * `open.create(options)` is the same client before that job: what the constructor throws, it throws.
  */
 export function fakeOpener<In, Out>(kit: ReturnType<typeof useFakeClock>, defaults: SteadySocketOptions<In, Out>) {
-  return (options: SteadySocketOptions<In, Out> = {}): SteadySocket<In, Out> => {
+  const create = (options: SteadySocketOptions<In, Out> = {}): SteadySocket<In, Out> => {
     const socket = kit.track(new SteadySocket<In, Out>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...defaults, ...options }));
     socket.on('error', () => {});
-    kit.clock.runMicrotasks();
     return socket;
   };
+  const open = async (options?: SteadySocketOptions<In, Out>): Promise<SteadySocket<In, Out>> => {
+    const socket = create(options);
+    await Promise.resolve();
+    return socket;
+  };
+  return Object.assign(open, { create });
 }

@@ -45,7 +45,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       const reported: Record<string, string[]> = {};
       for (const [reason, end] of Object.entries(endings)) {
         FakeWebSocket.reset();
-        const socket = open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
+        const socket = await open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
         const drops: string[] = [];
         socket.on('drop', (d) => drops.push(String(d.data.data)));
         FakeWebSocket.last.serverOpen();
@@ -62,8 +62,8 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(reported, 'a drop event for each write given up').to.deep.equal({ 'ack-timeout': ['a', 'b'], closed: ['a', 'b'], withdrawn: ['a', 'b'] });
     });
 
-    it('send() applies the overflow policy when unacknowledged messages leave no room in maxBytes', () => {
-      const socket = open({ maxBytes: 40, use: [acks(ackOptions)] });
+    it('send() applies the overflow policy when unacknowledged messages leave no room in maxBytes', async () => {
+      const socket = await open({ maxBytes: 40, use: [acks(ackOptions)] });
       FakeWebSocket.last.serverOpen();
       socket.send({ id: 1, data: 'xxxxxxxxxx' }); // 28 bytes, held
       // 28 + 28 > 40: deliver() of the same message rejects QUEUE_OVERFLOW; send() must throw it.
@@ -72,8 +72,8 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(outbox.heldBytes + outbox.bytes, 'within maxBytes').to.be.at.most(40);
     });
 
-    it("overflow 'drop-oldest' never admits a message beyond maxMessages when unacknowledged messages fill the outbox", () => {
-      const socket = open({ maxMessages: 2, overflow: 'drop-oldest', use: [acks(ackOptions)] });
+    it("overflow 'drop-oldest' never admits a message beyond maxMessages when unacknowledged messages fill the outbox", async () => {
+      const socket = await open({ maxMessages: 2, overflow: 'drop-oldest', use: [acks(ackOptions)] });
       FakeWebSocket.last.serverOpen();
       socket.send({ id: 1 });
       socket.send({ id: 2 });
@@ -85,7 +85,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     it('does not re-send a request that requests() rejected with CONNECTION_CLOSED (not safe to send again)', async () => {
       // acks() reading `id`, as in the guide, and requests() with its default envelope { id, request }.
       const rpc = requests({ resend: false });
-      const socket = open({ use: [acks(ackOptions), rpc] });
+      const socket = await open({ use: [acks(ackOptions), rpc] });
       FakeWebSocket.last.serverOpen();
       const request = outcome(rpc.request('charge the card'));
       FakeWebSocket.last.serverClose(1006);
@@ -99,7 +99,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
 
   describe('ttl() with acks()', () => {
     it('drops as expired, while the socket is still down, a message that went back to the outbox past its ttl', async () => {
-      const socket = open({ use: [acks(ackOptions), ttl(1000)] });
+      const socket = await open({ use: [acks(ackOptions), ttl(1000)] });
       const drops: number[] = [];
       socket.on('drop', (d) => drops.push(Date.now()));
       const delivered = outcome(socket.deliver({ id: 1 })); // queued while connecting: expires at 1000
@@ -107,6 +107,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(FakeWebSocket.last.sent, 'written, held').to.have.length(1);
       clock.tick(1500); // the ttl timer fired (nothing queued) and was not re-armed
       FakeWebSocket.last.serverClose(1006); // back to the outbox, 500 ms past its expiry
+      await Promise.resolve(); // ttl() looks at it on a promise job, which the fake clock does not run
       for (let i = 0; i < 3; i++) {
         clock.tick(10_000);
         FakeWebSocket.last.fail(); // the server stays down
@@ -148,7 +149,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
         // acknowledgement needs is scheduled a microtask after the message, and saved()'s wait
         // was queued before it, so saved() resolved with the acknowledged message still on disk.
         const saving = persist(fileStore(file), { sync });
-        const socket = open({ use: [saving, acks(ackOptions)] });
+        const socket = await open({ use: [saving, acks(ackOptions)] });
         socket.on('error', () => {});
         await settle(saving.restored);
         await serverOpen(socket);
@@ -169,7 +170,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           fileStore(file).saveSync([1, 2].map((id) => ({ data: JSON.stringify({ id }) })));
           const kept = persist(fileStore(file), { sync });
           const features = [kept, ttl(500)];
-          const socket = open({ use: order === 'persist first' ? features : features.reverse(), minDelay: 60_000 });
+          const socket = await open({ use: order === 'persist first' ? features : features.reverse(), minDelay: 60_000 });
           const drops: string[] = [];
           socket.on('drop', (d) => drops.push(`${d.data.id} ${d.reason}`));
           await kept.restored; // the async store reads the file for real
@@ -201,7 +202,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           socket.on('drop', (d) => drops.push(`${d.data.id} ${d.reason}`));
           return { socket, drops };
         };
-        /** The stored messages are back, and the microtasks of their restore have run (the fake clock keeps them apart from promise jobs). */
+        /** The stored messages are back, and the promise jobs of their restore (its report, ttl()'s look) have run. */
         const restoredBy = async (kept: ReturnType<typeof persist>) => {
           await kept.restored;
           await clock.tickAsync(0);
@@ -282,7 +283,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     }
 
     it('with { sync: true } before acks(): a written, unacknowledged message is on disk when send() returns', async () => {
-      const socket = open({ use: [persist(fileStore(file), { sync: true }), acks(ackOptions)] });
+      const socket = await open({ use: [persist(fileStore(file), { sync: true }), acks(ackOptions)] });
       await serverOpen(socket);
       socket.send({ id: 1, data: 'x' });
       expect(FakeWebSocket.last.sent, 'written').to.have.length(1);
@@ -313,25 +314,25 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
 
     it('lets one client at a time use a store: a second on the same file throws INVALID_OPTION until the first has closed', async () => {
       // Before: both saved into the one file, and the last save wiped the other client's messages.
-      const first = open({ use: [persist(fileStore(file), { sync: true })] });
+      const first = await open({ use: [persist(fileStore(file), { sync: true })] });
       first.send({ id: 1 });
-      expect(() => open({ use: [persist(fileStore(file), { sync: true })] }))
+      expect(() => open.create({ use: [persist(fileStore(file), { sync: true })] }))
         .to.throw(SteadySocketErrorClass)
         .with.property('code', 'INVALID_OPTION');
-      const other = open({ use: [persist(fileStore(join(dir, 'other.json')), { sync: true })] }); // another file: fine
+      const other = await open({ use: [persist(fileStore(join(dir, 'other.json')), { sync: true })] }); // another file: fine
       other.send({ id: 2 });
       const closing = first.close();
-      expect(() => open({ use: [persist(fileStore(file))] }), 'still closing').to.throw().with.property('code', 'INVALID_OPTION');
+      expect(() => open.create({ use: [persist(fileStore(file))] }), 'still closing').to.throw().with.property('code', 'INVALID_OPTION');
       await clock.tickAsync(10);
       await closing;
-      const next = open({ use: [persist(fileStore(file), { sync: true })] });
+      const next = await open({ use: [persist(fileStore(file), { sync: true })] });
       expect(next.state, 'once the first closed').to.equal('connecting');
       expect(onDisk(), 'what close() dropped left the file with it').to.deep.equal([]);
       expect(fileStore(join(dir, 'other.json')).loadSync().map((m) => (JSON.parse(m.data as string) as Msg).id), 'the other file, untouched').to.deep.equal([2]);
     });
 
     it('with { sync: true }: an acknowledged message leaves the disk once handled', async () => {
-      const socket = open({ use: [acks(ackOptions), persist(fileStore(file), { sync: true })] });
+      const socket = await open({ use: [acks(ackOptions), persist(fileStore(file), { sync: true })] });
       await serverOpen(socket);
       socket.send({ id: 1, data: 'x' });
       expect(onDisk(), 'held: on disk').to.deep.equal([1]);
@@ -362,7 +363,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
         save: (messages: readonly StoredMessage[]) => inner.save(messages),
         clear: () => inner.clear(),
       };
-      const socket = open({ use: [persist(slowStore)] });
+      const socket = await open({ use: [persist(slowStore)] });
       const drops: (number | undefined)[] = [];
       socket.on('drop', (d) => drops.push(d.data.id));
       void socket.close();
@@ -372,8 +373,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       // Real time for the file I/O (Date is faked): 1 s in which the stored messages must not change.
       const until = process.hrtime.bigint() + 1_000_000_000n;
       while (process.hrtime.bigint() < until && existsSync(file) && onDisk().length === 2) {
-        clock.runMicrotasks(); // persist's save is scheduled with queueMicrotask (faked)
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve)); // persist's saves are promise jobs: they run meanwhile
       }
       const left = existsSync(file) ? onDisk() : [];
       // Never this client's: kept for the next start, not erased (and so no drop events).
@@ -385,7 +385,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       const options = { protocols: ['v1'], codecs: { v1: json<Msg, Msg>() } };
       const first = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options, use: [persist(fileStore(file), { sync: true })] });
       first.on('error', () => {});
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       try {
         first.send({ id: 1, data: 'x' }); // queued while connecting, encoded with the v1 codec
         expect(fileStore(file).loadSync().map((m) => m.data)).to.deep.equal(['{"id":1,"data":"x"}']);
@@ -393,7 +393,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
         // copy: in this process the first client still holds the file).
         const next = join(dir, 'next-run.json');
         copyFileSync(file, next);
-        const second = open({ codec: undefined, minDelay: 10, ...options, use: [persist(fileStore(next), { sync: true })] });
+        const second = await open({ codec: undefined, minDelay: 10, ...options, use: [persist(fileStore(next), { sync: true })] });
         await serverOpen(second, 'v1');
         expect(FakeWebSocket.last.sent, 'as it was stored').to.deep.equal(['{"id":1,"data":"x"}']);
       } finally {
@@ -417,8 +417,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       socket.on('error', (e) => errors.push(e.code));
       let escaped: unknown;
       try {
-        await clock.tickAsync(0); // load resolves; the first save is scheduled
-        clock.runMicrotasks();
+        await clock.tickAsync(0); // load resolves; the first save runs (a promise job)
       } catch (error) {
         escaped = error;
       } finally {
@@ -433,7 +432,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     // Found by the real-server property (seed 404): everything acknowledged, the server closes
     // before the drain check, and a `reconnecting` listener delivers one more. flushed() resolved
     // at the close (before the listeners ran), so `await flushed(); close()` dropped that message.
-    const socket = open({ use: [acks(ackOptions)] });
+    const socket = await open({ use: [acks(ackOptions)] });
     const sent: string[] = [];
     socket.on('reconnecting', () => void socket.deliver({ id: 2, data: 'sent by the listener' }).then(() => sent.push('2 acknowledged')));
     FakeWebSocket.last.serverOpen();
@@ -455,7 +454,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
 
   it('off the happy path: a throwing close listener, flushed() and deliver() from inside close listeners as the outbox empties, graceful closes mid-stream, closeTimeout 0', async () => {
     const reported = errors;
-    const socket = open({ closeTimeout: 0, use: [acks(ackOptions)] });
+    const socket = await open({ closeTimeout: 0, use: [acks(ackOptions)] });
     const outcomes: string[] = [];
     socket.on('close', () => {
       throw new Error('a listener that throws');
@@ -488,7 +487,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     // acknowledgement came and close() followed: the check that finds the outbox empty runs a
     // microtask after the connection's end, when the client is closed already; the close itself
     // must resolve flushed() then, not reject it with CLOSED.
-    const socket = open({ use: [acks(ackOptions)] });
+    const socket = await open({ use: [acks(ackOptions)] });
     FakeWebSocket.last.serverOpen();
     const delivered = outcome(socket.deliver({ id: 1 }));
     const flushed = outcome(socket.flushed());
@@ -501,7 +500,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
   });
 
   it('settles flushed() after a reconnect when the socket was backed up and nothing was ever queued', async () => {
-    const socket = open();
+    const socket = await open();
     FakeWebSocket.last.serverOpen();
     socket.send({ data: 1 }); // written at once: the client has no outbox
     FakeWebSocket.last.bufferedAmount = 100;
@@ -521,7 +520,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
 
   describe('probed and found correct', () => {
     it('clearOutbox() and an abort leave written messages held; flushed() and deliver() reject CLOSED on the final close, no timer left', async () => {
-      const socket = open({ use: [acks(ackOptions)] });
+      const socket = await open({ use: [acks(ackOptions)] });
       FakeWebSocket.last.serverOpen();
       const controller = new AbortController();
       const delivered = outcome(socket.deliver({ id: 1 }, { signal: controller.signal }));
@@ -538,7 +537,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
     });
 
     it('deliver() and send() of a due id from a drop listener during ack-timeout processing: every write settles, the accounting returns to zero', async () => {
-      const socket = open({ use: [acks({ ...ackOptions, timeout: 100 })] });
+      const socket = await open({ use: [acks({ ...ackOptions, timeout: 100 })] });
       const fresh: Promise<string>[] = [];
       let next = 100;
       socket.on('drop', (d) => {
@@ -572,8 +571,7 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           // Real time for the file I/O (Date is faked): up to 2 s.
           const until = process.hrtime.bigint() + 2_000_000_000n;
           while (!errors.length && process.hrtime.bigint() < until) {
-            clock.runMicrotasks();
-            await new Promise((resolve) => setImmediate(resolve));
+            await new Promise((resolve) => setImmediate(resolve)); // the first attempt and persist's load run meanwhile
           }
           expect(errors, `sync ${sync}`).to.deep.equal(['STORAGE_CORRUPT']);
           expect(socket.queued).to.deep.equal([]);

@@ -94,7 +94,7 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
           socket.on('state', (next: State, previous: State) => transitions.push(`${previous}->${next}`));
           socket.on('drop', (d) => dropped.add(d.data));
           socket.on('error', () => {});
-          clock.runMicrotasks();
+          await Promise.resolve(); // the first attempt
           let seq = 0;
           const refused = new Set<string>();
           const pending = new Set<string>();
@@ -178,7 +178,8 @@ describe('SteadySocket invariants (property-based, fake transport and clock)', (
                 if (ws) ws.bufferedAmount = 0;
                 break;
             }
-            clock.runMicrotasks();
+            await Promise.resolve(); // the action's promise jobs (the heartbeat's release, ttl()'s look)
+            clock.runMicrotasks(); // and its reports of throwing listeners
             const live = FakeWebSocket.instances.filter((w) => w.live);
             expect(live.length, 'live transports').to.be.at.most(1);
           }

@@ -20,10 +20,14 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
 
-  function make(url: unknown = 'ws://example.test/', options: Options = {}) {
-    const socket = new SteadySocket<unknown, unknown>(url as never, { WebSocket: FakeWebSocket as never, ...options });
-    kit.track(socket);
-    clock.runMicrotasks();
+  /** A client, tracked; its first attempt not started yet (what the constructor throws, it throws). */
+  function create(url: unknown = 'ws://example.test/', options: Options = {}) {
+    return kit.track(new SteadySocket<unknown, unknown>(url as never, { WebSocket: FakeWebSocket as never, ...options }));
+  }
+
+  async function make(url?: unknown, options?: Options) {
+    const socket = create(url, options);
+    await Promise.resolve(); // the first attempt
     return socket;
   }
 
@@ -40,8 +44,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
   }
 
   describe('regressions', () => {
-    it('reconnect() in a state listener on entering waiting starts the next attempt at once', () => {
-      const socket = make(undefined, { minDelay: 10_000, maxDelay: 10_000, jitter: 0 });
+    it('reconnect() in a state listener on entering waiting starts the next attempt at once', async () => {
+      const socket = await make(undefined, { minDelay: 10_000, maxDelay: 10_000, jitter: 0 });
       FakeWebSocket.last.serverOpen();
       socket.once('state', (state) => {
         expect(state).to.equal('waiting');
@@ -57,7 +61,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       let socket!: SteadySocket<unknown, unknown>;
       let calls = 0;
       let closing: Promise<void> | undefined;
-      socket = make(
+      socket = await make(
         () => {
           if (++calls === 2) closing = socket.close();
           return 'ws://example.test/';
@@ -72,10 +76,10 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(live(), 'live sockets after close()').to.equal(0);
     });
 
-    it('a synchronous url provider that calls reconnect() leaves one socket, not an orphaned second', () => {
+    it('a synchronous url provider that calls reconnect() leaves one socket, not an orphaned second', async () => {
       let socket!: SteadySocket<unknown, unknown>;
       let calls = 0;
-      socket = make(
+      socket = await make(
         () => {
           if (++calls === 2) socket.reconnect();
           return 'ws://example.test/';
@@ -88,15 +92,15 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(live(), 'live sockets').to.equal(1);
     });
 
-    it('send() of an object while not open is queued when protocols is a provider and only codecs (per subprotocol) are set', () => {
-      const socket = make(undefined, { protocols: () => ['chat.json'], codecs: { 'chat.json': json() } });
+    it('send() of an object while not open is queued when protocols is a provider and only codecs (per subprotocol) are set', async () => {
+      const socket = await make(undefined, { protocols: () => ['chat.json'], codecs: { 'chat.json': json() } });
       socket.send({ a: 1 }); // throws today: validated as a raw frame
       FakeWebSocket.last.serverOpen('chat.json');
       expect(FakeWebSocket.last.sent).to.deep.equal(['{"a":1}']);
     });
 
-    it('reconnect() while connecting reports no error for the handshake it cut short', () => {
-      const socket = make();
+    it('reconnect() while connecting reports no error for the handshake it cut short', async () => {
+      const socket = await make();
       const errors: string[] = [];
       socket.on('error', (error) => errors.push(error.code));
       socket.reconnect();
@@ -105,8 +109,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(errors, 'error events for our own reconnect()').to.deep.equal([]);
     });
 
-    it('reconnect() in the error listener of RETRIES_EXHAUSTED reconnects', () => {
-      const socket = make(undefined, { maxRetries: 0 });
+    it('reconnect() in the error listener of RETRIES_EXHAUSTED reconnects', async () => {
+      const socket = await make(undefined, { maxRetries: 0 });
       let threw: unknown;
       socket.on('error', (error) => {
         if (error.code !== 'RETRIES_EXHAUSTED') return;
@@ -123,8 +127,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(reconnected || refused, `state ${socket.state}, sockets ${FakeWebSocket.instances.length}, threw ${String(threw)}`).to.equal(true);
     });
 
-    it('reconnect() in a state listener on entering connecting (retry timer) makes one attempt, not two', () => {
-      const socket = make(undefined, { minDelay: 10, maxDelay: 10, jitter: 0 });
+    it('reconnect() in a state listener on entering connecting (retry timer) makes one attempt, not two', async () => {
+      const socket = await make(undefined, { minDelay: 10, maxDelay: 10, jitter: 0 });
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverClose(1006);
       socket.once('state', (state) => {
@@ -135,8 +139,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(FakeWebSocket.instances, 'sockets: the first connection and one retry').to.have.length(2);
     });
 
-    it('an error without a close late in an attempt does not postpone its end past connectTimeout', () => {
-      const socket = make(undefined, { connectTimeout: 1500 });
+    it('an error without a close late in an attempt does not postpone its end past connectTimeout', async () => {
+      const socket = await make(undefined, { connectTimeout: 1500 });
       const errors: string[] = [];
       let endedAt: number | undefined;
       socket.on('error', (error) => errors.push(error.code));
@@ -148,7 +152,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
     });
 
     it('flushed() pending while waiting resolves once clearOutbox() empties the outbox', async () => {
-      const socket = make(undefined, { minDelay: 100_000, jitter: 0 });
+      const socket = await make(undefined, { minDelay: 100_000, jitter: 0 });
       FakeWebSocket.last.fail();
       expect(socket.state).to.equal('waiting');
       socket.send('a');
@@ -159,8 +163,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(await outcome(first), 'the flushed() made before clearOutbox()').to.equal('resolved');
     });
 
-    it('deliver() with a signal that is not an AbortSignal throws INVALID_OPTION at once and queues nothing', () => {
-      const socket = make();
+    it('deliver() with a signal that is not an AbortSignal throws INVALID_OPTION at once and queues nothing', async () => {
+      const socket = await make();
       let threw: unknown;
       try {
         void socket.deliver('x', { signal: {} as AbortSignal });
@@ -173,14 +177,14 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
     });
 
     it('a codec option that is not a codec (json instead of json()) throws INVALID_OPTION at construction', () => {
-      expect(() => make(undefined, { codec: json as never })).to.throw(SteadySocketError).with.property('code', 'INVALID_OPTION');
+      expect(() => create(undefined, { codec: json as never })).to.throw(SteadySocketError).with.property('code', 'INVALID_OPTION');
     });
 
     it('redacts the userinfo of a URL written without // (ws:user:pass@host) in the INVALID_URL message', () => {
       for (const url of ['ws:user:hunter22@host/#frag', 'https:user:hunter22@host/#frag', 'ftp:user:hunter22@host/']) {
         let message = '';
         try {
-          make(url);
+          create(url);
         } catch (error) {
           expect(error).to.be.instanceOf(SteadySocketError).with.property('code', 'INVALID_URL');
           message = (error as Error).message;
@@ -191,7 +195,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
     });
 
     it('deliver() with a signal from a state(open) listener, written at once, leaves no abort listener on the signal', async () => {
-      const socket = make();
+      const socket = await make();
       socket.send('queued first');
       const controller = new AbortController();
       let listeners = 0;
@@ -213,8 +217,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(listeners, 'abort listeners left on the signal').to.equal(0);
     });
 
-    it('bufferedAmount reads 0 once the client is closed, as while waiting', () => {
-      const socket = make();
+    it('bufferedAmount reads 0 once the client is closed, as while waiting', async () => {
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.bufferedAmount = 500;
       FakeWebSocket.last.serverClose(1008); // the policy stops
@@ -222,8 +226,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(socket.bufferedAmount).to.equal(0);
     });
 
-    it('an async shouldReconnect (a promise is no answer) stops with INVALID_OPTION instead of reading as true', () => {
-      const socket = make(undefined, { shouldReconnect: (async () => false) as never });
+    it('an async shouldReconnect (a promise is no answer) stops with INVALID_OPTION instead of reading as true', async () => {
+      const socket = await make(undefined, { shouldReconnect: (async () => false) as never });
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverClose(4000);
       expect(socket.state, 'not reconnecting on a promise').to.not.equal('waiting');
@@ -233,7 +237,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
   describe('probed and found correct', () => {
     it('a slow url provider superseded by reconnect() and then by close(): no socket, no timer, late results ignored', async () => {
       const resolvers: ((url: string) => void)[] = [];
-      const socket = make(() => new Promise<string>((resolve) => resolvers.push(resolve)));
+      const socket = await make(() => new Promise<string>((resolve) => resolvers.push(resolve)));
       socket.reconnect(); // supersedes the first call
       expect(resolvers).to.have.length(2);
       const closing = socket.close();
@@ -243,8 +247,8 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
       expect(clock.countTimers()).to.equal(0);
     });
 
-    it('fails over across a URL list, keeps the one that worked, and url is redacted in every state', () => {
-      const socket = make(['ws://a.test/?token=s3cret1', 'ws://b.test/?token=s3cret2'], { minDelay: 10, maxDelay: 10, jitter: 0 });
+    it('fails over across a URL list, keeps the one that worked, and url is redacted in every state', async () => {
+      const socket = await make(['ws://a.test/?token=s3cret1', 'ws://b.test/?token=s3cret2'], { minDelay: 10, maxDelay: 10, jitter: 0 });
       expect(socket.url).to.equal('ws://a.test/?token=***');
       FakeWebSocket.last.fail();
       clock.tick(10);
@@ -258,7 +262,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
 
     it('a queued message the new connection\'s codec cannot encode is dropped (drop + error + ENCODE_FAILED rejection); the rest still flush in order', async () => {
       const refuse = { encode: (v: unknown) => { if (v === 'bad') throw new Error('no'); return `B:${String(v)}`; }, decode: (d: unknown) => d };
-      const socket = make(undefined, { protocols: ['a', 'b'], codecs: { a: json(), b: refuse as never } });
+      const socket = await make(undefined, { protocols: ['a', 'b'], codecs: { a: json(), b: refuse as never } });
       const drops: string[] = [];
       const errors: string[] = [];
       socket.on('drop', (d) => drops.push(`${String(d.data)}:${d.reason}`));
@@ -274,7 +278,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
     });
 
     it('shouldReconnect that throws stops with INVALID_OPTION, and pending deliver()s reject CLOSED', async () => {
-      const socket = make(undefined, { shouldReconnect: () => { throw new Error('hook bug'); } });
+      const socket = await make(undefined, { shouldReconnect: () => { throw new Error('hook bug'); } });
       const errors: string[] = [];
       socket.on('error', (e) => errors.push(e.code));
       FakeWebSocket.last.serverOpen();
@@ -288,7 +292,7 @@ describe('client: adversarial review (fake transport, fake clock)', () => {
     });
 
     it('close() while the server never completes the closing handshake settles after closeTimeout; Infinity for connectTimeout arms nothing', async () => {
-      const socket = make(undefined, { connectTimeout: Infinity, closeTimeout: 2_000 });
+      const socket = await make(undefined, { connectTimeout: Infinity, closeTimeout: 2_000 });
       expect(clock.countTimers()).to.equal(0);
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.close = () => {}; // a peer that never answers

@@ -1260,7 +1260,7 @@ async function run(sc: Scenario, trace: string[] = []): Promise<void> {
   };
 
   try {
-    clock.runMicrotasks(); // the first attempt
+    await Promise.resolve(); // the first attempt (a promise job: the fake clock does not run it)
     await settle();
     step = 'start';
     invariants(false);
@@ -1567,7 +1567,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
         FakeWebSocket.reset();
         const store = memoryStore([], 'now', [mode]);
         const outbox = persist(store);
-        const socket = open({ use: [outbox] });
+        const socket = await open({ use: [outbox] });
         await kit.clock.tickAsync(0); // restored (nothing stored)
         socket.send({ d: 'x' });
         const saved = await now(outcome(outbox.saved()));
@@ -1586,7 +1586,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // persist.ts: after the load, `ready = true` although restore() skipped the messages (closed);
       // the socket's close then runs the `closed: save` hook, which saves the empty outbox.
       const store = memoryStore([{ d: 'p0' }], 'tick');
-      const socket = open({ use: [persist(store)] });
+      const socket = await open({ use: [persist(store)] });
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(String(d.data.d)));
       const closing = socket.close();
@@ -1606,7 +1606,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // report is a promise job now, in order, and flushed() resolves a promise job after its check.
       // Guide: "flushed() ... also waits for the stored messages still being restored".
       const store = memoryStore([{ d: 'p0' }], 'tick');
-      const socket = open({ maxMessages: 0, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions), persist(store)] });
+      const socket = await open({ maxMessages: 0, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions), persist(store)] });
       const events: string[] = [];
       socket.on('drop', (d) => events.push(`drop ${String(d.data.d)} ${d.reason}`));
       socket.on('state', (state) => state === 'open' && socket.send({ id: 'a0', d: 'd0' }));
@@ -1622,7 +1622,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // were even back: flushed() saw an empty outbox (the load takes 1 ms here) and resolved.
       // Guide: "flushed() resolves when the outbox is empty ..., also of the stored messages still being restored".
       const store = memoryStore([{ d: 'p0' }, { d: 'p1' }], 'tick');
-      const socket = open({ use: [persist(store)] });
+      const socket = await open({ use: [persist(store)] });
       const flushed = outcome(socket.flushed());
       expect(await now(flushed), 'before the stored messages are back').to.equal('pending');
       FakeWebSocket.last.serverOpen();
@@ -1639,7 +1639,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
         FakeWebSocket.reset();
         const store = memoryStore([], 'now', ['now', 'now', 'slow']); // after the restore, after send(), after close(): that one takes 100 ms
         const outbox = persist(store);
-        const socket = open({ use: [outbox], closeTimeout });
+        const socket = await open({ use: [outbox], closeTimeout });
         await kit.clock.tickAsync(0); // restored (nothing stored)
         socket.send({ d: 'x' }); // queued: never opened
         await kit.clock.tickAsync(0); // saved (the first save is immediate)
@@ -1664,7 +1664,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // and a drop listener calls reconnect(); the socket's close event comes at 1001 ms, d1's
       // expiry. The close replaced ttl's timer due at 1001 ms with a 0 ms one, which runs a turn
       // later: d1 was still queued at 1001 ms. Guide: "expired messages are dropped".
-      const socket = open({ use: [ttl(1000)], minDelay: 0, maxDelay: 0, closeTimeout: 1 });
+      const socket = await open({ use: [ttl(1000)], minDelay: 0, maxDelay: 0, closeTimeout: 1 });
       const drops: string[] = [];
       socket.on('drop', (d) => {
         drops.push(`${Date.now()} ${String(d.data.d)} ${d.reason}`);
@@ -1681,7 +1681,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // Review: close() called by a listener of the client's own ending (state -> closed, before
       // the drops) used to return a promise resolved at once, before that save had even started.
       const store = memoryStore([], 'now', ['now', 'now', 'slow']); // after the restore, after send(), at the end: 100 ms
-      const socket = open({ use: [persist(store)], maxRetries: 0, closeTimeout: 1000 });
+      const socket = await open({ use: [persist(store)], maxRetries: 0, closeTimeout: 1000 });
       const fromListener: Promise<string>[] = [];
       socket.on('state', (state) => {
         if (state === 'closed') fromListener.push(outcome(socket.close()));
@@ -1708,7 +1708,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       for (const how of ['close() not awaited', 'made by its state listener']) {
         FakeWebSocket.reset();
         const store = Object.assign(memoryStore([], 'now', ['now', 'now', 'slow']), { key: `review-${how}` }); // the save after close() takes 100 ms
-        const first = open({ use: [persist(store)] });
+        const first = await open({ use: [persist(store)] });
         await kit.clock.tickAsync(0);
         first.send({ d: 'x' });
         await kit.clock.tickAsync(0);
@@ -1716,7 +1716,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
         let next: { socket: SteadySocket<In, Out>; outbox: PersistFeature } | undefined;
         const make = () => {
           const outbox = persist(store);
-          next = { socket: open({ use: [outbox] }), outbox };
+          next = { socket: open.create({ use: [outbox] }), outbox }; // its first attempt starts on its own (a promise job)
         };
         FakeWebSocket.last.fail(); // waiting: close() ends the client at once, its last save still to come
         if (how === 'made by its state listener') first.on('state', (state) => state === 'closed' && make());
@@ -1747,7 +1747,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
           save: () => (saves++ === 0 ? Promise.resolve() : new Promise<void>(() => {})), // the one after close() hangs
           clear: () => Promise.resolve(),
         };
-        const socket = open({ use: [persist(store)], closeTimeout });
+        const socket = await open({ use: [persist(store)], closeTimeout });
         await kit.clock.tickAsync(0);
         socket.send({ d: 'x' });
         const closing = outcome(socket.close());
@@ -1774,8 +1774,10 @@ describe('delivery features against a model (property-based: acks, requests, ttl
         FakeWebSocket.reset();
         const store = memoryStore([{ d: 'p0' }], mode);
         const outbox = persist(store);
-        const socket = open({ use: [outbox] });
+        const socket = open.create({ use: [outbox] });
         const errors: string[] = [];
+        // Right after new: a load that throws is reported on a promise job queued in the constructor,
+        // before the one that starts the first attempt.
         socket.on('error', (error) => errors.push(error.code));
         await kit.clock.tickAsync(5);
         socket.send({ d: 'x' });
@@ -1791,7 +1793,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // Every attempt's end used to save the unchanged outbox: about 300 writes in 30 s with
       // connectTimeout 100 and minDelay 0 (the helper's measurement), each an fsync with fileStore.
       const store = memoryStore([]);
-      const socket = open({ minDelay: 10, connectTimeout: 100, use: [persist(store)] });
+      const socket = await open({ minDelay: 10, connectTimeout: 100, use: [persist(store)] });
       await kit.clock.tickAsync(0);
       socket.send({ d: 'x' });
       await kit.clock.tickAsync(0);
@@ -1811,7 +1813,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
     it('requests() with maxMessages 0: a request on an open, idle socket is written at once (it used to overflow)', async () => {
       // Guide: "maxMessages: 0 turns queueing off: a message that cannot be sent at once overflows".
       const rpc = requests<In, Out>();
-      const socket = open({ maxMessages: 0, use: [acks<In, Out>(ackOptions), rpc] });
+      const socket = await open({ maxMessages: 0, use: [acks<In, Out>(ackOptions), rpc] });
       FakeWebSocket.last.serverOpen();
       const reply = rpc.request('q');
       const written = sent();
@@ -1830,7 +1832,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // client.ts deliver(): with acks (_track) every deliver() goes through _enqueue, whose
       // Outbox.push refuses any entry when maxMessages < 1 (outbox.ts); send(): client-base.ts
       // _write() re-routes to _enqueue when `maxMessages < 1`.
-      const socket = open({ maxMessages: 0, use: [acks<In, Out>(ackOptions)] });
+      const socket = await open({ maxMessages: 0, use: [acks<In, Out>(ackOptions)] });
       FakeWebSocket.last.serverOpen();
       const delivered = outcome(socket.deliver({ d: 'by deliver' }));
       let thrown: string | undefined;
@@ -1850,7 +1852,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // ttl.ts: only the `waiting` hook looks again at messages that came back; reconnect() goes
       // closing -> connecting without waiting, and no ttl timer is armed for them (the `written`
       // hook sets the expiry without a timer; a timer that fired while they were held is not re-armed).
-      const socket = open({ connectTimeout: Infinity, use: [acks<In, Out>(ackOptions), ttl(50)] });
+      const socket = await open({ connectTimeout: Infinity, use: [acks<In, Out>(ackOptions), ttl(50)] });
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${String(d.data.d)} ${d.reason}`));
       FakeWebSocket.last.serverOpen();
@@ -1868,7 +1870,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // reason expired, whether the socket is still down or not".
       // ttl.ts expire(): the listener's `queued` hook arms the timer for now + ttl; expire() then
       // sees `hooks.timer !== undefined` and does not arm it for b's earlier expiry.
-      const socket = open({ connectTimeout: Infinity, use: [ttl(1000)] });
+      const socket = await open({ connectTimeout: Infinity, use: [ttl(1000)] });
       const drops: { d: string; at: number }[] = [];
       socket.on('drop', (d) => {
         drops.push({ d: String(d.data.d), at: Date.now() });
@@ -1892,7 +1894,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // client.ts _onOpen(): the gate's continuation checks only `socket === this._conn && state
       // === 'connecting'`, not that the socket is still OPEN, and _becomeOpen() emits `open`
       // although _flush() could write nothing. (The same with ready(): a step that resolves after the close frame.)
-      const socket = open({ use: [persist(memoryStore([], 'tick'))] });
+      const socket = await open({ use: [persist(memoryStore([], 'tick'))] });
       socket.send({ d: 'x' });
       const opens: { readyState: number; queued: number }[] = [];
       socket.on('open', () => opens.push({ readyState: FakeWebSocket.last.readyState, queued: socket.queued.length }));
@@ -1911,7 +1913,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // request's outbox entry through `item.entry`, which send() assigns only once _enqueue() has
       // returned — after the eviction's drop listeners ran.
       const rpc = requests<In, Out>();
-      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', use: [rpc] });
+      const socket = await open({ maxMessages: 1, overflow: 'drop-oldest', use: [rpc] });
       const controller = new AbortController();
       socket.on('drop', () => controller.abort());
       socket.send({ d: 'old' });
@@ -1929,7 +1931,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // MESSAGE_WITHDRAWN and a drop event reports reason withdrawn)".
       // client.ts deliver(): withdrawOnAbort() is attached after _enqueue() returned, so an abort
       // during _enqueue() is never seen (and the signal is already aborted by then).
-      const socket = open({ maxMessages: 1, overflow: 'drop-oldest' });
+      const socket = await open({ maxMessages: 1, overflow: 'drop-oldest' });
       const controller = new AbortController();
       socket.on('drop', () => controller.abort());
       socket.send({ d: 'old' });
@@ -1948,7 +1950,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // unacknowledged ones into the queue, where drop-oldest takes them first (so does the
       // re-queueing of a requests() resend request). While connected, the same b is dropped instead.
       // (If the intent is "unacknowledged while written on the current connection", the guide needs that wording.)
-      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions)] });
+      const socket = await open({ maxMessages: 1, overflow: 'drop-oldest', use: [acks<In, Out>(ackOptions)] });
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${String(d.data.d)} ${d.reason}`));
       FakeWebSocket.last.serverOpen();
@@ -1968,7 +1970,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // send() then takes the request for refused (`if (!entry) return`) and never marks it
       // written, so closed() leaves it pending ("still queued: it goes out on the next connection").
       const rpc = requests<In, Out>({ timeout: Infinity });
-      const socket = open({ maxMessages: 2, overflow: 'drop-oldest', use: [rpc] });
+      const socket = await open({ maxMessages: 2, overflow: 'drop-oldest', use: [rpc] });
       socket.send({ d: 'old 1' });
       socket.send({ d: 'old 2' });
       let listenerSent = false;

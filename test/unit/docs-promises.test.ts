@@ -40,10 +40,16 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     clock.uninstall();
   });
 
-  function make(options: Options = {}, url: ConstructorParameters<typeof SteadySocket>[0] = 'ws://example.test/'): Client {
+  /** A client, closed after the test; its first attempt not started yet (what the constructor throws, it throws). */
+  function create(options: Options = {}, url: ConstructorParameters<typeof SteadySocket>[0] = 'ws://example.test/'): Client {
     const socket = new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options });
     sockets.push(socket);
-    clock.runMicrotasks(); // the first attempt starts on the next microtask
+    return socket;
+  }
+
+  async function make(options?: Options, url?: ConstructorParameters<typeof SteadySocket>[0]): Promise<Client> {
+    const socket = create(options, url);
+    await Promise.resolve(); // the first attempt starts on a promise job, which the fake clock does not hold
     return socket;
   }
 
@@ -60,11 +66,11 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   }
 
   describe('guide §2 States: the order of events', () => {
-    it('a dropped connection that comes back emits close, state waiting, reconnecting, state connecting, state open, flushes, then open', () => {
+    it('a dropped connection that comes back emits close, state waiting, reconnecting, state connecting, state open, flushes, then open', async () => {
       // guide §2: "1. `close` with the code, reason and `attempt` (1 for the first failure in a row);
       // 2. `state` (`waiting`, `open`) and `reconnecting` with the delay; 3. after the delay, `state`
       // (`connecting`, `waiting`); 4. `state` (`open`, `connecting`), the outbox is flushed, then `open`."
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       const events = record(socket);
       FakeWebSocket.last.serverClose(1001, 'bye');
@@ -85,10 +91,10 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(sentBeforeOpen, 'the outbox is flushed before open is emitted').to.deep.equal(['queued while waiting']);
     });
 
-    it('a failed attempt emits error first, then close with 1006 and that error in info.error', () => {
+    it('a failed attempt emits error first, then close with 1006 and that error in info.error', async () => {
       // guide §2: "A failed attempt emits `error` first (for example `CONNECT_FAILED` or
       // `CONNECT_TIMEOUT`), then `close` with code 1006 and that error in `info.error`."
-      const socket = make();
+      const socket = await make();
       const events = record(socket);
       let closeInfo: CloseInfo | undefined;
       socket.once('close', (info) => (closeInfo = info));
@@ -98,9 +104,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(closeInfo!.wasClean).to.equal(false);
     });
 
-    it('reconnecting carries { attempt, delay, offline, cause } with cause the close that led to it', () => {
+    it('reconnecting carries { attempt, delay, offline, cause } with cause the close that led to it', async () => {
       // README: "`reconnecting` | `{ attempt, delay, offline, cause }` before each wait"
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       let closed: CloseInfo | undefined;
       let info: { attempt: number; delay: number; offline: boolean; cause: CloseInfo } | undefined;
@@ -116,17 +122,17 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   });
 
   describe('guide §3 Reconnect and backoff', () => {
-    it('the very first attempt starts at once, without a wait', () => {
+    it('the very first attempt starts at once, without a wait', async () => {
       // guide §3: "The very first attempt starts at once, without a wait."
-      make();
+      await make();
       expect(FakeWebSocket.instances).to.have.length(1);
       expect(clock.now).to.equal(0);
     });
 
-    it('maxRetries: 3 retries after failures 1, 2 and 3 and gives up at failure 4 with RETRIES_EXHAUSTED, then closed', () => {
+    it('maxRetries: 3 retries after failures 1, 2 and 3 and gives up at failure 4 with RETRIES_EXHAUSTED, then closed', async () => {
       // guide §3: "With `maxRetries: 3` the client retries after failures 1, 2 and 3 and gives up at
       // failure 4 (emitting `error` with `RETRIES_EXHAUSTED`, then going to `closed`)"
-      const socket = make({ maxRetries: 3 });
+      const socket = await make({ maxRetries: 3 });
       const events = record(socket);
       for (let i = 0; i < 3; i++) {
         FakeWebSocket.last.fail();
@@ -140,9 +146,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(FakeWebSocket.instances).to.have.length(4);
     });
 
-    it('maxRetries: 0 never retries', () => {
+    it('maxRetries: 0 never retries', async () => {
       // guide §3: "`maxRetries: 0` never retries."
-      const socket = make({ maxRetries: 0 });
+      const socket = await make({ maxRetries: 0 });
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverClose(1001);
       expect(socket.state).to.equal('closed');
@@ -157,10 +163,10 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(resolveOptions({}).maxDelay).to.equal(30_000);
     });
 
-    it('reconnect() closes with 1000 "reconnect" and connects again at once with the failure count reset', () => {
+    it('reconnect() closes with 1000 "reconnect" and connects again at once with the failure count reset', async () => {
       // guide §3: "`reconnect()` drops the current connection (closing it with 1000, reason
       // `reconnect`) and connects again at once with the failure count reset."
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverClose(1001); // failure 1
       clock.tick(1000);
@@ -177,9 +183,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(attempt, 'the count starts again from 1').to.equal(1);
     });
 
-    it('reconnect() while waiting skips the rest of the wait', () => {
+    it('reconnect() while waiting skips the rest of the wait', async () => {
       // guide §3: "While waiting, it skips the rest of the wait."
-      const socket = make({ minDelay: 60_000, maxDelay: 60_000, jitter: 0 });
+      const socket = await make({ minDelay: 60_000, maxDelay: 60_000, jitter: 0 });
       FakeWebSocket.last.fail();
       expect(socket.state).to.equal('waiting');
       socket.reconnect();
@@ -195,7 +201,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       // `reconnect()`), `shouldReconnect(info)` decides" and "you call `close()` — it never
       // reconnects after that, whatever the hook says"
       const asked: number[] = [];
-      const socket = make({ shouldReconnect: (info) => (asked.push(info.code), true) });
+      const socket = await make({ shouldReconnect: (info) => (asked.push(info.code), true) });
       FakeWebSocket.last.serverOpen();
       socket.reconnect();
       clock.tick(5);
@@ -208,11 +214,11 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(FakeWebSocket.instances).to.have.length(2);
     });
 
-    it('CloseInfo gives shouldReconnect code, reason, wasClean, attempt and the error behind an abnormal close', () => {
+    it('CloseInfo gives shouldReconnect code, reason, wasClean, attempt and the error behind an abnormal close', async () => {
       // guide §4 "Your own policy": "`shouldReconnect` receives a `CloseInfo`" with `code`, `reason`,
       // `wasClean`, `attempt` (failures in a row, counting this one), `error`
       const seen: CloseInfo[] = [];
-      make({ shouldReconnect: (info) => (seen.push({ ...info }), true) });
+      await make({ shouldReconnect: (info) => (seen.push({ ...info }), true) });
       FakeWebSocket.last.serverOpen();
       FakeWebSocket.last.serverClose(4001, 'expired');
       clock.tick(1000);
@@ -227,7 +233,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('close() defaults to code 1000 and reason "", and calling it again returns the same promise', async () => {
       // guide §1 Closing: "`close(code = 1000, reason = '')` is final" … "Calling it again returns
       // the same promise."
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       const first = socket.close();
       const second = socket.close();
@@ -238,10 +244,10 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(socket.close()).to.equal(first);
     });
 
-    it('send(), deliver() and reconnect() throw CLOSED from the moment close() is called (while still closing)', () => {
+    it('send(), deliver() and reconnect() throw CLOSED from the moment close() is called (while still closing)', async () => {
       // guide §1 Closing: "From the moment `close()` is called, `send()`, `deliver()` and
       // `reconnect()` throw `CLOSED`"
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       void socket.close();
       expect(socket.state).to.equal('closing');
@@ -252,7 +258,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
 
     it('close() drops queued messages, each announced with a drop event, reason closed', async () => {
       // guide §1 Closing: "queued messages are dropped (each announced with a `drop` event, reason `closed`)"
-      const socket = make();
+      const socket = await make();
       socket.send('a');
       socket.send('b');
       const drops: DropInfo<unknown>[] = [];
@@ -269,7 +275,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('await using: Symbol.asyncDispose closes the client and waits for the close', async () => {
       // guide §1 Closing: "`await using socket = new SteadySocket(url)` closes it at the end of the
       // block (and waits for the close)"
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       const disposed = socket[Symbol.asyncDispose]();
       expect(FakeWebSocket.last.closeCalls).to.deep.equal([{ code: 1000, reason: '' }]);
@@ -284,24 +290,24 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   });
 
   describe('guide §1 Events', () => {
-    it('an error without listeners is not thrown', () => {
+    it('an error without listeners is not thrown', async () => {
       // guide §1 Events: "Listening for `error` is optional: an `error` without listeners is not thrown."
-      const socket = make();
+      const socket = await make();
       expect(socket.listenerCount('error')).to.equal(0);
       expect(() => FakeWebSocket.last.fail()).not.to.throw();
       expect(() => clock.tick(1000)).not.to.throw();
       expect(socket.state).to.equal('connecting');
     });
 
-    it("socket.protocol is the negotiated name while open, '' when none", () => {
+    it("socket.protocol is the negotiated name while open, '' when none", async () => {
       // guide §9: "`socket.protocol` (and `open`'s `protocol`) is the negotiated name, `''` when none."
-      const offered = make({ protocols: ['chat.v2', 'chat.v1'] });
+      const offered = await make({ protocols: ['chat.v2', 'chat.v1'] });
       let opened = '';
       offered.once('open', (info) => (opened = info.protocol));
       FakeWebSocket.last.serverOpen('chat.v1');
       expect(offered.protocol).to.equal('chat.v1');
       expect(opened).to.equal('chat.v1');
-      const none = make();
+      const none = await make();
       none.once('open', (info) => (opened = info.protocol));
       FakeWebSocket.last.serverOpen();
       expect(none.protocol).to.equal('');
@@ -317,7 +323,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
         const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, protocols });
         sockets.push(socket);
         const seen = record(socket);
-        clock.runMicrotasks();
+        await Promise.resolve(); // the first attempt
         for (let i = 0; i < 5; i++) await Promise.resolve(); // the async provider's promise
         expect(seen).to.deep.equal(['error:INVALID_PROTOCOL', 'state:connecting->closed']);
         clock.tick(60_000);
@@ -325,14 +331,14 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       }
     });
 
-    it('in a page, a relative URL resolves against the page address, and http(s) pages map to ws(s)', () => {
+    it('in a page, a relative URL resolves against the page address, and http(s) pages map to ws(s)', async () => {
       // guide §1 The URL: "In a page, a relative URL (`'/ws'`) resolves against the page's address."
       const global = globalThis as { location?: unknown };
       const had = 'location' in global;
       const previous = global.location;
       global.location = { href: 'https://chat.example.org/room/7?x=1' };
       try {
-        const socket = make({}, '/ws');
+        const socket = await make({}, '/ws');
         expect(FakeWebSocket.last.url).to.equal('wss://chat.example.org/ws');
         expect(socket.url).to.equal('wss://chat.example.org/ws');
       } finally {
@@ -355,8 +361,8 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       const onWarning = (warning: Error & { code?: string }) => seen.push({ code: warning.code, message: warning.message });
       process.on('warning', onWarning);
       try {
-        make({ docsPromiseTypo: 1 } as Options);
-        make({ docsPromiseTypo: 2 } as Options);
+        await make({ docsPromiseTypo: 1 } as Options);
+        await make({ docsPromiseTypo: 2 } as Options);
         clock.uninstall();
         await new Promise((resolve) => setTimeout(resolve, 20));
         clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'queueMicrotask'] });
@@ -368,9 +374,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(ours[0].code).to.equal('STEADYSOCKET_OPTION');
     });
 
-    it('send() while closing after reconnect() queues, and the message goes out on the next connection', () => {
+    it('send() while closing after reconnect() queues, and the message goes out on the next connection', async () => {
       // guide §2 states table: "`closing` | … after `close()` or `reconnect()` … | queues (dropped if this is the final close)"
-      const socket = make();
+      const socket = await make();
       FakeWebSocket.last.serverOpen();
       socket.reconnect();
       expect(socket.state).to.equal('closing');
@@ -383,9 +389,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   });
 
   describe('guide §5 The outbox', () => {
-    it('socket.queued is a copy, oldest first', () => {
+    it('socket.queued is a copy, oldest first', async () => {
       // guide §5: "socket.queued; // the queued messages, oldest first (a copy)"
-      const socket = make();
+      const socket = await make();
       socket.send('a');
       socket.send('b');
       const copy = socket.queued;
@@ -395,11 +401,11 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(socket.queued).to.deep.equal(['a', 'b']);
     });
 
-    it('maxMessages: 0 turns queueing off: a message that cannot be sent at once overflows', () => {
+    it('maxMessages: 0 turns queueing off: a message that cannot be sent at once overflows', async () => {
       // guide §5: "`maxMessages: 0` turns queueing off: a message that cannot be sent at once overflows."
-      const strict = make({ maxMessages: 0 });
+      const strict = await make({ maxMessages: 0 });
       expect(() => strict.send('x')).to.throw().with.property('code', 'QUEUE_OVERFLOW');
-      const lenient = make({ maxMessages: 0, overflow: 'drop-newest' });
+      const lenient = await make({ maxMessages: 0, overflow: 'drop-newest' });
       const drops: string[] = [];
       lenient.on('drop', (d) => drops.push(`${d.data}:${d.reason}`));
       lenient.send('y');
@@ -409,15 +415,15 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(FakeWebSocket.last.sent).to.deep.equal(['z']);
     });
 
-    it('a message larger than maxBytes throws under error and is dropped under drop-oldest and drop-newest, the queued ones kept', () => {
+    it('a message larger than maxBytes throws under error and is dropped under drop-oldest and drop-newest, the queued ones kept', async () => {
       // guide §5: "A message larger than `maxBytes` can never fit: it throws under `'error'` and is
       // dropped under the other two."
-      const strict = make({ maxBytes: 10 });
+      const strict = await make({ maxBytes: 10 });
       strict.send('abc');
       expect(() => strict.send('x'.repeat(11))).to.throw().with.property('code', 'QUEUE_OVERFLOW');
       expect(strict.queued).to.deep.equal(['abc']);
       for (const overflow of ['drop-oldest', 'drop-newest'] as const) {
-        const socket = make({ maxBytes: 10, overflow });
+        const socket = await make({ maxBytes: 10, overflow });
         socket.send('abc');
         socket.send('def');
         const drops: string[] = [];
@@ -431,7 +437,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('clearOutbox() withdraws every queued message, each a drop with reason withdrawn, and its deliver() rejects MESSAGE_WITHDRAWN', async () => {
       // guide §5: "`clearOutbox()` withdraws every queued message at once, each reported as a `drop`."
       // and the drop table: "`withdrawn` | `MESSAGE_WITHDRAWN` | you withdrew it (an aborted signal, or `clearOutbox()`)"
-      const socket = make();
+      const socket = await make();
       const pending = rejection(socket.deliver('a'));
       socket.send('b');
       const drops: string[] = [];
@@ -445,7 +451,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('deliver() with an aborted signal withdraws a queued message: rejects MESSAGE_WITHDRAWN and a drop says withdrawn', async () => {
       // guide §5 "Withdrawing a queued message": "aborting it withdraws the message if it is still
       // queued (the promise rejects with `MESSAGE_WITHDRAWN` and a `drop` event reports reason `withdrawn`)"
-      const socket = make();
+      const socket = await make();
       const controller = new AbortController();
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${d.data}:${d.reason}`));
@@ -458,12 +464,12 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(FakeWebSocket.last.sent).to.deep.equal(['kept']);
     });
 
-    it('deliver() throws input errors synchronously and queues nothing', () => {
+    it('deliver() throws input errors synchronously and queues nothing', async () => {
       // guide §5: "Input errors (`INVALID_MESSAGE`, an `ENCODE_FAILED` found at once, …) are thrown
       // synchronously, as from `send()`, and nothing is queued."
-      const raw = make();
+      const raw = await make();
       expect(() => raw.deliver({ not: 'sendable' })).to.throw().with.property('code', 'INVALID_MESSAGE');
-      const coded = make({ codec: json() });
+      const coded = await make({ codec: json() });
       const circular: Record<string, unknown> = {};
       circular.self = circular;
       expect(() => coded.deliver(circular)).to.throw().with.property('code', 'ENCODE_FAILED');
@@ -473,9 +479,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   });
 
   describe('guide §7 Backpressure', () => {
-    it('bufferedAmount is the bytes waiting in the socket plus the bytes waiting in the outbox', () => {
+    it('bufferedAmount is the bytes waiting in the socket plus the bytes waiting in the outbox', async () => {
       // guide §7: "`socket.bufferedAmount` is the bytes waiting in the socket plus the bytes waiting in the outbox."
-      const socket = make({ highWaterMark: 100 });
+      const socket = await make({ highWaterMark: 100 });
       socket.send('héllo'); // 6 UTF-8 bytes, queued
       expect(socket.bufferedAmount).to.equal(6);
       FakeWebSocket.last.serverOpen();
@@ -486,7 +492,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
 
     it('flushed() waits for a connection if there is none, and resolves once the outbox went out', async () => {
       // guide §1 Closing: "`flushed()` waits for a connection if there is none"
-      const socket = make();
+      const socket = await make();
       socket.send('a');
       let done = false;
       const flushed = socket.flushed().then(() => (done = true));
@@ -509,9 +515,9 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(() => heartbeat({ interval: 1000, timeout: 500, isPong: () => true })).to.throw().with.property('code', 'INVALID_OPTION');
     });
 
-    it('pongs (isPong) are not delivered as message events', () => {
+    it('pongs (isPong) are not delivered as message events', async () => {
       // guide §8 (the example): "isPong: (message) => message.type === 'pong', // gets Inbound; pongs are not delivered as `message`"
-      const socket = make({ codec: json(), use: [heartbeat({ interval: 1000, timeout: 500, ping: () => ({ type: 'ping' }), isPong: (m) => (m as { type?: string }).type === 'pong' })] });
+      const socket = await make({ codec: json(), use: [heartbeat({ interval: 1000, timeout: 500, ping: () => ({ type: 'ping' }), isPong: (m) => (m as { type?: string }).type === 'pong' })] });
       FakeWebSocket.last.serverOpen();
       const got: unknown[] = [];
       socket.on('message', (m) => got.push(m));
@@ -522,14 +528,14 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       expect(got).to.deep.equal([{ type: 'chat' }]);
     });
 
-    it('a dead connection is noticed between interval + timeout and interval + timeout + max(interval, timeout) ms after the last message', () => {
+    it('a dead connection is noticed between interval + timeout and interval + timeout + max(interval, timeout) ms after the last message', async () => {
       // guide §8: "A dead connection is therefore noticed between `interval + timeout` and
       // `interval + timeout + max(interval, timeout)` ms after the last message: `2 × interval +
       // timeout` with the usual `timeout ≤ interval`." (Here timeout ≤ interval; the features
       // model pins timeout > interval.)
       for (const lastMessageAt of [1, 500, 999, 1001]) {
         FakeWebSocket.reset();
-        const socket = make({ use: [heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
+        const socket = await make({ use: [heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
         const start = clock.now;
         FakeWebSocket.last.serverOpen();
         clock.tick(lastMessageAt);
@@ -545,30 +551,30 @@ describe('docs promises without another test (fake transport, fake clock)', () =
   });
 
   describe('features: defaults and limits', () => {
-    it('stats(): one belongs to one client; a second client given the same one throws INVALID_OPTION', () => {
+    it('stats(): one belongs to one client; a second client given the same one throws INVALID_OPTION', async () => {
       // guide §11: "One `stats()` belongs to one client (a second client given the same one throws `INVALID_OPTION`)."
       const counters = stats();
-      make({ use: [counters] });
-      expect(() => make({ use: [counters] })).to.throw().with.property('code', 'INVALID_OPTION');
+      await make({ use: [counters] });
+      expect(() => create({ use: [counters] })).to.throw().with.property('code', 'INVALID_OPTION');
     });
 
-    it('stats() snapshot has the documented fields', () => {
+    it('stats() snapshot has the documented fields', async () => {
       // guide §11: the snapshot's fields: attempts, reconnects, messagesIn, messagesOut, bytesIn,
       // bytesOut, rtt, connectedTime, queued
       const counters = stats();
-      make({ use: [counters] });
+      await make({ use: [counters] });
       expect(Object.keys(counters.snapshot()).sort()).to.deep.equal(
         ['attempts', 'bytesIn', 'bytesOut', 'connectedTime', 'messagesIn', 'messagesOut', 'queued', 'reconnects', 'rtt'].sort(),
       );
     });
 
-    it('debug() logs to console.debug by default, each line starting with [steadysocket]', () => {
+    it('debug() logs to console.debug by default, each line starting with [steadysocket]', async () => {
       // guide §11: "to `log` (default `console.debug`), each starting with `[steadysocket]`"
       const original = console.debug;
       const lines: string[] = [];
       console.debug = (line: string) => lines.push(line);
       try {
-        const socket = make({ use: [debug()] });
+        const socket = await make({ use: [debug()] });
         FakeWebSocket.last.serverOpen();
         FakeWebSocket.last.fail();
         void socket.close();
@@ -583,7 +589,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('acks(): the default timeout is 30000 ms (ACK_TIMEOUT and a drop with reason ack-timeout)', async () => {
       // guide §16: "timeout: 30_000, // default; Infinity: wait for ever" and "its `deliver()` rejects
       // with `ACK_TIMEOUT` and a `drop` event reports reason `ack-timeout`"
-      const socket = make({ use: [acks({ id: (m: unknown) => (m as string).slice(0, 1), ack: (m: unknown) => (m === 'ack' ? 'x' : undefined) })] });
+      const socket = await make({ use: [acks({ id: (m: unknown) => (m as string).slice(0, 1), ack: (m: unknown) => (m === 'ack' ? 'x' : undefined) })] });
       FakeWebSocket.last.serverOpen();
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${d.reason}:${d.error.code}`));
@@ -597,7 +603,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
 
     it('acks(): time spent disconnected does not count; the wait starts again at every write', async () => {
       // guide §16: "Time spent disconnected does not count: the wait starts again at every write."
-      const socket = make({ use: [acks({ id: (m: unknown) => m as string, ack: () => undefined, timeout: 1000 })] });
+      const socket = await make({ use: [acks({ id: (m: unknown) => m as string, ack: () => undefined, timeout: 1000 })] });
       FakeWebSocket.last.serverOpen();
       let settled = '';
       socket.deliver('m').then(() => (settled = 'resolved'), (e) => (settled = e.code));
@@ -618,7 +624,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('ping(): the default timeout is 10 s (PING_TIMEOUT), and CONNECTION_CLOSED when not open', async () => {
       // guide §16 ping(): "It rejects with `PING_TIMEOUT` (no pong within `timeout`, default 10 s),
       // `CONNECTION_CLOSED` (not open, or the connection ended)"
-      const socket = make({ use: [heartbeat({ interval: 60_000, timeout: 60_000, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
+      const socket = await make({ use: [heartbeat({ interval: 60_000, timeout: 60_000, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
       expect((await rejection(ping(socket)))).to.have.property('code', 'CONNECTION_CLOSED');
       FakeWebSocket.last.serverOpen();
       let settled = '';
@@ -635,7 +641,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
       // guide §16: "`REQUEST_TIMEOUT` | no reply within `timeout` (per feature, or per request)" —
       // the default is only in src/features/requests.ts ("Default: 30000"); pinned here.
       const rpc = requests();
-      const socket = make({ codec: json(), use: [rpc] });
+      const socket = await make({ codec: json(), use: [rpc] });
       FakeWebSocket.last.serverOpen();
       let settled = '';
       rpc.request({ op: 'x' }).then(() => (settled = 'resolved'), (e) => (settled = e.code));
@@ -651,7 +657,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
 
     it('ttl(): expired messages are dropped with reason expired while the socket is still down', async () => {
       // guide §5: "expired messages are dropped with reason `expired`, whether the socket is still down or not"
-      const socket = make({ use: [ttl(500)] });
+      const socket = await make({ use: [ttl(500)] });
       const drops: string[] = [];
       socket.on('drop', (d) => drops.push(`${d.data}:${d.reason}:${d.error.code}`));
       socket.send('late');
@@ -665,7 +671,7 @@ describe('docs promises without another test (fake transport, fake clock)', () =
     it('ready(): while the step runs the state is connecting and send() from the app queues behind the step', async () => {
       // guide §6: "While the step runs the state is still `connecting`, so `send()` from the rest of the app queues."
       let release!: () => void;
-      const socket = make({ use: [ready(async ({ send }) => { send('hello'); await new Promise<void>((r) => (release = r)); })] });
+      const socket = await make({ use: [ready(async ({ send }) => { send('hello'); await new Promise<void>((r) => (release = r)); })] });
       FakeWebSocket.last.serverOpen();
       await Promise.resolve();
       expect(socket.state).to.equal('connecting');

@@ -981,7 +981,7 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
       delete global.reportError;
     });
 
-    function make(options: ConstructorParameters<typeof SteadySocket<unknown, unknown>>[1]) {
+    async function make(options: ConstructorParameters<typeof SteadySocket<unknown, unknown>>[1]) {
       const client = new SteadySocket<unknown, unknown>(URL, { WebSocket: FakeWebSocket as never, codec: json(), jitter: 0, ...options });
       socket = client;
       const events: string[] = [];
@@ -990,7 +990,7 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
       client.on('reconnecting', (info) => events.push(`reconnecting delay ${info.delay}`));
       client.on('error', (error) => events.push(`error ${error.code}`));
       client.on('message', (message) => events.push(`message ${JSON.stringify(message)}`));
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       return { client, events };
     }
 
@@ -1000,8 +1000,8 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
      * up to interval + 2 × timeout − 1 ms (10,999 ms here). The guide now says
      * `interval + timeout + max(interval, timeout)`; this pins both sides of it.
      */
-    it('heartbeat: a connection silent after a message that answered a probe is dropped within interval + timeout + max(interval, timeout) of that message', () => {
-      const { client, events } = make({
+    it('heartbeat: a connection silent after a message that answered a probe is dropped within interval + timeout + max(interval, timeout) of that message', async () => {
+      const { client, events } = await make({
         use: [heartbeat<unknown, unknown>({ interval: 1000, timeout: 5000, ping: () => PING, isPong: (m) => (m as { t?: string })?.t === 'pong' })],
       });
       FakeWebSocket.last.serverOpen();
@@ -1024,8 +1024,8 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
      * nothing in `closing` (client.ts _drop, the state test), and _startAttempt() after the old
      * socket is gone never asks the feature.
      */
-    it('pageSignals: a reconnect() in its closing handshake when the page enters the back/forward cache opens no socket until pageshow', () => {
-      const { client, events } = make({ use: [pageSignals(win as never)] });
+    it('pageSignals: a reconnect() in its closing handshake when the page enters the back/forward cache opens no socket until pageshow', async () => {
+      const { client, events } = await make({ use: [pageSignals(win as never)] });
       FakeWebSocket.last.serverOpen();
       client.reconnect(); // open -> closing
       win.dispatch('pagehide', { persisted: true }); // into the back/forward cache
@@ -1046,8 +1046,8 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
      * only past the state test). The next failure then waits for ever (`waiting()` hook:
      * `if (suspended) info.delay = Infinity`), though the page is visible and online.
      */
-    it('pageSignals: after pageshow during an attempt, the next failure backs off instead of waiting for ever', () => {
-      const { client, events } = make({ minDelay: 100, maxDelay: 1000, use: [pageSignals(win as never)] });
+    it('pageSignals: after pageshow during an attempt, the next failure backs off instead of waiting for ever', async () => {
+      const { client, events } = await make({ minDelay: 100, maxDelay: 1000, use: [pageSignals(win as never)] });
       FakeWebSocket.last.serverOpen();
       win.dispatch('pagehide', { persisted: true }); // close 1000 'page hidden', wait for pageshow
       expect(events).to.include('close 1000 page hidden');
@@ -1070,7 +1070,7 @@ describe('features against a model (property-based: heartbeat, pageSignals, read
      * Arguable: no ping of the heartbeat is out then (an unasked pong).
      */
     it('heartbeat + ready: a pong that arrives while the ready step runs is not emitted as a message', async () => {
-      const { events } = make({
+      const { events } = await make({
         use: [
           heartbeat<unknown, unknown>({ interval: 1000, timeout: 500, ping: () => PING, isPong: (m) => (m as { t?: string })?.t === 'pong' }),
           ready<unknown, unknown>(async ({ next }) => {

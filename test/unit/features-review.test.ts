@@ -67,10 +67,14 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     FakeWs.made = [];
   });
 
-  function open(options: Options = {}, url = 'wss://example.org/feed') {
-    const socket = new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options });
-    kit.track(socket);
-    clock.runMicrotasks();
+  /** A client, tracked; its first attempt not started yet (what the constructor throws, it throws). */
+  function create(options: Options = {}, url = 'wss://example.org/feed') {
+    return kit.track(new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options }));
+  }
+
+  async function open(options?: Options, url?: string) {
+    const socket = create(options, url);
+    await Promise.resolve(); // the first attempt
     return socket;
   }
 
@@ -99,8 +103,8 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
 
   describe('regressions', () => {
     describe('debug(): a sink that throws', () => {
-      it('does not stop the heartbeat: nothing escapes the timer and a dead connection is dropped', () => {
-        const socket = open({ use: [debug(throwingSink), heartbeat({ interval: 1000, timeout: 500, ...appPing })] });
+      it('does not stop the heartbeat: nothing escapes the timer and a dead connection is dropped', async () => {
+        const socket = await open({ use: [debug(throwingSink), heartbeat({ interval: 1000, timeout: 500, ...appPing })] });
         socket.on('error', () => {});
         FakeWebSocket.last.serverOpen();
         const escaped: unknown[] = [];
@@ -121,9 +125,9 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
         expect(escaped, 'exceptions thrown out of a timer callback').to.deep.equal([]);
       });
 
-      it('does not make pageSignals ignore online: a waiting client is woken', () => {
+      it('does not make pageSignals ignore online: a waiting client is woken', async () => {
         const page = new FakeWindow();
-        const socket = open({ minDelay: 60_000, jitter: 0, use: [debug(throwingSink), pageSignals(page)] });
+        const socket = await open({ minDelay: 60_000, jitter: 0, use: [debug(throwingSink), pageSignals(page)] });
         FakeWebSocket.last.fail();
         expect(socket.state).to.equal('waiting');
         try {
@@ -135,11 +139,11 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       });
 
       it('does not make the constructor throw (warning about another client\'s option name)', () => {
-        expect(() => open({ use: [debug(throwingSink)], maxReconnectAttempts: 5 } as never)).to.not.throw();
+        expect(() => create({ use: [debug(throwingSink)], maxReconnectAttempts: 5 } as never)).to.not.throw();
       });
     });
 
-    it('debug(): names the URL each attempt tries (url provider), not the previous one', () => {
+    it('debug(): names the URL each attempt tries (url provider), not the previous one', async () => {
       const lines: string[] = [];
       let n = 0;
       const socket = new SteadySocket<unknown, unknown>(() => `wss://host${++n}.example/`, {
@@ -149,7 +153,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
         use: [debug((line) => lines.push(line))],
       });
       kit.track(socket);
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       FakeWebSocket.last.fail();
       clock.tick(10);
       expect(FakeWebSocket.last.url).to.equal('wss://host2.example/');
@@ -157,8 +161,8 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       expect(connecting, 'one line per attempt, with the URL it tries').to.deep.equal(['[steadysocket] connecting to wss://host1.example/', '[steadysocket] connecting to wss://host2.example/']);
     });
 
-    it('heartbeat: a timeout above 2^31-1 ms is waited out in full', () => {
-      const socket = open({ connectTimeout: Infinity, use: [heartbeat({ interval: 1000, timeout: 2 ** 32, ...appPing })] });
+    it('heartbeat: a timeout above 2^31-1 ms is waited out in full', async () => {
+      const socket = await open({ connectTimeout: Infinity, use: [heartbeat({ interval: 1000, timeout: 2 ** 32, ...appPing })] });
       socket.on('error', () => {});
       FakeWebSocket.last.serverOpen();
       clock.tick(1000);
@@ -168,7 +172,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     });
 
     it('messages(): two pending next() calls settle in order', async () => {
-      const socket = open();
+      const socket = await open();
       FakeWebSocket.last.serverOpen();
       const iterator = messages(socket);
       const first = iterator.next();
@@ -182,7 +186,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     it('ready(): a second ready step does not run on a connection that already closed', async () => {
       let releaseFirst!: () => void;
       let second: { next: Promise<unknown>; signal: AbortSignal } | undefined;
-      const socket = open({
+      const socket = await open({
         connectTimeout: Infinity,
         minDelay: 60_000,
         jitter: 0,
@@ -209,17 +213,17 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       }
     });
 
-    it('constructor: a feature that throws leaves no page listeners of the features before it', () => {
+    it('constructor: a feature that throws leaves no page listeners of the features before it', async () => {
       const page = new FakeWindow();
       const counters = stats();
-      open({ use: [counters] });
-      expect(() => open({ use: [pageSignals(page), counters] })).to.throw(SteadySocketError).with.property('code', 'INVALID_OPTION');
+      await open({ use: [counters] });
+      expect(() => create({ use: [pageSignals(page), counters] })).to.throw(SteadySocketError).with.property('code', 'INVALID_OPTION');
       expect(page.count, 'listeners of a client that was never made').to.equal(0);
     });
 
-    it('pageSignals: pageshow while navigator.onLine is false waits at most maxDelay, as offline does', () => {
+    it('pageSignals: pageshow while navigator.onLine is false waits at most maxDelay, as offline does', async () => {
       const page = new FakeWindow();
-      const socket = open({ minDelay: 10, maxDelay: 20_000, jitter: 0, use: [pageSignals(page)] });
+      const socket = await open({ minDelay: 10, maxDelay: 20_000, jitter: 0, use: [pageSignals(page)] });
       FakeWebSocket.last.serverOpen();
       page.dispatch('pagehide', { persisted: true });
       expect(socket.state).to.equal('waiting');
@@ -229,7 +233,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       expect(FakeWebSocket.instances, 'a fallback attempt within maxDelay').to.have.length(2);
     });
 
-    it('pageSignals: an offline event while waiting keeps a 1-hour Retry-After', () => {
+    it('pageSignals: an offline event while waiting keeps a 1-hour Retry-After', async () => {
       const page = new FakeWindow();
       const socket = new SteadySocket<unknown, unknown>('wss://example.org/feed', {
         WebSocket: FakeWs as never,
@@ -242,7 +246,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       socket.on('error', () => {});
       const delays: number[] = [];
       socket.on('reconnecting', (info) => delays.push(info.delay));
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       FakeWs.made[0].reject(503, '3600');
       expect(delays).to.deep.equal([3_600_000]);
       page.navigator.onLine = false;
@@ -251,9 +255,9 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       expect(FakeWs.made, 'attempts before the hour the server asked for').to.have.length(1);
     });
 
-    it('pageSignals: pagehide with maxRetries 0 holds for pageshow (the page\'s own close is not a failure)', () => {
+    it('pageSignals: pagehide with maxRetries 0 holds for pageshow (the page\'s own close is not a failure)', async () => {
       const page = new FakeWindow();
-      const socket = open({ maxRetries: 0, use: [pageSignals(page)] });
+      const socket = await open({ maxRetries: 0, use: [pageSignals(page)] });
       const errors: string[] = [];
       socket.on('error', (error) => errors.push(error.code));
       FakeWebSocket.last.serverOpen();
@@ -272,7 +276,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       for (const kind of ['throw', 'reject', 'never', 'close', 'reconnect', 'send', 'late']) {
         FakeWebSocket.reset();
         let finishLate!: () => void;
-        const socket = open({
+        const socket = await open({
           connectTimeout: 1000,
           minDelay: 60_000,
           jitter: 0,
@@ -319,9 +323,9 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       });
     });
 
-    it('stats(): exact counters across a reconnect with acks (re-sent message counted again, acks counted in)', () => {
+    it('stats(): exact counters across a reconnect with acks (re-sent message counted again, acks counted in)', async () => {
       const counters = stats();
-      const socket = open({ minDelay: 10, jitter: 0, codec: json(), use: [counters, acks<any, any>({ id: (m) => m.id, ack: (m) => m.ack })] }) as SteadySocket<any, any>;
+      const socket = await open({ minDelay: 10, jitter: 0, codec: json(), use: [counters, acks<any, any>({ id: (m) => m.id, ack: (m) => m.ack })] }) as SteadySocket<any, any>;
       const a = JSON.stringify({ id: 1, t: 'a' });
       const b = JSON.stringify({ id: 2, t: 'b' });
       socket.send({ id: 1, t: 'a' });
@@ -350,7 +354,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     });
 
     it('json(): circular, BigInt, undefined, functions, symbols and a throwing toJSON give ENCODE_FAILED; bad input gives DECODE_FAILED', async () => {
-      const socket = open({ codec: json() });
+      const socket = await open({ codec: json() });
       const errors: string[] = [];
       socket.on('error', (error) => errors.push(error.code));
       const circular: Record<string, unknown> = {};
@@ -387,7 +391,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       });
       kit.track(socket);
       socket.on('error', () => {});
-      clock.runMicrotasks();
+      await Promise.resolve(); // the first attempt
       FakeWebSocket.last.fail();
       clock.tick(10);
       FakeWebSocket.last.serverOpen();
@@ -399,7 +403,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     });
 
     it('messages(): break and throw stop listening, iterators are independent, close ends a pending next(), an iterator made after close is done', async () => {
-      const socket = open();
+      const socket = await open();
       FakeWebSocket.last.serverOpen();
       const a = messages(socket);
       const b = messages(socket);
@@ -435,8 +439,8 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     it('pageSignals(): one feature on two clients, rapid pagehide/pageshow/offline/online/visible: one live socket each, listeners removed on close', async () => {
       const page = new FakeWindow();
       const feature = pageSignals(page);
-      const first = open({ minDelay: 10, jitter: 0, use: [feature] });
-      const second = open({ minDelay: 10, jitter: 0, use: [feature] });
+      const first = await open({ minDelay: 10, jitter: 0, use: [feature] });
+      const second = await open({ minDelay: 10, jitter: 0, use: [feature] });
       expect(page.count).to.equal(10);
       for (const ws of FakeWebSocket.instances) ws.serverOpen();
       for (let i = 0; i < 5; i++) {
@@ -463,7 +467,7 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
     });
 
     it('heartbeat(): wakes from sleep with a probe, ignores a detached socket\'s pong, leaves no timer after close', async () => {
-      const socket = open({ minDelay: 10, jitter: 0, use: [heartbeat({ interval: 1000, timeout: 500, ...appPing })] });
+      const socket = await open({ minDelay: 10, jitter: 0, use: [heartbeat({ interval: 1000, timeout: 500, ...appPing })] });
       socket.on('error', () => {});
       const first = FakeWebSocket.last;
       first.serverOpen();
@@ -488,11 +492,11 @@ describe('features: adversarial review (fake transport, fake clock, fake window)
       expect(clock.countTimers()).to.equal(0);
     });
 
-    it('public methods called from feature-driven events (HEARTBEAT_TIMEOUT error, page-hidden close, Infinity wait) leave one socket and, after close, no timer or page listener', () => {
+    it('public methods called from feature-driven events (HEARTBEAT_TIMEOUT error, page-hidden close, Infinity wait) leave one socket and, after close, no timer or page listener', async () => {
       for (const variant of ['close/error', 'reconnect/error', 'close/close', 'reconnect/close', 'send/reconnecting', 'close/reconnecting']) {
         FakeWebSocket.reset();
         const page = new FakeWindow();
-        const socket = open({ minDelay: 10, jitter: 0, use: [pageSignals(page), heartbeat({ interval: 100, timeout: 50, ...appPing })] });
+        const socket = await open({ minDelay: 10, jitter: 0, use: [pageSignals(page), heartbeat({ interval: 100, timeout: 50, ...appPing })] });
         const [how, event] = variant.split('/');
         socket.once(event as 'error', () => {
           if (how === 'close') void socket.close();

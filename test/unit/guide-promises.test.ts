@@ -32,10 +32,10 @@ describe('promises of the guide (fake transport, fake clock)', () => {
   const open = fakeOpener<unknown, unknown>(kit, { minDelay: 100, maxDelay: 100, jitter: 0 });
 
   /** A client of `url` over the fake transport, tracked by the kit, its first attempt started. */
-  function openAt(url: string, options: SteadySocketOptions<unknown, unknown>): SteadySocket<unknown, unknown> {
+  async function openAt(url: string, options: SteadySocketOptions<unknown, unknown>): Promise<SteadySocket<unknown, unknown>> {
     const socket = kit.track(new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options }));
     socket.on('error', () => {});
-    kit.clock.runMicrotasks();
+    await Promise.resolve(); // the first attempt
     return socket;
   }
 
@@ -43,9 +43,9 @@ describe('promises of the guide (fake transport, fake clock)', () => {
   // superseded), for passing to `fetch` and the like."
   describe('the ready step\'s signal is aborted when its connection is abandoned', () => {
     /** A client whose ready step never settles, opened by the server; returns the step's context. */
-    function stuckInReady(options: SteadySocketOptions<unknown, unknown> = {}) {
+    async function stuckInReady(options: SteadySocketOptions<unknown, unknown> = {}) {
       let context: ReadyContext<unknown, unknown> | undefined;
-      const socket = open({
+      const socket = await open({
         ...options,
         use: [
           ready((ctx) => {
@@ -61,16 +61,16 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       return { socket, signal: context!.signal };
     }
 
-    it('timed out: connectTimeout expires during the step', () => {
-      const { signal } = stuckInReady({ connectTimeout: 1000 });
+    it('timed out: connectTimeout expires during the step', async () => {
+      const { signal } = await stuckInReady({ connectTimeout: 1000 });
       kit.clock.tick(999);
       expect(signal.aborted).to.equal(false);
       kit.clock.tick(1);
       expect(signal.aborted).to.equal(true);
     });
 
-    it('superseded: reconnect() during the step, at once (not when the closing handshake ends)', () => {
-      const { socket, signal } = stuckInReady();
+    it('superseded: reconnect() during the step, at once (not when the closing handshake ends)', async () => {
+      const { socket, signal } = await stuckInReady();
       let abortedWhenNextStarted: boolean | undefined;
       socket.on('state', (state) => state === 'connecting' && (abortedWhenNextStarted ??= signal.aborted));
       socket.reconnect();
@@ -82,7 +82,7 @@ describe('promises of the guide (fake transport, fake clock)', () => {
     });
 
     it('closed by the app: close() during the step, at once (not when the closing handshake ends)', async () => {
-      const { socket, signal } = stuckInReady();
+      const { socket, signal } = await stuckInReady();
       const closed = socket.close();
       expect(signal.aborted, 'aborted when close() is called').to.equal(true);
       kit.clock.tick(5);
@@ -90,8 +90,8 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       expect(signal.aborted).to.equal(true);
     });
 
-    it('closed by the server during the step', () => {
-      const { signal } = stuckInReady();
+    it('closed by the server during the step', async () => {
+      const { signal } = await stuckInReady();
       FakeWebSocket.last.serverClose(1001);
       expect(signal.aborted).to.equal(true);
     });
@@ -113,9 +113,9 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       return counts;
     };
 
-    it('lifecycle: state changes, each attempt\'s URL, an open, closes, an error, retry waits and a drop', () => {
+    it('lifecycle: state changes, each attempt\'s URL, an open, closes, an error, retry waits and a drop', async () => {
       const lines: string[] = [];
-      const socket = open({ maxMessages: 1, overflow: 'drop-oldest', use: [debug((line) => lines.push(line))] });
+      const socket = await open({ maxMessages: 1, overflow: 'drop-oldest', use: [debug((line) => lines.push(line))] });
       socket.send('a');
       socket.send('b'); // evicts 'a'
       FakeWebSocket.last.serverOpen();
@@ -141,10 +141,10 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       });
     });
 
-    it('page decisions: offline (while waiting and at a failure), back online, into the back/forward cache and out', () => {
+    it('page decisions: offline (while waiting and at a failure), back online, into the back/forward cache and out', async () => {
       const page = new FakeWindow();
       const lines: string[] = [];
-      const socket = open({ maxDelay: 20_000, use: [pageSignals(page), debug((line) => lines.push(line))] });
+      const socket = await open({ maxDelay: 20_000, use: [pageSignals(page), debug((line) => lines.push(line))] });
       FakeWebSocket.last.fail(); // waiting 100 ms
       page.navigator.onLine = false;
       page.dispatch('offline'); // holds the attempt
@@ -175,11 +175,11 @@ describe('promises of the guide (fake transport, fake clock)', () => {
 
   // guide §16, acks(): "`dedupe` remembers the last `window` incoming ids (default 1000); a message
   // with one of them is not delivered again."
-  it('acks({ dedupe }) without a window remembers the last 1000 incoming ids', () => {
+  it('acks({ dedupe }) without a window remembers the last 1000 incoming ids', async () => {
     /** Whether id 0, received again after `between` other ids, is delivered the second time. */
-    const deliveredAgainAfter = (between: number) => {
+    const deliveredAgainAfter = async (between: number) => {
       FakeWebSocket.reset();
-      const socket = open({ use: [acks({ id: () => undefined, ack: () => undefined, dedupe: { id: (m: unknown) => (m as { id: number }).id } })] });
+      const socket = await open({ use: [acks({ id: () => undefined, ack: () => undefined, dedupe: { id: (m: unknown) => (m as { id: number }).id } })] });
       const got: number[] = [];
       socket.on('message', (m) => got.push((m as { id: number }).id));
       const ws = FakeWebSocket.last;
@@ -194,9 +194,9 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       return got.length === between + 2;
     };
     // 999 ids between: the last 1000 ids are id 0 and those 999, so id 0 is remembered.
-    expect(deliveredAgainAfter(999), 'within the last 1000 ids: suppressed').to.equal(false);
+    expect(await deliveredAgainAfter(999), 'within the last 1000 ids: suppressed').to.equal(false);
     // 1000 ids between: id 0 is the 1001st most recent, forgotten.
-    expect(deliveredAgainAfter(1000), 'beyond the last 1000 ids: delivered again').to.equal(true);
+    expect(await deliveredAgainAfter(1000), 'beyond the last 1000 ids: delivered again').to.equal(true);
   });
 
   // guide §16, requests(): "`wrap(id, data)` and `match(message) → { id, result?, error? }` speak any
@@ -209,7 +209,7 @@ describe('promises of the guide (fake transport, fake clock)', () => {
         return reply ? { id: Number(reply[1]), result: reply[2] } : undefined;
       },
     });
-    const socket = open({ use: [rpc] });
+    const socket = await open({ use: [rpc] });
     const messages: unknown[] = [];
     socket.on('message', (m) => messages.push(m));
     FakeWebSocket.last.serverOpen();
@@ -223,10 +223,10 @@ describe('promises of the guide (fake transport, fake clock)', () => {
 
   // docs/migration.md (sockette): "sockette resets its count as soon as a connection opens; here
   // only after `stableAfter` ms (set `stableAfter: 0` for sockette's behaviour)".
-  it('stableAfter: 0 resets the failure count on every open (1, 1, 1; the default 5000 counts 1, 2, 3)', () => {
-    const attempts = (options: SteadySocketOptions<unknown, unknown>) => {
+  it('stableAfter: 0 resets the failure count on every open (1, 1, 1; the default 5000 counts 1, 2, 3)', async () => {
+    const attempts = async (options: SteadySocketOptions<unknown, unknown>) => {
       FakeWebSocket.reset();
-      const socket = open(options);
+      const socket = await open(options);
       const seen: number[] = [];
       socket.on('close', (info) => seen.push(info.attempt));
       for (let i = 0; i < 3; i++) {
@@ -237,14 +237,14 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       void socket.close();
       return seen;
     };
-    expect(attempts({ stableAfter: 0 })).to.deep.equal([1, 1, 1]);
-    expect(attempts({})).to.deep.equal([1, 2, 3]);
+    expect(await attempts({ stableAfter: 0 })).to.deep.equal([1, 1, 1]);
+    expect(await attempts({})).to.deep.equal([1, 2, 3]);
   });
 
   // docs/migration.md (websocket-ts): "`withBuffer(new ArrayQueue())` (unbounded) | the outbox;
   // `maxMessages: Infinity, maxBytes: Infinity` for unbounded".
-  it('maxMessages: Infinity, maxBytes: Infinity are accepted and queue past the default limits', () => {
-    const socket = open({ maxMessages: Infinity, maxBytes: Infinity });
+  it('maxMessages: Infinity, maxBytes: Infinity are accepted and queue past the default limits', async () => {
+    const socket = await open({ maxMessages: Infinity, maxBytes: Infinity });
     const drops: unknown[] = [];
     socket.on('drop', (info) => drops.push(info.reason));
     const big = new Uint8Array(17 * 1024 * 1024); // above the default maxBytes of 16 MiB
@@ -259,10 +259,10 @@ describe('promises of the guide (fake transport, fake clock)', () => {
 
   // guide §12: "Errors and `debug` lines show a subprotocol longer than 24 characters by its length
   // only (`(71 characters, not shown)`); shorter ones [...] are shown as they are."
-  it('PROTOCOL_NOT_NEGOTIATED shows a subprotocol of 24 characters as it is, one of 25 by its length only', () => {
-    const messageFor = (offered: string) => {
+  it('PROTOCOL_NOT_NEGOTIATED shows a subprotocol of 24 characters as it is, one of 25 by its length only', async () => {
+    const messageFor = async (offered: string) => {
       FakeWebSocket.reset();
-      const socket = open({ protocols: [offered], maxRetries: 0 });
+      const socket = await open({ protocols: [offered], maxRetries: 0 });
       const errors: SteadySocketError[] = [];
       socket.on('error', (error) => errors.push(error));
       FakeWebSocket.last.serverOpen('other');
@@ -272,23 +272,23 @@ describe('promises of the guide (fake transport, fake clock)', () => {
     };
     const name24 = 'a'.repeat(24);
     const name25 = 'b'.repeat(25);
-    const shown = messageFor(name24);
+    const shown = await messageFor(name24);
     expect(shown).to.include(`"${name24}"`);
     expect(shown).to.not.include('characters, not shown');
-    const hidden = messageFor(name25);
+    const hidden = await messageFor(name25);
     expect(hidden).to.include('(25 characters, not shown)');
     expect(hidden).to.not.include(name25);
   });
 
   // guide §3: "A URL on the machine itself (`localhost`, `127.x.x.x`, `[::1]`) needs no network, so
   // for it `navigator.onLine` is ignored."
-  it('pageSignals(): navigator.onLine false holds no attempt to localhost, [::1] or 127.0.0.2, and holds one to another host', () => {
+  it('pageSignals(): navigator.onLine false holds no attempt to localhost, [::1] or 127.0.0.2, and holds one to another host', async () => {
     /** Whether an attempt to `url` that failed while offline is retried after minDelay (100 ms). */
-    const retriedAtOnce = (url: string) => {
+    const retriedAtOnce = async (url: string) => {
       FakeWebSocket.reset();
       const page = new FakeWindow();
       page.navigator.onLine = false;
-      const socket = openAt(url, { minDelay: 100, maxDelay: 20_000, jitter: 0, use: [pageSignals(page)] });
+      const socket = await openAt(url, { minDelay: 100, maxDelay: 20_000, jitter: 0, use: [pageSignals(page)] });
       const waits: ReconnectingInfo[] = [];
       socket.on('reconnecting', (info) => waits.push(info));
       FakeWebSocket.last.fail();
@@ -298,10 +298,10 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       void socket.close();
       return retried;
     };
-    expect(retriedAtOnce('ws://localhost:9/'), 'localhost').to.equal(true);
-    expect(retriedAtOnce('ws://[::1]:9/'), '[::1]').to.equal(true);
-    expect(retriedAtOnce('ws://127.0.0.2:9/'), '127.0.0.2').to.equal(true);
-    expect(retriedAtOnce('wss://example.org/'), 'a host on the network').to.equal(false);
+    expect(await retriedAtOnce('ws://localhost:9/'), 'localhost').to.equal(true);
+    expect(await retriedAtOnce('ws://[::1]:9/'), '[::1]').to.equal(true);
+    expect(await retriedAtOnce('ws://127.0.0.2:9/'), '127.0.0.2').to.equal(true);
+    expect(await retriedAtOnce('wss://example.org/'), 'a host on the network').to.equal(false);
   });
 
   // guide §14, "What 1006 means": "steadysocket itself abandoned the connection: [...] or a
@@ -316,8 +316,8 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       }
     }
 
-    function openNeverClosing() {
-      const socket = open({ WebSocket: NeverClosing as never, closeTimeout: 1000 });
+    async function openNeverClosing() {
+      const socket = await open({ WebSocket: NeverClosing as never, closeTimeout: 1000 });
       const closes: CloseInfo[] = [];
       socket.on('close', (info) => closes.push(info));
       FakeWebSocket.last.serverOpen();
@@ -325,7 +325,7 @@ describe('promises of the guide (fake transport, fake clock)', () => {
     }
 
     it('close()', async () => {
-      const { socket, closes } = openNeverClosing();
+      const { socket, closes } = await openNeverClosing();
       const done = socket.close();
       kit.clock.tick(999);
       expect(closes, 'still waiting for the handshake').to.deep.equal([]);
@@ -334,8 +334,8 @@ describe('promises of the guide (fake transport, fake clock)', () => {
       expect(closes.map((c) => ({ code: c.code, wasClean: c.wasClean }))).to.deep.equal([{ code: 1006, wasClean: false }]);
     });
 
-    it('reconnect()', () => {
-      const { socket, closes } = openNeverClosing();
+    it('reconnect()', async () => {
+      const { socket, closes } = await openNeverClosing();
       socket.reconnect();
       kit.clock.tick(999);
       expect(closes, 'still waiting for the handshake').to.deep.equal([]);
