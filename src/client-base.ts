@@ -157,9 +157,9 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     }
     socket.send(wire as never);
     // Whoever keeps the message (acks) first, then whoever watches writes (persist saves what is kept).
-    if (entry) for (const hooks of this._hooks) if (hooks.written?.(entry, socket)) kept = true;
-    // Per message: an indexed loop (see HOT_PATH above).
+    // Per message: indexed loops (see HOT_PATH above).
     const hooks = this._hooks;
+    if (entry) for (let i = 0; i < hooks.length; i++) if (hooks[i].written?.(entry, socket)) kept = true;
     for (let i = 0; i < hooks.length; i++) hooks[i].sent?.(wire);
     if (!kept) settle?.resolve();
     return undefined;
