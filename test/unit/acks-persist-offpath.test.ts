@@ -345,6 +345,77 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(onDisk(), 'acknowledged: removed').to.deep.equal([]);
     });
 
+    it('the first attempt (a promise job after new) copes with whatever a listener of an event before it does, at extreme timings', async () => {
+      // A sync store that cannot be read: its STORAGE_FAILED comes on a promise job the constructor
+      // queued before the first attempt's, so its listener runs while no attempt has started.
+      const unreadable = {
+        loadSync: (): StoredMessage[] => {
+          throw new Error('unreadable');
+        },
+        saveSync: () => {},
+        load: async () => [],
+        save: async () => {},
+        clear: async () => {},
+      };
+      const writtenIds = () => FakeWebSocket.last.sent.map((text) => (JSON.parse(text as string) as Msg).id);
+      const actions = ['throw', 'close', 'reconnect', 'send', 'deliver', 'nothing'] as const;
+      for (const action of actions) {
+        for (const [connectTimeout, minDelay] of [[1, 0], [Infinity, 0], [10_000, Number.MAX_SAFE_INTEGER]] as const) {
+          const label = `${action}, connectTimeout ${connectTimeout}, minDelay ${minDelay}`;
+          FakeWebSocket.reset();
+          errors.length = 0;
+          const socket = kit.track(
+            new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), connectTimeout, minDelay, maxDelay: Infinity, use: [persist(unreadable, { sync: true })] }),
+          );
+          let closing: Promise<void> | undefined;
+          let delivered: Promise<string> | undefined;
+          const codes: string[] = [];
+          socket.on('error', (error) => {
+            codes.push(error.code);
+            if (codes.length > 1) return;
+            expect(FakeWebSocket.instances, `${label}: before the first attempt`).to.have.length(0);
+            if (action === 'throw') throw new Error('a listener that throws');
+            if (action === 'close') closing = socket.close();
+            if (action === 'reconnect') socket.reconnect();
+            if (action === 'send') socket.send({ id: 1 });
+            if (action === 'deliver') delivered = outcome(socket.deliver({ id: 1 }));
+          });
+          await clock.tickAsync(0);
+          expect(codes[0], label).to.equal('STORAGE_FAILED');
+          if (action === 'close') {
+            await closing;
+            expect(FakeWebSocket.instances, `${label}: no attempt after close()`).to.have.length(0);
+            expect(socket.state, label).to.equal('closed');
+            continue;
+          }
+          expect(FakeWebSocket.instances, `${label}: exactly one attempt`).to.have.length(1);
+          expect(errors.map((e) => (e as Error).message), `${label}: a throw is reported, nothing else`).to.deep.equal(action === 'throw' ? ['a listener that throws'] : []);
+          await serverOpen(socket); // persist()'s gate: a promise chain
+          socket.send({ id: 2 });
+          expect(writtenIds(), `${label}: written in order`).to.deep.equal(action === 'send' || action === 'deliver' ? [1, 2] : [2]);
+          if (delivered) expect(await delivered, label).to.equal('resolved');
+          // The server then closes gracefully (1001; mid-stream closes over a real server are in
+          // test/integration/graceful-close.test.ts): the client waits (no time, or a delay clamped
+          // to what a timer holds), and what is sent meanwhile goes first on the next connection.
+          let delay = -1;
+          socket.once('reconnecting', (info) => (delay = info.delay));
+          FakeWebSocket.last.serverClose(1001, 'going away');
+          socket.send({ id: 3 });
+          expect(socket.state, label).to.equal('waiting');
+          expect(delay, `${label}: a delay a timer can hold`).to.be.within(0, 2 ** 31 - 1);
+          await clock.tickAsync(delay);
+          expect(FakeWebSocket.instances, `${label}: the next attempt`).to.have.length(2);
+          await serverOpen(socket);
+          expect(writtenIds(), `${label}: the wait's message first`).to.deep.equal([3]);
+          const done = socket.close();
+          FakeWebSocket.last.serverClose(1000);
+          await done;
+          await clock.tickAsync(10); // the fake socket's own close timer (5 ms)
+          expect(clock.countTimers(), `${label}: no timer left`).to.equal(0);
+        }
+      }
+    });
+
     it('with { sync: true }: stored messages dropped as overflow on restore are reported to listeners attached right after new', async () => {
       fileStore(file).saveSync([1, 2, 3].map((id) => ({ data: JSON.stringify({ id }) })));
       const drops: (number | undefined)[] = [];
