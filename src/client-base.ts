@@ -233,11 +233,12 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     const socket = this._writable();
     const outbox = this._outbox;
     if (!socket || this._held) return;
-    const now = Date.now();
     // No outbox yet: still on to the drain wait below (flushed() before a reconnect waits on it).
     while (outbox && outbox.size > 0) {
       if (socket.bufferedAmount > this._opts.highWaterMark) return this._watchDrain();
-      const entry = outbox.shift(now);
+      // Expiry (ttl()) is judged per message, just before it is written: a flush is not one moment
+      // (a backlog takes time to write, and a busy machine may stall it), so the clock is read now.
+      const entry = outbox.shift(Date.now());
       if (!entry) break;
       if (this._state !== 'open' || this._conn !== socket) {
         // A drop listener (an expired message) closed or reconnected: keep this one for later.

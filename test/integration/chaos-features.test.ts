@@ -74,8 +74,8 @@ interface SocketLog {
   createdAt: number;
   /** Date.now() of every message frame received. */
   receipts: number[];
-  /** Every frame written, as text; `burstAt`: when the synchronous run of writes it belongs to (a flush) began. */
-  writes: { at: number; burstAt: number; text: string }[];
+  /** Every frame written, as text; `clockRead`: the client's latest look at the clock before it (see watchClock()). */
+  writes: { at: number; clockRead: number; text: string }[];
   /** When the client's state became open on this socket. */
   openedAt?: number;
   /** When the client's close event for this socket came (or close() was called while it was current). */
@@ -88,8 +88,24 @@ interface Drop {
   reason: string;
 }
 
-/** Date.now() when the current synchronous run of socket writes began (cleared on the next microtask). */
-let burst: number | undefined;
+/** The clock, for the harness: its reads stay out of `clockRead`. */
+const now = Date.now.bind(Date);
+/** While `watchClock()` is on, the latest Date.now() that anything but the harness read (the client under test). */
+let clockRead = 0;
+
+/**
+ * Records every Date.now() read outside the harness until the returned undo runs. At a socket
+ * write, `clockRead` is then no earlier than the moment the client judged what it writes: a check
+ * against it is exact, or stricter if something else read the clock in between, never looser.
+ */
+function watchClock(): () => void {
+  const original = Date.now;
+  Date.now = () => (clockRead = original.call(Date));
+  return () => {
+    Date.now = original;
+    clockRead = 0;
+  };
+}
 
 /**
  * One client's life as the test sees it: its sockets (a subclass of ws, the default transport),
@@ -128,18 +144,13 @@ class Watch {
         const live = watch.sockets.filter((ws) => ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN);
         if (live.length) watch.fail(`socket #${watch.sockets.length} created while socket(s) #${live.map((ws) => watch.sockets.indexOf(ws)).join(',')} were still connecting or open`);
         if (watch.closeResolved) watch.fail(`socket #${watch.sockets.length} created after close() resolved`);
-        const log: SocketLog = { url: String(args[0]), createdAt: Date.now(), receipts: [], writes: [] };
+        const log: SocketLog = { url: String(args[0]), createdAt: now(), receipts: [], writes: [] };
         watch.sockets.push(this);
         watch.logs.push(log);
-        this.on('message', () => log.receipts.push(Date.now()));
+        this.on('message', () => log.receipts.push(now()));
         const send = this.send.bind(this) as (...rest: unknown[]) => void;
         (this as unknown as { send: (...rest: unknown[]) => void }).send = (data: unknown, ...rest: unknown[]) => {
-          const at = Date.now();
-          if (burst === undefined) {
-            burst = at;
-            queueMicrotask(() => (burst = undefined));
-          }
-          log.writes.push({ at, burstAt: burst, text: typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString() });
+          log.writes.push({ at: now(), clockRead, text: typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString() });
           send(data, ...rest);
         };
       }
@@ -176,22 +187,22 @@ class Watch {
       if (state === 'open') {
         const open = this.sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
         if (open.length !== 1 || open[0] !== this.sockets[this.newest]) this.fail(`state open with ${open.length} OPEN socket(s), the newest being OPEN: ${this.sockets.at(-1)?.readyState === WebSocket.OPEN}`);
-        this.logs[this.newest].openedAt = Date.now();
+        this.logs[this.newest].openedAt = now();
       }
     });
-    client.on('open', (info) => this.opens.push({ seq: this.seq++, at: Date.now(), info, socket: this.newest, url: client.url }));
+    client.on('open', (info) => this.opens.push({ seq: this.seq++, at: now(), info, socket: this.newest, url: client.url }));
     client.on('close', (info) => {
       const log = this.logs[this.newest];
-      if (log && log.endedAt === undefined) log.endedAt = Date.now();
-      this.closes.push({ seq: this.seq++, at: Date.now(), info, socket: this.newest, url: client.url, afterClose: this.closeCalledAt !== undefined });
+      if (log && log.endedAt === undefined) log.endedAt = now();
+      this.closes.push({ seq: this.seq++, at: now(), info, socket: this.newest, url: client.url, afterClose: this.closeCalledAt !== undefined });
     });
-    client.on('error', (error) => this.errors.push({ at: Date.now(), code: error.code, socket: this.newest, status: (error as { status?: number }).status }));
-    client.on('reconnecting', (info) => this.reconnecting.push({ at: Date.now(), attempt: info.attempt, delay: info.delay }));
+    client.on('error', (error) => this.errors.push({ at: now(), code: error.code, socket: this.newest, status: (error as { status?: number }).status }));
+    client.on('reconnecting', (info) => this.reconnecting.push({ at: now(), attempt: info.attempt, delay: info.delay }));
     client.on('message', (message) => this.messages.push(message));
     client.on('drop', ({ data, reason, error }) => {
       if (typeof data.id !== 'number') return;
       const list = this.drops.get(data.id) ?? [];
-      list.push({ at: Date.now(), code: error?.code ?? 'no code', reason });
+      list.push({ at: now(), code: error?.code ?? 'no code', reason });
       this.drops.set(data.id, list);
     });
   }
@@ -207,7 +218,7 @@ class Watch {
   /** close() (unless `already` holds its promise), then every check that nothing is left behind; ends `run`. */
   async finish(client: SteadySocket<Inbound, Outbound>, run: ChaosRun, server: ChaosServer, already?: Promise<void>): Promise<void> {
     const fail = this.fail;
-    if (this.closeCalledAt === undefined) this.closeCalledAt = Date.now();
+    if (this.closeCalledAt === undefined) this.closeCalledAt = now();
     const current = this.logs[this.newest];
     if (current && current.endedAt === undefined) current.endedAt = this.closeCalledAt;
     let atClose: { timeouts: number; serverTimers: number; clientWsTimers: number; tcpLive: number; left: string } | undefined;
@@ -249,6 +260,8 @@ class Watch {
 class Sender {
   readonly accepted: number[] = [];
   readonly calledAt = new Map<number, number>();
+  /** When send()/deliver() returned: the client queued the message (and read the clock for it) in between. */
+  readonly returnedAt = new Map<number, number>();
   readonly outcomes = new Map<number, { outcome: 'pending' | 'resolved' | string; at?: number }>();
   constructor(
     private readonly client: SteadySocket<Inbound, Outbound>,
@@ -259,17 +272,18 @@ class Sender {
   submit(how: 'send' | 'deliver', bytes = 10): void {
     const id = this.nextId++;
     const message = { id, data: 'x'.repeat(bytes) };
-    this.calledAt.set(id, Date.now());
+    this.calledAt.set(id, now());
     try {
       if (how === 'send') this.client.send(message);
       else {
         const record: { outcome: 'pending' | 'resolved' | string; at?: number } = { outcome: 'pending' };
         this.outcomes.set(id, record);
         this.client.deliver(message).then(
-          () => Object.assign(record, { outcome: 'resolved', at: Date.now() }),
-          (error: unknown) => Object.assign(record, { outcome: error instanceof SteadySocketError ? `rejected ${error.code}` : `rejected with ${String(error)}`, at: Date.now() }),
+          () => Object.assign(record, { outcome: 'resolved', at: now() }),
+          (error: unknown) => Object.assign(record, { outcome: error instanceof SteadySocketError ? `rejected ${error.code}` : `rejected with ${String(error)}`, at: now() }),
         );
       }
+      this.returnedAt.set(id, now());
       this.accepted.push(id);
     } catch (error) {
       this.watch.fail(`${how}(${id}) threw ${(error as SteadySocketError)?.code ?? String(error)} in state ${this.client.state}`);
@@ -562,6 +576,15 @@ describe('real ws server, misbehaving per connection: the features (property-bas
     });
 
     async function runScenario(s: Scenario): Promise<{ failures: string[]; summary: string }> {
+      const unwatch = watchClock();
+      try {
+        return await runWatched(s);
+      } finally {
+        unwatch();
+      }
+    }
+
+    async function runWatched(s: Scenario): Promise<{ failures: string[]; summary: string }> {
       const run = server!.begin(s.script);
       const watch = new Watch();
       const fail = watch.fail;
@@ -594,15 +617,20 @@ describe('real ws server, misbehaving per connection: the features (property-bas
       }
       // Never written after it expired; with acks() "a message that goes back to the outbox
       // unacknowledged keeps the expiry it was queued with" (or written at once: when written).
-      // The client judges expiry once per flush (Date.now() at its start), so a write is measured
-      // from the start of the synchronous run of writes it belongs to: a cold flush on a busy
-      // machine can take several ms from its first write to its last.
+      // Its expiry is at most ttl after send() returned: the client reads the clock for it within
+      // send() (or within the write it makes at once). It writes a message only while the clock it
+      // reads just before the write is short of that expiry, so that read, `clockRead`, must be
+      // under returned + ttl (whole milliseconds: no slack, however busy the machine).
       watch.logs.forEach((log, index) => {
         for (const write of log.writes) {
           const id = (JSON.parse(write.text) as Outbound).id;
           if (typeof id !== 'number') continue;
-          const called = sender.calledAt.get(id)!;
-          if (write.burstAt - called > s.ttl + 1) fail(`id ${id} written on socket #${index} in a flush that began ${write.burstAt - called} ms after send() (written ${write.at - called} ms after), past its ttl ${s.ttl}`);
+          const returned = sender.returnedAt.get(id);
+          if (returned === undefined) {
+            fail(`id ${id} written on socket #${index} although its send() threw`);
+            continue;
+          }
+          if (write.clockRead - returned >= s.ttl) fail(`id ${id} written on socket #${index} judged live ${write.clockRead - returned} ms after send() returned (written ${write.at - returned} ms after), past its ttl ${s.ttl}`);
         }
       });
       // Without a connection failure in the way, a message within its ttl arrives: with a server
@@ -715,7 +743,7 @@ describe('real ws server, misbehaving per connection: the features (property-bas
         let required: number[];
         if (ending === 'close') {
           // "Once they are back, close() drops them with the rest of the outbox (CLOSED), and the store follows."
-          first.closeCalledAt = Date.now();
+          first.closeCalledAt = now();
           const closing = client1.close();
           await first.finish(client1, run1, server!, closing);
           sender1.checkAccounting(run1, true, ['CLOSED']);
@@ -905,19 +933,19 @@ describe('real ws server, misbehaving per connection: the features (property-bas
         else if (st.kind === 'abort') {
           const next = controllers.shift();
           if (next) {
-            next.record.abortedAt = Date.now();
+            next.record.abortedAt = now();
             next.controller.abort();
           }
         } else {
           for (let i = 0; i < st.count; i++) {
-            const record: Asked = { n: asked.length + 1, fail: st.fail, timeout: st.timeout ?? s.timeout, resend: st.resend ?? s.resend, at: Date.now(), outcome: 'pending' };
+            const record: Asked = { n: asked.length + 1, fail: st.fail, timeout: st.timeout ?? s.timeout, resend: st.resend ?? s.resend, at: now(), outcome: 'pending' };
             asked.push(record);
             const controller = st.abortable ? new AbortController() : undefined;
             if (controller) controllers.push({ controller, record });
             const data = st.fail ? { n: record.n, fail: true } : { n: record.n };
             rpc.request(data, { timeout: st.timeout, resend: st.resend, signal: controller?.signal }).then(
-              (value) => Object.assign(record, { outcome: 'resolved', value, settledAt: Date.now() }),
-              (error: unknown) => Object.assign(record, { outcome: error instanceof SteadySocketError ? error.code : `non-SteadySocketError ${String(error)}`, settledAt: Date.now() }),
+              (value) => Object.assign(record, { outcome: 'resolved', value, settledAt: now() }),
+              (error: unknown) => Object.assign(record, { outcome: error instanceof SteadySocketError ? error.code : `non-SteadySocketError ${String(error)}`, settledAt: now() }),
             );
           }
         }
@@ -928,7 +956,7 @@ describe('real ws server, misbehaving per connection: the features (property-bas
         const deadline = performance.now() + longest;
         while (asked.some((r) => r.outcome === 'pending') && performance.now() < deadline) await sleep(5);
       }
-      watch.closeCalledAt = Date.now();
+      watch.closeCalledAt = now();
       let pendingAtClose = -1;
       const closing = client.close().then(() => {
         pendingAtClose = rpc.pending;

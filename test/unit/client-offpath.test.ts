@@ -570,6 +570,24 @@ describe('SteadySocket off the happy path (fake transport, fake clock)', () => {
       expect((outcome.value as SteadySocketError).code).to.equal('MESSAGE_EXPIRED');
     });
 
+    it('ttl(): a flush judges each message as it writes it: one that expires while the flush stalls is dropped, not written', async () => {
+      const socket = await open({ use: [ttl(15)], connectTimeout: Infinity });
+      const pending = ['a', 'b', 'c'].map((m) => socket.deliver(m)); // queued at 0: they expire at 15
+      clock.tick(10);
+      const fake = FakeWebSocket.last;
+      // The first write stalls the flush for 10 ms (a busy machine; a large frame): the clock
+      // moves, no timer runs.
+      const send = fake.send.bind(fake);
+      fake.send = (data) => {
+        send(data);
+        if (fake.sent.length === 1) clock.setSystemTime(Date.now() + 10);
+      };
+      fake.serverOpen(); // flushes at 10
+      expect(fake.sent, 'written: only what was live when it was written').to.deep.equal(['a']);
+      const outcomes = await Promise.all(pending.map((p) => settled(p)));
+      expect(outcomes.map((o) => (o.ok ? 'written' : (o.value as SteadySocketError).code))).to.deep.equal(['written', 'MESSAGE_EXPIRED', 'MESSAGE_EXPIRED']);
+    });
+
     it('a heartbeat or closeTimeout of Infinity arms no timer', async () => {
       const socket = await open({ use: [heartbeat({ interval: Infinity, timeout: Infinity })], closeTimeout: Infinity });
       FakeWebSocket.last.serverOpen();
