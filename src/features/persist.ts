@@ -82,7 +82,7 @@ export function persist(
     for (const hooks of host._hooks) if (hooks.held) entries.push(...hooks.held());
     if (host._outbox) entries.push(...host._outbox.entries());
     const out: StoredMessage[] = [];
-    // A message is first saved in the turn it was queued (or written, with acks) in: its queue time.
+    // Stamped when queued or written (below); a restored one stored without a time counts from now.
     const now = Date.now();
     for (const entry of entries) {
       if (entry.request) continue; // its reply can only reach this run's request()
@@ -102,6 +102,18 @@ export function persist(
     const failure = error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Saving the outbox failed.', error);
     client?._emitError(failure);
     return failure;
+  };
+
+  /**
+   * A message's queue time is read when it is queued (or written at once, with acks), not at its
+   * first save: the save comes after the turn's synchronous code, which may have run a while.
+   */
+  const stamp = (entry: OutboxEntry<unknown>): void => {
+    entry.queuedAt ??= Date.now();
+  };
+  const queued = (entry: OutboxEntry<unknown>) => {
+    stamp(entry);
+    save();
   };
 
   const save = () => {
@@ -160,7 +172,7 @@ export function persist(
     if (options.sync) {
       // Restored here, in the constructor: every send() after it is saved before it returns.
       try {
-        restore(host, store.loadSync!(), save);
+        restore(host, store.loadSync!(), queued);
       } catch (error) {
         const failure = loadFailed(error);
         later(() => host._emitError(failure)); // once the application could attach listeners
@@ -172,7 +184,7 @@ export function persist(
       restored = Promise.resolve(previous)
         .then(() => store.load())
         .then(
-          (messages) => restore(host, messages, save),
+          (messages) => restore(host, messages, queued),
           (error) => host._emitError(loadFailed(error)),
         )
         .then(() => {
@@ -192,7 +204,9 @@ export function persist(
     host.on('drop', save);
     const hooks: FeatureHooks<unknown, unknown> = {
       opening: () => restored, // the first connection waits: stored messages go first
-      queued: save,
+      queued,
+      // Written at once and kept for its acknowledgement (acks): that is its queue time.
+      written: stamp,
       sent: save,
       // An acknowledgement is taken after `received`, while the message is handled: look after it.
       received: () => {
@@ -246,7 +260,7 @@ export function persist(
  * since. Reports what did not fit on a promise job: before anything that settles flushed(),
  * which waits for the load and resolves a promise job after its check.
  */
-function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[], save: () => void): void {
+function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[], own: (entry: OutboxEntry<unknown>) => void): void {
   if (!messages.length || client._final || client.state === 'closed') return;
   const restored: OutboxEntry<unknown>[] = [];
   // The codec they were most likely encoded with: the one a message queued now gets.
@@ -274,6 +288,6 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
     overflowed.reverse().forEach((entry) => client._dropped(entry, 'overflow')); // oldest first
     // The other features see each restored message as queued (ttl gives it its expiry, from its
     // queuedAt), once they are all attached (persist may come first in `use`).
-    for (const entry of restored) if (entry.queued) for (const hooks of client._hooks) if (hooks.queued !== save) hooks.queued?.(entry);
+    for (const entry of restored) if (entry.queued) for (const hooks of client._hooks) if (hooks.queued !== own) hooks.queued?.(entry);
   });
 }

@@ -86,6 +86,32 @@ const TARGETS = { core: 3_500, full: 7_500 };
  * (rollup + node-resolve with the browser condition + terser, gzip -9), against dist/index.browser.js.
  * `core` is `new SteadySocket(url)` alone; every other row adds one feature to it.
  */
+/**
+ * What the guide's table ("Features and what they cost", exact figures) and the README's (rounded,
+ * `~`) say each shape costs, against what was just measured: the guide within 10 B (gzip moves a
+ * few bytes with unrelated changes), the README within 5 %.
+ */
+function checkDocumentedSizes(sizes: Record<string, number>): void {
+  const number = (text: string) => Number(text.replace(/,/g, ''));
+  const guide = readFileSync('docs/guide.md', 'utf8');
+  const readme = readFileSync('README.md', 'utf8');
+  const core = /^\| core: `new SteadySocket\(url\)` \| ([\d,]+) \|/m.exec(guide);
+  expect(core, 'the guide lists the core').to.not.equal(null);
+  expect(Math.abs(number(core![1]) - sizes.core), `the guide says the core is ${core![1]} B; measured ${sizes.core} B`).to.be.at.most(10);
+  for (const name of Object.keys(SHAPES)) {
+    if (name === 'core' || name === 'everything') continue;
+    const marginal = sizes[name] - sizes.core;
+    const row = new RegExp(`^\\| \`${name}\\([^\`]*\\)\` \\| \\| \\+([\\d,]+) \\|`, 'm').exec(guide);
+    expect(row, `the guide lists ${name}()`).to.not.equal(null);
+    expect(Math.abs(number(row![1]) - marginal), `the guide says ${name}() adds ${row![1]} B; measured ${marginal} B`).to.be.at.most(10);
+    if (name === 'json') continue; // a codec, not in the README's feature table
+    const line = readme.split('\n').find((l) => l.startsWith(`| \`${name}(`));
+    const rounded = line && /\| ~([\d,]+) \|$/.exec(line);
+    expect(rounded, `the README lists ${name}() with its rounded cost`).to.not.equal(null);
+    expect(Math.abs(number(rounded![1]) - marginal) / marginal, `the README says ${name}() adds ~${rounded![1]} B; measured ${marginal} B`).to.be.at.most(0.05);
+  }
+}
+
 const SHAPES: Record<string, { code: string; budget: number }> = {
   // 9,311 before the browser ESM build shortened the internal member names (9,218).
   // 9,700 (every shape +~350 B) for the adversarial review's fixes of the core: 9,601.
@@ -195,6 +221,7 @@ describe('bundle sizes', () => {
     const features = ['heartbeat', 'pageSignals', 'ready', 'ttl', 'stats', 'debug', 'messages'];
     const added = features.reduce((sum, name) => sum + sizes[name] - sizes.core, 0);
     expect(sizes.everything, 'all features together cost no more than their sum').to.be.at.most(sizes.core + added + (sizes.json - sizes.core));
+    checkDocumentedSizes(sizes);
   });
 
   it('leaves the client out of a bundle that only uses a helper (no module-level side effects)', async function () {

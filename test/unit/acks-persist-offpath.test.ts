@@ -282,6 +282,26 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           await closeAndSettle(socket);
           await closeAndSettle(first);
         });
+
+        it(`with acks() (${how} store, ${order === 'persist first' ? order : 'acks first'}): the queue time saved is each message's own, also when the turn that sent them ran long`, async () => {
+          // Before: an async store's save (a promise job after the turn) stamped every message of
+          // the turn with the save's time, so one queued early in a long turn counted from later.
+          const saving = persist(fileStore(file), { sync });
+          const { socket } = start([saving, acks(ackOptions)], { minDelay: 60_000 });
+          await restoredBy(saving);
+          await serverOpen(socket);
+          const begin = Date.now();
+          socket.send({ id: 1 }); // written at once, kept until acknowledged
+          clock.setSystemTime(begin + 120); // the same turn goes on for 120 ms (no timer runs)
+          FakeWebSocket.last.serverCloseFrame(); // the server's close frame: what comes next is queued
+          socket.send({ id: 2 });
+          clock.setSystemTime(begin + 200);
+          socket.send({ id: 3 });
+          await settle(saving.saved());
+          expect(fileStore(file).loadSync().map((m) => m.queuedAt), 'queue times on disk').to.deep.equal([begin, begin + 120, begin + 200]);
+          FakeWebSocket.last.serverClose(1006);
+          await closeAndSettle(socket);
+        });
       }
     }
 
