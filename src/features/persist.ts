@@ -181,11 +181,27 @@ export function persist(
       loaded = true;
       restored = Promise.resolve();
     } else {
+      // Closed before the stored messages were back: they never were this client's, and the
+      // store keeps them for the next one (nothing is saved from now on). So does a store that
+      // could not be read. Once they are in the outbox (the job that restores them), they are
+      // this client's: the restore's report of those that did not fit comes a promise job later,
+      // and a listener of it that closes the client drops them, so the store must follow.
+      const back = () => {
+        if (host._final || host.state === 'closed' || unread) return;
+        ready = true;
+        save();
+      };
       restored = Promise.resolve(previous)
         .then(() => store.load())
         .then(
-          (messages) => restore(host, messages, queued),
-          (error) => host._emitError(loadFailed(error)),
+          (messages) => {
+            restore(host, messages, queued);
+            back();
+          },
+          (error) => {
+            host._emitError(loadFailed(error));
+            back();
+          },
         )
         .then(() => {
           loaded = true;
@@ -193,12 +209,6 @@ export function persist(
           // (none were stored, or the store could not be read): it resolves now, not at a later
           // drain check; after the drops of those that did not fit, reported a microtask from now.
           later(() => host._settleFlushed());
-          // Closed before the stored messages were back: they never were this client's, and the
-          // store keeps them for the next one (nothing is saved from now on). So does a store
-          // that could not be read.
-          if (host._final || host.state === 'closed' || unread) return;
-          ready = true;
-          save();
         });
     }
     host.on('drop', save);
