@@ -135,23 +135,25 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
 
   /**
    * @internal Encodes `data` with the connection's codec and writes it to `socket`, the current
-   * one (only it is ever attached). `bounded`: an application's message (send()), which goes
-   * through the queue instead when unacknowledged messages (acks) leave no room for it, so the
-   * limits and the overflow policy apply as to any queued message.
+   * one (only it is ever attached). `bounded`: an application's message (send(), deliver()), which
+   * a feature may keep until acknowledged (acks), and which goes through the queue instead when
+   * unacknowledged messages leave no room for it, so the limits and the overflow policy apply as
+   * to any queued message. Without it (a feature's message) nothing keeps it.
    */
   _write(socket: Transport, data: Out, bounded?: boolean, settle?: Settle): OutboxEntry<Out> | undefined {
     const codec = this._codec as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
     this._check?.(wire);
-    // Written past the outbox: a feature that keeps written messages (acks) still gets an entry.
+    // Written past the outbox: a feature that keeps written messages (acks) still gets an entry,
+    // for the application's own messages only. A feature's (the ready step's, a ping, a request)
+    // belongs to this connection: never kept, so never sent again on another one.
     let entry: OutboxEntry<Out> | undefined;
     let kept = false;
-    if (this._track) {
+    if (this._track && bounded) {
       const size = wireSize(wire);
       entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
-      if (settle?.request) entry.request = settle; // a request is never kept for an acknowledgement
       // A message a feature will keep until acknowledged must fit beside those it keeps already.
-      if (bounded && (this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some(keepsThis, entry)) {
+      if ((this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some(keepsThis, entry)) {
         return this._enqueue(data, settle);
       }
     }

@@ -24,8 +24,9 @@ export interface FeatureHost<In, Out> extends Pick<SafeEmitter<SteadySocketEvent
   _direct(): Connection<In> | undefined;
   /**
    * Encodes with the connection's codec, writes to `conn` (the current connection: no other is
-   * attached), and tells every feature (`sent`). `settle` (a request) is resolved once written
-   * unless a feature keeps the message.
+   * attached), and tells every feature (`sent`). A feature's own message (not `bounded`) belongs
+   * to this connection: no feature keeps it (acks). `settle` is resolved once written unless a
+   * feature keeps the message.
    */
   _write(conn: Connection<In>, data: Out, bounded?: boolean, settle?: Settle): void;
   /** Gives up on `conn` because of a local decision; the client carries on under its policy. */

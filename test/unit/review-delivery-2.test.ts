@@ -2,11 +2,12 @@
 // and clock: the promises a second adversarial review found no test for.
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { json, persist, type StoredMessage } from '../../src/index';
+import { acks, heartbeat, json, persist, ping, ready, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
-type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown };
+type Msg = { id?: number; data?: unknown; ack?: number; re?: number; request?: unknown; type?: string };
+const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
 
 /** An in-memory store whose saves are promise jobs: what it holds is `contents`. */
 function memoryStore(initial: number[]) {
@@ -30,6 +31,57 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
   let clock: InstalledClock;
   beforeEach(() => (clock = kit.clock));
   const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
+
+  describe('acks()', () => {
+    it("never keeps a feature's own message (the ready step's, the heartbeat's ping, ping()'s) for an acknowledgement, even when id() reads one in it", async () => {
+      // Guide §6: the ready step's "send(data) writes at once on this connection"; §16: "When a
+      // connection ends, its unacknowledged messages go back to the front of the outbox ... and are
+      // sent again on the next connection". These messages belong to their connection: kept, a
+      // hello of the first connection was sent again on the second (after that connection's own
+      // hello), shown in `queued`, stored by persist(), and given up with ACK_TIMEOUT drop events
+      // for messages the application never sent; flushed() waited for their acknowledgements.
+      let next = 100;
+      const store = memoryStore([]);
+      const socket = await open({
+        use: [
+          acks({ ...ackOptions, timeout: 1000 }),
+          ready<Msg, Msg>(({ send }) => send({ type: 'hello', id: next++ })),
+          heartbeat<Msg, Msg>({ interval: 50, timeout: 10_000, ping: () => ({ type: 'ping', id: next++ }), isPong: (m) => m.type === 'pong' }),
+          persist(store),
+        ],
+      });
+      const drops: string[] = [];
+      socket.on('drop', (d) => drops.push(`${d.data.type ?? d.data.id}:${d.reason}`));
+      await clock.tickAsync(0); // the store loads
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0); // the ready step
+      expect(socket.state).to.equal('open');
+      const rtt = ping(socket, { timeout: 5000 }); // the heartbeat's application ping, written now
+      await clock.tickAsync(60); // a heartbeat ping too
+      const first = FakeWebSocket.last;
+      expect(first.sent.map((t) => (JSON.parse(t as string) as Msg).type), 'hello, then pings').to.include.members(['hello', 'ping']);
+      let flushed = false;
+      void socket.flushed().then(() => (flushed = true));
+      await clock.tickAsync(20); // the drain poll (10 ms)
+      expect(flushed, 'flushed(): nothing of the application waits for an acknowledgement').to.equal(true);
+      expect(store.ids(), 'nothing stored').to.deep.equal([]);
+      socket.send({ id: 1, data: 'a' }); // the application's own: kept until acknowledged
+      first.serverClose(1006);
+      expect(await rtt.catch((e: { code: string }) => e.code)).to.equal('CONNECTION_CLOSED');
+      expect(socket.queued.map((m) => m.id), 'only the application\'s message waits').to.deep.equal([1]);
+      await clock.tickAsync(10);
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      const second = FakeWebSocket.last.sent.map((t) => JSON.parse(t as string) as Msg);
+      expect(second.slice(0, 2), "this connection's hello, then what the first did not get acknowledged").to.deep.equal([{ type: 'hello', id: second[0].id }, { id: 1, data: 'a' }]);
+      expect(second[0].id, 'a new hello').to.not.equal(100);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+      await clock.tickAsync(2000); // past every ack timeout
+      expect(drops, 'no ACK_TIMEOUT for messages the application never sent').to.deep.equal([]);
+      await clock.tickAsync(0);
+      expect(store.ids(), 'nothing stored').to.deep.equal([]);
+    });
+  });
 
   describe('persist()', () => {
     it('the store follows a close() made by a listener of the restore\'s overflow report: the next client sends nothing it dropped', async () => {
