@@ -84,6 +84,33 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
   });
 
   describe('persist()', () => {
+    it("stores no id: acks() reads a restored message's id from the message itself, and holds it again", async () => {
+      // Guide (the file format): each message has its "queuedAt" and, when the StoredMessage given
+      // to save() had one, its "id"; persist() stores none. It used to say each message carried
+      // its acknowledgement id.
+      const store = memoryStore([]);
+      const first = await open({ use: [acks(ackOptions), persist(store)] });
+      await clock.tickAsync(0); // the store loads
+      first.send({ id: 7, data: 'x' });
+      await clock.tickAsync(0); // the save
+      expect(store.contents.map((m) => Object.keys(m).sort()), 'data and queuedAt only').to.deep.equal([['data', 'queuedAt']]);
+      // The next run (the first client is left as a crashed process leaves its store).
+      const copy = memoryStore([]);
+      copy.contents = store.contents.slice();
+      const second = await open({ use: [acks(ackOptions), persist(copy)] });
+      await clock.tickAsync(0);
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      expect(FakeWebSocket.last.sent, 'restored and sent').to.deep.equal(['{"id":7,"data":"x"}']);
+      let flushed = false;
+      void second.flushed().then(() => (flushed = true));
+      await clock.tickAsync(20);
+      expect(flushed, 'held for its acknowledgement').to.equal(false);
+      FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 7 }));
+      await clock.tickAsync(20);
+      expect(flushed, 'acknowledged by the id in the message').to.equal(true);
+      expect(copy.ids(), 'and removed from the store').to.deep.equal([]);
+    });
     it('the store follows a close() made by a listener of the restore\'s overflow report: the next client sends nothing it dropped', async () => {
       // Guide (A persistent outbox): "Once they are back, close() drops them with the rest of the
       // outbox (CLOSED), and the store follows ... the next run sends nothing close() dropped."
