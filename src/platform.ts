@@ -199,8 +199,9 @@ export function sendPing(socket: Transport, data?: string | ArrayBuffer | ArrayB
 }
 
 /**
- * A ping payload's bytes: INVALID_OPTION for anything else, for more than 125 bytes (RFC 6455
- * §5.5), and on a client whose pings are the heartbeat's application messages (`app`).
+ * A ping payload's bytes, a copy (what is sent and what its pong must echo, however the caller
+ * reuses its buffer meanwhile): INVALID_OPTION for anything else, for more than 125 bytes (RFC
+ * 6455 §5.5), and on a client whose pings are the heartbeat's application messages (`app`).
  */
 export function pingPayload(data: unknown, app: boolean): Uint8Array {
   if (app) throw new SteadySocketError('INVALID_OPTION', "ping data is for protocol pings, not the heartbeat's application ping.");
@@ -208,8 +209,8 @@ export function pingPayload(data: unknown, app: boolean): Uint8Array {
     typeof data === 'string'
       ? new TextEncoder().encode(data)
       : data instanceof ArrayBuffer
-        ? new Uint8Array(data)
-        : ArrayBuffer.isView(data) && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        ? new Uint8Array(data.slice(0))
+        : ArrayBuffer.isView(data) && new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   if (!bytes || bytes.byteLength > 125) {
     throw new SteadySocketError('INVALID_OPTION', 'ping data must be a string, ArrayBuffer or typed array of at most 125 bytes (RFC 6455 §5.5).');
   }

@@ -72,7 +72,7 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
     client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
     try {
       if (app) client._write(conn, app.ping());
-      else sendPing(conn, data);
+      else sendPing(conn, expected); // the copy: the bytes its pong must echo
     } catch (error) {
       done(error instanceof SteadySocketError ? error : new SteadySocketError('CONNECTION_CLOSED', 'The ping could not be sent.', error));
     }
