@@ -76,7 +76,10 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
           if (made?.holdsWrites) this._track = true;
         }
       } catch (error) {
-        // The constructor throws: what the features before took (page listeners) is given back.
+        // The constructor throws: what the features before took (page listeners) is given back,
+        // and the client that never was counts as closed (persist() lets the next client have its
+        // store, and never loads or saves it for this one).
+        this._state = 'closed';
         for (const made of hooks) made.finish?.();
         throw error;
       }

@@ -2,7 +2,7 @@
 // and clock: the promises a second adversarial review found no test for.
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { acks, heartbeat, json, persist, ping, ready, type StoredMessage } from '../../src/index';
+import { acks, heartbeat, json, persist, ping, ready, requests, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -84,6 +84,41 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
   });
 
   describe('persist()', () => {
+    it('lets the next client have the store when a constructor threw after persist() took it, and the client that never was neither loads nor saves it', async () => {
+      // Guide: "persist() throws INVALID_OPTION for a store another client is still using, until
+      // that one is closed". A feature after persist() in `use` that throws (here a requests()
+      // given to a second client) makes the constructor throw: there is no client to close. It
+      // kept the store's key for good ("Another client still uses the store" for every later
+      // client in the page or process), and went on to load the store and save it.
+      for (const sync of [false, true]) {
+        const label = sync ? 'sync' : 'async';
+        const store = memoryStore([1]);
+        const keyed = Object.assign(store, {
+          key: `memory:review-delivery-2-${label}`,
+          loadSync: () => store.contents.slice(),
+          saveSync: (messages: readonly StoredMessage[]) => void (store.saves++, (store.contents = messages.slice())),
+        });
+        const rpc = requests();
+        const first = open.create({ use: [rpc] }); // rpc now belongs to this client
+        expect(() => open.create({ use: [persist(keyed, { sync }), rpc] }), `${label}: the constructor throws`)
+          .to.throw()
+          .with.property('message')
+          .that.matches(/One requests\(\) per client/);
+        await clock.tickAsync(0); // what the client that never was would have loaded, restored and saved
+        expect(store.saves, `${label}: never saved by the client that never was`).to.equal(0);
+        const next = open.create({ use: [persist(keyed, { sync })] }); // threw INVALID_OPTION: the store was still taken
+        await clock.tickAsync(0);
+        FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(0);
+        expect(next.state, label).to.equal('open');
+        expect(FakeWebSocket.last.sent, `${label}: the next client sends what was stored`).to.deep.equal(['{"id":1}']);
+        await clock.tickAsync(0);
+        expect(store.ids(), `${label}: and the store follows it`).to.deep.equal([]);
+        const done = Promise.all([first.close(), next.close()]);
+        await clock.tickAsync(20);
+        await done;
+      }
+    });
     it("stores no id: acks() reads a restored message's id from the message itself, and holds it again", async () => {
       // Guide (the file format): each message has its "queuedAt" and, when the StoredMessage given
       // to save() had one, its "id"; persist() stores none. It used to say each message carried
