@@ -263,9 +263,9 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
       const hooks = this._hooks;
       for (let i = 0; i < hooks.length; i++) if (hooks[i].written?.(entry, socket)) kept = true;
       for (let i = 0; i < hooks.length; i++) hooks[i].sent?.(wire);
-      if (kept) continue;
+      // Written: its signal can no longer withdraw it, also once it is back in the outbox unacknowledged (acks).
       entry.done?.();
-      entry.resolve?.();
+      if (!kept) entry.resolve?.();
     }
     if (this._drainWaiters?.length) this._watchDrain();
   }

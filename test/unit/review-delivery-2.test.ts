@@ -2,6 +2,7 @@
 // and clock: the promises a second adversarial review found no test for.
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import { acks, heartbeat, json, persist, ping, ready, requests, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
@@ -33,6 +34,40 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
   const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
 
   describe('acks()', () => {
+    it('a written message, back in the outbox unacknowledged, is not withdrawn by its signal, whether it was written at once or from the queue', async () => {
+      // Guide §5: "aborting it withdraws the message if it is still queued ... A message already
+      // written cannot be withdrawn"; §16: unacknowledged messages go back to the outbox when the
+      // connection ends and are "sent again on the next connection". A deliver() written from the
+      // queue kept watching its signal while it waited for its acknowledgement, so an abort after
+      // the connection ended withdrew it (MESSAGE_WITHDRAWN, and never sent again), while the same
+      // deliver() written at once (nothing queued) was sent again and resolved.
+      for (const path of ['written at once', 'written from the queue'] as const) {
+        const socket = await open({ use: [acks(ackOptions)] });
+        const drops: string[] = [];
+        socket.on('drop', (d) => drops.push(d.reason));
+        const controller = new AbortController();
+        if (path === 'written at once') FakeWebSocket.last.serverOpen();
+        const delivered = socket.deliver({ id: 1 }, { signal: controller.signal }).then(
+          () => 'resolved',
+          (error: { code: string }) => error.code,
+        );
+        if (path === 'written from the queue') FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(0);
+        expect(FakeWebSocket.last.sent, path).to.deep.equal(['{"id":1}']);
+        expect(getEventListeners(controller.signal, 'abort'), `${path}: no longer watched once written`).to.have.length(0);
+        FakeWebSocket.last.serverClose(1006);
+        expect(socket.queued, `${path}: back in the outbox`).to.deep.equal([{ id: 1 }]);
+        controller.abort();
+        expect(socket.queued, `${path}: still there after the abort`).to.deep.equal([{ id: 1 }]);
+        await clock.tickAsync(10);
+        FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(0);
+        expect(FakeWebSocket.last.sent, `${path}: sent again`).to.deep.equal(['{"id":1}']);
+        FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+        expect(await delivered, path).to.equal('resolved');
+        expect(drops, path).to.deep.equal([]);
+      }
+    });
     it("never keeps a feature's own message (the ready step's, the heartbeat's ping, ping()'s) for an acknowledgement, even when id() reads one in it", async () => {
       // Guide §6: the ready step's "send(data) writes at once on this connection"; §16: "When a
       // connection ends, its unacknowledged messages go back to the front of the outbox ... and are
