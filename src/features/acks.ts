@@ -126,6 +126,11 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
 
     const checkTimeouts = () => {
       hooks.timer = undefined;
+      // The connection is going away (the server's close frame is in, or close() or reconnect()
+      // is closing it): no acknowledgement can come on it, and its end puts what it did not
+      // acknowledge back in the outbox (or close() drops it). Asking arms the watchdog of a
+      // socket the server started closing, so that end comes.
+      if (!client._writable()) return;
       const now = Date.now();
       // Oldest first, and the first still in time has the next deadline (one timeout for all).
       pending.each((entry, id, deadline) => {

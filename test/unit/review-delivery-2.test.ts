@@ -3,7 +3,7 @@
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
-import { acks, heartbeat, json, persist, ping, ready, requests, type StoredMessage } from '../../src/index';
+import { acks, heartbeat, json, persist, ping, ready, requests, type SteadySocket, type StoredMessage } from '../../src/index';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -34,6 +34,57 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
   const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
 
   describe('acks()', () => {
+    it('does not give up a message while its connection is going away (close frame in, closing handshake, reconnect()): it is sent again on the next one', async () => {
+      // Guide: "at least once: every message is re-sent until the server acknowledges it"; "A
+      // message not acknowledged timeout ms after it was written is given up ... Time spent
+      // disconnected does not count". Once the server's close frame is in (RFC 6455 §5.5.1: no
+      // data frame, so no acknowledgement, follows it), or the client is closing the connection
+      // to reconnect, nothing can acknowledge the message on this connection. The wait went on
+      // there: with a timeout shorter than the closing (a server that never ends TCP holds it for
+      // closeTimeout), the message was given up with ACK_TIMEOUT instead of being sent again.
+      const endings = {
+        'the close frame in, TCP never ends': (socket: SteadySocket<Msg, Msg>) => void (FakeWebSocket.last.serverCloseFrame(), socket),
+        'reconnect()': (socket: SteadySocket<Msg, Msg>) => socket.reconnect(),
+      };
+      for (const [ending, end] of Object.entries(endings)) {
+        const socket = await open({ closeTimeout: 3000, use: [acks({ ...ackOptions, timeout: 1 })] });
+        const drops: string[] = [];
+        socket.on('drop', (d) => drops.push(d.reason));
+        FakeWebSocket.last.serverOpen();
+        const delivered = socket.deliver({ id: 1 }).then(
+          () => 'resolved',
+          (error: { code: string }) => error.code,
+        );
+        const first = FakeWebSocket.last;
+        end(socket);
+        await clock.tickAsync(3000); // the closing ends (5 ms; closeTimeout for a server that never ends TCP), past every ack timeout
+        expect(drops, `${ending}: not given up`).to.deep.equal([]);
+        await clock.tickAsync(20); // the next attempt (minDelay 10)
+        expect(FakeWebSocket.last, ending).to.not.equal(first);
+        FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(0);
+        expect(FakeWebSocket.last.sent, `${ending}: sent again`).to.deep.equal(['{"id":1}']);
+        FakeWebSocket.last.serverMessage(JSON.stringify({ ack: 1 }));
+        expect(await delivered, ending).to.equal('resolved');
+        const done = socket.close();
+        await clock.tickAsync(10);
+        await done;
+      }
+    });
+
+    it('close() right after a write drops the unacknowledged message with CLOSED, not ACK_TIMEOUT, whatever the timeout', async () => {
+      // Guide: "close() drops what is still unacknowledged, as it drops the outbox (CLOSED)".
+      const socket = await open({ use: [acks({ ...ackOptions, timeout: 1 })] });
+      FakeWebSocket.last.serverOpen();
+      const delivered = socket.deliver({ id: 1 }).then(
+        () => 'resolved',
+        (error: { code: string }) => error.code,
+      );
+      const done = socket.close();
+      await clock.tickAsync(10); // the closing handshake (5 ms) outlasts the timeout
+      await done;
+      expect(await delivered).to.equal('CLOSED');
+    });
     it('a written message, back in the outbox unacknowledged, is not withdrawn by its signal, whether it was written at once or from the queue', async () => {
       // Guide §5: "aborting it withdraws the message if it is still queued ... A message already
       // written cannot be withdrawn"; §16: unacknowledged messages go back to the outbox when the
