@@ -236,14 +236,15 @@ export function requests<In = any, const Out = any>(options: RequestsOptions<In,
         written: false,
         entry: undefined,
       };
-      const deadline = Date.now() + timeout;
-      inFlight.add(id, item, deadline);
-      wake(deadline);
+      // Watched first: a signal that cannot be (no addEventListener) rejects before the request is counted or timed.
       if (signal) {
         const onAbort = () => settle(item, new SteadySocketError('REQUEST_ABORTED', `Request ${id} was aborted.`, signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
         item.unwatch = () => signal.removeEventListener('abort', onAbort);
       }
+      const deadline = Date.now() + timeout;
+      inFlight.add(id, item, deadline);
+      wake(deadline);
       try {
         send(item);
       } catch (error) {

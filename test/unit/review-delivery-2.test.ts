@@ -169,6 +169,32 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
     });
   });
 
+  describe('requests()', () => {
+    it('a request() given something that is not an AbortSignal settles and leaves nothing pending: no entry, no timer, nothing sent', async () => {
+      // Guide: "Every request settles" (and `pending` counts the requests not settled yet). Its
+      // signal was watched after the request was counted and its timer armed: a signal without
+      // addEventListener threw there, so the promise rejected but the request stayed counted in
+      // `pending`, its timer armed (for ever with timeout Infinity), until its timeout settled it
+      // again.
+      for (const timeout of [100, Infinity]) {
+        const rpc = requests({ timeout });
+        const socket = await open({ use: [rpc] });
+        FakeWebSocket.last.serverOpen();
+        const settled = await rpc.request('x', { signal: {} as AbortSignal }).then(
+          () => 'resolved',
+          () => 'rejected',
+        );
+        expect(settled, `timeout ${timeout}`).to.equal('rejected');
+        expect(rpc.pending, `timeout ${timeout}: nothing pending`).to.equal(0);
+        expect(FakeWebSocket.last.sent, `timeout ${timeout}: nothing sent`).to.deep.equal([]);
+        expect(clock.countTimers(), `timeout ${timeout}: no timer of it left`).to.equal(0);
+        const done = socket.close();
+        await clock.tickAsync(10);
+        await done;
+      }
+    });
+  });
+
   describe('persist()', () => {
     it('lets the next client have the store when a constructor threw after persist() took it, and the client that never was neither loads nor saves it', async () => {
       // Guide: "persist() throws INVALID_OPTION for a store another client is still using, until
