@@ -110,6 +110,19 @@ export function persist(
    */
   const stamp = (entry: OutboxEntry<unknown>): void => {
     entry.queuedAt ??= Date.now();
+    written = true;
+  };
+  /**
+   * A message left the outbox, or one written at once is kept (acks): what is stored changes.
+   * Saved once every feature has seen the write (`sent`), so what acks() keeps is kept by then. A
+   * message written at once and kept by nobody changes nothing: no save (a sync store wrote the
+   * file on every send() before).
+   */
+  let written = false;
+  const sent = () => {
+    if (!written) return;
+    written = false;
+    save();
   };
   const queued = (entry: OutboxEntry<unknown>) => {
     stamp(entry);
@@ -217,7 +230,7 @@ export function persist(
       queued,
       // Written at once and kept for its acknowledgement (acks): that is its queue time.
       written: stamp,
-      sent: save,
+      sent,
       // An acknowledgement is taken after `received`, while the message is handled: look after it.
       received: () => {
         if (client!._outbox?.held) later(afterReceived);

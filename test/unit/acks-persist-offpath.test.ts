@@ -283,6 +283,41 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
           await closeAndSettle(first);
         });
 
+        it(`(${how} store, ${order === 'persist first' ? order : 'ttl first'}) saves when what is stored changes, not for a message written at once and kept by nobody`, async () => {
+          // Before: every write was a save (a sync store wrote its file on every send() of an open,
+          // idle client), though nothing stored had changed.
+          const store = fileStore(file);
+          let saves = 0;
+          const count = <F extends (...args: never[]) => unknown>(f: F) => ((...args: Parameters<F>) => (saves++, f(...args))) as F;
+          store.saveSync = count(store.saveSync.bind(store));
+          store.save = count(store.save.bind(store));
+          const saving = persist(store, { sync });
+          const { socket } = start([saving, ttl(60_000)], { minDelay: 60_000 });
+          await restoredBy(saving);
+          await serverOpen(socket);
+          await settle(saving.saved());
+          const before = saves;
+          for (let id = 1; id <= 5; id++) {
+            socket.send({ id }); // written at once
+            await clock.tickAsync(0);
+          }
+          expect(FakeWebSocket.last.sent.length, 'written').to.equal(5);
+          expect(saves - before, 'saves for messages written at once').to.equal(0);
+          // What is stored changes: a message queued while down, then written from the outbox.
+          FakeWebSocket.last.serverClose(1006);
+          socket.send({ id: 6 });
+          await settle(saving.saved());
+          expect(fileStore(file).loadSync().length, 'queued: on disk').to.equal(1);
+          socket.reconnect();
+          await clock.tickAsync(0);
+          await serverOpen(socket);
+          await settle(saving.saved());
+          expect(FakeWebSocket.last.sent, 'written from the outbox').to.deep.equal([JSON.stringify({ id: 6 })]);
+          expect(fileStore(file).loadSync(), 'written: off the disk').to.deep.equal([]);
+          FakeWebSocket.last.serverClose(1006); // close() then has no closing handshake to wait for
+          await closeAndSettle(socket);
+        });
+
         it(`with acks() (${how} store, ${order === 'persist first' ? order : 'acks first'}): the queue time saved is each message's own, also when the turn that sent them ran long`, async () => {
           // Before: an async store's save (a promise job after the turn) stamped every message of
           // the turn with the save's time, so one queued early in a long turn counted from later.
