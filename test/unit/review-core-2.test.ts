@@ -1,0 +1,71 @@
+// Review of guide sections 2–8 (states, backoff, close policy, outbox, ready, backpressure,
+// heartbeats) against the client, off the happy path. Fake transport, fake window, fake clock.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Options = SteadySocketOptions<unknown, unknown>;
+
+describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
+  let clock: InstalledClock;
+  const sockets: SteadySocket<unknown, unknown>[] = [];
+  const global = globalThis as { reportError?: (error: unknown) => void };
+  let reported: unknown[];
+
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
+    reported = [];
+    global.reportError = (error) => reported.push(error);
+  });
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
+    clock.runAll();
+    clock.uninstall();
+    delete global.reportError;
+  });
+
+  async function make(options: Options = {}) {
+    const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options });
+    sockets.push(socket);
+    await Promise.resolve(); // the first attempt
+    return socket;
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
+    try {
+      await promise;
+    } catch (error) {
+      return error as SteadySocketError;
+    }
+    throw new Error('it resolved');
+  }
+
+  describe('section 4: a shouldReconnect that fails ends the client', () => {
+    for (const [name, hook] of [
+      ['throws', () => { throw new Error('hook bug'); }],
+      ['returns a promise', async () => true],
+    ] as const) {
+      it(`(it ${name}) with CLOSED whose cause is that INVALID_OPTION, not a claim about the close code`, async () => {
+        const socket = await make({ shouldReconnect: hook as never });
+        const errors: SteadySocketError[] = [];
+        socket.on('error', (e) => errors.push(e));
+        FakeWebSocket.last.serverOpen();
+        const pending = socket.deliver('x', { signal: new AbortController().signal });
+        FakeWebSocket.last.serverCloseFrame();
+        const queued = socket.deliver('y');
+        FakeWebSocket.last.serverClose(1001); // a code the default reconnects after
+        expect(errors.map((e) => e.code)).to.deep.equal(['INVALID_OPTION']);
+        expect(socket.state).to.equal('closed');
+        await pending;
+        const error = await rejection(queued);
+        expect(error.code).to.equal('CLOSED');
+        // Guide §1 "Closing": when the client closed by itself, CLOSED's cause is the error that ended it.
+        expect((error.cause as SteadySocketError).code).to.equal('INVALID_OPTION');
+        expect(() => socket.send('z')).to.throw(SteadySocketError).with.property('cause', errors[0]);
+      });
+    }
+  });
+});
