@@ -456,6 +456,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   _drop(code: number, reason: string): void {
     const socket = this._conn;
     if (this._final || !socket || released(socket) || (this._state !== 'open' && this._state !== 'connecting')) return;
+    // Not a failure, but the end of this connection: one that stayed open for stableAfter ms
+    // resets the count, as when it drops (the next failure is attempt 1).
+    this._failures = countFailure(this._failures ?? 0, this._openedAt, clock(), this._opts.stableAfter) - 1;
     this._release(socket);
     closeSocket(socket, code, reason);
     const info: CloseInfo = { code, reason, wasClean: true, attempt: 0 };

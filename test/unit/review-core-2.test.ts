@@ -2,8 +2,9 @@
 // heartbeats) against the client, off the happy path. Fake transport, fake window, fake clock.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { pageSignals, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { FakeWindow } from '../support/fake-window';
 
 type Options = SteadySocketOptions<unknown, unknown>;
 
@@ -67,5 +68,37 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
         expect(() => socket.send('z')).to.throw(SteadySocketError).with.property('cause', errors[0]);
       });
     }
+  });
+
+  describe('section 3: stableAfter and the page entering the back/forward cache', () => {
+    const g = globalThis as unknown as Record<string, unknown>;
+    let page: FakeWindow;
+    beforeEach(() => {
+      page = new FakeWindow();
+    });
+
+    it('a connection that stayed open for stableAfter ms resets the count, also when the page hid it: a later failure is attempt 1', async () => {
+      const socket = await make({ minDelay: 100, maxDelay: 100, jitter: 0, maxRetries: 2, stableAfter: 1000, use: [pageSignals(page as never)] });
+      const attempts: number[] = [];
+      socket.on('close', (info) => attempts.push(info.attempt));
+      // Two failures in a row: the count is at 2 (maxRetries 2).
+      FakeWebSocket.last.fail();
+      clock.tick(100);
+      FakeWebSocket.last.fail();
+      clock.tick(100);
+      FakeWebSocket.last.serverOpen();
+      expect(attempts).to.deep.equal([1, 2]);
+      clock.tick(60 * 60 * 1000); // stable for an hour
+      page.dispatch('pagehide', { persisted: true });
+      expect(socket.state).to.equal('waiting');
+      page.navigator.onLine = false;
+      page.dispatch('pageshow', { persisted: true }); // shown again while offline: the fallback attempt at maxDelay
+      clock.tick(100);
+      expect(socket.state).to.equal('connecting');
+      FakeWebSocket.last.fail();
+      // The hour-long connection reset the count: this is failure 1, and the client retries.
+      expect(attempts).to.deep.equal([1, 2, 0, 1]);
+      expect(socket.state).to.equal('waiting');
+    });
   });
 });
