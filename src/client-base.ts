@@ -302,12 +302,14 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
    */
   protected _watchDrain(): void {
     if (this._drainTimer !== undefined) return;
+    // The flush polls again while it has a backlog or a flushed() waits (nothing else needs it:
+    // no poll left on a link whose buffer never empties), and notices a socket that left OPEN
+    // (the server's close frame came, not its close event): dropped closeTimeout ms later.
     const check = () => {
       this._disarm(this, '_drainTimer');
       if (this._state !== 'open') return;
-      if (this._outbox?.size) this._flush();
-      if (!this._isDrained()) this._watchDrain();
-      else this._drained();
+      this._flush();
+      if (this._isDrained()) this._drained();
     };
     this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
     const socket = this._conn;

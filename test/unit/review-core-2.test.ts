@@ -101,4 +101,47 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
       expect(socket.state).to.equal('waiting');
     });
   });
+  describe('section 7: backpressure and flushed()', () => {
+    it('a flushed() waiting on the socket\'s buffer ends when the server started closing and never finishes: the socket is dropped closeTimeout ms later', async () => {
+      const socket = await make({ closeTimeout: 3000, minDelay: 100, maxDelay: 100, jitter: 0 });
+      FakeWebSocket.last.serverOpen();
+      const ws = FakeWebSocket.last;
+      ws.bufferedAmount = 100; // written, not yet on the network: flushed() waits
+      let done = false;
+      void socket.flushed().then(() => (done = true));
+      ws.serverCloseFrame(); // CLOSING, and its close event never comes
+      ws.close = () => {}; // nor does it answer our close
+      // Guide §1: a socket that left OPEN is dropped closeTimeout ms after the client notices;
+      // the drain poll is what notices here (nothing is sent, no heartbeat).
+      await clock.tickAsync(3000 + 10 + 10);
+      expect(socket.state, 'the stuck socket was dropped').to.equal('waiting');
+      expect(done, 'flushed() resolved: the connection ended with the outbox empty').to.equal(true);
+    });
+
+    it('polls bufferedAmount only while something waits for the drain: once the backlog is written and no flushed() waits, no timer is left', async () => {
+      const socket = await make({ highWaterMark: 10 });
+      FakeWebSocket.last.serverOpen();
+      const ws = FakeWebSocket.last;
+      ws.bufferedAmount = 50; // above the mark
+      socket.send('a');
+      socket.send('b');
+      expect(socket.queued).to.deep.equal(['a', 'b']);
+      ws.bufferedAmount = 5; // below the mark, never 0 (a slow link, a half-open one)
+      await clock.tickAsync(10);
+      expect(ws.sent).to.deep.equal(['a', 'b']);
+      expect(socket.queued).to.deep.equal([]);
+      await clock.tickAsync(100);
+      expect(clock.countTimers(), 'no drain poll left running').to.equal(0);
+      // And a flushed() that waits now is polled for, and resolves once the socket drained.
+      let done = false;
+      void socket.flushed().then(() => (done = true));
+      await clock.tickAsync(30);
+      expect(done).to.equal(false);
+      ws.bufferedAmount = 0;
+      await clock.tickAsync(10);
+      expect(done).to.equal(true);
+      await clock.tickAsync(30);
+      expect(clock.countTimers()).to.equal(0);
+    });
+  });
 });
