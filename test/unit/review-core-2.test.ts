@@ -144,4 +144,32 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
       expect(clock.countTimers()).to.equal(0);
     });
   });
+  describe('section 3: any legal number, with the page offline', () => {
+    it('maxDelay: Infinity still gives an offline client a finite fallback attempt (navigator.onLine can be wrong)', async () => {
+      const page = new FakeWindow();
+      page.navigator.onLine = false; // maybe wrongly: the online event may never come
+      const socket = await make({ minDelay: 10, maxDelay: Infinity, jitter: 0, use: [pageSignals(page as never)] });
+      const delays: number[] = [];
+      socket.on('reconnecting', (info) => delays.push(info.delay));
+      socket.on('error', () => {});
+      FakeWebSocket.last.fail();
+      // Guide §3: "minDelay/maxDelay/factor give a finite wait for any failure count ..., at most
+      // 2^31-1 ms"; offline, "at most maxDelay ms" (the fallback attempt).
+      expect(delays).to.have.length(1);
+      expect(delays[0]).to.be.at.most(2 ** 31 - 1);
+      clock.tick(2 ** 31 - 1);
+      expect(FakeWebSocket.instances, 'the fallback attempt came').to.have.length(2);
+      // The same for an offline event while waiting, and for a page shown again while offline.
+      FakeWebSocket.last.fail();
+      page.dispatch('offline');
+      clock.tick(2 ** 31 - 1);
+      expect(FakeWebSocket.instances).to.have.length(3);
+      FakeWebSocket.last.fail();
+      page.dispatch('pagehide', { persisted: true });
+      page.dispatch('pageshow', { persisted: true });
+      clock.tick(2 ** 31 - 1);
+      expect(FakeWebSocket.instances).to.have.length(4);
+      expect(delays.every((d) => d <= 2 ** 31 - 1), `delays ${delays}`).to.equal(true);
+    });
+  });
 });
