@@ -2,7 +2,7 @@
 // heartbeats) against the client, off the happy path. Fake transport, fake window, fake clock.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { pageSignals, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { pageSignals, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
 
@@ -170,6 +170,27 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
       clock.tick(2 ** 31 - 1);
       expect(FakeWebSocket.instances).to.have.length(4);
       expect(delays.every((d) => d <= 2 ** 31 - 1), `delays ${delays}`).to.equal(true);
+    });
+  });
+  describe('section 2: a failed attempt reports error, then close', () => {
+    it('with 1006, or with the server\'s own code when the server closed during the ready step (1008 then stops the client)', async () => {
+      const trace: string[] = [];
+      const watch = (socket: SteadySocket<unknown, unknown>) => {
+        socket.on('error', (e) => trace.push(`error ${e.code}`));
+        socket.on('close', (info) => trace.push(`close ${info.code} ${info.error?.code} ${info.error?.closeCode}`));
+      };
+      const plain = await make({ minDelay: 100, maxDelay: 100, jitter: 0 });
+      watch(plain);
+      FakeWebSocket.last.fail();
+      expect(trace).to.deep.equal(['error CONNECT_FAILED', 'close 1006 CONNECT_FAILED 1006']);
+      await plain.close();
+      trace.length = 0;
+      const stepped = await make({ use: [ready(() => new Promise<void>(() => {}))] });
+      watch(stepped);
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1008, 'go away'); // refused during the step
+      expect(trace).to.deep.equal(['error CONNECT_FAILED', 'close 1008 CONNECT_FAILED 1008']);
+      expect(stepped.state, 'the server\'s 1008 stops, as the table says').to.equal('closed');
     });
   });
 });
