@@ -2,6 +2,7 @@
 // heartbeats) against the client, off the happy path. Fake transport, fake window, fake clock.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { pageSignals, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
@@ -191,6 +192,95 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
       FakeWebSocket.last.serverClose(1008, 'go away'); // refused during the step
       expect(trace).to.deep.equal(['error CONNECT_FAILED', 'close 1008 CONNECT_FAILED 1008']);
       expect(stepped.state, 'the server\'s 1008 stops, as the table says').to.equal('closed');
+    });
+  });
+  describe('section 7: the drain poll, property-based', () => {
+    type Step =
+      | { kind: 'send' }
+      | { kind: 'flushed' }
+      | { kind: 'buffer'; n: number }
+      | { kind: 'closeFrame' }
+      | { kind: 'serverClose'; code: number }
+      | { kind: 'serverOpen' }
+      | { kind: 'tick'; ms: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 5, arbitrary: fc.constant({ kind: 'send' as const }) },
+      { weight: 3, arbitrary: fc.constant({ kind: 'flushed' as const }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('buffer' as const), n: fc.constantFrom(0, 5, 50) }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'closeFrame' as const }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('serverClose' as const), code: fc.constantFrom(1000, 1001, 1006) }) },
+      { weight: 4, arbitrary: fc.constant({ kind: 'serverOpen' as const }) },
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+    );
+
+    it('for random buffers, sends, flushed() calls and graceful or stuck server closes: every message written once in order, every flushed() settles, and no poll runs with nothing waiting', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 40 }), async (steps) => {
+          FakeWebSocket.reset();
+          const socket = await make({ highWaterMark: 10, closeTimeout: 1000, minDelay: 50, maxDelay: 50, jitter: 0, connectTimeout: 5000 });
+          const internal = socket as unknown as { _drainTimer?: unknown };
+          let next = 0;
+          const flushes: { settled: boolean }[] = [];
+          for (const s of steps) {
+            const ws = FakeWebSocket.last;
+            switch (s.kind) {
+              case 'send':
+                socket.send(`m${next++}`);
+                break;
+              case 'flushed': {
+                const record = { settled: false };
+                flushes.push(record);
+                socket.flushed().then(
+                  () => (record.settled = true),
+                  () => (record.settled = true),
+                );
+                break;
+              }
+              case 'buffer':
+                if (ws.readyState === FakeWebSocket.OPEN) ws.bufferedAmount = s.n;
+                break;
+              case 'closeFrame':
+                ws.serverCloseFrame();
+                ws.close = () => {}; // and it never finishes closing
+                break;
+              case 'serverClose':
+                ws.serverClose(s.code);
+                break;
+              case 'serverOpen':
+                ws.serverOpen();
+                break;
+              case 'tick':
+                await clock.tickAsync(s.ms);
+                // §7: "while something waits for the drain the client polls": after a poll period
+                // with nothing queued and no flushed() waiting, no poll is left.
+                if (s.ms >= 20 && socket.queued.length === 0 && flushes.every((f) => f.settled)) {
+                  expect(internal._drainTimer, 'a drain poll with nothing waiting').to.equal(undefined);
+                }
+                break;
+            }
+          }
+          // Let everything end: the socket drains, a new connection opens, the backlog goes out.
+          for (let i = 0; i < 5; i++) {
+            const ws = FakeWebSocket.last;
+            ws.bufferedAmount = 0;
+            ws.serverOpen();
+            await clock.tickAsync(1100);
+          }
+          expect(socket.state).to.equal('open');
+          expect(socket.queued).to.deep.equal([]);
+          expect(flushes.every((f) => f.settled), 'every flushed() settled').to.equal(true);
+          // Guide §5: in order, exactly once (a graceful close loses what the socket did not send,
+          // which the fake socket never does: it counts what was handed to an OPEN socket).
+          const written = FakeWebSocket.instances.flatMap((w) => w.sent as string[]);
+          expect(written).to.deep.equal(Array.from({ length: next }, (_, i) => `m${i}`));
+          expect(FakeWebSocket.instances.flatMap((w) => w.lost), 'nothing handed to a socket that left OPEN').to.deep.equal([]);
+          const closing = socket.close();
+          await clock.tickAsync(1100); // closeTimeout, should the close not finish
+          await closing;
+          expect(clock.countTimers(), 'no timer after close()').to.equal(0);
+        }),
+        { numRuns: 200 },
+      );
     });
   });
 });
