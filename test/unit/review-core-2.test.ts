@@ -3,7 +3,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { pageSignals, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { json, pageSignals, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
 
@@ -281,6 +281,27 @@ describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
         }),
         { numRuns: 200 },
       );
+    });
+  });
+  describe('section 5: deliver() validates before it withdraws', () => {
+    it('throws INVALID_MESSAGE or ENCODE_FAILED at once also with an already aborted signal (open or not), and queues nothing', async () => {
+      const aborted = AbortSignal.abort();
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const raw = await make();
+      const coded = await make({ codec: json() });
+      for (const open of [false, true]) {
+        if (open) for (const w of FakeWebSocket.instances) w.serverOpen();
+        // Guide §5: "Input errors (INVALID_MESSAGE, an ENCODE_FAILED found at once, ...) are thrown
+        // synchronously, as from send(), and nothing is queued."
+        expect(() => raw.deliver({ not: 'sendable' }, { signal: aborted }), `raw, open ${open}`).to.throw(SteadySocketError).with.property('code', 'INVALID_MESSAGE');
+        expect(() => coded.deliver(cyclic, { signal: aborted }), `json, open ${open}`).to.throw(SteadySocketError).with.property('code', 'ENCODE_FAILED');
+        // A good message with an aborted signal is withdrawn, not sent.
+        expect((await rejection(raw.deliver('fine', { signal: aborted }))).code).to.equal('MESSAGE_WITHDRAWN');
+        expect(raw.queued).to.deep.equal([]);
+        expect(coded.queued).to.deep.equal([]);
+      }
+      expect(FakeWebSocket.instances.flatMap((w) => w.sent)).to.deep.equal([]);
     });
   });
 });
