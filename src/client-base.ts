@@ -169,15 +169,16 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
 
   /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
   _enqueue(data: Out, settle?: Settle, signal?: AbortSignal): OutboxEntry<Out> | undefined {
-    if (signal?.aborted) {
-      settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
-      return undefined;
-    }
     // Encode now with the codec the next connection most likely uses: it validates the message
     // at once and sizes it. A different codec at flush time encodes it again.
     const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
     const wire = toWire(codec, data);
     this._check?.(wire);
+    // Withdrawn before it was queued: after the checks, so bad input still throws, as from send().
+    if (signal?.aborted) {
+      settle?.reject(new SteadySocketError('MESSAGE_WITHDRAWN', 'Withdrawn before it was sent.', signal.reason));
+      return undefined;
+    }
     const size = wireSize(wire);
     const entry: OutboxEntry<Out> = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
     // A request and its entry know each other before any listener runs (a drop listener may
@@ -304,12 +305,14 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
    */
   protected _watchDrain(): void {
     if (this._drainTimer !== undefined) return;
+    // The flush polls again while it has a backlog or a flushed() waits (nothing else needs it:
+    // no poll left on a link whose buffer never empties), and notices a socket that left OPEN
+    // (the server's close frame came, not its close event): dropped closeTimeout ms later.
     const check = () => {
       this._disarm(this, '_drainTimer');
       if (this._state !== 'open') return;
-      if (this._outbox?.size) this._flush();
-      if (!this._isDrained()) this._watchDrain();
-      else this._drained();
+      this._flush();
+      if (this._isDrained()) this._drained();
     };
     this._arm(this, check, DRAIN_POLL_MS, '_drainTimer');
     const socket = this._conn;

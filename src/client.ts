@@ -459,6 +459,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   _drop(code: number, reason: string): void {
     const socket = this._conn;
     if (this._final || !socket || released(socket) || (this._state !== 'open' && this._state !== 'connecting')) return;
+    // Not a failure, but the end of this connection: one that stayed open for stableAfter ms
+    // resets the count, as when it drops (the next failure is attempt 1).
+    this._failures = countFailure(this._failures ?? 0, this._openedAt, clock(), this._opts.stableAfter) - 1;
     this._release(socket);
     closeSocket(socket, code, reason);
     const info: CloseInfo = { code, reason, wasClean: true, attempt: 0 };
@@ -508,7 +511,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const plan = planRetry(info, retry === true, this._opts, Date.now());
     // A close the policy does not reconnect after (its code, or shouldReconnect) gets an error of its
     // own when nothing failed: the cause of every CLOSED from now on says why the client ended.
-    if (plan.kind === 'stop') this._finish(info.error ?? new SteadySocketError('CONNECTION_CLOSED', `The connection closed with ${info.code}, which the client does not reconnect after.`, undefined, { closeCode: info.code }));
+    // A shouldReconnect that failed (its INVALID_OPTION, `retry` here) is what ended the client.
+    if (plan.kind === 'stop') this._finish((retry as SteadySocketError | false) || info.error || new SteadySocketError('CONNECTION_CLOSED', `The connection closed with ${info.code}, which the client does not reconnect after.`, undefined, { closeCode: info.code }));
     else if (plan.kind === 'exhausted') {
       const error = new SteadySocketError('RETRIES_EXHAUSTED', `Gave up at failure ${info.attempt} (maxRetries ${this._opts.maxRetries}).`, info.error);
       this._emitError(error);

@@ -4,6 +4,7 @@
  * lets the page into the back/forward cache. Where there is no page (Node, workers) it does
  * nothing. The subscriptions are in page-signals.ts.
  */
+import { timerDelay } from '../backoff';
 import { feature, type Feature } from '../feature';
 import { isOffline, listenToPage, type PageTarget } from '../page-signals';
 
@@ -27,10 +28,13 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
     let until = 0;
     /** Holds attempts while offline: at most maxDelay (`navigator.onLine` has false negatives), never cutting a longer wait short. */
     const hold = () => {
-      if (Date.now() + client._opts.maxDelay <= until) return;
-      until = Date.now() + client._opts.maxDelay;
-      client._retryIn(client._opts.maxDelay);
+      const wait = fallback();
+      if (Date.now() + wait <= until) return;
+      until = Date.now() + wait;
+      client._retryIn(wait);
     };
+    /** The fallback attempt's wait: maxDelay, but finite (`maxDelay: Infinity` caps no backoff, and holds no attempt for good). */
+    const fallback = () => timerDelay(client._opts.maxDelay);
     const offline = () => isOffline(target, client._currentUrl);
     const wake = (why: string) => {
       if (client.state !== 'waiting' || offline()) return;
@@ -81,7 +85,7 @@ export function pageSignals(target: PageTarget = globalThis as PageTarget): Feat
         } else if (offline()) {
           // The `online` event triggers the attempt; a slow fallback attempt still happens.
           info.offline = true;
-          info.delay = Math.max(info.delay, client._opts.maxDelay);
+          info.delay = Math.max(info.delay, fallback());
         }
         until = Date.now() + info.delay;
       },
