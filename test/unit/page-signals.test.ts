@@ -137,6 +137,27 @@ describe('page signals', () => {
       expect(FakeWebSocket.instances).to.have.length(2);
     });
 
+    it('offline: a failed fallback attempt counts toward maxRetries, one every maxDelay (the guide says so)', async () => {
+      page.navigator.onLine = false;
+      const socket = await open({ minDelay: 100, maxDelay: 20_000, jitter: 0, maxRetries: 2 });
+      const waits: { attempt: number; delay: number; offline?: boolean }[] = [];
+      socket.on('reconnecting', (info) => waits.push({ attempt: info.attempt, delay: info.delay, offline: info.offline }));
+      const codes: string[] = [];
+      socket.on('error', (error) => codes.push(error.code));
+      for (let i = 0; i < 3; i++) {
+        FakeWebSocket.last.fail();
+        clock.tick(19_999);
+        expect(FakeWebSocket.instances, `attempt ${i + 2} not before maxDelay`).to.have.length(i + 1);
+        clock.tick(1);
+      }
+      expect(waits).to.deep.equal([
+        { attempt: 1, delay: 20_000, offline: true },
+        { attempt: 2, delay: 20_000, offline: true },
+      ]);
+      expect(codes.at(-1)).to.equal('RETRIES_EXHAUSTED');
+      expect(socket.state).to.equal('closed');
+    });
+
     it('offline while open probes the connection at once with the heartbeat', async () => {
       const socket = await open({ use: [heartbeat({ interval: 60_000, timeout: 500, ping: () => 'ping', isPong: (m: unknown) => m === 'pong' })] });
       FakeWebSocket.last.serverOpen();
