@@ -395,6 +395,33 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     expect(calls).to.equal(2);
   });
 
+  it("the ready step's next() gets the next message after the call, not one that came before it (the guide's hello idiom)", async () => {
+    const got: unknown[] = [];
+    let gate!: () => void;
+    const token = new Promise<void>((resolve) => (gate = resolve));
+    await open({
+      use: [ready(async (ctx) => {
+        const early = ctx.next(); // before awaiting anything: the server's hello is not missed
+        await token;
+        got.push(await early);
+        ctx.send('auth');
+        got.push(await ctx.next());
+        await token;
+        got.push(await ctx.next()); // called after 'late' arrived: it waits for the one after
+      })],
+    });
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverMessage('hello');
+    gate();
+    await clock.tickAsync(0);
+    FakeWebSocket.last.serverMessage('welcome');
+    FakeWebSocket.last.serverMessage('late');
+    await clock.tickAsync(0);
+    FakeWebSocket.last.serverMessage('last');
+    await clock.tickAsync(0);
+    expect(got).to.deep.equal(['hello', 'welcome', 'last']);
+  });
+
   it('rejects the ready step\'s next() with CONNECTION_CLOSED when the connection drops during it', async () => {
     let failure: SteadySocketError | undefined;
     await open({
