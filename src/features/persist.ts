@@ -129,8 +129,14 @@ export function persist(
     save();
   };
 
+  /**
+   * Nothing is saved before the stored messages are back, nor ever by a client whose constructor
+   * threw (closed without a close: another client may have the store already, and a report of
+   * the restore, a promise job later, must not write over it).
+   */
+  const mine = () => ready && !(client!.state === 'closed' && !client!._final);
   const save = () => {
-    if (!ready) return; // nothing is saved before the stored messages are back
+    if (!mine()) return;
     if (options.sync) {
       try {
         store.saveSync!(snapshot());

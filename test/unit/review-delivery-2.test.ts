@@ -231,6 +231,29 @@ describe('delivery guarantees, second review (fake transport, fake clock)', () =
         await done;
       }
     });
+    it('a sync client whose constructor threw never saves the store, not even for the report of the stored messages that did not fit', async () => {
+      // A sync store restores in the constructor; what did not fit is reported a promise job
+      // later, and that drop saved the client-that-never-was's outbox over the store the next
+      // client had taken meanwhile (and written its new message to).
+      const store = memoryStore([1, 2]);
+      const keyed = Object.assign(store, {
+        key: 'memory:review-delivery-2-overflow',
+        loadSync: () => store.contents.slice(),
+        saveSync: (messages: readonly StoredMessage[]) => void (store.saves++, (store.contents = messages.slice())),
+      });
+      const rpc = requests();
+      const first = open.create({ use: [rpc] });
+      expect(() => open.create({ maxMessages: 1, use: [persist(keyed, { sync: true }), rpc] })).to.throw(/One requests\(\) per client/);
+      const next = open.create({ use: [persist(keyed, { sync: true })] });
+      next.send({ id: 3, data: 'new' }); // saved before send() returns: 1, 2, 3
+      expect(store.ids(), 'the next client saved').to.deep.equal([1, 2, 3]);
+      await clock.tickAsync(0); // the report of what did not fit in the client that never was
+      expect(store.ids(), 'the store is still the next client’s').to.deep.equal([1, 2, 3]);
+      const done = Promise.all([first.close(), next.close()]);
+      await clock.tickAsync(20);
+      await done;
+    });
+
     it("stores no id: acks() reads a restored message's id from the message itself, and holds it again", async () => {
       // Guide (the file format): each message has its "queuedAt" and, when the StoredMessage given
       // to save() had one, its "id"; persist() stores none. It used to say each message carried
