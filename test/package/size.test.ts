@@ -67,7 +67,11 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 18,900 without isomorphic-ws in the browser builds (-84 B): 18,880.
 // 18,950 for flushed() waiting for persist()'s report of the stored messages that did not fit
 // (+27 B; with queueMicrotask faked, as test clocks do, it resolved before their drop): 18,908.
-const IIFE_GZIP_BUDGET = 18_950;
+// 19,000 for the fixes of two reviews of the guide (2026-12-01: acks() not giving a message up
+// while its connection goes away, pageSignals()' finite offline wait, persist()'s queue time read
+// when queued, its saves only when what is stored changed, never by a client whose constructor
+// threw; +44 B): 18,952.
+const IIFE_GZIP_BUDGET = 19_000;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
