@@ -1,37 +1,23 @@
 // Review of guide sections 2–8 (states, backoff, close policy, outbox, ready, backpressure,
 // heartbeats) against the client, off the happy path. Fake transport, fake window, fake clock.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { json, pageSignals, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
 
 type Options = SteadySocketOptions<unknown, unknown>;
 
 describe('guide sections 2–8, reviewed (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  useReportedErrors(); // a listener that throws is reported, not thrown at the test
   let clock: InstalledClock;
-  const sockets: SteadySocket<unknown, unknown>[] = [];
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  let reported: unknown[];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-    reported = [];
-    global.reportError = (error) => reported.push(error);
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-    delete global.reportError;
-  });
+  beforeEach(() => (clock = kit.clock));
 
   async function make(options: Options = {}) {
-    const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options });
-    sockets.push(socket);
+    const socket = kit.track(new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, ...options }));
     await Promise.resolve(); // the first attempt
     return socket;
   }
