@@ -70,11 +70,11 @@ export function debug(log: (line: string) => void = (line) => console.debug(line
     // The URL an attempt tries is known once its providers ran: the client logs it then ('connecting to').
     client.on('state', (state, previous) => out(`state ${previous} -> ${state}`));
     client.on('open', (info) => out(`open ${info.url}${info.protocol ? ` with ${showProtocol(info.protocol)}` : ''}`));
-    // A server may quote the connection's token back in its close reason: scrubbed as in errors.
+    // A server may quote the connection's token back in its close reason: scrubbed as in errors,
+    // with the headers this attempt sent (a headers function's answer too, not only an object).
     const reason = (text: string) => {
       const url = client._currentUrl;
-      const headers = client._opts.headers;
-      return url ? secretScrubber(url, typeof headers === 'object' ? headers : undefined)(text) : text;
+      return url ? secretScrubber(url, (client as { _attempt?: { headers?: Record<string, string> } })._attempt?.headers)(text) : text;
     };
     client.on('close', (info) => out(`closed with ${info.code}${info.reason ? ` ${reason(info.reason)}` : ''}`));
     client.on('reconnecting', (info) =>
