@@ -71,17 +71,23 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
     );
   }
   // https-proxy-agent writes these into the CONNECT request as they are: a line break would add
-  // header lines (Node's own requests refuse one; so does this).
+  // header lines (Node's own requests refuse one; so does this). A function's answer is checked
+  // at each CONNECT (TunnelAgent).
   const headers = options?.headers;
-  if (headers && typeof headers === 'object') {
-    for (const name of Object.keys(headers)) {
-      const values = ([] as unknown[]).concat((headers as Record<string, unknown>)[name]);
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || values.some((value) => /[\r\n\0]/.test(String(value)))) {
-        throw new TypeError(`Invalid proxy header ${JSON.stringify(name.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
-      }
+  if (headers && typeof headers === 'object') checkProxyHeaders(headers);
+  return new TunnelAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
+}
+
+/** Throws a TypeError for a CONNECT header whose name is no token or whose value holds a line break or NUL. */
+function checkProxyHeaders(headers: unknown): OutgoingHttpHeaders {
+  if (!headers || typeof headers !== 'object') throw new TypeError('Invalid proxy headers: the headers function must return an object.');
+  for (const name of Object.keys(headers)) {
+    const values = ([] as unknown[]).concat((headers as Record<string, unknown>)[name]);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || values.some((value) => /[\r\n\0]/.test(String(value)))) {
+      throw new TypeError(`Invalid proxy header ${JSON.stringify(name.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
     }
   }
-  return new TunnelAgent(parsed.href, options as ConstructorParameters<typeof HttpsProxyAgent<string>>[1]);
+  return headers as OutgoingHttpHeaders;
 }
 
 type Connect = (this: HttpsProxyAgent<string>, req: ClientRequest, ...rest: never[]) => Promise<unknown>;
@@ -103,17 +109,24 @@ for (const name of ['connect', '_connectWithAuth'] as const) {
   const prototype = HttpsProxyAgent.prototype as unknown as Record<string, Connect>;
   const open = prototype[name];
   (TunnelAgent.prototype as unknown as Record<string, Connect>)[name] = function (this: HttpsProxyAgent<string>, req, ...rest) {
+    // A headers function is asked here, before a socket to the proxy is opened, and its answer
+    // checked: https-proxy-agent would call it after opening one (which a throw then left open)
+    // and write its answer into the CONNECT as it is. Read synchronously, like connectOpts.
+    const makeHeaders = this.proxyHeaders;
+    const made = typeof makeHeaders === 'function' ? checkProxyHeaders(makeHeaders()) : makeHeaders;
     const controller = new AbortController();
     const abort = () => controller.abort();
     if (req.destroyed) abort();
     req.once('abort', abort).once('close', abort);
     const base = this.connectOpts;
     this.connectOpts = { ...base, signal: controller.signal };
+    this.proxyHeaders = made;
     let tunnel: Promise<unknown>;
     try {
       tunnel = open.call(this, req, ...rest);
     } finally {
       this.connectOpts = base;
+      this.proxyHeaders = makeHeaders;
     }
     // Once the tunnel is up, the socket is the request's own: it ends with it.
     return tunnel.finally(() => req.off('abort', abort).off('close', abort));
