@@ -121,3 +121,108 @@ describe('review: guide §10 createProxyAgent on loopback', function () {
     await eventually(2_000, 'every socket to the proxy closed', () => proxy.sockets.every((s) => s.closed));
   });
 });
+
+/** A raw HTTP server on loopback: `answer` gets each request's socket and head (its path). */
+async function rawServer(answer: (socket: Socket, head: string, index: number) => void): Promise<{ url: string; heads: string[]; close(): Promise<void> }> {
+  const heads: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let read = '';
+    socket.on('data', (chunk) => {
+      if (read.includes('\r\n\r\n')) return;
+      read += chunk.toString('latin1');
+      if (read.includes('\r\n\r\n')) {
+        heads.push(read);
+        answer(socket, read, heads.length - 1);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    heads,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const http = (status: string, headers: string[] = []) => [`HTTP/1.1 ${status}`, ...headers, 'Content-Length: 0', 'Connection: close', '', ''].join('\r\n');
+
+describe('review: guide §14 handshake statuses on loopback', function () {
+  this.timeout(20_000);
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  async function run(url: string, options: ConstructorParameters<typeof SteadySocket>[1], until: (errors: SteadySocketError[], client: SteadySocket) => boolean) {
+    const errors: SteadySocketError[] = [];
+    const statuses: (number | undefined)[] = [];
+    const client = new SteadySocket(url, { minDelay: 10, maxDelay: 20, ...options });
+    cleanup.push(() => within(5_000, 'close()', client.close()));
+    client.on('error', (error) => errors.push(error));
+    client.on('close', (info) => statuses.push(info.status));
+    await eventually(5_000, 'the expected outcome', () => until(errors, client));
+    return { client, errors, statuses };
+  }
+
+  // guide §14: "With it [followRedirects], the 3xx is one of two things. [...] Or a redirect
+  // without a `Location`, which cannot be followed (`error.redirects` is not set)."
+  it('followRedirects: a 3xx without a Location, also one after a followed redirect, is HANDSHAKE_REJECTED with its status and no redirects; it backs off and retries', async () => {
+    const server = await rawServer((socket, head) => {
+      // The first request of each attempt is redirected to /next; /next answers 307 without a Location.
+      socket.end(head.startsWith('GET /next?') ? http('307 Temporary Redirect') : http('302 Found', ['Location: /next?token=LOCATION-SECRET-1']));
+    });
+    cleanup.push(server.close);
+    const { errors, statuses } = await run(server.url, { followRedirects: true }, (errors) => errors.length >= 2);
+    for (const error of errors.slice(0, 2)) {
+      expect(error.code).to.equal('HANDSHAKE_REJECTED');
+      expect(error.status).to.equal(307);
+      expect(error.redirects, 'not a redirect limit').to.equal(undefined);
+      expect(error.message).not.to.match(/Too many redirects/).and.not.to.include('LOCATION-SECRET-1');
+    }
+    // Retried by default (a 3xx is no stop status): two attempts, each a 302 then the 307.
+    expect(server.heads.map((h) => h.split(' ')[1])).to.deep.equal(server.heads.map((_, i) => (i % 2 ? '/next?token=LOCATION-SECRET-1' : '/')));
+    expect(statuses[0]).to.equal(307);
+  });
+
+  // guide §14: "Node: HANDSHAKE_REJECTED with status 407 [...] A 407 stops the client by default."
+  it('a forward proxy answering 407 stops the client: one CONNECT, HANDSHAKE_REJECTED 407 naming credentials, state closed, no secret shown', async () => {
+    const proxy = await rawServer((socket) => socket.end(http('407 Proxy Authentication Required', ['Proxy-Authenticate: Basic realm="t"'])));
+    cleanup.push(proxy.close);
+    const proxyUrl = proxy.url.replace('ws://', 'http://alice:PROXY-PASSWORD-2@');
+    const { client, errors } = await run('ws://127.0.0.1:9/feed?token=URL-TOKEN-3', { agent: createProxyAgent(proxyUrl) }, (_e, client) => client.state === 'closed');
+    expect(proxy.heads).to.have.length(1);
+    expect(proxy.heads[0]).to.match(/^CONNECT 127\.0\.0\.1:9 HTTP\/1\.1\r\n/).and.include('Proxy-Authorization: Basic ');
+    expect(errors.map((e) => e.code)).to.deep.equal(['HANDSHAKE_REJECTED']);
+    expect(errors[0]!.status).to.equal(407);
+    expect(errors[0]!.message).to.match(/credentials/);
+    for (const secret of ['PROXY-PASSWORD-2', 'URL-TOKEN-3', 'alice']) expect(JSON.stringify(errors[0]) + errors[0]!.message + String(errors[0]!.stack)).not.to.include(secret);
+    expect(client.state).to.equal('closed');
+  });
+
+  // guide §14: "Node: HANDSHAKE_REJECTED with status 200 or 426 [...] These retry with backoff by
+  // default; a `shouldReconnect` that stops on `info.status === 426` ends them."
+  for (const status of ['200 OK', '426 Upgrade Required']) {
+    it(`a plain ${status} answer to the upgrade retries by default`, async () => {
+      const server = await rawServer((socket) => socket.end(http(status)));
+      cleanup.push(server.close);
+      const { errors } = await run(server.url, {}, (errors) => errors.length >= 3);
+      expect(errors.slice(0, 3).map((e) => `${e.code} ${e.status}`)).to.deep.equal(Array(3).fill(`HANDSHAKE_REJECTED ${parseInt(status, 10)}`));
+    });
+  }
+
+  it('a shouldReconnect that stops on info.status === 426 ends the client after the first 426', async () => {
+    const server = await rawServer((socket) => socket.end(http('426 Upgrade Required')));
+    cleanup.push(server.close);
+    const { client, errors } = await run(server.url, { shouldReconnect: (info) => info.status !== 426 }, (_e, client) => client.state === 'closed');
+    expect(server.heads).to.have.length(1);
+    expect(errors.map((e) => `${e.code} ${e.status}`)).to.deep.equal(['HANDSHAKE_REJECTED 426']);
+    expect(client.state).to.equal('closed');
+  });
+});
