@@ -293,14 +293,20 @@ export function onDrain(socket: Transport, listener: () => void): boolean {
 
 /**
  * Lets the process exit while this socket is connecting, open or closing (ws only): its TCP
- * socket (once the handshake request has one) and ws's own timer for the closing handshake
+ * socket (once the handshake request, or a request for a redirect it follows, has one) and ws's own timer for the closing handshake
  * (armed by close(), ours or ws's answer to the server's close frame) are unref'd.
  */
 export function unref(socket: Transport): void {
   const ws = wsOf(socket);
   if (!ws) return;
+  type Request = { once(event: 'socket', listener: (tcp: { unref?(): void }) => void): void } | null | undefined;
+  const unrefSocketOf = (request: Request) => request?.once('socket', (tcp) => tcp.unref?.());
   if (ws._socket) ws._socket.unref?.();
-  else (ws as unknown as { _req?: { once(event: 'socket', listener: (tcp: { unref?(): void }) => void): void } })._req?.once('socket', (tcp) => tcp.unref?.());
+  else {
+    unrefSocketOf((ws as unknown as { _req?: Request })._req);
+    // Each redirect ws follows is a new request on a new TCP socket: the handshake's socket too.
+    ws.on('redirect', (_url: string, request: Request) => unrefSocketOf(request));
+  }
   const close = ws.close;
   ws.close = function (this: typeof ws, ...args: Parameters<typeof close>) {
     close.apply(this, args);

@@ -1,10 +1,16 @@
 // Review of the guide's §10–§14 against real sockets on loopback: createProxyAgent's CONNECT
 // headers, and what reaches the proxy.
 import { expect } from 'chai';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { SteadySocket, type SteadySocketError } from '../../src/index';
 import { createProxyAgent } from '../../src/node';
+import { Child } from '../examples/support';
+import { startHostileServer } from '../fault/hostile';
 import { eventually, within } from './support';
+
+const SRC = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 interface RecordingProxy {
   url: string;
@@ -160,7 +166,7 @@ describe('review: guide §14 handshake statuses on loopback', function () {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  async function run(url: string, options: ConstructorParameters<typeof SteadySocket>[1], until: (errors: SteadySocketError[], client: SteadySocket) => boolean) {
+  async function run(url: string, options: ConstructorParameters<typeof SteadySocket>[1], until: (errors: SteadySocketError[], client: SteadySocket<unknown, unknown>) => boolean) {
     const errors: SteadySocketError[] = [];
     const statuses: (number | undefined)[] = [];
     const client = new SteadySocket(url, { minDelay: 10, maxDelay: 20, ...options });
@@ -224,5 +230,53 @@ describe('review: guide §14 handshake statuses on loopback', function () {
     expect(server.heads).to.have.length(1);
     expect(errors.map((e) => `${e.code} ${e.status}`)).to.deep.equal(['HANDSHAKE_REJECTED 426']);
     expect(client.state).to.equal('closed');
+  });
+});
+
+describe('review: guide §10 unref in every state', function () {
+  this.timeout(30_000);
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  // guide §10: "A fire-and-forget tool that should exit while still connected sets `unref: true`:
+  // then nothing of the client holds the process, in any state (the handshake's socket, [...])".
+  // ws opens a new request, on a new TCP socket, for each redirect it follows: that socket is the
+  // handshake's too.
+  it('unref: true lets the process exit while connecting after a followed redirect (the target never answers the handshake)', async () => {
+    const target = await startHostileServer('no-handshake');
+    cleanup.push(() => target.close());
+    const redirector = await rawServer((socket) => socket.end(http('302 Found', [`Location: ${target.url}`])));
+    cleanup.push(redirector.close);
+    // The child holds itself with an interval until the redirect has reached the target (it
+    // prints 'released' then); after that only the client's sockets could hold it.
+    const release = `/tmp/steadysocket-review-node-release-${process.pid}-${Date.now()}`;
+    const code = `
+import { existsSync } from 'node:fs';
+import { SteadySocket } from ${JSON.stringify(SRC)};
+const s = new SteadySocket(${JSON.stringify(redirector.url)}, { unref: true, followRedirects: true, connectTimeout: 60_000 });
+s.on('error', (e) => console.log('error ' + e.code));
+process.on('exit', () => console.log('exit in ' + s.state));
+setTimeout(() => { console.log('still alive in ' + s.state); process.exit(3); }, 8000).unref();
+const hold = setInterval(() => {
+  if (!existsSync(${JSON.stringify(release)})) return;
+  clearInterval(hold);
+  console.log('released');
+}, 50);
+`;
+    const child = new Child(['--import', 'tsx', '--input-type=module', '-e', code]);
+    cleanup.push(async () => {
+      await child.stop();
+      rmSync(release, { force: true });
+    });
+    await eventually(10_000, 'the redirected request to reach the target', () => target.connections.length === 1);
+    expect(redirector.heads, 'one request redirected').to.have.length(1);
+    writeFileSync(release, '');
+    await child.waitFor(/^released$/m, 10_000);
+    const exit = await child.waitForExit(10_000);
+    expect(child.stdout, child.output()).not.to.match(/still alive/);
+    expect(child.stdout).to.match(/^exit in connecting$/m);
+    expect(exit.code, child.output()).to.equal(0);
   });
 });
