@@ -57,10 +57,12 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(`Invalid proxy agent options: expected an object, got ${options === null ? 'null' : typeof options}.`);
   }
-  const text = String(proxyUrl).trim();
+  let text = String(proxyUrl).trim();
+  // Also for the message: redacted without its scheme, `user:pass@host` would read `user:` as one.
+  if (!text.includes('://')) text = `http://${text}`;
   let parsed: URL;
   try {
-    parsed = new URL(text.includes('://') ? text : `http://${text}`);
+    parsed = new URL(text);
   } catch {
     throw new TypeError(`Invalid proxy URL ${JSON.stringify(redactUrl(text))}: expected http://host:port or https://host:port.`);
   }

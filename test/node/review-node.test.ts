@@ -280,3 +280,30 @@ const hold = setInterval(() => {
     expect(exit.code, child.output()).to.equal(0);
   });
 });
+
+describe('review: guide §12 createProxyAgent errors keep the proxy credentials out', () => {
+  // guide §10: "A URL without a scheme is taken as `http://`"; guide §12: no error message contains
+  // a URL's user name or password. A scheme-less proxy URL that does not parse (a mistyped port,
+  // a password with `/` in it) was redacted as given, where `alice:` reads as a scheme: the user
+  // name, and a password holding `/`, were printed.
+  const cases = [
+    'zqAlice:zqPass/word1@proxy.internal:3128', // a password with `/`: `/word1@...` is the path
+    'zqAlice:zqPass2@proxy.internal:99999', // a mistyped port
+    'zqAlice@proxy.internal:99999', // a user name alone
+    'zqAlice:zqPass3@proxy.internal:3128 x', // a stray word
+  ];
+  for (const input of cases) {
+    it(`refuses ${JSON.stringify(input.replace(/zq\w+/g, '…'))} with a TypeError that shows no user name or password`, () => {
+      let error: unknown;
+      try {
+        createProxyAgent(input);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(TypeError);
+      expect(String(error)).to.match(/Invalid proxy URL/).and.not.match(/zq\w+/);
+      // It still names the host, which is no secret and says which value was wrong.
+      expect(String(error)).to.include('proxy.internal');
+    });
+  }
+});
