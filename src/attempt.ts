@@ -4,7 +4,8 @@
  * the options handed to the WebSocket constructor.
  */
 import { warn, type ResolvedOptions, type WebSocketConstructor } from './options';
-import { nodeOptions } from './platform';
+import { SteadySocketError } from './errors';
+import { nodeOptions, providerError } from './platform';
 import { validateProtocols } from './protocol';
 import type { NodeSocketOptions } from './transport';
 import { normalizeUrl } from './url';
@@ -19,6 +20,14 @@ export interface AttemptParts {
 type Part = unknown;
 const call = (value: Part): Part => (typeof value === 'function' ? value() : value);
 const isThenable = (value: Part): boolean => typeof (value as Promise<unknown> | undefined)?.then === 'function';
+/**
+ * What a provider threw. Its own SteadySocketError (another client's: a `deliver()` rejecting
+ * CLOSED, a `close(1234)`) is a failed provider, CONNECT_FAILED, not a verdict on its answer:
+ * the client ends on an INVALID_* error, which only the validation of the answers gives.
+ */
+const failed = (error: unknown): never => {
+  throw error instanceof SteadySocketError ? providerError(error) : error;
+};
 
 /**
  * Asks the providers for this attempt and validates their answers. Synchronous unless a provider
@@ -34,14 +43,14 @@ export function provide(source: (() => unknown) | undefined, listed: string | un
   } catch (error) {
     // A promise an earlier provider gave is not awaited now: its rejection must not go unhandled.
     for (const part of parts) if (isThenable(part)) (part as Promise<unknown>).then(undefined, () => {});
-    throw error;
+    failed(error);
   }
   const validate = ([url, protocols, headers]: Part[]): AttemptParts => ({
     url: source ? normalizeUrl(url as string | URL) : (url as string),
     offered: validateProtocols(protocols as string | readonly string[] | null | undefined),
     headers: headers as Record<string, string> | undefined,
   });
-  return parts.some(isThenable) ? Promise.all(parts).then(validate) : validate(parts);
+  return parts.some(isThenable) ? Promise.all(parts).then(validate, failed) : validate(parts);
 }
 
 /** The constructor's third argument (ws), with a warning when Node-only options meet a WHATWG WebSocket. */

@@ -2,7 +2,7 @@
 // on the fake transport: promises no other test would notice breaking.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { debug, SteadySocket, type SteadySocketOptions } from '../../src/index';
+import { debug, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Client = SteadySocket<unknown, unknown>;
@@ -67,6 +67,54 @@ describe('review: guide §10–§14 on the fake transport', () => {
       FakeWebSocket.last.serverClose(4000, 'second rotating-secret-2-abcdef');
       const closes = lines.filter((line) => line.includes('closed with 4000'));
       expect(closes).to.deep.equal(['[steadysocket] closed with 4000 first ***', '[steadysocket] closed with 4000 second ***']);
+    });
+  });
+
+  describe('§13: a URL, protocols or headers function that throws or rejects is CONNECT_FAILED', () => {
+    // guide §13's table: CONNECT_FAILED when "a URL, `protocols` or `headers` function threw or
+    // rejected"; INVALID_URL / INVALID_PROTOCOL / INVALID_OPTION (which end the client) are for what
+    // a function *returned*. A function may fail with a SteadySocketError of its own making: another
+    // client's (a control connection's `deliver()` rejecting CLOSED, a `close(1234)` throwing
+    // INVALID_OPTION). That is a failed provider like any other: retried, not taken as this
+    // client's own verdict.
+    const failures: [string, () => SteadySocketError][] = [
+      ['CLOSED (another client\'s deliver())', () => new SteadySocketError('CLOSED', 'The client is closed.')],
+      ['INVALID_OPTION (another client\'s close(1234))', () => new SteadySocketError('INVALID_OPTION', 'Close code 1234 is not allowed: use 1000 or 3000–4999.')],
+      ['INVALID_URL (another client\'s constructor)', () => new SteadySocketError('INVALID_URL', 'Invalid WebSocket URL "ftp://x/".')],
+    ];
+    for (const [what, make] of failures) {
+      for (const where of ['url', 'headers'] as const) {
+        it(`a ${where} function that rejects with ${what} fails the attempt with CONNECT_FAILED (its cause) and the client retries`, async () => {
+          const foreign = make();
+          let calls = 0;
+          const provider = async () => {
+            calls++;
+            throw foreign;
+          };
+          const socket =
+            where === 'url'
+              ? create({ minDelay: 10, maxDelay: 10, jitter: 0 }, provider as never)
+              : create({ headers: provider as never, minDelay: 10, maxDelay: 10, jitter: 0 });
+          const errors: SteadySocketError[] = [];
+          socket.on('error', (error) => errors.push(error));
+          for (let i = 0; i < 20 && !errors.length; i++) await Promise.resolve();
+          expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
+          expect((errors[0]!.cause as Error | undefined)?.message).to.equal(foreign.message);
+          expect(socket.state, 'retrying, not ended').to.equal('waiting');
+          await clock.tickAsync(10);
+          for (let i = 0; i < 20 && calls < 2; i++) await Promise.resolve();
+          expect(calls, 'asked again at the next attempt').to.equal(2);
+        });
+      }
+    }
+
+    it('what a URL function returns is still judged by this client: a bad URL is INVALID_URL and ends it', async () => {
+      const socket = create({}, (() => 'ftp://example.test/') as never);
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await Promise.resolve();
+      expect(errors.map((e) => e.code)).to.deep.equal(['INVALID_URL']);
+      expect(socket.state).to.equal('closed');
     });
   });
 });
