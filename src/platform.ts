@@ -78,6 +78,9 @@ export function nodeOptions(
   // ws waits closeTimeout for the server to end TCP after a close frame (its default is 30 s).
   const options: NodeSocketOptions = { perMessageDeflate: o.perMessageDeflate ?? false, closeTimeout: timerDelay(o.closeTimeout as number), finishRequest };
   for (const name of NODE_ONLY) if (name !== 'perMessageDeflate' && o[name] !== undefined) options[name] = o[name];
+  // ws keeps maxPayload as a 32-bit integer (`| 0`, where 0 or less is no limit): 2^32 + 10 would
+  // allow 10 bytes. A limit from 2^31 up, which ws cannot hold, is no limit (ws's 0).
+  if ((o.maxPayload as number) >= 2 ** 31) options.maxPayload = 0;
   if (headers) options.headers = headers;
   return options;
 }

@@ -8,7 +8,7 @@ import { SteadySocket, type SteadySocketError } from '../../src/index';
 import { createProxyAgent } from '../../src/node';
 import { Child } from '../examples/support';
 import { startHostileServer } from '../fault/hostile';
-import { eventually, within } from './support';
+import { eventually, startWsServer, within } from './support';
 
 const SRC = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
@@ -306,4 +306,47 @@ describe('review: guide §12 createProxyAgent errors keep the proxy credentials 
       expect(String(error)).to.include('proxy.internal');
     });
   }
+});
+
+describe('review: guide §10/§12 maxPayload at legal extremes', function () {
+  this.timeout(20_000);
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  // guide §10: "`maxPayload` | 100 MiB (ws's) | largest message accepted, in bytes". The option
+  // takes any number from 0 up. ws keeps it as a 32-bit integer (`maxPayload | 0`): 2^32 + 10
+  // allowed 10 bytes, and 3 GiB wrapped to a negative number, which ws reads as no limit.
+  for (const [what, maxPayload] of [
+    ['2^32 + 10', 2 ** 32 + 10],
+    ['5 GiB', 5 * 2 ** 30],
+    ['Infinity', Infinity],
+  ] as const) {
+    it(`maxPayload ${what} accepts a 1,000-byte message (no 32-bit wrap-around into a tiny limit)`, async () => {
+      const server = await startWsServer({ onConnection: ({ socket }) => socket.send('x'.repeat(1000)) });
+      cleanup.push(server.close);
+      const client = new SteadySocket(server.url, { maxPayload, maxRetries: 0 });
+      cleanup.push(() => within(5_000, 'close()', client.close()));
+      const received: unknown[] = [];
+      const errors: SteadySocketError[] = [];
+      client.on('message', (m) => received.push(m));
+      client.on('error', (e) => errors.push(e));
+      await eventually(5_000, 'the message or an error', () => received.length > 0 || errors.length > 0);
+      expect(errors.map((e) => `${e.code} ${e.closeCode ?? ''}`), 'errors').to.deep.equal([]);
+      expect(received).to.deep.equal(['x'.repeat(1000)]);
+    });
+  }
+
+  it('maxPayload 999 still refuses a 1,000-byte message (PROTOCOL_ERROR, 1009): small limits are passed on as they are', async () => {
+    const server = await startWsServer({ onConnection: ({ socket }) => socket.send('x'.repeat(1000)) });
+    cleanup.push(server.close);
+    const client = new SteadySocket(server.url, { maxPayload: 999, maxRetries: 0 });
+    cleanup.push(() => within(5_000, 'close()', client.close()));
+    const errors: SteadySocketError[] = [];
+    client.on('error', (e) => errors.push(e));
+    await eventually(5_000, 'the error', () => errors.length > 0);
+    expect(errors[0]!.code).to.equal('PROTOCOL_ERROR');
+    expect(errors[0]!.closeCode).to.equal(1009);
+  });
 });
