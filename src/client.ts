@@ -300,7 +300,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _providerFailed(cause: unknown): void {
     // A provider that returns nonsense will not get better by retrying.
     if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._end(cause);
-    const error = cause instanceof SteadySocketError ? cause : providerError(cause);
+    // Anything else it threw is this attempt's CONNECT_FAILED, also another client's
+    // SteadySocketError (a token fetched over it): passed on as it was, its code (CLOSED, a 401's
+    // HANDSHAKE_REJECTED) read as this attempt's own, could stop the retries, and it was changed
+    // in place (scrubbed, given a closeCode).
+    const error = providerError(cause);
     // The application's function may quote the URL or a header value in what it threw.
     const url = this._currentUrl;
     const headers = this._opts.headers;
@@ -374,7 +378,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
-    if (socket !== this._conn) return;
+    // Nothing after close(): a WHATWG socket delivers nothing once close() made it CLOSING; ws
+    // does (what was in flight), and a listener that replies would get CLOSED thrown at it.
+    if (socket !== this._conn || this._final) return;
     // Per message: indexed loops (HOT_PATH in client-base.ts).
     let hooks = this._hooks;
     for (let i = 0; i < hooks.length; i++) hooks[i].received?.(socket, data, bytes);
