@@ -300,6 +300,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   private _providerFailed(cause: unknown): void {
     // A provider that returns nonsense will not get better by retrying.
     if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._end(cause);
+    // What the provider itself threw is CONNECT_FAILED already (attempt.ts), another client's
+    // SteadySocketError too; anything else is wrapped here.
     const error = cause instanceof SteadySocketError ? cause : providerError(cause);
     // The application's function may quote the URL or a header value in what it threw.
     const url = this._currentUrl;
@@ -374,7 +376,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
-    if (socket !== this._conn) return;
+    // Nothing after close(): a WHATWG socket delivers nothing once close() made it CLOSING; ws
+    // does (what was in flight), and a listener that replies would get CLOSED thrown at it.
+    if (socket !== this._conn || this._final) return;
     // Per message: indexed loops (HOT_PATH in client-base.ts).
     let hooks = this._hooks;
     for (let i = 0; i < hooks.length; i++) hooks[i].received?.(socket, data, bytes);

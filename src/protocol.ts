@@ -73,7 +73,8 @@ export function codecFor<In, Out>(
 
 /** The arguments of `close()`: a code an application may send (RFC 6455 §7.4.2) and a reason that fits a close frame. */
 export function checkClose(code: number, reason: string): void {
-  if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+  // A whole number: ws would send 3000.5 as 3000, and a browser round it, a code nobody asked for.
+  if ((code !== 1000 && !(code >= 3000 && code <= 4999)) || code % 1) {
     throw new SteadySocketError('INVALID_OPTION', `Close code ${code} is not allowed: use 1000 or 3000–4999.`);
   }
   if (typeof reason !== 'string' || utf8Length(reason) > 123) {

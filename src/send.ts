@@ -47,7 +47,8 @@ export function likelyCodec<In, Out>({ codecs, codec, protocols }: ResolvedOptio
   if (codecs) {
     // A protocols provider answers per attempt: then the default codec, or else the first of `codecs`.
     const offered = typeof protocols === 'string' ? [protocols] : Array.isArray(protocols) ? protocols : typeof protocols === 'function' && !codec ? Object.keys(codecs) : [];
-    for (const protocol of offered) if (codecs[protocol]) return codecs[protocol];
+    // Own entries only, as codecFor() reads them: `constructor` and `__proto__` are tokens too.
+    for (const protocol of offered) if (Object.prototype.hasOwnProperty.call(codecs, protocol)) return codecs[protocol];
   }
   return codec;
 }

@@ -28,11 +28,14 @@ export function normalizeUrl(input: string | URL): string {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new SteadySocketError(
       'INVALID_URL',
-      `Invalid WebSocket URL "${redactUrl(text)}": the scheme must be ws:, wss:, http: or https:, not ${url.protocol}`,
+      `Invalid WebSocket URL "${redactUrl(url.href)}": the scheme must be ws:, wss:, http: or https:, not ${url.protocol}`,
     );
   }
+  // Quoted in its parsed form: the parser drops leading spaces and control characters, and tabs
+  // and line breaks anywhere, which would hide the scheme or the user info from redactUrl's
+  // shapes (` wss://user:pw@host/#x`).
   if (url.hash || text.includes('#')) {
-    throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(text)}": a fragment (#...) is not allowed.`);
+    throw new SteadySocketError('INVALID_URL', `Invalid WebSocket URL "${redactUrl(url.href)}": a fragment (#...) is not allowed.`);
   }
   last.text = text;
   last.base = base;
@@ -71,13 +74,12 @@ const lastRedacted = { text: '', redacted: '' };
 function redact(text: string): string {
   const scheme = SCHEME.exec(text)?.[0] ?? '';
   let rest = text.slice(scheme.length);
-  if (scheme) {
-    // In a URL that parses, the user info ends at the first `@` of the authority; in one that
-    // does not, a mistyped password may hold `/`, `?` or `#`: take everything before the last `@`.
-    const authority = /^[^/?#]*@/.exec(rest)?.[0];
-    const at = parses(text) ? (authority ? authority.length - 1 : -1) : rest.lastIndexOf('@');
-    if (at >= 0) rest = `${rest.slice(0, at).includes(':') ? '***:***' : '***'}${rest.slice(at)}`;
-  }
+  // In a URL that parses, the user info ends at the first `@` of the authority; in one that does
+  // not, with or without a scheme (`wss//user:pw@host`, `//user:pw@host`), a mistyped password
+  // may hold `/`, `?` or `#`: take everything before the last `@`.
+  const authority = /^[^/?#]*@/.exec(rest)?.[0];
+  const at = parses(text) ? (authority ? authority.length - 1 : -1) : rest.lastIndexOf('@');
+  if (at >= 0) rest = `${rest.slice(0, at).includes(':') ? '***:***' : '***'}${rest.slice(at)}`;
   const hash = rest.indexOf('#');
   const fragment = hash >= 0 ? '#***' : '';
   if (hash >= 0) rest = rest.slice(0, hash);
