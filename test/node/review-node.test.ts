@@ -20,6 +20,19 @@ interface RecordingProxy {
 }
 
 /** A "proxy" that records what it is sent and refuses every CONNECT with 502 once it has the head. */
+/** A client through `agent` (no retries) until its attempt fails, then closed: the errors it reported. */
+async function firstFailure(agent: ReturnType<typeof createProxyAgent>): Promise<SteadySocketError[]> {
+  const errors: SteadySocketError[] = [];
+  const client = new SteadySocket('ws://127.0.0.1:9/feed', { agent, connectTimeout: 5000, maxRetries: 0 });
+  client.on('error', (error) => errors.push(error));
+  try {
+    await eventually(5_000, 'the attempt to fail', () => errors.length > 0);
+  } finally {
+    await within(5_000, 'close()', client.close());
+  }
+  return errors;
+}
+
 async function recordingProxy(): Promise<RecordingProxy> {
   const sockets: RecordingProxy['sockets'] = [];
   const server: Server = createServer((socket) => {
@@ -63,18 +76,7 @@ describe('review: guide §10 createProxyAgent on loopback', function () {
   ];
   for (const [what, headers] of bad) {
     it(`a headers function whose answer holds ${what} fails the attempt: no header line is added to a CONNECT`, async () => {
-      const errors: SteadySocketError[] = [];
-      const client = new SteadySocket('ws://127.0.0.1:9/feed', {
-        agent: createProxyAgent(proxy.url, { headers: headers as never }),
-        connectTimeout: 5000,
-        maxRetries: 0,
-      });
-      client.on('error', (error) => errors.push(error));
-      try {
-        await eventually(5_000, 'the attempt to fail', () => errors.length > 0);
-      } finally {
-        await within(5_000, 'close()', client.close());
-      }
+      const errors = await firstFailure(createProxyAgent(proxy.url, { headers: headers as never }));
       for (const { read } of proxy.sockets) expect(read, 'what reached the proxy').not.to.match(/\r?\nX-Injected/);
       expect(errors[0]!.code).to.equal('CONNECT_FAILED');
       expect(errors[0]!.message, 'the message names the bad proxy header').to.match(/proxy header/i);
@@ -107,21 +109,13 @@ describe('review: guide §10 createProxyAgent on loopback', function () {
   });
 
   it('a headers function that throws fails the attempt and leaves no socket to the proxy open', async () => {
-    const errors: SteadySocketError[] = [];
-    const client = new SteadySocket('ws://127.0.0.1:9/feed', {
-      agent: createProxyAgent(proxy.url, {
+    const errors = await firstFailure(
+      createProxyAgent(proxy.url, {
         headers: () => {
           throw new Error('token service down');
         },
       }),
-      maxRetries: 0,
-    });
-    client.on('error', (error) => errors.push(error));
-    try {
-      await eventually(5_000, 'the attempt to fail', () => errors.length > 0);
-    } finally {
-      await within(5_000, 'close()', client.close());
-    }
+    );
     expect(errors[0]!.code).to.equal('CONNECT_FAILED');
     expect(errors[0]!.message).to.include('token service down');
     await eventually(2_000, 'every socket to the proxy closed', () => proxy.sockets.every((s) => s.closed));

@@ -1,31 +1,20 @@
 // Review of the guide's §10–§14 (Node options, stats and debug, security, errors, troubleshooting)
 // on the fake transport: promises no other test would notice breaking.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { debug, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 type Client = SteadySocket<unknown, unknown>;
 
 describe('review: guide §10–§14 on the fake transport', () => {
+  const kit = useFakeClock();
   let clock: InstalledClock;
-  const sockets: Client[] = [];
-
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'queueMicrotask'] });
-  });
-
-  afterEach(() => {
-    for (const s of sockets.splice(0)) if (s.state !== 'closed') void s.close();
-    clock.runAll();
-    clock.uninstall();
-  });
+  beforeEach(() => (clock = kit.clock));
 
   function create(options: SteadySocketOptions<unknown, unknown>, url = 'ws://example.test/feed'): Client {
-    const socket = new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options });
-    sockets.push(socket);
-    return socket;
+    return kit.track(new SteadySocket<unknown, unknown>(url, { WebSocket: FakeWebSocket as never, ...options }));
   }
 
   describe('§12: the debug line of a close scrubs the connection\'s secrets from the reason', () => {
