@@ -376,9 +376,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal The connection seam (connection.ts). */
   _onMessage(socket: Transport, data: RawMessage, bytes: number): void {
-    // Nothing after close(): a WHATWG socket delivers nothing once close() made it CLOSING; ws
-    // does (what was in flight), and a listener that replies would get CLOSED thrown at it.
-    if (socket !== this._conn || this._final) return;
+    if (socket !== this._conn) return;
     // Per message: indexed loops (HOT_PATH in client-base.ts).
     let hooks = this._hooks;
     for (let i = 0; i < hooks.length; i++) hooks[i].received?.(socket, data, bytes);

@@ -131,7 +131,7 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // (+30) and protocols: null: core 10,313.
   // 10,250 once the browser builds took the global WebSocket themselves (no isomorphic-ws probe: -90 B): 10,223.
   // 10,300 for the fixes of the reviews of the guide's sections 1, 9 and 10-14 (2026-12-01: no
-  // password in an INVALID_URL whose text hides its scheme, no message event after close(), a
+  // password in an INVALID_URL whose text hides its scheme, a
   // provider's own SteadySocketError is CONNECT_FAILED, whole close codes only, own codec entries
   // only; +31 B): 10,267.
   core: { code: "new SteadySocket('wss://example.test');", budget: 10_300 },
