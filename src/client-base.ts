@@ -169,9 +169,10 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
 
   /** @internal Queues `data` (sent at once when open and nothing waits); returns its entry unless it was refused. */
   _enqueue(data: Out, settle?: Settle, signal?: AbortSignal): OutboxEntry<Out> | undefined {
-    // Encode now with the codec the next connection most likely uses: it validates the message
-    // at once and sizes it. A different codec at flush time encodes it again.
-    const codec = ((this._writable() && this._codec) as Codec<In, Out> | undefined) ?? likelyCodec(this._opts);
+    // Encode now with the codec of the connection that will carry it (the open one, codec or
+    // none), else the one the next connection most likely uses: it validates the message at once
+    // and sizes it. A different codec at flush time encodes it again.
+    const codec = (this._writable() ? this._codec : likelyCodec(this._opts)) as Codec<In, Out> | undefined;
     const wire = toWire(codec, data);
     this._check?.(wire);
     // Withdrawn before it was queued: after the checks, so bad input still throws, as from send().

@@ -2,7 +2,7 @@ import { provide, socketOptions, type AttemptParts } from './attempt';
 import { ClientBase } from './client-base';
 import { askShouldReconnect, type CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
-import { SteadySocketError } from './errors';
+import { causeText, SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
 import { TRANSITIONS, type DeliverOptions, type ReconnectingInfo, type State } from './events';
 import type { Feature, FeatureHooks } from './feature';
@@ -258,23 +258,39 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     // A feature holds attempts (the page is in the back/forward cache): wait until it wakes us.
     if (held) return this._scheduleRetry(Infinity, held);
     for (const hooks of this._hooks) hooks.connecting?.();
-    this._arm(this, () => this._connectTimedOut(id), this._opts.connectTimeout, '_stateTimer');
+    this._armState(() => this._connectTimedOut(id), this._opts.connectTimeout);
     // A provider may close the client or start another attempt (reconnect()): then this one is over.
     const current = () => id === this._attemptId && this._state === 'connecting';
+    const failed = (cause: unknown) => current() && this._armState(() => this._providerFailed(cause), 0);
     let parts;
     try {
       parts = provide(typeof this._urls === 'function' ? this._urls : undefined, this._listedUrl(), this._opts as ResolvedOptions<unknown, unknown>);
     } catch (cause) {
-      if (current()) this._providerFailed(cause);
+      failed(cause);
       return;
     }
     if (!(parts instanceof Promise)) {
       if (current()) this._open(parts);
       return;
     }
-    parts.then(
-      (ready) => current() && this._open(ready),
-      (cause) => current() && this._providerFailed(cause),
+    parts.then((ready) => current() && this._open(ready), failed);
+  }
+
+  /**
+   * Arms the state's timer (cleared by every close() and reconnect()). An attempt that failed
+   * before it had a socket ends on it too (0 ms), never inside the call that started it: a
+   * listener that starts another attempt at once (reconnect()) then neither recurses into it nor
+   * keeps the microtask queue busy.
+   */
+  private _armState(fn: () => void, ms: number): void {
+    this._arm(
+      this,
+      () => {
+        this._stateTimer = undefined;
+        fn();
+      },
+      ms,
+      '_stateTimer',
     );
   }
 
@@ -292,14 +308,14 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     } catch (error) {
       // The constructor refused the URL itself (a browser's SecurityError for mixed content or a
       // blocked port, a SyntaxError): the same call will fail again, so this ends the client.
-      this._end(scrubbed(error as SteadySocketError, url, headers));
+      this._armState(() => this._attemptFailed(scrubbed(error as SteadySocketError, url, headers), true), 0);
     }
   }
 
   /** A URL/protocol/header provider threw or gave something invalid. */
   private _providerFailed(cause: unknown): void {
     // A provider that returns nonsense will not get better by retrying.
-    if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._end(cause);
+    if (cause instanceof SteadySocketError && cause.code.startsWith('INVALID_')) return this._attemptFailed(cause, true);
     // What the provider itself threw is CONNECT_FAILED already (attempt.ts), another client's
     // SteadySocketError too; anything else is wrapped here.
     const error = cause instanceof SteadySocketError ? cause : providerError(cause);
@@ -309,22 +325,18 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     this._attemptFailed(url === undefined ? error : scrubbed(error, url, typeof headers === 'object' ? headers : undefined));
   }
 
-  /** Reports `error` and ends the client with it. */
-  private _end(error: SteadySocketError): void {
-    this._emitError(error);
-    this._finish(error);
-  }
-
-  /** An attempt that never produced a socket failed. */
-  private _attemptFailed(error: SteadySocketError): void {
+  /**
+   * An attempt that never produced a socket failed. `fatal`: its answer was refused (the same
+   * call would fail again), so the client ends after the attempt's `close`, whatever the policy.
+   */
+  private _attemptFailed(error: SteadySocketError, fatal?: boolean): void {
     const id = this._attemptId;
     this._emitError(error);
     // An error listener may have closed the client or started another attempt.
-    if (!this._superseded(id)) this._afterClose({ code: 1006, reason: '', wasClean: false, attempt: 0, error });
+    if (!this._superseded(id)) this._afterClose({ code: 1006, reason: '', wasClean: false, attempt: 0, error }, fatal);
   }
 
   private _connectTimedOut(id: number): void {
-    this._stateTimer = undefined;
     if (id !== this._attemptId || this._state !== 'connecting') return;
     const error = new SteadySocketError('CONNECT_TIMEOUT', `No connection within ${this._opts.connectTimeout} ms (connectTimeout).`);
     const socket = this._conn;
@@ -386,7 +398,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
       try {
         value = codec.decode(data);
       } catch (cause) {
-        return this._emitError(new SteadySocketError('DECODE_FAILED', `A message could not be decoded: ${(cause as Error)?.message ?? cause}`, cause));
+        return this._emitError(new SteadySocketError('DECODE_FAILED', `A message could not be decoded: ${causeText(cause)}`, cause));
       }
     } else value = data as unknown as In;
     hooks = this._hooks; // as it is now (ping() adds and removes its hooks)
@@ -496,7 +508,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   }
 
   /** Decides what follows the end of a connection or attempt. */
-  private _afterClose(info: CloseInfo): void {
+  private _afterClose(info: CloseInfo, fatal?: boolean): void {
     if (this._state === 'closed') return;
     if (info.error && info.error.closeCode === undefined) info.error.closeCode = info.code;
     if (this._final) {
@@ -507,7 +519,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const id = this._attemptId;
     this.emit('close', info);
     if (this._tookOver(id)) return;
-    const retry = askShouldReconnect(this._opts.shouldReconnect, info);
+    const retry = !fatal && askShouldReconnect(this._opts.shouldReconnect, info);
     if (retry instanceof SteadySocketError) this._emitError(retry);
     if (this._tookOver(id)) return;
     const plan = planRetry(info, retry === true, this._opts, Date.now());
@@ -568,16 +580,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /** @internal While waiting: the next attempt starts `delay` ms from now (Infinity: when woken). */
   _retryIn(delay: number): void {
-    if (this._state !== 'waiting') return;
-    this._arm(
-      this,
-      () => {
-        this._stateTimer = undefined;
-        this._startAttempt();
-      },
-      delay,
-      '_stateTimer',
-    );
+    if (this._state === 'waiting') this._armState(() => this._startAttempt(), delay);
   }
 
   /** @internal Starts an attempt at once when waiting (or connecting without a socket yet), with the backoff reset. */

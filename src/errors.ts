@@ -89,6 +89,19 @@ export type AnySteadySocketError = { [Code in SteadySocketErrorCode]: SteadySock
 // spoken to a plain server, no common version): a retry meets the same server.
 const TLS_VERIFY = /^(?:UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_|EPROTO$)/;
 
+/**
+ * What a thrown value says, for an error's message: its `message`, else the value as text. Never
+ * throws: an application's code may throw a Symbol, an object without a prototype (no
+ * `toString`) or one whose `message` getter throws.
+ */
+export function causeText(cause: unknown): string {
+  try {
+    return String((cause as Error)?.message ?? cause);
+  } catch {
+    return typeof cause;
+  }
+}
+
 /** The code of a TLS failure behind `cause` that a retry would meet again, if that is what it is. */
 export function tlsVerifyCode(cause: unknown): string | undefined {
   const code = (cause as { code?: unknown } | null | undefined)?.code;

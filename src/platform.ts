@@ -6,7 +6,7 @@
  */
 import DefaultWebSocket from 'isomorphic-ws';
 import type { EventEmitter } from 'eventemitter3';
-import { SteadySocketError, tlsVerifyCode } from './errors';
+import { causeText, SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import { checkedWebSocket, OWNER, released, type NodeSocketOptions, type Transport } from './transport';
@@ -151,12 +151,12 @@ export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
  */
 export function providerError(cause: unknown): SteadySocketError {
   const hide = (text: string) => text.replace(/\b(?:wss?|https?):\/\/[^\s'"<>`]+/gi, redactUrl);
-  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${hide(String((cause as Error)?.message ?? cause))}`, scrubCause(cause, hide));
+  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${hide(causeText(cause))}`, scrubCause(cause, hide));
 }
 
 /** The constructor refused the URL (a SyntaxError, a browser's SecurityError): the same call would fail again. */
 export function constructorError(cause: unknown): SteadySocketError {
-  return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+  return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${causeText(cause)}`, cause);
 }
 
 /**

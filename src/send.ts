@@ -3,7 +3,7 @@
  * cannot go, and the codec a message queued before any connection will most likely need.
  */
 import { wireSize, type Codec, type WireData } from './codecs';
-import { SteadySocketError, type SteadySocketErrorCode } from './errors';
+import { causeText, SteadySocketError, type SteadySocketErrorCode } from './errors';
 import type { ResolvedOptions } from './options';
 import type { OutboxDropReason, OutboxEntry } from './outbox';
 
@@ -36,7 +36,7 @@ export function toWire<Out>(codec: Codec<unknown, Out> | undefined, data: Out): 
   try {
     wire = codec ? codec.encode(data) : (data as WireData);
   } catch (cause) {
-    throw new SteadySocketError('ENCODE_FAILED', `The codec could not encode the message: ${(cause as Error)?.message ?? cause}`, cause);
+    throw new SteadySocketError('ENCODE_FAILED', `The codec could not encode the message: ${causeText(cause)}`, cause);
   }
   if (typeof wire !== 'string' && wireSize(wire) < 0) throw invalidMessage(wire);
   return wire;

@@ -165,16 +165,21 @@ export function scrubCause(cause: unknown, scrub: (text: string) => string, dept
   if (typeof cause === 'string') return scrub(cause);
   if (typeof cause !== 'object') return cause;
   const source = cause as { name?: unknown; message?: unknown; stack?: unknown; type?: unknown; cause?: unknown };
-  const message = typeof source.message === 'string' ? source.message : typeof source.type === 'string' ? `${source.type} event` : 'error';
-  const copy = new Error(scrub(message)) as Error & Record<string, unknown>;
-  if (typeof source.name === 'string') copy.name = source.name;
-  copy.stack = typeof source.stack === 'string' ? scrub(source.stack) : `${copy.name}: ${copy.message}`;
-  for (const field of SAFE_FIELDS) {
-    const value = (cause as Record<string, unknown>)[field];
-    if (typeof value === 'number') copy[field] = value;
-    else if (typeof value === 'string') copy[field] = scrub(value);
+  const copy = new Error() as Error & Record<string, unknown>;
+  // A getter of the application's object may throw: the copy keeps what was read before it.
+  try {
+    copy.message = scrub(typeof source.message === 'string' ? source.message : typeof source.type === 'string' ? `${source.type} event` : 'error');
+    if (typeof source.name === 'string') copy.name = source.name;
+    copy.stack = typeof source.stack === 'string' ? scrub(source.stack) : `${copy.name}: ${copy.message}`;
+    for (const field of SAFE_FIELDS) {
+      const value = (cause as Record<string, unknown>)[field];
+      if (typeof value === 'number') copy[field] = value;
+      else if (typeof value === 'string') copy[field] = scrub(value);
+    }
+    if (source.cause !== undefined && depth < 4) copy.cause = scrubCause(source.cause, scrub, depth + 1);
+  } catch {
+    // what was read is kept
   }
-  if (source.cause !== undefined && depth < 4) copy.cause = scrubCause(source.cause, scrub, depth + 1);
   return copy;
 }
 

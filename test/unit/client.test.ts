@@ -247,6 +247,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     const errors: string[] = [];
     socket.on('error', (e) => errors.push(e.code));
     await Promise.resolve(); // the first attempt
+    clock.tick(0); // its failure is told on a timer of its own
     expect(errors).to.deep.equal(['INVALID_URL']);
     expect(socket.state).to.equal('closed');
   });
@@ -264,6 +265,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     const errors: string[] = [];
     socket.on('error', (e) => errors.push(e.code));
     await Promise.resolve(); // the first attempt
+    clock.tick(0); // its failure is told on a timer of its own
     expect(errors).to.deep.equal(['CONNECT_FAILED']);
     expect(socket.state).to.equal('waiting');
     clock.tick(5);
@@ -281,6 +283,7 @@ describe('SteadySocket state machine (fake transport, fake clock)', () => {
     const errors: SteadySocketError[] = [];
     socket.on('error', (e) => errors.push(e));
     await Promise.resolve(); // the first attempt
+    clock.tick(0); // its failure is told on a timer of its own
     expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
     expect(errors[0].message).to.match(/port is blocked/);
     expect(socket.state).to.equal('closed');

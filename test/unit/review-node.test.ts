@@ -86,7 +86,8 @@ describe('review: guide §10–§14 on the fake transport', () => {
               : create({ headers: provider as never, minDelay: 10, maxDelay: 10, jitter: 0 });
           const errors: SteadySocketError[] = [];
           socket.on('error', (error) => errors.push(error));
-          for (let i = 0; i < 20 && !errors.length; i++) await Promise.resolve();
+          for (let i = 0; i < 20; i++) await Promise.resolve();
+          clock.tick(0); // the failed attempt is told on a timer of its own
           expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
           expect((errors[0]!.cause as Error | undefined)?.message).to.equal(foreign.message);
           expect(socket.state, 'retrying, not ended').to.equal('waiting');
@@ -102,6 +103,7 @@ describe('review: guide §10–§14 on the fake transport', () => {
       const errors: SteadySocketError[] = [];
       socket.on('error', (error) => errors.push(error));
       await Promise.resolve();
+      clock.tick(0); // the failed attempt is told on a timer of its own
       expect(errors.map((e) => e.code)).to.deep.equal(['INVALID_URL']);
       expect(socket.state).to.equal('closed');
     });

@@ -329,6 +329,7 @@ describe('secrets in URLs and headers', () => {
       const socket = new SteadySocket('ws://example.test/?token=zqRefusedSecret', { WebSocket: Refusing as never });
       socket.on('error', (error) => errors.push(error));
       await Promise.resolve(); // the first attempt
+      clock.tick(0); // the failed attempt is told on a timer of its own
       expect(socket.state).to.equal('closed');
       expect(errors).to.have.length(1);
       expectClean(renderings(errors[0]), ['zqRefusedSecret']);
