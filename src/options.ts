@@ -250,9 +250,10 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
     }
     resolved[key] = value;
   }
-  // A large minDelay alone raises the default cap rather than contradicting it.
-  if (options.maxDelay === undefined) resolved.maxDelay = Math.max(resolved.maxDelay, resolved.minDelay);
   for (const name in NUMBERS) checkNumber(name, resolved[name], NUMBERS[name]);
+  // A large minDelay alone raises the default cap rather than contradicting it (minDelay is a
+  // number by now: Math.max of a bigint would throw a TypeError).
+  if (options.maxDelay === undefined) resolved.maxDelay = Math.max(resolved.maxDelay, resolved.minDelay);
   checkNumber('maxDelay', resolved.maxDelay, resolved.minDelay);
   checkNumber('jitter', resolved.jitter, 0, 1);
   // Handed to ws (Node) unchecked there: a NaN maxRedirects lets a redirect loop run unbounded.

@@ -209,4 +209,19 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       expect(socket.state).to.equal('closed');
     });
   });
+
+  describe('"Options are validated in the constructor ... throw INVALID_OPTION at once"', () => {
+    /** The code of what the constructor throws for `options` (a TypeError is not INVALID_OPTION). */
+    function codeFor(options: Record<string, unknown>): string {
+      const error = thrown(() => create(options as Options));
+      if (error === undefined) return 'no error';
+      return error instanceof SteadySocketError ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
+    }
+
+    it('a bigint where a number belongs is INVALID_OPTION, not a TypeError (minDelay included, which sizes the default maxDelay)', () => {
+      for (const name of ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'connectTimeout', 'closeTimeout', 'maxMessages', 'maxBytes', 'highWaterMark']) {
+        expect(codeFor({ [name]: 10n }), name).to.equal('INVALID_OPTION');
+      }
+    });
+  });
 });
