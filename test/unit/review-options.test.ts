@@ -223,5 +223,24 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
         expect(codeFor({ [name]: 10n }), name).to.equal('INVALID_OPTION');
       }
     });
+
+    it('a reused options object whose use list changed is validated again: a feature listed twice, or a feature function not called, throws', () => {
+      const step = ready(async () => undefined);
+      const options = { use: [step] as unknown[] };
+      create(options as Options);
+      options.use.push(step);
+      expect(codeFor(options), 'one feature twice').to.equal('INVALID_OPTION');
+      options.use.length = 1;
+      options.use.push(pageSignals);
+      expect(codeFor(options), 'a feature function, not called').to.equal('INVALID_OPTION');
+    });
+
+    it('a reused options object whose codecs changed is validated again: a non-codec entry throws', () => {
+      const codecs: Record<string, unknown> = { 'a.v1': json() };
+      const options = { codecs };
+      create(options as Options);
+      codecs['b.v1'] = 'not a codec';
+      expect(codeFor(options)).to.equal('INVALID_OPTION');
+    });
   });
 });
