@@ -5,7 +5,6 @@
 import { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import {
-  debug,
   heartbeat,
   json,
   pageSignals,
@@ -241,6 +240,24 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       create(options as Options);
       codecs['b.v1'] = 'not a codec';
       expect(codeFor(options)).to.equal('INVALID_OPTION');
+    });
+  });
+
+  describe('"a feature checks its own arguments when it is made"', () => {
+    it('heartbeat(): a ping or isPong that is no function throws INVALID_OPTION when made (it failed every ping, and the connection, later)', () => {
+      const isPong = (m: unknown) => m === 'pong';
+      const bad: Record<string, unknown>[] = [
+        { ping: 'ping', isPong },
+        { ping: () => 'ping', isPong: 'pong' },
+        { ping: 'ping', isPong: 'pong' },
+        { ping: { type: 'ping' }, isPong: { type: 'pong' } },
+      ];
+      for (const extra of bad) {
+        const error = thrown(() => heartbeat({ interval: 1000, timeout: 500, ...extra } as never));
+        expect((error as SteadySocketError | undefined)?.code, JSON.stringify(extra)).to.equal('INVALID_OPTION');
+      }
+      expect(thrown(() => heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong })), 'both functions').to.equal(undefined);
+      expect(thrown(() => heartbeat({ interval: 1000, timeout: 500 })), 'neither').to.equal(undefined);
     });
   });
 });
