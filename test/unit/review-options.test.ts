@@ -5,18 +5,25 @@
 import { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import {
+  acks,
+  debug,
   heartbeat,
   json,
   pageSignals,
+  persist,
   ready,
+  requests,
   SteadySocket,
   SteadySocketError,
   stats,
   ttl,
   type CloseInfo,
+  type Feature,
   type ReconnectingInfo,
+  type StoredMessage,
   type SteadySocketOptions,
 } from '../../src/index';
+import { FakeWindow } from '../support/fake-window';
 import { useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 
@@ -259,5 +266,154 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       expect(thrown(() => heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong })), 'both functions').to.equal(undefined);
       expect(thrown(() => heartbeat({ interval: 1000, timeout: 500 })), 'neither').to.equal(undefined);
     });
+  });
+
+  describe('"Two features made by two calls ... each runs"; "Order in use is the order the features are called in; any combination works"', () => {
+    it('two ready() steps both run, in the order given, on every open: the second only once the first resolved', async () => {
+      for (const order of [['A', 'B'], ['B', 'A']]) {
+        FakeWebSocket.reset();
+        const ran: string[] = [];
+        const release: Record<string, () => void> = {};
+        const step = (name: string) =>
+          ready(() => {
+            ran.push(name);
+            return new Promise<void>((resolve) => (release[name] = resolve));
+          });
+        const socket = await open({ use: order.map(step), minDelay: 10, maxDelay: 10 });
+        for (let connection = 1; connection <= 2; connection++) {
+          FakeWebSocket.last.serverOpen();
+          await Promise.resolve();
+          expect(ran, `connection ${connection}: only the first step so far`).to.deep.equal([...Array(connection - 1).fill(order).flat(), order[0]]);
+          release[order[0]]();
+          for (let i = 0; i < 5; i++) await Promise.resolve();
+          expect(socket.state, 'not open before the second step').to.equal('connecting');
+          release[order[1]]();
+          for (let i = 0; i < 5; i++) await Promise.resolve();
+          expect(socket.state).to.equal('open');
+          if (connection === 1) {
+            FakeWebSocket.last.serverClose(1006);
+            clock.tick(10);
+          }
+        }
+        expect(ran).to.deep.equal([...order, ...order]);
+        void socket.close();
+      }
+    });
+
+    it('the hooks of two debug() features run in the order given (each logs each line, the first first)', async () => {
+      const lines: string[] = [];
+      const socket = await open({ use: [debug((l) => lines.push(`1 ${l}`)), debug((l) => lines.push(`2 ${l}`))] });
+      FakeWebSocket.last.serverOpen();
+      const opened = lines.filter((l) => l.includes('state connecting -> open'));
+      expect(opened).to.deep.equal(['1 [steadysocket] state connecting -> open', '2 [steadysocket] state connecting -> open']);
+      void socket.close();
+    });
+
+    type Msg = { mid?: number; id?: number; request?: unknown; re?: number; result?: unknown; ack?: number; type?: string; text?: string };
+
+    /** A server over the fake socket: answers requests, acknowledges messages with `mid`, answers pings; a tick later. */
+    function serve(fake: FakeWebSocket, seen: Msg[]): void {
+      const send = fake.send.bind(fake);
+      fake.send = (data: unknown) => {
+        send(data);
+        if (fake.readyState !== FakeWebSocket.OPEN) return;
+        const message = JSON.parse(data as string) as Msg;
+        seen.push(message);
+        const answer =
+          message.type === 'ping' ? { type: 'pong' } : message.request !== undefined ? { re: message.id, result: `did ${String(message.request)}` } : message.mid !== undefined ? { ack: message.mid } : undefined;
+        if (answer) setTimeout(() => fake.serverMessage(JSON.stringify(answer)), 1);
+      };
+    }
+
+    // Deterministic shuffles: every feature first and last at least once.
+    const NAMES = ['heartbeat', 'pageSignals', 'ready', 'ttl', 'stats', 'debug', 'acks', 'requests', 'persist'] as const;
+    function orders(): (typeof NAMES)[number][][] {
+      const out = [[...NAMES], [...NAMES].reverse()];
+      let seed = 7;
+      const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+      for (let n = 0; n < 8; n++) {
+        const order = [...NAMES];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        out.push(order);
+      }
+      return out;
+    }
+
+    for (const order of orders()) {
+      it(`all nine features together, in the order ${order.join(', ')}: delivers, acknowledges, replies, survives a drop and closes cleanly`, async () => {
+        const stored: StoredMessage[][] = [];
+        const store = {
+          contents: [] as StoredMessage[],
+          load: async () => store.contents.slice(),
+          save: async (messages: readonly StoredMessage[]) => void stored.push((store.contents = messages.slice())),
+          clear: async () => void (store.contents = []),
+        };
+        const rpc = requests<Msg, Msg>();
+        const counters = stats();
+        const lines: string[] = [];
+        const hellos: number[] = [];
+        const made: Record<(typeof NAMES)[number], Feature<Msg, Msg>> = {
+          heartbeat: heartbeat<Msg, Msg>({ interval: 1000, timeout: 500, ping: () => ({ type: 'ping' }), isPong: (m) => m.type === 'pong' }),
+          pageSignals: pageSignals(new FakeWindow()),
+          ready: ready<Msg, Msg>(({ send }) => {
+            hellos.push(Date.now());
+            send({ type: 'hello' });
+          }),
+          ttl: ttl(60_000),
+          stats: counters,
+          debug: debug((line) => lines.push(line)),
+          acks: acks<Msg, Msg>({ id: (m) => m.mid, ack: (m) => m.ack }),
+          requests: rpc,
+          persist: persist(store),
+        };
+        const socket = kit.track(
+          new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), minDelay: 10, maxDelay: 10, use: order.map((name) => made[name]) }),
+        );
+        const errors: string[] = [];
+        const messages: Msg[] = [];
+        socket.on('error', (e) => errors.push(e.code));
+        socket.on('message', (m) => messages.push(m));
+        await clock.tickAsync(0); // the first attempt, the store loads
+        const seen: Msg[] = [];
+        const first = socket.deliver({ mid: 1, text: 'queued before open' });
+        const answer = rpc.request('sum');
+        serve(FakeWebSocket.last, seen);
+        FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(5);
+        expect(socket.state).to.equal('open');
+        await first; // acknowledged
+        expect(await answer).to.equal('did sum');
+        FakeWebSocket.last.serverMessage(JSON.stringify({ text: 'push' }));
+        expect(messages, 'acks, replies and pongs are no message events').to.deep.equal([{ text: 'push' }]);
+        await clock.tickAsync(2600); // a quiet interval: a heartbeat ping, and its pong keeps the connection
+        expect(seen.some((m) => m.type === 'ping'), 'a heartbeat ping went out').to.equal(true);
+        expect(socket.state).to.equal('open');
+        // The connection drops with a message written and not acknowledged: it goes again on the next one.
+        const fake = FakeWebSocket.last;
+        fake.send = FakeWebSocket.prototype.send.bind(fake); // this server stops answering
+        const second = socket.deliver({ mid: 2, text: 'unacknowledged' });
+        fake.serverClose(1006);
+        await clock.tickAsync(10);
+        serve(FakeWebSocket.last, seen);
+        FakeWebSocket.last.serverOpen();
+        await clock.tickAsync(5);
+        await second;
+        expect(seen.filter((m) => m.type === 'hello'), 'a hello per connection').to.have.length(2);
+        expect(FakeWebSocket.last.sent.map((t) => JSON.parse(t as string) as Msg).map((m) => m.type ?? m.mid)).to.deep.equal(['hello', 2]);
+        expect(counters.snapshot().reconnects).to.equal(1);
+        expect(errors).to.deep.equal([]);
+        await clock.tickAsync(0);
+        expect(store.contents, 'nothing left stored once everything was acknowledged').to.deep.equal([]);
+        const done = socket.close();
+        await clock.tickAsync(10);
+        await done;
+        expect(socket.state).to.equal('closed');
+        expect(reported, 'no listener or hook threw').to.deep.equal([]);
+        expect(lines.some((l) => l.includes('state open -> closing')), 'debug logged').to.equal(true);
+      });
+    }
   });
 });
