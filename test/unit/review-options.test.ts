@@ -224,6 +224,69 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       return error instanceof SteadySocketError ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
     }
 
+    const JUST_OUTSIDE: Record<string, unknown[]> = {
+      minDelay: [-Number.MIN_VALUE, -1, NaN, -Infinity, '1000', null, true],
+      maxDelay: [NaN, -Infinity, '30000', null],
+      factor: [1 - Number.EPSILON, 0, -0, NaN, -Infinity, '2'],
+      jitter: [1 + Number.EPSILON, -Number.MIN_VALUE, NaN, Infinity, '1'],
+      maxRetries: [-Number.MIN_VALUE, NaN, -Infinity, '3'],
+      stableAfter: [-Number.MIN_VALUE, NaN, '5000'],
+      connectTimeout: [1 - Number.EPSILON, 0, -0, NaN, '10000'],
+      closeTimeout: [-Number.MIN_VALUE, NaN, '3000'],
+      maxMessages: [-Number.MIN_VALUE, NaN, '10000'],
+      maxBytes: [-Number.MIN_VALUE, NaN, '1'],
+      highWaterMark: [-Number.MIN_VALUE, NaN, '1'],
+      maxPayload: [-1, NaN, '1'],
+      maxRedirects: [-1, NaN, '10'],
+      overflow: ['Error', 'drop_oldest', 'drop', '', null, 0],
+      binaryType: ['Blob', 'buffer', '', null],
+      shouldReconnect: [true, {}, 'never'],
+      WebSocket: [{}, 'ws'],
+    };
+    for (const [name, values] of Object.entries(JUST_OUTSIDE)) {
+      it(`${name}: ${values.map((v) => (Object.is(v, -0) ? '-0' : typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')} each throw INVALID_OPTION naming it`, () => {
+        for (const value of values) {
+          const error = thrown(() => create({ [name]: value } as Options));
+          expect((error as SteadySocketError | undefined)?.code, `${name}: ${String(value)}`).to.equal('INVALID_OPTION');
+          expect((error as Error).message, `${name}: ${String(value)}`).to.include(name);
+        }
+      });
+    }
+
+    it('maxDelay below minDelay throws, by any amount; a minDelay above 30000 given alone raises the cap instead', () => {
+      expect(codeFor({ minDelay: 100, maxDelay: 100 - 1e-9 })).to.equal('INVALID_OPTION');
+      expect(codeFor({ minDelay: Infinity, maxDelay: 2 ** 31 })).to.equal('INVALID_OPTION');
+      expect(codeFor({ minDelay: 100, maxDelay: 100 })).to.equal('no error');
+      expect(codeFor({ minDelay: 60_000 })).to.equal('no error');
+      expect(codeFor({ minDelay: Infinity })).to.equal('no error');
+    });
+
+    it('the least legal value, -0 and Infinity are accepted where the range allows them', () => {
+      const legal: Record<string, unknown[]> = {
+        minDelay: [0, -0, 0.5, Infinity],
+        factor: [1, Infinity],
+        jitter: [0, -0, 1],
+        maxRetries: [0, -0, 2.5, Infinity],
+        stableAfter: [0, -0, Infinity],
+        connectTimeout: [1, 1.5, 2 ** 31, Infinity],
+        closeTimeout: [0, -0, 0.5, Infinity],
+        maxMessages: [0, -0, 1.5, Infinity],
+        maxBytes: [0, Infinity],
+        highWaterMark: [0, Infinity],
+        maxPayload: [0, Infinity],
+        maxRedirects: [0, Infinity],
+      };
+      for (const [name, values] of Object.entries(legal)) for (const value of values) expect(codeFor({ [name]: value }), `${name}: ${String(value)}`).to.equal('no error');
+    });
+
+    it('use: a feature not in a list, a list with a feature function, null, or one feature twice each throw INVALID_OPTION; options given third too', () => {
+      const step = ready(() => undefined);
+      for (const use of [step, new Set([step]), [ready], [null], [step, step], 'heartbeat']) expect(codeFor({ use }), String(use)).to.equal('INVALID_OPTION');
+      const error = thrown(() => new (SteadySocket as unknown as new (...args: unknown[]) => unknown)('ws://example.test/', undefined, { WebSocket: FakeWebSocket }));
+      expect((error as SteadySocketError).code).to.equal('INVALID_OPTION');
+      expect(FakeWebSocket.instances, 'nothing connected').to.have.length(0);
+    });
+
     it('a bigint where a number belongs is INVALID_OPTION, not a TypeError (minDelay included, which sizes the default maxDelay)', () => {
       for (const name of ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'connectTimeout', 'closeTimeout', 'maxMessages', 'maxBytes', 'highWaterMark']) {
         expect(codeFor({ [name]: 10n }), name).to.equal('INVALID_OPTION');
@@ -415,5 +478,157 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
         expect(lines.some((l) => l.includes('state open -> closing')), 'debug logged').to.equal(true);
       });
     }
+  });
+
+  describe('legal extremes: no spin, no throw, nothing early', () => {
+    it('connectTimeout 2^31 (a timer would fire it after ~1 ms): still connecting at 2^31 - 1 ms, abandoned at 2^31', async () => {
+      const socket = await open({ connectTimeout: 2 ** 31 });
+      const errors: string[] = [];
+      socket.on('error', (e) => errors.push(e.code));
+      clock.tick(1000);
+      expect(socket.state).to.equal('connecting');
+      clock.tick(2 ** 31 - 1 - 1000);
+      expect(socket.state).to.equal('connecting');
+      expect(errors).to.deep.equal([]);
+      clock.tick(1);
+      expect(errors).to.deep.equal(['CONNECT_TIMEOUT']);
+    });
+
+    it('closeTimeout 2^31: close() waits for a closing handshake that never finishes until 2^31 ms, not ~1 ms', async () => {
+      const socket = kit.track(new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: StuckClosingWebSocket as never, closeTimeout: 2 ** 31 }));
+      await Promise.resolve();
+      FakeWebSocket.last.serverOpen();
+      void socket.close();
+      clock.tick(2 ** 31 - 1);
+      expect(socket.state).to.equal('closing');
+      clock.tick(1);
+      expect(socket.state).to.equal('closed');
+    });
+
+    it('closeTimeout 0 (and -0): close() drops a socket that never finishes closing at the next timer turn', async () => {
+      for (const closeTimeout of [0, -0]) {
+        FakeWebSocket.reset();
+        const socket = kit.track(new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: StuckClosingWebSocket as never, closeTimeout }));
+        await Promise.resolve();
+        FakeWebSocket.last.serverOpen();
+        void socket.close();
+        expect(socket.state).to.equal('closing');
+        clock.tick(0);
+        expect(socket.state, String(closeTimeout)).to.equal('closed');
+      }
+    });
+
+    it('minDelay 2^31 (no maxDelay): the first wait is at most 2^31 - 1 ms and no attempt starts within a second', async () => {
+      const socket = await open({ minDelay: 2 ** 31, jitter: 0 });
+      const delays: number[] = [];
+      socket.on('reconnecting', (info) => delays.push(info.delay));
+      FakeWebSocket.last.fail();
+      expect(delays).to.deep.equal([2 ** 31 - 1]);
+      clock.tick(1000);
+      expect(FakeWebSocket.instances).to.have.length(1);
+      clock.tick(2 ** 31 - 1 - 1000);
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    it('factor Infinity: the waits jump to maxDelay, finite; with minDelay 0 every wait is 0, never NaN', async () => {
+      for (const [minDelay, expected] of [
+        [1, [1, 500, 500]],
+        [0, [0, 0, 0]],
+      ] as const) {
+        FakeWebSocket.reset();
+        const socket = await open({ minDelay, maxDelay: 500, factor: Infinity, jitter: 0 });
+        const delays: number[] = [];
+        socket.on('reconnecting', (info) => delays.push(info.delay));
+        for (let n = 0; n < 3; n++) {
+          FakeWebSocket.last.fail();
+          clock.tick(delays[delays.length - 1]);
+        }
+        expect(delays, `minDelay ${minDelay}`).to.deep.equal(expected);
+        void socket.close();
+      }
+    });
+
+    it('jitter -0 waits exactly the cap; jitter 0.5 waits between half the cap and the cap', async () => {
+      const random = Math.random;
+      try {
+        for (const [jitter, draw, expected] of [
+          [-0, 0.999, 100],
+          [0.5, 0.999, 50],
+          [0.5, 0, 100],
+        ] as const) {
+          Math.random = () => draw;
+          FakeWebSocket.reset();
+          const socket = await open({ minDelay: 100, maxDelay: 100, jitter });
+          let delay: number | undefined;
+          socket.on('reconnecting', (info) => (delay = info.delay));
+          FakeWebSocket.last.fail();
+          expect(delay, `jitter ${jitter}, random ${draw}`).to.equal(expected);
+          void socket.close();
+        }
+      } finally {
+        Math.random = random;
+      }
+    });
+
+    it('maxRetries 2.5 retries after failures 1 and 2 and gives up at failure 3; -0 never retries', async () => {
+      for (const [maxRetries, retries] of [
+        [2.5, 2],
+        [-0, 0],
+      ] as const) {
+        FakeWebSocket.reset();
+        const socket = await open({ maxRetries, minDelay: 1, maxDelay: 1 });
+        const errors: string[] = [];
+        socket.on('error', (e) => errors.push(e.code));
+        for (let n = 0; n < 5 && socket.state !== 'closed'; n++) {
+          FakeWebSocket.last.fail();
+          clock.tick(1);
+        }
+        expect(FakeWebSocket.instances, `maxRetries ${maxRetries}`).to.have.length(retries + 1);
+        expect(errors.filter((c) => c === 'RETRIES_EXHAUSTED')).to.have.length(1);
+        expect(socket.state).to.equal('closed');
+      }
+    });
+
+    it('stableAfter Infinity: the failure count never resets, however long a connection stayed open (30 days)', async () => {
+      const socket = await open({ stableAfter: Infinity, minDelay: 1, maxDelay: 1 });
+      const attempts: number[] = [];
+      socket.on('close', (info) => attempts.push(info.attempt));
+      for (let n = 0; n < 3; n++) {
+        FakeWebSocket.last.serverOpen();
+        clock.tick(30 * 86_400_000);
+        FakeWebSocket.last.serverClose(1006);
+        clock.tick(1);
+      }
+      expect(attempts).to.deep.equal([1, 2, 3]);
+    });
+
+    it("maxMessages 0: nothing can wait ('error' throws QUEUE_OVERFLOW, 'drop-newest' reports a drop), but an open socket is still written to at once", async () => {
+      const socket = await open({ maxMessages: 0 });
+      expect((thrown(() => socket.send('x')) as SteadySocketError).code).to.equal('QUEUE_OVERFLOW');
+      FakeWebSocket.reset();
+      const dropping = await open({ maxMessages: 0, overflow: 'drop-newest' });
+      const drops: string[] = [];
+      dropping.on('drop', (d) => drops.push(`${String(d.data)}:${d.reason}`));
+      dropping.send('y');
+      expect(drops).to.deep.equal(['y:overflow']);
+      FakeWebSocket.last.serverOpen();
+      dropping.send('z');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['z']);
+    });
+
+    it('maxMessages 1.5 holds one message; highWaterMark 0 queues behind a single buffered byte', async () => {
+      const socket = await open({ maxMessages: 1.5, highWaterMark: 0 });
+      socket.send('a');
+      expect((thrown(() => socket.send('b')) as SteadySocketError).code).to.equal('QUEUE_OVERFLOW');
+      const fake = FakeWebSocket.last;
+      fake.serverOpen();
+      expect(fake.sent).to.deep.equal(['a']);
+      fake.bufferedAmount = 1;
+      socket.send('c');
+      expect(fake.sent).to.deep.equal(['a']);
+      fake.bufferedAmount = 0;
+      clock.tick(10);
+      expect(fake.sent).to.deep.equal(['a', 'c']);
+    });
   });
 });
