@@ -631,4 +631,86 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       expect(fake.sent).to.deep.equal(['a', 'c']);
     });
   });
+
+  describe('README: events and listeners, off the happy path', () => {
+    it('"error ... never thrown at you asynchronously, and listening is optional": a client with no error listener fails, times out and gives up without a throw or a report', async () => {
+      const socket = kit.track(new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, minDelay: 1, maxDelay: 1, connectTimeout: 50, maxRetries: 3 }));
+      await Promise.resolve();
+      FakeWebSocket.last.fail(); // CONNECT_FAILED
+      clock.tick(1);
+      clock.tick(50); // CONNECT_TIMEOUT
+      clock.tick(1);
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(4000); // failure 3, retried (the close-code table)
+      clock.tick(1);
+      FakeWebSocket.last.fail(); // failure 4: RETRIES_EXHAUSTED
+      clock.runAll();
+      expect(socket.state).to.equal('closed');
+      expect(FakeWebSocket.instances).to.have.length(4);
+      expect(reported).to.deep.equal([]);
+    });
+
+    it('"A listener that throws cannot stop the client: the other listeners still run": a throwing reconnecting listener, the wait still runs; a throwing drop listener, the send still queues', async () => {
+      const socket = await open({ minDelay: 100, maxDelay: 100, jitter: 0, maxMessages: 1, overflow: 'drop-oldest' });
+      const after: string[] = [];
+      socket.on('reconnecting', () => {
+        throw new Error('listener bug 1');
+      });
+      socket.on('reconnecting', (info) => after.push(`reconnecting ${info.delay}`));
+      socket.on('drop', () => {
+        throw new Error('listener bug 2');
+      });
+      socket.on('drop', (d) => after.push(`drop ${String(d.data)}`));
+      socket.send('a');
+      socket.send('b'); // evicts a: both drop listeners run, send() returns
+      expect(socket.queued).to.deep.equal(['b']);
+      FakeWebSocket.last.fail();
+      expect(after).to.deep.equal(['drop a', 'reconnecting 100']);
+      clock.tick(99);
+      expect(FakeWebSocket.instances).to.have.length(1);
+      clock.tick(1);
+      expect(FakeWebSocket.instances).to.have.length(2);
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal(['b']);
+      expect(reported.map((e) => (e as Error).message)).to.deep.equal(['listener bug 2', 'listener bug 1']);
+    });
+
+    it('"Any method may be called from any listener": close() from a drop listener while send() evicts (drop-oldest), reconnect() from a reconnecting listener', async () => {
+      const socket = await open({ maxMessages: 1, overflow: 'drop-oldest' });
+      const drops: string[] = [];
+      socket.on('drop', (d) => {
+        drops.push(`${String(d.data)}:${d.reason}`);
+        if (d.reason === 'overflow') void socket.close();
+      });
+      socket.send('a');
+      expect(thrown(() => socket.send('b')), 'send() itself does not throw').to.equal(undefined);
+      expect(socket.state).to.equal('closing');
+      expect((thrown(() => socket.send('c')) as SteadySocketError).code).to.equal('CLOSED');
+      clock.runAll();
+      expect(socket.state).to.equal('closed');
+      expect(drops, 'a evicted, then b dropped by the close its drop listener made, c refused').to.deep.equal(['a:overflow', 'b:closed']);
+
+      FakeWebSocket.reset();
+      const again = await open({ minDelay: 60_000, maxDelay: 60_000 });
+      let reconnected = 0;
+      again.on('reconnecting', () => {
+        if (reconnected++ === 0) again.reconnect();
+      });
+      FakeWebSocket.last.fail();
+      expect(FakeWebSocket.instances, 'the next attempt started at once, not after 60 s').to.have.length(2);
+      expect(again.state).to.equal('connecting');
+    });
+
+    it('"queued: the queued messages, oldest first (a copy)": changing the array changes nothing queued', async () => {
+      const socket = await open();
+      socket.send('a');
+      socket.send('b');
+      const copy = socket.queued;
+      copy.length = 0;
+      copy.push('z');
+      expect(socket.queued).to.deep.equal(['a', 'b']);
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal(['a', 'b']);
+    });
+  });
 });
