@@ -169,6 +169,25 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       expect(socket.queued).to.deep.equal(['after the close frame']);
     });
 
+    it('closeTimeout 3000: reconnect() drops a socket whose closing handshake never finishes at 3000 ms and starts the next attempt then', async () => {
+      const socket = kit.track(new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: StuckClosingWebSocket as never }));
+      await Promise.resolve();
+      FakeWebSocket.last.serverOpen();
+      socket.send('kept');
+      socket.reconnect();
+      expect(socket.state).to.equal('closing');
+      clock.tick(2999);
+      expect(FakeWebSocket.instances).to.have.length(1);
+      clock.tick(1);
+      expect(FakeWebSocket.instances).to.have.length(2);
+      expect(socket.state).to.equal('connecting');
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last.sent).to.deep.equal([]);
+      socket.send('next');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['next']);
+      expect(FakeWebSocket.instances[0].sent, 'written on the first connection before reconnect()').to.deep.equal(['kept']);
+    });
+
     it("maxMessages 10000 with overflow 'error': the 10,001st queued message throws QUEUE_OVERFLOW, the first 10,000 go out in order", async () => {
       const socket = await open();
       for (let n = 0; n < 10_000; n++) socket.send(`m${n}`);
