@@ -732,4 +732,25 @@ describe('guide section 15 and README, reviewed (fake transport, fake clock)', (
       expect(FakeWebSocket.last.sent).to.deep.equal(['a', 'b']);
     });
   });
+
+  describe('README: "reconnecting ... with pageSignals(), while the browser is offline the attempt starts on online (or after maxDelay)"', () => {
+    for (const maxDelay of [Infinity, 2 ** 31, 250]) {
+      it(`maxDelay ${maxDelay}: offline, the fallback attempt waits ${maxDelay === 250 ? '250 ms' : '2^31 - 1 ms (no ~1 ms spin)'}; online starts the attempt at once`, async () => {
+        const page = new FakeWindow();
+        page.navigator.onLine = false;
+        const socket = await open({ minDelay: 10, maxDelay, use: [pageSignals(page)] });
+        const waits: ReconnectingInfo[] = [];
+        socket.on('reconnecting', (info) => waits.push(info));
+        FakeWebSocket.last.fail();
+        const expected = maxDelay === 250 ? 250 : 2 ** 31 - 1;
+        expect(waits.map((w) => [w.offline, w.delay])).to.deep.equal([[true, expected]]);
+        clock.tick(Math.min(expected - 1, 100_000));
+        expect(FakeWebSocket.instances, 'no attempt before the fallback').to.have.length(1);
+        page.navigator.onLine = true;
+        page.dispatch('online');
+        expect(FakeWebSocket.instances, 'online: at once').to.have.length(2);
+        expect(socket.state).to.equal('connecting');
+      });
+    }
+  });
 });
