@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { createServer as createHttpServer } from 'node:http';
-import { SteadySocket, type SteadySocketOptions } from '../../src/index';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { SteadySocket, type SteadySocketError, type SteadySocketOptions } from '../../src/index';
 import { acceptFor, onClientFrames, Opcode, readRequestHead, switchingProtocols } from '../fault/hostile';
 
 interface SilentServer {
@@ -152,5 +152,64 @@ describe('guide section 15 and README against real servers (review)', function (
     expect(extensions, 'no permessage-deflate offered').to.equal(undefined);
     expect(message).to.be.instanceOf(ArrayBuffer);
     expect((message as ArrayBuffer).byteLength).to.equal(2 * 1024 * 1024);
+  });
+
+  /** Answers every upgrade with a 302 back to itself (a redirect loop); counts the upgrades. */
+  async function redirectLoop(): Promise<{ url: string; upgrades: () => number }> {
+    const http: HttpServer = createHttpServer((_request, response) => response.writeHead(404).end());
+    let upgrades = 0;
+    let url = '';
+    http.on('upgrade', (_request, socket) => {
+      upgrades++;
+      socket.on('error', () => {});
+      socket.end(`HTTP/1.1 302 Found\r\nLocation: ${url}?hop=${upgrades}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/loop`;
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.closeAllConnections();
+          http.close(() => resolve());
+        }),
+    );
+    return { url, upgrades: () => upgrades };
+  }
+
+  /** The client's errors until it is closed (within `ms`). */
+  async function errorsUntilClosed(socket: SteadySocket, ms: number): Promise<SteadySocketError[]> {
+    const errors: SteadySocketError[] = [];
+    socket.on('error', (error) => errors.push(error));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not closed within ${ms} ms`)), ms);
+      const check = (state: string) => {
+        if (state !== 'closed') return;
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.on('state', check);
+    });
+    return errors;
+  }
+
+  it('maxRedirects default 10: a redirect loop is followed 10 times and the 11th redirect fails the attempt with HANDSHAKE_REJECTED', async () => {
+    const loop = await redirectLoop();
+    const socket = new SteadySocket(loop.url, { followRedirects: true, maxRetries: 0 });
+    cleanup.push(() => socket.close());
+    const errors = await errorsUntilClosed(socket, 10_000);
+    expect(loop.upgrades(), 'upgrade requests: the first and 10 redirects followed').to.equal(11);
+    expect(errors[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 302, redirects: 10 });
+  });
+
+  it('maxRedirects Infinity: a redirect loop is followed until connectTimeout ends the attempt, and the client stops (no endless loop)', async () => {
+    const loop = await redirectLoop();
+    const socket = new SteadySocket(loop.url, { followRedirects: true, maxRedirects: Infinity, connectTimeout: 500, maxRetries: 0 });
+    cleanup.push(() => socket.close());
+    const errors = await errorsUntilClosed(socket, 10_000);
+    expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_TIMEOUT', 'RETRIES_EXHAUSTED']);
+    const seen = loop.upgrades();
+    expect(seen, 'redirects were followed').to.be.above(11);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(loop.upgrades(), 'nothing follows the redirects once the attempt was abandoned').to.be.at.most(seen + 1);
   });
 });
