@@ -219,13 +219,14 @@ export function checkNumber(name: string, value: unknown, min: number, max = Inf
 /**
  * The last options resolved, and a copy of what they were made from: clients made with the same
  * options (equal keys and values) share one resolved object, as clients of one URL share its
- * string. It is never written to after resolving.
+ * string. It is never written to after resolving. Only values that cannot change inside (no
+ * object, no array): a `use` list or `codecs` object changed since is validated again.
  */
 let last: { given: Record<string, unknown>; resolved: ResolvedOptions<any, any> } | undefined;
 
 function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key]);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key] && typeof a[key] != 'object');
 }
 
 function isCodec(value: unknown): boolean {
@@ -250,9 +251,10 @@ export function resolveOptions<In, Out>(options: SteadySocketOptions<In, Out> = 
     }
     resolved[key] = value;
   }
-  // A large minDelay alone raises the default cap rather than contradicting it.
-  if (options.maxDelay === undefined) resolved.maxDelay = Math.max(resolved.maxDelay, resolved.minDelay);
   for (const name in NUMBERS) checkNumber(name, resolved[name], NUMBERS[name]);
+  // A large minDelay alone raises the default cap rather than contradicting it (minDelay is a
+  // number by now: Math.max of a bigint would throw a TypeError).
+  if (options.maxDelay === undefined) resolved.maxDelay = Math.max(resolved.maxDelay, resolved.minDelay);
   checkNumber('maxDelay', resolved.maxDelay, resolved.minDelay);
   checkNumber('jitter', resolved.jitter, 0, 1);
   // Handed to ws (Node) unchecked there: a NaN maxRedirects lets a redirect loop run unbounded.

@@ -43,7 +43,8 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
   checkNumber('heartbeat interval', options.interval, 1);
   checkNumber('heartbeat timeout', options.timeout, 1);
   const { ping, isPong } = options;
-  if ((ping === undefined) !== (isPong === undefined)) invalidOption('heartbeat ping and isPong go together: give both or neither.');
+  // Both functions or neither (a ping that is no function failed every ping, and the connection).
+  if (typeof ping !== typeof isPong || (ping && typeof ping != 'function')) invalidOption('heartbeat ping and isPong go together: give both or neither.');
   return feature<In, Out>((client) => {
     let live: Liveness | undefined;
     let conn: Connection<In> | undefined;
