@@ -1,0 +1,257 @@
+// Review of the API reference (the TSDoc comments of every public export) against the client,
+// off the happy path: listeners that throw, methods called from listeners, extreme legal numbers.
+// Fake transport, fake clock.
+import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import {
+  acks,
+  backoffDelay,
+  closeAction,
+  debug,
+  defaultShouldReconnect,
+  heartbeat,
+  json,
+  messages,
+  ping,
+  ready,
+  redactUrl,
+  requests,
+  stats,
+  SteadySocket,
+  SteadySocketError,
+  ttl,
+  type SteadySocketOptions,
+} from '../../src/index';
+import { useFakeClock, useReportedErrors } from '../support/fake-clock';
+import { FakeWebSocket } from '../support/fake-websocket';
+
+type Options = SteadySocketOptions<any, any>;
+
+async function rejection(promise: Promise<unknown>): Promise<SteadySocketError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SteadySocketError;
+  }
+  throw new Error('expected a rejection');
+}
+
+function thrown(fn: () => unknown): SteadySocketError {
+  try {
+    fn();
+  } catch (error) {
+    return error as SteadySocketError;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const reported = useReportedErrors();
+  let clock: InstalledClock;
+  beforeEach(() => (clock = kit.clock));
+
+  async function make(options: Options = {}, url: ConstructorParameters<typeof SteadySocket>[0] = 'ws://example.test/') {
+    const socket = kit.track(new SteadySocket<any, any>(url, { WebSocket: FakeWebSocket as never, ...options }));
+    socket.on('error', () => {});
+    await Promise.resolve(); // the first attempt
+    return socket;
+  }
+
+  async function opened(options: Options = {}) {
+    const socket = await make(options);
+    FakeWebSocket.last.serverOpen();
+    await clock.tickAsync(0);
+    expect(socket.state).to.equal('open');
+    return socket;
+  }
+
+  describe('SteadySocket methods', () => {
+    it('flushed(): rejects with CLOSED when the client closes for good with messages still queued', async () => {
+      const socket = await make();
+      socket.send('a');
+      const waiting = rejection(socket.flushed());
+      void socket.close();
+      await clock.tickAsync(10); // the fake socket's closing handshake
+      const error = await waiting;
+      expect(error.code).to.equal('CLOSED');
+      // Called after the close: nothing queued any more, so it resolves.
+      await socket.flushed();
+    });
+
+    it('reconnect(): throws CLOSED once close() was called', async () => {
+      const socket = await opened();
+      void socket.close();
+      expect(thrown(() => socket.reconnect()).code).to.equal('CLOSED');
+    });
+
+    it('close(): a second call with another code returns the same promise and does not change the code sent', async () => {
+      const socket = await opened();
+      const first = socket.close(4000, 'first');
+      const second = socket.close(4001, 'second');
+      expect(second).to.equal(first);
+      expect(FakeWebSocket.last.closeCalls[0]).to.deep.equal({ code: 4000, reason: 'first' });
+      await clock.tickAsync(10);
+      await first;
+      expect(socket.state).to.equal('closed');
+    });
+  });
+  describe('feature factories', () => {
+    it('ttl(Infinity): a queued message never expires, and no timer is armed for it', async () => {
+      const socket = await make({ connectTimeout: Infinity, use: [ttl(Infinity)] });
+      const timers = clock.countTimers();
+      socket.send('a');
+      expect(clock.countTimers()).to.equal(timers);
+      await clock.tickAsync(10 * 365 * 24 * 3600 * 1000);
+      expect(socket.queued).to.deep.equal(['a']);
+    });
+
+    it('ttl(0) and ttl(NaN) throw INVALID_OPTION', () => {
+      expect(thrown(() => ttl(0)).code).to.equal('INVALID_OPTION');
+      expect(thrown(() => ttl(NaN)).code).to.equal('INVALID_OPTION');
+    });
+
+    it('heartbeat({ interval: Infinity, timeout: Infinity }): no heartbeat timer while open', async () => {
+      const socket = await opened({ use: [heartbeat({ interval: Infinity, timeout: Infinity })] });
+      expect(clock.countTimers()).to.equal(0);
+      await clock.tickAsync(100 * 24 * 3600 * 1000);
+      expect(socket.state).to.equal('open');
+    });
+
+    it('acks({ timeout: Infinity }): a written message waits for its acknowledgement as long as it takes', async () => {
+      const socket = await opened({ use: [acks<string, string>({ id: (m) => m, ack: (m) => (m.startsWith('ack:') ? m.slice(4) : undefined) })], });
+      // the default is 30000: check the Infinity variant on another client
+      void socket;
+      const other = await opened({ use: [acks<string, string>({ id: (m) => m, ack: (m) => (m.startsWith('ack:') ? m.slice(4) : undefined), timeout: Infinity })] });
+      let settled = false;
+      void other.deliver('m1').then(() => (settled = true));
+      expect(clock.countTimers()).to.equal(0);
+      await clock.tickAsync(100 * 24 * 3600 * 1000);
+      expect(settled).to.equal(false);
+      FakeWebSocket.last.serverMessage('ack:m1');
+      await clock.tickAsync(0);
+      expect(settled).to.equal(true);
+    });
+
+    it('requests(): request({ timeout: 0 }) throws INVALID_OPTION synchronously (as ping() does), counting nothing', async () => {
+      const rpc = requests();
+      await opened({ codec: json(), use: [rpc] });
+      expect(thrown(() => void rpc.request('x', { timeout: 0 })).code).to.equal('INVALID_OPTION');
+      expect(rpc.pending).to.equal(0);
+    });
+
+    it('requests(): a request with timeout Infinity arms no timer and rejects with CLOSED when the client closes first', async () => {
+      const rpc = requests();
+      const socket = await opened({ codec: json(), use: [rpc] });
+      const pending = rejection(rpc.request('x', { timeout: Infinity }));
+      expect(clock.countTimers()).to.equal(0);
+      expect(rpc.pending).to.equal(1);
+      void socket.close();
+      await clock.tickAsync(10);
+      expect((await pending).code).to.equal('CLOSED');
+      expect(rpc.pending).to.equal(0);
+    });
+
+    it('ping(): { timeout: Infinity } arms no timer, and the pong of the application ping ends it', async () => {
+      const socket = await opened({ use: [heartbeat<string, string>({ interval: 60_000, timeout: 10_000, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
+      const timers = clock.countTimers();
+      const rtt = ping(socket, { timeout: Infinity });
+      expect(clock.countTimers()).to.equal(timers);
+      expect(FakeWebSocket.last.sent).to.deep.equal(['ping']);
+      await clock.tickAsync(25);
+      FakeWebSocket.last.serverMessage('pong');
+      expect(await rtt).to.equal(25);
+    });
+
+    it('ping(): called from an open listener that then throws, still resolves', async () => {
+      const socket = await make({ use: [heartbeat<string, string>({ interval: 60_000, timeout: 10_000, ping: () => 'ping', isPong: (m) => m === 'pong' })] });
+      let rtt: Promise<number> | undefined;
+      socket.on('open', () => {
+        rtt = ping(socket);
+        throw new Error('listener bug');
+      });
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      expect(rtt).to.not.equal(undefined);
+      FakeWebSocket.last.serverMessage('pong');
+      expect(await rtt).to.be.a('number');
+      expect(reported).to.have.length(1);
+    });
+
+    it('stats(): reconnects counts connections opened after the first; messagesOut includes what the ready step sent', async () => {
+      const counters = stats();
+      const socket = await make({ use: [counters, ready<string, string>((context) => context.send('hello'))] });
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      socket.send('a');
+      expect(counters.snapshot()).to.include({ attempts: 1, reconnects: 0, messagesOut: 2 });
+      socket.reconnect();
+      await clock.tickAsync(10);
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      expect(counters.snapshot()).to.include({ attempts: 2, reconnects: 1, messagesOut: 3 });
+    });
+
+    it('debug(): a log that throws changes nothing, and a close reason quoting a query token is scrubbed', async () => {
+      const lines: string[] = [];
+      const socket = await make(
+        {
+          use: [
+            debug((line) => {
+              lines.push(line);
+              throw new Error('log sink down');
+            }),
+          ],
+        },
+        'ws://example.test/?token=zqSecretToken1',
+      );
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      FakeWebSocket.last.serverClose(4001, 'bad token zqSecretToken1');
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('waiting');
+      expect(lines.join('\n')).to.not.include('zqSecretToken1');
+      expect(lines.join('\n')).to.include('closed with 4001');
+      expect(reported).to.have.length(0);
+    });
+
+    it('messages(): after the final close the loop gets what is buffered, then ends; a throwing message listener changes nothing', async () => {
+      const socket = await opened();
+      socket.on('message', () => {
+        throw new Error('listener bug');
+      });
+      const iterator = messages<string>(socket as never);
+      FakeWebSocket.last.serverMessage('a');
+      FakeWebSocket.last.serverMessage('b');
+      void socket.close();
+      await clock.tickAsync(10);
+      expect(socket.state).to.equal('closed');
+      expect(await iterator.next()).to.deep.equal({ value: 'a', done: false });
+      expect(await iterator.next()).to.deep.equal({ value: 'b', done: false });
+      expect(await iterator.next()).to.deep.equal({ value: undefined, done: true });
+      expect(reported).to.have.length(2);
+    });
+  });
+
+  describe('pure exports', () => {
+    it('redactUrl(): the example of its comment', () => {
+      expect(redactUrl('wss://user:pw@host/p?token=abc#x')).to.equal('wss://***:***@host/p?token=***#***');
+    });
+
+    it('backoffDelay(): finite and at most 2^31 - 1 for any failure count, Infinity factor included', () => {
+      const random = () => 0;
+      expect(backoffDelay(1, { minDelay: 1000, maxDelay: 30_000, factor: 2, jitter: 1 }, random)).to.equal(1000);
+      expect(backoffDelay(0, { minDelay: 1000, maxDelay: 30_000, factor: 2, jitter: 0 }, random)).to.equal(1000);
+      expect(backoffDelay(1e9, { minDelay: 1, maxDelay: Infinity, factor: 2, jitter: 0 })).to.equal(2 ** 31 - 1);
+      expect(backoffDelay(2, { minDelay: 1, maxDelay: Infinity, factor: Infinity, jitter: 0 })).to.equal(2 ** 31 - 1);
+      expect(backoffDelay(5000, { minDelay: 0, maxDelay: Infinity, factor: 2, jitter: 1 })).to.equal(0);
+    });
+
+    it('closeAction() and defaultShouldReconnect(): the table and the statuses', () => {
+      expect(closeAction(1015)).to.equal('stop');
+      expect(closeAction(1014)).to.equal('reconnect');
+      expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, status: 407 })).to.equal(false);
+      expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, status: 404 })).to.equal(true);
+    });
+  });
+});
