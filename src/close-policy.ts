@@ -10,7 +10,8 @@ export interface CloseInfo {
   wasClean: boolean;
   /**
    * Failures in a row, counting this one: 1 for the first, also after a stable connection
-   * dropped; 0 for closes that follow your own `close()` or `reconnect()`.
+   * dropped; 0 for closes that follow your own `close()` or `reconnect()`, and for the page
+   * entering the back/forward cache (`pageSignals()`).
    */
   attempt: number;
   /** The typed error behind an abnormal close, if any. */

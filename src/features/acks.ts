@@ -32,6 +32,7 @@ export interface AckOptions<In, Out> {
   /**
    * De-duplicates incoming messages: `id` reads an incoming message's id (undefined: never a
    * duplicate), and a message whose id is among the last `window` ids seen is not delivered.
+   * `window` default: 1000.
    */
   dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number | undefined } | undefined;
 }

@@ -12,6 +12,7 @@ import {
   heartbeat,
   json,
   messages,
+  pageSignals,
   ping,
   ready,
   redactUrl,
@@ -24,6 +25,7 @@ import {
 } from '../../src/index';
 import { useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { FakeWindow } from '../support/fake-window';
 
 type Options = SteadySocketOptions<any, any>;
 
@@ -252,6 +254,156 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(closeAction(1014)).to.equal('reconnect');
       expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, status: 407 })).to.equal(false);
       expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, status: 404 })).to.equal(true);
+    });
+  });
+  describe('comments corrected by this review, and what they now say', () => {
+    it('close(): throws INVALID_OPTION for a code outside 1000 and 3000–4999, a fractional code, or a reason over 123 UTF-8 bytes', async () => {
+      const socket = await opened();
+      expect(thrown(() => void socket.close(1001)).code).to.equal('INVALID_OPTION');
+      expect(thrown(() => void socket.close(3000.5)).code).to.equal('INVALID_OPTION');
+      expect(thrown(() => void socket.close(1000, 'é'.repeat(62))).code).to.equal('INVALID_OPTION');
+      expect(socket.state).to.equal('open');
+      void socket.close(1000, 'é'.repeat(61));
+      expect(socket.state).to.equal('closing');
+    });
+
+    it('shouldReconnect: an async function ends the client with INVALID_OPTION (emitted, and the cause of CLOSED)', async () => {
+      const socket = await opened({ shouldReconnect: (async () => true) as never });
+      const errors: string[] = [];
+      socket.on('error', (error) => errors.push(error.code));
+      FakeWebSocket.last.serverClose(1001);
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('closed');
+      expect(errors).to.deep.equal(['INVALID_OPTION']);
+      const closed = thrown(() => socket.send('x'));
+      expect(closed.code).to.equal('CLOSED');
+      expect((closed.cause as SteadySocketError).code).to.equal('INVALID_OPTION');
+    });
+
+    it('shouldReconnect is not asked after reconnect()', async () => {
+      let asked = 0;
+      const socket = await opened({ shouldReconnect: () => (asked++, false) });
+      socket.reconnect();
+      await clock.tickAsync(10);
+      expect(asked).to.equal(0);
+      expect(socket.state).to.equal('connecting');
+    });
+
+    it('deliver() with acks(): resolves on the acknowledgement, not the write, and rejects with ACK_TIMEOUT without one', async () => {
+      const socket = await opened({ use: [acks<string, string>({ id: (m) => m, ack: (m) => (m.startsWith('ack:') ? m.slice(4) : undefined), timeout: 1000 })] });
+      let first = false;
+      void socket.deliver('m1').then(() => (first = true));
+      const second = rejection(socket.deliver('m2'));
+      await clock.tickAsync(0);
+      expect(FakeWebSocket.last.sent).to.deep.equal(['m1', 'm2']);
+      expect(first).to.equal(false);
+      FakeWebSocket.last.serverMessage('ack:m1');
+      await clock.tickAsync(1000);
+      expect(first).to.equal(true);
+      expect((await second).code).to.equal('ACK_TIMEOUT');
+    });
+
+    it('deliver(): a signal that is not an AbortSignal throws INVALID_OPTION synchronously and queues nothing', async () => {
+      const socket = await make();
+      expect(thrown(() => void socket.deliver('x', { signal: {} as never })).code).to.equal('INVALID_OPTION');
+      expect(socket.queued).to.deep.equal([]);
+    });
+
+    it('acks() dedupe: the window defaults to 1000 ids', async () => {
+      const delivered: string[] = [];
+      const socket = await opened({
+        use: [acks<string, string>({ id: () => undefined, ack: () => undefined, dedupe: { id: (m) => m } })],
+      });
+      socket.on('message', (m) => delivered.push(m));
+      FakeWebSocket.last.serverMessage('dup');
+      for (let i = 0; i < 999; i++) FakeWebSocket.last.serverMessage(`m${i}`);
+      FakeWebSocket.last.serverMessage('dup'); // 'dup' is among the last 1000 ids: not delivered
+      expect(delivered.filter((m) => m === 'dup')).to.have.length(1);
+      FakeWebSocket.last.serverMessage('m999'); // the 1001st id: 'dup' leaves the window
+      FakeWebSocket.last.serverMessage('dup');
+      expect(delivered.filter((m) => m === 'dup')).to.have.length(2);
+    });
+
+    it('ready(): context.send() throws CONNECTION_CLOSED once close() was called during the step, and next() rejects with it', async () => {
+      let context: { send(data: string): void; next(): Promise<string> } | undefined;
+      const socket = await make({ use: [ready<string, string>((c) => ((context = c), new Promise<void>(() => {})))] });
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      context!.send('hello');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['hello']);
+      const next = rejection(context!.next());
+      void socket.close();
+      expect(thrown(() => context!.send('late')).code).to.equal('CONNECTION_CLOSED');
+      expect((await next).code).to.equal('CONNECTION_CLOSED');
+      await clock.tickAsync(10);
+      expect(FakeWebSocket.last.sent).to.deep.equal(['hello']);
+    });
+
+    it('ready(): next() does not get a message that came before the call; that message is a message event too', async () => {
+      let context: { next(): Promise<string> } | undefined;
+      let release!: () => void;
+      const socket = await make({ use: [ready<string, string>((c) => ((context = c), new Promise<void>((resolve) => (release = resolve))))] });
+      const events: string[] = [];
+      socket.on('message', (m) => events.push(m));
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      FakeWebSocket.last.serverMessage('early');
+      const next = context!.next();
+      FakeWebSocket.last.serverMessage('late');
+      expect(await next).to.equal('late');
+      expect(events).to.deep.equal(['early', 'late']);
+      release();
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('open');
+    });
+
+    it('requests(): a written request whose connection ends rejects with CONNECTION_CLOSED (no resend); a queued one dropped by clearOutbox() with MESSAGE_WITHDRAWN', async () => {
+      const rpc = requests();
+      const socket = await opened({ codec: json(), use: [rpc] });
+      const written = rejection(rpc.request('a'));
+      FakeWebSocket.last.serverClose(1001);
+      const queued = rejection(rpc.request('b'));
+      socket.clearOutbox();
+      expect((await written).code).to.equal('CONNECTION_CLOSED');
+      expect((await queued).code).to.equal('MESSAGE_WITHDRAWN');
+      expect(rpc.pending).to.equal(0);
+    });
+
+    it('pageSignals(): the page entering the back/forward cache gives close and reconnecting attempt 0 (no failure), delay Infinity', async () => {
+      const page = new FakeWindow();
+      const socket = await opened({ use: [pageSignals(page as never)] });
+      const closes: number[] = [];
+      const waits: { attempt: number; delay: number }[] = [];
+      socket.on('close', (info) => closes.push(info.attempt));
+      socket.on('reconnecting', (info) => waits.push({ attempt: info.attempt, delay: info.delay }));
+      page.dispatch('pagehide', { persisted: true });
+      expect(closes).to.deep.equal([0]);
+      expect(waits).to.deep.equal([{ attempt: 0, delay: Infinity }]);
+      expect(FakeWebSocket.last.closeCalls[0]).to.deep.equal({ code: 1000, reason: 'page hidden' });
+    });
+
+    it('reconnecting.offline is true only with pageSignals() and a browser that reports offline', async () => {
+      const page = new FakeWindow();
+      page.navigator.onLine = false;
+      const withSignals = await opened({ use: [pageSignals(page as never)] });
+      const plain = await opened();
+      const offline: boolean[] = [];
+      withSignals.on('reconnecting', (info) => offline.push(info.offline));
+      plain.on('reconnecting', (info) => offline.push(info.offline));
+      (FakeWebSocket.instances[0] as FakeWebSocket).serverClose(1001);
+      (FakeWebSocket.instances[1] as FakeWebSocket).serverClose(1001);
+      expect(offline).to.deep.equal([true, false]);
+    });
+
+    it('close is not emitted when a URL function gives an invalid URL: error, then state closed, end the client', async () => {
+      const events: string[] = [];
+      const socket = kit.track(new SteadySocket<any, any>(() => 'ftp://example.test/', { WebSocket: FakeWebSocket as never }));
+      socket.on('error', (error) => events.push(`error ${error.code}`));
+      socket.on('close', () => events.push('close'));
+      socket.on('state', (state) => events.push(`state ${state}`));
+      await clock.tickAsync(0);
+      expect(events).to.deep.equal(['error INVALID_URL', 'state closed']);
+      expect(FakeWebSocket.instances).to.have.length(0);
     });
   });
 });
