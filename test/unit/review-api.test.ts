@@ -406,4 +406,18 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(FakeWebSocket.instances).to.have.length(0);
     });
   });
+  describe('regressions', () => {
+    it('JSON.stringify(client) (what loggers do with an object) shows no password, token or header value, and does not throw once connecting', async () => {
+      const socket = await make(
+        { headers: () => ({ authorization: 'Bearer zqHeaderSecret99' }) } as Options,
+        'wss://me:zqPasswordSecret@example.test/feed?token=zqQueryToken77',
+      );
+      socket.send('queued');
+      const text = JSON.stringify({ socket });
+      for (const secret of ['zqHeaderSecret99', 'zqPasswordSecret', 'zqQueryToken77']) expect(text).to.not.include(secret);
+      expect(JSON.parse(text).socket).to.deep.equal({ state: 'connecting', url: 'wss://***:***@example.test/feed?token=***', protocol: '', queued: 1 });
+      const headers = await make({ headers: { authorization: 'Bearer zqHeaderSecret99' } } as Options);
+      expect(JSON.stringify(headers)).to.not.include('zqHeaderSecret99');
+    });
+  });
 });
