@@ -273,7 +273,8 @@ export function persist(
   made.saved = () => {
     // Closed before the stored messages were back: nothing of this client's is saved, nor needs to be.
     // A store that could not be read is never written: saved() says so.
-    if (!ready) return restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
+    // Asked before a client has the feature: nothing is this feature's to save yet (the getter: no restore started).
+    if (!ready) return made.restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
     // An acknowledgement handled this turn releases a message whose save is looked at a
     // microtask from now (afterReceived): schedule it here, so the wait below comes after it.
     afterReceived();

@@ -13,6 +13,7 @@ import {
   json,
   messages,
   pageSignals,
+  persist,
   ping,
   ready,
   redactUrl,
@@ -418,6 +419,23 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(JSON.parse(text).socket).to.deep.equal({ state: 'connecting', url: 'wss://***:***@example.test/feed?token=***', protocol: '', queued: 1 });
       const headers = await make({ headers: { authorization: 'Bearer zqHeaderSecret99' } } as Options);
       expect(JSON.stringify(headers)).to.not.include('zqHeaderSecret99');
+    });
+
+    it('persist(): saved() asked before a client has the feature resolves (it threw a TypeError)', async () => {
+      const saves: unknown[] = [];
+      const store = { load: async () => [], save: async (messages: unknown) => void saves.push(messages), clear: async () => {} };
+      const feature = persist(store);
+      let result: Promise<void> | undefined;
+      expect(() => (result = feature.saved())).to.not.throw();
+      await result;
+      await feature.restored;
+      expect(saves).to.deep.equal([]);
+      // Given to a client afterwards, it works as usual.
+      const socket = await make({ use: [feature] });
+      await feature.restored;
+      socket.send('a');
+      await feature.saved();
+      expect(saves.at(-1)).to.deep.equal([{ data: 'a', queuedAt: Date.now() }]);
     });
   });
 });
