@@ -99,6 +99,7 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(socket.state).to.equal('closed');
     });
   });
+
   describe('feature factories', () => {
     it('ttl(Infinity): a queued message never expires, and no timer is armed for it', async () => {
       const socket = await make({ connectTimeout: Infinity, use: [ttl(Infinity)] });
@@ -257,6 +258,7 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, status: 404 })).to.equal(true);
     });
   });
+
   describe('comments corrected by this review, and what they now say', () => {
     it('close(): throws INVALID_OPTION for a code outside 1000 and 3000–4999, a fractional code, or a reason over 123 UTF-8 bytes', async () => {
       const socket = await opened();
@@ -406,7 +408,28 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(events).to.deep.equal(['error INVALID_URL', 'state closed']);
       expect(FakeWebSocket.instances).to.have.length(0);
     });
+
+    it('CloseInfo.reason: the error message when the client gave the connection up (heartbeat, connect timeout), "close timed out" for a close never answered', async () => {
+      const socket = await opened({ closeTimeout: 100, connectTimeout: 500, use: [heartbeat({ interval: 1000, timeout: 1000 })] });
+      const reasons: string[] = [];
+      socket.on('close', (info) => reasons.push(`${info.code} ${info.reason}`));
+      await clock.tickAsync(2000); // a quiet interval, a ping without answer
+      expect(reasons).to.have.length(1);
+      expect(reasons[0]).to.match(/^1006 No sign of life for \d+ ms after a ping \(heartbeat\)\.$/);
+      await clock.tickAsync(2000); // the retry: never answered, then connectTimeout
+      expect(reasons[1]).to.equal('1006 No connection within 500 ms (connectTimeout).');
+      for (let i = 0; i < 100 && !(socket.state === 'connecting' && FakeWebSocket.last.readyState === 0); i++) await clock.tickAsync(10);
+      FakeWebSocket.last.serverOpen();
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('open');
+      // The server's close frame arrived, its close event never does: dropped closeTimeout later.
+      FakeWebSocket.last.serverCloseFrame();
+      socket.send('x'); // notices the socket left OPEN
+      await clock.tickAsync(100);
+      expect(reasons.at(-1)).to.equal('1006 close timed out');
+    });
   });
+
   describe('regressions', () => {
     it('JSON.stringify(client) (what loggers do with an object) shows no password, token or header value, and does not throw once connecting', async () => {
       const socket = await make(
