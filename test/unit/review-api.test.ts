@@ -410,7 +410,7 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
     });
 
     it('CloseInfo.reason: the error message when the client gave the connection up (heartbeat, connect timeout), "close timed out" for a close never answered', async () => {
-      const socket = await opened({ closeTimeout: 100, connectTimeout: 500, use: [heartbeat({ interval: 1000, timeout: 1000 })] });
+      const socket = await opened({ closeTimeout: 100, connectTimeout: 500, minDelay: 100, maxDelay: 100, jitter: 0, use: [heartbeat({ interval: 1000, timeout: 1000 })] });
       const reasons: string[] = [];
       socket.on('close', (info) => reasons.push(`${info.code} ${info.reason}`));
       await clock.tickAsync(2000); // a quiet interval, a ping without answer
@@ -427,6 +427,21 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       socket.send('x'); // notices the socket left OPEN
       await clock.tickAsync(100);
       expect(reasons.at(-1)).to.equal('1006 close timed out');
+    });
+
+    it('heartbeat() without ping/isPong on a socket with no protocol ping (a browser): nothing is sent, a quiet connection is closed as dead, traffic keeps it', async () => {
+      const socket = await opened({ use: [heartbeat({ interval: 1000, timeout: 500 })] });
+      const errors: string[] = [];
+      socket.on('error', (error) => errors.push(error.code));
+      for (let i = 0; i < 10; i++) {
+        await clock.tickAsync(400);
+        FakeWebSocket.last.serverMessage(`tick ${i}`);
+      }
+      expect(socket.state).to.equal('open');
+      await clock.tickAsync(2500); // quiet: 2 × interval + timeout at most (a check that saw the last message, a "ping" that sends nothing, its timeout)
+      expect(errors).to.deep.equal(['HEARTBEAT_TIMEOUT']);
+      expect(FakeWebSocket.instances[0].sent).to.deep.equal([]);
+      expect(socket.state).to.not.equal('open');
     });
   });
 
