@@ -443,6 +443,23 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect(FakeWebSocket.instances[0].sent).to.deep.equal([]);
       expect(socket.state).to.not.equal('open');
     });
+
+    it('persist(): a store that cannot be read is STORAGE_FAILED (error event), never written, and saved() rejects with it; a Blob throws INVALID_MESSAGE', async () => {
+      let saves = 0;
+      const store = { load: () => Promise.reject(new Error('EACCES')), save: async () => void saves++, clear: async () => {} };
+      const feature = persist(store);
+      const socket = kit.track(new SteadySocket<any, any>('ws://example.test/', { WebSocket: FakeWebSocket as never, use: [feature] }));
+      const errors: string[] = [];
+      socket.on('error', (error) => errors.push(error.code));
+      await feature.restored;
+      expect(errors).to.deep.equal(['STORAGE_FAILED']);
+      socket.send('a');
+      expect((await rejection(feature.saved())).code).to.equal('STORAGE_FAILED');
+      expect(saves).to.equal(0);
+      const blob = { size: 1, arrayBuffer: async () => new ArrayBuffer(1) };
+      expect(thrown(() => socket.send(blob)).code).to.equal('INVALID_MESSAGE');
+      expect(socket.queued).to.deep.equal(['a']);
+    });
   });
 
   describe('regressions', () => {
