@@ -167,10 +167,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * Resolves when the outbox is empty and the socket has handed every byte to the network, or the
    * connection ended with the outbox empty (with `acks()`, everything acknowledged; with
    * `persist()`, the stored messages restored and sent too). Rejects with `CLOSED` when the client
-   * closes for good with messages still queued (resolves when nothing was left).
+   * closes for good with messages still queued (resolves when nothing was left), also when called
+   * after that close.
    */
   flushed(): Promise<void> {
-    if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError(this._final?.cause)) : Promise.resolve();
+    if (this._state === 'closed') return this._final?.dropped ? Promise.reject(closedError(this._final.cause)) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       (this._drainWaiters ??= []).push({ resolve, reject });
@@ -607,7 +608,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const final = (this._final ??= finalClose(1000, ''));
     final.cause ??= cause;
     // Nothing queued, unacknowledged or unwritten: what flushed() waits on is done, not dropped.
-    const dropped = !this._isDrained();
+    // Kept: a flushed() called from now on says the same (the outbox is empty then either way).
+    const dropped = (final.dropped = !this._isDrained());
     this._clearTimers();
     const socket = this._conn;
     if (socket) {

@@ -78,8 +78,6 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       await clock.tickAsync(10); // the fake socket's closing handshake
       const error = await waiting;
       expect(error.code).to.equal('CLOSED');
-      // Called after the close: nothing queued any more, so it resolves.
-      await socket.flushed();
     });
 
     it('reconnect(): throws CLOSED once close() was called', async () => {
@@ -491,6 +489,36 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       socket.send('a');
       await feature.saved();
       expect(saves.at(-1)).to.deep.equal([{ data: 'a', queuedAt: Date.now() }]);
+    });
+
+    it('flushed() called after the client ended by itself with messages queued rejects with CLOSED (its cause why); it resolved, as if they had gone out', async () => {
+      const socket = await make({ maxRetries: 0 });
+      const drops: string[] = [];
+      socket.on('drop', (info) => drops.push(`${info.reason} ${info.data}`));
+      socket.send('important');
+      FakeWebSocket.last.fail();
+      await clock.tickAsync(0);
+      expect(socket.state).to.equal('closed');
+      expect(drops).to.deep.equal(['closed important']);
+      const error = await rejection(socket.flushed());
+      expect(error.code).to.equal('CLOSED');
+      expect((error.cause as SteadySocketError).code).to.equal('RETRIES_EXHAUSTED');
+    });
+
+    it('flushed() called after close() dropped queued messages rejects with CLOSED; after a close with nothing queued it resolves', async () => {
+      const dropping = await make();
+      dropping.send('a');
+      const closed = dropping.close();
+      await clock.tickAsync(10); // the fake socket's closing handshake
+      await closed;
+      expect((await rejection(dropping.flushed())).code).to.equal('CLOSED');
+      const clean = await opened();
+      clean.send('b'); // written at once
+      await clean.flushed();
+      const closing = clean.close();
+      await clock.tickAsync(10);
+      await closing;
+      await clean.flushed();
     });
   });
 });
