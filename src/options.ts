@@ -111,7 +111,7 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   rejectUnauthorized?: boolean | undefined;
   /** permessage-deflate (Node only). Default: false. */
   perMessageDeflate?: boolean | Record<string, unknown> | undefined;
-  /** Largest message accepted, in bytes (Node only). Default: ws's 100 MiB. */
+  /** Largest message accepted, in bytes (Node only); `0`, as in ws, or 2^31 and more (`Infinity` too): no limit. Default: ws's 100 MiB. */
   maxPayload?: number | undefined;
   /** Follow HTTP redirects of the handshake (Node only: browsers never follow them). Default: false. */
   followRedirects?: boolean | undefined;
