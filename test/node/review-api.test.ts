@@ -58,4 +58,24 @@ describe('API reference (TSDoc), reviewed in Node: JSON.stringify and util.inspe
       }
     });
   }
+
+  it('maxPayload: 0 is no limit (as in ws): a 100,000-byte message arrives', async () => {
+    const big = 'x'.repeat(100_000);
+    const onConnection = (socket: import('ws').WebSocket) => socket.send(big);
+    wss.on('connection', onConnection);
+    const socket = new source.SteadySocket(`ws://127.0.0.1:${port}/`, { maxPayload: 0, maxRetries: 0 });
+    try {
+      const errors: string[] = [];
+      socket.on('error', (error) => errors.push(error.code));
+      const got = await new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no message within 3 s')), 3000);
+        socket.once('message', (data) => (clearTimeout(timer), resolve(data)));
+      });
+      expect(String(got).length).to.equal(100_000);
+      expect(errors).to.deep.equal([]);
+    } finally {
+      wss.off('connection', onConnection);
+      await socket.close();
+    }
+  });
 });
