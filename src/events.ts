@@ -96,7 +96,7 @@ export interface SteadySocketEvents<In, Out> {
   state: (state: State, previous: State) => void;
   /** A wait before the next attempt begins. */
   reconnecting: (info: ReconnectingInfo) => void;
-  /** A queued message will never be sent. */
+  /** A queued message will never be sent (with `acks()`, reason `ack-timeout`: a written one was never acknowledged). */
   drop: (info: DropInfo<Out>) => void;
   /**
    * A protocol ping frame arrived, with its payload (a Buffer; empty when it carried none). Node
