@@ -140,8 +140,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    * Like {@link send}, but returns a promise that resolves once the message is written to an open
    * socket (with `acks()`, once it is acknowledged), or rejects with the typed reason it never
    * will be (`QUEUE_OVERFLOW`, `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`;
-   * with `acks()`, `ACK_TIMEOUT`). Bad input is still thrown synchronously, as by `send`, and so
-   * is `INVALID_OPTION` for a `signal` that is not an `AbortSignal`.
+   * with `acks()`, `ACK_TIMEOUT`). What `send` throws is still thrown synchronously (bad input,
+   * `CLOSED` once `close()` was called), and so is `INVALID_OPTION` for a `signal` that is not an
+   * `AbortSignal`.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     const signal = options?.signal;

@@ -304,10 +304,12 @@ describe('API reference (TSDoc), reviewed (fake transport, fake clock)', () => {
       expect((await second).code).to.equal('ACK_TIMEOUT');
     });
 
-    it('deliver(): a signal that is not an AbortSignal throws INVALID_OPTION synchronously and queues nothing', async () => {
+    it('deliver(): a signal that is not an AbortSignal throws INVALID_OPTION synchronously and queues nothing; after close() it throws CLOSED', async () => {
       const socket = await make();
       expect(thrown(() => void socket.deliver('x', { signal: {} as never })).code).to.equal('INVALID_OPTION');
       expect(socket.queued).to.deep.equal([]);
+      void socket.close();
+      expect(thrown(() => void socket.deliver('y')).code).to.equal('CLOSED');
     });
 
     it('acks() dedupe: the window defaults to 1000 ids', async () => {
