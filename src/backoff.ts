@@ -1,7 +1,10 @@
 /** The parts of the options that shape the delay between attempts. */
 export interface BackoffPolicy {
+  /** The cap of the first retry's wait, in ms. */
   minDelay: number;
+  /** No wait is longer than this, in ms (nor than 2^31 - 1 ms, what a timer holds). */
   maxDelay: number;
+  /** Growth of the cap per failed attempt (≥ 1). */
   factor: number;
   /** 0 = no jitter, 1 = full jitter (uniform over [0, cap]). */
   jitter: number;

@@ -71,9 +71,10 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   /**
    * @internal Set by close() (or as the client ends by itself): the client is closing for good,
    * and what every close() returns. `cause`: the error that ended it by itself, the cause of every
-   * CLOSED it throws from then on.
+   * CLOSED it throws from then on. `dropped`: the final close dropped messages (or left some
+   * unacknowledged or unrestored), so flushed() rejects.
    */
-  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void; cause?: SteadySocketError | undefined } | undefined;
+  _final: { code: number; reason: string; promise: Promise<void>; resolve(): void; cause?: SteadySocketError | undefined; dropped?: boolean } | undefined;
   /** @internal What flushed() waits on. */
   protected _drainWaiters: { resolve(): void; reject(error: unknown): void }[] | undefined;
 

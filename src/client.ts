@@ -126,9 +126,9 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /**
    * Sends now if the socket is open and nothing is waiting; otherwise queues the message for the
-   * next connection. Throws `CLOSED` after the final close, `INVALID_MESSAGE` / `ENCODE_FAILED`
-   * for data that cannot be sent, and `QUEUE_OVERFLOW` when the outbox is full under the
-   * `'error'` overflow policy.
+   * next connection. Throws `CLOSED` from the moment `close()` is called (or the client ended by
+   * itself), `INVALID_MESSAGE` / `ENCODE_FAILED` for data that cannot be sent, and
+   * `QUEUE_OVERFLOW` when the outbox is full under the `'error'` overflow policy.
    */
   send(data: Out): void {
     const socket = this._direct();
@@ -138,9 +138,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
 
   /**
    * Like {@link send}, but returns a promise that resolves once the message is written to an open
-   * socket, or rejects with the typed reason it never will be (`QUEUE_OVERFLOW`,
-   * `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`). Bad input is still thrown
-   * synchronously, as by `send`.
+   * socket (with `acks()`, once it is acknowledged), or rejects with the typed reason it never
+   * will be (`QUEUE_OVERFLOW`, `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`;
+   * with `acks()`, `ACK_TIMEOUT`). What `send` throws is still thrown synchronously (bad input,
+   * `CLOSED` once `close()` was called), and so is `INVALID_OPTION` for a `signal` that is not an
+   * `AbortSignal`.
    */
   deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
     const signal = options?.signal;
@@ -165,10 +167,12 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /**
    * Resolves when the outbox is empty and the socket has handed every byte to the network, or the
    * connection ended with the outbox empty (with `acks()`, everything acknowledged; with
-   * `persist()`, the stored messages restored and sent too).
+   * `persist()`, the stored messages restored and sent too). Rejects with `CLOSED` when the client
+   * closes for good with messages still queued (resolves when nothing was left), also when called
+   * after that close.
    */
   flushed(): Promise<void> {
-    if (this._state === 'closed') return this._outbox?.size ? Promise.reject(closedError(this._final?.cause)) : Promise.resolve();
+    if (this._state === 'closed') return this._final?.dropped ? Promise.reject(closedError(this._final.cause)) : Promise.resolve();
     if (this._isDrained()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       (this._drainWaiters ??= []).push({ resolve, reject });
@@ -181,7 +185,11 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     if (this._outbox) for (const entry of this._outbox.drain()) this._dropped(entry, 'withdrawn');
   }
 
-  /** Drops the current connection and connects again at once, with the backoff reset. */
+  /**
+   * Drops the current connection (closing it with 1000 `'reconnect'`) and connects again at once,
+   * with the backoff reset; while waiting, skips the rest of the wait. Throws `CLOSED` once
+   * `close()` was called (or the client ended by itself).
+   */
   reconnect(): void {
     this._checkLive();
     this._failures = undefined;
@@ -204,7 +212,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   /**
    * Closes for good: no reconnects, queued messages are dropped (`CLOSED`). The promise settles
    * once the socket is closed and every timer is cleared (with `persist()`, once the store saved
-   * what was dropped, or after `closeTimeout`). Calling it again returns the same promise.
+   * what was dropped, or after `closeTimeout`). Calling it again returns the same promise. Throws
+   * `INVALID_OPTION` for a code other than 1000 or 3000–4999, or a reason over 123 UTF-8 bytes.
    */
   close(code = 1000, reason = ''): Promise<void> {
     checkClose(code, reason);
@@ -603,7 +612,8 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     const final = (this._final ??= finalClose(1000, ''));
     final.cause ??= cause;
     // Nothing queued, unacknowledged or unwritten: what flushed() waits on is done, not dropped.
-    const dropped = !this._isDrained();
+    // Kept: a flushed() called from now on says the same (the outbox is empty then either way).
+    const dropped = (final.dropped = !this._isDrained());
     this._clearTimers();
     const socket = this._conn;
     if (socket) {

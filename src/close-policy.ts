@@ -4,13 +4,18 @@ import { SteadySocketError, tlsVerifyCode } from './errors';
 export interface CloseInfo {
   /** Close code (1006 when the connection failed or dropped without a close frame). */
   code: number;
-  /** Close reason sent by the peer ('' when none). */
+  /**
+   * Close reason sent by the peer ('' when none). When the client gave the connection up itself
+   * (a timeout, a failed `ready` step, a failed negotiation), the message of the error that made
+   * it, or `'close timed out'`; `'page hidden'` for the back/forward cache.
+   */
   reason: string;
   /** True when the closing handshake completed. */
   wasClean: boolean;
   /**
    * Failures in a row, counting this one: 1 for the first, also after a stable connection
-   * dropped; 0 for closes that follow your own `close()` or `reconnect()`.
+   * dropped; 0 for closes that follow your own `close()` or `reconnect()`, and for the page
+   * entering the back/forward cache (`pageSignals()`).
    */
   attempt: number;
   /** The typed error behind an abnormal close, if any. */

@@ -49,7 +49,8 @@ export interface SteadySocketErrorDetails {
 const MARK = /* @__PURE__ */ Symbol.for('steadysocket.error');
 
 /**
- * The one error class steadysocket throws or emits. `cause` holds the underlying error.
+ * The one error class the client and its features throw or emit (`steadysocket/node`'s proxy
+ * helpers throw `TypeError` for bad arguments). `cause` holds the underlying error.
  * `Code` is its `code`; see {@link AnySteadySocketError} for the type whose `code` narrows.
  */
 export class SteadySocketError<Code extends SteadySocketErrorCode = SteadySocketErrorCode> extends Error implements SteadySocketErrorDetails {

@@ -35,11 +35,11 @@ export interface OpenInfo {
 
 /** Passed to `reconnecting` listeners. */
 export interface ReconnectingInfo {
-  /** The retry about to be made (1 for the first). */
+  /** The retry about to be made (1 for the first; 0 after a close that was no failure: the page entering the back/forward cache). */
   attempt: number;
   /** Milliseconds until it starts, unless the `online` event comes first (Infinity while the page is in the back/forward cache). */
   delay: number;
-  /** True when the browser reports it is offline: the attempt starts as soon as it is back online. */
+  /** True when the browser reports it is offline (with `pageSignals()`): the attempt starts as soon as it is back online. */
   offline: boolean;
   /** Why the previous connection ended. */
   cause: CloseInfo;
@@ -79,11 +79,17 @@ export interface Stats {
 
 /** The typed event map (eventemitter3). */
 export interface SteadySocketEvents<In, Out> {
-  /** The socket is open and the `ready` step (if any) succeeded; the outbox has been flushed. */
+  /** The socket is open and the `ready` step (if any) succeeded; the outbox has been flushed (as far as backpressure allows). */
   open: (info: OpenInfo) => void;
   /** A message arrived, decoded by the connection's codec (raw without one). */
   message: (data: In) => void;
-  /** A connection or attempt ended; emitted before the decision to reconnect is carried out. */
+  /**
+   * A connection or attempt ended; emitted before the decision to reconnect is carried out. An
+   * attempt that failed before it had a socket (a URL, `protocols` or `headers` function that
+   * threw, rejected or gave something invalid; a `WebSocket` constructor that refused the URL)
+   * gets one too, with code 1006 and the error in `info.error`, on a timer of its own after the
+   * attempt started.
+   */
   close: (info: CloseInfo) => void;
   /** Something failed; never thrown, and listening is optional. Testing `error.code` narrows its details. */
   error: (error: AnySteadySocketError) => void;
@@ -91,7 +97,7 @@ export interface SteadySocketEvents<In, Out> {
   state: (state: State, previous: State) => void;
   /** A wait before the next attempt begins. */
   reconnecting: (info: ReconnectingInfo) => void;
-  /** A queued message will never be sent. */
+  /** A queued message will never be sent (with `acks()`, reason `ack-timeout`: a written one was never acknowledged). */
   drop: (info: DropInfo<Out>) => void;
   /**
    * A protocol ping frame arrived, with its payload (a Buffer; empty when it carried none). Node

@@ -150,7 +150,8 @@ declare const featureTypes: unique symbol;
 
 /**
  * An opt-in capability: made by {@link heartbeat}, {@link pageSignals}, {@link ready}, {@link ttl},
- * {@link stats} or {@link debug}, and given to the client in its `use` option. `In`/`Out` are the
+ * {@link stats}, {@link debug}, {@link acks}, {@link requests} or {@link persist}, and given to
+ * the client in its `use` option. `In`/`Out` are the
  * message types of the client it fits (any, for features that never see a message).
  */
 export interface Feature<In = any, Out = any> {

@@ -45,7 +45,8 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy'];
  * @param options Agent options; for an `https://` proxy, TLS options of the hop to the proxy.
  * @returns An agent (an `HttpsProxyAgent`), to pass as the `agent` option of `SteadySocket`.
  * @throws TypeError when the URL is no string or URL, does not parse or names a proxy other than
- *   HTTP(S) (e.g. SOCKS), when `options` is no object, or a CONNECT header is unsafe to send.
+ *   HTTP(S) (e.g. SOCKS), when `options` is no object, or a CONNECT header is unsafe to send (a
+ *   `headers` function's answer is checked at each CONNECT instead: that attempt fails).
  *
  * @example
  * new SteadySocket('wss://example.com/feed', { agent: createProxyAgent('http://proxy.internal:3128') });

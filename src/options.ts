@@ -76,8 +76,12 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
    */
   closeTimeout?: number | undefined;
   /**
-   * Decides whether to reconnect after a connection ends. Default: {@link defaultShouldReconnect}
-   * (the close-code table; stop on 401/403; never after your own `close()`).
+   * Decides whether to reconnect after a connection or attempt ends; not asked after your own
+   * `close()` or `reconnect()`. Default: {@link defaultShouldReconnect} (the close-code table;
+   * stop on a 401, 403 or 407 handshake, a failed subprotocol negotiation, and a TLS failure a
+   * retry would meet again).
+   * Must return true or false: a throw, or a promise (an `async` function), ends the client with
+   * `INVALID_OPTION`.
    */
   shouldReconnect?: ((info: CloseInfo) => boolean) | undefined;
 
@@ -103,11 +107,11 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
   key?: string | Uint8Array | undefined;
   /** Passphrase of `key` (Node only). */
   passphrase?: string | undefined;
-  /** Verify the server certificate. Default: true. Turn off only for local testing. */
+  /** Verify the server certificate (Node only). Default: true. Turn off only for local testing. */
   rejectUnauthorized?: boolean | undefined;
   /** permessage-deflate (Node only). Default: false. */
   perMessageDeflate?: boolean | Record<string, unknown> | undefined;
-  /** Largest message accepted, in bytes (Node only). Default: ws's 100 MiB. */
+  /** Largest message accepted, in bytes (Node only); `0`, as in ws, or 2^31 and more (`Infinity` too): no limit. Default: ws's 100 MiB. */
   maxPayload?: number | undefined;
   /** Follow HTTP redirects of the handshake (Node only: browsers never follow them). Default: false. */
   followRedirects?: boolean | undefined;

@@ -30,10 +30,17 @@ export interface AckOptions<In, Out> {
    */
   timeout?: number | undefined;
   /**
-   * De-duplicates incoming messages: `id` reads an incoming message's id (undefined: never a
-   * duplicate), and a message whose id is among the last `window` ids seen is not delivered.
+   * De-duplicates incoming messages: a message whose id is among the last `window` ids seen is
+   * not delivered.
    */
-  dedupe?: { id: (message: NoInfer<In>) => MessageId | undefined; window?: number | undefined } | undefined;
+  dedupe?:
+    | {
+        /** Reads an incoming message's id (undefined: never a duplicate). */
+        id: (message: NoInfer<In>) => MessageId | undefined;
+        /** How many of the latest ids are remembered. Default: 1000. */
+        window?: number | undefined;
+      }
+    | undefined;
 }
 
 /** A written message waiting for its acknowledgement. */

@@ -21,8 +21,11 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
   /** Milliseconds to wait for any sign of life after a ping before the connection is declared dead. */
   timeout: number;
   /**
-   * Builds an application-level ping. Required for round-trip times in browsers; in Node the
-   * protocol ping frame is used unless this is set. Checked against the client's outbound type
+   * Builds an application-level ping. In Node (ws) the protocol ping frame is used unless this is
+   * set. Browsers (and other injected constructors) have no protocol ping: without this nothing
+   * is sent, any message counts as a sign of life, and a connection quiet for longer than the
+   * window is closed as dead, so give `ping` and `isPong` there (they also give the round-trip
+   * time) unless the server sends something at least every `interval` ms. Checked against the client's outbound type
    * and never used to infer it: its return type is the heartbeat's own (`const`, so a literal
    * `{ type: 'ping' }` keeps its literal type), and `use` takes features without inferring the
    * client's types from them.

@@ -13,7 +13,11 @@ import type { OutboxStore, StoredMessage } from '../storage/types';
 
 /** A {@link persist} feature: give it to one client's `use`. */
 export interface PersistFeature extends Feature {
-  /** Resolves once what the outbox holds now (and everything before) is in the store; rejects with the error of a save that failed (`STORAGE_FAILED`). */
+  /**
+   * Resolves once what the outbox holds now (and everything before) is in the store; rejects with
+   * the error of a save that failed (`STORAGE_FAILED`) until a later one succeeds, and with the
+   * load's `STORAGE_FAILED` when the store could not be read (nothing is saved then).
+   */
   saved(): Promise<void>;
   /** Resolves once the stored messages are back in the outbox (or the store turned out empty or unreadable). */
   readonly restored: Promise<void>;
@@ -44,9 +48,12 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * Keeps the outbox in `store` (`fileStore(path)` from `steadysocket/node`, or `indexedDbStore(name)`
  * in browsers). On start, the stored messages go back into the outbox ahead of anything sent
  * since, and the first connection waits for them; after that, every change is saved. Unreadable
- * storage is reported as an `error` (`STORAGE_CORRUPT`, `STORAGE_FAILED`) and the client starts
- * with an empty outbox. Messages are stored in wire form (after the codec) and decoded with the
- * client's codec when restored.
+ * storage is reported as an `error` (`STORAGE_CORRUPT`, and the store is reset to empty;
+ * `STORAGE_FAILED`, and this client never writes the store, whose unread contents stay for the
+ * next run, and `saved()` rejects with it) and the client starts with an empty outbox. Messages
+ * are stored in wire form (after the codec) and decoded with the client's codec when restored; a
+ * `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
+ * constructor throws `INVALID_OPTION` when another client still uses a store of the same `key`.
  */
 export function persist(
   store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
@@ -273,7 +280,8 @@ export function persist(
   made.saved = () => {
     // Closed before the stored messages were back: nothing of this client's is saved, nor needs to be.
     // A store that could not be read is never written: saved() says so.
-    if (!ready) return restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
+    // Asked before a client has the feature: nothing is this feature's to save yet (the getter: no restore started).
+    if (!ready) return made.restored.then(() => (ready ? made.saved() : unread && Promise.reject(unread)));
     // An acknowledgement handled this turn releases a message whose save is looked at a
     // microtask from now (afterReceived): schedule it here, so the wait below comes after it.
     afterReceived();

@@ -11,9 +11,17 @@ import { OPEN, released } from '../transport';
 
 /** What the ready step can do with the connection before it is handed to the application. */
 export interface ReadyContext<In, Out> {
-  /** Sends at once on this connection, ahead of the outbox (encoded with this connection's codec). */
+  /**
+   * Sends at once on this connection, ahead of the outbox (encoded with this connection's codec).
+   * Throws `CONNECTION_CLOSED` once the connection is closing or closed (the server's close frame
+   * arrived, `close()` or `reconnect()` was called).
+   */
   send(data: Out): void;
-  /** Resolves with the next message received on this connection; rejects if it closes first. */
+  /**
+   * Resolves with the next message received on this connection after the call (one that came
+   * before is not kept for it; it is a `message` event too); rejects with `CONNECTION_CLOSED` if
+   * the connection closes first.
+   */
   next(): Promise<In>;
   /** The negotiated subprotocol ('' when none). */
   readonly protocol: string;

@@ -53,7 +53,13 @@ export interface RequestOptions {
 
 /** A {@link requests} feature: give it to one client's `use`, then call `request()`. */
 export interface RequestsFeature<In = any, Out = any> extends Feature<In, Out> {
-  /** Sends `data` as a request and resolves with the reply's result. */
+  /**
+   * Sends `data` as a request and resolves with the reply's result. Rejects with
+   * `REQUEST_FAILED`, `REQUEST_TIMEOUT`, `REQUEST_ABORTED`, `CONNECTION_CLOSED` (written, and its
+   * connection ended first, without `resend`), `CLOSED`, or the code of a queued message that was
+   * dropped (`QUEUE_OVERFLOW`, `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`). Throws
+   * `INVALID_OPTION` at once for a bad `timeout`.
+   */
   request<Result = unknown>(data: unknown, options?: RequestOptions): Promise<Result>;
   /** Requests sent or queued and not settled yet. */
   readonly pending: number;

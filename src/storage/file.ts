@@ -15,6 +15,7 @@ import { decodeOutboxFile, encodeOutboxFile } from './file-format';
 import { checkMessages } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
 
+/** Options of {@link fileStore}. */
 export interface FileStoreOptions {
   /**
    * Flush each write to the disk (fsync of the file, then of its directory) before a save

@@ -15,6 +15,7 @@ import { SteadySocketError } from '../errors';
 import { checkMessages, messageProblem } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
 
+/** Options of {@link indexedDbStore}. */
 export interface IndexedDbStoreOptions {
   /**
    * The IndexedDB factory to use: one from another window or worker, or a test double.

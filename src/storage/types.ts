@@ -1,9 +1,11 @@
 /**
  * One queued or unacknowledged message, in wire form: what was (or will be) written to the socket,
- * after the codec. `id` is the message's acknowledgement id, when acknowledgements are in use.
+ * after the codec.
  */
 export interface StoredMessage {
+  /** The message as written: text, or the bytes of a binary message. */
   data: string | Uint8Array;
+  /** An acknowledgement id, kept as given (`persist()` gives none: `acks()` reads a restored message's id from the message). */
   id?: string | number | undefined;
   /**
    * When the message was first queued (or written, if it went out at once and waited for its

@@ -151,7 +151,7 @@ describe('an attempt that fails without a socket, retried at once by a listener 
     it('reconnect() in that close listener asks the provider again (on the next timer), as after any close', async () => {
       let asked = 0;
       const socket = kit.track(
-        new SteadySocket<unknown, unknown>(() => (++asked < 3 ? 42 : 'ws://example.test/'), { WebSocket: FakeWebSocket as never }),
+        new SteadySocket<unknown, unknown>((() => (++asked < 3 ? 42 : 'ws://example.test/')) as never, { WebSocket: FakeWebSocket as never }),
       );
       socket.on('error', () => {});
       socket.on('close', () => socket.reconnect());
@@ -166,7 +166,7 @@ describe('an attempt that fails without a socket, retried at once by a listener 
     });
 
     it('close() in its error listener: no close event of the attempt after it, closed once', async () => {
-      const socket = kit.track(new SteadySocket<unknown, unknown>(() => 42, { WebSocket: FakeWebSocket as never }));
+      const socket = kit.track(new SteadySocket<unknown, unknown>((() => 42) as never, { WebSocket: FakeWebSocket as never }));
       const seen: string[] = [];
       socket.on('error', () => {
         seen.push('error');
