@@ -125,6 +125,15 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
   }
 
   /**
+   * What `JSON.stringify(socket)` gives (a logger, a store's devtools, an error reporter's
+   * context): the state, the redacted URL, the subprotocol and the number of queued messages.
+   * Never a field of its own: they hold the URL, the options and the messages, secrets included.
+   */
+  toJSON(): { state: State; url: string | undefined; protocol: string; queued: number } {
+    return { state: this._state, url: this.url, protocol: this.protocol, queued: this._outbox?.size ?? 0 };
+  }
+
+  /**
    * Sends now if the socket is open and nothing is waiting; otherwise queues the message for the
    * next connection. Throws `CLOSED` from the moment `close()` is called (or the client ended by
    * itself), `INVALID_MESSAGE` / `ENCODE_FAILED` for data that cannot be sent, and

@@ -159,27 +159,18 @@ export function constructorError(cause: unknown): SteadySocketError {
   return new SteadySocketError('CONNECT_FAILED', `Could not create a WebSocket for this URL: ${causeText(cause)}`, cause);
 }
 
-type Described = { state: string; url: string | undefined; protocol: string; queued: unknown[] };
-
-/** What a client says of itself: no field of its own (they hold its URL and options, secrets included). */
-function describe(this: Described): object {
-  return { state: this.state, url: this.url, protocol: this.protocol, queued: this.queued.length };
-}
-
 /**
- * `util.inspect(client)` and `console.log(client)` in Node, and `JSON.stringify(client)` (what
- * loggers such as pino do with an object): the client's fields hold its URL and options, secrets
- * included (and, once connecting, timers that make JSON.stringify throw), so it shows what it says
- * of itself instead, the URL redacted.
+ * `util.inspect(client)` and `console.log(client)` in Node: the client's fields hold its URL and
+ * options, secrets included, so it shows what it says of itself instead (its `toJSON()`, which
+ * `JSON.stringify` uses everywhere), the URL redacted.
  */
 export function inspectable(client: { prototype: object }): void {
   Object.defineProperty(client.prototype, Symbol.for('nodejs.util.inspect.custom'), {
-    value(this: Described, _depth: number, options: object, inspect: (value: unknown, options: object) => string) {
-      return `SteadySocket ${inspect(describe.call(this), options)}`;
+    value(this: { toJSON(): object }, _depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+      return `SteadySocket ${inspect(this.toJSON(), options)}`;
     },
     configurable: true,
   });
-  Object.defineProperty(client.prototype, 'toJSON', { value: describe, configurable: true, writable: true });
 }
 
 /** The error with every secret of its connection (URL userinfo and query values, header values) scrubbed. */

@@ -3,6 +3,7 @@
  * console or a log. URLs are redacted and header values never printed.
  */
 import { feature, type Feature } from '../feature';
+import { invalidOption } from '../options';
 import { showProtocol } from '../protocol';
 import { secretScrubber } from '../url';
 
@@ -51,8 +52,12 @@ const PEER_NAMES: Readonly<Record<string, string>> = {
  * decisions of other features (a late heartbeat, the page going offline). Also names the
  * steadysocket option behind another client's option name given by mistake.
  * `log` defaults to `console.debug`.
+ * @throws {SteadySocketError} `INVALID_OPTION` when `log` is not a function (`debug(console)`
+ *   would log nothing).
  */
 export function debug(log: (line: string) => void = (line) => console.debug(line)): Feature {
+  // debug(console) or debug(logger) would log nothing (each call's TypeError is swallowed below).
+  if (typeof log != 'function') invalidOption('debug() takes a function of a line: debug((line) => logger.debug(line)).');
   return feature((client) => {
     const out = (line: string) => {
       try {
