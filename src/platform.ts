@@ -133,8 +133,10 @@ export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
   if (agent !== undefined && agent !== false && typeof agent?.addRequest !== 'function') {
     invalid(`Option agent must be an http.Agent (for a proxy: createProxyAgent(url) from steadysocket/node) or false; got ${kind(agent)}.`);
   }
-  for (const name of ['rejectUnauthorized', 'followRedirects'] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'boolean') invalid(`Option ${name} must be true or false; got ${kind(o[name])}.`);
+  // unref: 'false' (a string from a config file) would have unref'd.
+  for (const name of ['rejectUnauthorized', 'followRedirects', 'unref'] as const) {
+    const value = (o as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== 'boolean') invalid(`Option ${name} must be true or false; got ${kind(value)}.`);
   }
   const deflate = o.perMessageDeflate;
   if (deflate !== undefined && typeof deflate !== 'boolean' && kind(deflate) !== 'object') invalid(`Option perMessageDeflate must be true, false or ws's options object; got ${kind(deflate)}.`);

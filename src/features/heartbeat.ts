@@ -4,7 +4,7 @@
  * in liveness.ts; this module arms the feature's timer and sends the pings.
  */
 import type { Connection } from '../connection';
-import { SteadySocketError } from '../errors';
+import { causeText, SteadySocketError } from '../errors';
 import { feature, later, type Feature, type FeatureHooks } from '../feature';
 import { createLiveness, judge, sawActivity, sawPong, startInterval, startProbe, type Liveness } from '../liveness';
 import { checkNumber, invalidOption } from '../options';
@@ -82,8 +82,16 @@ export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<I
       try {
         // Closing (not writable): no ping; the timeout below ends it if its close event never comes.
         if (client._writable() === target) {
-          if (ping) client._write(target, ping());
-          else sendPing(target);
+          if (ping) {
+            let message: Out;
+            try {
+              message = ping();
+            } catch (cause) {
+              // The application's ping() threw: no message to send (the connection is not at fault).
+              throw new SteadySocketError('ENCODE_FAILED', `The heartbeat's ping() threw: ${causeText(cause)}`, cause);
+            }
+            client._write(target, message);
+          } else sendPing(target);
         }
       } catch (error) {
         client._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('HEARTBEAT_TIMEOUT', 'Sending a ping failed.', error));

@@ -6,6 +6,7 @@
  */
 import { timerDelay } from '../backoff';
 import { feature, type Feature } from '../feature';
+import { invalidOption } from '../options';
 import { isOffline, listenToPage, type PageTarget } from '../page-signals';
 
 const PAGE_HIDDEN = 'page hidden';
@@ -20,8 +21,11 @@ const PAGE_HIDDEN = 'page hidden';
  *   the page is shown again (an open socket keeps a page out of that cache).
  *
  * `target` is the window (default `globalThis`); tests pass a double.
+ * @throws {SteadySocketError} `INVALID_OPTION` when `target` is not an object (`null`, say).
  */
 export function pageSignals(target: PageTarget = globalThis as PageTarget): Feature {
+  // pageSignals(null) (no window during server rendering) failed with a TypeError in the constructor.
+  if (!target || typeof target != 'object') invalidOption('pageSignals() takes the window, or nothing.');
   return feature((client) => {
     let suspended = false;
     /** When the current wait ends (a server's Retry-After may make it longer than maxDelay). */

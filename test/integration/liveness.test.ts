@@ -101,6 +101,42 @@ describe('heartbeat across an event-loop stall (real server in a child process)'
       await socket.close();
     }
   });
+
+  it("reports a ping() that throws as ENCODE_FAILED (its cause the thrown value), not as the connection's death; the heartbeat goes on", async () => {
+    const errors: SteadySocketError[] = [];
+    const thrown = new Error('no session id yet');
+    let calls = 0;
+    const socket = new SteadySocket<string, string>(url, {
+      minDelay: 0,
+      maxDelay: 0,
+      use: [
+        heartbeat<string, string>({
+          interval: 100,
+          timeout: 1000,
+          ping: () => {
+            calls++;
+            if (calls === 1) throw thrown;
+            return 'ping';
+          },
+          isPong: (message) => message === 'pong',
+        }),
+      ],
+    });
+    socket.on('error', (error) => errors.push(error));
+    try {
+      await until(() => calls >= 4, 5000, 'four ping() calls');
+      const first = errors[0]!;
+      expect(first.code, first.message).to.equal('ENCODE_FAILED');
+      expect(first.cause).to.equal(thrown);
+      expect(first.message).to.equal("The heartbeat's ping() threw: no session id yet");
+      // No ping went out, so the quiet connection is judged dead after timeout, as after any
+      // unanswered ping; then the pings work and the next connection stays.
+      expect(errors.slice(1).map((e) => e.code)).to.deep.equal(['HEARTBEAT_TIMEOUT']);
+      expect(socket.state).to.equal('open');
+    } finally {
+      await socket.close();
+    }
+  });
 });
 
 describe('stats() beside a protocol-ping heartbeat (real ws server on 127.0.0.1)', () => {

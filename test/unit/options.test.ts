@@ -150,4 +150,20 @@ describe('options: what the library says', () => {
     expect(() => socket.send(undefined)).to.throw(SteadySocketError, /^Cannot send undefined:/);
     expect(() => socket.send(42)).to.throw(SteadySocketError, /^Cannot send a number:/);
   });
+
+  it("refuses unref that is not true or false (unref: 'false' from a config file unref'd), and takes both", () => {
+    for (const value of ['false', 0, 1, null]) {
+      expect(() => make({ unref: value }), String(value)).to.throw(SteadySocketError, /^Option unref must be true or false; got /).with.property('code', 'INVALID_OPTION');
+    }
+    expect(make({ unref: false }).state).to.equal('connecting');
+    expect(make({ unref: true }).state).to.equal('connecting');
+  });
+
+  it('refuses pageSignals(null) when called (it was a TypeError from the constructor), and takes a window double or nothing', () => {
+    for (const target of [null, 'window', 1]) {
+      expect(() => pageSignals(target as never), String(target)).to.throw(SteadySocketError, /^pageSignals\(\) takes the window/).with.property('code', 'INVALID_OPTION');
+    }
+    expect(make({ use: [pageSignals()] }).state).to.equal('connecting');
+    expect(make({ use: [pageSignals({} as never)] }).state).to.equal('connecting');
+  });
 });
