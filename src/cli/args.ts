@@ -99,9 +99,12 @@ function integer(name: string, min: number) {
   };
 }
 
+/** A decimal number (`2`, `0.5`, `1e3`): `Number()` alone would also take `0x10`, `0b1` and `0o7`. */
+const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
 function seconds(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (n < 0 && n !== -1)) {
+  if (!DECIMAL.test(value.trim()) || !Number.isFinite(n) || (n < 0 && n !== -1)) {
     throw new InvalidArgumentError('seconds must be a number ≥ 0, or -1 to hold the connection open.');
   }
   return n;
@@ -132,10 +135,28 @@ function header(value: string, previous: Record<string, string> | undefined): Re
   // The handshake's own fields: sent by the client, and one given twice breaks the handshake.
   const own = OWN_HEADERS.get(name.toLowerCase());
   if (own !== undefined) throw new InvalidArgumentError(`${name} is set by the client for the handshake${own}.`);
+  // One value would silently replace the other (field names are case-insensitive).
+  if (hasHeader(previous, name)) throw new InvalidArgumentError(`${name} is given twice: give each header once (join a list with ", ").`);
   const field = value.slice(colon + 1).trim();
   // §5.5: visible characters, spaces and tabs (Node also takes Latin-1); never a line break.
   if (/[^\t\x20-\x7e\x80-\xff]/.test(field)) throw new InvalidArgumentError(`the value of ${name} holds a character no header can carry (a line break, a control character, or one beyond Latin-1).`);
   return { ...previous, [name]: field };
+}
+
+function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
+  return Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name.toLowerCase());
+}
+
+/** A header set by a flag and by -H too: one value would silently replace the other. */
+function checkHeaderConflicts(raw: RawOptions): void {
+  const given = [
+    ['--host', 'Host', raw.host],
+    ['-o/--origin', 'Origin', raw.origin],
+    ['--auth', 'Authorization', raw.auth],
+  ] as const;
+  for (const [flag, name, value] of given) {
+    if (value !== undefined && hasHeader(raw.header, name)) throw new UsageError(`${flag} and -H "${name}: …" both set the ${name} header: give one.`);
+  }
 }
 
 function userPass(value: string): string {
@@ -165,7 +186,7 @@ export function buildProgram(io: ParseIo): Command {
     .optionsGroup('Connection:')
     .option('-c, --connect <url>', 'the URL, as an option (wscat style)')
     .option('-s, --subprotocol <token>', 'offer a subprotocol; repeat to offer several, in order', collect)
-    .option('-H, --header <name:value>', 'add a handshake header; repeatable', header)
+    .option('-H, --header <name:value>', 'add a handshake header; repeatable (each header once)', header)
     .option('-o, --origin <origin>', 'set the Origin header', (value: string) => header(`Origin: ${value}`, undefined).Origin)
     .option('--host <host>', 'set the Host header (as wscat; same as -H "Host: <host>")', (value: string) => header(`Host: ${value}`, undefined).Host)
     .option('--auth <user:pass>', 'HTTP Basic authentication', userPass)
@@ -299,6 +320,7 @@ function validate(program: Command): CliOptions {
   const given = raw.connect ?? positional;
   if (!given) throw new UsageError('missing the URL to connect to.');
   const url = checkUrl(withScheme(checkShape(given)));
+  checkHeaderConflicts(raw);
 
   const formats = [raw.binary && '--binary', raw.hex && '--hex', raw.base64 && '--base64'].filter(Boolean);
   if (formats.length > 1) throw new UsageError(`${formats.join(' and ')} cannot be combined.`);

@@ -78,6 +78,17 @@ export function visible(text: string): string {
   });
 }
 
+// What JSON.stringify leaves as it is of the above (it escapes C0 controls itself).
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text with DEL, C1 controls and the bidirectional overrides written as `\u` escapes: the
+ * same value to any JSON parser, and harmless on a terminal (`--json` there is read by a person).
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A URL fit for a terminal or a log: no user or password, no query values (tokens live there). */
 export function displayUrl(url: string): string {
   return redactUrl(url);

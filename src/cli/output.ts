@@ -1,7 +1,7 @@
 // Reporters for the non-interactive modes, and the human wording shared with the terminal UI.
 import type { CloseInfo, DropInfo, OpenInfo, ReconnectingInfo, SteadySocketError, WireData } from '../index';
 import type { Colors } from './colors';
-import { describeClose, displayUrl, formatDelay, renderMessage, toBuffer, visible, type Encoding } from './messages';
+import { describeClose, displayUrl, formatDelay, renderMessage, terminalSafeJson, toBuffer, visible, type Encoding } from './messages';
 import { Scrubber } from './redact';
 import type { Reporter } from './session';
 
@@ -165,10 +165,10 @@ export class JsonReporter implements Reporter {
     this.emit('pong', { data: toBuffer(data).toString(), ...(rtt !== undefined && { rtt }) });
   }
   notice(text: string): void {
-    if (!this.quiet) this.stderr.write(`steadysocket: ${this.scrubber.scrub(text)}\n`);
+    if (!this.quiet) this.stderr.write(`steadysocket: ${visible(this.scrubber.scrub(text))}\n`);
   }
 
   private emit(type: string, fields: Record<string, unknown>): void {
-    this.stdout.write(`${JSON.stringify({ type, ts: this.now().toISOString(), ...fields })}\n`);
+    this.stdout.write(`${terminalSafeJson(JSON.stringify({ type, ts: this.now().toISOString(), ...fields }))}\n`);
   }
 }

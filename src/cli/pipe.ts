@@ -80,9 +80,11 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     // input done, --count, a signal, a reader gone) before stdin ended, after lines came from it,
     // so the rest was never read; or lines were skipped. Never a quiet success. (A stdin that
     // gave nothing, left open while listening, is no input cut short.)
+    // -q kept the note on each skipped line off stderr.
+    const skippedWhy = options.quiet ? 'not valid for --hex/--base64, or refused by the client; run without -q to see each' : 'see the notes above';
     const cut = !inputRead && lines.read > 0 && !session.endedByCli && !readerGone;
     const incomplete = [
-      lines.skipped ? `${lines.skipped} input line${lines.skipped === 1 ? ' was' : 's were'} not sent (skipped: see the notes above)` : '',
+      lines.skipped ? `${lines.skipped} input line${lines.skipped === 1 ? ' was' : 's were'} not sent (skipped: ${skippedWhy})` : '',
       cut ? 'the connection ended before the input did: the rest of stdin was not read, nor sent' : '',
     ]
       .filter(Boolean)
@@ -137,18 +139,21 @@ async function sendStdin(session: Session, reporter: { notice(text: string): voi
  * the caller does.
  */
 export async function* linesOf(input: AsyncIterable<string>, keepCr: boolean): AsyncGenerator<string> {
-  let pending = '';
+  // The start of a line that spans chunks, a piece per chunk: each chunk is searched once, so a
+  // line of many megabytes costs its length, not its length times its chunks.
+  let pending: string[] = [];
   const line = (text: string) => (!keepCr && text.endsWith('\r') ? text.slice(0, -1) : text);
   for await (const chunk of input) {
-    pending += chunk;
     let start = 0;
-    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
-      yield line(pending.slice(start, end));
+    for (let end = chunk.indexOf('\n'); end >= 0; end = chunk.indexOf('\n', start)) {
+      pending.push(chunk.slice(start, end));
+      yield line(pending.join(''));
+      pending = [];
       start = end + 1;
     }
-    pending = pending.slice(start);
+    if (start < chunk.length) pending.push(chunk.slice(start));
   }
-  if (pending) yield line(pending);
+  if (pending.length) yield line(pending.join(''));
 }
 
 /** Sends one line; a line that cannot be encoded or is refused is skipped with a notice, and counted. False once closed for good. */

@@ -381,6 +381,10 @@ export class Session {
     }
     // The library names its own option; here it is a flag.
     if (error.message.includes('with the ca option')) return reworded(error, error.message.replace('with the ca option', 'with --ca <file>'));
+    // ...or one the CLI leaves at ws's default, with no flag to change it.
+    if (error.message.includes('than the maxPayload option allows')) {
+      return reworded(error, error.message.replace('than the maxPayload option allows', `than the ${MAX_PAYLOAD_MIB} MiB a message may have`));
+    }
     return error;
   }
 
@@ -418,6 +422,9 @@ export class Session {
     if (this.diagnosis?.kind !== 'first-connect') this.diagnosis = undefined;
   }
 }
+
+/** The largest message the CLI takes: ws's default maxPayload (the CLI sets none). */
+const MAX_PAYLOAD_MIB = 100;
 
 /** A frame's payload as a Buffer (ws gives Buffers; the client's events type them Uint8Array). */
 function asBuffer(data: Uint8Array): Buffer {

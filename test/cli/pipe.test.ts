@@ -309,7 +309,8 @@ describe('steadysocket CLI: pipe and execute modes', function () {
       expect(server.connections.find((c) => c.path === '/hex')!.messages).to.deep.equal(['hex:00ff10', 'hex:deadbeef']);
       const quiet = await runCli([server.url('/hex-q'), '--hex', '-q'], { input: 'zz\nab\nDEADBEE\n' });
       expect(quiet.code).to.equal(8);
-      expect(quiet.stderr).to.equal('steadysocket: 2 input lines were not sent (skipped: see the notes above) (exit 8)\n');
+      // -q kept the notes off stderr: the line does not point to them.
+      expect(quiet.stderr).to.equal('steadysocket: 2 input lines were not sent (skipped: not valid for --hex/--base64, or refused by the client; run without -q to see each) (exit 8)\n');
       expect(server.connections.find((c) => c.path === '/hex-q')!.messages).to.deep.equal(['hex:ab']);
     });
 
