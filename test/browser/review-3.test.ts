@@ -24,7 +24,12 @@ async function startRecordingServer(): Promise<RecordingServer> {
   wss.on('connection', (socket) => {
     const record = { messages: [] as string[], socket };
     connections.push(record);
-    socket.on('message', (data: Buffer, isBinary) => record.messages.push(isBinary ? `hex:${data.toString('hex')}` : data.toString()));
+    socket.on('message', (data: Buffer, isBinary) => {
+      record.messages.push(isBinary ? `hex:${data.toString('hex')}` : data.toString());
+      // Asked for a binary frame holding JSON (as text, the codec json() encodes it as a string).
+      if (!isBinary && data.toString() === 'send-binary-json') socket.send(Buffer.from('{"a":1}'), { binary: true });
+      else if (!isBinary && data.toString() === '"send-binary-json"') socket.send(Buffer.from('{"a":1}'), { binary: true });
+    });
     socket.on('error', () => {});
   });
   await new Promise<void>((ready) => http.listen(0, '127.0.0.1', () => ready()));
@@ -144,6 +149,38 @@ describe('review 3: a browser developer against the built bundles (real browsers
         expect(outcome).to.deep.equal({ settled: ['transferred delivered'], queued: 4 });
         expect(server.connections.length).to.equal(before + 1);
         expect(server.connections.at(-1)!.messages, 'what the server received').to.deep.equal(['hex:a1a2', 'hex:b1b2b3', 'hex:02030405', 'hex:0708']);
+      });
+
+      it("binaryType 'nodebuffer' (ws's, in code shared with Node) delivers ArrayBuffers in a browser, which json() decodes, not the browser's Blobs", async () => {
+        const page = await scriptTagPage();
+        const outcome = await run<string[]>(
+          page,
+          server.url,
+          `${HELPERS}
+          const events = [];
+          for (const binaryType of ['nodebuffer', 'arraybuffer']) {
+            const raw = new SteadySocket(WS, { binaryType });
+            const decoded = new SteadySocket(WS, { binaryType, codec: SteadySocket.json() });
+            raw.on('message', (m) => events.push(binaryType + ' raw ' + Object.prototype.toString.call(m)));
+            decoded.on('message', (m) => events.push(binaryType + ' json ' + JSON.stringify(m)));
+            decoded.on('error', (e) => events.push(binaryType + ' json ' + e.code));
+            await Promise.all([opened(raw), opened(decoded)]);
+            const seen = (n) => within((async () => { while (events.length < n) await wait(10); })(), 3000, 'message ' + n);
+            raw.send('send-binary-json');
+            await seen(events.length + 1);
+            decoded.send('send-binary-json');
+            await seen(events.length + 1);
+            await Promise.all([raw.close(), decoded.close()]);
+          }
+          return events;
+          `,
+        );
+        expect(outcome).to.deep.equal([
+          'nodebuffer raw [object ArrayBuffer]',
+          'nodebuffer json {"a":1}',
+          'arraybuffer raw [object ArrayBuffer]',
+          'arraybuffer json {"a":1}',
+        ]);
       });
 
       it('a view onto shared memory that waited is sent, the open event comes and deliver() settles (browsers refuse shared memory in WebSocket.send)', async () => {
