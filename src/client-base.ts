@@ -13,7 +13,7 @@ import type { FeatureHooks, TimerHolder } from './feature';
 import type { ResolvedOptions } from './options';
 import { Outbox, type OutboxDropReason, type OutboxEntry, type Settle } from './outbox';
 import { ClientEmitter, onDrain } from './platform';
-import { closedError, dropError, likelyCodec, toWire } from './send';
+import { closedError, dropError, likelyCodec, own, toWire } from './send';
 import { OPEN, released, type Transport } from './transport';
 
 const DRAIN_POLL_MS = 10;
@@ -152,7 +152,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     let kept = false;
     if (this._track && bounded) {
       const size = wireSize(wire);
-      entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+      // Kept to be written again (after a reconnect): its bytes as they are now (own()).
+      entry = { value: data, wire: own(wire), codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
       // A message a feature will keep until acknowledged must fit beside those it keeps already.
       if ((this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some(keepsThis, entry)) {
         return this._enqueue(data, settle);
@@ -174,7 +175,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     // none), else the one the next connection most likely uses: it validates the message at once
     // and sizes it. A different codec at flush time encodes it again.
     const codec = (this._writable() ? this._codec : likelyCodec(this._opts)) as Codec<In, Out> | undefined;
-    const wire = toWire(codec, data);
+    // Its bytes as they are now, as a WebSocket's send() takes them (own()).
+    const wire = own(toWire(codec, data));
     this._check?.(wire);
     // Withdrawn before it was queued: after the checks, so bad input still throws, as from send().
     if (signal?.aborted) {

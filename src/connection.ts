@@ -47,6 +47,9 @@ export function openSocket(
   const socket = created;
   try {
     socket.binaryType = binaryType;
+    // A type the runtime lacks is ignored without an error (a browser given 'nodebuffer' keeps
+    // its Blobs): ArrayBuffers then, the default, which codecs decode.
+    if (socket.binaryType != binaryType) socket.binaryType = 'arraybuffer';
   } catch {
     // Some runtimes (React Native) do not support every binaryType; keep theirs.
   }

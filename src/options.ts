@@ -51,7 +51,7 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
    * the global `WebSocket` elsewhere). Inject Node 22's global, undici's, or a test double.
    */
   WebSocket?: WebSocketConstructor | undefined;
-  /** How binary messages arrive: `'arraybuffer'`, `'blob'` (browsers) or `'nodebuffer'` (ws). Default: `'arraybuffer'`. */
+  /** How binary messages arrive: `'arraybuffer'`, `'blob'` (browsers) or `'nodebuffer'` (ws); a type the runtime lacks (`'nodebuffer'` in a browser) gives ArrayBuffers. Default: `'arraybuffer'`. */
   binaryType?: 'arraybuffer' | 'blob' | 'nodebuffer' | undefined;
 
   /** First retry waits up to this many ms. Default: 1000. */

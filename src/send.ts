@@ -42,6 +42,15 @@ export function toWire<Out>(codec: Codec<unknown, Out> | undefined, data: Out): 
   return wire;
 }
 
+/**
+ * A binary message that waits, in bytes of its own as they are now: a WebSocket's send() copies
+ * what it is given, so the application may refill, reuse or transfer its buffer at once. The copy
+ * is never shared memory either, which browsers' send() refuses (it would throw in the flush).
+ */
+export function own(wire: WireData): WireData {
+  return typeof wire == 'object' && 'byteLength' in wire ? (ArrayBuffer.isView(wire) ? new Uint8Array(wire.buffer, wire.byteOffset, wire.byteLength) : new Uint8Array(wire)).slice() : wire;
+}
+
 /** The codec of the first offered subprotocol that has one when protocols are static, else `codec`. */
 export function likelyCodec<In, Out>({ codecs, codec, protocols }: ResolvedOptions<In, Out>): Codec<In, Out> | undefined {
   if (codecs) {
