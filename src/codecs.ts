@@ -59,7 +59,9 @@ export function wireSize(data: unknown): number {
     if (typeof (data as BlobLike).size === 'number' && typeof (data as BlobLike).arrayBuffer === 'function') {
       return (data as BlobLike).size;
     }
-    if (typeof (data as { byteLength?: unknown }).byteLength === 'number') return (data as ArrayBufferLike).byteLength;
+    // Another realm's ArrayBuffer (an iframe's) or a SharedArrayBuffer, by its tag: not any object
+    // with a byteLength, which a WebSocket would send as the text "[object Object]".
+    if (/ArrayBuffer]$/.test(Object.prototype.toString.call(data))) return (data as ArrayBufferLike).byteLength;
   }
   return -1;
 }

@@ -1,6 +1,7 @@
 // The send path's pure parts (src/send.ts): what goes on the wire, and the errors of what cannot.
 import { expect } from 'chai';
-import { json } from '../../src/codecs';
+import { runInNewContext } from 'node:vm';
+import { json, wireSize } from '../../src/codecs';
 import { SteadySocketError } from '../../src/errors';
 import type { ResolvedOptions } from '../../src/options';
 import type { OutboxEntry } from '../../src/outbox';
@@ -21,6 +22,18 @@ describe('send path', () => {
       for (const [data, text] of [[42, 'a number'], [{}, 'an object'], [undefined, 'undefined'], [[1], 'an array']] as const) {
         expect(() => toWire(undefined, data as never)).to.throw(SteadySocketError, `Cannot send ${text}:`).with.property('code', 'INVALID_MESSAGE');
       }
+    });
+
+    it('refuses an object that only looks like a buffer (a byteLength of its own), and takes a SharedArrayBuffer and another realm\'s ArrayBuffer', () => {
+      // A WebSocket sends such an object as the text "[object Object]" (found by a review as a browser user).
+      expect(() => toWire(undefined, { byteLength: 3 } as never)).to.throw(SteadySocketError, 'Cannot send an object:').with.property('code', 'INVALID_MESSAGE');
+      expect(() => toWire({ encode: () => ({ byteLength: 3 }) as never, decode: (x: unknown) => x }, 1)).to.throw(SteadySocketError).with.property('code', 'INVALID_MESSAGE');
+      const shared = new SharedArrayBuffer(4);
+      expect(toWire(undefined, shared)).to.equal(shared);
+      const foreign = runInNewContext('new ArrayBuffer(5)') as ArrayBuffer;
+      expect(foreign instanceof ArrayBuffer, 'the buffer comes from another realm').to.equal(false);
+      expect(toWire(undefined, foreign)).to.equal(foreign);
+      expect(wireSize(foreign)).to.equal(5);
     });
 
     it('wraps a codec that throws as ENCODE_FAILED with the cause, and a codec that returns nonsense as INVALID_MESSAGE', () => {
