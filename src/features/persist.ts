@@ -117,7 +117,10 @@ export function persist(
    * first save: the save comes after the turn's synchronous code, which may have run a while.
    */
   const stamp = (entry: OutboxEntry<unknown>): void => {
-    entry.queuedAt ??= Date.now();
+    if (entry.queuedAt === undefined) {
+      entry.queuedAt = Date.now();
+      grew = true; // never stored (restored ones have a time): with `sync`, saved before send() returns
+    }
     written = true;
   };
   /**
@@ -127,13 +130,11 @@ export function persist(
    * file on every send() before).
    */
   let written = false;
-  /** A message written at once was never stored (no queue time yet): with `sync`, saved before send() returns. */
   let grew = false;
   const sent = () => {
     if (!written) return;
     written = false;
     save(grew);
-    grew = false;
   };
   const queued = (entry: OutboxEntry<unknown>) => {
     stamp(entry);
@@ -170,7 +171,7 @@ export function persist(
   };
 
   const saveSync = () => {
-    scheduled = false;
+    grew = scheduled = false;
     try {
       store.saveSync!(snapshot());
       lastSave = Promise.resolve(undefined);
@@ -256,10 +257,7 @@ export function persist(
       opening: () => restored, // the first connection waits: stored messages go first
       queued,
       // Written at once and kept for its acknowledgement (acks): that is its queue time.
-      written: (entry) => {
-        grew ||= entry.queuedAt === undefined;
-        stamp(entry);
-      },
+      written: stamp,
       sent,
       // An acknowledgement is taken after `received`, while the message is handled: look after it.
       received: () => {
