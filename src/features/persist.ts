@@ -27,8 +27,9 @@ export interface PersistFeature extends Feature {
 export interface PersistOptions {
   /**
    * Save synchronously, inside `send()`/`deliver()`, with a store that has `saveSync` (the Node
-   * file store): once `send()` returns, the message is on disk. Default: false (saves are
-   * batched per turn of the event loop; `saved()` says when they are durable).
+   * file store): once `send()` returns, the message it queued (or wrote at once and keeps, with
+   * acks()) is on disk. What leaves the outbox is saved once per turn of the event loop, as
+   * without. Default: false (saves are batched per turn; `saved()` says when they are durable).
    */
   sync?: boolean | undefined;
 }
@@ -116,7 +117,10 @@ export function persist(
    * first save: the save comes after the turn's synchronous code, which may have run a while.
    */
   const stamp = (entry: OutboxEntry<unknown>): void => {
-    entry.queuedAt ??= Date.now();
+    if (entry.queuedAt === undefined) {
+      entry.queuedAt = Date.now();
+      grew = true; // never stored (restored ones have a time): with `sync`, saved before send() returns
+    }
     written = true;
   };
   /**
@@ -126,14 +130,15 @@ export function persist(
    * file on every send() before).
    */
   let written = false;
+  let grew = false;
   const sent = () => {
     if (!written) return;
     written = false;
-    save();
+    save(grew);
   };
   const queued = (entry: OutboxEntry<unknown>) => {
     stamp(entry);
-    save();
+    save(true);
   };
 
   /**
@@ -142,27 +147,37 @@ export function persist(
    * the restore, a promise job later, must not write over it).
    */
   const mine = () => ready && !(client!.state === 'closed' && !client!._final);
-  const save = () => {
+  /**
+   * `grew`: a message came into the store. With `sync` that is saved at once (send() returns once
+   * it is on disk); what only leaves it (written, dropped, acknowledged) is saved once per turn,
+   * as without: a flush of n messages wrote the whole file n times, blocking the event loop for
+   * seconds per thousand (and close() dropping them fsynced n times).
+   */
+  const save = (grew?: boolean) => {
     if (!mine()) return;
-    if (options.sync) {
-      try {
-        store.saveSync!(snapshot());
-        lastSave = Promise.resolve(undefined);
-      } catch (error) {
-        lastSave = Promise.resolve(reportSaveError(error));
-      }
-      return;
-    }
+    if (options.sync && grew) return saveSync();
     if (scheduled) return;
     scheduled = true;
     later(() => {
+      if (!scheduled) return; // saved synchronously since
       scheduled = false;
+      if (options.sync) return saveSync();
       try {
         lastSave = store.save(snapshot()).then(() => undefined, reportSaveError);
       } catch (error) {
         lastSave = Promise.resolve(reportSaveError(error)); // a store that throws instead of rejecting
       }
     });
+  };
+
+  const saveSync = () => {
+    grew = scheduled = false;
+    try {
+      store.saveSync!(snapshot());
+      lastSave = Promise.resolve(undefined);
+    } catch (error) {
+      lastSave = Promise.resolve(reportSaveError(error));
+    }
   };
 
   /** After a message was handled: an acknowledgement released what was kept (acks), so save. */
@@ -237,7 +252,7 @@ export function persist(
           later(() => host._settleFlushed());
         });
     }
-    host.on('drop', save);
+    host.on('drop', () => save());
     const hooks: FeatureHooks<unknown, unknown> = {
       opening: () => restored, // the first connection waits: stored messages go first
       queued,
@@ -253,8 +268,9 @@ export function persist(
       // The save of what the client dropped as it closed (or its failure, reported as an `error`):
       // the next client on the store's key loads after it, and close() resolves after it, so a
       // process may exit then; a store that never settles holds close() closeTimeout at most.
-      // With `sync` that save is done already; a client closed before its messages were back saves nothing.
+      // With `sync` it is done here, before close() returns; a client closed before its messages were back saves nothing.
       ended: () => {
+        if (options.sync && scheduled) saveSync();
         const last = ready && !options.sync ? made.saved().catch(() => undefined) : undefined;
         if (user) {
           const self = user;
@@ -304,8 +320,10 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
   const codec = likelyCodec(client._opts) as Codec<unknown, unknown> | undefined;
   const outbox = (client._outbox ??= new Outbox<unknown>(client._opts, (entry, reason) => client._dropped(entry, reason)));
   const overflowed: OutboxEntry<unknown>[] = [];
+  // One stored without a time counts from its restore; a time tells `written` it is stored already.
+  const now = Date.now();
   for (let i = messages.length - 1; i >= 0; i--) {
-    const { data: wire, queuedAt } = messages[i];
+    const { data: wire, queuedAt = now } = messages[i];
     let value: unknown = wire;
     if (codec) {
       try {

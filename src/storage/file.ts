@@ -74,7 +74,11 @@ function realTarget(path: string): string {
   }
 }
 
-/** A persistent outbox in the file at `path` (its directory must exist). One store per file. */
+/**
+ * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
+ * one process: nothing checks across processes, and two on one file send each other's messages
+ * and overwrite each other's saves.
+ */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
   // with a message about the directory.
