@@ -58,7 +58,7 @@ describe('delivery: adversarial review, round 2 (fake transport, fake clock)', (
 
   describe('holds up', () => {
     for (const how of ['reconnect', 'close'] as const) {
-      it(`${how}() from a listener in the middle of the flush of restored messages: the rest stay in order, nothing is written twice on one connection, the store follows`, async () => {
+      it(`${how}() from a listener of the save that fails after the flush of restored messages (with sync, once per turn): they stay in order, nothing is written twice on one connection, the store follows`, async () => {
         let stored: StoredMessage[] = [1, 2, 3, 4, 5].map((n) => ({ data: JSON.stringify({ id: n, n }) }));
         let saves = 0;
         const store = {

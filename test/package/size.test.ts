@@ -78,7 +78,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // messages; +~28 B) and debug() refusing a log that is not a function: 19,110.
 // 19,200 for a heartbeat ping() that throws told as ENCODE_FAILED (+26 B), pageSignals(null)
 // refused when called (+30 B), unref checked: 19,173.
-const IIFE_GZIP_BUDGET = 19_200;
+// 19,350 for the core's +~90 B of the browser review (2026-12-02: a waiting binary message copied,
+// binaryType 'nodebuffer' in browsers, objects that only have a byteLength refused) and persist()'s
+// sync saves once per turn (+~60 B): 19,312.
+const IIFE_GZIP_BUDGET = 19_350;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -96,7 +99,8 @@ const IIFE_GZIP_BUDGET = 19_200;
 // prototype: +~25 B) (2026-12-01, later): 10,515.
 // 10,600 for toJSON() in every build (JSON.stringify(client) in a browser showed the URL's token and the queued
 // messages; +~28 B): 10,560.
-const CORE_IIFE_GZIP_BUDGET = 10_600;
+// 10,700 for the same fixes of the browser review (+~90 B): 10,651.
+const CORE_IIFE_GZIP_BUDGET = 10_700;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -150,27 +154,31 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // error texts that cannot throw whatever an application's code threw (+25 B) (2026-12-01): 10,303.
   // Every shape +~28 B (budgets +50 where that passed them) for toJSON() in every build (JSON.stringify(client) in a browser showed the URL's token and the queued
   // messages; +~28 B): core 10,345.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 10_400 },
+  // Every shape +~90 B (budgets +50 or +100 where that passed them) for the fixes of the browser review of
+  // 2026-12-02: a binary message that waits copied as WebSocket.send() copies (+60 B), binaryType
+  // 'nodebuffer' in a browser giving ArrayBuffers (+12 B), an object that only has a byteLength
+  // refused (+16 B): core 10,433. persist() +66 B for sync saving what leaves the store once per turn.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 10_450 },
   // 11,100 for holding new messages while offline until the probe is answered (+~80 B).
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_250 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 11_050 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_350 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 11_150 },
   // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_700 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_750 },
   // 10,500: a restored message counts from its stored queue time (+39 B).
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_650 },
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_700 },
   // 10,300: every shape +15 B for the watchdog on a socket the server closes during the ready step.
-  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_700 },
+  stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_800 },
   // 10,700 for scrubbing the connection's secrets from close reasons in its lines (+~230 B).
   // 10,852 with the hint for sockette's `timeout` spelled out (+46 B); 11,050 for each word of a
   // header value scrubbed on its own (the scrubber debug() shares with the client's errors): 10,933.
   // 11,250 with hints for partysocket's, PartySocket's and websocket-ts's option names (+~120 B; a review porting apps from them).
-  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 11_350 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_550 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_550 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_550 },
+  debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 11_450 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_650 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_650 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_650 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_700 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_800 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_750 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 10_900 },
   // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
   // 12,900 with the store list shared by every copy of the library (+38 B); 12,950 with the queue
   // time stored with each message (+56 B); 13,100 for the fixes of 2026-12-01 (the queue time read
@@ -178,7 +186,7 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // by a client whose constructor threw: +~50 B; and the core's +31 B): 13,068.
   // 13,150 for the core's fixes later that day (the socketless attempt's timer, error texts that
   // cannot throw, the section-15 review's option checks: +~38 B): 13,106.
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 13_200 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 13_300 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
@@ -186,7 +194,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
     // 13,800 with the core's fixes of 2026-12-01 (+~40 B) and heartbeat()'s check of ping/isPong: 13,754.
     // 13,850 with the core's toJSON() (+~28 B) and debug()'s check of its log: 13,828.
     // 13,900 with heartbeat()'s ENCODE_FAILED for a ping() that throws and pageSignals()' check of its window: 13,877.
-    budget: 13_900,
+    // 14,000 with the core's +~90 B of 2026-12-02 (the browser review): 13,959.
+    budget: 14_000,
   },
 };
 
