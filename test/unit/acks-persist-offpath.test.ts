@@ -484,6 +484,19 @@ describe('acks() and persist() off the happy path (fake transport, fake clock)',
       expect(drops, 'the oldest reported as overflow').to.deep.equal([1]);
     });
 
+    it('under maxBytes, restores newest first: a large message that does not fit is dropped while an older, smaller one that does is kept, in order (guide §16)', async () => {
+      // Wire sizes: {"id":1,"data":"x"} is 19 B, id 2 with 20 x's 38 B, id 3 19 B; maxBytes 50 holds 1 and 3, not 2 beside 3.
+      const stored = [{ id: 1, data: 'x' }, { id: 2, data: 'x'.repeat(20) }, { id: 3, data: 'x' }];
+      fileStore(file).saveSync(stored.map((m) => ({ data: JSON.stringify(m) })));
+      const drops: (number | undefined)[] = [];
+      const socket = new SteadySocket<Msg, Msg>('ws://example.test/', { WebSocket: FakeWebSocket as never, codec: json<Msg, Msg>(), maxBytes: 50, use: [persist(fileStore(file), { sync: true })] });
+      kit.track(socket);
+      socket.on('drop', (d) => drops.push(d.data.id));
+      await Promise.resolve();
+      expect(socket.queued.map((m) => m.id), 'the newest and the oldest, in order').to.deep.equal([1, 3]);
+      expect(drops, 'the large one in between, as overflow').to.deep.equal([2]);
+    });
+
     it('leaves the store as it was when close() comes before it has loaded', async () => {
       fileStore(file).saveSync([1, 2].map((id) => ({ data: JSON.stringify({ id }) })));
       let release!: () => void;
