@@ -473,6 +473,16 @@ function classify(error: Error): SteadySocketError {
   if (plain) {
     return new SteadySocketError('CONNECT_FAILED', `The server did not answer in TLS (${plain[0]}): is it a ws:// server? Not retried by default: the next attempt would meet the same.`, error);
   }
+  // The server sent a TLS alert: it refused us (no client certificate, or one it does not trust),
+  // not the other way round. OpenSSL names the alert in its message ("tlsv13 alert certificate required").
+  const alert = tls && /\b(?:sslv3|tlsv1\d?) alert [a-z ]+[a-z]/i.exec(message);
+  if (alert) {
+    return new SteadySocketError(
+      'CONNECT_FAILED',
+      `The server refused the TLS handshake (${tls}: ${alert[0]}): if it asks for a client certificate, give one it trusts with the cert and key options. Not retried by default: the next attempt would meet the same.`,
+      error,
+    );
+  }
   if (tls === 'EPROTO') return new SteadySocketError('CONNECT_FAILED', `The TLS handshake failed (${message}). Not retried by default: the next attempt would meet the same.`, error);
   if (tls) {
     return new SteadySocketError(
