@@ -147,6 +147,7 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
 }
 
 declare const featureTypes: unique symbol;
+declare const featureReadsOut: unique symbol;
 
 /**
  * An opt-in capability: made by {@link heartbeat}, {@link pageSignals}, {@link ready}, {@link ttl},
@@ -163,9 +164,24 @@ export interface Feature<In = any, Out = any> {
   (client: FeatureHost<any, any>): FeatureHooks<any, any> | void;
   /** Features are called by the client only (this signature keeps a feature a function type, so `use` can type it from the client). */
   (host: never): unknown;
-  /** Type-level only: the message types this feature reads and writes. */
-  [featureTypes](input: In): Out;
+  /**
+   * Type-level only: the feature reads `In` (every message received) and writes `Out`. A property,
+   * not a method: a method's parameter is bivariant, which let a feature reading a field only some
+   * inbound messages have fit a client that receives the others too.
+   */
+  readonly [featureTypes]: (input: In) => Out;
 }
+
+/**
+ * Type-level only: a feature that reads the client's outgoing messages too ({@link acks} reads
+ * their ids), so it fits only a client whose every outgoing message is an `Out`.
+ */
+export interface ReadsOutbound<Out> {
+  readonly [featureReadsOut]: (message: Out) => void;
+}
+
+/** What `use` takes for a client of `In`/`Out`: a feature that fits it (see {@link Feature}, {@link ReadsOutbound}). */
+export type FeatureFor<In, Out> = Feature<In, Out> & Partial<ReadsOutbound<Out>>;
 
 /**
  * What every feature carries, so `use` tells a feature from the function that makes one
