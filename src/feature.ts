@@ -173,15 +173,22 @@ export interface Feature<In = any, Out = any> {
 }
 
 /**
- * Type-level only: a feature that reads the client's outgoing messages too ({@link acks} reads
- * their ids), so it fits only a client whose every outgoing message is an `Out`.
+ * A feature that reads the client's outgoing messages too ({@link acks} reads their ids) and
+ * writes none of its own: it fits only a client whose every outgoing message is an `Out`.
  */
-export interface ReadsOutbound<Out> {
+export interface ReadsOutbound<In, Out> extends Feature<In, never> {
+  /** Type-level only: the outgoing messages it reads. */
   readonly [featureReadsOut]: (message: Out) => void;
 }
 
-/** What `use` takes for a client of `In`/`Out`: a feature that fits it (see {@link Feature}, {@link ReadsOutbound}). */
-export type FeatureFor<In, Out> = Feature<In, Out> & Partial<ReadsOutbound<Out>>;
+/**
+ * What `use` takes for a client of `In`/`Out`: a feature that fits it (see {@link Feature},
+ * {@link ReadsOutbound}). An interface, not an intersection: a feature made in place (`use:
+ * [acks({ id: (m) => m.id })]`) then takes the client's types for its callbacks.
+ */
+export interface FeatureFor<In, Out> extends Feature<In, Out> {
+  readonly [featureReadsOut]?: (message: Out) => void;
+}
 
 /**
  * What every feature carries, so `use` tells a feature from the function that makes one

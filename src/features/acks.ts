@@ -8,7 +8,7 @@
  */
 import type { Connection } from '../connection';
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks, type FeatureHost, type ReadsOutbound } from '../feature';
+import { feature, type FeatureHooks, type FeatureHost, type ReadsOutbound } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import { Outbox, type DropReason, type OutboxDropReason, type OutboxEntry } from '../outbox';
 import { DROP_CODES } from '../send';
@@ -99,7 +99,7 @@ function handOver<In, Out>(client: FeatureHost<In, Out>, entry: Held<Out>): void
  * count in the outbox limits. The feature reads every outgoing message (`id`) and writes none of
  * its own: it fits a client whose every outgoing message is an `Out`.
  */
-export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature<In, never> & ReadsOutbound<Out> {
+export function acks<In = any, Out = any>(options: AckOptions<In, Out>): ReadsOutbound<In, Out> {
   if (options === null || typeof options !== 'object' || typeof options.id !== 'function' || typeof options.ack !== 'function') {
     invalidOption('acks() takes { id(message), ack(message) }: functions that read the id of an outgoing message and of an acknowledgement.');
   }
@@ -248,5 +248,5 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       },
     };
     return hooks;
-  }) as unknown as Feature<In, never> & ReadsOutbound<Out>;
+  }) as unknown as ReadsOutbound<In, Out>;
 }

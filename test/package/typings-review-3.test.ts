@@ -65,6 +65,10 @@ describe('typings review 3: dist/*.d.ts against what the runtime accepts', funct
         new SteadySocket('ws://127.0.0.1:1/', { codec: json<In, { id: number; text: string }>(), use: [wideAcks] });
         // Made in place, a feature still takes the client's types.
         new SteadySocket('ws://127.0.0.1:1/', { codec, use: [acks({ id: (m) => (m.type === 'order' ? m.id : undefined), ack: (m) => (m.type === 'reply' ? m.re : undefined) })] });
+        // @ts-expect-error made in place, its callbacks see the client's Out (no uuid), not any
+        new SteadySocket('ws://127.0.0.1:1/', { codec, use: [acks({ id: (m) => m.uuid, ack: () => undefined })] });
+        // @ts-expect-error and the client's In (no seq)
+        new SteadySocket('ws://127.0.0.1:1/', { codec, use: [acks({ id: () => undefined, ack: (m) => m.seq })] });
       `;
       expect(problems(code, {}, compiler)).to.deep.equal([]);
     });
