@@ -18,10 +18,10 @@ export interface CloseInfo {
    * entering the back/forward cache (`pageSignals()`).
    */
   attempt: number;
-  /** The typed error behind an abnormal close, if any. */
-  error?: SteadySocketError;
-  /** HTTP status of a rejected handshake (Node only). */
-  status?: number;
+  /** The typed error behind an abnormal close, if any (the key may be there, undefined, when none). */
+  error?: SteadySocketError | undefined;
+  /** HTTP status of a rejected handshake (Node only; the key may be there, undefined, when none). */
+  status?: number | undefined;
 }
 
 /** What the close-code table says to do. */

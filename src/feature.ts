@@ -147,6 +147,7 @@ export interface FeatureHooks<In, Out> extends TimerHolder {
 }
 
 declare const featureTypes: unique symbol;
+declare const featureReadsOut: unique symbol;
 
 /**
  * An opt-in capability: made by {@link heartbeat}, {@link pageSignals}, {@link ready}, {@link ttl},
@@ -163,8 +164,30 @@ export interface Feature<In = any, Out = any> {
   (client: FeatureHost<any, any>): FeatureHooks<any, any> | void;
   /** Features are called by the client only (this signature keeps a feature a function type, so `use` can type it from the client). */
   (host: never): unknown;
-  /** Type-level only: the message types this feature reads and writes. */
-  [featureTypes](input: In): Out;
+  /**
+   * Type-level only: the feature reads `In` (every message received) and writes `Out`. A property,
+   * not a method: a method's parameter is bivariant, which let a feature reading a field only some
+   * inbound messages have fit a client that receives the others too.
+   */
+  readonly [featureTypes]: (input: In) => Out;
+}
+
+/**
+ * A feature that reads the client's outgoing messages too ({@link acks} reads their ids) and
+ * writes none of its own: it fits only a client whose every outgoing message is an `Out`.
+ */
+export interface ReadsOutbound<In, Out> extends Feature<In, never> {
+  /** Type-level only: the outgoing messages it reads. */
+  readonly [featureReadsOut]: (message: Out) => void;
+}
+
+/**
+ * What `use` takes for a client of `In`/`Out`: a feature that fits it (see {@link Feature},
+ * {@link ReadsOutbound}). An interface, not an intersection: a feature made in place (`use:
+ * [acks({ id: (m) => m.id })]`) then takes the client's types for its callbacks.
+ */
+export interface FeatureFor<In, Out> extends Feature<In, Out> {
+  readonly [featureReadsOut]?: (message: Out) => void;
 }
 
 /**

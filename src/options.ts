@@ -2,7 +2,7 @@ import type { CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
 import { SteadySocketError } from './errors';
 import type { OverflowPolicy } from './outbox';
-import { FEATURE, type Feature } from './feature';
+import { FEATURE, type FeatureFor } from './feature';
 import { checkNodeOptions, emitWarning } from './platform';
 
 /** The part of a WHATWG `WebSocket` instance steadysocket uses. */
@@ -124,7 +124,7 @@ export interface SteadySocketOptions<In = RawMessage, Out = WireData> {
    * Opt-in features, e.g. `[heartbeat({ interval: 30_000, timeout: 10_000 }), pageSignals()]`.
    * A feature the application never imports costs no bytes. Default: none.
    */
-  use?: readonly Feature<NoInfer<In>, NoInfer<Out>>[] | undefined;
+  use?: readonly FeatureFor<NoInfer<In>, NoInfer<Out>>[] | undefined;
 }
 
 /** Options after defaults, read by the client. */

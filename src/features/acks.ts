@@ -8,7 +8,7 @@
  */
 import type { Connection } from '../connection';
 import { SteadySocketError } from '../errors';
-import { feature, type Feature, type FeatureHooks, type FeatureHost } from '../feature';
+import { feature, type FeatureHooks, type FeatureHost, type ReadsOutbound } from '../feature';
 import { checkNumber, invalidOption } from '../options';
 import { Outbox, type DropReason, type OutboxDropReason, type OutboxEntry } from '../outbox';
 import { DROP_CODES } from '../send';
@@ -96,9 +96,10 @@ function handOver<In, Out>(client: FeatureHost<In, Out>, entry: Held<Out>): void
 /**
  * Turns on acknowledged delivery (see {@link AckOptions}). `deliver()` then resolves when the
  * message is acknowledged, and `flushed()` when everything written is. Unacknowledged messages
- * count in the outbox limits.
+ * count in the outbox limits. The feature reads every outgoing message (`id`) and writes none of
+ * its own: it fits a client whose every outgoing message is an `Out`.
  */
-export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature<In, Out> {
+export function acks<In = any, Out = any>(options: AckOptions<In, Out>): ReadsOutbound<In, Out> {
   if (options === null || typeof options !== 'object' || typeof options.id !== 'function' || typeof options.ack !== 'function') {
     invalidOption('acks() takes { id(message), ack(message) }: functions that read the id of an outgoing message and of an acknowledgement.');
   }
@@ -109,6 +110,7 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
   const window = dedupe?.window ?? 1000;
   checkNumber('acks dedupe window', window, 1);
 
+  // Cast: feature() types a feature by the client's types; this one's type says what it reads.
   return feature<In, Out>((client) => {
     /** Written and not yet acknowledged, by id (the latest write of each), oldest first. */
     const pending = new InFlight<MessageId, Held<Out>>();
@@ -246,5 +248,5 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): Feature
       },
     };
     return hooks;
-  });
+  }) as unknown as ReadsOutbound<In, Out>;
 }

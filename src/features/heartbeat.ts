@@ -28,12 +28,15 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
    * time) unless the server sends something at least every `interval` ms. Checked against the client's outbound type
    * and never used to infer it: its return type is the heartbeat's own (`const`, so a literal
    * `{ type: 'ping' }` keeps its literal type), and `use` takes features without inferring the
-   * client's types from them.
+   * client's types from them. Give `isPong` with it: both or neither.
    */
   ping?: (() => Out) | undefined;
-  /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. */
+  /** Recognises the reply to `ping()`, given each decoded message. Such replies are not delivered as `message` events. Given with `ping` only. */
   isPong?: ((message: NoInfer<In>) => boolean) | undefined;
 }
+
+/** `ping` and `isPong` go together: one without the other throws `INVALID_OPTION`, so it does not compile either. */
+export type PingPair<In, Out> = { ping: () => Out; isPong: (message: NoInfer<In>) => boolean } | { ping?: undefined; isPong?: undefined };
 
 /**
  * Checks that the open connection is alive: every `interval` ms without traffic it sends a ping
@@ -41,11 +44,11 @@ export interface HeartbeatOptions<In = unknown, Out = unknown> {
  * dropped with `HEARTBEAT_TIMEOUT` and the client reconnects. Also measures the round-trip time
  * (`stats().snapshot().rtt`).
  */
-export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<In, Out>): Feature<In, Out> {
+export function heartbeat<In = any, const Out = any>(options: HeartbeatOptions<In, Out> & PingPair<In, Out>): Feature<In, Out> {
   if (options === null || typeof options !== 'object') invalidOption('heartbeat() takes { interval, timeout }.');
   checkNumber('heartbeat interval', options.interval, 1);
   checkNumber('heartbeat timeout', options.timeout, 1);
-  const { ping, isPong } = options;
+  const { ping, isPong }: HeartbeatOptions<In, Out> = options;
   // Both functions or neither (a ping that is no function failed every ping, and the connection).
   if (typeof ping !== typeof isPong || (ping && typeof ping != 'function')) invalidOption('heartbeat ping and isPong go together: give both or neither.');
   return feature<In, Out>((client) => {

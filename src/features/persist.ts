@@ -35,6 +35,15 @@ export interface PersistOptions {
 }
 
 /**
+ * A store that also saves and loads before returning (`fileStore(path)` from `steadysocket/node`):
+ * what `persist(store, { sync: true })` needs (another store would throw `INVALID_OPTION` there).
+ */
+export interface SyncStore extends OutboxStore {
+  saveSync(messages: readonly StoredMessage[]): void;
+  loadSync(): StoredMessage[];
+}
+
+/**
  * The client using each store key in this page or process (two at once would overwrite each
  * other's saves), kept after it closed until its last save is done (`last`, set as it closes):
  * the next client on the key loads after it, so it never restores what that close() dropped.
@@ -55,11 +64,12 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * are stored in wire form (after the codec) and decoded with the client's codec when restored; a
  * `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
  * constructor throws `INVALID_OPTION` when another client still uses a store of the same `key`.
+ * `{ sync: true }` takes a {@link SyncStore} (the file store) only.
  */
-export function persist(
-  store: OutboxStore & { saveSync?(messages: readonly StoredMessage[]): void; loadSync?(): StoredMessage[] },
-  options: PersistOptions = {},
-): PersistFeature {
+export function persist(store: OutboxStore, options?: PersistOptions & { sync?: false | undefined }): PersistFeature;
+/** {@link persist} with a store that also saves and loads synchronously, as `{ sync: true }` needs (`fileStore(path)`). */
+export function persist(store: SyncStore, options?: PersistOptions): PersistFeature;
+export function persist(store: OutboxStore & Partial<SyncStore>, options: PersistOptions = {}): PersistFeature {
   if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') invalidOption('persist() takes a store: fileStore(path) or indexedDbStore(name).');
   if (options.sync && (typeof store.saveSync !== 'function' || typeof store.loadSync !== 'function')) {
     invalidOption('persist({ sync: true }) needs a store with saveSync and loadSync (the file store).');

@@ -41,6 +41,15 @@ export interface RequestsOptions<In, Out> {
   resend?: boolean | undefined;
 }
 
+/**
+ * What `requests()` sends without a `wrap`: the client's outgoing messages must include it (a
+ * client without a codec sends only text and bytes, and would refuse it with `INVALID_MESSAGE`).
+ */
+export interface DefaultRequest {
+  id: number;
+  request: unknown;
+}
+
 /** Per-request options. */
 export interface RequestOptions {
   /** Overrides the feature's `timeout` for this request. */
@@ -103,7 +112,10 @@ function defaultMatch(message: unknown): Reply | undefined {
  * Request/reply (see {@link RequestsOptions}): `const rpc = requests(); new SteadySocket(url, {
  * codec: json(), use: [rpc] }); await rpc.request({ op: 'sum', args: [1, 2] })`. One per client.
  */
-export function requests<In = any, const Out = any>(options: RequestsOptions<In, Out> = {}): RequestsFeature<In, Out> {
+export function requests<In = any, Out = any>(options?: RequestsOptions<In, Out> & { wrap?: undefined }): RequestsFeature<In, DefaultRequest>;
+/** {@link requests} with your own envelope: `wrap` builds each request, as one of the client's outgoing messages. */
+export function requests<In = any, const Out = any>(options: RequestsOptions<In, Out> & { wrap: (id: number, data: unknown) => Out }): RequestsFeature<In, Out>;
+export function requests<In, Out>(options: RequestsOptions<In, Out> = {}): RequestsFeature<In, Out> {
   if (options === null || typeof options !== 'object') invalidOption('requests() takes an options object.');
   const wrap = options.wrap ?? (defaultWrap as unknown as (id: number, data: unknown) => Out);
   const match = options.match ?? (defaultMatch as (message: In) => Reply | undefined);
