@@ -8,7 +8,7 @@ export { SteadySocket } from './client';
 export type { State, OpenInfo, ReconnectingInfo, DropInfo, Stats, SteadySocketEvents, DeliverOptions } from './events';
 export { SteadySocketError, isSteadySocketError } from './errors';
 export type { AnySteadySocketError, SteadySocketErrorCode, SteadySocketErrorDetails, SteadySocketErrorFor } from './errors';
-export type { Feature } from './feature';
+export type { Feature, FeatureFor, ReadsOutbound } from './feature';
 export { heartbeat } from './features/heartbeat';
 export type { HeartbeatOptions } from './features/heartbeat';
 export { pageSignals } from './features/page';
