@@ -152,8 +152,7 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     let kept = false;
     if (this._track && bounded) {
       const size = wireSize(wire);
-      // Kept to be written again (after a reconnect): its bytes as they are now (own()).
-      entry = { value: data, wire: own(wire), codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
+      entry = { value: data, wire, codec, size, expires: Infinity, resolve: settle?.resolve, reject: settle?.reject, queued: false };
       // A message a feature will keep until acknowledged must fit beside those it keeps already.
       if ((this._outbox ? this._outbox.isFull(size) : size > this._opts.maxBytes || this._opts.maxMessages < 1) && this._hooks.some(keepsThis, entry)) {
         return this._enqueue(data, settle);
@@ -164,6 +163,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
     // Per message: indexed loops (see HOT_PATH above).
     const hooks = this._hooks;
     if (entry) for (let i = 0; i < hooks.length; i++) if (hooks[i].written?.(entry, socket)) kept = true;
+    // Kept to be written again after a reconnect: its bytes as they are now (own()); one nobody keeps is not copied.
+    if (kept) entry!.wire = own(wire);
     for (let i = 0; i < hooks.length; i++) hooks[i].sent?.(wire);
     if (!kept) settle?.resolve();
     return undefined;
