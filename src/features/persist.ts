@@ -158,14 +158,14 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
    */
   const mine = () => ready && !(client!.state === 'closed' && !client!._final);
   /**
-   * `grew`: a message came into the store. With `sync` that is saved at once (send() returns once
-   * it is on disk); what only leaves it (written, dropped, acknowledged) is saved once per turn,
+   * `grown`: a message came into the store (see `stamp`). With `sync` that is saved at once
+   * (send() returns once it is on disk); what only leaves it (written, dropped, acknowledged) is saved once per turn,
    * as without: a flush of n messages wrote the whole file n times, blocking the event loop for
    * seconds per thousand (and close() dropping them fsynced n times).
    */
-  const save = (grew?: boolean) => {
+  const save = (grown?: boolean) => {
     if (!mine()) return;
-    if (options.sync && grew) return saveSync();
+    if (options.sync && grown) return saveSync();
     if (scheduled) return;
     scheduled = true;
     later(() => {
