@@ -381,6 +381,7 @@ export class Session {
     }
     // The library names its own option; here it is a flag.
     if (error.message.includes('with the ca option')) return reworded(error, error.message.replace('with the ca option', 'with --ca <file>'));
+    if (error.message.includes('with the cert and key options')) return reworded(error, error.message.replace('with the cert and key options', 'with --cert <file> and --key <file>'));
     // ...or one the CLI leaves at ws's default, with no flag to change it.
     if (error.message.includes('than the maxPayload option allows')) {
       return reworded(error, error.message.replace('than the maxPayload option allows', `than the ${MAX_PAYLOAD_MIB} MiB a message may have`));

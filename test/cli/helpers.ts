@@ -54,7 +54,7 @@ export interface ServerOptions {
   autoPong?: boolean;
   /** Runs for each new connection. */
   onConnection?: (connection: Connection) => void;
-  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
+  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean };
   port?: number;
 }
 
@@ -89,7 +89,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     connections,
     async start() {
       http = options.tls
-        ? createHttpsServer({ ...options.tls, rejectUnauthorized: false })
+        ? createHttpsServer({ rejectUnauthorized: false, ...options.tls })
         : createHttpServer();
       http.on('connection', (socket: Socket) => {
         sockets.add(socket);

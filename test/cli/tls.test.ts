@@ -47,6 +47,22 @@ describe('steadysocket CLI: TLS', function () {
     expect(result.stderr).not.to.include('reconnecting');
   });
 
+  it('a server that wants a client certificate: exit 3, no retry, and the advice names --cert and --key', async () => {
+    const strict = await startServer({
+      tls: { key: readFileSync(files.serverKey, 'utf8'), cert: readFileSync(files.serverCert, 'utf8'), ca: readFileSync(files.ca, 'utf8'), requestCert: true, rejectUnauthorized: true },
+    });
+    try {
+      const result = await runCli([strict.url('/nocert'), '--ca', files.ca, '-x', 'x']);
+      expect(result.code).to.equal(3);
+      expect(result.stderr).to.include('The server refused the TLS handshake');
+      // The advice names the CLI's flags, not the library's options.
+      expect(result.stderr).to.include('with --cert <file> and --key <file>').and.not.include('key options');
+      expect(result.stderr).not.to.include('reconnecting');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('-k/--insecure connects anyway, with a loud warning on stderr even under -q', async () => {
     const result = await runCli([server.url('/insecure'), '-k', '-q', '-x', 'unverified']);
     expect(result.code).to.equal(0);
