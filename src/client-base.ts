@@ -1,19 +1,20 @@
 /**
  * What the client writes, and the timers it owns: the base of {@link SteadySocket}. It holds the
- * state and the current socket, and everything between `send()` and that socket: the outbox,
- * the backpressure check, the flush, the wait for a drain, the close watchdog of a socket that
- * left OPEN, and the one way a timer is armed. The state machine that opens, closes and replaces
+ * state and the current socket, and everything between `send()` and that socket: the public
+ * methods of the outbox (`send`, `deliver`, `flushed`, `clearOutbox`, `queued`,
+ * `bufferedAmount`), the outbox itself, the backpressure check, the flush, the wait for a drain,
+ * the close watchdog of a socket that left OPEN, and the one way a timer is armed. The state machine that opens, closes and replaces
  * sockets is the subclass (client.ts); its one part needed here is `_abandon`.
  */
 import { timerDelay } from './backoff';
 import { wireSize, type Codec, type WireData } from './codecs';
 import { SteadySocketError, type AnySteadySocketError } from './errors';
-import type { State, SteadySocketEvents } from './events';
+import type { DeliverOptions, State, SteadySocketEvents } from './events';
 import type { FeatureHooks, TimerHolder } from './feature';
-import type { ResolvedOptions } from './options';
+import { invalidOption, type ResolvedOptions } from './options';
 import { Outbox, type OutboxDropReason, type OutboxEntry, type Settle } from './outbox';
 import { ClientEmitter, onDrain } from './platform';
-import { closedError, dropError, likelyCodec, own, toWire } from './send';
+import { closedError, dropError, likelyCodec, own, toWire, withdrawOnAbort } from './send';
 import { OPEN, released, type Transport } from './transport';
 
 const DRAIN_POLL_MS = 10;
@@ -55,7 +56,7 @@ export interface AttemptExtras extends TimerHolder {
  */
 type TimerSlot = '_stateTimer' | '_drainTimer';
 
-/** The state, the current socket, the send path and the timers of a {@link SteadySocket}: its base, not used on its own (the members are internal). */
+/** The state, the current socket, the send path and the timers of a {@link SteadySocket}: its base, not used on its own (its public members are documented on SteadySocket). */
 export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEvents<In, Out>> {
   // Memory layout (bench/ measures heap per idle connection): a field with an initializer is
   // part of every client; a field without one appears only once it is first assigned. Give
@@ -235,6 +236,81 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
   protected _watchClosing(socket: Transport): void {
     if (this._stateTimer === undefined) this._arm(this, () => this._abandon(socket, 1006, 'close timed out'), this._opts.closeTimeout, '_stateTimer');
   }
+
+  // ---------------------------------------------------------------- the outbox's public methods
+
+  /** Bytes waiting in the socket plus bytes waiting in the outbox. */
+  get bufferedAmount(): number {
+    return (this._conn && this._state !== 'closed' ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
+  }
+
+  /** The queued messages, oldest first (a copy). */
+  get queued(): Out[] {
+    return this._outbox ? Array.from(this._outbox.entries(), (entry) => entry.value) : [];
+  }
+
+  /**
+   * Sends now if the socket is open and nothing is waiting; otherwise queues the message for the
+   * next connection. Throws `CLOSED` from the moment `close()` is called (or the client ended by
+   * itself), `INVALID_MESSAGE` / `ENCODE_FAILED` for data that cannot be sent, and
+   * `QUEUE_OVERFLOW` when the outbox is full under the `'error'` overflow policy.
+   */
+  send(data: Out): void {
+    const socket = this._direct();
+    if (socket) this._write(socket, data, true);
+    else this._enqueue(data);
+  }
+
+  /**
+   * Like {@link send}, but returns a promise that resolves once the message is written to an open
+   * socket (with `acks()`, once it is acknowledged), or rejects with the typed reason it never
+   * will be (`QUEUE_OVERFLOW`, `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`;
+   * with `acks()`, `ACK_TIMEOUT`). What `send` throws is still thrown synchronously (bad input,
+   * `CLOSED` once `close()` was called), and so is `INVALID_OPTION` for a `signal` that is not an
+   * `AbortSignal`.
+   */
+  deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
+    const signal = options?.signal;
+    if (signal != null && typeof signal.addEventListener !== 'function') invalidOption('deliver() takes { signal } with an AbortSignal.');
+    const direct = this._direct();
+    // An aborted signal withdraws the message before anything is written.
+    const socket = signal?.aborted ? undefined : direct;
+    if (socket && !this._track) {
+      this._write(socket, data);
+      return Promise.resolve();
+    }
+    let settle!: { resolve(): void; reject(error: unknown): void };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Outside the executor: bad input still throws synchronously, as from send(). With
+    // acknowledgements (_track) the write's entry carries the promise, settled on the ack.
+    const entry = socket ? this._write(socket, data, true, settle) : this._enqueue(data, settle, signal);
+    // Still queued (not written at once by the flush _enqueue may run): withdrawn if the signal aborts.
+    if (entry?.queued && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
+    return promise;
+  }
+
+  /**
+   * Resolves when the outbox is empty and the socket has handed every byte to the network, or the
+   * connection ended with the outbox empty (with `acks()`, everything acknowledged; with
+   * `persist()`, the stored messages restored and sent too). Rejects with `CLOSED` when the client
+   * closes for good with messages still queued (resolves when nothing was left), also when called
+   * after that close.
+   */
+  flushed(): Promise<void> {
+    if (this._state === 'closed') return this._final?.dropped ? Promise.reject(closedError(this._final.cause)) : Promise.resolve();
+    if (this._isDrained()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      (this._drainWaiters ??= []).push({ resolve, reject });
+      this._watchDrain();
+    });
+  }
+
+  /** Withdraws every queued message (each reported as a `drop` with reason `withdrawn`). */
+  clearOutbox(): void {
+    if (this._outbox) for (const entry of this._outbox.drain()) this._dropped(entry, 'withdrawn');
+  }
+
+  // ---------------------------------------------------------------- the flush and the timers
 
   /** @internal Writes what the outbox holds while the socket takes it; waits for a drain when it is backed up. */
   _flush(): void {

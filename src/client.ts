@@ -4,13 +4,13 @@ import { askShouldReconnect, type CloseInfo } from './close-policy';
 import type { Codec, RawMessage, WireData } from './codecs';
 import { causeText, SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
-import { TRANSITIONS, type DeliverOptions, type ReconnectingInfo, type State } from './events';
+import { TRANSITIONS, type ReconnectingInfo, type State } from './events';
 import type { Feature, FeatureHooks } from './feature';
-import { invalidOption, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
+import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { defaultWebSocket, inspectable, providerError, scrubbed, unref } from './platform';
-import { closedError, withdrawOnAbort } from './send';
+import { closedError } from './send';
 import { OPEN, released, type Transport } from './transport';
 import { normalizeSource, redactUrl } from './url';
 
@@ -114,16 +114,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     return this._url ?? this._listedUrl();
   }
 
-  /** Bytes waiting in the socket plus bytes waiting in the outbox. */
-  get bufferedAmount(): number {
-    return (this._conn && this._state !== 'closed' ? this._conn.bufferedAmount : 0) + (this._outbox?.bytes ?? 0);
-  }
-
-  /** The queued messages, oldest first (a copy). */
-  get queued(): Out[] {
-    return this._outbox ? Array.from(this._outbox.entries(), (entry) => entry.value) : [];
-  }
-
   /**
    * What `JSON.stringify(socket)` gives (a logger, a store's devtools, an error reporter's
    * context): the state, the redacted URL, the subprotocol and the number of queued messages.
@@ -131,67 +121,6 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
    */
   toJSON(): { state: State; url: string | undefined; protocol: string; queued: number } {
     return { state: this._state, url: this.url, protocol: this.protocol, queued: this._outbox?.size ?? 0 };
-  }
-
-  /**
-   * Sends now if the socket is open and nothing is waiting; otherwise queues the message for the
-   * next connection. Throws `CLOSED` from the moment `close()` is called (or the client ended by
-   * itself), `INVALID_MESSAGE` / `ENCODE_FAILED` for data that cannot be sent, and
-   * `QUEUE_OVERFLOW` when the outbox is full under the `'error'` overflow policy.
-   */
-  send(data: Out): void {
-    const socket = this._direct();
-    if (socket) this._write(socket, data, true);
-    else this._enqueue(data);
-  }
-
-  /**
-   * Like {@link send}, but returns a promise that resolves once the message is written to an open
-   * socket (with `acks()`, once it is acknowledged), or rejects with the typed reason it never
-   * will be (`QUEUE_OVERFLOW`, `MESSAGE_EXPIRED`, `MESSAGE_WITHDRAWN`, `ENCODE_FAILED`, `CLOSED`;
-   * with `acks()`, `ACK_TIMEOUT`). What `send` throws is still thrown synchronously (bad input,
-   * `CLOSED` once `close()` was called), and so is `INVALID_OPTION` for a `signal` that is not an
-   * `AbortSignal`.
-   */
-  deliver(data: Out, options: DeliverOptions = {}): Promise<void> {
-    const signal = options?.signal;
-    if (signal != null && typeof signal.addEventListener !== 'function') invalidOption('deliver() takes { signal } with an AbortSignal.');
-    const direct = this._direct();
-    // An aborted signal withdraws the message before anything is written.
-    const socket = signal?.aborted ? undefined : direct;
-    if (socket && !this._track) {
-      this._write(socket, data);
-      return Promise.resolve();
-    }
-    let settle!: { resolve(): void; reject(error: unknown): void };
-    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    // Outside the executor: bad input still throws synchronously, as from send(). With
-    // acknowledgements (_track) the write's entry carries the promise, settled on the ack.
-    const entry = socket ? this._write(socket, data, true, settle) : this._enqueue(data, settle, signal);
-    // Still queued (not written at once by the flush _enqueue may run): withdrawn if the signal aborts.
-    if (entry?.queued && signal) withdrawOnAbort(entry, signal, () => this._outbox?.remove(entry) && this._dropped(entry, 'withdrawn'));
-    return promise;
-  }
-
-  /**
-   * Resolves when the outbox is empty and the socket has handed every byte to the network, or the
-   * connection ended with the outbox empty (with `acks()`, everything acknowledged; with
-   * `persist()`, the stored messages restored and sent too). Rejects with `CLOSED` when the client
-   * closes for good with messages still queued (resolves when nothing was left), also when called
-   * after that close.
-   */
-  flushed(): Promise<void> {
-    if (this._state === 'closed') return this._final?.dropped ? Promise.reject(closedError(this._final.cause)) : Promise.resolve();
-    if (this._isDrained()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      (this._drainWaiters ??= []).push({ resolve, reject });
-      this._watchDrain();
-    });
-  }
-
-  /** Withdraws every queued message (each reported as a `drop` with reason `withdrawn`). */
-  clearOutbox(): void {
-    if (this._outbox) for (const entry of this._outbox.drain()) this._dropped(entry, 'withdrawn');
   }
 
   /**

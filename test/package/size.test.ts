@@ -159,6 +159,7 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 'nodebuffer' in a browser giving ArrayBuffers (+12 B), an object that only has a byteLength
   // refused (+16 B): core 10,433. persist() +66 B for sync saving what leaves the store once per turn.
   // A written binary message copied only when acks() keeps it, not every one it is shown (+11 B): core 10,444.
+  // The outbox's public methods moved from client.ts to client-base.ts, no file over 600 lines (+3 B): core 10,447.
   core: { code: "new SteadySocket('wss://example.test');", budget: 10_450 },
   // 11,100 for holding new messages while offline until the probe is answered (+~80 B).
   heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_350 },

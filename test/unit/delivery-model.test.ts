@@ -1832,7 +1832,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // "maxMessages: 0 turns queueing off: a message that cannot be sent at once overflows";
       // acks(): "A message whose id() is undefined needs no acknowledgement: it is done once
       // written, as without the feature." Without acks() both calls below write at once.
-      // client.ts deliver(): with acks (_track) every deliver() goes through _enqueue, whose
+      // client-base.ts deliver(): with acks (_track) every deliver() goes through _enqueue, whose
       // Outbox.push refuses any entry when maxMessages < 1 (outbox.ts); send(): client-base.ts
       // _write() re-routes to _enqueue when `maxMessages < 1`.
       const socket = await open({ maxMessages: 0, use: [acks<In, Out>(ackOptions)] });
@@ -1932,7 +1932,7 @@ describe('delivery features against a model (property-based: acks, requests, ttl
       // it; the drop listener aborts the signal (drop-oldest reports the eviction once the new message is in).
       // Guide: "aborting it withdraws the message if it is still queued (the promise rejects with
       // MESSAGE_WITHDRAWN and a drop event reports reason withdrawn)".
-      // client.ts deliver(): withdrawOnAbort() is attached after _enqueue() returned, so an abort
+      // client-base.ts deliver(): withdrawOnAbort() is attached after _enqueue() returned, so an abort
       // during _enqueue() is never seen (and the signal is already aborted by then).
       const socket = await open({ maxMessages: 1, overflow: 'drop-oldest' });
       const controller = new AbortController();
