@@ -6,7 +6,7 @@ import { causeText, SteadySocketError } from './errors';
 import { abortSocket, clock, closeSocket, detach, openSocket, protocolOf } from './connection';
 import { TRANSITIONS, type ReconnectingInfo, type State } from './events';
 import type { Feature, FeatureHooks } from './feature';
-import { resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
+import { forgetOptions, resolveOptions, type ResolvedOptions, type SteadySocketOptions, type UrlSource } from './options';
 import { countFailure, planRetry } from './retry';
 import { checkClose, codecFor, negotiationError, validateProtocols } from './protocol';
 import { defaultWebSocket, inspectable, providerError, scrubbed, unref } from './platform';
@@ -80,6 +80,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
         // and the client that never was counts as closed (persist() lets the next client have its
         // store, and never loads or saves it for this one).
         this._state = 'closed';
+        forgetOptions(opts);
         for (const made of hooks) made.finish?.();
         throw error;
       }
@@ -560,6 +561,7 @@ export class SteadySocket<const In = RawMessage, const Out = WireData> extends C
     }
     // From here every method refuses or returns: no listener can arm a timer again.
     this._transition('closed');
+    forgetOptions(this._opts);
     for (const hooks of this._hooks) {
       this._disarm(hooks);
       hooks.finish?.();

@@ -228,6 +228,15 @@ export function checkNumber(name: string, value: unknown, min: number, max = Inf
  */
 let last: { given: Record<string, unknown>; resolved: ResolvedOptions<any, any> } | undefined;
 
+/**
+ * Forgets the shared options if they are `resolved`, as the client made with them ends: its
+ * features, and the functions among its options, may hold the client, which would stay on the
+ * heap until the next client is made.
+ */
+export function forgetOptions(resolved: object): void {
+  if (last?.resolved === resolved) last = undefined;
+}
+
 function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key] && typeof a[key] != 'object');
