@@ -52,8 +52,10 @@ export interface OutboxEntry<T> {
 
 /**
  * A bounded FIFO with O(1) amortised push and shift. Entries withdrawn from the middle are
- * tombstoned (`queued = false`) and skipped later, so removal is O(1) too. Knows no clock:
- * callers pass `now`.
+ * tombstoned (`queued = false`) and skipped later, so removal is O(1) too; a push clears the
+ * tombstones at the front and, once they outnumber the live entries, the rest, so the array
+ * follows the limits, not the number of messages ever queued (while nothing is written, as when
+ * offline, `drop-oldest` evicts one per push). Knows no clock: callers pass `now`.
  */
 export class Outbox<T> {
   /** Messages waiting. */
@@ -65,6 +67,8 @@ export class Outbox<T> {
   heldBytes = 0;
   private items: (OutboxEntry<T> | undefined)[] = [];
   private head = 0;
+  /** Running `entries()` walks: the array keeps its layout meanwhile. */
+  private walking = 0;
 
   constructor(
     readonly limits: OutboxLimits,
@@ -106,8 +110,19 @@ export class Outbox<T> {
     this.items.push(entry);
     this.size++;
     this.bytes += entry.size;
+    this.sweep();
     if (evicted) for (const oldest of evicted) this.onDrop(oldest, 'overflow');
     return true;
+  }
+
+  /** Clears the tombstones at the front; compacts once they outnumber the live entries (by 64), unless a walk runs. */
+  private sweep(): void {
+    const items = this.items;
+    while (!items[this.head]?.queued) items[this.head++] = undefined;
+    if (!this.walking && items.length - this.head > 2 * this.size + 64) {
+      this.items = items.filter((entry) => entry?.queued);
+      this.head = 0;
+    }
   }
 
   /** Puts back, at the front, an entry just taken by `shift` that could not be sent after all. */
@@ -140,9 +155,14 @@ export class Outbox<T> {
 
   /** Live entries, oldest first (for features that walk the outbox, e.g. TTL). */
   *entries(): IterableIterator<OutboxEntry<T>> {
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i];
-      if (entry && entry.queued) yield entry;
+    this.walking++;
+    try {
+      for (let i = this.head; i < this.items.length; i++) {
+        const entry = this.items[i];
+        if (entry && entry.queued) yield entry;
+      }
+    } finally {
+      this.walking--;
     }
   }
 

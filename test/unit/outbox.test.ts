@@ -6,6 +6,12 @@ function entry(value: number, size = 1, expires = Infinity): OutboxEntry<number>
   return { value, wire: value, codec: undefined, size, expires, queued: false };
 }
 
+/** The outbox's array from its head on: live entries and tombstones (internal, read to bound memory). */
+function slots<T>(outbox: Outbox<T>): number {
+  const inside = outbox as unknown as { items: unknown[]; head: number };
+  return inside.items.length - inside.head;
+}
+
 /** The queued values, oldest first. */
 function values<T>(outbox: Outbox<T>): T[] {
   return [...outbox.entries()].map((e) => e.value);
@@ -86,6 +92,8 @@ describe('outbox', () => {
       fc.record({ kind: fc.constant('shift' as const) }),
       fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant('expire' as const) }),
+      // A drop listener that sends while expired messages are reported (the walk is running).
+      fc.record({ kind: fc.constant('expire-and-push' as const), size: fc.integer({ min: 0, max: 12 }) }),
       fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 30 }) }),
     );
     fc.assert(
@@ -124,6 +132,13 @@ describe('outbox', () => {
             } else if (o.kind === 'expire') {
               expireEntries(outbox, now, () => {});
               model = model.filter((m) => m.queued);
+            } else if (o.kind === 'expire-and-push') {
+              const pushed: OutboxEntry<number>[] = [];
+              expireEntries(outbox, now, () => {
+                const e = entry(next++, o.size);
+                if (outbox.push(e)) pushed.push(e);
+              });
+              model = [...model, ...pushed].filter((m) => m.queued);
             } else if (o.kind === 'tick') {
               now += o.ms;
             }
@@ -134,6 +149,8 @@ describe('outbox', () => {
             expect(outbox.size).to.equal(model.length);
             expect(outbox.bytes).to.equal(model.reduce((n, m) => n + m.size, 0));
             expect(values(outbox)).to.deep.equal(model.map((m) => m.value));
+            // Memory follows the limits: after a push, the tombstones are at most the live entries plus 64.
+            if (o.kind === 'push') expect(slots(outbox)).to.be.at.most(2 * outbox.size + 64);
           }
           // Shifted values come out in increasing order, each at most once; nothing is both sent and dropped.
           for (let i = 1; i < out.length; i++) expect(out[i]).to.be.greaterThan(out[i - 1]);
@@ -143,6 +160,38 @@ describe('outbox', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps memory within its limits while nothing is written: drop-oldest evicting on every push, withdrawals, expiry', () => {
+    // Offline for a long time, a producer keeps sending: drop-oldest evicts one per push, and
+    // nothing is shifted. The evicted (their data too) must not pile up, nor be scanned again.
+    const { outbox, drops } = make(100, Infinity, 'drop-oldest');
+    for (let i = 0; i < 20_000; i++) outbox.push(entry(i));
+    expect(drops.length).to.equal(19_900);
+    expect(values(outbox)).to.deep.equal(Array.from({ length: 100 }, (_, i) => 19_900 + i));
+    expect(slots(outbox), 'slots for 100 live messages').to.be.at.most(2 * 100 + 64);
+    // Withdrawn from the middle (deliver() signals) while new ones come.
+    const withdrawing = make(100, Infinity, 'error').outbox;
+    const live: OutboxEntry<number>[] = [];
+    for (let i = 0; i < 100; i++) {
+      live.push(entry(i));
+      withdrawing.push(live[i]);
+    }
+    for (let i = 100; i < 20_000; i++) {
+      withdrawing.remove(live.splice(i % 2 ? 0 : 50, 1)[0]);
+      live.push(entry(i));
+      withdrawing.push(live[live.length - 1]);
+    }
+    expect(values(withdrawing)).to.deep.equal(live.map((e) => e.value));
+    expect(slots(withdrawing)).to.be.at.most(2 * 100 + 64);
+    // Expired by ttl() between pushes.
+    const expiring = make(100, Infinity, 'error').outbox;
+    for (let i = 0; i < 20_000; i++) {
+      expiring.push(entry(i, 1, i + 50));
+      expireEntries(expiring, i, () => {});
+    }
+    expect(expiring.size).to.equal(50);
+    expect(slots(expiring)).to.be.at.most(2 * 50 + 64);
   });
 
   it('handles 100,000 messages with O(1) push and shift', () => {
