@@ -67,8 +67,6 @@ export class Outbox<T> {
   heldBytes = 0;
   private items: (OutboxEntry<T> | undefined)[] = [];
   private head = 0;
-  /** Running `entries()` walks: the array keeps its layout meanwhile. */
-  private walking = 0;
 
   constructor(
     readonly limits: OutboxLimits,
@@ -115,12 +113,12 @@ export class Outbox<T> {
     return true;
   }
 
-  /** Clears the tombstones at the front; compacts once they outnumber the live entries (by 64), unless a walk runs. */
+  /** Clears the tombstones at the front; compacts once they outnumber the live entries (by 64). */
   private sweep(): void {
     const items = this.items;
     while (!items[this.head]?.queued) items[this.head++] = undefined;
-    if (!this.walking && items.length - this.head > 2 * this.size + 64) {
-      this.items = items.filter((entry) => entry?.queued);
+    if (items.length - this.head > 2 * this.size + 64) {
+      this.items = this.entries();
       this.head = 0;
     }
   }
@@ -153,17 +151,13 @@ export class Outbox<T> {
     return true;
   }
 
-  /** Live entries, oldest first (for features that walk the outbox, e.g. TTL). */
-  *entries(): IterableIterator<OutboxEntry<T>> {
-    this.walking++;
-    try {
-      for (let i = this.head; i < this.items.length; i++) {
-        const entry = this.items[i];
-        if (entry && entry.queued) yield entry;
-      }
-    } finally {
-      this.walking--;
-    }
+  /**
+   * Live entries, oldest first (for features that walk the outbox, e.g. TTL): a copy, so what a
+   * walk's callbacks push or remove meanwhile changes neither the walk nor the outbox's layout
+   * under it. (Every slot before `head` is empty.)
+   */
+  entries(): OutboxEntry<T>[] {
+    return this.items.filter((entry): entry is OutboxEntry<T> => !!entry?.queued);
   }
 
   /**
