@@ -95,10 +95,11 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
   /** Written-but-unacknowledged first (oldest), then the queue. */
   const snapshot = (): StoredMessage[] => {
     const host = client!;
-    const entries: OutboxEntry<unknown>[] = [];
+    // concat, not push(...): a call takes some 120,000 arguments at most, and an outbox may hold more.
+    let entries: OutboxEntry<unknown>[] = [];
     savedHeld = host._outbox?.held ?? 0;
-    for (const hooks of host._hooks) if (hooks.held) entries.push(...hooks.held());
-    if (host._outbox) entries.push(...host._outbox.entries());
+    for (const hooks of host._hooks) if (hooks.held) entries = entries.concat(hooks.held());
+    if (host._outbox) entries = entries.concat(host._outbox.entries());
     const out: StoredMessage[] = [];
     // Stamped when queued or written (below); a restored one stored without a time counts from now.
     const now = Date.now();
