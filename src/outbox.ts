@@ -123,11 +123,16 @@ export class Outbox<T> {
     }
   }
 
-  /** Puts back, at the front, an entry just taken by `shift` that could not be sent after all. */
+  /**
+   * Puts back, at the front, an entry just taken by `shift` that could not be sent after all, or
+   * one written and not acknowledged (acks(), newest first). With no room before `head`, room is
+   * made for as many entries again as the array holds: restoring n entries costs O(n), not the
+   * O(n²) of `unshift` (100,000 unacknowledged messages took 2 s at a disconnect).
+   */
   restore(entry: OutboxEntry<T>): void {
     entry.queued = true;
-    if (this.head > 0) this.items[--this.head] = entry;
-    else this.items.unshift(entry);
+    if (!this.head) this.items = new Array<OutboxEntry<T> | undefined>((this.head = this.items.length + 8)).fill(undefined).concat(this.items);
+    this.items[--this.head] = entry;
     this.size++;
     this.bytes += entry.size;
   }

@@ -194,6 +194,37 @@ describe('outbox', () => {
     expect(slots(expiring)).to.be.at.most(2 * 50 + 64);
   });
 
+  it('puts back 50,000 unacknowledged entries (newest first) ahead of the queue, in order, without unshift', () => {
+    // acks() at a disconnect: every message written and not acknowledged goes back to the front.
+    // unshift() made that O(n²): 100,000 took 2 s. Room is made at the front instead.
+    const { outbox } = make(1_000_000, Infinity, 'error');
+    for (let i = 0; i < 10; i++) outbox.push(entry(100_000 + i));
+    const held = Array.from({ length: 50_000 }, (_, i) => entry(i));
+    const unshift = Array.prototype.unshift;
+    let unshifts = 0;
+    Array.prototype.unshift = function (this: unknown[], ...items: unknown[]) {
+      unshifts++;
+      return unshift.apply(this, items);
+    };
+    try {
+      for (let i = held.length - 1; i >= 0; i--) outbox.restore(held[i]);
+    } finally {
+      Array.prototype.unshift = unshift;
+    }
+    expect(unshifts, 'unshift calls').to.equal(0);
+    expect(outbox.size).to.equal(50_010);
+    expect(slots(outbox), 'slots from the head on').to.equal(50_010);
+    const out: number[] = [];
+    let e: OutboxEntry<number> | undefined;
+    while ((e = outbox.shift(0))) out.push(e.value);
+    expect(out).to.deep.equal([...held.map((h) => h.value), ...Array.from({ length: 10 }, (_, i) => 100_000 + i)]);
+    // An entry taken and put back (a flush that could not write it) keeps its place.
+    outbox.push(entry(1));
+    outbox.push(entry(2));
+    outbox.restore(outbox.shift(0)!);
+    expect(values(outbox)).to.deep.equal([1, 2]);
+  });
+
   it('handles 100,000 messages with O(1) push and shift', () => {
     const { outbox } = make(200_000, Infinity, 'error');
     for (let i = 0; i < 100_000; i++) outbox.push(entry(i));
