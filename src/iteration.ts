@@ -23,7 +23,9 @@ export interface MessageSource<In> {
 export function messages<In>(source: SteadySocket<In, any>): AsyncIterableIterator<In>;
 export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In>;
 export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<In> {
-  const buffer: In[] = [];
+  /** Messages not yet taken, from `head` on (taken slots are emptied; shift() is O(n) on a large array). */
+  const buffer: (In | undefined)[] = [];
+  let head = 0;
   /** Calls of next() waiting for a message, oldest first (a caller may ask again before an answer). */
   const waiting: ((result: IteratorResult<In>) => void)[] = [];
   let done = source.state === 'closed';
@@ -47,13 +49,22 @@ export function messages<In>(source: MessageSource<In>): AsyncIterableIterator<I
   }
   const iterator: AsyncIterableIterator<In> = {
     next: () => {
-      if (buffer.length) return Promise.resolve({ value: buffer.shift()!, done: false });
+      if (head < buffer.length) {
+        const value = buffer[head] as In;
+        buffer[head++] = undefined;
+        // Once more than half of it (and over 1,024) is taken: at most twice what is buffered.
+        if (head > 1024 && head * 2 > buffer.length) {
+          buffer.splice(0, head);
+          head = 0;
+        }
+        return Promise.resolve({ value, done: false });
+      }
       if (done) return Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve) => waiting.push(resolve));
     },
     return: () => {
       stop();
-      buffer.length = 0;
+      buffer.length = head = 0;
       return Promise.resolve({ value: undefined, done: true });
     },
     [Symbol.asyncIterator]: () => iterator,

@@ -115,7 +115,9 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): ReadsOu
     /** Written and not yet acknowledged, by id (the latest write of each), oldest first. */
     const pending = new InFlight<MessageId, Held<Out>>();
     const seen = new Set<MessageId>();
+    /** The last `window` ids seen, a ring: `oldest` is the next slot to reuse once it is full (shift() is O(n) on a large array). */
     const seenOrder: MessageId[] = [];
+    let oldest = 0;
 
     // Pending messages count in the outbox's limits (held) without being in its queue.
     const unhold = (entry: Held<Out>) => {
@@ -217,8 +219,12 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): ReadsOu
         if (incoming === undefined) return false;
         if (seen.has(incoming)) return true;
         seen.add(incoming);
-        seenOrder.push(incoming);
-        if (seenOrder.length > window) seen.delete(seenOrder.shift()!);
+        if (seenOrder.length < window) seenOrder.push(incoming);
+        else {
+          seen.delete(seenOrder[oldest]);
+          seenOrder[oldest] = incoming;
+          oldest = (oldest + 1) % window;
+        }
         return false;
       },
       // The connection ended: whatever it did not acknowledge goes back to the front of the
