@@ -3,8 +3,9 @@
  * state and the current socket, and everything between `send()` and that socket: the public
  * methods of the outbox (`send`, `deliver`, `flushed`, `clearOutbox`, `queued`,
  * `bufferedAmount`), the outbox itself, the backpressure check, the flush, the wait for a drain,
- * the close watchdog of a socket that left OPEN, and the one way a timer is armed. The state machine that opens, closes and replaces
- * sockets is the subclass (client.ts); its one part needed here is `_abandon`.
+ * the close watchdog of a socket that left OPEN, and the one way a timer is armed. The state
+ * machine that opens, closes and replaces sockets is the subclass (client.ts); its one part
+ * needed here is `_abandon`.
  */
 import { timerDelay } from './backoff';
 import { wireSize, type Codec, type WireData } from './codecs';

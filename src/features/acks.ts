@@ -107,8 +107,10 @@ export function acks<In = any, Out = any>(options: AckOptions<In, Out>): ReadsOu
   checkNumber('acks timeout', timeout, 1);
   const dedupe = options.dedupe;
   if (dedupe !== undefined && typeof dedupe?.id !== 'function') invalidOption('acks() dedupe takes { id(message), window }.');
-  const window = dedupe?.window ?? 1000;
-  checkNumber('acks dedupe window', window, 1);
+  const given = dedupe?.window ?? 1000;
+  checkNumber('acks dedupe window', given, 1);
+  // Whole ids only: a window of 2.5 remembers 2, and the ring's slots stay indexes.
+  const window = Math.floor(given);
 
   // Cast: feature() types a feature by the client's types; this one's type says what it reads.
   return feature<In, Out>((client) => {
