@@ -1,6 +1,7 @@
 // The CLI at large-but-legal sizes: many repeated flags, many -x messages.
 import { expect } from 'chai';
 import { parseArgs, type CliOptions } from '../../src/cli/args';
+import { killAll, requireBuiltCli, runCli, startServer } from './helpers';
 
 function parse(argv: string[]): CliOptions {
   const errors: string[] = [];
@@ -44,5 +45,26 @@ describe('steadysocket CLI at scale', () => {
     expect(options!.execute[n - 1]).to.equal(`m${n - 1}`);
     expect(options!.preamble[n - 1]).to.equal(`p${n - 1}`);
     expect(options!.subprotocols).to.deep.equal(Array.from({ length: n }, (_, i) => `s${i}`));
+  });
+
+  it('sends every one of 12,000 -x messages, in order, paced by the outbox as stdin lines are', async function () {
+    this.timeout(60_000);
+    requireBuiltCli();
+    const server = await startServer({ echo: false });
+    try {
+      const n = 12_000;
+      const args = [server.url('/many-x'), '-q'];
+      for (let i = 0; i < n; i++) args.push('-x', `m${i}`);
+      // Before: all were handed to the outbox at once, before the connection opened; past its
+      // 10,000 messages each was refused (QUEUE_OVERFLOW): 2,000 not sent, exit 8.
+      const result = await runCli(args, { timeout: 30_000 });
+      expect(result.code, result.stderr).to.equal(0);
+      const received = server.connections.find((c) => c.path === '/many-x')!.messages;
+      expect(received).to.have.length(n);
+      expect(received.every((m, i) => m === `m${i}`)).to.equal(true);
+    } finally {
+      killAll();
+      await server.close();
+    }
   });
 });
