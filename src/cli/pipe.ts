@@ -37,6 +37,18 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     else writeFailed ??= `cannot write to stdout: ${error.code ?? error.message}`;
     if (!session.ended) void session.end(1000, '', readerGone ? undefined : ExitCode.RUNTIME_ERROR);
   });
+  // A reader that stops reading (a stalled consumer, a pager): stop reading from the server
+  // until stdout drains, rather than hold every message it sends in memory.
+  let readingPaused = false;
+  session.socket.on('message', () => {
+    if (!process.stdout.writableNeedDrain || readingPaused) return;
+    readingPaused = true;
+    session.pauseReading(true);
+    process.stdout.once('drain', () => {
+      readingPaused = false;
+      session.pauseReading(false);
+    });
+  });
   const { count } = options;
   // With --count the wait is a deadline for the messages: a missing reply is never a success.
   const wait = options.wait ?? (count !== undefined ? DEFAULT_COUNT_WAIT : undefined);

@@ -1,7 +1,7 @@
 // The CLI at large-but-legal sizes: many repeated flags, many -x messages.
 import { expect } from 'chai';
 import { parseArgs, type CliOptions } from '../../src/cli/args';
-import { killAll, requireBuiltCli, runCli, startServer } from './helpers';
+import { killAll, requireBuiltCli, runCli, sleep, startCli, startServer, until } from './helpers';
 
 function parse(argv: string[]): CliOptions {
   const errors: string[] = [];
@@ -63,6 +63,63 @@ describe('steadysocket CLI at scale', () => {
       expect(received).to.have.length(n);
       expect(received.every((m, i) => m === `m${i}`)).to.equal(true);
     } finally {
+      killAll();
+      await server.close();
+    }
+  });
+
+  it('holds the server back while the reader of stdout has stopped reading, instead of buffering all it sends', async function () {
+    this.timeout(60_000);
+    requireBuiltCli();
+    const TOTAL = 64;
+    const message = 'y'.repeat(1024 * 1024);
+    let sent = 0;
+    let pumping: ReturnType<typeof setTimeout> | undefined;
+    // Sends 1 MiB messages as fast as TCP takes them (never more than 2 MiB waiting on its side).
+    const server = await startServer({
+      echo: false,
+      onConnection: (c) => {
+        const pump = () => {
+          while (sent < TOTAL && c.socket.readyState === c.socket.OPEN && c.socket.bufferedAmount < 2 * 1024 * 1024) {
+            c.socket.send(message);
+            sent++;
+          }
+          pumping = sent < TOTAL ? setTimeout(pump, 5) : undefined;
+        };
+        pump();
+      },
+    });
+    try {
+      const cli = startCli([server.url('/flood'), '-q', '-w', '-1']);
+      cli.child.stdout.pause(); // the reader stops reading
+      let lines = 0;
+      let last = '';
+      cli.child.stdout.on('data', (chunk: string) => {
+        const parts = (last + chunk).split('\n');
+        last = parts.pop()!;
+        for (const line of parts) {
+          expect(line).to.equal(message);
+          lines++;
+        }
+      });
+      // Until the server has sent everything, or has sent nothing more for 1.5 s (held back).
+      let seen = -1;
+      let since = Date.now();
+      await until(
+        () => {
+          if (sent !== seen) [seen, since] = [sent, Date.now()];
+          return sent === TOTAL || (sent > 0 && Date.now() - since > 1500);
+        },
+        20_000,
+        'the server to send everything or be held back',
+      );
+      // Before: the CLI read all 64 MiB into stdout's buffer (200 MiB: 301 MB of RSS, without end).
+      expect(sent, 'messages the server could send while stdout was not read').to.be.below(TOTAL / 2);
+      cli.child.stdout.resume(); // the reader reads again: everything arrives, intact
+      await until(() => lines === TOTAL, 20_000, `all ${TOTAL} messages on stdout (${lines} so far)`);
+      await sleep(0);
+    } finally {
+      clearTimeout(pumping);
       killAll();
       await server.close();
     }
