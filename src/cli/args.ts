@@ -86,8 +86,11 @@ HTTP_PROXY, ALL_PROXY and NO_PROXY are honoured unless --proxy or --no-proxy is 
 NO_COLOR turns colours off.
 `;
 
+/** A repeatable flag's values: the list is this parse's own (no default), so it grows in place, not copied per flag. */
 function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+  if (!previous) return [value];
+  previous.push(value);
+  return previous;
 }
 
 function integer(name: string, min: number) {

@@ -13,7 +13,7 @@ interface LineCount {
   skipped: number;
 }
 
-/** Above this many bytes or messages waiting (outbox + socket), stop reading stdin until they drain. */
+/** Above this many bytes or messages waiting (outbox + socket), stop taking input (stdin lines, -x messages) until they drain. */
 const INPUT_HIGH_WATER = 1024 * 1024;
 const INPUT_MAX_QUEUED = 1000;
 
@@ -37,6 +37,18 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     else writeFailed ??= `cannot write to stdout: ${error.code ?? error.message}`;
     if (!session.ended) void session.end(1000, '', readerGone ? undefined : ExitCode.RUNTIME_ERROR);
   });
+  // A reader that stops reading (a stalled consumer, a pager): stop reading from the server
+  // until stdout drains, rather than hold every message it sends in memory.
+  let readingPaused = false;
+  session.socket.on('message', () => {
+    if (!process.stdout.writableNeedDrain || readingPaused) return;
+    readingPaused = true;
+    session.pauseReading(true);
+    process.stdout.once('drain', () => {
+      readingPaused = false;
+      session.pauseReading(false);
+    });
+  });
   const { count } = options;
   // With --count the wait is a deadline for the messages: a missing reply is never a success.
   const wait = options.wait ?? (count !== undefined ? DEFAULT_COUNT_WAIT : undefined);
@@ -54,7 +66,7 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
 
   try {
     const input = options.execute.length ? sendAll(session, options.execute, reporter, lines) : sendStdin(session, reporter, options.encoding === 'binary', lines);
-    await Promise.race([Promise.resolve(input).then((all) => (inputRead = all)), session.done]);
+    await Promise.race([input.then((all) => (inputRead = all)), session.done]);
     // Connect at least once even with empty input: a quick reachability check.
     if (!session.ended && (await firstOpen)) {
       await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
@@ -85,7 +97,7 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
     const cut = !inputRead && lines.read > 0 && !session.endedByCli && !readerGone;
     const incomplete = [
       lines.skipped ? `${lines.skipped} input line${lines.skipped === 1 ? ' was' : 's were'} not sent (skipped: ${skippedWhy})` : '',
-      cut ? 'the connection ended before the input did: the rest of stdin was not read, nor sent' : '',
+      cut ? `the connection ended before the input did: the rest of ${options.execute.length ? 'the -x messages was not sent' : 'stdin was not read, nor sent'}` : '',
     ]
       .filter(Boolean)
       .join('; ');
@@ -107,12 +119,24 @@ export async function runPipe(options: CliOptions, env: NodeJS.ProcessEnv, scrub
   }
 }
 
-/** Sends every -x message; true when all were handed over (false: the session ended first). */
-function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }, lines: LineCount): boolean {
+/** Sends every -x message, paced as stdin is; true when all were handed over (false: the session ended first). */
+async function sendAll(session: Session, messages: string[], reporter: { notice(text: string): void }, lines: LineCount): Promise<boolean> {
   for (const message of messages) {
+    lines.read++;
     if (!trySend(session, message, reporter, lines)) return false;
+    await backpressure(session);
   }
   return true;
+}
+
+/**
+ * The outbox is bounded (10,000 messages by default): past the high-water marks the input waits
+ * for it to drain rather than overflow it (-x messages as much as stdin lines).
+ */
+async function backpressure(session: Session): Promise<void> {
+  if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
+    await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
+  }
 }
 
 /** Sends stdin line by line; true once stdin ended and every line was handed over (false: the session ended first). */
@@ -123,10 +147,7 @@ async function sendStdin(session: Session, reporter: { notice(text: string): voi
   for await (const line of linesOf(process.stdin, bytes)) {
     lines.read++;
     if (!trySend(session, line, reporter, lines, bytes)) return false;
-    // Backpressure: the outbox is bounded, so let stdin wait rather than overflow it.
-    if (session.socket.bufferedAmount > INPUT_HIGH_WATER || session.counters.snapshot().queued >= INPUT_MAX_QUEUED) {
-      await Promise.race([session.socket.flushed().catch(() => undefined), session.done]);
-    }
+    await backpressure(session);
   }
   return true;
 }

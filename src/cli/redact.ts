@@ -34,18 +34,20 @@ const MIN_SECRET_LENGTH = 4;
 
 /** Removes this run's secrets, and the secret parts of any URL, from text meant for humans or logs. */
 export class Scrubber {
-  private secrets: string[] = [];
+  private found = new Set<string>();
+  /** The secrets longest first; undefined after an add, sorted at the next scrub (not once per add: a command line may add thousands). */
+  private secrets: string[] | undefined = [];
 
   add(...values: (string | undefined)[]): void {
-    const found = new Set(this.secrets);
     for (const value of values) {
       if (value === undefined) continue;
       for (const form of [value, value.trim(), safeDecode(value), encodeURIComponent(value)]) {
-        if (form.length >= MIN_SECRET_LENGTH) found.add(form);
+        if (form.length >= MIN_SECRET_LENGTH && !this.found.has(form)) {
+          this.found.add(form);
+          this.secrets = undefined;
+        }
       }
     }
-    // Longest first, so a secret that contains another is removed whole.
-    this.secrets = [...found].sort((a, b) => b.length - a.length);
   }
 
   /** The secrets in a URL: user, password and every query value. Also for URLs that do not parse. */
@@ -78,6 +80,8 @@ export class Scrubber {
 
   scrub(text: string): string {
     let out = redactUrlsIn(text);
+    // Longest first, so a secret that contains another is removed whole.
+    this.secrets ??= [...this.found].sort((a, b) => b.length - a.length);
     for (const secret of this.secrets) {
       if (!out.includes(secret)) continue;
       // A short secret only where it stands alone: inside a longer word (`connected` in

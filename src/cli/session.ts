@@ -19,6 +19,7 @@ import {
   type SteadySocketOptions,
   type WireData,
 } from '../index';
+import { feature } from '../feature';
 import { createProxyAgent, proxyAgentFor } from '../node';
 import { UsageError, type CliOptions } from './args';
 import { ExitCode, exitCodeFor } from './exit-codes';
@@ -76,6 +77,11 @@ export class Session {
   finishing = false;
   /** Messages received (all connections). */
   received = 0;
+
+  /** The current connection's socket (ws: it can stop reading), from its opening on. */
+  private conn: { pause?(): void; resume?(): void } | undefined;
+  /** Reading stopped by pauseReading(): a connection that opens meanwhile starts stopped too. */
+  private readingPaused = false;
 
   /** The latest round trip on this connection: a /ping answer or the heartbeat's. */
   private latestRtt: number | undefined;
@@ -198,8 +204,20 @@ export class Session {
     return this.latestRtt;
   }
 
+  /**
+   * Stops (true) or resumes reading from the connection. While stopped, the server's messages
+   * wait in TCP (ws pauses its socket): the server is held back instead of the CLI buffering them.
+   */
+  pauseReading(paused: boolean): void {
+    this.readingPaused = paused;
+    if (paused) this.conn?.pause?.();
+    else this.conn?.resume?.();
+  }
+
   /** Closes for good, as the user asked; the session then ends with `exitCode`. */
   end(code = 1000, reason = '', exitCode: number = ExitCode.OK): Promise<void> {
+    // The closing handshake needs the server's close frame read: it is not held back.
+    if (this.readingPaused) this.pauseReading(false);
     // Set first: closing while not connected reaches `closed` synchronously, inside close().
     const previous = { endedBy: this.endedBy, closeCodeSent: this.closeCodeSent, closeBeforeEnd: this.closeBeforeEnd };
     if (this.endedBy === undefined) this.closeBeforeEnd = this.lastClose;
@@ -293,7 +311,18 @@ export class Session {
       minDelay: o.minDelay,
       maxDelay: o.maxDelay,
     };
-    const use: Feature[] = [this.counters];
+    const use: Feature[] = [
+      this.counters,
+      feature(() => ({
+        opening: (conn) => {
+          this.conn = conn as Session['conn'];
+          if (this.readingPaused) this.conn?.pause?.();
+        },
+        closed: (conn) => {
+          if (this.conn === conn) this.conn = undefined;
+        },
+      })),
+    ];
     if (o.heartbeat !== undefined) use.push(heartbeat({ interval: o.heartbeat, timeout: o.heartbeat }));
     // A debug line quotes the server (a close reason): control characters shown as escapes, as in every diagnostic.
     if (o.debug) use.push(debug((line) => process.stderr.write(`${visible(this.mode.scrubber?.scrub(line) ?? line)}\n`)));
