@@ -86,7 +86,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 19,450 for the outbox's array following its limits (+~38 B): 19,390.
 // 19,500 for messages() and acks()' dedupe taking from their arrays without shift() (O(n) on a
 // large array in V8: draining 200,000 buffered messages took 27 s; +37 B and +18 B) and restore()'s room: 19,467.
-const IIFE_GZIP_BUDGET = 19_500;
+// 19,600 for ping() answering concurrent calls from one set of hooks (+~114 B: n pings copied ~n² hook references): 19,581.
+const IIFE_GZIP_BUDGET = 19_600;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -195,7 +196,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_750 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
   requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_850 },
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 11_000 },
+  // 11,100 for one set of hooks for all of a client's pings (+128 B: n concurrent pings copied ~n² hook references): 11,076.
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 11_100 },
   // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
   // 12,900 with the store list shared by every copy of the library (+38 B); 12,950 with the queue
   // time stored with each message (+56 B); 13,100 for the fixes of 2026-12-01 (the queue time read
