@@ -230,19 +230,19 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
   }
 
   /**
-   * The save under way (settled: none), and the one waiting behind it. Each save rewrites the
-   * whole outbox: the saves asked for while one is under way collapse into the newest, as the
-   * file store's do. Each used to get a transaction of its own, all run one after another, so a
+   * The last save started or waiting (none once it is done), and the one waiting behind the save
+   * under way. Each save rewrites the whole outbox: the saves asked for while one is under way
+   * collapse into the newest, as the file store's do. Each used to get a transaction of its own, all run one after another, so a
    * sender faster than a save built a backlog of full rewrites (20 snapshots of 20,000 messages
    * asked for at once wrote 400,000 records), and of the snapshots held for them.
    */
-  let writing: Promise<void> = Promise.resolve();
+  let writing: Promise<void> | undefined;
   let next: NextSave | undefined;
 
   const outbox: OutboxStore = {
     async load() {
       // After the saves asked for before it (the last one wins).
-      await writing.catch(() => undefined);
+      if (writing) await writing.catch(() => undefined);
       const [keys, values] = await transact(
         'readonly',
         (store) => {
@@ -272,9 +272,11 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
         if (next === mine) next = undefined; // saves asked for from now on wait behind this one
         return write(mine.records);
       };
-      // After the one under way, whether it failed or not.
-      writing = mine.done = writing.then(run, run);
-      return mine.done;
+      // After the one under way, whether it failed or not; at once when none is.
+      const done = (writing = mine.done = writing ? writing.then(run, run) : Promise.resolve(run()));
+      const idle = () => writing === done && (writing = undefined);
+      void done.then(idle, idle);
+      return done;
     },
 
     async clear() {
