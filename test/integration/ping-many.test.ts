@@ -1,6 +1,6 @@
 // Many ping() calls at once on one client, against a real ws server on 127.0.0.1. Each ping used
 // to add hooks of its own to the client's hook list by copying the list, and to remove them by
-// filtering it: n concurrent pings copied ~n² hook references (5,000: 25 million, about a second
+// filtering it: n concurrent pings copied ~n² hook references (5,000: 50 million, about a second
 // of blocked event loop), and every message and pong ran past every ping waiting. The proxy here is
 // deterministic: the total length of the hook lists the client is given (no timed assertion).
 // Application pings (heartbeat ping/isPong), echoed by the server: the protocol pings take the same
