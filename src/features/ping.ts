@@ -1,7 +1,7 @@
 /** `ping(socket)`: one round trip, measured on demand. */
 import type { SteadySocket } from '../client';
 import { SteadySocketError } from '../errors';
-import type { FeatureHooks, FeatureHost } from '../feature';
+import type { FeatureHooks, FeatureHost, TimerHolder } from '../feature';
 import { checkNumber } from '../options';
 import { pingPayload, samePayload, sendPing, wsOf } from '../platform';
 import { closedError } from '../send';
@@ -45,37 +45,76 @@ export function ping(socket: SteadySocket<any, any>, options: PingOptions = {}):
   if (!app && !wsOf(conn)) {
     return Promise.reject(new SteadySocketError('INVALID_OPTION', 'This WebSocket has no protocol ping: give the client heartbeat({ interval, timeout, ping, isPong }).'));
   }
-  const isPong = app?.isPong;
+  const pings = pingsOf(client, app?.isPong);
   return new Promise<number>((resolve, reject) => {
     const started = Date.now();
-    const done = (error: SteadySocketError | undefined) => {
-      undo();
-      if (error) reject(error);
-      else resolve(Date.now() - started);
-    };
-    const hooks: FeatureHooks<unknown, unknown> = {
-      pong: (from, got) => !isPong && from === conn && (!expected || samePayload(expected, got)) && done(undefined),
-      message(value, from) {
-        if (isPong && from === conn && matchesPong(isPong, value)) done(undefined);
-        return false; // the heartbeat sees the pong too
+    const waiter: Waiter = {
+      conn,
+      expected,
+      done(error) {
+        client._disarm(waiter);
+        pings.delete(waiter);
+        // The last one out takes the hooks with it: nothing of the pings stays on the client.
+        if (!pings.size && clientsPings.get(client) === pings) {
+          clientsPings.delete(client);
+          client._hooks = client._hooks.filter((hooks) => hooks !== pings.hooks);
+        }
+        if (error) reject(error);
+        else resolve(Date.now() - started);
       },
-      closed: (from) => from === conn && done(client._final ? closedError(client._final.cause) : new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
-      finish: () => done(closedError(client._final?.cause)),
     };
-    // First in line, so it sees a pong before the heartbeat consumes it; the list is replaced, not
-    // mutated, so a dispatch under way is not disturbed.
-    client._hooks = [hooks, ...client._hooks];
-    const undo = () => {
-      client._disarm(hooks);
-      client._hooks = client._hooks.filter((h) => h !== hooks);
-    };
-    client._arm(hooks, () => done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
+    pings.add(waiter);
+    client._arm(waiter, () => waiter.done(new SteadySocketError('PING_TIMEOUT', `No pong within ${timeout} ms.`)), timeout);
     try {
       if (app) client._write(conn, app.ping());
       else sendPing(conn, expected); // the copy: the bytes its pong must echo
     } catch (error) {
-      done(error instanceof SteadySocketError ? error : new SteadySocketError('CONNECTION_CLOSED', 'The ping could not be sent.', error));
+      waiter.done(error instanceof SteadySocketError ? error : new SteadySocketError('CONNECTION_CLOSED', 'The ping could not be sent.', error));
     }
   });
+}
+
+/** A ping under way: its connection, the payload its pong must echo, and how it ends. */
+interface Waiter extends TimerHolder {
+  conn: unknown;
+  expected: Uint8Array | undefined;
+  done(error?: SteadySocketError): void;
+}
+
+/** A client's pings under way, and the hooks that answer them. */
+interface Pings extends Set<Waiter> {
+  hooks?: FeatureHooks<unknown, unknown>;
+}
+
+/**
+ * Each client's pings under way, answered by one set of hooks, first in the client's list while
+ * any ping waits. Hooks of their own per ping (the list copied to add them, filtered to remove
+ * them) made n concurrent pings O(n²): 5,000 copied 50 million hook references, and every message
+ * ran past every ping waiting.
+ */
+const clientsPings = new WeakMap<object, Pings>();
+
+function pingsOf(client: FeatureHost<unknown, unknown>, isPong: ((message: unknown) => boolean) | undefined): Pings {
+  let all = clientsPings.get(client);
+  if (!all) {
+    const pings: Pings = (all = new Set<Waiter>());
+    clientsPings.set(client, pings);
+    // Deleting from a Set while iterating it is safe: a ping settled meanwhile is not visited.
+    const end = (from: unknown, error?: SteadySocketError, got?: Uint8Array) => {
+      for (const waiter of pings) if (!from || (waiter.conn === from && (!got || !waiter.expected || samePayload(waiter.expected, got)))) waiter.done(error);
+    };
+    // First in line, so it sees a pong before the heartbeat consumes it; the list is replaced, not
+    // mutated, so a dispatch under way is not disturbed.
+    client._hooks = [
+      (pings.hooks = {
+        pong: (from, got) => isPong || end(from, undefined, got),
+        message: (value, from) => void (isPong && matchesPong(isPong, value) && end(from)),
+        closed: (from) => end(from, client._final ? closedError(client._final.cause) : new SteadySocketError('CONNECTION_CLOSED', 'The connection closed before the pong came.')),
+        finish: () => end(undefined, closedError(client._final?.cause)),
+      }),
+      ...client._hooks,
+    ];
+  }
+  return all;
 }
 

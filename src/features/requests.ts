@@ -129,6 +129,14 @@ export function requests<In, Out>(options: RequestsOptions<In, Out> = {}): Reque
   /** The feature's hooks: their `timer` (one for all requests) fires at `wakeAt`. */
   let hooks: FeatureHooks<In, Out>;
   let wakeAt = Infinity;
+  /**
+   * The deadlines in flight were added in order (one timeout for all, the clock not set back):
+   * a look for those due stops at the first not due. Every look went through every request, so n
+   * requests timing out one after another (a server that stopped answering) cost O(n²): ~5,000
+   * sent over a second had 800,000 looked at.
+   */
+  let ordered = true;
+  let latest = -Infinity;
 
   const settle = (item: Pending, error: unknown, value?: unknown) => {
     if (inFlight.take(item.id)) settled(item, error, value);
@@ -146,6 +154,9 @@ export function requests<In, Out>(options: RequestsOptions<In, Out> = {}): Reque
     if (!inFlight.size) {
       client!._disarm(hooks);
       wakeAt = Infinity;
+      // Nothing in flight: the order starts again (one odd timeout does not slow the rest for good).
+      ordered = true;
+      latest = -Infinity;
     }
     if (error) item.fail(error);
     else item.fulfil(value);
@@ -160,15 +171,18 @@ export function requests<In, Out>(options: RequestsOptions<In, Out> = {}): Reque
     client!._arm(hooks, checkTimeouts, deadline - Date.now());
   };
 
-  // Requests may have timeouts of their own: every one is looked at (the timer fires at most
+  // Requests may have timeouts of their own: then every one is looked at (the timer fires at most
   // once per earliest deadline, not per request).
   const checkTimeouts = () => {
     hooks.timer = undefined;
     wakeAt = Infinity;
     const now = Date.now();
     inFlight.each((item, id, deadline) => {
-      if (deadline > now) wake(deadline);
-      else settle(item, new SteadySocketError('REQUEST_TIMEOUT', `No reply to request ${id} within ${item.timeout} ms.`));
+      if (deadline > now) {
+        wake(deadline);
+        return !ordered; // in order: the rest are due later still
+      }
+      settle(item, new SteadySocketError('REQUEST_TIMEOUT', `No reply to request ${id} within ${item.timeout} ms.`));
     });
   };
 
@@ -261,6 +275,8 @@ export function requests<In, Out>(options: RequestsOptions<In, Out> = {}): Reque
         item.unwatch = () => signal.removeEventListener('abort', onAbort);
       }
       const deadline = Date.now() + timeout;
+      if (deadline < latest) ordered = false;
+      latest = deadline;
       inFlight.add(id, item, deadline);
       wake(deadline);
       try {

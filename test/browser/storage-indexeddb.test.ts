@@ -99,6 +99,20 @@ describe('storage: indexedDbStore in browsers', () => {
         expect(loaded.map((m) => m.text)).to.deep.equal(Array.from({ length: 25 }, (_, i) => `25-${i}`));
       });
 
+      it('collapses saves asked for while one is under way into the newest: 20 snapshots of 20,000 messages write 20,000 records, not 400,000', async function () {
+        this.timeout(120_000);
+        // Each save rewrites the whole outbox. Every save used to get a transaction of its own, all
+        // run one after another: a sender faster than a save built a backlog of full rewrites (and
+        // of snapshots held in memory for them) that grew for as long as it kept sending.
+        const result = await call<{ puts: number; ms: number; rejected: number; length: number; first: string; last: string }>('backlog', 'backlog', 20, 20_000);
+        expect(result).to.include({ rejected: 0, length: 20_000, first: '20-0', last: '20-19999' });
+        expect(result.puts, 'records written').to.be.at.most(2 * 20_000);
+      });
+
+      it('writes no save that waited behind another over a clear() asked for after it', async () => {
+        expect(await call('saveSaveClear', 'save-save-clear')).to.deep.equal({ rejected: 0, afterClear: [], afterSave: [{ text: 'third' }] });
+      });
+
       it('stores only the bytes of a view, as they were when save() was called', async () => {
         expect(await call('viewThenMutate', 'view')).to.deep.equal([{ bytes: [1, 2, 3], type: 'Uint8Array' }]);
       });

@@ -67,6 +67,56 @@ window.storageTest = {
     return toWire(await loading);
   },
 
+  /**
+   * Saves `count` snapshots of `size` messages each without waiting, as a fast sender asks for
+   * them, counting the records written (IDBObjectStore.prototype.put); then loads: which won.
+   * `gapMs` >= 0: one snapshot per turn of the event loop, that many ms apart (as persist() saves
+   * once per turn), else all in one turn.
+   */
+  async backlog(name, count, size, gapMs = -1) {
+    const put = IDBObjectStore.prototype.put;
+    let puts = 0;
+    IDBObjectStore.prototype.put = function (...args) {
+      puts++;
+      return put.apply(this, args);
+    };
+    try {
+      const store = indexedDbStore(name);
+      await store.save([]); // the database is open from here on
+      const saves = [];
+      const started = performance.now();
+      for (let k = 1; k <= count; k++) {
+        saves.push(store.save(Array.from({ length: size }, (_, i) => ({ data: `${k}-${i}` }))));
+        if (gapMs >= 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      const outcomes = await Promise.allSettled(saves);
+      const ms = Math.round(performance.now() - started);
+      const loaded = await store.load();
+      return {
+        puts,
+        ms,
+        rejected: outcomes.filter((o) => o.status === 'rejected').length,
+        length: loaded.length,
+        first: loaded[0] && loaded[0].data,
+        last: loaded.length ? loaded[loaded.length - 1].data : undefined,
+      };
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+  },
+
+  /** Saves twice without waiting (the second waits behind the first), clears, then loads; saves once more and loads. */
+  async saveSaveClear(name) {
+    const store = indexedDbStore(name);
+    await store.save([]); // the database is open from here on
+    const saves = [store.save([{ data: 'first' }]), store.save([{ data: 'second' }])];
+    await store.clear();
+    const outcomes = await Promise.allSettled(saves);
+    const afterClear = toWire(await store.load());
+    await store.save([{ data: 'third' }]);
+    return { rejected: outcomes.filter((o) => o.status === 'rejected').length, afterClear, afterSave: toWire(await store.load()) };
+  },
+
   /** Saves a view of the middle of a larger buffer, then changes the buffer: what loads. */
   async viewThenMutate(name) {
     const store = indexedDbStore(name);
