@@ -78,7 +78,7 @@ export class Session {
   /** Messages received (all connections). */
   received = 0;
 
-  /** The current connection's socket (ws: it can stop reading), from its opening on. */
+  /** The current connection's socket (ws: it can stop reading), from the moment it is open. */
   private conn: { pause?(): void; resume?(): void } | undefined;
   /** Reading stopped by pauseReading(): a connection that opens meanwhile starts stopped too. */
   private readingPaused = false;
@@ -313,8 +313,9 @@ export class Session {
     };
     const use: Feature[] = [
       this.counters,
+      // `open`, not `opening`: an opening hook would make every open wait a turn, as a ready step does.
       feature(() => ({
-        opening: (conn) => {
+        open: (conn) => {
           this.conn = conn as Session['conn'];
           if (this.readingPaused) this.conn?.pause?.();
         },
