@@ -13,6 +13,7 @@ import { runInNewContext } from 'node:vm';
 import WebSocket, { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { acks, debug, heartbeat, isSteadySocketError, json, persist, ready, requests, SteadySocket, stats, ttl, type SteadySocketOptions } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
+import { useReportedErrors } from '../support/fake-clock';
 import { sleep, until } from '../support/servers';
 
 setFlagsFromString('--expose-gc');
@@ -95,16 +96,11 @@ type Msg = { id: number; body?: string; ack?: number; re?: number; result?: unkn
 describe('nothing of a long life stays on the heap (real ws servers, the collector run)', function () {
   this.timeout(60_000);
   const cleanup: (() => unknown)[] = [];
-  const global = globalThis as { reportError?: (error: unknown) => void };
-  let reported: unknown[];
-  beforeEach(() => {
-    reported = [];
-    global.reportError = (error) => reported.push(error);
-  });
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
-    delete global.reportError;
   });
+  // After the cleanup above: what listeners throw while the clients close is still collected.
+  const reported = useReportedErrors();
 
   for (const ending of ['kill-after-first', 'close-after-first'] as const) {
     it(`keeps only its current socket after 150 connections the server ended (${ending === 'kill-after-first' ? 'terminated' : 'closed with 1001'}), with every Node feature in use`, async () => {
