@@ -51,11 +51,8 @@ describe('the outbox off the happy path (real ws server closing with 1001 mid-st
     return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, received };
   }
 
-  // With acks() the same run ended with about 40 of 3,000 messages neither received nor reported
-  // as dropped (2026-12-02, found as this session ended, not yet explained): not asserted here
-  // until it is understood. See the closing note of that day.
-  for (const withAcks of [false]) {
-    it(`drops, never loses: every message is received once, in order, or dropped, never both${withAcks ? ' (acks())' : ''}`, async () => {
+  for (const withAcks of [false, true]) {
+    it(withAcks ? 'drops, never loses, with acks(): every message is received (at least once) or dropped' : 'drops, never loses: every message is received once, in order, or dropped, never both', async () => {
       const s = await server(withAcks);
       const use: Feature<string, string>[] = withAcks ? [acks<string, string>({ id: (m) => Number(m), ack: (m) => (m.startsWith('ack ') ? Number(m.slice(4)) : undefined) })] : [];
       const socket = new SteadySocket<string, string>(s.url, {
@@ -110,10 +107,16 @@ describe('the outbox off the happy path (real ws server closing with 1001 mid-st
 
       expect(next, 'every message was sent').to.equal(COUNT);
       const received = s.received;
-      expect(new Set(received).size, 'each received once').to.equal(received.length);
-      for (let i = 1; i < received.length; i++) expect(received[i], 'in order').to.be.greaterThan(received[i - 1]);
-      expect(received.filter((n) => dropped.has(n)), 'dropped and received').to.deep.equal([]);
-      expect(received.length + dropped.size, 'every message received or dropped').to.equal(COUNT);
+      const unique = new Set(received);
+      if (!withAcks) {
+        expect(unique.size, 'each received once').to.equal(received.length);
+        for (let i = 1; i < received.length; i++) expect(received[i], 'in order').to.be.greaterThan(received[i - 1]);
+        expect(received.filter((n) => dropped.has(n)), 'dropped and received').to.deep.equal([]);
+      }
+      // With acks(): at least once. A message whose ack the 1001 cut off is sent again (a
+      // duplicate), and one written but not acknowledged may then be withdrawn (clearOutbox()).
+      const missing = Array.from({ length: COUNT }, (_, n) => n).filter((n) => !unique.has(n) && !dropped.has(n));
+      expect(missing, 'neither received nor dropped').to.deep.equal([]);
       expect(dropped.size, 'the small outbox dropped some').to.be.greaterThan(0);
       expect(received.length, 'the server closed connections with 1001 mid-stream').to.be.greaterThan(CLOSE_AFTER);
       expect(slotsSeen, "the outbox's array within its limits").to.be.at.most(2 * MAX_MESSAGES + 64);
