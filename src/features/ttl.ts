@@ -10,10 +10,26 @@ import { expireEntries } from '../outbox';
 export function ttl(ms: number): Feature {
   checkNumber('ttl', ms, 1);
   return feature((client) => {
+    /**
+     * Messages are given expiries in the order they are sent, so the outbox is ordered by expiry
+     * and a look needs only its front, until an expiry comes out earlier than one given before (a
+     * message persist() restored, a wall clock set back): then every look walks the whole outbox,
+     * until it holds nothing again.
+     */
+    let ordered = true;
+    let latest = -Infinity;
+    const given = (entry: { expires: number }) => {
+      if (entry.expires < latest) ordered = false;
+      else latest = entry.expires;
+    };
     /** Drops what has expired, then arms the timer for the earliest expiry left (replacing the one armed). */
     const look = () => {
       const outbox = client._outbox;
-      const next = outbox ? expireEntries(outbox, Date.now(), (entry) => client._dropped(entry, 'expired')) : Infinity;
+      const next = outbox ? expireEntries(outbox, Date.now(), (entry) => client._dropped(entry, 'expired'), ordered) : Infinity;
+      if (!outbox || (!outbox.size && !outbox.held)) {
+        ordered = true;
+        latest = -Infinity;
+      }
       // A drop listener may have closed the client, or queued a message that armed the timer for
       // later than the next expiry: `next` is the earliest of all, so it wins.
       if (next !== Infinity && client.state !== 'closed') client._arm(hooks, expire, Math.max(1, next - Date.now()));
@@ -39,6 +55,7 @@ export function ttl(ms: number): Feature {
         // A message persist() restored counts from when it was first queued (never from later: a
         // clock set back since then).
         entry.expires = Math.min(entry.queuedAt ?? now, now) + ms;
+        given(entry);
         // Due before the timer armed, or already: look (once, for all the restored messages).
         if (entry.expires < now + ms) lookSoon();
         else if (hooks.timer === undefined) client._arm(hooks, expire, ms);
@@ -46,7 +63,7 @@ export function ttl(ms: number): Feature {
       // A message written at once (nothing queued) but kept for its acknowledgement (acks) may come
       // back to the outbox: it expires as if it had been queued when it was written.
       written(entry) {
-        if (ms !== Infinity && entry.expires === Infinity) entry.expires = Date.now() + ms;
+        if (ms !== Infinity && entry.expires === Infinity) given((entry.expires = Date.now() + ms, entry));
       },
       // Messages written and not acknowledged (acks) come back to the outbox when their connection
       // ends, with the expiry of when they were queued, maybe while no timer was armed: look

@@ -74,6 +74,32 @@ describe('outbox', () => {
     expect(drops).to.deep.equal([[1, 'expired'], [3, 'expired']]);
   });
 
+  it('expireEntries(ordered) looks at the expired entries at the front and the first one left, and keeps the order', () => {
+    const { outbox } = make(100_000, Infinity, 'error');
+    let reads = 0;
+    const entries = Array.from({ length: 50_000 }, (_, i) => {
+      const e = entry(i, 1, i + 1);
+      let expires = e.expires;
+      Object.defineProperty(e, 'expires', { get: () => (reads++, expires), set: (v: number) => (expires = v) });
+      return e;
+    });
+    entries.forEach((e) => outbox.push(e));
+    outbox.remove(entries[10]); // a tombstone on the way
+    const reported: number[] = [];
+    const arrays = new Set<unknown>(); // each a copy of the live entries: a few in all, not one per look
+    // One expiry at a time, as ttl()'s timer fires: 50,000 looks, each at one or two entries.
+    for (let now = 1; now <= 50_000; now++) {
+      const next = expireEntries(outbox, now, (e) => reported.push(e.value), true);
+      arrays.add(outbox['items']);
+      expect(next).to.equal(now === 10 ? 12 : now < 50_000 ? now + 1 : Infinity); // 10 (expiring at 11) was withdrawn
+      if (now === 100) expect(values(outbox).slice(0, 2), 'the first one left stays first').to.deep.equal([100, 101]);
+    }
+    expect(reported).to.deep.equal(entries.filter((_, i) => i !== 10).map((e) => e.value));
+    expect(reads, 'expiries read (a walk of the whole outbox each time: about 1.25 billion)').to.be.at.most(10 * 50_000);
+    expect(outbox.size).to.equal(0);
+    expect(arrays.size, 'arrays the outbox made').to.be.at.most(20);
+  });
+
   it('withdraws from the middle in O(1) and never yields a withdrawn entry', () => {
     const { outbox } = make(10, 100, 'error');
     const entries = [1, 2, 3].map((v) => entry(v));
@@ -130,8 +156,15 @@ describe('outbox', () => {
               outbox.remove(victim);
               model = model.filter((m) => m.queued);
             } else if (o.kind === 'expire') {
-              expireEntries(outbox, now, () => {});
+              // Ordered (what ttl() knows when expiries were given in send order) or not, the same
+              // entries expire and the same next expiry comes back.
+              const ordered = model.every((m, i) => i === 0 || m.expires >= model[i - 1].expires);
+              const expired = model.filter((m) => m.expires <= now).map((m) => m.value);
+              const reported: number[] = [];
+              const soonest = expireEntries(outbox, now, (e) => reported.push(e.value), ordered);
               model = model.filter((m) => m.queued);
+              expect(reported, ordered ? 'ordered' : 'unordered').to.deep.equal(expired);
+              expect(soonest).to.equal(Math.min(Infinity, ...model.map((m) => m.expires)));
             } else if (o.kind === 'expire-and-push') {
               const pushed: OutboxEntry<number>[] = [];
               expireEntries(outbox, now, () => {
