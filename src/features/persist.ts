@@ -173,12 +173,34 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
       if (!scheduled) return; // saved synchronously since
       scheduled = false;
       if (options.sync) return saveSync();
-      try {
-        lastSave = store.save(snapshot()).then(() => undefined, reportSaveError);
-      } catch (error) {
-        lastSave = Promise.resolve(reportSaveError(error)); // a store that throws instead of rejecting
-      }
+      if (saving) again = true;
+      else saveNow();
     });
+  };
+
+  /**
+   * One store.save() at a time: what changes while one runs is saved, in one snapshot, once it
+   * is done. A snapshot per turn while the store was busy cost O(outbox) per turn for saves the
+   * store then merged away: 10,000 messages waiting offline and 1,000 sent a second kept a core
+   * busy with the file store, and the application got a third of its turns.
+   */
+  let saving = false;
+  let again = false;
+  const saveNow = (): Promise<SteadySocketError | undefined> => {
+    saving = true;
+    let failed: Promise<SteadySocketError | undefined>;
+    try {
+      failed = store.save(snapshot()).then(() => undefined, reportSaveError);
+    } catch (error) {
+      failed = Promise.resolve(reportSaveError(error)); // a store that throws instead of rejecting
+    }
+    // saved() and close() wait for lastSave: it settles with the save that follows, if one does.
+    return (lastSave = failed.then((failure) => {
+      saving = false;
+      if (!again) return failure;
+      again = false;
+      return mine() ? saveNow() : failure;
+    }));
   };
 
   const saveSync = () => {

@@ -5,7 +5,8 @@
 //
 // Operations run one at a time in call order. Saves waiting behind a running one collapse into the
 // newest: their contents would be replaced at once anyway, and a fast sender must not build a
-// backlog of writes. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
+// backlog of writes. A save copies its messages when called and encodes them when its write
+// starts, so those merged away are never encoded. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
 // must be on disk before it returns); an async save requested before it never overwrites it.
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
@@ -51,7 +52,8 @@ interface Waiter {
 
 /** One queued operation. A write with `bytes` undefined deletes the file. */
 type Operation =
-  | { kind: 'write'; bytes: Buffer | undefined; syncsBefore: number; waiters: Waiter[] }
+  /** `messages`: a copy, encoded when the write starts (undefined: delete the file). */
+  | { kind: 'write'; messages: StoredMessage[] | undefined; syncsBefore: number; waiters: Waiter[] }
   | { kind: 'load'; waiters: Waiter[] };
 
 // Error codes of a directory fsync where the platform cannot do one (Windows, some filesystems).
@@ -107,7 +109,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       operation.waiters.push({ resolve: resolveOperation as (value: never) => void, reject });
       const last = queue[queue.length - 1];
       if (operation.kind === 'write' && last?.kind === 'write') {
-        last.bytes = operation.bytes;
+        last.messages = operation.messages;
         last.syncsBefore = operation.syncsBefore;
         last.waiters.push(...operation.waiters);
       } else queue.push(operation);
@@ -119,7 +121,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     running = true;
     for (let operation = queue.shift(); operation; operation = queue.shift()) {
       try {
-        const value = operation.kind === 'load' ? await read() : await write(operation.bytes, operation.syncsBefore);
+        // Encoded only now: the saves asked for while the one before ran were merged into this one
+        // (encoding each as it was asked for cost a full encoding per turn, nearly all thrown away).
+        const value = operation.kind === 'load' ? await read() : await write(operation.messages && encodeOutboxFile(operation.messages), operation.syncsBefore);
         for (const waiter of operation.waiters) waiter.resolve(value as never);
       } catch (error) {
         for (const waiter of operation.waiters) waiter.reject(error);
@@ -236,15 +240,15 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     },
 
     save(messages) {
-      let bytes: Buffer;
+      let copy: StoredMessage[];
       try {
         checkMessages(messages);
-        // Encoded now: the caller may change its array or buffers once save() returns.
-        bytes = encodeOutboxFile(messages);
+        // Copied now: the caller may change its array, messages or buffers once save() returns.
+        copy = messages.map(copyMessage);
       } catch (error) {
         return Promise.reject(error);
       }
-      return enqueue<void>({ kind: 'write', bytes, syncsBefore: syncs, waiters: [] });
+      return enqueue<void>({ kind: 'write', messages: copy, syncsBefore: syncs, waiters: [] });
     },
 
     saveSync(messages) {
@@ -274,12 +278,20 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     },
 
     async clear() {
-      await enqueue<void>({ kind: 'write', bytes: undefined, syncsBefore: syncs, waiters: [] });
+      await enqueue<void>({ kind: 'write', messages: undefined, syncsBefore: syncs, waiters: [] });
       // The temporary files of saves a crash cut short hold messages too.
       await rm(syncTemp, { force: true }).catch(() => undefined);
       await rm(asyncTemp, { force: true }).catch(() => undefined);
     },
   };
+}
+
+/** A message of its own: strings as they are, binary copied (a new plain Uint8Array, never a view). */
+function copyMessage({ data, id, queuedAt }: StoredMessage): StoredMessage {
+  const copy: StoredMessage = { data: typeof data === 'string' ? data : new Uint8Array(data) };
+  if (id !== undefined) copy.id = id;
+  if (queuedAt !== undefined) copy.queuedAt = queuedAt;
+  return copy;
 }
 
 function errorCode(error: unknown): string | undefined {

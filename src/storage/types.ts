@@ -31,8 +31,9 @@ export interface OutboxStore {
    * point, load() returns either the old or the new contents, never a mix or garbage. Resolves
    * once the new contents are durable. Rejects with `INVALID_MESSAGE` for a message that is not
    * a StoredMessage, `STORAGE_FAILED` when the write failed (the old contents stay). Saves
-   * complete in the order they were called: persist() may call again before the last one
-   * settled, and the last call's contents must win (queue them, as the built-in stores do).
+   * complete in the order they were called, and the last call's contents win (queue them, as
+   * the built-in stores do): persist() waits for one save to settle before it asks for the next,
+   * but other code may call again sooner.
    */
   save(messages: readonly StoredMessage[]): Promise<void>;
   /** Deletes the storage; load() then returns `[]`. */
