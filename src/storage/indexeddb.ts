@@ -1,7 +1,12 @@
 // A persistent outbox in IndexedDB (browsers). One database per outbox with one object store whose
-// records are the messages under keys 0…n-1. A save is one readwrite transaction (clear, then put
-// each message), so it commits whole or not at all; IndexedDB runs readwrite transactions on one
+// records are the messages, in order, under increasing integer keys. A save is one readwrite
+// transaction, so it commits whole or not at all; IndexedDB runs readwrite transactions on one
 // store in the order they were created, so concurrent saves never interleave and the last wins.
+// Where the store owns its database (a slot held with Web Locks, below) a save writes only what
+// changed since the last one it committed: it deletes the records of messages that left and puts
+// those that came, under keys after the last (a save that would reorder what is stored rewrites
+// it from the first message that differs). Elsewhere, and until it knows what is stored, a save
+// clears the store and puts every message under keys 0…n-1.
 // Saves ask for `durability: 'strict'` (flushed to disk before `complete`); browsers without the
 // option ignore it.
 //
@@ -139,6 +144,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
         };
         // Another tab (or clear()) wants to delete or upgrade it: let go, reopen on next use.
         db.onversionchange = () => {
+          stored = undefined; // another connection deletes or upgrades it
           db.close();
           forget();
         };
@@ -211,8 +217,16 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
   }
 
   /**
+   * What this store's database holds, as this store last committed or read it: each record with
+   * its key, in order. Undefined where it is not known (before the first load or save, after a
+   * failed save, a clear() or another connection's versionchange) or not this store's alone
+   * (without Web Locks, tabs share the database): the next save then rewrites everything.
+   */
+  let stored: Stored[] | undefined;
+
+  /**
    * Writes `records` over what is stored (undefined: a clear() since they were asked for, which
-   * they came before: nothing to write).
+   * they came before: nothing to write): the changes since `stored`, or everything.
    */
   function write(records: StoredMessage[] | undefined): Promise<void> | undefined {
     return (
@@ -220,9 +234,31 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       transact(
         'readwrite',
         (store) => {
-          store.clear();
-          for (let i = 0; i < records.length; i++) store.put(records[i], i);
-          return () => undefined;
+          const before = locks ? stored : undefined;
+          stored = undefined; // until this transaction commits
+          const after: Stored[] = [];
+          let next = 0;
+          let kept = 0;
+          if (!before) store.clear();
+          else {
+            next = before.length ? before[before.length - 1].key + 1 : 0;
+            // Messages that stayed keep their records; those in between left. From the first
+            // message not stored further on, the rest is new: put after every stored key.
+            let at = 0;
+            for (; kept < records.length; kept++) {
+              let found = at;
+              while (found < before.length && !sameRecord(before[found].record, records[kept])) found++;
+              if (found === before.length) break;
+              for (; at < found; at++) store.delete(before[at].key);
+              after.push(before[at++]);
+            }
+            for (; at < before.length; at++) store.delete(before[at].key);
+          }
+          for (; kept < records.length; kept++) {
+            store.put(records[kept], next);
+            after.push({ key: next++, record: records[kept] });
+          }
+          return () => void (stored = after);
         },
         'be saved',
       )
@@ -253,7 +289,11 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
         'be read',
       );
       const problem = recordsProblem(keys, values);
-      if (!problem) return orphan ? (values as StoredMessage[]) : adopt(values as StoredMessage[]);
+      if (!problem) {
+        stored = (values as StoredMessage[]).map((record, i) => ({ key: keys[i] as number, record }));
+        return orphan ? (values as StoredMessage[]) : adopt(values as StoredMessage[]);
+      }
+      stored = undefined;
       if (orphan) throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}).`);
       await transact('readwrite', (store) => (store.clear(), () => undefined), 'be cleared');
       throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}). It was cleared: the outbox starts empty and its old messages are lost.`);
@@ -283,6 +323,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       // A save asked for before and not started yet would write over the deletion (dropped now, not
       // once the slot is known: a save asked for after this call meanwhile is kept).
       if (next) next.records = undefined;
+      stored = undefined;
       // Synchronously once the slot is known, so that an operation called after clear() comes
       // after it: the delete request is made now (IndexedDB queues later opens behind it), and
       // the connection is closed once it is there (its pending transactions still finish; the
@@ -316,10 +357,28 @@ function toRecord({ data, id, queuedAt }: StoredMessage): StoredMessage {
   return record;
 }
 
-/** What is wrong with the stored records, or undefined when they are messages under keys 0…n-1. */
+/** A stored record and its key. */
+interface Stored {
+  key: number;
+  record: StoredMessage;
+}
+
+/** Whether two records hold the same message: the same text or bytes, id and queue time. */
+function sameRecord(a: StoredMessage, b: StoredMessage): boolean {
+  if (a.id !== b.id || a.queuedAt !== b.queuedAt) return false;
+  const x = a.data;
+  const y = b.data;
+  if (typeof x === 'string' || typeof y === 'string') return x === y;
+  if (x.byteLength !== y.byteLength) return false;
+  for (let i = 0; i < x.byteLength; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** What is wrong with the stored records, or undefined when they are messages under increasing whole keys from 0. */
 function recordsProblem(keys: readonly IDBValidKey[], values: readonly unknown[]): string | undefined {
   for (let i = 0; i < keys.length; i++) {
-    if (keys[i] !== i) return `record ${i} is not under key ${i}`;
+    const key = keys[i];
+    if (!Number.isSafeInteger(key) || (key as number) < 0 || (i > 0 && (key as number) <= (keys[i - 1] as number))) return `record ${i} is not under a key after the one before`;
     const problem = messageProblem(values[i]);
     if (problem) return `record ${i} ${problem}`;
   }

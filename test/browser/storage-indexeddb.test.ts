@@ -109,6 +109,13 @@ describe('storage: indexedDbStore in browsers', () => {
         expect(result.puts, 'records written').to.be.at.most(2 * 20_000);
       });
 
+      it('writes what changed: of 20,000 messages, 100 left and 100 came make 100 deletes and 100 puts, no clear', async function () {
+        this.timeout(60_000);
+        // Each save cleared the store and put every message again: 20,000 puts for 100 new ones.
+        const result = await call<{ counts: Record<string, number>; length: number; first: string; last: string }>('changes', 'changes', 20_000, 100);
+        expect(result).to.deep.equal({ counts: { put: 100, delete: 100, clear: 0 }, length: 20_000, first: 'message 100', last: 'message 20099' });
+      });
+
       it('writes no save that waited behind another over a clear() asked for after it', async () => {
         expect(await call('saveSaveClear', 'save-save-clear')).to.deep.equal({ rejected: 0, afterClear: [], afterSave: [{ text: 'third' }] });
       });
@@ -171,7 +178,7 @@ describe('storage: indexedDbStore in browsers', () => {
         expect(await load('cleared')).to.deep.equal({ ok: true, value: [] });
       });
 
-      for (const damage of ['not-a-message', 'gap', 'string-key', 'array-buffer']) {
+      for (const damage of ['not-a-message', 'fractional-key', 'string-key', 'array-buffer']) {
         it(`rejects damaged records (${damage}) with STORAGE_CORRUPT, then loads []`, async () => {
           await save('damaged', [{ text: 'a', id: 1 }, { text: 'b', id: 2 }]);
           expect(await call('corrupt', 'damaged', damage)).to.include({ ok: true });

@@ -105,6 +105,34 @@ window.storageTest = {
     }
   },
 
+  /**
+   * Saves `size` messages, then the same without the first `shift` and with `shift` new ones at
+   * the end (as an outbox changes between two saves), counting the second save's write requests
+   * (IDBObjectStore.prototype.put, delete and clear); then loads with a new store.
+   */
+  async changes(name, size, shift) {
+    const proto = IDBObjectStore.prototype;
+    const originals = { put: proto.put, delete: proto.delete, clear: proto.clear };
+    const counts = { put: 0, delete: 0, clear: 0 };
+    try {
+      const store = indexedDbStore(name);
+      const message = (i) => ({ data: `message ${i}`, queuedAt: 1_700_000_000_000 + i });
+      await store.save(Array.from({ length: size }, (_, i) => message(i)));
+      for (const method of Object.keys(originals)) {
+        proto[method] = function (...args) {
+          counts[method]++;
+          return originals[method].apply(this, args);
+        };
+      }
+      await store.save(Array.from({ length: size }, (_, i) => message(i + shift)));
+      Object.assign(proto, originals);
+      const loaded = await store.load();
+      return { counts, length: loaded.length, first: loaded[0].data, last: loaded[loaded.length - 1].data };
+    } finally {
+      Object.assign(proto, originals);
+    }
+  },
+
   /** Saves twice without waiting (the second waits behind the first), clears, then loads; saves once more and loads. */
   async saveSaveClear(name) {
     const store = indexedDbStore(name);
@@ -147,7 +175,8 @@ window.storageTest = {
     return settle(() =>
       raw(name, (store) => {
         if (how === 'not-a-message') store.put({ data: 42 }, 0);
-        else if (how === 'gap') store.delete(0);
+        // Keys may have gaps (a save deletes the records of messages that left), never a fraction.
+        else if (how === 'fractional-key') store.put({ data: 'x' }, 0.5);
         else if (how === 'string-key') store.put({ data: 'x' }, 'x');
         else if (how === 'array-buffer') store.put({ data: new ArrayBuffer(4) }, 0);
         else throw new Error(`unknown damage ${how}`);
