@@ -188,12 +188,19 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
   let again = false;
   const saveNow = (): Promise<SteadySocketError | undefined> => {
     saving = true;
-    let failed: Promise<SteadySocketError | undefined>;
-    try {
-      failed = store.save(snapshot()).then(() => undefined, reportSaveError);
-    } catch (error) {
-      failed = Promise.resolve(reportSaveError(error)); // a store that throws instead of rejecting
-    }
+    // Whatever the store returns is waited for through its then() (a bare thenable whose then()
+    // returns nothing left the next saves waiting for ever); a store that throws, or returns no
+    // thenable, failed the save at once.
+    const failed = new Promise<SteadySocketError | undefined>((resolve) => {
+      try {
+        store.save(snapshot()).then(
+          () => resolve(undefined),
+          (error) => resolve(reportSaveError(error)),
+        );
+      } catch (error) {
+        resolve(reportSaveError(error));
+      }
+    });
     // saved() and close() wait for lastSave: it settles with the save that follows, if one does.
     return (lastSave = failed.then((failure) => {
       saving = false;

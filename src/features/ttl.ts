@@ -56,6 +56,10 @@ export function ttl(ms: number): Feature {
         // clock set back since then).
         entry.expires = Math.min(entry.queuedAt ?? now, now) + ms;
         given(entry);
+        // Something came in behind it before this hook ran (a drop listener of the eviction it
+        // caused sent a message, which got its expiry first): the outbox may be out of order.
+        const items = client._outbox!['items'];
+        if (items[items.length - 1] !== entry) ordered = false;
         // Due before the timer armed, or already: look (once, for all the restored messages).
         if (entry.expires < now + ms) lookSoon();
         else if (hooks.timer === undefined) client._arm(hooks, expire, ms);

@@ -123,13 +123,22 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       try {
         // Encoded only now: the saves asked for while the one before ran were merged into this one
         // (encoding each as it was asked for cost a full encoding per turn, nearly all thrown away).
-        const value = operation.kind === 'load' ? await read() : await write(operation.messages && encodeOutboxFile(operation.messages), operation.syncsBefore);
+        const value = operation.kind === 'load' ? await read() : await write(operation.messages && encode(operation.messages), operation.syncsBefore);
         for (const waiter of operation.waiters) waiter.resolve(value as never);
       } catch (error) {
         for (const waiter of operation.waiters) waiter.reject(error);
       }
     }
     running = false;
+  }
+
+  /** The file's bytes; a failure (messages too large for one string) is STORAGE_FAILED, as a failed write is. */
+  function encode(messages: readonly StoredMessage[]): Buffer {
+    try {
+      return encodeOutboxFile(messages);
+    } catch (error) {
+      throw failed(`Could not save the outbox to ${target}`, error);
+    }
   }
 
   async function read(): Promise<StoredMessage[]> {
@@ -195,7 +204,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         return;
       }
       if (bytes) renameSync(asyncTemp, target);
-      else rmSync(target, { force: true });
+      else {
+        rmSync(target, { force: true });
+        // The temporary files of saves a crash cut short hold messages too. Removed here, in the
+        // queue: removed after it, they were the files of the saves asked for since, mid-write.
+        rmSync(syncTemp, { force: true });
+        rmSync(asyncTemp, { force: true });
+      }
       if (durable) await syncDirectory();
     } catch (error) {
       await rm(asyncTemp, { force: true }).catch(() => undefined);
@@ -253,7 +268,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
     saveSync(messages) {
       checkMessages(messages);
-      const bytes = encodeOutboxFile(messages);
+      const bytes = encode(messages);
       let fd: number | undefined;
       try {
         rmSync(syncTemp, { force: true });
@@ -279,9 +294,6 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
     async clear() {
       await enqueue<void>({ kind: 'write', messages: undefined, syncsBefore: syncs, waiters: [] });
-      // The temporary files of saves a crash cut short hold messages too.
-      await rm(syncTemp, { force: true }).catch(() => undefined);
-      await rm(asyncTemp, { force: true }).catch(() => undefined);
     },
   };
 }

@@ -92,7 +92,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 19,850 for ttl() looking only at the front of an outbox whose expiries are in order (+88 B: n messages expiring one by one cost O(n²)): 19,813.
 // 19,900 for persist() asking its store for one save at a time (+57 B: a snapshot of the whole outbox per turn while the store was busy): 19,864.
 // 20,150 for indexedDbStore() writing what changed instead of the whole outbox (+~270 B: 20,000 puts per save for 100 new messages): 20,134.
-const IIFE_GZIP_BUDGET = 20_150;
+// 20,200 for the fixes of the review that followed (ttl() out of order after an eviction's listener sent, a store's bare thenable, file store clear() in its queue): 20,162.
+const IIFE_GZIP_BUDGET = 20_200;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -189,7 +190,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_850 },
   // 10,500: a restored message counts from its stored queue time (+39 B).
   // 10,900 with each look at the front only while expiries are in send order (+88 B: n messages expiring one by one walked the outbox n times): 10,865.
-  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_900 },
+  // 10,950 with a message that something came in behind before it got its expiry making the outbox unordered (+25 B): 10,890.
+  ttl: { code: "new SteadySocket('wss://example.test', { use: [ttl(5000)] });", budget: 10_950 },
   // 10,300: every shape +15 B for the watchdog on a socket the server closes during the ready step.
   stats: { code: "new SteadySocket('wss://example.test', { use: [stats()] });", budget: 10_900 },
   // 10,700 for scrubbing the connection's secrets from close reasons in its lines (+~230 B).

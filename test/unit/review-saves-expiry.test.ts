@@ -1,7 +1,7 @@
 // Review of today's three changes, off the happy path: ttl()'s ordered look at the front of the
-// outbox, persist()'s one store.save() at a time, and fileStore()'s deferred encoding. Tests marked
-// FAILS below show a bug (left failing on purpose, to be fixed); the others pin behaviour that was
-// probed and found correct.
+// outbox, persist()'s one store.save() at a time, and fileStore()'s deferred encoding. Tests named
+// 'regression' failed before their fix (the comment above each says what was wrong); the others
+// pin behaviour that was probed and found correct.
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,17 +50,17 @@ function heldStore(key?: string, initial: StoredMessage[] = []) {
   return { store, saves, running, finishAll, state };
 }
 
-describe('review-today: ttl() ordered looks (fake transport, fake clock)', () => {
+describe('review 2026-12-02: ttl() ordered looks (fake transport, fake clock)', () => {
   const kit = useFakeClock();
   const errors = useReportedErrors();
   // Never opens unless the test says so: messages wait in the outbox.
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
 
-  // FAILS: an entry is given its expiry by the `queued` hook, after push() reported drop-oldest's
+  // Was wrong: an entry is given its expiry by the `queued` hook, after push() reported drop-oldest's
   // evictions; a drop listener that sends there queues a message behind it whose expiry is given
   // first. If time passes in that listener, the outbox is no longer ordered by expiry, but nothing
   // tells ttl(): the front-only look misses the message behind, due first.
-  it('FAILS: a message sent by the drop listener of a drop-oldest eviction, behind the message that evicted, still expires on time', async () => {
+  it('regression: a message sent by the drop listener of a drop-oldest eviction, behind the message that evicted, still expires on time', async () => {
     const socket = await open({ use: [ttl(1000)], maxMessages: 2, overflow: 'drop-oldest' });
     const expired: { data: string; at: number }[] = [];
     const start = Date.now();
@@ -184,7 +184,7 @@ describe('review-today: ttl() ordered looks (fake transport, fake clock)', () =>
   });
 });
 
-describe('review-today: ttl() with acks() and persist() (fake transport, fake clock)', () => {
+describe('review 2026-12-02: ttl() with acks() and persist() (fake transport, fake clock)', () => {
   const kit = useFakeClock();
   useReportedErrors();
   type Msg = { id?: number; data?: string; ack?: number };
@@ -247,7 +247,7 @@ describe('review-today: ttl() with acks() and persist() (fake transport, fake cl
   });
 });
 
-describe('review-today: persist() one save at a time (store double, fake clock)', () => {
+describe('review 2026-12-02: persist() one save at a time (store double, fake clock)', () => {
   const kit = useFakeClock();
   const errors = useReportedErrors();
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
@@ -255,11 +255,11 @@ describe('review-today: persist() one save at a time (store double, fake clock)'
     for (let i = 0; i < n; i++) await kit.clock.tickAsync(0);
   };
 
-  // FAILS: saveNow() calls `.then` on what `store.save(...).then(...)` returned outside its
+  // Was wrong: saveNow() calls `.then` on what `store.save(...).then(...)` returned outside its
   // try/catch. A store returning a thenable whose then() returns nothing (a promise-like that is
   // not a Promise) throws there: a TypeError in a promise job, and `saving` stays true, so persist()
   // never calls the store again. Before this change, lastSave was merely undefined.
-  it('FAILS: a store whose save() returns a bare thenable still gets every later save (saving is not left stuck)', async () => {
+  it('regression: a store whose save() returns a bare thenable still gets every later save (saving is not left stuck)', async () => {
     const asked: string[][] = [];
     const store: OutboxStore = {
       load: async () => [],
@@ -491,7 +491,7 @@ describe('review-today: persist() one save at a time (store double, fake clock)'
   });
 });
 
-describe('review-today: fileStore() deferred encoding (real files)', () => {
+describe('review 2026-12-02: fileStore() deferred encoding (real files)', () => {
   let dir: string;
   let file: string;
   beforeEach(() => {
@@ -555,11 +555,11 @@ describe('review-today: fileStore() deferred encoding (real files)', () => {
     expect(onDisk()).to.deep.equal(['c']);
   });
 
-  // FAILS (pre-existing, not introduced today: fails the same way before these commits): clear()
+  // Was wrong (before these changes too): clear()
   // removes the temporary files after its queued operation settled, outside the queue, while the
   // next operation (a save asked after clear()) is already writing its temporary file: that file is
   // unlinked under it and the save's rename fails with ENOENT (STORAGE_FAILED), its contents lost.
-  it('FAILS (pre-existing): a save asked after clear() while clear() runs is written, not failed by clear() removing its temporary file', async () => {
+  it('regression (before 2026-12-02): a save asked after clear() while clear() runs is written, not failed by clear() removing its temporary file', async () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 20; i++) {
       const store = fileStore(join(dir, `outbox-${i}.json`), { fsync: false });
