@@ -173,7 +173,8 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
       if (!scheduled) return; // saved synchronously since
       scheduled = false;
       if (options.sync) return saveSync();
-      if (saving) again = true;
+      // Behind the save under way: saved() and close() wait for this one (made once it is done).
+      if (saving) again ??= ((lastSave = new Promise((resolve) => (follow = resolve))), true);
       else saveNow();
     });
   };
@@ -185,7 +186,9 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
    * busy with the file store, and the application got a third of its turns.
    */
   let saving = false;
-  let again = false;
+  /** Something changed while a save ran; `follow` settles the promise saved() was given for it. */
+  let again: true | undefined;
+  let follow: (result: Promise<SteadySocketError | undefined>) => void;
   const saveNow = (): Promise<SteadySocketError | undefined> => {
     saving = true;
     // Whatever the store returns is waited for through its then() (a bare thenable whose then()
@@ -201,12 +204,15 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
         resolve(reportSaveError(error));
       }
     });
-    // saved() and close() wait for lastSave: it settles with the save that follows, if one does.
+    // Each save's promise settles with that save: not with the ones after it (while messages kept
+    // coming, a saved() chained through every later save never resolved).
     return (lastSave = failed.then((failure) => {
       saving = false;
-      if (!again) return failure;
-      again = false;
-      return mine() ? saveNow() : failure;
+      if (again) {
+        again = undefined;
+        follow(mine() ? saveNow() : Promise.resolve(failure));
+      }
+      return failure;
     }));
   };
 
@@ -341,8 +347,10 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
     // An acknowledgement handled this turn releases a message whose save is looked at a
     // microtask from now (afterReceived): schedule it here, so the wait below comes after it.
     afterReceived();
-    // A save scheduled for this turn has not started yet: wait for it too.
-    return new Promise<SteadySocketError | undefined>((resolve) => later(() => resolve(lastSave))).then(settled);
+    // A save scheduled for this turn has not started yet: wait for it too, also when what it
+    // saves was sent after this call (its job then comes after ours: one job more).
+    const last = (resolve: (result: Promise<SteadySocketError | undefined>) => void) => later(() => (scheduled ? last(resolve) : resolve(lastSave)));
+    return new Promise(last).then(settled);
   };
   Object.defineProperty(made, 'restored', { get: () => restored ?? Promise.resolve() });
   return made;

@@ -71,6 +71,32 @@ describe('persist(): one save at a time (store double, fake clock)', () => {
     expect(errors).to.deep.equal([]);
   });
 
+  it('while messages keep coming, saved() resolves once the save that holds its message is done, not when sending stops', async () => {
+    // A saved() chained through every later save: a page sending every 10 ms never saw one resolve
+    // (Firefox, test/browser/persist-reload), and they resolved newest first once sending stopped.
+    const { store, saves } = heldStore();
+    const saving = persist(store);
+    const socket = await open({ use: [saving] });
+    await turns();
+    saves.forEach((save) => save.finish());
+    await turns();
+    const durable: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const data = `m${i}`;
+      socket.send(data);
+      void saving.saved().then(() => durable.push(data));
+      await turns(1);
+      // The store finishes a save every third turn; sending never stops.
+      if (i % 3 === 2) saves.filter((save) => !save.settled).forEach((save) => save.finish());
+      await turns(1);
+      // Every message of a finished save is durable by now, in the order sent.
+      const done = saves.filter((save) => save.settled).flatMap((save) => save.data);
+      const inDone = Array.from({ length: i + 1 }, (_, k) => `m${k}`).filter((m) => done.includes(m));
+      expect(durable, `after m${i}`).to.deep.equal(inDone);
+    }
+    expect(durable.length, 'most messages confirmed while sending went on').to.be.greaterThan(20);
+  });
+
   it('a failed save is reported, and the follow-up is still made; close() waits for the save of what it dropped', async () => {
     const { store, saves } = heldStore();
     const saving = persist(store);
