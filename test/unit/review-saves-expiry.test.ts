@@ -281,51 +281,35 @@ describe('review 2026-12-02: persist() one save at a time (store double, fake cl
     expect(asked.slice(first), 'each change saved').to.deep.equal([['a'], ['a', 'b']]);
   });
 
-  it('pinned: a store whose save() throws synchronously: reported each time, and the next change is saved again', async () => {
-    let calls = 0;
-    const store: OutboxStore = {
-      load: async () => [],
-      save: () => {
-        calls++;
-        throw new Error('sync boom');
-      },
-      clear: async () => {},
-    };
-    const saving = persist(store);
-    const socket = await open({ use: [saving] });
-    const codes: string[] = [];
-    socket.on('error', (e) => codes.push(e.code));
-    await turns();
-    const first = calls;
-    socket.send('a');
-    await turns();
-    socket.send('b');
-    await turns();
-    expect(calls - first).to.equal(2);
-    expect(codes, 'one report per save (the restore\'s included)').to.deep.equal(Array(calls).fill('STORAGE_FAILED'));
-    const outcome = await saving.saved().then(
-      () => 'resolved',
-      (e: { code: string }) => e.code,
-    );
-    expect(outcome).to.equal('STORAGE_FAILED');
-  });
-
-  it('pinned: a store whose save() returns undefined (no promise): STORAGE_FAILED, and later changes still call it', async () => {
-    let calls = 0;
-    const store = { load: async () => [], save: () => void calls++, clear: async () => {} } as unknown as OutboxStore;
-    const saving = persist(store);
-    const socket = await open({ use: [saving] });
-    const codes: string[] = [];
-    socket.on('error', (e) => codes.push(e.code));
-    await turns();
-    const first = calls;
-    socket.send('a');
-    await turns();
-    socket.send('b');
-    await turns();
-    expect(calls - first).to.equal(2);
-    expect(codes, 'one report per save (the restore\'s included)').to.deep.equal(Array(calls).fill('STORAGE_FAILED'));
-  });
+  const failingStores: [string, (count: () => void) => OutboxStore][] = [
+    ['throws synchronously', (count) => ({ load: async () => [], save: () => (count(), failNow()), clear: async () => {} })],
+    ['returns undefined (no promise)', (count) => ({ load: async () => [], save: () => void count(), clear: async () => {} }) as unknown as OutboxStore],
+  ];
+  function failNow(): never {
+    throw new Error('sync boom');
+  }
+  for (const [how, make] of failingStores) {
+    it(`pinned: a store whose save() ${how}: STORAGE_FAILED each time, the next change is saved again, saved() rejects`, async () => {
+      let calls = 0;
+      const saving = persist(make(() => calls++));
+      const socket = await open({ use: [saving] });
+      const codes: string[] = [];
+      socket.on('error', (e) => codes.push(e.code));
+      await turns();
+      const first = calls;
+      socket.send('a');
+      await turns();
+      socket.send('b');
+      await turns();
+      expect(calls - first).to.equal(2);
+      expect(codes, "one report per save (the restore's included)").to.deep.equal(Array(calls).fill('STORAGE_FAILED'));
+      const outcome = await saving.saved().then(
+        () => 'resolved',
+        (e: { code: string }) => e.code,
+      );
+      expect(outcome).to.equal('STORAGE_FAILED');
+    });
+  }
 
   it('pinned: a store that never settles: one save asked, none more; close() resolves after closeTimeout', async () => {
     const { store, saves } = heldStore();
