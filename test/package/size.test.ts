@@ -134,6 +134,9 @@ function checkDocumentedSizes(sizes: Record<string, number>): void {
   const core = /^\| core: `new SteadySocket\(url\)` \| ([\d,]+) \|/m.exec(guide);
   expect(core, 'the guide lists the core').to.not.equal(null);
   expect(Math.abs(number(core![1]) - sizes.core), `the guide says the core is ${core![1]} B; measured ${sizes.core} B`).to.be.at.most(10);
+  const together = /^\| heartbeat, pageSignals, ready, ttl, stats, debug, messages and json together \| ([\d,]+) \|/m.exec(guide);
+  expect(together, 'the guide lists the features together').to.not.equal(null);
+  expect(Math.abs(number(together![1]) - sizes.everything), `the guide says the features together are ${together![1]} B; measured ${sizes.everything} B`).to.be.at.most(10);
   for (const name of Object.keys(SHAPES)) {
     if (name === 'core' || name === 'everything') continue;
     const marginal = sizes[name] - sizes.core;
