@@ -62,6 +62,21 @@ const claims = new WeakMap<LockManagerLike, Map<string, Promise<string>>>();
 const managers = new WeakMap<LockManagerLike, number>();
 let managersSeen = 0;
 
+/**
+ * What a slot's database holds, as a store of this page last committed or read it: each record
+ * with its key, in order, and the connection that did (`on`). A save starts from it only on that
+ * same connection: a clear(), another connection's versionchange or delete, or the browser closing
+ * the connection each mean a new one, and a commit made late on an old connection (a save already
+ * under way when the database was deleted) describes a database that is gone. Shared by the
+ * stores of one slot in one page (they share the database), per lock manager and slot name.
+ */
+interface Known {
+  stored?: Stored[] | undefined;
+  on?: IDBDatabase | undefined;
+  /** Saves begun: a read older than the latest of them does not describe the database. */
+  writes?: number;
+}
+const known = new WeakMap<LockManagerLike, Map<string, Known>>();
 const STORE = 'outbox';
 const VERSION = 1;
 
@@ -135,6 +150,13 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
 
   function database(): Promise<IDBDatabase> {
     opening ??= slot().then((dbName) => new Promise<IDBDatabase>((resolve, reject) => {
+      if (locks) {
+        let bySlot = known.get(locks);
+        if (!bySlot) known.set(locks, (bySlot = new Map()));
+        const slotKnown = bySlot.get(dbName);
+        if (slotKnown) mem = slotKnown;
+        else bySlot.set(dbName, mem);
+      }
       const request = factory.open(dbName, VERSION);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE);
       request.onsuccess = () => {
@@ -144,11 +166,15 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
         };
         // Another tab (or clear()) wants to delete or upgrade it: let go, reopen on next use.
         db.onversionchange = () => {
-          stored = undefined; // another connection deletes or upgrades it
+          mem.stored = undefined; // another connection deletes or upgrades it
           db.close();
           forget();
         };
-        db.onclose = forget;
+        // Closed by the browser (site data cleared): the database may be gone.
+        db.onclose = () => {
+          mem.stored = undefined;
+          forget();
+        };
         resolve(db);
       };
       request.onerror = () => {
@@ -198,14 +224,14 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
 
 
   /** Runs `work` in one transaction; resolves with what its `result` returns once it commits. */
-  async function transact<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T, what: string): Promise<T> {
+  async function transact<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore, db: IDBDatabase) => () => T, what: string): Promise<T> {
     const db = await database();
     return new Promise<T>((resolve, reject) => {
       let result: () => T;
       let transaction: IDBTransaction;
       try {
         transaction = db.transaction(STORE, mode, { durability: mode === 'readwrite' ? 'strict' : 'default' });
-        result = work(transaction.objectStore(STORE));
+        result = work(transaction.objectStore(STORE), db);
       } catch (error) {
         if (opening && (error as DOMException)?.name === 'InvalidStateError') opening = undefined;
         reject(failed(`${label} could not ${what}`, error));
@@ -217,12 +243,11 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
   }
 
   /**
-   * What this store's database holds, as this store last committed or read it: each record with
-   * its key, in order. Undefined where it is not known (before the first load or save, after a
-   * failed save, a clear() or another connection's versionchange) or not this store's alone
-   * (without Web Locks, tabs share the database): the next save then rewrites everything.
+   * What this store's database holds (see Known): unknown before the first load or save, after a
+   * failed save, and where the store has no slot of its own (without Web Locks, tabs share the
+   * database): the next save then rewrites everything.
    */
-  let stored: Stored[] | undefined;
+  let mem: Known = {};
 
   /**
    * Writes `records` over what is stored (undefined: a clear() since they were asked for, which
@@ -233,9 +258,10 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       records &&
       transact(
         'readwrite',
-        (store) => {
-          const before = locks ? stored : undefined;
-          stored = undefined; // until this transaction commits
+        (store, db) => {
+          const before = locks && mem.on === db ? mem.stored : undefined;
+          mem.stored = undefined; // until this transaction commits
+          mem.writes = (mem.writes ?? 0) + 1;
           const after: Stored[] = [];
           let next = 0;
           let kept = 0;
@@ -258,7 +284,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
             store.put(records[kept], next);
             after.push({ key: next++, record: records[kept] });
           }
-          return () => void (stored = after);
+          return () => void ((mem.stored = after), (mem.on = db));
         },
         'be saved',
       )
@@ -279,21 +305,26 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
     async load() {
       // After the saves asked for before it (the last one wins).
       if (writing) await writing.catch(() => undefined);
-      const [keys, values] = await transact(
+      const [keys, values, readOn] = await transact(
         'readonly',
-        (store) => {
+        (store, db) => {
           const keyRequest = store.getAllKeys();
           const valueRequest = store.getAll();
-          return () => [keyRequest.result, valueRequest.result] as const;
+          const writes = mem.writes;
+          return () => [keyRequest.result, valueRequest.result, writes === mem.writes && db] as const;
         },
         'be read',
       );
       const problem = recordsProblem(keys, values);
       if (!problem) {
-        stored = (values as StoredMessage[]).map((record, i) => ({ key: keys[i] as number, record }));
+        // Unless a save began after this read (it then knows better, or failed and left it unknown).
+        if (readOn) {
+          mem.stored = (values as StoredMessage[]).map((record, i) => ({ key: keys[i] as number, record: toRecord(record) }));
+          mem.on = readOn;
+        }
         return orphan ? (values as StoredMessage[]) : adopt(values as StoredMessage[]);
       }
-      stored = undefined;
+      mem.stored = undefined;
       if (orphan) throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}).`);
       await transact('readwrite', (store) => (store.clear(), () => undefined), 'be cleared');
       throw new SteadySocketError('STORAGE_CORRUPT', `${label} is corrupt (${problem}). It was cleared: the outbox starts empty and its old messages are lost.`);
@@ -323,7 +354,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       // A save asked for before and not started yet would write over the deletion (dropped now, not
       // once the slot is known: a save asked for after this call meanwhile is kept).
       if (next) next.records = undefined;
-      stored = undefined;
+      mem.stored = undefined;
       // Synchronously once the slot is known, so that an operation called after clear() comes
       // after it: the delete request is made now (IndexedDB queues later opens behind it), and
       // the connection is closed once it is there (its pending transactions still finish; the
@@ -351,7 +382,7 @@ interface NextSave {
 
 /** The record for one message: a copy of binary data, so a view of a larger buffer stores only itself. */
 function toRecord({ data, id, queuedAt }: StoredMessage): StoredMessage {
-  const record: StoredMessage = { data: typeof data === 'string' ? data : data.slice() };
+  const record: StoredMessage = { data: typeof data === 'string' ? data : new Uint8Array(data) };
   if (id !== undefined) record.id = id;
   if (queuedAt !== undefined) record.queuedAt = queuedAt;
   return record;

@@ -1,11 +1,8 @@
 // Review of indexedDbStore()'s saves of what changed (372c985) and persist()'s one save at a time
-// (4e6d815), off the happy path. Tests named 'regression:' fail on purpose (each comment says what
-// is wrong and where); the others pin behaviour probed and found correct.
-// Not a test here: a load() whose read was made before a save's write, both done in one of the
-// double's setImmediate rounds, sets `stored` from that older read after the write committed (no
-// promise jobs run between the double's complete events). Browsers run promise jobs after each
-// event listener, so load() sets `stored` before the write completes: correct there, but only by
-// that checkpoint (see the report).
+// (4e6d815), off the happy path. Tests named 'regression:' failed before their fix (each comment
+// says what was wrong and where); the others pin behaviour probed and found correct. A load()
+// whose read was made before a save began no longer sets what the store thinks is stored (see
+// test/unit/storage-indexeddb-changes.test.ts, which reproduces it over the double).
 import { expect } from 'chai';
 import { persist, SteadySocket, type OutboxStore, type StoredMessage } from '../../src/index';
 import { indexedDbStore } from '../../src/storage/indexeddb';
