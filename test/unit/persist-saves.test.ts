@@ -3,32 +3,9 @@
 // per turn cost O(outbox) per turn for saves the store then merged away), and saved() and close()
 // wait for that follow-up.
 import { expect } from 'chai';
-import { persist, type OutboxStore, type StoredMessage } from '../../src/index';
+import { persist } from '../../src/index';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
-
-/** A store whose saves wait until `finish()` is called for them; it records what each save got. */
-function heldStore() {
-  const saves: { data: string[]; finish(error?: unknown): void; settled: boolean }[] = [];
-  const store: OutboxStore = {
-    load: async () => [],
-    save: (messages: readonly StoredMessage[]) =>
-      new Promise<void>((resolve, reject) => {
-        const save = {
-          data: messages.map((m) => String(m.data)),
-          settled: false,
-          finish: (error?: unknown) => {
-            save.settled = true;
-            if (error) reject(error);
-            else resolve();
-          },
-        };
-        saves.push(save);
-      }),
-    clear: async () => {},
-  };
-  const running = () => saves.filter((s) => !s.settled).length;
-  return { store, saves, running };
-}
+import { heldStore } from '../support/held-store';
 
 describe('persist(): one save at a time (store double, fake clock)', () => {
   const kit = useFakeClock();
@@ -62,7 +39,7 @@ describe('persist(): one save at a time (store double, fake clock)', () => {
     await turns();
     expect(saves.length, 'one follow-up save').to.equal(first + 2);
     expect(saves[first + 1].data, 'with every message sent meanwhile').to.deep.equal(Array.from({ length: 101 }, (_, i) => `m${i}`));
-    expect(running(), 'never two at once').to.equal(1);
+    expect(running().length, 'never two at once').to.equal(1);
     expect(saved, 'saved() waits for the follow-up').to.equal(false);
     saves[first + 1].finish();
     await turns();

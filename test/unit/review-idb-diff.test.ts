@@ -9,6 +9,7 @@ import { indexedDbStore } from '../../src/storage/indexeddb';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeIndexedDB, FakeLocks, listing, slotContents } from '../support/fake-indexeddb';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { heldStore } from '../support/held-store';
 
 const text = (n: number): StoredMessage => ({ data: `message ${n}`, queuedAt: 1_700_000_000_000 + n });
 const copies = (messages: StoredMessage[]) => messages.map((m) => ({ ...m }));
@@ -268,45 +269,6 @@ describe('review: indexedDbStore() saves what changed (IndexedDB double)', () =>
     });
   });
 });
-
-/** A store whose saves wait until the test finishes them; `contents` is what the last successful save stored. */
-function heldStore(key?: string) {
-  const saves: { data: string[]; finish(error?: unknown): void; settled: boolean; failed?: boolean }[] = [];
-  const state = { contents: [] as StoredMessage[], loads: 0, loadedAfter: [] as number[] };
-  const store: OutboxStore = {
-    key,
-    load: async () => {
-      state.loads++;
-      state.loadedAfter.push(saves.filter((save) => save.settled).length);
-      return state.contents.slice();
-    },
-    save: (messages: readonly StoredMessage[]) =>
-      new Promise<void>((resolve, reject) => {
-        const copy = messages.map((m) => ({ ...m }));
-        const save = {
-          data: messages.map((m) => String(m.data)),
-          settled: false,
-          failed: undefined as boolean | undefined,
-          finish: (error?: unknown) => {
-            if (save.settled) return;
-            save.settled = true;
-            save.failed = !!error;
-            if (error) reject(error);
-            else {
-              state.contents = copy;
-              resolve();
-            }
-          },
-        };
-        saves.push(save);
-      }),
-    clear: async () => {
-      state.contents = [];
-    },
-  };
-  const running = () => saves.filter((save) => !save.settled);
-  return { store, saves, state, running };
-}
 
 describe('review: persist() one save at a time, off the happy path (store double, fake clock)', () => {
   const kit = useFakeClock();

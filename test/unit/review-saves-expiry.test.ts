@@ -11,44 +11,7 @@ import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile } from '../../src/storage/file-format';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
-
-/** A store whose saves wait until the test finishes them; `contents` is what the last successful save stored. */
-function heldStore(key?: string, initial: StoredMessage[] = []) {
-  const saves: { data: string[]; finish(error?: unknown): void; settled: boolean }[] = [];
-  const state = { contents: initial.slice(), loads: 0, loadedAt: [] as number[] };
-  const store: OutboxStore = {
-    key,
-    load: async () => {
-      state.loads++;
-      state.loadedAt.push(saves.length);
-      return state.contents.slice();
-    },
-    save: (messages: readonly StoredMessage[]) =>
-      new Promise<void>((resolve, reject) => {
-        const copy = messages.map((m) => ({ ...m }));
-        const save = {
-          data: messages.map((m) => String(m.data)),
-          settled: false,
-          finish: (error?: unknown) => {
-            if (save.settled) return;
-            save.settled = true;
-            if (error) reject(error);
-            else {
-              state.contents = copy;
-              resolve();
-            }
-          },
-        };
-        saves.push(save);
-      }),
-    clear: async () => {
-      state.contents = [];
-    },
-  };
-  const running = () => saves.filter((s) => !s.settled).length;
-  const finishAll = () => saves.forEach((s) => s.finish());
-  return { store, saves, running, finishAll, state };
-}
+import { heldStore } from '../support/held-store';
 
 describe('review 2026-12-02: ttl() ordered looks (fake transport, fake clock)', () => {
   const kit = useFakeClock();
