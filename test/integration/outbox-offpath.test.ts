@@ -6,7 +6,7 @@
 // received, what arrives is in order and once, and the outbox's array stays within its limits.
 import { expect } from 'chai';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { acks, SteadySocket, type DropInfo, type Feature } from '../../src/index';
+import { acks, SteadySocket, ttl, type DropInfo, type Feature } from '../../src/index';
 import { useReportedErrors } from '../support/fake-clock';
 import { sleep, until } from '../support/servers';
 
@@ -51,10 +51,18 @@ describe('the outbox off the happy path (real ws server closing with 1001 mid-st
     return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, received };
   }
 
-  for (const withAcks of [false, true]) {
-    it(withAcks ? 'drops, never loses, with acks(): every message is received (at least once) or dropped' : 'drops, never loses: every message is received once, in order, or dropped, never both', async () => {
+  const titles = {
+    plain: 'drops, never loses: every message is received once, in order, or dropped, never both',
+    acks: 'drops, never loses, with acks(): every message is received (at least once) or dropped',
+    // ttl(1): what waits a millisecond (connecting again, backed up) expires, from inside the same listeners.
+    ttl: 'drops, never loses, with ttl(1): every message is received once, in order, or dropped (evicted or expired), never both',
+  };
+  for (const variant of ['plain', 'acks', 'ttl'] as const) {
+    const withAcks = variant === 'acks';
+    it(titles[variant], async () => {
       const s = await server(withAcks);
       const use: Feature<string, string>[] = withAcks ? [acks<string, string>({ id: (m) => Number(m), ack: (m) => (m.startsWith('ack ') ? Number(m.slice(4)) : undefined) })] : [];
+      if (variant === 'ttl') use.push(ttl(1));
       const socket = new SteadySocket<string, string>(s.url, {
         minDelay: 0,
         maxDelay: 0,
@@ -72,8 +80,10 @@ describe('the outbox off the happy path (real ws server closing with 1001 mid-st
       const dropped = new Set<number>();
       let slotsSeen = 0;
       let inside = false;
+      const reasons = new Set<string>();
       socket.on('drop', ({ data, reason }: DropInfo<string>) => {
         dropped.add(Number(data));
+        reasons.add(reason);
         slotsSeen = Math.max(slotsSeen, slots(socket));
         if (ending || reason === 'closed') return;
         // From inside a drop listener: send (it may evict again), withdraw everything now and then,
@@ -118,6 +128,7 @@ describe('the outbox off the happy path (real ws server closing with 1001 mid-st
       const missing = Array.from({ length: COUNT }, (_, n) => n).filter((n) => !unique.has(n) && !dropped.has(n));
       expect(missing, 'neither received nor dropped').to.deep.equal([]);
       expect(dropped.size, 'the small outbox dropped some').to.be.greaterThan(0);
+      if (variant === 'ttl') expect(reasons.has('expired'), 'some expired').to.equal(true);
       expect(received.length, 'the server closed connections with 1001 mid-stream').to.be.greaterThan(CLOSE_AFTER);
       expect(slotsSeen, "the outbox's array within its limits").to.be.at.most(2 * MAX_MESSAGES + 64);
       expect(reported.map((e) => (e as Error).message)).to.include('drop listener failed');

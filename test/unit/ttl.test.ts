@@ -9,7 +9,7 @@ import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clo
 
 describe('ttl() (fake transport, fake clock)', () => {
   const kit = useFakeClock();
-  useReportedErrors();
+  const errors = useReportedErrors();
   // Never opens (the fake server is not told to): every message waits in the outbox.
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 100_000 });
 
@@ -82,4 +82,42 @@ describe('ttl() (fake transport, fake clock)', () => {
     expect(dropped).to.deep.equal(['b', 'c', 'a', 'd', 'e']);
     expect(socket).to.be.instanceOf(SteadySocket);
   });
+
+  for (const ms of [1, 1000, 2 ** 31, 2 ** 40, Infinity]) {
+    it(`ttl(${ms}): with drop listeners that throw, send and reconnect, every message expires exactly a ttl after it was queued, or stays`, async () => {
+      const socket = await open({ use: [ttl(ms)] });
+      const queuedAt = new Map<string, number>();
+      const dropped: { data: string; at: number }[] = [];
+      let fromListener = 0;
+      socket.on('drop', (drop) => {
+        dropped.push({ data: drop.data, at: Date.now() });
+        throw new Error('drop listener failed');
+      });
+      socket.on('drop', () => {
+        // From inside the expiry: send again (now and then), ask for a reconnect (now and then).
+        if (fromListener < 20 && dropped.length % 3 === 0) {
+          const data = `again ${fromListener++}`;
+          queuedAt.set(data, Date.now());
+          socket.send(data);
+        }
+        if (dropped.length % 7 === 0) socket.reconnect();
+      });
+      for (let i = 0; i < 100; i++) {
+        queuedAt.set(String(i), Date.now());
+        socket.send(String(i));
+        kit.clock.tick(i % 10); // 0 to 9 ms apart
+      }
+      // Run the clock in steps a timer can hold (a timer of 2^31 ms or more fires at once otherwise).
+      const horizon = Number.isFinite(ms) ? Math.min(ms, 2 ** 31 - 1) * 2 + 1000 : 10_000;
+      for (let t = 0; t < horizon; t += Math.max(1, Math.floor(horizon / 200))) await kit.clock.tickAsync(Math.max(1, Math.floor(horizon / 200)));
+      for (const { data, at } of dropped) expect(at - queuedAt.get(data)!, `${data} expired a ttl after it was queued`).to.equal(ms);
+      const left = socket.queued as string[];
+      expect(new Set([...dropped.map((d) => d.data), ...left]).size, 'each message dropped or waiting, never both, none lost').to.equal(queuedAt.size);
+      expect(dropped.length + left.length).to.equal(queuedAt.size);
+      if (ms <= 1000) expect(left, 'everything expired').to.deep.equal([]);
+      if (ms > horizon) expect(dropped, 'nothing before its time').to.deep.equal([]);
+      if (ms === 2 ** 31) expect(dropped.length, 'a timer cannot hold 2^31 ms: expired on time anyway, not at once').to.be.greaterThan(0);
+      if (dropped.length) expect(errors.length, 'each throw reported').to.be.at.least(dropped.length);
+    });
+  }
 });
