@@ -174,8 +174,8 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
       scheduled = false;
       if (options.sync) return saveSync();
       // Behind the save under way: saved() and close() wait for this one (made once it is done).
-      if (saving) again ??= ((lastSave = new Promise((resolve) => (follow = resolve))), true);
-      else saveNow();
+      if (!saving) saveNow();
+      else if (!follow) lastSave = new Promise((resolve) => (follow = resolve));
     });
   };
 
@@ -186,9 +186,8 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
    * busy with the file store, and the application got a third of its turns.
    */
   let saving = false;
-  /** Something changed while a save ran; `follow` settles the promise saved() was given for it. */
-  let again: true | undefined;
-  let follow: (result: Promise<SteadySocketError | undefined>) => void;
+  /** Something changed while a save ran: settles the promise saved() was given for the save that follows. */
+  let follow: ((result: Promise<SteadySocketError | undefined>) => void) | undefined;
   const saveNow = (): Promise<SteadySocketError | undefined> => {
     saving = true;
     // Whatever the store returns is waited for through its then() (a bare thenable whose then()
@@ -208,10 +207,9 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
     // coming, a saved() chained through every later save never resolved).
     return (lastSave = failed.then((failure) => {
       saving = false;
-      if (again) {
-        again = undefined;
-        follow(mine() ? saveNow() : Promise.resolve(failure));
-      }
+      const next = follow;
+      follow = undefined;
+      next?.(mine() ? saveNow() : Promise.resolve(failure));
       return failure;
     }));
   };

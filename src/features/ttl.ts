@@ -18,9 +18,9 @@ export function ttl(ms: number): Feature {
      */
     let ordered = true;
     let latest = -Infinity;
-    const given = (entry: { expires: number }) => {
-      if (entry.expires < latest) ordered = false;
-      else latest = entry.expires;
+    const given = (expires: number) => {
+      if (expires < latest) ordered = false;
+      else latest = expires;
     };
     /** Drops what has expired, then arms the timer for the earliest expiry left (replacing the one armed). */
     const look = () => {
@@ -55,7 +55,7 @@ export function ttl(ms: number): Feature {
         // A message persist() restored counts from when it was first queued (never from later: a
         // clock set back since then).
         entry.expires = Math.min(entry.queuedAt ?? now, now) + ms;
-        given(entry);
+        given(entry.expires);
         // Something came in behind it before this hook ran (a drop listener of the eviction it
         // caused sent a message, which got its expiry first): the outbox may be out of order.
         const items = client._outbox!['items'];
@@ -67,7 +67,7 @@ export function ttl(ms: number): Feature {
       // A message written at once (nothing queued) but kept for its acknowledgement (acks) may come
       // back to the outbox: it expires as if it had been queued when it was written.
       written(entry) {
-        if (ms !== Infinity && entry.expires === Infinity) given((entry.expires = Date.now() + ms, entry));
+        if (ms !== Infinity && entry.expires === Infinity) given((entry.expires = Date.now() + ms));
       },
       // Messages written and not acknowledged (acks) come back to the outbox when their connection
       // ends, with the expiry of when they were queued, maybe while no timer was armed: look

@@ -6,14 +6,15 @@
 // Operations run one at a time in call order. Saves waiting behind a running one collapse into the
 // newest: their contents would be replaced at once anyway, and a fast sender must not build a
 // backlog of writes. A save copies its messages when called and encodes them when its write
-// starts, so those merged away are never encoded. saveSync() is for code that cannot wait (process 'exit' handlers, a send() that
-// must be on disk before it returns); an async save requested before it never overwrites it.
+// starts, so those merged away are never encoded. saveSync() is for code that cannot wait (process
+// 'exit' handlers, a send() that must be on disk before it returns); an async save requested
+// before it never overwrites it.
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
 import { decodeOutboxFile, encodeOutboxFile } from './file-format';
-import { checkMessages } from './stored-message';
+import { checkMessages, copyMessage } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
 
 /** Options of {@link fileStore}. */
@@ -50,9 +51,8 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** One queued operation. A write with `bytes` undefined deletes the file. */
+/** One queued operation. A write's `messages` are a copy, encoded when it starts; undefined deletes the file. */
 type Operation =
-  /** `messages`: a copy, encoded when the write starts (undefined: delete the file). */
   | { kind: 'write'; messages: StoredMessage[] | undefined; syncsBefore: number; waiters: Waiter[] }
   | { kind: 'load'; waiters: Waiter[] };
 
@@ -296,14 +296,6 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       await enqueue<void>({ kind: 'write', messages: undefined, syncsBefore: syncs, waiters: [] });
     },
   };
-}
-
-/** A message of its own: strings as they are, binary copied (a new plain Uint8Array, never a view). */
-function copyMessage({ data, id, queuedAt }: StoredMessage): StoredMessage {
-  const copy: StoredMessage = { data: typeof data === 'string' ? data : new Uint8Array(data) };
-  if (id !== undefined) copy.id = id;
-  if (queuedAt !== undefined) copy.queuedAt = queuedAt;
-  return copy;
 }
 
 function errorCode(error: unknown): string | undefined {

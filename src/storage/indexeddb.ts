@@ -17,7 +17,7 @@
 // first, then deleted there (a crash between the two sends them twice, never loses them). Without
 // Web Locks (older browsers) every store uses `name`, as one tab would.
 import { SteadySocketError } from '../errors';
-import { checkMessages, messageProblem } from './stored-message';
+import { checkMessages, copyMessage, messageProblem } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
 
 /** Options of {@link indexedDbStore}. */
@@ -319,7 +319,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
       if (!problem) {
         // Unless a save began after this read (it then knows better, or failed and left it unknown).
         if (readOn) {
-          mem.stored = (values as StoredMessage[]).map((record, i) => ({ key: keys[i] as number, record: toRecord(record) }));
+          mem.stored = (values as StoredMessage[]).map((record, i) => ({ key: keys[i] as number, record: copyMessage(record) }));
           mem.on = readOn;
         }
         return orphan ? (values as StoredMessage[]) : adopt(values as StoredMessage[]);
@@ -332,7 +332,7 @@ function openStore(name: string, factory: IDBFactory, locks: LockManagerLike | u
 
     async save(messages) {
       checkMessages(messages);
-      const records = messages.map(toRecord);
+      const records = messages.map(copyMessage);
       // Collapsed into the save waiting behind the one under way: written once that one is done.
       if (next) {
         next.records = records;
@@ -380,14 +380,6 @@ interface NextSave {
   done: Promise<void>;
 }
 
-/** The record for one message: a copy of binary data, so a view of a larger buffer stores only itself. */
-function toRecord({ data, id, queuedAt }: StoredMessage): StoredMessage {
-  const record: StoredMessage = { data: typeof data === 'string' ? data : new Uint8Array(data) };
-  if (id !== undefined) record.id = id;
-  if (queuedAt !== undefined) record.queuedAt = queuedAt;
-  return record;
-}
-
 /** A stored record and its key. */
 interface Stored {
   key: number;
@@ -405,11 +397,10 @@ function sameRecord(a: StoredMessage, b: StoredMessage): boolean {
   return true;
 }
 
-/** What is wrong with the stored records, or undefined when they are messages under increasing whole keys from 0. */
+/** What is wrong with the stored records (getAllKeys() gives their keys in order), or undefined when they are messages under whole keys. */
 function recordsProblem(keys: readonly IDBValidKey[], values: readonly unknown[]): string | undefined {
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    if (!Number.isSafeInteger(key) || (key as number) < 0 || (i > 0 && (key as number) <= (keys[i - 1] as number))) return `record ${i} is not under a key after the one before`;
+    if (!Number.isSafeInteger(keys[i]) || (keys[i] as number) < 0) return `record ${i} is not under a whole key`;
     const problem = messageProblem(values[i]);
     if (problem) return `record ${i} ${problem}`;
   }

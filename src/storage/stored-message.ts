@@ -16,6 +16,14 @@ export function messageProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A message of its own: text as it is, bytes copied (a new plain Uint8Array, never a view: a Buffer's slice() is one). */
+export function copyMessage({ data, id, queuedAt }: StoredMessage): StoredMessage {
+  const copy: StoredMessage = { data: typeof data === 'string' ? data : new Uint8Array(data) };
+  if (id !== undefined) copy.id = id;
+  if (queuedAt !== undefined) copy.queuedAt = queuedAt;
+  return copy;
+}
+
 /** Throws INVALID_MESSAGE for the first entry of `messages` that is not a StoredMessage. */
 export function checkMessages(messages: readonly StoredMessage[]): void {
   if (!Array.isArray(messages)) throw new SteadySocketError('INVALID_MESSAGE', `save() takes an array of messages, not ${kind(messages)}.`);
