@@ -316,10 +316,21 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
       ended: () => {
         if (options.sync && scheduled) saveSync();
         const last = ready && !options.sync ? made.saved().catch(() => undefined) : undefined;
+        // Then the store may let go of what it holds (the file store's claim on its file): after
+        // the load too, when it was still running. The next client on the key loads after that.
+        // One that throws (a store of the application's) is an `error`, as a failed save is.
+        const release = () => {
+          try {
+            store.release?.();
+          } catch (error) {
+            host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Releasing the store failed.', error));
+          }
+        };
+        const released = options.sync ? release() : Promise.all([restored, last]).then(release);
         if (user) {
           const self = user;
-          self.last = last;
-          void Promise.resolve(last).then(() => users.get(key!) === self && users.delete(key!));
+          self.last = released as Promise<void> | undefined;
+          void Promise.resolve(released).then(() => users.get(key!) === self && users.delete(key!));
         }
         if (!last) return;
         return new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
 import { decodeOutboxFile, encodeOutboxFile } from './file-format';
+import { claimFile, releaseFile } from './file-lock';
 import { checkMessages, copyMessage } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
 
@@ -44,6 +45,12 @@ export interface FileStore extends OutboxStore {
   saveSync(messages: readonly StoredMessage[]): void;
   /** load(), done before returning (for `persist(store, { sync: true })`, which restores in the client's constructor). */
   loadSync(): StoredMessage[];
+  /**
+   * Lets go of the file: another process may claim it from now on (this store claims it again
+   * at its next read or write). `persist()` calls it once its client has closed and its last
+   * save is done; runs after the operations asked for before it.
+   */
+  release(): void;
 }
 
 interface Waiter {
@@ -54,7 +61,8 @@ interface Waiter {
 /** One queued operation. A write's `messages` are a copy, encoded when it starts; undefined deletes the file. */
 type Operation =
   | { kind: 'write'; messages: StoredMessage[] | undefined; syncsBefore: number; waiters: Waiter[] }
-  | { kind: 'load'; waiters: Waiter[] };
+  | { kind: 'load'; waiters: Waiter[] }
+  | { kind: 'release'; waiters: Waiter[] };
 
 // Error codes of a directory fsync where the platform cannot do one (Windows, some filesystems).
 const NO_DIRECTORY_SYNC = new Set(['EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTSUP', 'EBADF']);
@@ -78,8 +86,9 @@ function realTarget(path: string): string {
 
 /**
  * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
- * one process: nothing checks across processes, and two on one file send each other's messages
- * and overwrite each other's saves.
+ * one process per file: the first read or write claims the file for this process (`<path>.lock`,
+ * held until the process exits), and another process of this machine that still runs finds it
+ * taken (`STORAGE_FAILED`).
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
@@ -104,6 +113,19 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   // one is older than what is on disk and is dropped at its commit.
   let syncs = 0;
 
+  /**
+   * Makes sure this process owns the file (file-lock.ts) before it is read or written: another
+   * running process that owns it is STORAGE_FAILED, and nothing of that file is touched, its
+   * temporary files neither.
+   */
+  function claim(): void {
+    try {
+      claimFile(target);
+    } catch (error) {
+      throw error instanceof SteadySocketError ? error : failed(`Could not claim the outbox file ${target} (its lock ${target}.lock)`, error);
+    }
+  }
+
   function enqueue<T>(operation: Operation): Promise<T> {
     return new Promise<T>((resolveOperation, reject) => {
       operation.waiters.push({ resolve: resolveOperation as (value: never) => void, reject });
@@ -123,7 +145,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       try {
         // Encoded only now: the saves asked for while the one before ran were merged into this one
         // (encoding each as it was asked for cost a full encoding per turn, nearly all thrown away).
-        const value = operation.kind === 'load' ? await read() : await write(operation.messages && encode(operation.messages), operation.syncsBefore);
+        const value =
+          operation.kind === 'write' ? await write(operation.messages && encode(operation.messages), operation.syncsBefore) : operation.kind === 'load' ? await read() : releaseFile(target);
         for (const waiter of operation.waiters) waiter.resolve(value as never);
       } catch (error) {
         for (const waiter of operation.waiters) waiter.reject(error);
@@ -143,6 +166,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
   async function read(): Promise<StoredMessage[]> {
     const syncsBefore = syncs;
+    claim();
     let bytes: Buffer;
     try {
       bytes = await readFile(target);
@@ -154,6 +178,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   }
 
   function readSync(): StoredMessage[] {
+    claim();
     let bytes: Buffer;
     try {
       bytes = readFileSync(target);
@@ -187,6 +212,18 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   }
 
   async function write(bytes: Buffer | undefined, syncsBefore: number): Promise<void> {
+    claim();
+    // Claimed again just before the commit: a process that took the file over meanwhile (its
+    // lock deleted by hand, a takeover race) keeps it, and its temporary file is not ours to remove.
+    let lost = false;
+    const commit = () => {
+      try {
+        claim();
+      } catch (error) {
+        lost = true;
+        throw error;
+      }
+    };
     try {
       if (bytes) {
         await rm(asyncTemp, { force: true });
@@ -203,6 +240,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         if (bytes) await rm(asyncTemp, { force: true });
         return;
       }
+      commit();
       if (bytes) renameSync(asyncTemp, target);
       else {
         rmSync(target, { force: true });
@@ -213,6 +251,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       }
       if (durable) await syncDirectory();
     } catch (error) {
+      if (lost) throw error;
       await rm(asyncTemp, { force: true }).catch(() => undefined);
       throw failed(bytes ? `Could not save the outbox to ${target}` : `Could not delete the outbox file ${target}`, error);
     }
@@ -269,6 +308,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     saveSync(messages) {
       checkMessages(messages);
       const bytes = encode(messages);
+      claim();
       let fd: number | undefined;
       try {
         rmSync(syncTemp, { force: true });
@@ -277,10 +317,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         if (durable) fsyncSync(fd);
         closeSync(fd);
         fd = undefined;
+        claim();
         renameSync(syncTemp, target);
         syncs++;
         if (durable) syncDirectorySync();
       } catch (error) {
+        // Another process took the file over: its temporary file is not ours to remove.
+        if (error instanceof SteadySocketError) throw error;
         // Tidying up must not hide the first error (nor throw one of its own, untyped).
         try {
           if (fd !== undefined) closeSync(fd);
@@ -294,6 +337,12 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
     async clear() {
       await enqueue<void>({ kind: 'write', messages: undefined, syncsBefore: syncs, waiters: [] });
+    },
+
+    release() {
+      // After the operations asked for before it; at once when none is.
+      if (running) void enqueue<void>({ kind: 'release', waiters: [] });
+      else releaseFile(target);
     },
   };
 }

@@ -39,6 +39,12 @@ export interface OutboxStore {
   /** Deletes the storage; load() then returns `[]`. */
   clear(): Promise<void>;
   /**
+   * Optional: lets go of what the store holds for this process (the file store's claim on its
+   * file), after the operations asked for before it. `persist()` calls it once its client has
+   * closed, its last save is done and its load (if it was still running) too.
+   */
+  release?(): void;
+  /**
    * What the store keeps its messages in (`indexeddb:<name>`, `file:<path>`): stores with the same
    * key share their contents, so `persist()` lets only one client at a time use a key (another,
    * made before the first one closed, throws `INVALID_OPTION`). Optional for your own stores.

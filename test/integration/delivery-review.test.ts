@@ -380,8 +380,11 @@ describe('storage: adversarial review, round 2', () => {
       writeFileSync(`${file}.tmp`, encodeOutboxFile([{ data: 'card 4111 1111 1111 1111' }]).subarray(0, 40));
       writeFileSync(`${file}.sync.tmp`, encodeOutboxFile([{ data: 'card 4111 1111 1111 1111' }]).subarray(0, 40));
       writeFileSync(file, encodeOutboxFile([{ data: 'older' }]));
-      await fileStore(file, { fsync: false }).clear(); // the next run, before any save
-      // "Deletes the storage": nothing of the outbox is left in its directory.
+      const store = fileStore(file, { fsync: false });
+      await store.clear(); // the next run, before any save
+      // "Deletes the storage": nothing of the outbox is left in its directory, but the claim on it.
+      expect(readdirSync(dir)).to.deep.equal(['outbox.json.lock']);
+      store.release();
       expect(readdirSync(dir)).to.deep.equal([]);
     });
 

@@ -30,6 +30,16 @@ async function run(mode: string, outboxFile: string, url: string): Promise<{ cod
   }
 }
 
+/** What the file holds, read as the next run would; then let go of, so that the next child process may claim it. */
+async function loadAndRelease(outboxFile: string) {
+  const store = fileStore(outboxFile);
+  try {
+    return await store.load();
+  } finally {
+    store.release();
+  }
+}
+
 describe('persist(fileStore) in a process that exits once close() or flushed() resolved', function () {
   this.timeout(60_000);
   let dir: string;
@@ -49,7 +59,7 @@ describe('persist(fileStore) in a process that exits once close() or flushed() r
     for (let round = 0; round < 3; round++) {
       const { code, lines, stderr } = await run('close-exit', outboxFile, url);
       expect({ code, lines }, stderr).to.deep.equal({ code: 0, lines: ['drop a CLOSED', 'drop b CLOSED', 'done'] });
-      expect(await fileStore(outboxFile).load(), `round ${round + 1}: what the next run would send`).to.deep.equal([]);
+      expect(await loadAndRelease(outboxFile), `round ${round + 1}: what the next run would send`).to.deep.equal([]);
     }
   });
 
@@ -61,7 +71,9 @@ describe('persist(fileStore) in a process that exits once close() or flushed() r
     try {
       const outboxFile = join(dir, 'outbox.json');
       // What an earlier run left (it crashed with two messages queued).
-      await fileStore(outboxFile).save([{ data: 'left-1' }, { data: 'left-2' }]);
+      const seed = fileStore(outboxFile);
+      await seed.save([{ data: 'left-1' }, { data: 'left-2' }]);
+      seed.release(); // the child process claims the file next
       const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       const { code, lines, stderr } = await run('flush-exit', outboxFile, url);
       expect({ code, lines }, stderr).to.deep.equal({ code: 0, lines: ['done'] });
@@ -69,7 +81,7 @@ describe('persist(fileStore) in a process that exits once close() or flushed() r
       // (in order, ahead of the close frame) within moments.
       for (let i = 0; i < 200 && received.length < 2; i++) await sleep(10);
       expect(received).to.deep.equal(['left-1', 'left-2']);
-      expect(await fileStore(outboxFile).load(), 'nothing left to send again').to.deep.equal([]);
+      expect(await loadAndRelease(outboxFile), 'nothing left to send again').to.deep.equal([]);
     } finally {
       for (const client of server.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
