@@ -5,13 +5,13 @@
 // The lock file holds the owner's process id, its host name, a random id of that process's run
 // (of its thread's copy of the registry below) and, on Linux, its start time. It is created whole (written to a file of its own, then hard-linked to the lock's name,
 // which fails when the name exists), so no process reads it half-written. A lock whose process
-// has ended (no such process, a zombie, or a later process given its pid) is stale and taken over (moved aside,
-// then claimed as if there were none), so a process restarted after a crash takes its file back
-// at once. A lock naming another host cannot be checked from here: it is taken over too (blocking
-// for ever on a machine that is gone, or a container recreated with a new host name, would be
-// worse), so the lock guards the processes of one machine only. Held until the store lets go of
-// the file (persist() does once its client has closed) or the process exits: its `exit` handler
-// removes its locks.
+// has ended (no such process, a zombie, or a later process given its pid) is stale and taken over
+// (removed under a second lock, then claimed as if there were none: see claimFile), so a process
+// restarted after a crash takes its file back at once. A lock naming another host cannot be
+// checked from here: it is taken over too (blocking for ever on a machine that is gone, or a
+// container recreated with a new host name, would be worse), so the lock guards the processes of
+// one machine only. Held until the store lets go of the file (persist() does once its client has
+// closed) or the process exits: its `exit` handler removes its locks.
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -108,57 +108,92 @@ function running(owner: Owner, self: Owner): boolean {
   }
 }
 
+/** Blocks for `ms` (a claim waits for another process's takeover, which takes microseconds). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Creates `name` naming this process, unless it exists: written whole under a name of our own first. */
+function create(name: string, self: Owner, mine: string): void {
+  const text = JSON.stringify(self);
+  writeFileSync(mine, text, { mode: 0o600 });
+  try {
+    place(mine, name, text);
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
 /**
  * Makes sure this process owns `file` (claiming it when no running process does), before a read or
  * a write of it. Throws STORAGE_FAILED when another running process on this host owns it.
+ *
+ * A stale lock is removed only by the holder of a second lock, `<lock>.takeover`, after reading it
+ * again under that: while the stale lock holds the name no process can create another, and no
+ * other process removes one, so the lock removed is the one found stale. (Two processes that
+ * each removed what they had read as stale could otherwise remove a lock the other had just
+ * created, and both own the file.) A takeover lock whose process died mid-way is moved aside and
+ * put back unless it was the one read.
  */
 export function claimFile(file: string): void {
   const lock = `${file}.lock`;
+  const guard = `${lock}.takeover`;
   const { self, held } = thisProcess();
   const mine = `${lock}.${self.pid}.${self.id}`;
-  // A few rounds at most: each is lost only to a process that claimed the file or let go of it meanwhile.
-  for (let round = 0; round < 8; round++) {
-    const found = readLock(lock);
-    if (!found) {
-      // Written whole under a name of our own, then given the lock's name unless a lock appeared
-      // meanwhile. Read back in the next round either way.
-      const text = JSON.stringify(self);
-      writeFileSync(mine, text, { mode: 0o600 });
-      try {
-        place(mine, lock, text);
-      } finally {
-        rmSync(mine, { force: true });
+  let guarded = false;
+  try {
+    // Bounded in rounds (not by a clock, which a test may have faked): each round is lost only to
+    // a process that claimed the file, let go of it, or is taking it over (then 1 ms apart).
+    for (let round = 0; round < 500; round++) {
+      const found = readLock(lock);
+      if (!found) {
+        create(lock, self, mine); // read back in the next round: another process may have been first
+        continue;
       }
-      continue;
+      if (sameOwner(found.owner, self)) {
+        held.add(lock);
+        return;
+      }
+      if (found.owner && running(found.owner, self)) {
+        throw new SteadySocketError(
+          'STORAGE_FAILED',
+          `The outbox file ${file} is in use by ${found.owner.pid === self.pid ? 'another thread of this process' : `process ${found.owner.pid}`}: one process per outbox file (give each its own path). ${lock} names it.`,
+        );
+      }
+      const taker = readLock(guard);
+      if (!taker) {
+        guarded = true;
+        create(guard, self, mine);
+      } else if (sameOwner(taker.owner, self)) {
+        if (readLock(lock)?.text === found.text) rmSync(lock, { force: true });
+        rmSync(guard, { force: true });
+        guarded = false;
+      } else if (taker.owner && running(taker.owner, self)) {
+        pause(1);
+      } else {
+        removeStale(guard, taker.text, `${mine}.stale`);
+      }
     }
-    if (sameOwner(found.owner, self)) {
-      held.add(lock);
-      return;
-    }
-    if (found.owner && running(found.owner, self)) {
-      throw new SteadySocketError(
-        'STORAGE_FAILED',
-        `The outbox file ${file} is in use by ${found.owner.pid === self.pid ? 'another thread of this process' : `process ${found.owner.pid}`}: one process per outbox file (give each its own path). ${lock} names it.`,
-      );
-    }
-    // Stale: moved aside (one rename moves one file, so of two processes taking it over, one
-    // does). If what moved is not the stale lock read above, another process had taken the file
-    // over meanwhile: its lock is put back, unless yet another one has appeared since.
-    const stale = `${mine}.stale`;
-    try {
-      renameSync(lock, stale);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'ENOENT') continue;
-      throw error;
-    }
-    try {
-      const moved = readFileSync(stale, 'utf8');
-      if (moved !== found.text) place(stale, lock, moved);
-    } finally {
-      rmSync(stale, { force: true });
-    }
+    throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${file} could not be claimed: its lock ${lock} kept changing.`);
+  } finally {
+    if (guarded && sameOwner(readLock(guard)?.owner, self)) rmSync(guard, { force: true });
   }
-  throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${file} could not be claimed: its lock ${lock} kept changing.`);
+}
+
+/** Removes `name` if it still holds `text`: moved aside (one rename moves it once), and put back when what moved is another. */
+function removeStale(name: string, text: string, aside: string): void {
+  try {
+    renameSync(name, aside);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const moved = readFileSync(aside, 'utf8');
+    if (moved !== text) place(aside, name, moved);
+  } finally {
+    rmSync(aside, { force: true });
+  }
 }
 
 /**
