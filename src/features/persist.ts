@@ -332,14 +332,17 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
           self.last = released as Promise<void> | undefined;
           void Promise.resolve(released).then(() => users.get(key!) === self && users.delete(key!));
         }
-        if (!last) return;
+        // close() waits for the release too (when the store has one): once it resolves, another
+        // process may have the file, also when the client closed before its load finished.
+        const waited = store.release ? (released as Promise<void> | undefined) : last;
+        if (!waited) return;
         return new Promise<void>((resolve) => {
           const done = () => {
             host._disarm(hooks);
             resolve();
           };
           host._arm(hooks, done, host._opts.closeTimeout);
-          void last.then(done);
+          void waited.then(done);
         });
       },
     };

@@ -12,7 +12,7 @@
 // container recreated with a new host name, would be worse), so the lock guards the processes of
 // one machine only. Held until the store lets go of the file (persist() does once its client has
 // closed) or the process exits: its `exit` handler removes its locks.
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { SteadySocketError } from '../errors';
@@ -24,6 +24,8 @@ interface Owner {
   id: string;
   /** Linux: the process's start time, which tells a later process given the same pid apart. */
   start?: string | undefined;
+  /** Linux: the thread's id (a worker's registry is its own): a lock of a thread that ended (a worker terminated) holds nothing. */
+  tid?: number | undefined;
 }
 
 interface Process {
@@ -42,7 +44,7 @@ function thisProcess(): Process {
   const key = Symbol.for('steadysocket.file-locks');
   let found = registry[key];
   if (!found) {
-    const locks: Process = (found = registry[key] = { self: { pid: process.pid, host: hostname(), id: randomUUID(), start: procStat(process.pid)?.start }, held: new Set() });
+    const locks: Process = (found = registry[key] = { self: { pid: process.pid, host: hostname(), id: randomUUID(), start: procStat(process.pid)?.start, tid: threadOf() }, held: new Set() });
     process.once('exit', () => {
       for (const lock of locks.held) {
         try {
@@ -89,14 +91,29 @@ function procStat(pid: number): { state: string; start: string } | undefined {
   }
 }
 
+/** Linux: the id of the calling thread (`/proc/thread-self` is `<pid>/task/<tid>`); undefined elsewhere. */
+function threadOf(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isSafeInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the process a lock names may still be running (on this host: otherwise it cannot be told, and counts as gone). */
 function running(owner: Owner, self: Owner): boolean {
   if (owner.host !== self.host) return false;
   const stat = procStat(owner.pid);
   // Linux: a process that ended but was not reaped yet (a zombie) holds nothing, and one with
   // another start time is a later process given the same pid (a container's process restarted as
-  // pid 1). The same start time as ours is this process: another thread (a worker's library).
-  if (stat) return stat.state !== 'Z' && (owner.start === undefined || owner.start === stat.start);
+  // pid 1). The same start time as ours is this process: another thread (a worker's library),
+  // which holds the file while that thread runs.
+  if (stat) {
+    if (stat.state === 'Z' || (owner.start !== undefined && owner.start !== stat.start)) return false;
+    // The thread that claimed it still runs (a worker's exit handler does not run when it is terminated).
+    return owner.tid === undefined || existsSync(`/proc/${owner.pid}/task/${owner.tid}`);
+  }
   // Elsewhere our own pid is taken as this process (another thread), an earlier run of this pid being unlikely.
   if (owner.pid === self.pid) return true;
   try {

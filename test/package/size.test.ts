@@ -94,7 +94,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 20,150 for indexedDbStore() writing what changed instead of the whole outbox (+~270 B: 20,000 puts per save for 100 new messages): 20,134.
 // 20,200 for the fixes of the review that followed (ttl() out of order after an eviction's listener sent, a store's bare thenable, file store clear() in its queue): 20,162.
 // 20,300 for the IndexedDB store's fixes of its review (what is stored known per slot and per connection, reads older than a save ignored, Buffers copied: +~100 B): 20,276.
-const IIFE_GZIP_BUDGET = 20_300;
+// 20,350 for persist() letting its store go (release(): the file store's claim on its file) as its client ends (+~50 B): 20,318.
+const IIFE_GZIP_BUDGET = 20_350;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -223,7 +224,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 13,850 for indexedDbStore() writing what changed since its last save (+266 B: each save put every message again): 13,823.
   // 13,900 with saved() settling with the save that holds its messages, not through every later one (+29 B): 13,856.
   // 14,000 for the review of the IndexedDB store's saves of what changed (+101 B: a save under way as the database was deleted, two stores of one slot, a changed Buffer): 13,957.
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 14_000 },
+  // 14,050 for persist() calling its store's release() as its client ends (+52 B: the file store's claim on its file): 13,992.
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 14_050 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
