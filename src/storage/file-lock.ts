@@ -80,7 +80,7 @@ function readLock(lock: string): { text: string; owner: Owner | null } | undefin
 }
 
 /** A process's state and start time (clock ticks since boot) from Linux's /proc; undefined where there is none. */
-function procStat(pid: number): { state: string; start: string } | undefined {
+export function procStat(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (name) state ppid ...": the name may hold spaces and parentheses; starttime is field 22.

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { decodeOutboxFile } from '../../src/storage/file-format';
+import { procStat } from '../../src/storage/file-lock';
 import { fileStore } from '../../src/node';
 import { isSteadySocketError } from '../../src/index';
 import { eventually, freePort, tempDir, within } from './support';
@@ -180,7 +181,7 @@ describe('fileStore(): one process per outbox file', function () {
     const pid = lockOf(file).pid;
     expect(pid, 'the holder is the child of the shell').to.not.equal(zombie.pid);
     zombie.command('crash');
-    await eventually(10_000, 'the holder to become a zombie', () => / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')'))));
+    await eventually(10_000, 'the holder to become a zombie', () => procStat(pid)?.state === 'Z');
 
     const store = fileStore(file);
     try {
@@ -206,8 +207,7 @@ describe('fileStore(): one process per outbox file', function () {
     const running = async () => {
       sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
       await new Promise((resolve) => sleeper!.once('spawn', resolve));
-      const stat = existsSync('/proc/self/stat') ? readFileSync(`/proc/${sleeper.pid}/stat`, 'utf8') : undefined;
-      return { pid: sleeper.pid!, start: stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19] };
+      return { pid: sleeper.pid!, start: procStat(sleeper.pid!)?.start };
     };
     const host = hostname();
     afterEach(() => {

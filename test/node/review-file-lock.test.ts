@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { SteadySocket } from '../../src/index';
 import { persist } from '../../src/features/persist';
 import { fileStore } from '../../src/storage/file';
-import { claimFile, releaseFile } from '../../src/storage/file-lock';
+import { claimFile, procStat, releaseFile } from '../../src/storage/file-lock';
 import type { StoredMessage } from '../../src/storage/types';
 
 const childFixture = fileURLToPath(new URL('./fixtures/review-lock-child.ts', import.meta.url));
@@ -76,16 +76,6 @@ async function waitFor<T>(what: () => T | undefined | false, ms: number, label: 
 }
 
 const event = (kid: Kid, name: string | string[]) => kid.lines.find((line) => (Array.isArray(name) ? name : [name]).includes(line.event));
-
-function procStat(pid: number): { state: string; start: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], start: fields[19] };
-  } catch {
-    return undefined;
-  }
-}
 
 const lockOf = (file: string) => `${file}.lock`;
 function owner(file: string): { pid: number; host: string; id: string; start?: string } | undefined {
