@@ -25,6 +25,7 @@ export type SteadySocketErrorCode =
   | 'CLOSED'
   | 'STORAGE_CORRUPT'
   | 'STORAGE_FAILED'
+  | 'STORAGE_IN_USE'
   | 'ACK_TIMEOUT'
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_FAILED'

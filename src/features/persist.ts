@@ -16,7 +16,8 @@ export interface PersistFeature extends Feature {
   /**
    * Resolves once what the outbox holds now (and everything before) is in the store; rejects with
    * the error of a save that failed (`STORAGE_FAILED`) until a later one succeeds, and with the
-   * load's `STORAGE_FAILED` when the store could not be read (nothing is saved then).
+   * load's error when the store could not be read (`STORAGE_FAILED`; `STORAGE_IN_USE`: another
+   * process holds the file store's file) — nothing is saved then.
    */
   saved(): Promise<void>;
   /** Resolves once the stored messages are back in the outbox (or the store turned out empty or unreadable). */
@@ -59,7 +60,7 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * in browsers). On start, the stored messages go back into the outbox ahead of anything sent
  * since, and the first connection waits for them; after that, every change is saved. Unreadable
  * storage is reported as an `error` (`STORAGE_CORRUPT`, and the store is reset to empty;
- * `STORAGE_FAILED`, and this client never writes the store, whose unread contents stay for the
+ * `STORAGE_FAILED` or `STORAGE_IN_USE`, and this client never writes the store, whose unread contents stay for the
  * next run, and `saved()` rejects with it) and the client starts with an empty outbox. Messages
  * are stored in wire form (after the codec) and decoded with the client's codec when restored; a
  * `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's

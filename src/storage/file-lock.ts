@@ -143,7 +143,8 @@ function create(name: string, self: Owner, mine: string): void {
 
 /**
  * Makes sure this process owns `file` (claiming it when no running process does), before a read or
- * a write of it. Throws STORAGE_FAILED when another running process on this host owns it.
+ * a write of it. Throws STORAGE_IN_USE when another running process on this host owns it (or another
+ * thread of this one).
  *
  * A stale lock is removed only by the holder of a second lock, `<lock>.takeover`, after reading it
  * again under that: while the stale lock holds the name no process can create another, and no
@@ -173,7 +174,7 @@ export function claimFile(file: string): void {
       }
       if (found.owner && running(found.owner, self)) {
         throw new SteadySocketError(
-          'STORAGE_FAILED',
+          'STORAGE_IN_USE',
           `The outbox file ${file} is in use by ${found.owner.pid === self.pid ? 'another thread of this process' : `process ${found.owner.pid}`}: one process per outbox file (give each its own path). ${lock} names it.`,
         );
       }
@@ -191,7 +192,7 @@ export function claimFile(file: string): void {
         removeStale(guard, taker.text, `${mine}.stale`);
       }
     }
-    throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${file} could not be claimed: its lock ${lock} kept changing.`);
+    throw new SteadySocketError('STORAGE_IN_USE', `The outbox file ${file} could not be claimed: other processes kept changing its lock ${lock}.`);
   } finally {
     if (guarded && sameOwner(readLock(guard)?.owner, self)) rmSync(guard, { force: true });
   }

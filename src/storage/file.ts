@@ -40,7 +40,7 @@ export interface FileStore extends OutboxStore {
   /**
    * save(), done before returning: blocks the event loop for one write and fsync. For process
    * 'exit' handlers and for callers that must not return before the messages are on disk.
-   * Throws `INVALID_MESSAGE` or `STORAGE_FAILED`.
+   * Throws `INVALID_MESSAGE`, `STORAGE_FAILED` or `STORAGE_IN_USE`.
    */
   saveSync(messages: readonly StoredMessage[]): void;
   /** load(), done before returning (for `persist(store, { sync: true })`, which restores in the client's constructor). */
@@ -88,7 +88,7 @@ function realTarget(path: string): string {
  * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
  * one process per file: the first read or write claims the file for this process (`<path>.lock`,
  * held until the process exits), and another process of this machine that still runs finds it
- * taken (`STORAGE_FAILED`).
+ * taken (`STORAGE_IN_USE`).
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
@@ -115,7 +115,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
   /**
    * Makes sure this process owns the file (file-lock.ts) before it is read or written: another
-   * running process that owns it is STORAGE_FAILED, and nothing of that file is touched, its
+   * running process that owns it is STORAGE_IN_USE, and nothing of that file is touched, its
    * temporary files neither.
    */
   function claim(): void {

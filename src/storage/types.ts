@@ -23,7 +23,8 @@ export interface OutboxStore {
   /**
    * Everything saved, oldest first (`[]` when nothing was). Corrupt or unreadable contents reject
    * with SteadySocketError `STORAGE_CORRUPT`, and the store is reset to empty so the next load
-   * succeeds; an I/O failure rejects with `STORAGE_FAILED`.
+   * succeeds; an I/O failure rejects with `STORAGE_FAILED`; storage another process holds (the
+   * file store's file), with `STORAGE_IN_USE`.
    */
   load(): Promise<StoredMessage[]>;
   /**

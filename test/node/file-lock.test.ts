@@ -1,6 +1,6 @@
 // fileStore(): one process per outbox file. Two processes on one file used to restore (and send)
 // each other's messages and replace each other's saves; now the first claims the file
-// (`<path>.lock`) and the second is refused with STORAGE_FAILED, never writing it. A process that
+// (`<path>.lock`) and the second is refused with STORAGE_IN_USE, never writing it. A process that
 // crashed hands the file over at once, and so does a client's close(). Real files, real child
 // processes (test/node/fixtures/outbox-holder.ts), a real worker thread.
 import { expect } from 'chai';
@@ -113,7 +113,7 @@ describe('fileStore(): one process per outbox file', function () {
   });
 
   for (const sync of [false, true]) {
-    it(`a second process on the file is refused with STORAGE_FAILED and never writes it${sync ? ' (sync: true)' : ''}; the first keeps saving`, async () => {
+    it(`a second process on the file is refused with STORAGE_IN_USE and never writes it${sync ? ' (sync: true)' : ''}; the first keeps saving`, async () => {
       const first = start(sync);
       await first.next('restored');
       expect(await first.sendAndSave('a1', 'a2')).to.deep.equal({ event: 'saved' });
@@ -121,11 +121,11 @@ describe('fileStore(): one process per outbox file', function () {
 
       const second = start(sync);
       const refused = await second.next('error');
-      expect(refused.code).to.equal('STORAGE_FAILED');
+      expect(refused.code).to.equal('STORAGE_IN_USE');
       expect(refused.message).to.include(`in use by process ${first.pid}`);
       // It starts empty (the first one's messages are not its to send) and saves nothing.
       expect((await second.next('restored')).queued).to.deep.equal([]);
-      expect((await second.sendAndSave('b1')).code).to.equal('STORAGE_FAILED');
+      expect((await second.sendAndSave('b1')).code).to.equal('STORAGE_IN_USE');
       expect(contents(file)).to.deep.equal(['a1', 'a2']);
 
       // The first one saves on: its file was never replaced by the second one's outbox.
@@ -232,7 +232,7 @@ describe('fileStore(): one process per outbox file', function () {
       }
     });
 
-    it('refuses, with STORAGE_FAILED naming the process, a lock of a process that runs; touches neither the file nor its temporary files', async () => {
+    it('refuses, with STORAGE_IN_USE naming the process, a lock of a process that runs; touches neither the file nor its temporary files', async () => {
       const live = await running();
       writeFileSync(`${file}.lock`, JSON.stringify({ pid: live.pid, host, id: 'x', start: live.start }));
       writeFileSync(file, 'not ours to read');
@@ -243,7 +243,7 @@ describe('fileStore(): one process per outbox file', function () {
           () => undefined,
           (caught: unknown) => caught,
         );
-        expect(isSteadySocketError(error, 'STORAGE_FAILED'), String(error)).to.equal(true);
+        expect(isSteadySocketError(error, 'STORAGE_IN_USE'), String(error)).to.equal(true);
         expect((error as Error).message).to.include(`in use by process ${live.pid}`).and.not.include('secret');
       }
       expect(() => store.loadSync()).to.throw(/in use by process/);
@@ -260,16 +260,10 @@ describe('fileStore(): one process per outbox file', function () {
     const store = fileStore(file);
     await store.save([{ data: 'main' }]);
     try {
-      const code = `
-        const { workerData, parentPort } = require('node:worker_threads');
-        import(workerData.node).then(({ fileStore }) => fileStore(workerData.file).load()).then(
-          (messages) => parentPort.postMessage({ ok: messages.length }),
-          (error) => parentPort.postMessage({ code: error.code, message: error.message }),
-        );`;
-      const worker = new Worker(code, { eval: true, workerData: { file, node: new URL('../../dist/node.js', import.meta.url).href } });
+      const worker = new Worker(new URL('./fixtures/store-load-worker.mjs', import.meta.url), { workerData: { file } });
       try {
         const answer = await within(20_000, 'the worker', new Promise<{ code?: string; message?: string }>((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject))));
-        expect(answer.code).to.equal('STORAGE_FAILED');
+        expect(answer.code).to.equal('STORAGE_IN_USE');
         expect(answer.message).to.include('another thread of this process');
       } finally {
         await worker.terminate();

@@ -167,7 +167,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
   });
 
   describe('another running process', () => {
-    it('a second process finds the file taken (STORAGE_FAILED naming the pid, no message contents), and nothing of the file or its temp files is touched', async () => {
+    it('a second process finds the file taken (STORAGE_IN_USE naming the pid, no message contents), and nothing of the file or its temp files is touched', async () => {
       const store = fileStore(file);
       await store.save(messages(3));
       writeFileSync(`${file}.tmp`, 'owner temp');
@@ -176,7 +176,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
       const kid = node('hold', file);
       const line = await waitFor(() => event(kid, ['loaded', 'failed']), 20_000, 'the child to load', kid);
       expect(line.event).to.equal('failed');
-      expect(line.code).to.equal('STORAGE_FAILED');
+      expect(line.code).to.equal('STORAGE_IN_USE');
       expect(line.message).to.contain(`process ${process.pid}`);
       expect(line.message).not.to.contain('secret');
       expect(readFileSync(file).equals(before)).to.equal(true);
@@ -193,7 +193,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
       expect(owner(file)?.pid).to.equal(next.proc.pid);
     });
 
-    it('saveSync() and clear() of a non-owner throw/reject STORAGE_FAILED and leave the file and both temp files', async () => {
+    it('saveSync() and clear() of a non-owner throw/reject STORAGE_IN_USE and leave the file and both temp files', async () => {
       const holder = sleeper();
       const store = fileStore(file);
       store.saveSync(messages(2));
@@ -202,12 +202,12 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
       placeLock(file, ownerOf(holder));
       writeFileSync(`${file}.tmp`, 'theirs');
       writeFileSync(`${file}.sync.tmp`, 'theirs too');
-      expect(() => store.saveSync(messages(1, 'mine'))).to.throw().with.property('code', 'STORAGE_FAILED');
+      expect(() => store.saveSync(messages(1, 'mine'))).to.throw().with.property('code', 'STORAGE_IN_USE');
       const cleared = await store.clear().then(
         () => undefined,
         (error: unknown) => error,
       );
-      expect(cleared).to.have.property('code', 'STORAGE_FAILED');
+      expect(cleared).to.have.property('code', 'STORAGE_IN_USE');
       expect(readFileSync(file).equals(before)).to.equal(true);
       expect(readFileSync(`${file}.tmp`, 'utf8')).to.equal('theirs');
       expect(readFileSync(`${file}.sync.tmp`, 'utf8')).to.equal('theirs too');
@@ -246,7 +246,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
         () => undefined,
         (error: unknown) => error as Error,
       );
-      expect(first).to.have.property('code', 'STORAGE_FAILED');
+      expect(first).to.have.property('code', 'STORAGE_IN_USE');
       expect(first!.message).to.contain(`process ${holder.pid}`);
       expect(owner(file)?.pid).to.equal(holder.pid);
       rmSync(lockOf(file));
@@ -312,7 +312,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
       return { owners, overlapping, failed: all.filter((line) => line.event === 'failed'), saveFailed: all.filter((line) => line.event === 'save-failed') };
     }
 
-    it('many processes starting at once with no lock: one owner at a time (it loads and saves), the others STORAGE_FAILED; an owner\'s exit removes its lock', async () => {
+    it('many processes starting at once with no lock: one owner at a time (it loads and saves), the others STORAGE_IN_USE; an owner\'s exit removes its lock', async () => {
       for (let round = 0; round < 3; round++) {
         const result = await race(6, () => undefined);
         const report = `round ${round}: ${JSON.stringify(result.owners)}`;
@@ -320,7 +320,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
         expect(result.overlapping, report).to.deep.equal([]);
         expect(result.owners.every((owner) => owner.saved), report).to.equal(true);
         expect(result.saveFailed).to.deep.equal([]);
-        expect(result.failed.map((line) => line.code)).to.deep.equal(Array(6 - result.owners.length).fill('STORAGE_FAILED'));
+        expect(result.failed.map((line) => line.code)).to.deep.equal(Array(6 - result.owners.length).fill('STORAGE_IN_USE'));
         expect(existsSync(lockOf(file)), 'lock removed at exit').to.equal(false);
         expect(privates(dir)).to.deep.equal([]);
         rmSync(file, { force: true });
@@ -363,7 +363,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
           }
         },
       );
-      expect(error).to.have.property('code', 'STORAGE_FAILED');
+      expect(error).to.have.property('code', 'STORAGE_IN_USE');
       expect(owner(file)?.pid, 'A keeps the file').to.equal(a.pid);
       expect(existsSync(`${lockOf(file)}.takeover`), 'no takeover lock left').to.equal(false);
     });
@@ -388,7 +388,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
 
   describe('persist() in a second process', () => {
     for (const mode of ['persist-sync', 'persist-async']) {
-      it(`${mode}: the client reports STORAGE_FAILED, never writes the store, saved() rejects; no message contents in any error`, async () => {
+      it(`${mode}: the client reports STORAGE_IN_USE, never writes the store, saved() rejects; no message contents in any error`, async () => {
         const url = await refusedUrl();
         const store = fileStore(file);
         store.saveSync(messages(2));
@@ -396,8 +396,8 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
         const kid = node(mode, file, url);
         await waitFor(() => event(kid, 'closed'), 30_000, 'the child to close', kid);
         const errors = kid.lines.filter((line) => line.event === 'error');
-        expect(errors.map((line) => line.code)).to.include('STORAGE_FAILED');
-        expect(event(kid, 'saved-rejected')?.code).to.equal('STORAGE_FAILED');
+        expect(errors.map((line) => line.code)).to.include('STORAGE_IN_USE');
+        expect(event(kid, 'saved-rejected')?.code).to.equal('STORAGE_IN_USE');
         expect(event(kid, 'saved')).to.equal(undefined);
         for (const line of kid.lines) expect(String(line.message ?? '')).not.to.match(/secret/);
         expect(readFileSync(file).equals(before)).to.equal(true);
@@ -427,7 +427,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
         () => undefined,
         (error: unknown) => error,
       );
-      expect(rejected).to.have.property('code', 'STORAGE_FAILED');
+      expect(rejected).to.have.property('code', 'STORAGE_IN_USE');
       expect(owner(file)?.pid).to.equal(kid.proc.pid);
     });
 
@@ -504,7 +504,7 @@ describe('review: fileStore() lock file (file-lock.ts)', function () {
       await main.load();
       const { worker, next } = startWorker();
       const refused = await next('load');
-      expect(refused).to.include({ event: 'failed', code: 'STORAGE_FAILED' });
+      expect(refused).to.include({ event: 'failed', code: 'STORAGE_IN_USE' });
       expect(refused.message).to.contain('another thread of this process');
       main.release();
       expect(await next('load')).to.include({ event: 'loaded' });
