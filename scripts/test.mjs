@@ -174,8 +174,13 @@ function chooseMode() {
   }
   const script = ['sh', '-c', NETNS_SETUP, 'sh', ...mocha];
   // A PID namespace as well, so a timeout or Ctrl-C takes down every process the tests started
-  // (browsers, nginx, tinyproxy run in process groups of their own).
+  // (browsers, nginx, tinyproxy run in process groups of their own), with a /proc of its own:
+  // the host's would show other processes under the namespace's pids (the file store's lock reads
+  // /proc/<pid>, and ignores a /proc that is not its namespace's).
   const full = ['--net', '--pid', '--fork', '--kill-child'];
+  if (probe([...full, '--mount-proc', 'sh', '-c', 'ip link set lo up'])) {
+    return { mode: 'loopback-only network namespace (unshare --net --pid --mount-proc)', command: ['unshare', ...full, '--mount-proc', '--', ...script] };
+  }
   if (probe([...full, 'sh', '-c', 'ip link set lo up'])) {
     return { mode: 'loopback-only network namespace (unshare --net --pid)', command: ['unshare', ...full, '--', ...script] };
   }

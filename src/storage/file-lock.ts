@@ -3,15 +3,17 @@
 // file before it reads or writes it, and checks the claim again before every read and write.
 //
 // The lock file holds the owner's process id, its host name, a random id of that process's run
-// (of its thread's copy of the registry below) and, on Linux, its start time. It is created whole (written to a file of its own, then hard-linked to the lock's name,
-// which fails when the name exists), so no process reads it half-written. A lock whose process
-// has ended (no such process, a zombie, or a later process given its pid) is stale and taken over
-// (removed under a second lock, then claimed as if there were none: see claimFile), so a process
-// restarted after a crash takes its file back at once. A lock naming another host cannot be
-// checked from here: it is taken over too (blocking for ever on a machine that is gone, or a
-// container recreated with a new host name, would be worse), so the lock guards the processes of
-// one machine only. Held until the store lets go of the file (persist() does once its client has
-// closed) or the process exits: its `exit` handler removes its locks.
+// (of its thread's copy of the registry below) and, on Linux, its start time, thread id and PID
+// namespace. It is created whole (written to a file of its own, then hard-linked to the lock's
+// name, which fails when the name exists), so no process reads it half-written. A lock whose
+// process has ended (no such process, a zombie, a later process given its pid, a thread that
+// ended) is stale and taken over (removed under a second lock, then claimed as if there were
+// none: see claimFile), so a process restarted after a crash takes its file back at once. A lock
+// naming another host or another PID namespace cannot be checked from here: it is taken over too
+// (blocking for ever on a machine that is gone, or a container recreated with a new host name,
+// would be worse), so the lock guards the processes of one machine and namespace only. /proc is
+// read only when it is this namespace's. Held until the store lets go of the file (persist() does
+// once its client has closed) or the process exits: its `exit` handler removes its locks.
 import { existsSync, linkSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +28,8 @@ interface Owner {
   start?: string | undefined;
   /** Linux: the thread's id (a worker's registry is its own): a lock of a thread that ended (a worker terminated) holds nothing. */
   tid?: number | undefined;
+  /** Linux: the PID namespace the pid belongs to; in another one (a container sharing the host's name), the pid cannot be checked. */
+  ns?: string | undefined;
 }
 
 interface Process {
@@ -44,7 +48,7 @@ function thisProcess(): Process {
   const key = Symbol.for('steadysocket.file-locks');
   let found = registry[key];
   if (!found) {
-    const locks: Process = (found = registry[key] = { self: { pid: process.pid, host: hostname(), id: randomUUID(), start: procStat(process.pid)?.start, tid: threadOf() }, held: new Set() });
+    const locks: Process = (found = registry[key] = { self: { pid: process.pid, host: hostname(), id: randomUUID(), start: procStat(process.pid)?.start, tid: threadOf(), ns: readLink('/proc/self/ns/pid') }, held: new Set() });
     process.once('exit', () => {
       for (const lock of locks.held) {
         try {
@@ -79,8 +83,16 @@ function readLock(lock: string): { text: string; owner: Owner | null } | undefin
   }
 }
 
+/**
+ * Whether /proc shows this process's PID namespace, as it does unless a PID namespace was entered
+ * without mounting its own /proc (`unshare --pid` without `--mount-proc`): there /proc/<pid>
+ * would be another process, and only `kill(pid, 0)` can be trusted.
+ */
+let procIsOurs: boolean | undefined;
+
 /** A process's state and start time (clock ticks since boot) from Linux's /proc; undefined where there is none. */
 export function procStat(pid: number): { state: string; start: string } | undefined {
+  if ((procIsOurs ??= readLink('/proc/self') === String(process.pid)) === false) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (name) state ppid ...": the name may hold spaces and parentheses; starttime is field 22.
@@ -91,8 +103,17 @@ export function procStat(pid: number): { state: string; start: string } | undefi
   }
 }
 
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Linux: the id of the calling thread (`/proc/thread-self` is `<pid>/task/<tid>`); undefined elsewhere. */
 function threadOf(): number | undefined {
+  if (!procStat(process.pid)) return undefined;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     return Number.isSafeInteger(tid) ? tid : undefined;
@@ -101,9 +122,9 @@ function threadOf(): number | undefined {
   }
 }
 
-/** Whether the process a lock names may still be running (on this host: otherwise it cannot be told, and counts as gone). */
+/** Whether the process a lock names may still be running (on this host, in this PID namespace: otherwise it cannot be told, and counts as gone). */
 function running(owner: Owner, self: Owner): boolean {
-  if (owner.host !== self.host) return false;
+  if (owner.host !== self.host || (owner.ns !== undefined && self.ns !== undefined && owner.ns !== self.ns)) return false;
   const stat = procStat(owner.pid);
   // Linux: a process that ended but was not reaped yet (a zombie) holds nothing, and one with
   // another start time is a later process given the same pid (a container's process restarted as

@@ -4,7 +4,7 @@
 // crashed hands the file over at once, and so does a client's close(). Real files, real child
 // processes (test/node/fixtures/outbox-holder.ts), a real worker thread.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,7 @@ import { isSteadySocketError } from '../../src/index';
 import { eventually, freePort, tempDir, within } from './support';
 
 const holder = fileURLToPath(new URL('./fixtures/outbox-holder.ts', import.meta.url));
+const foreignProc = fileURLToPath(new URL('./fixtures/lock-foreign-proc.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Report {
@@ -168,7 +169,7 @@ describe('fileStore(): one process per outbox file', function () {
   });
 
   it('a holder that died but was never reaped (a zombie) holds nothing', async function () {
-    if (!existsSync('/proc/self/stat')) this.skip(); // Linux only: zombies are read from /proc
+    if (!procStat(process.pid)) this.skip(); // Linux, with a /proc of this PID namespace: zombies are read from it
     // The holder's parent execs into sleep, which never waits for its children.
     // (A command put in the background reads /dev/null: the pipe goes to it through fd 3.)
     const script = `exec 3<&0; "${process.execPath}" --import tsx "${holder}" "${file}" 0<&3 3<&- & exec sleep 30 3<&-`;
@@ -271,6 +272,28 @@ describe('fileStore(): one process per outbox file', function () {
     } finally {
       store.release();
     }
+  });
+
+  it('in a PID namespace whose /proc is not its own (unshare --pid without --mount-proc), a thread and a process of that namespace are still refused', async function () {
+    // There /proc/<pid> is another process: the lock must not read start times or zombies from it.
+    if (spawnSync('unshare', ['--pid', '--fork', 'true'], { stdio: 'ignore' }).status !== 0) this.skip(); // needs root (or CAP_SYS_ADMIN)
+    const child = spawn('unshare', ['--pid', '--fork', process.execPath, '--import', 'tsx', foreignProc, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    try {
+      await within(30_000, 'the namespaced child', new Promise((resolve) => child.once('exit', resolve)));
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const result = JSON.parse(out.trim().split('\n').pop() || '{}');
+    expect(result.pid, err).to.equal(1);
+    expect(result.procReadable, 'a /proc of another namespace is not read').to.equal(false);
+    expect(result.worker).to.include({ code: 'STORAGE_IN_USE' });
+    expect(result.worker.message).to.include('another thread of this process');
+    expect(result.child).to.include({ code: 'STORAGE_IN_USE' });
+    expect(result.child.message).to.include('in use by process 1');
   });
 
   it('threads released at once to take over one stale lock: exactly one owns the file, in each of 40 rounds', async function () {
