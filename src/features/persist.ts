@@ -60,8 +60,9 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * in browsers). On start, the stored messages go back into the outbox ahead of anything sent
  * since, and the first connection waits for them; after that, every change is saved. Unreadable
  * storage is reported as an `error` (`STORAGE_CORRUPT`, and the store is reset to empty;
- * `STORAGE_FAILED` or `STORAGE_IN_USE`, and this client never writes the store, whose unread contents stay for the
- * next run, and `saved()` rejects with it) and the client starts with an empty outbox. Messages
+ * `STORAGE_FAILED` or `STORAGE_IN_USE`, and this client never writes the store, whose unread
+ * contents stay for the next run, and `saved()` rejects with it) and the client starts with an
+ * empty outbox. Messages
  * are stored in wire form (after the codec) and decoded with the client's codec when restored; a
  * `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
  * constructor throws `INVALID_OPTION` when another client still uses a store of the same `key`.
@@ -327,15 +328,15 @@ export function persist(store: OutboxStore & Partial<SyncStore>, options: Persis
             host._emitError(error instanceof SteadySocketError ? error : new SteadySocketError('STORAGE_FAILED', 'Releasing the store failed.', error));
           }
         };
-        const released = options.sync ? release() : Promise.all([restored, last]).then(release);
+        const released = options.sync ? void release() : Promise.all([restored, last]).then(release);
         if (user) {
           const self = user;
-          self.last = released as Promise<void> | undefined;
+          self.last = released;
           void Promise.resolve(released).then(() => users.get(key!) === self && users.delete(key!));
         }
         // close() waits for the release too (when the store has one): once it resolves, another
         // process may have the file, also when the client closed before its load finished.
-        const waited = store.release ? (released as Promise<void> | undefined) : last;
+        const waited = store.release ? released : last;
         if (!waited) return;
         return new Promise<void>((resolve) => {
           const done = () => {

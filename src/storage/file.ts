@@ -87,8 +87,8 @@ function realTarget(path: string): string {
 /**
  * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
  * one process per file: the first read or write claims the file for this process (`<path>.lock`,
- * held until the process exits), and another process of this machine that still runs finds it
- * taken (`STORAGE_IN_USE`).
+ * held until `release()` or the process exits), and another process of this machine that still
+ * runs finds it taken (`STORAGE_IN_USE`).
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
@@ -213,17 +213,6 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
   async function write(bytes: Buffer | undefined, syncsBefore: number): Promise<void> {
     claim();
-    // Claimed again just before the commit: a process that took the file over meanwhile (its
-    // lock deleted by hand, a takeover race) keeps it, and its temporary file is not ours to remove.
-    let lost = false;
-    const commit = () => {
-      try {
-        claim();
-      } catch (error) {
-        lost = true;
-        throw error;
-      }
-    };
     try {
       if (bytes) {
         await rm(asyncTemp, { force: true });
@@ -240,7 +229,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         if (bytes) await rm(asyncTemp, { force: true });
         return;
       }
-      commit();
+      // Claimed again just before the commit: a process that took the file over meanwhile (its
+      // lock deleted by hand) keeps it, and its temporary file is not ours to remove.
+      claim();
       if (bytes) renameSync(asyncTemp, target);
       else {
         rmSync(target, { force: true });
@@ -251,7 +242,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       }
       if (durable) await syncDirectory();
     } catch (error) {
-      if (lost) throw error;
+      // Only the claim throws a SteadySocketError here: the file is another process's now.
+      if (error instanceof SteadySocketError) throw error;
       await rm(asyncTemp, { force: true }).catch(() => undefined);
       throw failed(bytes ? `Could not save the outbox to ${target}` : `Could not delete the outbox file ${target}`, error);
     }

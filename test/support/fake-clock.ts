@@ -16,7 +16,7 @@ interface Closable {
  * Registers the hooks (call it inside a `describe`). `clock` is the current test's; `track` a
  * client to be closed after the test (before the clock runs out, so nothing of it is left).
  */
-export function useFakeClock(): { readonly clock: InstalledClock; track<T extends Closable>(socket: T): T } {
+export function useFakeClock(): { readonly clock: InstalledClock; track<T extends Closable>(socket: T): T; turns(n?: number): Promise<void> } {
   const tracked: Closable[] = [];
   let clock: InstalledClock | undefined;
   beforeEach(() => {
@@ -38,6 +38,10 @@ export function useFakeClock(): { readonly clock: InstalledClock; track<T extend
     track(socket) {
       tracked.push(socket);
       return socket;
+    },
+    /** Lets promise jobs run, `n` rounds of them (the clock stays where it is). */
+    async turns(n = 5) {
+      for (let i = 0; i < n; i++) await clock!.tickAsync(0);
     },
   };
 }

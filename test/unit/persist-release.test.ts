@@ -12,9 +12,7 @@ describe('persist(): the store released once its client is done with it (store d
   const kit = useFakeClock();
   useReportedErrors();
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
-  const turns = async (n = 5) => {
-    for (let i = 0; i < n; i++) await kit.clock.tickAsync(0);
-  };
+  const turns = kit.turns;
 
   it('after close(), once the save of its drops settled; the next client on the key loads only after that', async () => {
     const held = heldStore('k');

@@ -11,10 +11,7 @@ describe('persist(): one save at a time (store double, fake clock)', () => {
   const kit = useFakeClock();
   const errors = useReportedErrors();
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
-  /** Lets promise jobs run (the clock stays where it is). */
-  const turns = async (n = 5) => {
-    for (let i = 0; i < n; i++) await kit.clock.tickAsync(0);
-  };
+  const turns = kit.turns;
 
   it('while a save runs, 100 turns of sends make no save; once it settles, one save holds them all', async () => {
     const { store, saves, running } = heldStore();

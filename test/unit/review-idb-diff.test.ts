@@ -10,6 +10,7 @@ import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clo
 import { FakeIndexedDB, FakeLocks, listing, slotContents } from '../support/fake-indexeddb';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { heldStore } from '../support/held-store';
+import { outcome } from '../support/rejection';
 
 const text = (n: number): StoredMessage => ({ data: `message ${n}`, queuedAt: 1_700_000_000_000 + n });
 const copies = (messages: StoredMessage[]) => messages.map((m) => ({ ...m }));
@@ -274,17 +275,7 @@ describe('review: persist() one save at a time, off the happy path (store double
   const kit = useFakeClock();
   const errors = useReportedErrors();
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
-  const turns = async (n = 5) => {
-    for (let i = 0; i < n; i++) await kit.clock.tickAsync(0);
-  };
-  const outcome = (p: Promise<unknown>) => {
-    const box = { v: 'pending' };
-    p.then(
-      () => (box.v = 'resolved'),
-      (e: { code: string }) => (box.v = e.code),
-    );
-    return box;
-  };
+  const turns = kit.turns;
 
   it('saved() called from the error listener of a failed save, with a follow-up pending: settles with the follow-up, not with the failure', async () => {
     const { store, saves } = heldStore();

@@ -12,6 +12,7 @@ import { decodeOutboxFile } from '../../src/storage/file-format';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { heldStore } from '../support/held-store';
+import { outcome } from '../support/rejection';
 
 describe('review 2026-12-02: ttl() ordered looks (fake transport, fake clock)', () => {
   const kit = useFakeClock();
@@ -214,9 +215,7 @@ describe('review 2026-12-02: persist() one save at a time (store double, fake cl
   const kit = useFakeClock();
   const errors = useReportedErrors();
   const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity, maxMessages: 1000 });
-  const turns = async (n = 5) => {
-    for (let i = 0; i < n; i++) await kit.clock.tickAsync(0);
-  };
+  const turns = kit.turns;
 
   // Was wrong: saveNow() calls `.then` on what `store.save(...).then(...)` returned outside its
   // try/catch. A store returning a thenable whose then() returns nothing (a promise-like that is
@@ -359,14 +358,6 @@ describe('review 2026-12-02: persist() one save at a time (store double, fake cl
   it('pinned: saved() in many states: before use, during the restore, with a save running, after a failed then a good follow-up, after close()', async () => {
     const { store, saves } = heldStore();
     const saving = persist(store);
-    const outcome = (p: Promise<unknown>) => {
-      const box = { v: 'pending' };
-      p.then(
-        () => (box.v = 'resolved'),
-        (e: { code: string }) => (box.v = e.code),
-      );
-      return box;
-    };
     const beforeUse = outcome(saving.saved());
     await turns();
     expect(beforeUse.v).to.equal('resolved');
