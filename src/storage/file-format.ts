@@ -1,20 +1,30 @@
-// The outbox file, version 1: two lines of UTF-8.
+// The outbox file, version 2: a snapshot, then the changes saved since, one line each (UTF-8).
 //
-//   {"format":"steadysocket-outbox","version":1,"count":2,"bytes":44,"sha256":"<64 hex>"}
+//   {"format":"steadysocket-outbox","version":2,"count":2,"bytes":44,"sha256":"<64 hex>"}
 //   [{"text":"hello","id":1,"queuedAt":1795000000000},{"base64":"AAH/","id":"a7"}]
+//   <64 hex> {"drop":1,"add":[{"text":"next","queuedAt":1795000000042}]}
 //
-// The first line describes the second: how many messages, how many bytes (without the final
-// newline) and their SHA-256. A file cut short, garbled or written by something else fails one of
-// these checks, so a torn write is detected instead of being read as fewer messages. Text stays
-// text; binary is base64; `id` and `queuedAt` are left out when the message has none. `queuedAt`
-// came after the first files: it is optional, so files without it still load, and a steadysocket
-// that does not know it reads a file that has it (ignoring it), with no new version.
+// The first line describes the second (the snapshot): how many messages, how many bytes (without
+// its newline) and their SHA-256. A snapshot cut short, garbled or written by something else fails
+// one of these checks, so a torn write is detected instead of being read as fewer messages. Text
+// stays text; binary is base64; `id` and `queuedAt` are left out when the message has none.
+//
+// Each line after it is a change: `drop` messages leave the front, `add` come in at the back,
+// prefixed by the SHA-256 of the rest of its line. A change is appended (and fsynced) as one
+// write at the end of what was committed, so a crash leaves at most one last line cut short or
+// garbled: that save never completed, and the line is ignored (the contents before it are what
+// load() returns). A bad line with a good one after it is not a torn write: the file is corrupt.
+//
+// Version 1 (the snapshot alone, before changes were appended) is still read. A steadysocket that
+// reads version 1 only leaves a version 2 file alone (a newer steadysocket's file).
 import { createHash } from 'node:crypto';
 import { messageProblem } from './stored-message';
 import type { StoredMessage } from './types';
 
 export const FORMAT = 'steadysocket-outbox';
-export const VERSION = 1;
+export const VERSION = 2;
+/** The versions this steadysocket reads. */
+const READS = new Set([1, 2]);
 
 interface Header {
   format: typeof FORMAT;
@@ -26,22 +36,32 @@ interface Header {
 
 type Entry = ({ text: string } | { base64: string }) & { id?: string | number; queuedAt?: number };
 
-/** The file's bytes for `messages` (already checked with checkMessages). */
+function toEntry({ data, id, queuedAt }: StoredMessage): Entry {
+  const entry: Entry = typeof data === 'string' ? { text: data } : { base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+  if (id !== undefined) entry.id = id;
+  if (queuedAt !== undefined) entry.queuedAt = queuedAt;
+  return entry;
+}
+
+/** The file's bytes for `messages` (already checked with checkMessages): a snapshot, no changes. */
 export function encodeOutboxFile(messages: readonly StoredMessage[]): Buffer {
-  const entries: Entry[] = messages.map(({ data, id, queuedAt }) => {
-    const entry: Entry =
-      typeof data === 'string' ? { text: data } : { base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
-    if (id !== undefined) entry.id = id;
-    if (queuedAt !== undefined) entry.queuedAt = queuedAt;
-    return entry;
-  });
-  const body = Buffer.from(JSON.stringify(entries), 'utf8');
-  const header: Header = { format: FORMAT, version: VERSION, count: entries.length, bytes: body.length, sha256: sha256(body) };
+  const body = Buffer.from(JSON.stringify(messages.map(toEntry)), 'utf8');
+  const header: Header = { format: FORMAT, version: VERSION, count: messages.length, bytes: body.length, sha256: sha256(body) };
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n', 'utf8'), body, Buffer.from('\n')]);
 }
 
-/** `newer`: a later steadysocket's file, not a corrupt one: it must be left as it is. */
-export type Decoded = { ok: true; messages: StoredMessage[] } | { ok: false; problem: string; newer?: boolean };
+/** The line that records a change: `drop` messages left the front, `add` came in at the back. */
+export function encodeChange(drop: number, add: readonly StoredMessage[]): Buffer {
+  const change = JSON.stringify({ drop, add: add.map(toEntry) });
+  return Buffer.from(`${sha256(Buffer.from(change, 'utf8'))} ${change}\n`, 'utf8');
+}
+
+/**
+ * `newer`: a later steadysocket's file, not a corrupt one: it must be left as it is. `committed`
+ * (version 2): the file's bytes up to the end of its last good change; what follows is a save
+ * that never completed, which the next change overwrites. Absent for a version 1 file.
+ */
+export type Decoded = { ok: true; messages: StoredMessage[]; committed?: number } | { ok: false; problem: string; newer?: boolean };
 
 /**
  * The messages in an outbox file, or what is wrong with it. Problems describe the structure only:
@@ -58,30 +78,81 @@ export function decodeOutboxFile(file: Uint8Array): Decoded {
     const newer = format === FORMAT && typeof version === 'number' && version > VERSION;
     return newer ? { ok: false, problem: headerProblem, newer } : fail(headerProblem);
   }
-  const { count, bytes: length, sha256: digest } = header as Header;
+  const { version, count, bytes: length, sha256: digest } = header as Header;
 
   const rest = bytes.subarray(newline + 1);
-  if (rest.length !== length + 1 || rest[length] !== 0x0a) return fail(`its body has ${rest.length} bytes where the header says ${length + 1}`);
+  // Version 1 is the snapshot alone; version 2 may have changes after it.
+  if (rest.length < length + 1 || rest[length] !== 0x0a || (version === 1 && rest.length !== length + 1)) {
+    return fail(`its body has ${rest.length} bytes where the header says ${length + 1}`);
+  }
   const body = rest.subarray(0, length);
   if (sha256(body) !== digest) return fail('its body does not match the SHA-256 in its header');
 
   const entries = parseJson(body);
   if (!Array.isArray(entries)) return fail('its body is not a JSON array');
   if (entries.length !== count) return fail(`its body holds ${entries.length} messages where the header says ${count}`);
+  const messages = toMessages(entries);
+  if (typeof messages === 'string') return fail(messages);
+  if (version === 1) return { ok: true, messages };
+
+  // The changes: `head` messages have left the front (one slice at the end, not one per change).
+  let head = 0;
+  let at = newline + 1 + length + 1;
+  let committed = at;
+  for (let n = 1; at < bytes.length; n++) {
+    const end = bytes.indexOf(0x0a, at);
+    const change = end < 0 ? undefined : readChange(bytes.subarray(at, end));
+    if (change === undefined) {
+      // Cut short or garbled: a save that never completed, unless a good change follows it.
+      if (end >= 0 && goodChangeAfter(bytes, end + 1)) return fail(`its change ${n} does not match its SHA-256, and changes follow it`);
+      break;
+    }
+    if (typeof change === 'string') return fail(`its change ${n} ${change}`);
+    if (change.drop > messages.length - head) return fail(`its change ${n} drops ${change.drop} messages of ${messages.length - head}`);
+    head += change.drop;
+    for (const message of change.add) messages.push(message);
+    at = committed = end + 1;
+  }
+  return { ok: true, messages: head ? messages.slice(head) : messages, committed };
+}
+
+/** A change line: its parts, what is wrong with it (its SHA-256 matched), or undefined when the SHA-256 does not match. */
+function readChange(line: Buffer): { drop: number; add: StoredMessage[] } | string | undefined {
+  if (line.length < 66 || line[64] !== 0x20) return undefined;
+  const rest = line.subarray(65);
+  if (sha256(rest) !== line.toString('latin1', 0, 64)) return undefined;
+  const change = parseJson(rest);
+  if (typeof change !== 'object' || change === null) return 'is not a JSON object';
+  const { drop, add } = change as { drop?: unknown; add?: unknown };
+  if (!Number.isSafeInteger(drop) || (drop as number) < 0) return 'has no valid drop count';
+  if (!Array.isArray(add)) return 'has no add list';
+  const messages = toMessages(add);
+  return typeof messages === 'string' ? messages : { drop: drop as number, add: messages };
+}
+
+/** Whether a complete change line whose SHA-256 matches starts at or after `at`. */
+function goodChangeAfter(bytes: Buffer, at: number): boolean {
+  for (let end = bytes.indexOf(0x0a, at); end >= 0; at = end + 1, end = bytes.indexOf(0x0a, at)) {
+    if (readChange(bytes.subarray(at, end)) !== undefined) return true;
+  }
+  return false;
+}
+
+function toMessages(entries: unknown[]): StoredMessage[] | string {
   const messages: StoredMessage[] = [];
   for (let i = 0; i < entries.length; i++) {
     const message = toMessage(entries[i]);
-    if (typeof message === 'string') return fail(`message ${i} ${message}`);
+    if (typeof message === 'string') return `message ${i} ${message}`;
     messages.push(message);
   }
-  return { ok: true, messages };
+  return messages;
 }
 
 function checkHeader(header: unknown): string | undefined {
   if (typeof header !== 'object' || header === null) return 'its first line is not a JSON object';
   const { format, version, count, bytes, sha256: digest } = header as Partial<Record<keyof Header, unknown>>;
   if (format !== FORMAT) return `its first line is not a ${FORMAT} header`;
-  if (version !== VERSION) return `it is version ${String(version).slice(0, 20)}; this steadysocket reads version ${VERSION}`;
+  if (!READS.has(version as number)) return `it is version ${String(version).slice(0, 20)}; this steadysocket reads versions 1 and ${VERSION}`;
   if (!Number.isSafeInteger(count) || (count as number) < 0) return 'its header has no valid count';
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) return 'its header has no valid byte length';
   if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return 'its header has no valid sha256';

@@ -1,19 +1,24 @@
-// A persistent outbox in one file (Node). Every write goes to a temporary file in the same
-// directory, is fsynced, and is renamed over the target; rename(2) replaces the name atomically, so
-// a crash at any point leaves the old file or the new one (the format's checksum catches the rest).
-// The directory is fsynced after the rename so the new name itself survives a power loss.
+// A persistent outbox in one file (Node). A save appends what changed since the last one (the
+// messages that left the front, those that came in at the back) as one line at the end of the
+// file, and fsyncs it; a save that changes more than that, or that would leave the file mostly
+// made of messages already sent, writes a snapshot instead: to a temporary file in the same
+// directory, fsynced and renamed over the target. rename(2) replaces the name atomically, and a
+// change cut short by a crash is ignored when the file is read (file-format.ts), so a crash at any
+// point leaves the old contents or the new ones. The directory is fsynced after a rename so the
+// new name itself survives a power loss.
 //
 // Operations run one at a time in call order. Saves waiting behind a running one collapse into the
 // newest: their contents would be replaced at once anyway, and a fast sender must not build a
-// backlog of writes. A save copies its messages when called and encodes them when its write
-// starts, so those merged away are never encoded. saveSync() is for code that cannot wait (process
-// 'exit' handlers, a send() that must be on disk before it returns); an async save requested
-// before it never overwrites it.
-import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+// backlog of writes. A save copies its messages when called (reusing its copies of those the last
+// save had, so what did not change is the same object) and encodes them when its write starts,
+// so those merged away are never encoded. saveSync() is for code that cannot wait (process 'exit'
+// handlers, a send() that must be on disk before it returns); an async save requested before it
+// never overwrites it.
+import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
-import { decodeOutboxFile, encodeOutboxFile } from './file-format';
+import { decodeOutboxFile, encodeChange, encodeOutboxFile } from './file-format';
 import { claimFile, releaseFile } from './file-lock';
 import { checkMessages, copyMessage } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
@@ -84,6 +89,48 @@ function realTarget(path: string): string {
   }
 }
 
+/** What the file holds, as this store last wrote or read it. */
+interface OnDisk {
+  /** Its messages: this store's own copies (a save's copies of unchanged messages are these objects). */
+  messages: StoredMessage[];
+  /** The bytes committed: the next change is written here (whatever follows is a save that never completed). */
+  length: number;
+  /** About the bytes its messages take (see weight()). */
+  live: number;
+  /** Nothing but a snapshot: no change appended since. */
+  snapshot: boolean;
+}
+
+/** A change to append is at least this many bytes below a snapshot's size before it is worth it (see plan()). */
+const SLACK = 64 * 1024;
+
+/** About the bytes a message takes in the file: when to write a snapshot instead of a change. */
+function weight({ data, id }: StoredMessage): number {
+  return (typeof data === 'string' ? data.length : Math.ceil(data.byteLength / 3) * 4) + (id === undefined ? 0 : String(id).length) + 40;
+}
+
+function sameMessage(own: StoredMessage, given: StoredMessage): boolean {
+  if (own.id !== given.id || own.queuedAt !== given.queuedAt) return false;
+  const a = own.data;
+  const b = given.data;
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/**
+ * Copies of `messages`, each taken from `previous` (this store's copies from the last save) when
+ * one there has the same contents: what only moved up (the front was sent) is the same object,
+ * which is how plan() finds what changed, and unchanged bytes are not copied again.
+ */
+function ownCopies(previous: readonly StoredMessage[], messages: readonly StoredMessage[]): StoredMessage[] {
+  let from = 0;
+  if (messages.length) while (from < previous.length && !sameMessage(previous[from], messages[0])) from++;
+  return messages.map((message, i) => {
+    const own = previous[from + i];
+    return own !== undefined && sameMessage(own, message) ? own : copyMessage(message);
+  });
+}
+
 /**
  * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
  * one process per file: the first read or write claims the file for this process (`<path>.lock`,
@@ -112,6 +159,68 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   // How many saveSync() calls have replaced the file: an async write requested before the latest
   // one is older than what is on disk and is dropped at its commit.
   let syncs = 0;
+  /** Undefined until the file was read or written, and after a failure, clear() or release(): the next save writes a snapshot. */
+  let disk: OnDisk | undefined;
+  /** The copies the latest save() or saveSync() made (or the load's): the next one reuses them. */
+  let latest: StoredMessage[] = [];
+  /** Changes appended whose fsync is still running. */
+  let unsynced = 0;
+
+  /**
+   * How to go from what the file holds to `next`: nothing at all, a change to append (`drop`
+   * messages from the front, the rest of `next` at the back) with what the file then holds, or
+   * undefined for a snapshot: when the file's state is unknown, `next` is not what is left of the
+   * file's messages with more behind them, `next` is empty (a snapshot of nothing leaves no sent
+   * message on the disk), the change would be as large as a snapshot, or the file would hold
+   * more than twice its messages' size (and SLACK) in messages already sent.
+   */
+  function plan(next: StoredMessage[]): { change: Buffer; after: OnDisk } | 'nothing' | undefined {
+    if (!disk) return undefined;
+    const { messages: old, length, live, snapshot } = disk;
+    if (!next.length) return old.length || !snapshot ? undefined : 'nothing';
+    const drop = old.length ? old.indexOf(next[0]) : 0;
+    const kept = old.length - drop;
+    if (drop < 0 || next.length < kept) return undefined;
+    for (let i = 0; i < kept; i++) if (next[i] !== old[drop + i]) return undefined;
+    if (!drop && kept === next.length) return 'nothing';
+    let after = live;
+    for (let i = 0; i < drop; i++) after -= weight(old[i]);
+    let added = 0;
+    for (let i = kept; i < next.length; i++) added += weight(next[i]);
+    after += added;
+    if (added >= after) return undefined;
+    const change = encodeChange(drop, next.slice(kept));
+    if (length + change.length > 2 * after + SLACK) return undefined;
+    return { change, after: { messages: next, length: length + change.length, live: after, snapshot: false } };
+  }
+
+  /**
+   * Writes `change` at the end of what the file has committed, cutting off what a save that never
+   * completed left after it; then the file holds `after`. Returns the open file for the caller to
+   * fsync and close. Synchronous from the claim on: no saveSync() runs between.
+   */
+  function append(change: Buffer, after: OnDisk): number {
+    const at = disk!.length;
+    // Known from now on only once the write is complete: a failure leaves it unknown.
+    disk = undefined;
+    const fd = openSync(target, 'r+');
+    try {
+      for (let offset = 0; offset < change.length; ) offset += writeSync(fd, change, offset, change.length - offset, at + offset);
+      if (fstatSync(fd).size > at + change.length) ftruncateSync(fd, at + change.length);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    disk = after;
+    return fd;
+  }
+
+  /** What the file holds once a snapshot of `messages` (`bytes` long) replaced it. */
+  function written(messages: StoredMessage[], bytes: number): void {
+    let live = 0;
+    for (const message of messages) live += weight(message);
+    disk = { messages, length: bytes, live, snapshot: true };
+  }
 
   /**
    * Makes sure this process owns the file (file-lock.ts) before it is read or written: another
@@ -122,6 +231,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     try {
       claimFile(target);
     } catch (error) {
+      disk = undefined;
       throw error instanceof SteadySocketError ? error : failed(`Could not claim the outbox file ${target} (its lock ${target}.lock)`, error);
     }
   }
@@ -146,7 +256,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         // Encoded only now: the saves asked for while the one before ran were merged into this one
         // (encoding each as it was asked for cost a full encoding per turn, nearly all thrown away).
         const value =
-          operation.kind === 'write' ? await write(operation.messages && encode(operation.messages), operation.syncsBefore) : operation.kind === 'load' ? await read() : releaseFile(target);
+          operation.kind === 'write' ? await write(operation.messages, operation.syncsBefore) : operation.kind === 'load' ? await read() : release();
         for (const waiter of operation.waiters) waiter.resolve(value as never);
       } catch (error) {
         for (const waiter of operation.waiters) waiter.reject(error);
@@ -192,7 +302,19 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   /** The messages in `bytes`, or STORAGE_CORRUPT after deleting the file (unless saveSync() replaced it meanwhile). */
   function decodeRead(bytes: Buffer, syncsBefore: number): StoredMessage[] {
     const decoded = decodeOutboxFile(bytes);
-    if (decoded.ok) return decoded.messages;
+    if (decoded.ok) {
+      // Kept as this store's own copies (the next save's unchanged messages are these), unless
+      // saveSync() replaced the file while it was being read; the caller gets copies of its own.
+      if (syncs === syncsBefore) {
+        latest = decoded.messages;
+        if (decoded.committed === undefined) disk = undefined; // version 1: the next save writes version 2
+        else {
+          written(latest, decoded.committed);
+          disk!.snapshot = false;
+        }
+      }
+      return decoded.messages.map(copyMessage);
+    }
     // A later steadysocket's file (after a downgrade): its messages are not ours to drop.
     if (decoded.newer) {
       throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${target} was written by a newer steadysocket (${decoded.problem}). It is left as it is, and this client saves nothing to it.`);
@@ -211,8 +333,24 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     );
   }
 
-  async function write(bytes: Buffer | undefined, syncsBefore: number): Promise<void> {
+  /** Saves `messages` (a change appended, or a snapshot: see plan()), or deletes the file (undefined). */
+  async function write(messages: StoredMessage[] | undefined, syncsBefore: number): Promise<void> {
     claim();
+    // A saveSync() since this save was asked for wrote newer contents: this one is dropped.
+    if (syncs !== syncsBefore) return;
+    if (messages) {
+      let fd: number | undefined;
+      try {
+        const next = plan(messages);
+        if (next === 'nothing') return;
+        if (next) fd = append(next.change, next.after);
+      } catch (error) {
+        // Deleted by hand since it was written: a snapshot makes it again.
+        if (errorCode(error) !== 'ENOENT') throw failed(`Could not save the outbox to ${target}`, error);
+      }
+      if (fd !== undefined) return syncAndClose(fd);
+    }
+    const bytes = messages && encode(messages);
     try {
       if (bytes) {
         await rm(asyncTemp, { force: true });
@@ -232,8 +370,11 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       // Claimed again just before the commit: a process that took the file over meanwhile (its
       // lock deleted by hand) keeps it, and its temporary file is not ours to remove.
       claim();
-      if (bytes) renameSync(asyncTemp, target);
-      else {
+      if (bytes) {
+        renameSync(asyncTemp, target);
+        written(messages!, bytes.length);
+      } else {
+        disk = undefined;
         rmSync(target, { force: true });
         // The temporary files of saves a crash cut short hold messages too. Removed here, in the
         // queue: removed after it, they were the files of the saves asked for since, mid-write.
@@ -242,11 +383,32 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       }
       if (durable) await syncDirectory();
     } catch (error) {
+      disk = undefined;
       // Only the claim throws a SteadySocketError here: the file is another process's now.
       if (error instanceof SteadySocketError) throw error;
       await rm(asyncTemp, { force: true }).catch(() => undefined);
       throw failed(bytes ? `Could not save the outbox to ${target}` : `Could not delete the outbox file ${target}`, error);
     }
+  }
+
+  /** The change just appended made durable (unless fsync is off); the file closed either way. */
+  async function syncAndClose(fd: number): Promise<void> {
+    unsynced++;
+    try {
+      if (durable) await new Promise<void>((done, reject) => fsync(fd, (error) => (error ? reject(error) : done())));
+    } catch (error) {
+      disk = undefined;
+      throw failed(`Could not save the outbox to ${target}`, error);
+    } finally {
+      unsynced--;
+      closeSync(fd);
+    }
+  }
+
+  /** Lets go of the file: what it holds is unknown from now on (another process may write it). */
+  function release(): void {
+    disk = undefined;
+    releaseFile(target);
   }
 
   async function syncDirectory(): Promise<void> {
@@ -290,7 +452,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       try {
         checkMessages(messages);
         // Copied now: the caller may change its array, messages or buffers once save() returns.
-        copy = messages.map(copyMessage);
+        copy = latest = ownCopies(latest, messages);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -299,30 +461,49 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
 
     saveSync(messages) {
       checkMessages(messages);
-      const bytes = encode(messages);
+      const copy = (latest = ownCopies(latest, messages));
       claim();
       let fd: number | undefined;
       try {
-        rmSync(syncTemp, { force: true });
-        fd = openSync(syncTemp, 'w', mode);
-        for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
-        if (durable) fsyncSync(fd);
-        closeSync(fd);
-        fd = undefined;
-        claim();
-        renameSync(syncTemp, target);
+        const next = plan(copy);
+        if (next === 'nothing') {
+          // On the disk already, unless a save's change still waits for its fsync.
+          if (durable && unsynced) {
+            fd = openSync(target, 'r');
+            fsyncSync(fd);
+          }
+        } else if (next) {
+          fd = append(next.change, next.after);
+          if (durable) fsyncSync(fd);
+        } else {
+          const bytes = encodeOutboxFile(copy);
+          rmSync(syncTemp, { force: true });
+          fd = openSync(syncTemp, 'w', mode);
+          for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+          if (durable) fsyncSync(fd);
+          closeSync(fd);
+          fd = undefined;
+          claim();
+          renameSync(syncTemp, target);
+          written(copy, bytes.length);
+          if (durable) syncDirectorySync();
+        }
+        // Newer than what the async saves asked for before it: they are dropped.
         syncs++;
-        if (durable) syncDirectorySync();
+        const done = fd;
+        fd = undefined;
+        if (done !== undefined) closeSync(done);
       } catch (error) {
-        // Another process took the file over: its temporary file is not ours to remove.
-        if (error instanceof SteadySocketError) throw error;
+        disk = undefined;
         // Tidying up must not hide the first error (nor throw one of its own, untyped).
         try {
           if (fd !== undefined) closeSync(fd);
-          rmSync(syncTemp, { force: true });
+          // Another process took the file over: its temporary file is not ours to remove.
+          if (!(error instanceof SteadySocketError)) rmSync(syncTemp, { force: true });
         } catch {
           // Left behind: the next save or clear() removes it.
         }
+        if (error instanceof SteadySocketError) throw error;
         throw failed(`Could not save the outbox to ${target}`, error);
       }
     },
@@ -334,7 +515,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     release() {
       // After the operations asked for before it; at once when none is.
       if (running) void enqueue<void>({ kind: 'release', waiters: [] });
-      else releaseFile(target);
+      else release();
     },
   };
 }

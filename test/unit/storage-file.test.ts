@@ -164,7 +164,7 @@ describe('storage: fileStore', () => {
       expect(end).to.equal('');
       expect(JSON.parse(body)).to.deep.equal([{ text: 'hi', id: 7, queuedAt: 1_795_000_000_000 }, { base64: 'AAH/' }]);
       const parsed = JSON.parse(header);
-      expect(parsed).to.include({ format: 'steadysocket-outbox', version: 1, count: 2, bytes: Buffer.byteLength(body) });
+      expect(parsed).to.include({ format: 'steadysocket-outbox', version: 2, count: 2, bytes: Buffer.byteLength(body) });
       expect(parsed.sha256).to.match(/^[0-9a-f]{64}$/);
     });
 
@@ -206,10 +206,10 @@ describe('storage: fileStore', () => {
     });
 
     it('refuses another version, with a reason that says so', () => {
-      const text = encodeOutboxFile([]).toString('utf8').replace('"version":1', '"version":2');
+      const text = encodeOutboxFile([]).toString('utf8').replace('"version":2', '"version":3');
       const decoded = decodeOutboxFile(Buffer.from(text));
       expect(decoded.ok).to.equal(false);
-      expect(!decoded.ok && decoded.problem).to.match(/version 2/);
+      expect(!decoded.ok && decoded.problem).to.match(/version 3/);
     });
   });
 
@@ -249,12 +249,12 @@ describe('storage: fileStore', () => {
 
     it('leaves a newer version\'s file as it is: STORAGE_FAILED, nothing deleted, and persist() never writes it', async () => {
       // A downgrade: the file a later steadysocket wrote is not corrupt, and its messages are not ours to drop.
-      const text = encodeOutboxFile(snapshot(2)).toString('utf8').replace('"version":1', '"version":2');
+      const text = encodeOutboxFile(snapshot(2)).toString('utf8').replace('"version":2', '"version":3');
       writeFileSync(file, text);
       const store = fileStore(file);
       const error = await rejection(store.load());
       expectCode(error, 'STORAGE_FAILED');
-      expect(error.message).to.match(/newer steadysocket \(it is version 2/);
+      expect(error.message).to.match(/newer steadysocket \(it is version 3/);
       expect(readFileSync(file, 'utf8'), 'the file is untouched').to.equal(text);
       const outbox = persist(store);
       const client = new SteadySocket('ws://127.0.0.1:9/', { WebSocket: FakeWebSocket as never, use: [outbox] });
