@@ -104,9 +104,12 @@ interface OnDisk {
 /** A change to append is at least this many bytes below a snapshot's size before it is worth it (see plan()). */
 const SLACK = 64 * 1024;
 
-/** About the bytes a message takes in the file: when to write a snapshot instead of a change. */
+/**
+ * About the bytes a message takes in the file (its text's UTF-8 bytes or its base64, and the rest
+ * of its entry; JSON escapes not counted): when to write a snapshot instead of a change.
+ */
 function weight({ data, id }: StoredMessage): number {
-  return (typeof data === 'string' ? data.length : Math.ceil(data.byteLength / 3) * 4) + (id === undefined ? 0 : String(id).length) + 40;
+  return (typeof data === 'string' ? Buffer.byteLength(data) : Math.ceil(data.byteLength / 3) * 4) + (id === undefined ? 0 : String(id).length) + 40;
 }
 
 function sameMessage(own: StoredMessage, given: StoredMessage): boolean {
@@ -125,10 +128,12 @@ function sameMessage(own: StoredMessage, given: StoredMessage): boolean {
 function ownCopies(previous: readonly StoredMessage[], messages: readonly StoredMessage[]): StoredMessage[] {
   let from = 0;
   if (messages.length) while (from < previous.length && !sameMessage(previous[from], messages[0])) from++;
-  return messages.map((message, i) => {
+  const copies = new Array<StoredMessage>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
     const own = previous[from + i];
-    return own !== undefined && sameMessage(own, message) ? own : copyMessage(message);
-  });
+    copies[i] = own !== undefined && sameMessage(own, messages[i]) ? own : copyMessage(messages[i]);
+  }
+  return copies;
 }
 
 /**

@@ -184,6 +184,19 @@ describe('storage: fileStore appends changes (format version 2)', () => {
     store.release();
   });
 
+  it('appends for text that is not ASCII as for ASCII (sizes are counted in UTF-8 bytes)', async () => {
+    // 100 messages of 2,000 CJK characters: 600 KB in the file, 200,000 characters.
+    const cjk = (n: number): StoredMessage => ({ data: `${n} ${'消息'.repeat(1000)}`, queuedAt: n });
+    const store = fileStore(file, { fsync: false });
+    await store.save(range(0, 100, cjk));
+    const inode = statSync(file).ino;
+    for (let k = 1; k <= 10; k++) await store.save(range(k, k + 100, cjk));
+    expect(statSync(file).ino, 'appended to, not replaced').to.equal(inode);
+    expect(lines(file)).to.have.length(3 + 10);
+    expect(await store.load()).to.deep.equal(range(10, 110, cjk));
+    store.release();
+  });
+
   it('loads a version 1 file, then writes version 2 and appends to it', async () => {
     const body = JSON.stringify([{ text: 'a', queuedAt: 1 }, { text: 'b', queuedAt: 2 }]);
     const header = { format: 'steadysocket-outbox', version: 1, count: 2, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
