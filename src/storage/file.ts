@@ -140,7 +140,8 @@ function ownCopies(previous: readonly StoredMessage[], messages: readonly Stored
  * A persistent outbox in the file at `path` (its directory must exist). One store per file, and
  * one process per file: the first read or write claims the file for this process (`<path>.lock`,
  * held until `release()` or the process exits), and another process of this machine that still
- * runs finds it taken (`STORAGE_IN_USE`).
+ * runs finds it taken (`STORAGE_IN_USE`). A save appends what changed (messages gone from the
+ * front, new ones at the back) or, when that is not all that changed, writes a new snapshot.
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   // Checked here, not at the first save: a wrong path or mode would otherwise fail every save
