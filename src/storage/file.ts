@@ -321,6 +321,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       }
       return decoded.messages.map(copyMessage);
     }
+    disk = undefined;
     // A later steadysocket's file (after a downgrade): its messages are not ours to drop.
     if (decoded.newer) {
       throw new SteadySocketError('STORAGE_FAILED', `The outbox file ${target} was written by a newer steadysocket (${decoded.problem}). It is left as it is, and this client saves nothing to it.`);
@@ -471,7 +472,16 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       claim();
       let fd: number | undefined;
       try {
-        const next = plan(copy);
+        let next = plan(copy);
+        if (next && next !== 'nothing') {
+          try {
+            fd = append(next.change, next.after);
+          } catch (error) {
+            // Deleted by hand since it was written: a snapshot makes it again.
+            if (errorCode(error) !== 'ENOENT') throw error;
+            next = undefined;
+          }
+        }
         if (next === 'nothing') {
           // On the disk already, unless a save's change still waits for its fsync.
           if (durable && unsynced) {
@@ -479,8 +489,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
             fsyncSync(fd);
           }
         } else if (next) {
-          fd = append(next.change, next.after);
-          if (durable) fsyncSync(fd);
+          if (durable) fsyncSync(fd!);
         } else {
           const bytes = encodeOutboxFile(copy);
           rmSync(syncTemp, { force: true });

@@ -81,6 +81,19 @@ describe('storage: fileStore appends changes (format version 2)', () => {
     store.release();
   });
 
+  it('writes a snapshot when the file was deleted by hand since the last save (save() and saveSync())', async () => {
+    const store = fileStore(file);
+    await store.save(range(0, 5));
+    rmSync(file);
+    await store.save(range(1, 6));
+    expect(await store.load()).to.deep.equal(range(1, 6));
+    rmSync(file);
+    store.saveSync(range(2, 7));
+    expect(lines(file), 'a snapshot').to.have.length(3);
+    expect(store.loadSync()).to.deep.equal(range(2, 7));
+    store.release();
+  });
+
   it('loads the contents before a last change cut short at any byte, and the next save writes over what was cut short', async () => {
     const store = fileStore(file);
     await store.save(range(0, 5));
