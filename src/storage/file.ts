@@ -14,7 +14,7 @@
 // so those merged away are never encoded. saveSync() is for code that cannot wait (process 'exit'
 // handlers, a send() that must be on disk before it returns); an async save requested before it
 // never overwrites it.
-import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
@@ -99,6 +99,39 @@ interface OnDisk {
   live: number;
   /** Nothing but a snapshot: no change appended since. */
   snapshot: boolean;
+  /**
+   * The file as this store last saw it: after its own write, or before its read. Another writer
+   * (another store object, someone replacing or cutting the file) changes one of these, and the
+   * next save then writes a snapshot instead of a change at a place that no longer holds it.
+   */
+  seen: Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs'>;
+  /** This store fsynced what the file holds (read contents may be in the page cache only: a writer that crashed). */
+  synced: boolean;
+}
+
+/** What the file holds after a change, as plan() finds it. */
+type Changed = Pick<OnDisk, 'messages' | 'length' | 'live'>;
+
+/** A change written, its fsync to come: its file and where it begins. */
+interface Appended {
+  fd: number;
+  at: number;
+}
+
+function sameFile(a: OnDisk['seen'], b: OnDisk['seen']): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((done, reject) => fsync(fd, (error) => (error ? reject(error) : done())));
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Written and fsynced (or given up) already: nothing depends on the close.
+  }
 }
 
 /** A change to append is at least this many bytes below a snapshot's size before it is worth it (see plan()). */
@@ -180,7 +213,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
    * message on the disk), the change would be as large as a snapshot, or the file would hold
    * more than twice its messages' size (and SLACK) in messages already sent.
    */
-  function plan(next: StoredMessage[]): { change: Buffer; after: OnDisk } | 'nothing' | undefined {
+  function plan(next: StoredMessage[]): { change: Buffer; after: Changed } | 'nothing' | undefined {
     if (!disk) return undefined;
     const { messages: old, length, live, snapshot } = disk;
     if (!next.length) return old.length || !snapshot ? undefined : 'nothing';
@@ -197,35 +230,105 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     if (added >= after) return undefined;
     const change = encodeChange(drop, next.slice(kept));
     if (length + change.length > 2 * after + SLACK) return undefined;
-    return { change, after: { messages: next, length: length + change.length, live: after, snapshot: false } };
+    return { change, after: { messages: next, length: length + change.length, live: after } };
   }
 
   /**
    * Writes `change` at the end of what the file has committed, cutting off what a save that never
    * completed left after it; then the file holds `after`. Returns the open file for the caller to
-   * fsync and close. Synchronous from the claim on: no saveSync() runs between.
+   * fsync, or undefined when a snapshot must be written instead: the file cannot be opened for
+   * writing (deleted, made read-only: a rename needs no write permission on it) or is not the
+   * one this store last saw. A write that fails is undone (the file holds what it held) and throws.
    */
-  function append(change: Buffer, after: OnDisk): number {
-    const at = disk!.length;
+  function append(change: Buffer, after: Changed): Appended | undefined {
+    const { length: at, seen } = disk!;
     // Known from now on only once the write is complete: a failure leaves it unknown.
     disk = undefined;
-    const fd = openSync(target, 'r+');
+    let fd: number;
     try {
+      fd = openSync(target, 'r+');
+    } catch {
+      return undefined;
+    }
+    try {
+      if (!sameFile(fstatSync(fd, { bigint: true }), seen)) {
+        closeQuietly(fd);
+        return undefined;
+      }
       for (let offset = 0; offset < change.length; ) offset += writeSync(fd, change, offset, change.length - offset, at + offset);
-      if (fstatSync(fd).size > at + change.length) ftruncateSync(fd, at + change.length);
+      if (seen.size > BigInt(at + change.length)) ftruncateSync(fd, at + change.length);
+      disk = { ...after, snapshot: false, seen: fstatSync(fd, { bigint: true }), synced: false };
     } catch (error) {
-      closeSync(fd);
+      undo({ fd, at });
       throw error;
     }
-    disk = after;
-    return fd;
+    return { fd, at };
   }
 
-  /** What the file holds once a snapshot of `messages` (`bytes` long) replaced it. */
-  function written(messages: StoredMessage[], bytes: number): void {
+  /** A change whose write or fsync failed is cut off again, so the file holds what it held (as far as the disk lets it); its file closed. */
+  function undo({ fd, at }: Appended): void {
+    disk = undefined;
+    try {
+      ftruncateSync(fd, at);
+      fsyncSync(fd);
+    } catch {
+      // What is left is a change cut short or whole; the next save writes a snapshot either way.
+    }
+    closeQuietly(fd);
+  }
+
+  /** append(), fsynced before it returns (saveSync()); false: write a snapshot instead. */
+  function appendSync(change: Buffer, after: Changed): boolean {
+    const appended = append(change, after);
+    if (!appended) return false;
+    const state = disk!;
+    try {
+      if (durable) fsyncSync(appended.fd);
+    } catch (error) {
+      undo(appended);
+      throw error;
+    }
+    state.synced = true;
+    closeQuietly(appended.fd);
+    return true;
+  }
+
+  /** append(), resolved once fsynced; false: write a snapshot instead. */
+  async function appendAsync(change: Buffer, after: Changed): Promise<boolean> {
+    const appended = append(change, after);
+    if (!appended) return false;
+    const state = disk!;
+    unsynced++;
+    try {
+      if (durable) await fsyncAsync(appended.fd);
+    } catch (error) {
+      // Undone unless a saveSync() appended after it meanwhile: what that wrote is newer.
+      if (disk === state) undo(appended);
+      else closeQuietly(appended.fd);
+      throw error;
+    } finally {
+      unsynced--;
+    }
+    state.synced = true;
+    closeQuietly(appended.fd);
+    return true;
+  }
+
+  /** What the file holds once a snapshot of `messages` (`bytes` long) replaced it; synced once its directory is. */
+  function written(messages: StoredMessage[], bytes: number, seen: OnDisk['seen']): OnDisk {
     let live = 0;
     for (const message of messages) live += weight(message);
-    disk = { messages, length: bytes, live, snapshot: true };
+    return (disk = { messages, length: bytes, live, snapshot: true, seen, synced: false });
+  }
+
+  /** Fsyncs the file as it is: what this store read from it, or a change whose own fsync still runs, is made durable. */
+  function syncFileSync(): void {
+    const fd = openSync(target, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeQuietly(fd);
+    }
   }
 
   /**
@@ -280,33 +383,39 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     }
   }
 
+  // The file is looked at before it is read: a change made between the two makes the next save a
+  // snapshot (what was seen is not what it holds then), never a change appended to what was not read.
   async function read(): Promise<StoredMessage[]> {
     const syncsBefore = syncs;
     claim();
     let bytes: Buffer;
+    let seen: BigIntStats;
     try {
+      seen = statSync(target, { bigint: true });
       bytes = await readFile(target);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
+      if (errorCode(error) === 'ENOENT') return (disk = undefined), [];
       throw failed(`Could not read the outbox file ${target}`, error);
     }
-    return decodeRead(bytes, syncsBefore);
+    return decodeRead(bytes, syncsBefore, seen);
   }
 
   function readSync(): StoredMessage[] {
     claim();
     let bytes: Buffer;
+    let seen: BigIntStats;
     try {
+      seen = statSync(target, { bigint: true });
       bytes = readFileSync(target);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
+      if (errorCode(error) === 'ENOENT') return (disk = undefined), [];
       throw failed(`Could not read the outbox file ${target}`, error);
     }
-    return decodeRead(bytes, syncs);
+    return decodeRead(bytes, syncs, seen);
   }
 
   /** The messages in `bytes`, or STORAGE_CORRUPT after deleting the file (unless saveSync() replaced it meanwhile). */
-  function decodeRead(bytes: Buffer, syncsBefore: number): StoredMessage[] {
+  function decodeRead(bytes: Buffer, syncsBefore: number, seen: BigIntStats): StoredMessage[] {
     const decoded = decodeOutboxFile(bytes);
     if (decoded.ok) {
       // Kept as this store's own copies (the next save's unchanged messages are these), unless
@@ -314,10 +423,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       if (syncs === syncsBefore) {
         latest = decoded.messages;
         if (decoded.committed === undefined) disk = undefined; // version 1: the next save writes version 2
-        else {
-          written(latest, decoded.committed);
-          disk!.snapshot = false;
-        }
+        else written(latest, decoded.committed, seen).snapshot = false;
       }
       return decoded.messages.map(copyMessage);
     }
@@ -346,16 +452,27 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     // A saveSync() since this save was asked for wrote newer contents: this one is dropped.
     if (syncs !== syncsBefore) return;
     if (messages) {
-      let fd: number | undefined;
       try {
         const next = plan(messages);
-        if (next === 'nothing') return;
-        if (next) fd = append(next.change, next.after);
+        if (next === 'nothing') {
+          // What this store read is made durable before a save of the same contents resolves.
+          const state = disk!;
+          if (durable && !state.synced) {
+            const fd = openSync(target, 'r');
+            try {
+              await fsyncAsync(fd);
+            } finally {
+              closeQuietly(fd);
+            }
+            state.synced = true;
+          }
+          return;
+        }
+        if (next && (await appendAsync(next.change, next.after))) return;
       } catch (error) {
-        // Deleted by hand since it was written: a snapshot makes it again.
-        if (errorCode(error) !== 'ENOENT') throw failed(`Could not save the outbox to ${target}`, error);
+        disk = undefined;
+        throw failed(`Could not save the outbox to ${target}`, error);
       }
-      if (fd !== undefined) return syncAndClose(fd);
     }
     const bytes = messages && encode(messages);
     try {
@@ -377,9 +494,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       // Claimed again just before the commit: a process that took the file over meanwhile (its
       // lock deleted by hand) keeps it, and its temporary file is not ours to remove.
       claim();
+      let state: OnDisk | undefined;
       if (bytes) {
         renameSync(asyncTemp, target);
-        written(messages!, bytes.length);
+        state = written(messages!, bytes.length, statSync(target, { bigint: true }));
       } else {
         disk = undefined;
         rmSync(target, { force: true });
@@ -389,26 +507,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
         rmSync(asyncTemp, { force: true });
       }
       if (durable) await syncDirectory();
+      if (state) state.synced = true;
     } catch (error) {
       disk = undefined;
       // Only the claim throws a SteadySocketError here: the file is another process's now.
       if (error instanceof SteadySocketError) throw error;
       await rm(asyncTemp, { force: true }).catch(() => undefined);
       throw failed(bytes ? `Could not save the outbox to ${target}` : `Could not delete the outbox file ${target}`, error);
-    }
-  }
-
-  /** The change just appended made durable (unless fsync is off); the file closed either way. */
-  async function syncAndClose(fd: number): Promise<void> {
-    unsynced++;
-    try {
-      if (durable) await new Promise<void>((done, reject) => fsync(fd, (error) => (error ? reject(error) : done())));
-    } catch (error) {
-      disk = undefined;
-      throw failed(`Could not save the outbox to ${target}`, error);
-    } finally {
-      unsynced--;
-      closeSync(fd);
     }
   }
 
@@ -472,25 +577,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       claim();
       let fd: number | undefined;
       try {
-        let next = plan(copy);
-        if (next && next !== 'nothing') {
-          try {
-            fd = append(next.change, next.after);
-          } catch (error) {
-            // Deleted by hand since it was written: a snapshot makes it again.
-            if (errorCode(error) !== 'ENOENT') throw error;
-            next = undefined;
-          }
-        }
+        const next = plan(copy);
         if (next === 'nothing') {
-          // On the disk already, unless a save's change still waits for its fsync.
-          if (durable && unsynced) {
-            fd = openSync(target, 'r');
-            fsyncSync(fd);
-          }
-        } else if (next) {
-          if (durable) fsyncSync(fd!);
-        } else {
+          // On the disk already, unless this store read it (not wrote it), or a save's change still waits for its fsync.
+          const state = disk!;
+          if (durable && (!state.synced || unsynced)) syncFileSync();
+          state.synced = true;
+        } else if (!next || !appendSync(next.change, next.after)) {
           const bytes = encodeOutboxFile(copy);
           rmSync(syncTemp, { force: true });
           fd = openSync(syncTemp, 'w', mode);
@@ -500,14 +593,12 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
           fd = undefined;
           claim();
           renameSync(syncTemp, target);
-          written(copy, bytes.length);
+          const state = written(copy, bytes.length, statSync(target, { bigint: true }));
           if (durable) syncDirectorySync();
+          state.synced = true;
         }
         // Newer than what the async saves asked for before it: they are dropped.
         syncs++;
-        const done = fd;
-        fd = undefined;
-        if (done !== undefined) closeSync(done);
       } catch (error) {
         disk = undefined;
         // Tidying up must not hide the first error (nor throw one of its own, untyped).
