@@ -116,6 +116,21 @@ export function decodeOutboxFile(file: Uint8Array): Decoded {
   return { ok: true, messages: head ? messages.slice(head) : messages, committed };
 }
 
+/**
+ * The bytes of a version 2 file (its first `committed` bytes good, as decoded or written) that
+ * name the SHA-256 of what it has committed: the header line when it holds a snapshot alone, else
+ * the SHA-256 that begins its last change line. A copy, with where it is: a store compares them
+ * with the file before it appends, to be sure the file is still the one it last wrote or read.
+ */
+export function fingerprint(file: Uint8Array, committed: number): { at: number; bytes: Buffer } {
+  const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const newline = bytes.indexOf(0x0a);
+  const last = bytes.lastIndexOf(0x0a, committed - 2) + 1;
+  // The snapshot's body line, or the header itself: no change after the snapshot.
+  if (last <= newline + 1) return { at: 0, bytes: Buffer.from(bytes.subarray(0, newline + 1)) };
+  return { at: last, bytes: Buffer.from(bytes.subarray(last, last + 64)) };
+}
+
 /** A change line: its parts, what is wrong with it (its SHA-256 matched), or undefined when the SHA-256 does not match. */
 function readChange(line: Buffer): { drop: number; add: StoredMessage[] } | string | undefined {
   if (line.length < 66 || line[64] !== 0x20) return undefined;

@@ -14,11 +14,12 @@
 // so those merged away are never encoded. saveSync() is for code that cannot wait (process 'exit'
 // handlers, a send() that must be on disk before it returns); an async save requested before it
 // never overwrites it.
-import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync as readAt, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SteadySocketError } from '../errors';
-import { decodeOutboxFile, encodeChange, encodeOutboxFile } from './file-format';
+import { liveWeight, ownCopies, planSave, sameFile, type Changed, type OnDisk, type Seen } from './file-changes';
+import { decodeOutboxFile, encodeOutboxFile, fingerprint } from './file-format';
 import { claimFile, releaseFile } from './file-lock';
 import { checkMessages, copyMessage } from './stored-message';
 import type { OutboxStore, StoredMessage } from './types';
@@ -89,37 +90,10 @@ function realTarget(path: string): string {
   }
 }
 
-/** What the file holds, as this store last wrote or read it. */
-interface OnDisk {
-  /** Its messages: this store's own copies (a save's copies of unchanged messages are these objects). */
-  messages: StoredMessage[];
-  /** The bytes committed: the next change is written here (whatever follows is a save that never completed). */
-  length: number;
-  /** About the bytes its messages take (see weight()). */
-  live: number;
-  /** Nothing but a snapshot: no change appended since. */
-  snapshot: boolean;
-  /**
-   * The file as this store last saw it: after its own write, or before its read. Another writer
-   * (another store object, someone replacing or cutting the file) changes one of these, and the
-   * next save then writes a snapshot instead of a change at a place that no longer holds it.
-   */
-  seen: Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs'>;
-  /** This store fsynced what the file holds (read contents may be in the page cache only: a writer that crashed). */
-  synced: boolean;
-}
-
-/** What the file holds after a change, as plan() finds it. */
-type Changed = Pick<OnDisk, 'messages' | 'length' | 'live'>;
-
 /** A change written, its fsync to come: its file and where it begins. */
 interface Appended {
   fd: number;
   at: number;
-}
-
-function sameFile(a: OnDisk['seen'], b: OnDisk['seen']): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
 function fsyncAsync(fd: number): Promise<void> {
@@ -132,41 +106,6 @@ function closeQuietly(fd: number): void {
   } catch {
     // Written and fsynced (or given up) already: nothing depends on the close.
   }
-}
-
-/** A change to append is at least this many bytes below a snapshot's size before it is worth it (see plan()). */
-const SLACK = 64 * 1024;
-
-/**
- * About the bytes a message takes in the file (its text's UTF-8 bytes or its base64, and the rest
- * of its entry; JSON escapes not counted): when to write a snapshot instead of a change.
- */
-function weight({ data, id }: StoredMessage): number {
-  return (typeof data === 'string' ? Buffer.byteLength(data) : Math.ceil(data.byteLength / 3) * 4) + (id === undefined ? 0 : String(id).length) + 40;
-}
-
-function sameMessage(own: StoredMessage, given: StoredMessage): boolean {
-  if (own.id !== given.id || own.queuedAt !== given.queuedAt) return false;
-  const a = own.data;
-  const b = given.data;
-  if (typeof a === 'string' || typeof b === 'string') return a === b;
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-/**
- * Copies of `messages`, each taken from `previous` (this store's copies from the last save) when
- * one there has the same contents: what only moved up (the front was sent) is the same object,
- * which is how plan() finds what changed, and unchanged bytes are not copied again.
- */
-function ownCopies(previous: readonly StoredMessage[], messages: readonly StoredMessage[]): StoredMessage[] {
-  let from = 0;
-  if (messages.length) while (from < previous.length && !sameMessage(previous[from], messages[0])) from++;
-  const copies = new Array<StoredMessage>(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const own = previous[from + i];
-    copies[i] = own !== undefined && sameMessage(own, messages[i]) ? own : copyMessage(messages[i]);
-  }
-  return copies;
 }
 
 /**
@@ -206,34 +145,6 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   let unsynced = 0;
 
   /**
-   * How to go from what the file holds to `next`: nothing at all, a change to append (`drop`
-   * messages from the front, the rest of `next` at the back) with what the file then holds, or
-   * undefined for a snapshot: when the file's state is unknown, `next` is not what is left of the
-   * file's messages with more behind them, `next` is empty (a snapshot of nothing leaves no sent
-   * message on the disk), the change would be as large as a snapshot, or the file would hold
-   * more than twice its messages' size (and SLACK) in messages already sent.
-   */
-  function plan(next: StoredMessage[]): { change: Buffer; after: Changed } | 'nothing' | undefined {
-    if (!disk) return undefined;
-    const { messages: old, length, live, snapshot } = disk;
-    if (!next.length) return old.length || !snapshot ? undefined : 'nothing';
-    const drop = old.length ? old.indexOf(next[0]) : 0;
-    const kept = old.length - drop;
-    if (drop < 0 || next.length < kept) return undefined;
-    for (let i = 0; i < kept; i++) if (next[i] !== old[drop + i]) return undefined;
-    if (!drop && kept === next.length) return 'nothing';
-    let after = live;
-    for (let i = 0; i < drop; i++) after -= weight(old[i]);
-    let added = 0;
-    for (let i = kept; i < next.length; i++) added += weight(next[i]);
-    after += added;
-    if (added >= after) return undefined;
-    const change = encodeChange(drop, next.slice(kept));
-    if (length + change.length > 2 * after + SLACK) return undefined;
-    return { change, after: { messages: next, length: length + change.length, live: after } };
-  }
-
-  /**
    * Writes `change` at the end of what the file has committed, cutting off what a save that never
    * completed left after it; then the file holds `after`. Returns the open file for the caller to
    * fsync, or undefined when a snapshot must be written instead: the file cannot be opened for
@@ -241,7 +152,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
    * one this store last saw. A write that fails is undone (the file holds what it held) and throws.
    */
   function append(change: Buffer, after: Changed): Appended | undefined {
-    const { length: at, seen } = disk!;
+    const state = disk!;
+    const { length: at, seen } = state;
     // Known from now on only once the write is complete: a failure leaves it unknown.
     disk = undefined;
     let fd: number;
@@ -251,7 +163,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       return undefined;
     }
     try {
-      if (!sameFile(fstatSync(fd, { bigint: true }), seen)) {
+      if (!stillOurs(fd, state)) {
         closeQuietly(fd);
         return undefined;
       }
@@ -263,6 +175,41 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       throw error;
     }
     return { fd, at };
+  }
+
+  /**
+   * Whether the open file `fd` is the one `state` describes: what fstat says of it is what the
+   * store last saw, and it holds the fingerprint of its committed bytes where they end (timestamps
+   * may be as coarse as a clock tick, so another writer's change of the same size could pass
+   * the first check alone).
+   */
+  function stillOurs(fd: number, { seen, tail }: OnDisk): boolean {
+    if (!sameFile(fstatSync(fd, { bigint: true }), seen)) return false;
+    const found = Buffer.alloc(tail.bytes.length);
+    return readAt(fd, found, 0, found.length, tail.at) === found.length && found.equals(tail.bytes);
+  }
+
+  /**
+   * The file opened for reading when it is still the one this store last saw, for a save with
+   * nothing to write; undefined (and what the store knew forgotten) when it is not, or is gone:
+   * that save writes a snapshot.
+   */
+  function openUnchanged(): number | undefined {
+    let fd: number;
+    try {
+      fd = openSync(target, 'r');
+    } catch {
+      disk = undefined;
+      return undefined;
+    }
+    try {
+      if (stillOurs(fd, disk!)) return fd;
+    } catch {
+      // Unreadable as it is: a snapshot replaces it.
+    }
+    closeQuietly(fd);
+    disk = undefined;
+    return undefined;
   }
 
   /** A change whose write or fsync failed is cut off again, so the file holds what it held (as far as the disk lets it); its file closed. */
@@ -298,12 +245,15 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     const appended = append(change, after);
     if (!appended) return false;
     const state = disk!;
+    const syncsBefore = syncs;
     unsynced++;
     try {
       if (durable) await fsyncAsync(appended.fd);
     } catch (error) {
-      // Undone unless a saveSync() appended after it meanwhile: what that wrote is newer.
-      if (disk === state) undo(appended);
+      // Cut off again, unless a saveSync() completed meanwhile: it found this change with nothing
+      // more to write (and returned relying on it), appended after it or replaced the file, and
+      // what it saved stands. A load or a failed saveSync() since does not keep it.
+      if (syncs === syncsBefore) undo(appended);
       else closeQuietly(appended.fd);
       throw error;
     } finally {
@@ -314,21 +264,12 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     return true;
   }
 
-  /** What the file holds once a snapshot of `messages` (`bytes` long) replaced it; synced once its directory is. */
-  function written(messages: StoredMessage[], bytes: number, seen: OnDisk['seen']): OnDisk {
-    let live = 0;
-    for (const message of messages) live += weight(message);
-    return (disk = { messages, length: bytes, live, snapshot: true, seen, synced: false });
-  }
-
-  /** Fsyncs the file as it is: what this store read from it, or a change whose own fsync still runs, is made durable. */
-  function syncFileSync(): void {
-    const fd = openSync(target, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeQuietly(fd);
-    }
+  /**
+   * What the file holds once it was read, or a snapshot of `messages` replaced it: its first
+   * `length` bytes of `bytes` committed, `seen` as it was then. Synced once its directory is.
+   */
+  function written(messages: StoredMessage[], bytes: Buffer, length: number, seen: Seen): OnDisk {
+    return (disk = { messages, length, live: liveWeight(messages), snapshot: true, seen, tail: fingerprint(bytes, length), synced: false });
   }
 
   /**
@@ -423,7 +364,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       if (syncs === syncsBefore) {
         latest = decoded.messages;
         if (decoded.committed === undefined) disk = undefined; // version 1: the next save writes version 2
-        else written(latest, decoded.committed, seen).snapshot = false;
+        else written(latest, bytes, decoded.committed, seen).snapshot = false;
       }
       return decoded.messages.map(copyMessage);
     }
@@ -446,58 +387,62 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     );
   }
 
-  /** Saves `messages` (a change appended, or a snapshot: see plan()), or deletes the file (undefined). */
+  /** Saves `messages` (a change appended, or a snapshot: see planSave()), or deletes the file (undefined). */
   async function write(messages: StoredMessage[] | undefined, syncsBefore: number): Promise<void> {
     claim();
     // A saveSync() since this save was asked for wrote newer contents: this one is dropped.
     if (syncs !== syncsBefore) return;
     if (messages) {
       try {
-        const next = plan(messages);
-        if (next === 'nothing') {
-          // What this store read is made durable before a save of the same contents resolves.
+        const next = planSave(disk, messages);
+        // Nothing to write when the file is still the one this store saw (else a snapshot). What
+        // this store only read is made durable before a save of the same contents resolves.
+        const fd = next === 'nothing' ? openUnchanged() : undefined;
+        if (fd !== undefined) {
           const state = disk!;
-          if (durable && !state.synced) {
-            const fd = openSync(target, 'r');
-            try {
-              await fsyncAsync(fd);
-            } finally {
-              closeQuietly(fd);
-            }
-            state.synced = true;
+          try {
+            if (durable && !state.synced) await fsyncAsync(fd);
+          } finally {
+            closeQuietly(fd);
           }
+          state.synced = true;
           return;
         }
-        if (next && (await appendAsync(next.change, next.after))) return;
+        if (next && next !== 'nothing' && (await appendAsync(next.change, next.after))) return;
       } catch (error) {
         disk = undefined;
         throw failed(`Could not save the outbox to ${target}`, error);
       }
     }
     const bytes = messages && encode(messages);
+    let file: FileHandle | undefined;
     try {
       if (bytes) {
         await rm(asyncTemp, { force: true });
-        const file = await open(asyncTemp, 'w', mode);
-        try {
-          await file.writeFile(bytes);
-          if (durable) await file.sync();
-        } finally {
-          await file.close();
-        }
+        file = await open(asyncTemp, 'w', mode);
+        await file.writeFile(bytes);
+        if (durable) await file.sync();
       }
       // The check and the commit are synchronous together, so no saveSync() runs between them.
       if (syncs !== syncsBefore) {
-        if (bytes) await rm(asyncTemp, { force: true });
+        if (file) {
+          await file.close();
+          file = undefined;
+          await rm(asyncTemp, { force: true });
+        }
         return;
       }
       // Claimed again just before the commit: a process that took the file over meanwhile (its
       // lock deleted by hand) keeps it, and its temporary file is not ours to remove.
       claim();
       let state: OnDisk | undefined;
-      if (bytes) {
+      if (file) {
         renameSync(asyncTemp, target);
-        state = written(messages!, bytes.length, statSync(target, { bigint: true }));
+        // Seen through its own descriptor, after the rename (which changes its ctime): the file
+        // this save wrote, whatever is done to the name meanwhile.
+        state = written(messages!, bytes!, bytes!.length, fstatSync(file.fd, { bigint: true }));
+        await file.close();
+        file = undefined;
       } else {
         disk = undefined;
         rmSync(target, { force: true });
@@ -510,6 +455,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       if (state) state.synced = true;
     } catch (error) {
       disk = undefined;
+      await file?.close().catch(() => undefined);
       // Only the claim throws a SteadySocketError here: the file is another process's now.
       if (error instanceof SteadySocketError) throw error;
       await rm(asyncTemp, { force: true }).catch(() => undefined);
@@ -577,23 +523,26 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       claim();
       let fd: number | undefined;
       try {
-        const next = plan(copy);
-        if (next === 'nothing') {
+        const next = planSave(disk, copy);
+        if (next === 'nothing' && (fd = openUnchanged()) !== undefined) {
           // On the disk already, unless this store read it (not wrote it), or a save's change still waits for its fsync.
           const state = disk!;
-          if (durable && (!state.synced || unsynced)) syncFileSync();
+          if (durable && (!state.synced || unsynced)) fsyncSync(fd);
+          closeSync(fd);
+          fd = undefined;
           state.synced = true;
-        } else if (!next || !appendSync(next.change, next.after)) {
+        } else if (!next || next === 'nothing' || !appendSync(next.change, next.after)) {
           const bytes = encodeOutboxFile(copy);
           rmSync(syncTemp, { force: true });
           fd = openSync(syncTemp, 'w', mode);
           for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
           if (durable) fsyncSync(fd);
-          closeSync(fd);
-          fd = undefined;
           claim();
           renameSync(syncTemp, target);
-          const state = written(copy, bytes.length, statSync(target, { bigint: true }));
+          // Seen through its own descriptor, after the rename: see write().
+          const state = written(copy, bytes, bytes.length, fstatSync(fd, { bigint: true }));
+          closeSync(fd);
+          fd = undefined;
           if (durable) syncDirectorySync();
           state.synced = true;
         }
