@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { isSteadySocketError } from '../../src/errors';
 import { persist, SteadySocket } from '../../src/index';
 import { fileStore } from '../../src/storage/file';
-import { decodeOutboxFile, encodeOutboxFile } from '../../src/storage/file-format';
+import { liveWeight, ownCopies, planSave, SLACK, type OnDisk } from '../../src/storage/file-changes';
+import { decodeOutboxFile, encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
@@ -314,5 +315,57 @@ describe('storage: fileStore appends changes (format version 2)', () => {
         { numRuns: 60 },
       );
     });
+  });
+});
+
+describe('storage: planning a file store save (pure, file-changes.ts)', () => {
+  /** What the store knows of a file holding a snapshot of `messages`, plus `extra` bytes of changes. */
+  function onDisk(messages: StoredMessage[], extra = 0): OnDisk {
+    const bytes = encodeOutboxFile(messages);
+    const seen = { dev: 1n, ino: 2n, size: BigInt(bytes.length + extra), mtimeNs: 3n, ctimeNs: 4n };
+    return { messages, length: bytes.length + extra, live: liveWeight(messages), snapshot: extra === 0, seen, tail: fingerprint(bytes, bytes.length), synced: true };
+  }
+
+  it('reuses the copies of messages that did not change, and copies the rest', () => {
+    const own = range(0, 5);
+    const copies = ownCopies(own, [...range(2, 5).map((m) => ({ ...m })), text(5), { data: new Uint8Array([1, 2]) }]);
+    expect(copies.slice(0, 3).every((m, i) => m === own[2 + i]), 'the same objects').to.equal(true);
+    expect(copies[3]).to.deep.equal(text(5));
+    expect(copies[4].data).to.deep.equal(new Uint8Array([1, 2]));
+    expect(ownCopies(own, [])).to.deep.equal([]);
+  });
+
+  it('plans nothing, a change, or a snapshot (undefined) as the rules say', () => {
+    const old = range(0, 10);
+    const disk = onDisk(old);
+    expect(planSave(undefined, old), 'state unknown').to.equal(undefined);
+    expect(planSave(disk, old.slice()), 'same messages').to.equal('nothing');
+    expect(planSave(disk, []), 'empty: a snapshot of nothing').to.equal(undefined);
+    expect(planSave(onDisk([]), []), 'empty, and the file holds a snapshot of nothing').to.equal('nothing');
+    expect(planSave(disk, [old[0], old[2]]), 'a message gone from the middle').to.equal(undefined);
+    expect(planSave(disk, range(10, 12)), 'none kept').to.equal(undefined);
+    expect(planSave(onDisk([]), range(0, 3)), 'all of it new: a change as large as a snapshot').to.equal(undefined);
+    const next = [...old.slice(3), text(10)];
+    const plan = planSave(disk, next);
+    if (!plan || plan === 'nothing') throw new Error('expected a change');
+    expect(plan.change.equals(encodeChange(3, [text(10)]))).to.equal(true);
+    expect(plan.after.length).to.equal(disk.length + plan.change.length);
+    expect(plan.after.live).to.equal(liveWeight(next));
+    expect(plan.after.tail).to.deep.equal({ at: disk.length, bytes: plan.change.subarray(0, 64) });
+    // A file already holding twice its messages (and SLACK) in sent ones gets a snapshot.
+    expect(planSave(onDisk(old, 2 * liveWeight(old) + SLACK), next)).to.equal(undefined);
+  });
+
+  it('fingerprints a snapshot by its header line and a file with changes by the SHA-256 of its last committed change', () => {
+    const snapshot = encodeOutboxFile(range(0, 2));
+    const header = snapshot.subarray(0, snapshot.indexOf(0x0a) + 1);
+    expect(fingerprint(snapshot, snapshot.length)).to.deep.equal({ at: 0, bytes: header });
+    const first = encodeChange(1, [text(2)]);
+    const second = encodeChange(0, [text(3)]);
+    const file = Buffer.concat([snapshot, first, second, Buffer.from('torn')]);
+    const committed = snapshot.length + first.length + second.length;
+    expect(fingerprint(file, committed)).to.deep.equal({ at: snapshot.length + first.length, bytes: second.subarray(0, 64) });
+    expect(fingerprint(file, snapshot.length + first.length)).to.deep.equal({ at: snapshot.length, bytes: first.subarray(0, 64) });
+    expect(fingerprint(file, snapshot.length)).to.deep.equal({ at: 0, bytes: header });
   });
 });
