@@ -14,35 +14,17 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import fs, { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
 import { encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
+import { ioError, loadFresh, patchFs, range } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
-const text = (n: number): StoredMessage => ({ data: `message ${n} ${'x'.repeat(40)}`, queuedAt: 1_795_000_000_000 + n });
-const range = (from: number, to: number): StoredMessage[] => Array.from({ length: to - from }, (_, i) => text(from + i));
 
 type Fs = typeof fs;
-/** Replaces fs[name] (and the ESM named export src/ imports) until the returned function is called. */
-function patch<K extends keyof Fs>(name: K, make: (real: Fs[K]) => Fs[K]): () => void {
-  const real = fs[name];
-  (fs as Record<string, unknown>)[name as string] = make(real);
-  syncBuiltinESMExports();
-  return () => {
-    (fs as Record<string, unknown>)[name as string] = real;
-    syncBuiltinESMExports();
-  };
-}
-
-function ioError(code: string): NodeJS.ErrnoException {
-  const error = new Error(`${code}: simulated`) as NodeJS.ErrnoException;
-  error.code = code;
-  return error;
-}
 
 type FsyncCallback = (error: NodeJS.ErrnoException | null) => void;
 
@@ -62,21 +44,14 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
   });
 
   /** What a fresh store (a new process, as far as the file is concerned) loads. */
-  async function reload(): Promise<StoredMessage[]> {
-    const other = fileStore(file);
-    try {
-      return await other.load();
-    } finally {
-      other.release();
-    }
-  }
+  const reload = (): Promise<StoredMessage[]> => loadFresh(file);
 
   /** The next async fsync waits until the returned function is called with its outcome. */
   function holdNextFsync(): (error?: NodeJS.ErrnoException) => void {
     let finish: ((error?: NodeJS.ErrnoException) => void) | undefined;
     let held = false;
     undo.push(
-      patch('fsync', (real) => ((fd: number, callback: FsyncCallback) => {
+      patchFs('fsync', (real) => ((fd: number, callback: FsyncCallback) => {
         if (held) return real(fd, callback);
         held = true;
         finish = (error) => (error ? callback(error) : real(fd, callback));
@@ -141,7 +116,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
       const finish = holdNextFsync();
       const pending = rejection(store.save(range(1, 4)));
       await new Promise((resolve) => setImmediate(resolve));
-      const restore = patch('fsyncSync', () => (() => {
+      const restore = patchFs('fsyncSync', () => (() => {
         throw ioError('EIO');
       }) as Fs['fsyncSync']);
       expect(() => store.saveSync(range(1, 5))).to.throw().with.property('code', 'STORAGE_FAILED');
@@ -225,7 +200,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
         const foreign = encodeOutboxFile(range(50, 60));
         let swapped = false;
         undo.push(
-          patch('renameSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
+          patchFs('renameSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
             real(from, to);
             if (swapped || to !== store.path) return;
             swapped = true;
@@ -274,7 +249,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
         expect(other.length).to.equal(current.length);
         expect(other.equals(current)).to.equal(false);
         rewriteInPlace(other);
-        const restore = patch('fstatSync', (real) => ((fd: number, options?: fs.StatOptions) => {
+        const restore = patchFs('fstatSync', (real) => ((fd: number, options?: fs.StatOptions) => {
           const stats = real(fd, options as never) as fs.BigIntStats | fs.Stats;
           if (typeof stats.ino === 'bigint' && stats.ino === seen.ino) return Object.assign(stats, { mtimeNs: seen.mtimeNs, ctimeNs: seen.ctimeNs });
           return stats;

@@ -7,7 +7,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import fs, { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, truncateSync, renameSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -15,31 +14,13 @@ import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile, encodeChange, encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
+import { changeAndSave, ioError, loadFresh, patchFs, range, text, type OutboxChange, type SaveMode } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
-const text = (n: number, size = 40): StoredMessage => ({ data: `message ${n} ${'x'.repeat(size)}`, queuedAt: 1_795_000_000_000 + n });
-const bytes = (n: number): StoredMessage => ({ data: new Uint8Array(20 + (n % 7)).fill(n % 256), id: n, queuedAt: 1_795_000_000_000 + n });
-const range = (from: number, to: number, make = text): StoredMessage[] => Array.from({ length: to - from }, (_, i) => make(from + i));
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 const changeLine = (json: string): Buffer => Buffer.from(`${sha(json)} ${json}\n`);
 
 type Fs = typeof fs;
-/** Replaces fs[name] (and the ESM named export src/ imports) until the returned function is called. */
-function patch<K extends keyof Fs>(name: K, make: (real: Fs[K]) => Fs[K]): () => void {
-  const real = fs[name];
-  (fs as Record<string, unknown>)[name as string] = make(real);
-  syncBuiltinESMExports();
-  return () => {
-    (fs as Record<string, unknown>)[name as string] = real;
-    syncBuiltinESMExports();
-  };
-}
-
-function ioError(code: string): NodeJS.ErrnoException {
-  const error = new Error(`${code}: simulated`) as NodeJS.ErrnoException;
-  error.code = code;
-  return error;
-}
 
 describe('review: fileStore append log (format version 2)', () => {
   let dir: string;
@@ -57,14 +38,7 @@ describe('review: fileStore append log (format version 2)', () => {
   });
 
   /** What a fresh store (a new process, as far as the file is concerned) loads. */
-  async function reload(): Promise<StoredMessage[]> {
-    const other = fileStore(file);
-    try {
-      return await other.load();
-    } finally {
-      other.release();
-    }
-  }
+  const reload = (): Promise<StoredMessage[]> => loadFresh(file);
 
   describe('failed writes: "Rejects with STORAGE_FAILED when the write failed (the old contents stay)"', () => {
     it('a save() whose fsync of the appended change fails rejects, and load() still returns the old contents', async () => {
@@ -72,7 +46,7 @@ describe('review: fileStore append log (format version 2)', () => {
       await store.save(range(0, 5));
       let failures = 0;
       undo.push(
-        patch('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
           if (failures++ === 0) return void setImmediate(() => callback(ioError('EIO')));
           return real(fd, callback);
         }) as Fs['fsync']),
@@ -91,7 +65,7 @@ describe('review: fileStore append log (format version 2)', () => {
       store.saveSync(range(0, 5));
       let failures = 0;
       undo.push(
-        patch('fsyncSync', (real) => ((fd: number) => {
+        patchFs('fsyncSync', (real) => ((fd: number) => {
           if (failures++ === 0) throw ioError('EIO');
           return real(fd);
         }) as Fs['fsyncSync']),
@@ -116,7 +90,7 @@ describe('review: fileStore append log (format version 2)', () => {
       let fsyncs = 0;
       let fail = true;
       undo.push(
-        patch('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
           fsyncs++;
           if (fail) {
             fail = false;
@@ -147,7 +121,7 @@ describe('review: fileStore append log (format version 2)', () => {
       await store.save(range(0, 5));
       let armed = true;
       undo.push(
-        patch('writeSync', (real) => ((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
+        patchFs('writeSync', (real) => ((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
           if (armed && typeof position === 'number' && length > 20) {
             armed = false;
             real(fd, buffer, offset, 20, position); // part of it reaches the file
@@ -170,7 +144,7 @@ describe('review: fileStore append log (format version 2)', () => {
       // Root ignores the permission bits: the EACCES a non-root process gets from open(file, 'r+')
       // on a file without the owner's write bit is simulated.
       undo.push(
-        patch('openSync', (real) => ((path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+        patchFs('openSync', (real) => ((path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
           if (String(path) === file && flags === 'r+' && (statSync(file).mode & 0o200) === 0) throw ioError('EACCES');
           return real(path, flags as fs.OpenMode, mode);
         }) as Fs['openSync']),
@@ -435,7 +409,7 @@ describe('review: fileStore append log (format version 2)', () => {
       await store.save(range(0, 3));
       const events: string[] = [];
       undo.push(
-        patch('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
           setTimeout(() => real(fd, (error) => {
             events.push('fsynced');
             callback(error);
@@ -452,12 +426,12 @@ describe('review: fileStore append log (format version 2)', () => {
       await store.save(range(0, 3));
       let release!: () => void;
       undo.push(
-        patch('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
           release = () => real(fd, callback);
         }) as Fs['fsync']),
       );
       let syncs = 0;
-      undo.push(patch('fsyncSync', (real) => ((fd: number) => (syncs++, real(fd))) as Fs['fsyncSync']));
+      undo.push(patchFs('fsyncSync', (real) => ((fd: number) => (syncs++, real(fd))) as Fs['fsyncSync']));
       const pending = store.save(range(1, 4)); // appended at once; its fsync waits
       store.saveSync(range(1, 4)); // nothing to write: but it must not return before it is durable
       expect(syncs).to.be.above(0);
@@ -482,10 +456,7 @@ describe('review: fileStore append log (format version 2)', () => {
 
     describe('property: random interleavings of save, saveSync, load, loadSync, clear and release', () => {
       type Step =
-        | { kind: 'push'; count: number; binary: boolean }
-        | { kind: 'shift'; count: number }
-        | { kind: 'edit'; at: number }
-        | { kind: 'empty' }
+        | Exclude<OutboxChange, { kind: 'pop' }>
         | { kind: 'clear' }
         | { kind: 'release' }
         | { kind: 'load' }
@@ -500,7 +471,7 @@ describe('review: fileStore append log (format version 2)', () => {
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('load' as const) }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('loadSync' as const) }) },
       );
-      const how = fc.constantFrom('await', 'sync', 'queued');
+      const how = fc.constantFrom<SaveMode>('await', 'sync', 'queued');
 
       it('over 60 sequences of up to 40 steps: a fresh store loads what the last save or clear left', async function () {
         this.timeout(120_000);
@@ -537,16 +508,7 @@ describe('review: fileStore append log (format version 2)', () => {
                 else await clearing;
                 continue;
               }
-              if (change.kind === 'push') model = [...model, ...range(next, next + change.count, change.binary ? bytes : text)];
-              if (change.kind === 'push') next += change.count;
-              if (change.kind === 'shift') model = model.slice(change.count);
-              if (change.kind === 'edit' && model.length) model = model.map((message, i) => (i === change.at % model.length ? text(next++) : message));
-              if (change.kind === 'empty') model = [];
-              const given = model.map((message) => ({ ...message, data: typeof message.data === 'string' ? message.data : new Uint8Array(message.data) }));
-              if (mode === 'sync') store.saveSync(given);
-              else if (mode === 'await') await store.save(given);
-              else running.push(store.save(given));
-              for (const message of given) if (typeof message.data !== 'string') message.data.fill(0xee);
+              ({ model, next } = await changeAndSave(store, model, next, change, mode, running));
             }
             await Promise.all(running);
             expect(await store.load()).to.deep.equal(model);

@@ -18,11 +18,9 @@ import { liveWeight, ownCopies, planSave, SLACK, type OnDisk } from '../../src/s
 import { decodeOutboxFile, encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
 import { FakeWebSocket } from '../support/fake-websocket';
+import { bytes, changeAndSave, range, text, type OutboxChange, type SaveMode } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
-const text = (n: number, size = 40): StoredMessage => ({ data: `message ${n} ${'x'.repeat(size)}`, queuedAt: 1_795_000_000_000 + n });
-const bytes = (n: number): StoredMessage => ({ data: new Uint8Array(20 + (n % 7)).fill(n % 256), id: n, queuedAt: 1_795_000_000_000 + n });
-const range = (from: number, to: number, make = text): StoredMessage[] => Array.from({ length: to - from }, (_, i) => make(from + i));
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n');
 
 describe('storage: fileStore appends changes (format version 2)', () => {
@@ -256,13 +254,7 @@ describe('storage: fileStore appends changes (format version 2)', () => {
   });
 
   describe('property: load() returns what the last save was given', () => {
-    type Step =
-      | { kind: 'push'; count: number; binary: boolean }
-      | { kind: 'shift'; count: number }
-      | { kind: 'pop'; count: number }
-      | { kind: 'edit'; at: number }
-      | { kind: 'empty' }
-      | { kind: 'reopen' };
+    type Step = OutboxChange | { kind: 'reopen' };
     const step: fc.Arbitrary<Step> = fc.oneof(
       { weight: 5, arbitrary: fc.record({ kind: fc.constant('push' as const), count: fc.integer({ min: 1, max: 6 }), binary: fc.boolean() }) },
       { weight: 4, arbitrary: fc.record({ kind: fc.constant('shift' as const), count: fc.integer({ min: 1, max: 5 }) }) },
@@ -272,8 +264,7 @@ describe('storage: fileStore appends changes (format version 2)', () => {
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('empty' as const) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
     );
-    // How each save is made: awaited, saveSync(), or not awaited (the next step runs while it is queued or writing).
-    const how = fc.constantFrom('await', 'sync', 'queued');
+    const how = fc.constantFrom<SaveMode>('await', 'sync', 'queued');
 
     it('over 60 random sequences of up to 40 saves, with save(), saveSync() and saves left running', async function () {
       this.timeout(120_000);
@@ -284,7 +275,7 @@ describe('storage: fileStore appends changes (format version 2)', () => {
           let store = fileStore(path, { fsync: false });
           let model: StoredMessage[] = [];
           let next = 0;
-          const running: Promise<void>[] = [];
+          const running: Promise<unknown>[] = [];
           for (const [change, mode] of steps) {
             if (change.kind === 'reopen') {
               await Promise.all(running.splice(0));
@@ -293,18 +284,8 @@ describe('storage: fileStore appends changes (format version 2)', () => {
               expect(await store.load()).to.deep.equal(model);
               continue;
             }
-            if (change.kind === 'push') model = [...model, ...range(next, next + change.count, change.binary ? bytes : text)];
-            if (change.kind === 'push') next += change.count;
-            if (change.kind === 'shift') model = model.slice(change.count);
-            if (change.kind === 'pop') model = model.slice(0, Math.max(0, model.length - change.count));
-            if (change.kind === 'edit' && model.length) model = model.map((message, i) => (i === change.at % model.length ? text(next++) : message));
-            if (change.kind === 'empty') model = [];
-            // The caller's own objects (a copy of the model): the store must not keep them.
-            const given = model.map((message) => ({ ...message, data: typeof message.data === 'string' ? message.data : new Uint8Array(message.data) }));
-            if (mode === 'sync') store.saveSync(given);
-            else if (mode === 'await') await store.save(given);
-            else running.push(store.save(given));
-            for (const message of given) if (typeof message.data !== 'string') message.data.fill(0xee);
+            // Saved from the caller's own objects (a copy of the model): the store must not keep them.
+            ({ model, next } = await changeAndSave(store, model, next, change, mode, running));
           }
           await Promise.all(running);
           expect(await store.load()).to.deep.equal(model);
