@@ -156,17 +156,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     const { length: at, seen } = state;
     // Known from now on only once the write is complete: a failure leaves it unknown.
     disk = undefined;
-    let fd: number;
+    const fd = openOurs('r+', state);
+    if (fd === undefined) return undefined;
     try {
-      fd = openSync(target, 'r+');
-    } catch {
-      return undefined;
-    }
-    try {
-      if (!stillOurs(fd, state)) {
-        closeQuietly(fd);
-        return undefined;
-      }
       for (let offset = 0; offset < change.length; ) offset += writeSync(fd, change, offset, change.length - offset, at + offset);
       if (seen.size > BigInt(at + change.length)) ftruncateSync(fd, at + change.length);
       disk = { ...after, snapshot: false, seen: fstatSync(fd, { bigint: true }), synced: false };
@@ -178,37 +170,29 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
   }
 
   /**
-   * Whether the open file `fd` is the one `state` describes: what fstat says of it is what the
-   * store last saw, and it holds the fingerprint of its committed bytes where they end (timestamps
-   * may be as coarse as a clock tick, so another writer's change of the same size could pass
-   * the first check alone).
+   * The file opened with `flags` when it is still the one `state` describes: what fstat says of it
+   * is what the store last saw, and it holds the fingerprint of its committed bytes where they end
+   * (timestamps may be as coarse as a clock tick, so another writer's change of the same size
+   * could pass the first check alone). Undefined when it is not, is gone, or cannot be opened or
+   * read so (deleted, made read-only: a rename needs no write permission on it): the save writes
+   * a snapshot instead, and nothing of a file not known to be this store's is cut or written.
    */
-  function stillOurs(fd: number, { seen, tail }: OnDisk): boolean {
-    if (!sameFile(fstatSync(fd, { bigint: true }), seen)) return false;
-    const found = Buffer.alloc(tail.bytes.length);
-    return readAt(fd, found, 0, found.length, tail.at) === found.length && found.equals(tail.bytes);
-  }
-
-  /**
-   * The file opened for reading when it is still the one this store last saw, for a save with
-   * nothing to write; undefined (and what the store knew forgotten) when it is not, or is gone:
-   * that save writes a snapshot.
-   */
-  function openUnchanged(): number | undefined {
+  function openOurs(flags: 'r' | 'r+', { seen, tail }: OnDisk): number | undefined {
     let fd: number;
     try {
-      fd = openSync(target, 'r');
+      fd = openSync(target, flags);
     } catch {
-      disk = undefined;
       return undefined;
     }
     try {
-      if (stillOurs(fd, disk!)) return fd;
+      if (sameFile(fstatSync(fd, { bigint: true }), seen)) {
+        const found = Buffer.alloc(tail.bytes.length);
+        if (readAt(fd, found, 0, found.length, tail.at) === found.length && found.equals(tail.bytes)) return fd;
+      }
     } catch {
       // Unreadable as it is: a snapshot replaces it.
     }
     closeQuietly(fd);
-    disk = undefined;
     return undefined;
   }
 
@@ -395,20 +379,21 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     if (messages) {
       try {
         const next = planSave(disk, messages);
-        // Nothing to write when the file is still the one this store saw (else a snapshot). What
-        // this store only read is made durable before a save of the same contents resolves.
-        const fd = next === 'nothing' ? openUnchanged() : undefined;
-        if (fd !== undefined) {
+        if (next === 'nothing') {
+          // Nothing to write when the file is still the one this store saw (else a snapshot). What
+          // this store only read is made durable before a save of the same contents resolves.
           const state = disk!;
-          try {
-            if (durable && !state.synced) await fsyncAsync(fd);
-          } finally {
-            closeQuietly(fd);
+          const fd = openOurs('r', state);
+          if (fd !== undefined) {
+            try {
+              if (durable && !state.synced) await fsyncAsync(fd);
+            } finally {
+              closeQuietly(fd);
+            }
+            state.synced = true;
+            return;
           }
-          state.synced = true;
-          return;
-        }
-        if (next && next !== 'nothing' && (await appendAsync(next.change, next.after))) return;
+        } else if (next && (await appendAsync(next.change, next.after))) return;
       } catch (error) {
         disk = undefined;
         throw failed(`Could not save the outbox to ${target}`, error);
@@ -524,7 +509,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       let fd: number | undefined;
       try {
         const next = planSave(disk, copy);
-        if (next === 'nothing' && (fd = openUnchanged()) !== undefined) {
+        if (next === 'nothing' && (fd = openOurs('r', disk!)) !== undefined) {
           // On the disk already, unless this store read it (not wrote it), or a save's change still waits for its fsync.
           const state = disk!;
           if (durable && (!state.synced || unsynced)) fsyncSync(fd);

@@ -141,6 +141,30 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
     });
   });
 
+  it('a check that cannot read the file (EIO) makes the save a snapshot; nothing of that file is cut', async () => {
+    const store = fileStore(file);
+    await store.save(range(0, 3));
+    const inode = statSync(file).ino;
+    let failed = 0;
+    const restore = patchFs('readSync', (real) => ((...args: unknown[]) => {
+      // Only the store's read at a position (readFileSync reads without one).
+      if (args.length === 5 && typeof args[4] === 'number') {
+        failed++;
+        throw ioError('EIO');
+      }
+      return (real as (...all: unknown[]) => number)(...args);
+    }) as Fs['readSync']);
+    try {
+      await store.save(range(1, 4));
+    } finally {
+      restore();
+    }
+    expect(failed, 'the check read the file').to.equal(1);
+    expect(statSync(file).ino, 'a snapshot: a new file').to.not.equal(inode);
+    expect(await reload()).to.deep.equal(range(1, 4));
+    store.release();
+  });
+
   describe('a save with nothing to write', () => {
     for (const how of ['save', 'saveSync'] as const) {
       it(`${how}(): writes a snapshot when the file was deleted by hand since the same contents were saved`, async () => {
