@@ -2,15 +2,9 @@
 // save was given: nothing to write, one change to append, or a new snapshot. Pure: no file is
 // touched here.
 import type { BigIntStats } from 'node:fs';
-import { encodeChange } from './file-format';
+import { encodeChange, type Fingerprint } from './file-format';
 import { copyMessage } from './stored-message';
 import type { StoredMessage } from './types';
-
-/** Bytes the file holds at a known place that name the SHA-256 of what it has committed (see fingerprint() in file-format.ts). */
-export interface Fingerprint {
-  at: number;
-  bytes: Buffer;
-}
 
 /** The file as a store last saw it: after its own write, or before its read. */
 export type Seen = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;

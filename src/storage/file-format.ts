@@ -116,13 +116,19 @@ export function decodeOutboxFile(file: Uint8Array): Decoded {
   return { ok: true, messages: head ? messages.slice(head) : messages, committed };
 }
 
+/** Bytes a file holds at a known place that name the SHA-256 of what it has committed (see fingerprint()). */
+export interface Fingerprint {
+  at: number;
+  bytes: Buffer;
+}
+
 /**
  * The bytes of a version 2 file (its first `committed` bytes good, as decoded or written) that
  * name the SHA-256 of what it has committed: the header line when it holds a snapshot alone, else
  * the SHA-256 that begins its last change line. A copy, with where it is: a store compares them
  * with the file before it appends, to be sure the file is still the one it last wrote or read.
  */
-export function fingerprint(file: Uint8Array, committed: number): { at: number; bytes: Buffer } {
+export function fingerprint(file: Uint8Array, committed: number): Fingerprint {
   const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
   const newline = bytes.indexOf(0x0a);
   const last = bytes.lastIndexOf(0x0a, committed - 2) + 1;

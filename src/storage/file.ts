@@ -208,6 +208,36 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     closeQuietly(fd);
   }
 
+  /**
+   * A save with nothing to write (planSave() said so), made by saveSync(): true when the file is
+   * still the one `state` describes, fsynced first unless the store wrote it (not read it) and no
+   * save's change still waits for its fsync; false: write a snapshot instead.
+   */
+  function keepSync(state: OnDisk): boolean {
+    const fd = openOurs('r', state);
+    if (fd === undefined) return false;
+    try {
+      if (durable && (!state.synced || unsynced)) fsyncSync(fd);
+    } finally {
+      closeQuietly(fd);
+    }
+    state.synced = true;
+    return true;
+  }
+
+  /** keepSync() for an async save: what the store only read is made durable before it resolves. */
+  async function keepAsync(state: OnDisk): Promise<boolean> {
+    const fd = openOurs('r', state);
+    if (fd === undefined) return false;
+    try {
+      if (durable && !state.synced) await fsyncAsync(fd);
+    } finally {
+      closeQuietly(fd);
+    }
+    state.synced = true;
+    return true;
+  }
+
   /** append(), fsynced before it returns (saveSync()); false: write a snapshot instead. */
   function appendSync(change: Buffer, after: Changed): boolean {
     const appended = append(change, after);
@@ -379,21 +409,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
     if (messages) {
       try {
         const next = planSave(disk, messages);
-        if (next === 'nothing') {
-          // Nothing to write when the file is still the one this store saw (else a snapshot). What
-          // this store only read is made durable before a save of the same contents resolves.
-          const state = disk!;
-          const fd = openOurs('r', state);
-          if (fd !== undefined) {
-            try {
-              if (durable && !state.synced) await fsyncAsync(fd);
-            } finally {
-              closeQuietly(fd);
-            }
-            state.synced = true;
-            return;
-          }
-        } else if (next && (await appendAsync(next.change, next.after))) return;
+        if (next === 'nothing' ? await keepAsync(disk!) : next && (await appendAsync(next.change, next.after))) return;
       } catch (error) {
         disk = undefined;
         throw failed(`Could not save the outbox to ${target}`, error);
@@ -509,14 +525,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): FileSto
       let fd: number | undefined;
       try {
         const next = planSave(disk, copy);
-        if (next === 'nothing' && (fd = openOurs('r', disk!)) !== undefined) {
-          // On the disk already, unless this store read it (not wrote it), or a save's change still waits for its fsync.
-          const state = disk!;
-          if (durable && (!state.synced || unsynced)) fsyncSync(fd);
-          closeSync(fd);
-          fd = undefined;
-          state.synced = true;
-        } else if (!next || next === 'nothing' || !appendSync(next.change, next.after)) {
+        if (!(next === 'nothing' ? keepSync(disk!) : next && appendSync(next.change, next.after))) {
           const bytes = encodeOutboxFile(copy);
           rmSync(syncTemp, { force: true });
           fd = openSync(syncTemp, 'w', mode);

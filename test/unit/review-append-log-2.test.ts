@@ -17,7 +17,7 @@ import fs, { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSteadySocketError } from '../../src/errors';
-import { fileStore } from '../../src/storage/file';
+import { fileStore, type FileStore } from '../../src/storage/file';
 import { encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
 import { ioError, loadFresh, patchFs, range } from '../support/outbox-files';
@@ -78,13 +78,25 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
     expect([after.ino, after.size, after.mtimeNs], 'only the contents and ctime changed').to.deep.equal([before.ino, before.size, before.mtimeNs]);
   }
 
+  /** Saves `messages` with save() (awaited) or saveSync(). */
+  async function saveWith(how: 'save' | 'saveSync', store: FileStore, messages: StoredMessage[]): Promise<void> {
+    if (how === 'save') await store.save(messages);
+    else store.saveSync(messages);
+  }
+
   describe('a failed fsync of an appended change', () => {
-    it('is not cut off when a saveSync() of the same contents returned meanwhile (it relied on the change)', async () => {
+    /** A store that saved 0…2, then a save of 1…3 appended as a change, its fsync held until `finish` is called. */
+    async function heldAppend() {
       const store = fileStore(file);
       await store.save(range(0, 3));
       const finish = holdNextFsync();
-      const pending = rejection(store.save(range(1, 4))); // appended; its fsync held
+      const pending = rejection(store.save(range(1, 4)));
       await new Promise((resolve) => setImmediate(resolve));
+      return { store, finish, pending };
+    }
+
+    it('is not cut off when a saveSync() of the same contents returned meanwhile (it relied on the change)', async () => {
+      const { store, finish, pending } = await heldAppend();
       store.saveSync(range(1, 4)); // nothing to write: it fsyncs the file and returns
       finish(ioError('EIO'));
       const error = await pending;
@@ -94,11 +106,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
     });
 
     it('is cut off when only a loadSync() ran meanwhile: the old contents stay, as STORAGE_FAILED promises', async () => {
-      const store = fileStore(file);
-      await store.save(range(0, 3));
-      const finish = holdNextFsync();
-      const pending = rejection(store.save(range(1, 4)));
-      await new Promise((resolve) => setImmediate(resolve));
+      const { store, finish, pending } = await heldAppend();
       expect(store.loadSync()).to.deep.equal(range(1, 4)); // the change is in the page cache
       finish(ioError('EIO'));
       const error = await pending;
@@ -111,11 +119,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
     });
 
     it('is cut off when a saveSync() meanwhile failed (it saved nothing)', async () => {
-      const store = fileStore(file);
-      await store.save(range(0, 3));
-      const finish = holdNextFsync();
-      const pending = rejection(store.save(range(1, 4)));
-      await new Promise((resolve) => setImmediate(resolve));
+      const { store, finish, pending } = await heldAppend();
       const restore = patchFs('fsyncSync', () => (() => {
         throw ioError('EIO');
       }) as Fs['fsyncSync']);
@@ -128,11 +132,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
     });
 
     it('pinned: is not cut off when a saveSync() appended after it meanwhile: what that saved stands', async () => {
-      const store = fileStore(file);
-      await store.save(range(0, 3));
-      const finish = holdNextFsync();
-      const pending = rejection(store.save(range(1, 4)));
-      await new Promise((resolve) => setImmediate(resolve));
+      const { store, finish, pending } = await heldAppend();
       store.saveSync(range(1, 5));
       finish(ioError('EIO'));
       expect(((await pending) as { code?: string }).code).to.equal('STORAGE_FAILED');
@@ -171,8 +171,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
         const store = fileStore(file);
         await store.save(range(0, 3));
         rmSync(file);
-        if (how === 'save') await store.save(range(0, 3));
-        else store.saveSync(range(0, 3));
+        await saveWith(how, store, range(0, 3));
         expect(await reload()).to.deep.equal(range(0, 3));
         store.release();
       });
@@ -182,8 +181,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
         await store.save(range(0, 3));
         writeFileSync(`${file}.other`, encodeOutboxFile(range(7, 9)));
         fs.renameSync(`${file}.other`, file);
-        if (how === 'save') await store.save(range(0, 3));
-        else store.saveSync(range(0, 3));
+        await saveWith(how, store, range(0, 3));
         expect(await reload()).to.deep.equal(range(0, 3));
         store.release();
       });
@@ -195,8 +193,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
         const store = fileStore(file);
         expect(await store.load()).to.deep.equal(range(0, 3));
         rmSync(file);
-        if (how === 'save') await store.save(range(0, 3));
-        else store.saveSync(range(0, 3));
+        await saveWith(how, store, range(0, 3));
         expect(await reload()).to.deep.equal(range(0, 3));
         store.release();
       });
@@ -233,13 +230,11 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
             real(`${file}.foreign`, to);
           }) as Fs['renameSync']),
         );
-        if (how === 'save') await store.save(range(0, 3));
-        else store.saveSync(range(0, 3));
+        await saveWith(how, store, range(0, 3));
         expect(swapped).to.equal(true);
         // A change of the store's contents: appended to the other writer's file at the store's
         // offset, it would be corrupt or load wrong. It must be a snapshot.
-        if (how === 'save') await store.save(range(1, 4));
-        else store.saveSync(range(1, 4));
+        await saveWith(how, store, range(1, 4));
         expect(await reload()).to.deep.equal(range(1, 4));
         store.release();
       });
