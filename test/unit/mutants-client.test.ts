@@ -1,0 +1,383 @@
+// Behaviour of the state machine that mutation testing (Stryker, src/client.ts) found no test
+// pinning down. Each test names the change to client.ts it catches. Fake transport and fake clock
+// for the state machine; a real ws server on 127.0.0.1 where the subject is the socket.
+import { expect } from 'chai';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { pageSignals, ping, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import type { CloseInfo } from '../../src/close-policy';
+import { acceptFor, readRequestHead, switchingProtocols } from '../fault/hostile';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
+import { FakeWebSocket } from '../support/fake-websocket';
+import { FakeWindow } from '../support/fake-window';
+import { until } from '../support/servers';
+
+type Options = SteadySocketOptions<unknown, unknown>;
+
+const summary = ({ code, reason, wasClean, attempt }: CloseInfo) => ({ code, reason, wasClean, attempt });
+
+describe('SteadySocket: behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, {});
+
+  /** A client of a URL provider that answers only when the test says (and nothing before). */
+  function withPendingUrl(options: Options = {}) {
+    let answer!: (url: string) => void;
+    const socket = kit.track(
+      new SteadySocket<unknown, unknown>(() => new Promise<string>((resolve) => (answer = resolve)), { WebSocket: FakeWebSocket as never, ...options }),
+    );
+    socket.on('error', () => {});
+    return { socket, answer: (url: string) => answer(url) };
+  }
+
+  describe('#protocol and #url', () => {
+    // client.ts `protocol`: `this._state === 'open' ? … : ''` → `true ? … : ''`
+    it("reads '' while closing and while waiting, after a connection that negotiated one", async () => {
+      const socket = await open({ protocols: ['chat.v1'], minDelay: 60_000, jitter: 0 });
+      FakeWebSocket.last.serverOpen('chat.v1');
+      expect(socket.protocol).to.equal('chat.v1');
+      const seen: string[] = [];
+      socket.on('state', (state) => seen.push(`${state}:${socket.protocol}`));
+      socket.reconnect(); // closing, its socket still there until the close completes
+      expect(socket.state).to.equal('closing');
+      expect(socket.protocol).to.equal('');
+      kit.clock.tick(5); // the close completes; the next attempt starts
+      FakeWebSocket.last.serverClose(1006); // it fails before opening: waiting
+      expect(socket.state).to.equal('waiting');
+      expect(socket.protocol).to.equal('');
+      expect(socket.toJSON().protocol).to.equal('');
+      expect(seen).to.deep.equal(['closing:', 'connecting:', 'waiting:']);
+    });
+
+    // client.ts `url`: `url === undefined ? undefined : redactUrl(url)` → `false ? …`
+    it('is undefined while a URL provider has not answered the first attempt, then the answer, redacted', async () => {
+      const { socket, answer } = withPendingUrl();
+      await kit.turns();
+      expect(socket.state).to.equal('connecting');
+      expect(socket.url).to.equal(undefined);
+      expect(socket.toJSON().url).to.equal(undefined);
+      answer('ws://example.test/feed?token=secret');
+      await kit.turns();
+      expect(FakeWebSocket.last.url).to.equal('ws://example.test/feed?token=secret');
+      expect(socket.url).to.equal('ws://example.test/feed?token=***');
+    });
+  });
+
+  describe('an error event without its close event', () => {
+    // client.ts _onError: the 1 s fallback `this._state === 'connecting' && socket === this._conn && !released(socket)`
+    // replaced by `true`, by `… || !released(socket)`, or with either of its first two terms `true`.
+    it('while open: the connection stays open until the close event, which then decides (no 1 s fallback)', async () => {
+      const socket = await open({ closeTimeout: 60_000 });
+      const ws = FakeWebSocket.last;
+      ws.serverOpen();
+      const closes: CloseInfo[] = [];
+      const errors: string[] = [];
+      socket.on('close', (info) => closes.push(info));
+      socket.on('error', (error) => errors.push(error.code));
+      ws.onerror!({ type: 'error' });
+      expect(errors).to.deep.equal(['CONNECT_FAILED']);
+      kit.clock.tick(5_000);
+      expect(socket.state).to.equal('open');
+      expect(closes).to.deep.equal([]);
+      socket.send('still open');
+      expect(ws.sent).to.deep.equal(['still open']);
+      ws.serverClose(1011, 'internal error');
+      expect(closes.map(summary)).to.deep.equal([{ code: 1011, reason: 'internal error', wasClean: true, attempt: 1 }]);
+      expect(closes[0].error?.code, 'the error is the close info error').to.equal('CONNECT_FAILED');
+    });
+
+    // client.ts _onError: the fallback's reason `''` → "Stryker was here!"
+    it('while connecting: the attempt ends 1 s later as a 1006 with no reason, and the wait begins', async () => {
+      const socket = await open({ connectTimeout: 60_000, minDelay: 60_000, jitter: 0 });
+      const ws = FakeWebSocket.last;
+      const closes: CloseInfo[] = [];
+      socket.on('close', (info) => closes.push(info));
+      ws.onerror!({ type: 'error' });
+      kit.clock.tick(999);
+      expect(closes).to.deep.equal([]);
+      expect(socket.state).to.equal('connecting');
+      kit.clock.tick(1);
+      expect(closes.map(summary)).to.deep.equal([{ code: 1006, reason: '', wasClean: false, attempt: 1 }]);
+      expect(closes[0].error?.code).to.equal('CONNECT_FAILED');
+      expect(socket.state).to.equal('waiting');
+      expect(ws.live, 'the abandoned socket is detached').to.equal(false);
+    });
+
+    // client.ts closedBeforeOpen(): its message `` and its details {} (the close code)
+    it('a server close before the open is CONNECT_FAILED whose message and closeCode give the code', async () => {
+      const socket = await open({ minDelay: 60_000, jitter: 0 });
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      FakeWebSocket.last.serverClose(4003, 'go away');
+      expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
+      expect(errors[0].closeCode).to.equal(4003);
+      expect(errors[0].message).to.contain('4003');
+    });
+  });
+
+  describe('public methods called from listeners and hooks', () => {
+    // client.ts _tookOver: `this._state === 'open' && !this._transition('closing')` → `true && …`
+    it("reconnect() from the close listener of an attempt that failed before opening starts the next one at once, with no 'closing' state", async () => {
+      const socket = await open({ minDelay: 60_000, jitter: 0 });
+      const transitions: string[] = [];
+      const waits: number[] = [];
+      socket.on('state', (state, previous) => transitions.push(`${previous}>${state}`));
+      socket.on('reconnecting', (info) => waits.push(info.delay));
+      socket.once('close', () => socket.reconnect());
+      FakeWebSocket.last.serverClose(1006);
+      expect(socket.state).to.equal('connecting');
+      expect(transitions).to.deep.equal([]);
+      expect(waits).to.deep.equal([]);
+      expect(FakeWebSocket.instances).to.have.length(2);
+      FakeWebSocket.last.serverOpen();
+      expect(socket.state).to.equal('open');
+    });
+
+    // client.ts _afterClose: the second `if (this._tookOver(id)) return;` (after shouldReconnect) → `if (false)`
+    it('reconnect() called from shouldReconnect starts the next attempt at once: no wait, no reconnecting event', async () => {
+      let socket!: SteadySocket<unknown, unknown>;
+      const asked: number[] = [];
+      socket = await open({
+        minDelay: 60_000,
+        jitter: 0,
+        shouldReconnect: (info) => {
+          asked.push(info.code);
+          socket.reconnect();
+          return true;
+        },
+      });
+      const transitions: string[] = [];
+      const waits: number[] = [];
+      socket.on('state', (state, previous) => transitions.push(`${previous}>${state}`));
+      socket.on('reconnecting', (info) => waits.push(info.delay));
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverClose(1011);
+      expect(asked).to.deep.equal([1011]);
+      expect(waits).to.deep.equal([]);
+      expect(transitions).to.deep.equal(['connecting>open', 'open>closing', 'closing>connecting']);
+      expect(FakeWebSocket.instances).to.have.length(2);
+      FakeWebSocket.last.serverOpen();
+      expect(socket.state).to.equal('open');
+    });
+
+    // The same mutant: the plan would then move a closed client to waiting (an internal error).
+    it('close() called from shouldReconnect ends the client: no wait, no internal error', async () => {
+      let socket!: SteadySocket<unknown, unknown>;
+      socket = await open({
+        minDelay: 60_000,
+        jitter: 0,
+        shouldReconnect: () => {
+          void socket.close();
+          return true;
+        },
+      });
+      const waits: number[] = [];
+      socket.on('reconnecting', (info) => waits.push(info.delay));
+      FakeWebSocket.last.serverOpen();
+      expect(() => FakeWebSocket.last.serverClose(1011)).to.not.throw();
+      expect(socket.state).to.equal('closed');
+      expect(waits).to.deep.equal([]);
+      kit.clock.tick(120_000);
+      expect(FakeWebSocket.instances).to.have.length(1);
+    });
+  });
+
+  describe('pageSignals(): the page entering the back/forward cache (_drop)', () => {
+    let page: FakeWindow;
+    beforeEach(() => {
+      page = new FakeWindow();
+    });
+    const withPage = (options: Options = {}) => open({ ...options, use: [pageSignals(page as never)] });
+
+    // client.ts _drop: `wasClean: true` → `false`
+    it('reports its close as clean, 1000 "page hidden", no failure counted', async () => {
+      const socket = await withPage();
+      FakeWebSocket.last.serverOpen();
+      const closes: CloseInfo[] = [];
+      socket.on('close', (info) => closes.push(info));
+      page.dispatch('pagehide', { persisted: true });
+      expect(closes.map(summary)).to.deep.equal([{ code: 1000, reason: 'page hidden', wasClean: true, attempt: 0 }]);
+    });
+
+    // client.ts _drop: `this._failures ?? 0` → `this._failures && 0` (the count before the drop lost)
+    it('keeps the failures counted before it: restored offline, the next failure is the third', async () => {
+      const socket = await withPage({ minDelay: 100, maxDelay: 1_000, jitter: 0 });
+      const attempts: number[] = [];
+      socket.on('close', (info) => attempts.push(info.attempt));
+      FakeWebSocket.last.fail();
+      kit.clock.tick(100);
+      FakeWebSocket.last.fail();
+      kit.clock.tick(200);
+      expect(attempts).to.deep.equal([1, 2]);
+      expect(socket.state).to.equal('connecting'); // the third attempt, not open yet
+      page.dispatch('pagehide', { persisted: true });
+      expect(attempts).to.deep.equal([1, 2, 0]);
+      page.navigator.onLine = false;
+      page.dispatch('pageshow', { persisted: true }); // restored offline: waits (at most maxDelay)
+      expect(socket.state).to.equal('waiting');
+      kit.clock.tick(1_000);
+      expect(socket.state).to.equal('connecting');
+      FakeWebSocket.last.fail();
+      expect(attempts).to.deep.equal([1, 2, 0, 3]);
+    });
+
+    // client.ts _drop: `this._state !== 'open' && this._state !== 'connecting'` → `false`, and the
+    // whole guard → `(… || released(socket)) && …`
+    it("during reconnect()'s closing handshake: the reconnect's own close is reported, and no socket opens in the cache", async () => {
+      const socket = await withPage({ jitter: 0 });
+      FakeWebSocket.last.serverOpen();
+      const closes: CloseInfo[] = [];
+      const waits: number[] = [];
+      socket.on('close', (info) => closes.push(info));
+      socket.on('reconnecting', (info) => waits.push(info.delay));
+      socket.reconnect();
+      expect(socket.state).to.equal('closing');
+      expect(() => page.dispatch('pagehide', { persisted: true })).to.not.throw();
+      expect(closes).to.deep.equal([]);
+      kit.clock.tick(5); // the closing handshake completes
+      expect(closes.map(summary)).to.deep.equal([{ code: 1000, reason: 'reconnect', wasClean: true, attempt: 0 }]);
+      expect(socket.state).to.equal('waiting');
+      expect(waits).to.deep.equal([Infinity]);
+      kit.clock.tick(600_000);
+      expect(FakeWebSocket.instances, 'no attempt while in the cache').to.have.length(1);
+      page.dispatch('pageshow', { persisted: true });
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    // client.ts _drop: `this._final || !socket || released(socket)` with `!socket` lost
+    // (`… && !socket`, `(…) && released(socket)`, or the whole guard `false`): released(undefined) throws.
+    it('while a URL provider has not answered: nothing to close, no throw, and the attempt goes on once shown again', async () => {
+      const { socket, answer } = withPendingUrl({ use: [pageSignals(page as never)] });
+      await kit.turns();
+      expect(() => page.dispatch('pagehide', { persisted: true })).to.not.throw();
+      expect(socket.state).to.equal('connecting');
+      page.dispatch('pageshow', { persisted: true });
+      answer('ws://example.test/');
+      await kit.turns();
+      expect(FakeWebSocket.instances).to.have.length(1);
+      FakeWebSocket.last.serverOpen();
+      expect(socket.state).to.equal('open');
+    });
+
+    // client.ts _tookOver: `return true` after a refused transition to closing → `return false`
+    it("a close listener's reconnect() whose state('closing') listener closes the client: closed, no internal error", async () => {
+      const socket = await withPage();
+      FakeWebSocket.last.serverOpen();
+      const transitions: string[] = [];
+      socket.on('state', (state, previous) => {
+        transitions.push(`${previous}>${state}`);
+        if (state === 'closing') void socket.close();
+      });
+      socket.once('close', () => socket.reconnect());
+      expect(() => page.dispatch('pagehide', { persisted: true })).to.not.throw();
+      expect(socket.state).to.equal('closed');
+      expect(transitions).to.deep.equal(['open>closing', 'closing>closed']);
+      kit.clock.tick(60_000);
+      expect(FakeWebSocket.instances).to.have.length(1);
+    });
+  });
+});
+
+describe('SteadySocket: behaviour found unpinned by mutation testing (a real server on 127.0.0.1)', () => {
+  /** A server that completes each handshake `delay` ms after the request, then reads and answers nothing and never ends TCP. */
+  async function startMuteServer(delay = 0) {
+    const accepted: { gone: boolean }[] = [];
+    const sockets = new Set<Socket>();
+    const timers = new Set<NodeJS.Timeout>();
+    const server = createServer((tcp) => {
+      const record = { gone: false };
+      accepted.push(record);
+      sockets.add(tcp);
+      tcp.on('error', () => {});
+      tcp.on('close', () => (record.gone = true));
+      readRequestHead(tcp, (request) => {
+        const answer = () => tcp.writable && tcp.write(switchingProtocols({ accept: acceptFor(request.headers['sec-websocket-key'] ?? '') }));
+        if (!delay) return answer();
+        const timer = setTimeout(() => (timers.delete(timer), answer()), delay);
+        timers.add(timer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `ws://127.0.0.1:${port}/`,
+      accepted,
+      close() {
+        for (const timer of timers) clearTimeout(timer);
+        for (const tcp of sockets) tcp.destroy();
+        return new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  // client.ts _abandon: `this._ended(socket, code, reason, false, true)` → `…, false)`: the socket
+  // given up on was detached but never terminated, and its handshake went on without an owner.
+  it('a connect timeout drops the handshake: a 101 that comes later opens nothing on the server', async () => {
+    const server = await startMuteServer(400);
+    const client = new SteadySocket(server.url, { connectTimeout: 100, minDelay: 60_000, jitter: 0 });
+    const errors: string[] = [];
+    const closes: CloseInfo[] = [];
+    client.on('error', (error) => errors.push(error.code));
+    client.on('close', (info) => closes.push(info));
+    try {
+      await until(() => closes.length === 1, 5_000, 'the attempt to time out');
+      expect(errors).to.deep.equal(['CONNECT_TIMEOUT']);
+      expect(summary(closes[0])).to.include({ code: 1006, wasClean: false, attempt: 1 });
+      expect(client.state).to.equal('waiting');
+      await until(() => server.accepted[0].gone, 5_000, 'the server to see the timed-out TCP connection gone');
+      expect(server.accepted).to.have.length(1);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  // client.ts _closeConn: the watchdog's reason 'close timed out' → ''.
+  it("reconnect() to a server that never answers the close frame: after closeTimeout, 1006 'close timed out', and its TCP connection is dropped", async () => {
+    const server = await startMuteServer();
+    const client = new SteadySocket(server.url, { closeTimeout: 200, minDelay: 60_000, jitter: 0 });
+    client.on('error', () => {});
+    const closes: CloseInfo[] = [];
+    client.on('close', (info) => closes.push(info));
+    try {
+      await until(() => client.state === 'open', 5_000, 'open');
+      client.reconnect();
+      await until(() => closes.length === 1, 5_000, 'the close of the first connection');
+      expect(summary(closes[0])).to.deep.equal({ code: 1006, reason: 'close timed out', wasClean: false, attempt: 0 });
+      await until(() => server.accepted[0].gone, 5_000, 'the server to see the first TCP connection gone');
+      await until(() => client.state === 'open', 5_000, 'the new connection');
+      expect(server.accepted).to.have.length(2);
+      expect(server.accepted[1].gone).to.equal(false);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  // client.ts _onPong: `hooks.pong?.(…)` → `hooks.pong(…)` (a feature without a pong hook would throw in ws's listener)
+  it('ping() is answered on a client whose other feature (ready()) does not watch pongs', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const { port } = wss.address() as AddressInfo;
+    const client = new SteadySocket(`ws://127.0.0.1:${port}/`, { use: [ready(async () => {})] });
+    client.on('error', () => {});
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      await until(() => client.state === 'open', 5_000, 'open');
+      const rtt = await ping(client, { timeout: 5_000 });
+      expect(rtt).to.be.a('number').and.at.least(0);
+      const second = await ping(client, { timeout: 5_000, data: 'again' });
+      expect(second).to.be.a('number').and.at.least(0);
+      expect(uncaught).to.deep.equal([]);
+      expect(client.state).to.equal('open');
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+      await client.close();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+});
