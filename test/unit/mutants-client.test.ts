@@ -103,15 +103,34 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (fake trans
       expect(ws.live, 'the abandoned socket is detached').to.equal(false);
     });
 
-    // client.ts closedBeforeOpen(): its message `` and its details {} (the close code)
+    // client.ts closedBeforeOpen(): its message `` and its details {} (the close code, as the error listener sees it)
     it('a server close before the open is CONNECT_FAILED whose message and closeCode give the code', async () => {
       const socket = await open({ minDelay: 60_000, jitter: 0 });
       const errors: SteadySocketError[] = [];
-      socket.on('error', (error) => errors.push(error));
+      const closeCodes: (number | undefined)[] = [];
+      socket.on('error', (error) => {
+        errors.push(error);
+        closeCodes.push(error.closeCode); // as the listener sees it, before the close event
+      });
       FakeWebSocket.last.serverClose(4003, 'go away');
       expect(errors.map((e) => e.code)).to.deep.equal(['CONNECT_FAILED']);
-      expect(errors[0].closeCode).to.equal(4003);
+      expect(closeCodes).to.deep.equal([4003]);
       expect(errors[0].message).to.contain('4003');
+    });
+
+    // client.ts _afterClose: the RETRIES_EXHAUSTED message `` (it says which failure and the limit)
+    it('RETRIES_EXHAUSTED names the failure it gave up at and maxRetries, with the last failure as its cause', async () => {
+      const socket = await open({ maxRetries: 1, minDelay: 100, maxDelay: 100, jitter: 0 });
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      FakeWebSocket.last.serverClose(1011);
+      kit.clock.tick(100);
+      FakeWebSocket.last.serverClose(1011);
+      expect(socket.state).to.equal('closed');
+      const exhausted = errors.find((e) => e.code === 'RETRIES_EXHAUSTED');
+      expect(exhausted, errors.map((e) => e.code).join()).to.not.equal(undefined);
+      expect(exhausted!.message).to.contain('failure 2').and.contain('maxRetries 1');
+      expect(exhausted!.cause).to.equal(errors[errors.length - 2]);
     });
   });
 
