@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { pageSignals, ping, ready, SteadySocket, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { acks, json, pageSignals, ping, ready, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
 import type { CloseInfo } from '../../src/close-policy';
 import { acceptFor, readRequestHead, switchingProtocols } from '../fault/hostile';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
@@ -198,6 +198,106 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (fake trans
       expect(waits).to.deep.equal([]);
       kit.clock.tick(120_000);
       expect(FakeWebSocket.instances).to.have.length(1);
+    });
+  });
+
+  describe('the send path (client-base.ts)', () => {
+    // client-base.ts _flush: `this._state !== 'open' || this._conn !== socket` → `false` (and its
+    // `&&` and `state` variants): the restore of a message after a drop listener's reconnect().
+    it("a drop listener that reconnects when a message expires at the flush: the next message waits for the next connection, none is lost", async () => {
+      const socket = await open({ use: [ttl(1_000)], minDelay: 100, jitter: 0 });
+      const ws = FakeWebSocket.last;
+      const drops: unknown[] = [];
+      socket.on('drop', (info) => {
+        drops.push(info.data);
+        if (info.reason === 'expired') socket.reconnect();
+      });
+      socket.send('stale');
+      kit.clock.setSystemTime(Date.now() + 600); // the wall clock moves; no timer runs
+      socket.send('fresh');
+      kit.clock.setSystemTime(Date.now() + 500); // 'stale' is past its ttl, 'fresh' is not
+      ws.serverOpen();
+      expect(drops).to.deep.equal(['stale']);
+      expect(socket.state).to.equal('closing');
+      expect(ws.sent, 'nothing written to the connection being replaced').to.deep.equal([]);
+      expect(ws.lost).to.deep.equal([]);
+      expect(socket.queued).to.deep.equal(['fresh']);
+      kit.clock.tick(5); // the closing handshake completes: the next attempt
+      FakeWebSocket.last.serverOpen();
+      expect(FakeWebSocket.last).to.not.equal(ws);
+      expect(FakeWebSocket.last.sent).to.deep.equal(['fresh']);
+    });
+
+    // client-base.ts _watchClosing: `this._stateTimer === undefined` → `true` (each send re-armed the watchdog)
+    it('a server close frame whose close event never comes: the socket is dropped closeTimeout after, however often the app sends, and nothing sent meanwhile is lost', async () => {
+      const socket = await open({ closeTimeout: 1_000, minDelay: 100, jitter: 0 });
+      const ws = FakeWebSocket.last;
+      ws.serverOpen();
+      const closes: CloseInfo[] = [];
+      socket.on('close', (info) => closes.push(info));
+      ws.serverCloseFrame();
+      for (let i = 0; i < 10; i++) {
+        socket.send(`m${i}`);
+        kit.clock.tick(200);
+      }
+      expect(closes.map(summary)).to.deep.equal([{ code: 1006, reason: 'close timed out', wasClean: false, attempt: 1 }]);
+      expect(ws.sent).to.deep.equal([]);
+      expect(ws.lost).to.deep.equal([]);
+      const next = FakeWebSocket.last;
+      expect(next).to.not.equal(ws);
+      next.serverOpen();
+      expect(next.sent).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    });
+
+    // client-base.ts _drained: `this._drainWaiters?.splice(0) ?? []` → `.splice(0)` / `?? ['…']`
+    // (a backlog written after a drain with no flushed() waiting failed in a promise job)
+    it('a backlog written once the socket drains, with no flushed() waiting: written in order, nothing rejected', async () => {
+      const rejected: unknown[] = [];
+      const onRejection = (reason: unknown) => rejected.push(reason);
+      process.prependListener('unhandledRejection', onRejection);
+      try {
+        const socket = await open({ highWaterMark: 10 });
+        const ws = FakeWebSocket.last;
+        ws.serverOpen();
+        ws.bufferedAmount = 100;
+        socket.send('a');
+        socket.send('b');
+        expect(ws.sent).to.deep.equal([]);
+        ws.bufferedAmount = 0;
+        kit.clock.tick(50);
+        expect(ws.sent).to.deep.equal(['a', 'b']);
+        await kit.turns();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(rejected).to.deep.equal([]);
+        await socket.flushed();
+      } finally {
+        process.removeListener('unhandledRejection', onRejection);
+      }
+    });
+
+    // client-base.ts _write, with acks() and no outbox yet: `size > this._opts.maxBytes` → `false` or `<=`
+    // (an oversized first message was written and kept past the limit)
+    describe('acks(): a message written at once must fit beside the unacknowledged ones', () => {
+      type Msg = { id: number; text?: string; ack?: number };
+      const withAcks = (options: SteadySocketOptions<Msg, Msg>) =>
+        fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), use: [acks<Msg, Msg>({ id: (m) => m.id, ack: (m) => m.ack })] })(options);
+      const wire = (m: Msg) => JSON.stringify(m);
+
+      it('the first message, larger than maxBytes, on an open idle socket: refused (QUEUE_OVERFLOW), never written', async () => {
+        const socket = await withAcks({ maxBytes: 16 });
+        FakeWebSocket.last.serverOpen();
+        const big = { id: 1, text: 'more than sixteen bytes' };
+        const refused = await socket.deliver(big).then(
+          () => 'written',
+          (error: SteadySocketError) => error.code,
+        );
+        expect(refused).to.equal('QUEUE_OVERFLOW');
+        expect(FakeWebSocket.last.sent).to.deep.equal([]);
+        const small = socket.deliver({ id: 2 });
+        expect(FakeWebSocket.last.sent).to.deep.equal([wire({ id: 2 })]);
+        FakeWebSocket.last.serverMessage(wire({ id: 0, ack: 2 }));
+        await small;
+      });
     });
   });
 
