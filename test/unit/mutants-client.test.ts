@@ -301,6 +301,57 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (fake trans
     });
   });
 
+  describe('runtimes that differ from the WHATWG socket (connection.ts)', () => {
+    // connection.ts closeSocket: its catch `abortSocket(socket)` → `{}`
+    it('a socket whose close(code, reason) throws is closed without them: reconnect() goes on at once, not after closeTimeout', async () => {
+      class PickyClose extends FakeWebSocket {
+        override close(code?: number, reason?: string): void {
+          if (code !== undefined) throw new Error('InvalidAccessError: this runtime takes no close code');
+          super.close();
+        }
+      }
+      const socket = await open({ WebSocket: PickyClose as never, closeTimeout: 60_000 });
+      const first = FakeWebSocket.last;
+      first.serverOpen();
+      socket.reconnect();
+      expect(first.closeCalls, 'closed again, without code and reason').to.deep.equal([{ code: undefined, reason: undefined }]);
+      kit.clock.tick(5);
+      expect(socket.state).to.equal('connecting');
+      expect(FakeWebSocket.instances).to.have.length(2);
+    });
+
+    // connection.ts protocolOf: `socket.protocol ?? ''` → `?? 'Stryker was here!'`
+    it("a socket without a protocol property reads as no subprotocol ('')", async () => {
+      const socket = await open();
+      const ws = FakeWebSocket.last;
+      Object.defineProperty(ws, 'protocol', { get: () => undefined, set: () => {} });
+      const opens: string[] = [];
+      socket.on('open', (info) => opens.push(info.protocol));
+      ws.serverOpen();
+      expect(socket.state).to.equal('open');
+      expect(socket.protocol).to.equal('');
+      expect(opens).to.deep.equal(['']);
+    });
+
+    // connection.ts openSocket: the fallback `socket.binaryType = 'arraybuffer'` → `''`
+    it("a runtime that ignores a binaryType it lacks ('nodebuffer' in a browser) gets 'arraybuffer'", async () => {
+      class BrowserTypes extends FakeWebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols);
+          let kind = 'blob';
+          Object.defineProperty(this, 'binaryType', {
+            get: () => kind,
+            set: (value: string) => {
+              if (value === 'blob' || value === 'arraybuffer') kind = value;
+            },
+          });
+        }
+      }
+      await open({ WebSocket: BrowserTypes as never, binaryType: 'nodebuffer' });
+      expect(FakeWebSocket.last.binaryType).to.equal('arraybuffer');
+    });
+  });
+
   describe('pageSignals(): the page entering the back/forward cache (_drop)', () => {
     let page: FakeWindow;
     beforeEach(() => {
@@ -497,6 +548,43 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (a real ser
       await client.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+});
+
+describe('SteadySocket: a throwing listener where the platform has no reportError (Node)', () => {
+  // events.ts reportListenerError: `typeof report === 'function'` → `true` (calling the missing
+  // reportError threw out of emit, into the client); its queueMicrotask branch had no coverage.
+  it('the exception reaches uncaughtException on a microtask, and the next listener and the client carry on', async () => {
+    const global = globalThis as { reportError?: unknown };
+    expect(global.reportError, 'Node has no reportError').to.equal(undefined);
+    FakeWebSocket.reset();
+    const socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never });
+    // Mocha's own handler would fail the test: set aside while the exception is expected.
+    const mochas = process.listeners('uncaughtException');
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onUncaught);
+    try {
+      await Promise.resolve(); // the first attempt
+      const bug = new Error('listener bug');
+      const heard: string[] = [];
+      socket.on('open', () => {
+        throw bug;
+      });
+      socket.on('open', () => heard.push('open'));
+      expect(() => FakeWebSocket.last.serverOpen()).to.not.throw();
+      expect(heard).to.deep.equal(['open']);
+      expect(socket.state).to.equal('open');
+      socket.send('after');
+      expect(FakeWebSocket.last.sent).to.deep.equal(['after']);
+      await until(() => uncaught.length > 0, 2_000, 'the uncaught exception');
+      expect(uncaught).to.deep.equal([bug]);
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+      for (const listener of mochas) process.on('uncaughtException', listener);
+      await socket.close();
     }
   });
 });
