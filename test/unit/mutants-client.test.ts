@@ -275,6 +275,20 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (fake trans
       }
     });
 
+    // client-base.ts deliver: `options?.signal` → `options.signal`
+    it('deliver(data, null) is deliver(data) (a null from JavaScript is no options)', async () => {
+      const socket = await open();
+      FakeWebSocket.last.serverOpen();
+      await socket.deliver('one', null as never);
+      socket.reconnect();
+      const queued = socket.deliver('two', null as never);
+      expect(socket.queued).to.deep.equal(['two']);
+      kit.clock.tick(5);
+      FakeWebSocket.last.serverOpen();
+      await queued;
+      expect(FakeWebSocket.instances.map((ws) => ws.sent)).to.deep.equal([['one'], ['two']]);
+    });
+
     // client-base.ts _write, with acks() and no outbox yet: `size > this._opts.maxBytes` → `false` or `<=`
     // (an oversized first message was written and kept past the limit)
     describe('acks(): a message written at once must fit beside the unacknowledged ones', () => {
@@ -585,6 +599,27 @@ describe('SteadySocket: a throwing listener where the platform has no reportErro
       process.removeListener('uncaughtException', onUncaught);
       for (const listener of mochas) process.on('uncaughtException', listener);
       await socket.close();
+    }
+  });
+});
+
+describe('SteadySocket: unref where timer handles are numbers (browsers, Deno)', () => {
+  // client-base.ts _arm: `timer.unref?.()` → `timer.unref()`
+  it('unref: true arms every timer without a TypeError', async () => {
+    const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+    // Node's clearTimeout takes the number a Timeout converts to.
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => Number(real.setTimeout(fn, ms))) as never;
+    FakeWebSocket.reset();
+    let socket: SteadySocket<unknown, unknown> | undefined;
+    try {
+      socket = new SteadySocket<unknown, unknown>('ws://example.test/', { WebSocket: FakeWebSocket as never, unref: true, connectTimeout: 60_000 });
+      await Promise.resolve(); // the first attempt arms connectTimeout
+      expect(FakeWebSocket.instances).to.have.length(1);
+      FakeWebSocket.last.serverOpen();
+      expect(socket.state).to.equal('open');
+    } finally {
+      await socket?.close();
+      globalThis.setTimeout = real.setTimeout;
     }
   });
 });
