@@ -3,10 +3,12 @@
 // the whole unit suite. Grouped by module, as the modules' own test files are.
 import { expect } from 'chai';
 import { retryAfterMs } from '../../src/backoff';
-import { askShouldReconnect } from '../../src/close-policy';
-import { SteadySocketError } from '../../src/errors';
+import { parseArgs } from '../../src/cli/args';
+import { askShouldReconnect, defaultShouldReconnect } from '../../src/close-policy';
+import { causeText, isSteadySocketError, SteadySocketError, tlsVerifyCode } from '../../src/errors';
 import { checkClose, negotiationError, validateProtocols } from '../../src/protocol';
 import { planRetry } from '../../src/retry';
+import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
 
 const now = Date.parse('2026-11-25T10:00:00Z');
 
@@ -105,5 +107,99 @@ describe('mutation gaps: subprotocols', () => {
 
   it('names the close code it refuses', () => {
     expect(() => checkClose(1001, '')).to.throw(SteadySocketError, 'Close code 1001 is not allowed');
+  });
+});
+
+describe('mutation gaps: URLs', () => {
+  it('refuses an object that only turns into a URL string (INVALID_URL naming its type), and takes a URL object', () => {
+    const lookalike = { toString: () => 'wss://example.test/' };
+    expect(() => normalizeUrl(lookalike as unknown as string))
+      .to.throw(SteadySocketError, 'Expected a URL string, got object.')
+      .with.property('code', 'INVALID_URL');
+    expect(normalizeUrl(new URL('wss://example.test/a'))).to.equal('wss://example.test/a');
+  });
+
+  it('redacts a URL the parser reads past leading white space or control characters, or tabs and line breaks inside', () => {
+    // The URL parser drops these (WHATWG URL): each of them connects to host with user:pw.
+    expect(redactUrl(' wss://user:pw@host/p?token=abc#x')).to.equal(' wss://***:***@host/p?token=***#***');
+    // Tabs and line breaks, which the parser skips wherever they are, are left out.
+    expect(redactUrl('\twss://user:pw@host/')).to.equal('wss://***:***@host/');
+    expect(redactUrl('\n\u0000wss://user@host/ ')).to.equal('\u0000wss://***@host/ ');
+    expect(redactUrl('w\tss://user:pw@ho\nst/')).to.equal('wss://***:***@host/');
+    expect(redactUrl('wss://us\ter:p\rw@host/')).to.equal('wss://***:***@host/');
+    // Text before the scheme that is not white space: the URL does not parse; hidden by shape.
+    expect(redactUrl('bad ws://user:pw@host')).to.equal('***:***@host');
+  });
+
+  it("keeps the password out of the CLI's usage error for a URL that starts with a space", () => {
+    let stderr = '';
+    const result = parseArgs([' wss://user:hunter2@example.test/'], { stdout: () => {}, stderr: (text) => (stderr += text), version: '0' });
+    expect(result).to.deep.equal({ exit: 2 });
+    expect(stderr).to.include('invalid URL " wss://***:***@example.test/": it starts or ends with white space');
+    expect(stderr).to.not.include('hunter2');
+  });
+
+  it('scrubs a secret that is not valid percent-encoding (decoding it throws) as it is', () => {
+    const scrub = secretScrubber('wss://host/?token=50%off');
+    expect(scrub('refused: token 50%off')).to.equal('refused: token ***');
+  });
+
+  it('copies four levels of causes beneath an error and no more, also for a cause that is its own cause', () => {
+    const cyclic = new Error('outer') as Error & { cause?: unknown };
+    cyclic.cause = cyclic;
+    let depth = 0;
+    for (let cause = scrubCause(cyclic, (text) => text) as { cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+      depth++;
+      expect(depth, 'a chain that never ends').to.be.below(100);
+    }
+    expect(depth).to.equal(5);
+  });
+});
+
+describe('mutation gaps: errors', () => {
+  it('is named SteadySocketError, and has no cause property when made without one', () => {
+    const error = new SteadySocketError('CLOSED', 'closed');
+    expect(error.name).to.equal('SteadySocketError');
+    expect(String(error)).to.equal('SteadySocketError: closed');
+    expect(Object.prototype.hasOwnProperty.call(error, 'cause'), 'own cause').to.equal(false);
+    expect(new SteadySocketError('CLOSED', 'closed', null).cause).to.equal(null);
+  });
+
+  it('isSteadySocketError is false for anything else, and for another code', () => {
+    for (const value of [undefined, null, 0, '', 'SteadySocketError', new Error('x'), { code: 'CLOSED', name: 'SteadySocketError' }]) {
+      expect(isSteadySocketError(value), String(value)).to.equal(false);
+      expect(isSteadySocketError(value, 'CLOSED'), String(value)).to.equal(false);
+    }
+    const error = new SteadySocketError('CLOSED', 'closed');
+    expect(isSteadySocketError(error)).to.equal(true);
+    expect(isSteadySocketError(error, 'CLOSED')).to.equal(true);
+    expect(isSteadySocketError(error, 'CONNECT_FAILED')).to.equal(false);
+  });
+
+  it('isSteadySocketError knows an error of another copy of the library by its registered mark', () => {
+    const other = Object.assign(new Error('x'), { code: 'CLOSED', [Symbol.for('steadysocket.error')]: true });
+    expect(isSteadySocketError(other, 'CLOSED')).to.equal(true);
+    expect(isSteadySocketError(other, 'CONNECT_FAILED')).to.equal(false);
+  });
+
+  it("causeText reads an error's message, a plain value as text, and null as null", () => {
+    expect(causeText(new Error('boom'))).to.equal('boom');
+    expect(causeText('plain')).to.equal('plain');
+    expect(causeText(null)).to.equal('null');
+    expect(causeText(undefined)).to.equal('undefined');
+    expect(causeText(Symbol('s'))).to.equal('Symbol(s)');
+  });
+
+  it('takes only certificate and TLS protocol failures as fatal TLS codes: a refused connection still retries', () => {
+    for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO']) {
+      expect(tlsVerifyCode({ code }), code).to.equal(code);
+    }
+    // EPROTONOSUPPORT is the socket's, not TLS's; the others only contain a TLS code's prefix.
+    for (const code of ['ECONNREFUSED', 'EPROTONOSUPPORT', 'ERR_APP_CERT_EXPIRED', 'X_UNABLE_TO_CONNECT', 42]) {
+      expect(tlsVerifyCode({ code }), String(code)).to.equal(undefined);
+    }
+    expect(tlsVerifyCode(null)).to.equal(undefined);
+    const refused = new SteadySocketError('CONNECT_FAILED', 'refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, error: refused })).to.equal(true);
   });
 });
