@@ -7,7 +7,11 @@ import { parseArgs } from '../../src/cli/args';
 import { askShouldReconnect, defaultShouldReconnect } from '../../src/close-policy';
 import { causeText, isSteadySocketError, SteadySocketError, tlsVerifyCode } from '../../src/errors';
 import { checkClose, negotiationError, validateProtocols } from '../../src/protocol';
+import { json } from '../../src/codecs';
+import type { ResolvedOptions } from '../../src/options';
+import type { OutboxEntry } from '../../src/outbox';
 import { planRetry } from '../../src/retry';
+import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from '../../src/send';
 import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
 
 const now = Date.parse('2026-11-25T10:00:00Z');
@@ -201,5 +205,44 @@ describe('mutation gaps: errors', () => {
     expect(tlsVerifyCode(null)).to.equal(undefined);
     const refused = new SteadySocketError('CONNECT_FAILED', 'refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     expect(defaultShouldReconnect({ code: 1006, reason: '', wasClean: false, attempt: 1, error: refused })).to.equal(true);
+  });
+});
+
+describe('mutation gaps: send path', () => {
+  const options = (given: object) => given as ResolvedOptions<unknown, unknown>;
+
+  it('sends an empty binary message as it is (0 bytes is a size, not an error)', () => {
+    const empty = new Uint8Array(0);
+    expect(toWire(undefined, empty)).to.equal(empty);
+    const buffer = new ArrayBuffer(0);
+    expect(toWire(undefined, buffer)).to.equal(buffer);
+    expect(toWire(undefined, '')).to.equal('');
+  });
+
+  it('likelyCodec: one subprotocol given as a string picks its codec; with no subprotocols, the default codec', () => {
+    const a = json();
+    const b = json();
+    expect(likelyCodec(options({ codecs: { v2: a }, protocols: 'v2', codec: b }))).to.equal(a);
+    expect(likelyCodec(options({ codecs: { v2: a }, codec: b })), 'no protocols').to.equal(b);
+    expect(likelyCodec(options({ codecs: { v2: a }, protocols: null })), 'null protocols, no default').to.equal(undefined);
+    expect(likelyCodec(options({ protocols: ['v2'], codec: b })), 'no codecs').to.equal(b);
+    expect(likelyCodec(options({ codecs: { v1: b, v2: a }, protocols: () => ['v2'] })), 'a provider and no default: the first of codecs').to.equal(b);
+  });
+
+  it('says in its errors why a message was not sent and what to do', () => {
+    expect(dropError('overflow').message).to.equal('The message was not sent (overflow).');
+    expect(closedError().message).to.include('create a new SteadySocket to connect again');
+    expect(() => toWire({ encode: () => { throw new Error('cyclic'); }, decode: (x: unknown) => x }, {}))
+      .to.throw(SteadySocketError, 'The codec could not encode the message: cyclic')
+      .with.property('code', 'ENCODE_FAILED');
+  });
+
+  it('withdrawOnAbort withdraws once even when another abort event is dispatched', () => {
+    const controller = new AbortController();
+    let withdrawn = 0;
+    withdrawOnAbort({} as OutboxEntry<unknown>, controller.signal, () => withdrawn++);
+    controller.abort();
+    controller.signal.dispatchEvent(new Event('abort'));
+    expect(withdrawn).to.equal(1);
   });
 });
