@@ -143,6 +143,13 @@ describe('mutation gaps: URLs', () => {
     expect(stderr).to.not.include('hunter2');
   });
 
+  it("scrubs each word of a header value, also one that starts or ends like an auth scheme's name; the name alone stays", () => {
+    const scrub = secretScrubber('wss://host/', { Authorization: 'Bearer tokenA1b2', 'X-Key': 'Basic s3cr3tbearer' });
+    expect(scrub('server said: tokenA1b2 is expired')).to.equal('server said: *** is expired');
+    expect(scrub('no user for s3cr3tbearer')).to.equal('no user for ***');
+    expect(scrub('Bearer realm')).to.equal('Bearer realm');
+  });
+
   it('scrubs a secret that is not valid percent-encoding (decoding it throws) as it is', () => {
     const scrub = secretScrubber('wss://host/?token=50%off');
     expect(scrub('refused: token 50%off')).to.equal('refused: token ***');
