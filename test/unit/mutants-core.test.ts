@@ -2,13 +2,14 @@
 // (Stryker over test/unit, December 2026): each test fails with at least one mutant that survived
 // the whole unit suite. Grouped by module, as the modules' own test files are.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { retryAfterMs } from '../../src/backoff';
 import { parseArgs } from '../../src/cli/args';
 import { askShouldReconnect, defaultShouldReconnect } from '../../src/close-policy';
 import { causeText, isSteadySocketError, SteadySocketError, tlsVerifyCode } from '../../src/errors';
 import { checkClose, negotiationError, validateProtocols } from '../../src/protocol';
 import { json } from '../../src/codecs';
-import type { ResolvedOptions } from '../../src/options';
+import { resolveOptions, type ResolvedOptions } from '../../src/options';
 import type { OutboxEntry } from '../../src/outbox';
 import { planRetry } from '../../src/retry';
 import { closedError, dropError, likelyCodec, toWire, withdrawOnAbort } from '../../src/send';
@@ -251,5 +252,35 @@ describe('mutation gaps: send path', () => {
     controller.abort();
     controller.signal.dispatchEvent(new Event('abort'));
     expect(withdrawn).to.equal(1);
+  });
+});
+
+describe('mutation gaps: options', () => {
+  it('takes an option given as undefined as not given: its default', () => {
+    const resolved = resolveOptions({ minDelay: undefined, maxDelay: undefined, overflow: undefined, binaryType: undefined, maxRetries: undefined });
+    expect([resolved.minDelay, resolved.maxDelay, resolved.overflow, resolved.binaryType, resolved.maxRetries]).to.deep.equal([1000, 30_000, 'error', 'arraybuffer', Infinity]);
+  });
+
+  it('warns about no option it knows (in a fresh process: each warning is given once per process)', function () {
+    this.timeout(30_000);
+    // Every option of SteadySocketOptions with a valid value; the Node-only ones without a WebSocket
+    // of the application's (they would warn that it cannot take them).
+    const script = `
+      const warnings = [];
+      process.on('warning', (warning) => warnings.push(warning.message));
+      const { resolveOptions } = await import('./src/options.ts');
+      const { json } = await import('./src/codecs.ts');
+      const { stats } = await import('./src/features/stats.ts');
+      resolveOptions({ protocols: ['a'], codecs: { a: json() }, codec: json(), WebSocket: class {}, binaryType: 'arraybuffer',
+        minDelay: 10, maxDelay: 20, factor: 2, jitter: 0.5, maxRetries: 3, stableAfter: 1, connectTimeout: 1, closeTimeout: 1,
+        maxMessages: 1, maxBytes: 1, overflow: 'drop-oldest', highWaterMark: 1, shouldReconnect: () => true, use: [stats()] });
+      resolveOptions({ headers: { a: 'b' }, origin: 'https://example.test', agent: false, ca: 'x', cert: 'x', key: 'x', passphrase: 'x',
+        rejectUnauthorized: true, perMessageDeflate: false, maxPayload: 10, followRedirects: true, maxRedirects: 3, unref: true });
+      resolveOptions({ someTypo: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      process.stdout.write(JSON.stringify(warnings));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out), 'the typo warns, nothing else').to.deep.equal(['steadysocket: unknown option someTypo is ignored.']);
   });
 });
