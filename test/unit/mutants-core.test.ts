@@ -261,6 +261,29 @@ describe('mutation gaps: options', () => {
     expect([resolved.minDelay, resolved.maxDelay, resolved.overflow, resolved.binaryType, resolved.maxRetries]).to.deep.equal([1000, 30_000, 'error', 'arraybuffer', Infinity]);
   });
 
+  it('refuses a codec without encode or decode, or codecs that are no object of codecs, with the way to pass them', () => {
+    const encodeOnly = { encode: (x: unknown) => x };
+    const decodeOnly = { decode: (x: unknown) => x };
+    for (const options of [{ codec: encodeOnly }, { codec: decodeOnly }, { codec: null }, { codecs: { a: decodeOnly } }, { codecs: 'json' }, { codecs: null }]) {
+      expect(() => resolveOptions(options as never), JSON.stringify(options))
+        .to.throw(SteadySocketError, 'Options codec and codecs take codecs (encode, decode)')
+        .with.property('code', 'INVALID_OPTION');
+    }
+    expect(() => resolveOptions({ codec: json(), codecs: { a: json() } })).to.not.throw();
+  });
+
+  it("takes binaryType 'nodebuffer' and names every choice when one is wrong", () => {
+    expect(resolveOptions({ binaryType: 'nodebuffer' }).binaryType).to.equal('nodebuffer');
+    expect(() => resolveOptions({ binaryType: 'text' as never })).to.throw('Option binaryType must be one of arraybuffer, blob, nodebuffer.');
+  });
+
+  it('shares resolved options only with options of the same keys, not with ones that lack a key the others hold as undefined', () => {
+    const first = resolveOptions({ minDelay: 5, maxDelay: 40_000 });
+    const second = resolveOptions({ minDelay: 5, maxRetries: undefined });
+    expect(second, 'another key, as many keys').to.not.equal(first);
+    expect(second.maxDelay).to.equal(30_000);
+  });
+
   it('warns about no option it knows (in a fresh process: each warning is given once per process)', function () {
     this.timeout(30_000);
     // Every option of SteadySocketOptions with a valid value; the Node-only ones without a WebSocket
