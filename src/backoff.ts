@@ -45,7 +45,10 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
   if (/^\d+$/.test(text)) return timerDelay(Number(text) * 1000);
   // Only the three HTTP-date forms (IMF-fixdate, RFC 850, asctime): V8's Date.parse also reads
   // text such as "later 5000" as a date far ahead.
-  if (!/^(?:[a-z]{3}, \d\d [a-z]{3} \d{4} |[a-z]+, \d\d-[a-z]{3}-\d\d |[a-z]{3} [a-z]{3} [ \d]\d )\d\d:\d\d:\d\d/i.test(text)) return undefined;
-  const date = Date.parse(text);
+  const form = /^(?:[a-z]{3}, \d\d [a-z]{3} \d{4} |[a-z]+, \d\d-[a-z]{3}-\d\d |([a-z]{3} [a-z]{3} [ \d]\d ))\d\d:\d\d:\d\d/i.exec(text);
+  if (!form) return undefined;
+  // asctime names no zone, and Date.parse would read it in local time: every HTTP-date is GMT
+  // (RFC 9110 §5.6.7).
+  const date = Date.parse(form[1] ? `${text} GMT` : text);
   return Number.isNaN(date) ? undefined : timerDelay(date - now);
 }

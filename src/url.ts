@@ -72,6 +72,9 @@ export function redactUrl(text: string): string {
 const lastRedacted = { text: '', redacted: '' };
 
 function redact(text: string): string {
+  // The URL parser skips every tab and line break, and C0 controls and spaces before the scheme
+  // (WHATWG URL; SCHEME keeps those): `w\tss://user:pw@host` hid its user info from these shapes.
+  text = text.replace(/[\t\n\r]/g, '');
   const scheme = SCHEME.exec(text)?.[0] ?? '';
   let rest = text.slice(scheme.length);
   // In a URL that parses, the user info ends at the first `@` of the authority; in one that does
@@ -97,7 +100,8 @@ function parses(text: string): boolean {
 }
 
 // Any slashes: the URL parser also takes `ws:user:pass@host` and `ws:\\host` for special schemes.
-const SCHEME = /^[a-z][a-z\d+.-]*:[/\\]*/i;
+// Leading C0 controls and spaces, which it skips, are kept with the scheme.
+const SCHEME = /^[\0- ]*[a-z][a-z\d+.-]*:[/\\]*/i;
 
 /** `?a=1&b&c=2` → `?a=***&***&c=***`: values hidden, and a part without a name (it may be a bare token). */
 function redactQuery(search: string): string {

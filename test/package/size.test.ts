@@ -95,7 +95,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // 20,200 for the fixes of the review that followed (ttl() out of order after an eviction's listener sent, a store's bare thenable, file store clear() in its queue): 20,162.
 // 20,300 for the IndexedDB store's fixes of its review (what is stored known per slot and per connection, reads older than a save ignored, Buffers copied: +~100 B): 20,276.
 // 20,350 for persist() letting its store go (release(): the file store's claim on its file) as its client ends (+~50 B): 20,318.
-const IIFE_GZIP_BUDGET = 20_350;
+// 20,400 for two fixes found by mutation testing: an asctime Retry-After read as GMT (+20 B) and
+// redactUrl() reading a URL as the parser does (leading spaces and controls, tabs and line breaks
+// hid its password: +27 B): 20,367.
+const IIFE_GZIP_BUDGET = 20_400;
 // The core IIFE: 9,400 at first (9,333); 9,500 for the heap pass that brought an idle
 // connection from 3.35 to 3.20 KiB (derived connection fields, shared options: 9,437).
 // 9,900 for the adversarial review's fixes of the core (+~350 B): 9,815.
@@ -116,7 +119,8 @@ const IIFE_GZIP_BUDGET = 20_350;
 // 10,700 for the same fixes of the browser review (+~90 B): 10,651.
 // 10,750 for the shared options forgotten as their client ends (+~20 B): 10,696.
 // 10,800 for the outbox's array following its limits (+~38 B): 10,733.
-const CORE_IIFE_GZIP_BUDGET = 10_800;
+// 10,850 for the same two fixes as the full IIFE's 20,400 (+~45 B): 10,794.
+const CORE_IIFE_GZIP_BUDGET = 10_850;
 const TARGETS = { core: 3_500, full: 7_500 };
 
 /**
@@ -187,12 +191,15 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // entries: offline, drop-oldest kept every evicted message and scanned them all on each push): core 10,507.
   // Every shape +~19 B (budgets +50 where that left under 20 B) for restore() making room at the
   // front instead of unshift() (acks() putting back 100,000 unacknowledged messages took 2 s): core 10,526.
-  core: { code: "new SteadySocket('wss://example.test');", budget: 10_550 },
+  // Every shape +~49 B (budgets +50 where that passed them or left under 20 B) for the fixes of the
+  // mutation testing of 2026-12-03: an asctime Retry-After read as GMT, not local time (+18 B), and
+  // redactUrl() reading a URL as the parser does (` wss://user:pw@host` kept its password: +31 B): core 10,577.
+  core: { code: "new SteadySocket('wss://example.test');", budget: 10_600 },
   // 11,100 for holding new messages while offline until the probe is answered (+~80 B).
-  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_450 },
-  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 11_250 },
+  heartbeat: { code: "new SteadySocket('wss://example.test', { use: [heartbeat({ interval: 30000, timeout: 10000 })] });", budget: 11_500 },
+  pageSignals: { code: "new SteadySocket('wss://example.test', { use: [pageSignals()] });", budget: 11_300 },
   // 10,300: the step's signal aborted at close()/reconnect() (+16 B).
-  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_850 },
+  ready: { code: "new SteadySocket('wss://example.test', { use: [ready(() => {})] });", budget: 10_900 },
   // 10,500: a restored message counts from its stored queue time (+39 B).
   // 10,900 with each look at the front only while expiries are in send order (+88 B: n messages expiring one by one walked the outbox n times): 10,865.
   // 10,950 with a message that something came in behind before it got its expiry making the outbox unordered (+25 B): 10,890.
@@ -204,14 +211,14 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // header value scrubbed on its own (the scrubber debug() shares with the client's errors): 10,933.
   // 11,250 with hints for partysocket's, PartySocket's and websocket-ts's option names (+~120 B; a review porting apps from them).
   debug: { code: "new SteadySocket('wss://example.test', { use: [debug()] });", budget: 11_550 },
-  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_750 },
-  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_750 },
-  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_750 },
+  messages: { code: "messages(new SteadySocket('wss://example.test'));", budget: 10_800 },
+  json: { code: "new SteadySocket('wss://example.test', { codec: json() });", budget: 10_800 },
+  acks: { code: "new SteadySocket('wss://example.test', { use: [acks({ id: (m) => m.id, ack: (m) => m.ack })] });", budget: 11_800 },
   // 10,600 for the review's fixes (a settled request leaves the outbox and takes the timer with it).
   // 11,834 with the look for due requests stopping at the first not due when deadlines are in order (+29 B).
-  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_850 },
+  requests: { code: "requests().request(new SteadySocket('wss://example.test'));", budget: 11_900 },
   // 11,100 for one set of hooks for all of a client's pings (+128 B: n concurrent pings copied ~n² hook references): 11,076.
-  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 11_100 },
+  ping: { code: "ping(new SteadySocket('wss://example.test'));", budget: 11_150 },
   // 12,500 for one client per store key, abandoned databases it cannot read left alone, #<n> names refused (+~245 B).
   // 12,900 with the store list shared by every copy of the library (+38 B); 12,950 with the queue
   // time stored with each message (+56 B); 13,100 for the fixes of 2026-12-01 (the queue time read
@@ -225,7 +232,7 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
   // 13,900 with saved() settling with the save that holds its messages, not through every later one (+29 B): 13,856.
   // 14,000 for the review of the IndexedDB store's saves of what changed (+101 B: a save under way as the database was deleted, two stores of one slot, a changed Buffer): 13,957.
   // 14,050 for persist() calling its store's release() as its client ends (+52 B: the file store's claim on its file): 13,992.
-  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 14_050 },
+  persist: { code: "new SteadySocket('wss://example.test', { use: [persist(indexedDbStore('outbox'))] });", budget: 14_100 },
   everything: {
     code: "messages(new SteadySocket('wss://example.test', { codec: json(), use: [heartbeat({ interval: 1, timeout: 1 }), pageSignals(), ready(() => {}), ttl(5), stats(), debug()] }));",
     // 13,100: debug() scrubs close reasons (+~230 B). 13,300 with the core's +~155 B (see core).
@@ -238,7 +245,8 @@ const SHAPES: Record<string, { code: string; budget: number }> = {
     // 14,100 with the core's +38 B (the outbox's array following its limits): 14,036.
     // 14,150 with messages() draining its buffer without shift() (+37 B) and the core's restore() (+19 B): 14,090.
     // 14,250 with ttl() looking at the front only while expiries are in order (+~88 B).
-    budget: 14_250,
+    // 14,300 with the core's +~49 B (the mutation testing's two fixes): 14,233.
+    budget: 14_300,
   },
 };
 
