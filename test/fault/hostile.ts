@@ -88,6 +88,8 @@ export interface HostileServer {
   port: number;
   /** `performance.now()` of each TCP connection accepted, in order. */
   connections: number[];
+  /** Whether each TCP connection accepted (in the same order) has closed since. */
+  gone: boolean[];
   /** Each upgrade request received, in order. */
   handshakes: Handshake[];
   /** Every frame received from clients after a 101, across all connections, in order. */
@@ -96,22 +98,36 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1, port 0, that behaves as asked on every connection. */
-export function startHostileServer(behaviour: Behaviour): Promise<HostileServer> {
+/**
+ * Starts a server on 127.0.0.1, port 0, that behaves as asked on every connection,
+ * `answerAfterMs` after each request (a slow handshake).
+ */
+export function startHostileServer(behaviour: Behaviour, { answerAfterMs = 0 } = {}): Promise<HostileServer> {
   const sockets = new Set<Socket>();
   const connections: number[] = [];
+  const gone: boolean[] = [];
   const handshakes: Handshake[] = [];
   const frames: ClientFrame[] = [];
+  const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((socket) => {
-    connections.push(performance.now());
+    const index = connections.push(performance.now()) - 1;
+    gone.push(false);
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      gone[index] = true;
+    });
     // Clients under test reset connections on purpose; that is not a harness failure.
     socket.on('error', () => {});
     readRequestHead(socket, (request, rest) => {
       handshakes.push(request);
-      answer(socket, behaviour, request, rest, frames);
+      if (!answerAfterMs) return answer(socket, behaviour, request, rest, frames);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (socket.writable) answer(socket, behaviour, request, rest, frames);
+      }, answerAfterMs);
+      timers.add(timer);
     });
   });
 
@@ -123,9 +139,13 @@ export function startHostileServer(behaviour: Behaviour): Promise<HostileServer>
         url: `ws://127.0.0.1:${port}/`,
         port,
         connections,
+        gone,
         handshakes,
         frames,
-        close: () => closeServer(server, sockets),
+        close: () => {
+          for (const timer of timers) clearTimeout(timer);
+          return closeServer(server, sockets);
+        },
       });
     });
   });

@@ -2,11 +2,11 @@
 // pinning down. Each test names the change to client.ts it catches. Fake transport and fake clock
 // for the state machine; a real ws server on 127.0.0.1 where the subject is the socket.
 import { expect } from 'chai';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { acks, json, pageSignals, ping, ready, SteadySocket, SteadySocketError, ttl, type SteadySocketOptions } from '../../src/index';
 import type { CloseInfo } from '../../src/close-policy';
-import { acceptFor, readRequestHead, switchingProtocols } from '../fault/hostile';
+import { startHostileServer } from '../fault/hostile';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
@@ -464,41 +464,10 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (fake trans
 });
 
 describe('SteadySocket: behaviour found unpinned by mutation testing (a real server on 127.0.0.1)', () => {
-  /** A server that completes each handshake `delay` ms after the request, then reads and answers nothing and never ends TCP. */
-  async function startMuteServer(delay = 0) {
-    const accepted: { gone: boolean }[] = [];
-    const sockets = new Set<Socket>();
-    const timers = new Set<NodeJS.Timeout>();
-    const server = createServer((tcp) => {
-      const record = { gone: false };
-      accepted.push(record);
-      sockets.add(tcp);
-      tcp.on('error', () => {});
-      tcp.on('close', () => (record.gone = true));
-      readRequestHead(tcp, (request) => {
-        const answer = () => tcp.writable && tcp.write(switchingProtocols({ accept: acceptFor(request.headers['sec-websocket-key'] ?? '') }));
-        if (!delay) return answer();
-        const timer = setTimeout(() => (timers.delete(timer), answer()), delay);
-        timers.add(timer);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `ws://127.0.0.1:${port}/`,
-      accepted,
-      close() {
-        for (const timer of timers) clearTimeout(timer);
-        for (const tcp of sockets) tcp.destroy();
-        return new Promise((resolve) => server.close(resolve));
-      },
-    };
-  }
-
   // client.ts _abandon: `this._ended(socket, code, reason, false, true)` → `…, false)`: the socket
   // given up on was detached but never terminated, and its handshake went on without an owner.
   it('a connect timeout drops the handshake: a 101 that comes later opens nothing on the server', async () => {
-    const server = await startMuteServer(400);
+    const server = await startHostileServer('silent', { answerAfterMs: 400 });
     const client = new SteadySocket(server.url, { connectTimeout: 100, minDelay: 60_000, jitter: 0 });
     const errors: string[] = [];
     const closes: CloseInfo[] = [];
@@ -509,8 +478,8 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (a real ser
       expect(errors).to.deep.equal(['CONNECT_TIMEOUT']);
       expect(summary(closes[0])).to.include({ code: 1006, wasClean: false, attempt: 1 });
       expect(client.state).to.equal('waiting');
-      await until(() => server.accepted[0].gone, 5_000, 'the server to see the timed-out TCP connection gone');
-      expect(server.accepted).to.have.length(1);
+      await until(() => server.gone[0], 5_000, 'the server to see the timed-out TCP connection gone');
+      expect(server.gone).to.have.length(1);
     } finally {
       await client.close();
       await server.close();
@@ -519,7 +488,7 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (a real ser
 
   // client.ts _closeConn: the watchdog's reason 'close timed out' → ''.
   it("reconnect() to a server that never answers the close frame: after closeTimeout, 1006 'close timed out', and its TCP connection is dropped", async () => {
-    const server = await startMuteServer();
+    const server = await startHostileServer('silent');
     const client = new SteadySocket(server.url, { closeTimeout: 200, minDelay: 60_000, jitter: 0 });
     client.on('error', () => {});
     const closes: CloseInfo[] = [];
@@ -529,10 +498,10 @@ describe('SteadySocket: behaviour found unpinned by mutation testing (a real ser
       client.reconnect();
       await until(() => closes.length === 1, 5_000, 'the close of the first connection');
       expect(summary(closes[0])).to.deep.equal({ code: 1006, reason: 'close timed out', wasClean: false, attempt: 0 });
-      await until(() => server.accepted[0].gone, 5_000, 'the server to see the first TCP connection gone');
+      await until(() => server.gone[0], 5_000, 'the server to see the first TCP connection gone');
       await until(() => client.state === 'open', 5_000, 'the new connection');
-      expect(server.accepted).to.have.length(2);
-      expect(server.accepted[1].gone).to.equal(false);
+      expect(server.gone).to.have.length(2);
+      expect(server.gone[1]).to.equal(false);
     } finally {
       await client.close();
       await server.close();
