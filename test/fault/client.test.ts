@@ -138,7 +138,7 @@ describe('hostile servers: typed errors, abnormal closes, and the reconnect poli
     expect(o.server.connections).to.have.length(2);
   });
 
-  for (const retryAfter of ['99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT']) {
+  for (const retryAfter of ['99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT', 'Fri Dec 31 23:59:59 9999']) {
     it(`HTTP 503 with Retry-After: ${retryAfter} — waits the longest a timer can (2^31−1 ms), never ~1 ms`, async () => {
       const warnings: Error[] = [];
       const onWarning = (warning: Error) => warnings.push(warning);

@@ -240,6 +240,27 @@ describe('Node transport: adversarial review against real and hand-built servers
       }
     });
 
+    // RFC 9110 §5.6.7: every HTTP-date is GMT; asctime names no zone, and Date.parse alone reads it
+    // in the process's local time (in Tokyo this wait was 0, in New York 5 hours longer).
+    it('Retry-After as an asctime date is read as GMT whatever the time zone of the process', async () => {
+      const before = process.env.TZ;
+      try {
+        for (const tz of ['Asia/Tokyo', 'America/New_York']) {
+          process.env.TZ = tz;
+          const at = new Date(Date.now() + 3_500);
+          // toUTCString(): 'Thu, 03 Dec 2026 13:11:43 GMT'; asctime: 'Thu Dec  3 13:11:43 2026'.
+          const [weekday, day, month, year, time] = at.toUTCString().replace(',', '').split(' ');
+          const asctime = `${weekday} ${month} ${String(Number(day)).padStart(2, ' ')} ${time} ${year}`;
+          const server = await keep(rawServer((socket) => socket.end(httpAnswer(503, { 'Retry-After': asctime }))));
+          const seen = await watch(server.url, 150);
+          expect(seen.waits[0]?.delay, `${tz}: ${asctime}`).to.be.within(2_000, 3_600);
+        }
+      } finally {
+        if (before === undefined) delete process.env.TZ;
+        else process.env.TZ = before;
+      }
+    });
+
     // docs/guide.md, followRedirects: "To another host, ws drops `Authorization` and `Cookie` but
     // sends every other header you set (an `X-Api-Key` too)".
     it('a redirect to another host:port does not carry Authorization or Cookie (ws strips them), and does carry other headers', async () => {
