@@ -1,0 +1,322 @@
+// Behaviour of the opt-in features and the pure rooms below them (liveness, heartbeat, ping,
+// page signals, the ready step, iteration, codecs, stats) that mutation testing (Stryker) found
+// no test pinning down. Fake transport, fake clock, fake window; each test names the behaviour,
+// and a comment names the change to the source it catches.
+import { expect } from 'chai';
+import { debug, heartbeat, pageSignals, ping, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
+import { FakeWebSocket } from '../support/fake-websocket';
+import { FakeWindow } from '../support/fake-window';
+
+const appPing = { ping: () => 'ping', isPong: (message: unknown) => message === 'pong' };
+
+describe('liveness rules at their edges (given the time)', () => {
+  const timing = { interval: 1000, timeout: 300 };
+
+  // liveness.ts createLiveness: `seen: false` → true, `probing: false` → true
+  it('a fresh state has seen nothing and has no probe out: a pong answers nothing, a check probes', () => {
+    const state = createLiveness();
+    expect(sawPong(createLiveness(), 10)).to.equal(false);
+    expect(judge(state, 0, timing)).to.equal('probe');
+  });
+
+  // liveness.ts judge: `late > LATE_TIMER_MS` → `>=`
+  it(`a probe's timer exactly ${LATE_TIMER_MS} ms late is on time: no grace, dead`, () => {
+    const state = createLiveness();
+    startProbe(state, 0, timing);
+    expect(judge(state, timing.timeout + LATE_TIMER_MS, timing)).to.equal('dead');
+  });
+
+  // liveness.ts judge: `late > Math.max(timing.interval, 1000)` → `>=`
+  it('a quiet check exactly an interval late, after traffic, re-arms (the machine did not sleep)', () => {
+    const state = createLiveness();
+    startInterval(state, 0, timing);
+    sawActivity(state);
+    expect(judge(state, 2 * timing.interval, timing)).to.equal('rearm');
+  });
+
+  // liveness.ts judge: `Math.max(timing.interval, 1000)` → `Math.min`
+  it('with a long interval, a check late by less than the interval is no sleep: traffic re-arms', () => {
+    const long = { interval: 5000, timeout: 300 };
+    const state = createLiveness();
+    startInterval(state, 0, long);
+    sawActivity(state);
+    expect(judge(state, long.interval + 2000, long)).to.equal('rearm');
+    startInterval(state, 0, long);
+    sawActivity(state);
+    expect(judge(state, 2 * long.interval + 1, long), 'later than an interval: slept').to.equal('probe');
+  });
+});
+
+describe('heartbeat(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, {});
+  type Options = SteadySocketOptions<unknown, unknown>;
+
+  /** A client over the fake transport, open, with the heartbeat (application ping) and `extra` options. */
+  async function opened(extra: Options = {}, timing = { interval: 1000, timeout: 500 }) {
+    const errors: SteadySocketError[] = [];
+    const socket = await open({ minDelay: 60_000, jitter: 0, closeTimeout: 60_000, ...extra, use: [...(extra.use ?? []), heartbeat({ ...timing, ...appPing })] });
+    socket.on('error', (error) => errors.push(error));
+    const ws = FakeWebSocket.last;
+    ws.serverOpen();
+    return { socket, ws, errors };
+  }
+
+  describe('options', () => {
+    // heartbeat.ts: the `options === null || typeof options !== 'object'` check, each half
+    it('heartbeat(null) and heartbeat(5) throw INVALID_OPTION saying it takes { interval, timeout }', () => {
+      for (const bad of [null, 5]) {
+        expect(() => heartbeat(bad as never), String(bad))
+          .to.throw(SteadySocketError, 'heartbeat() takes { interval, timeout }')
+          .with.property('code', 'INVALID_OPTION');
+      }
+    });
+
+    // heartbeat.ts: the names given to checkNumber and the ping/isPong message, each → ""
+    it('a bad interval, timeout or ping pair is named in the INVALID_OPTION message', () => {
+      expect(() => heartbeat({ interval: 0, timeout: 1 })).to.throw(SteadySocketError, 'heartbeat interval');
+      expect(() => heartbeat({ interval: 1, timeout: 0 })).to.throw(SteadySocketError, 'heartbeat timeout');
+      expect(() => heartbeat({ interval: 1, timeout: 1, ping: () => 'ping' } as never)).to.throw(SteadySocketError, 'ping and isPong go together');
+    });
+  });
+
+  describe('the timer', () => {
+    // heartbeat.ts tick: `!conn || !live || client.state !== 'open'` → `false`, → `(!conn || !live) && …`, → `… || false`
+    it('does not cut a closing handshake short: close() waits closeTimeout, no HEARTBEAT_TIMEOUT', async () => {
+      const { socket, ws, errors } = await opened();
+      ws.close = (code?: number, reason?: string) => {
+        ws.closeCalls.push({ code, reason });
+        ws.readyState = FakeWebSocket.CLOSING; // the server never answers the close frame
+      };
+      const closes: string[] = [];
+      socket.on('close', (info) => closes.push(info.reason));
+      const done = socket.close();
+      kit.clock.tick(30_000);
+      expect(errors.map((error) => error.code)).to.deep.equal([]);
+      expect(socket.state).to.equal('closing');
+      kit.clock.tick(30_000);
+      await done;
+      expect(closes).to.deep.equal(['close timed out']);
+    });
+
+    // heartbeat.ts tick: `case 'grace':` removed (no timer armed), `client._log?.(…)` → `client._log(…)` (a TypeError without debug())
+    it('a probe whose timeout ran late gets one more window without debug(), then the connection is dropped', async () => {
+      const { socket, ws, errors } = await opened();
+      kit.clock.tick(1000);
+      expect(ws.sent).to.deep.equal(['ping']);
+      kit.clock.setSystemTime(kit.clock.now + 10_000); // the loop stalled: the timeout runs late
+      kit.clock.tick(500);
+      expect(socket.state, 'a pong may be queued behind the late timer').to.equal('open');
+      kit.clock.tick(499);
+      expect(socket.state).to.equal('open');
+      kit.clock.tick(1);
+      expect(socket.state).to.equal('waiting');
+      expect(errors.map((error) => error.code)).to.deep.equal(['HEARTBEAT_TIMEOUT']);
+    });
+
+    // heartbeat.ts tick: `now - live.pingAt` → `now + live.pingAt` in the message
+    it('HEARTBEAT_TIMEOUT says how long the ping went unanswered', async () => {
+      kit.clock.setSystemTime(1_000_000);
+      const { errors } = await opened();
+      kit.clock.tick(1500);
+      expect(errors.map((error) => error.message)).to.deep.equal(['No sign of life for 500 ms after a ping (heartbeat).']);
+    });
+
+    // heartbeat.ts tick: `now - live.due` → `+`, and `late > options.interval` → true, false, >=, <= (the debug line)
+    it('debug() says the machine slept only when a quiet check ran more than an interval late', async () => {
+      const lines: string[] = [];
+      const { ws } = await opened({ use: [debug((line) => lines.push(line))] });
+      const slept = () => lines.filter((line) => line.includes('the machine slept'));
+      kit.clock.tick(1000); // on time: a probe, no sleep
+      expect(ws.sent).to.deep.equal(['ping']);
+      ws.serverMessage('pong');
+      kit.clock.setSystemTime(kit.clock.now + 1000); // exactly an interval late: not a sleep
+      kit.clock.tick(1000);
+      expect(ws.sent).to.deep.equal(['ping', 'ping']);
+      expect(slept()).to.deep.equal([]);
+      ws.serverMessage('pong');
+      kit.clock.setSystemTime(kit.clock.now + 1001);
+      kit.clock.tick(1000);
+      expect(slept()).to.deep.equal(['[steadysocket] timer fired 1001 ms late: the machine slept; checking the connection']);
+    });
+  });
+
+  describe('the probe', () => {
+    // heartbeat.ts probe: `client._writable() === target` → true
+    it('sends no ping on a connection the server started closing (its close event not come yet)', async () => {
+      const { ws } = await opened();
+      ws.serverCloseFrame();
+      kit.clock.tick(1000);
+      expect(ws.sent).to.deep.equal([]);
+      expect(ws.lost, 'nothing written to the closing socket').to.deep.equal([]);
+    });
+
+    // heartbeat.ts probe: the catch around ping() removed; its code and message → ""; the
+    // `target !== conn || client.state !== 'open'` return after the error (→ `target === conn`, `state === 'open'`, `state !== ""`)
+    it("a ping() that throws: ENCODE_FAILED, and a connection that then shows no sign of life is dropped after the timeout", async () => {
+      let fail = true;
+      const errors: SteadySocketError[] = [];
+      const socket = await open({
+        minDelay: 60_000,
+        jitter: 0,
+        use: [heartbeat({ interval: 1000, timeout: 500, ping: () => (fail ? JSON.parse('{') : 'ping'), isPong: appPing.isPong })],
+      });
+      socket.on('error', (error) => errors.push(error));
+      FakeWebSocket.last.serverOpen();
+      kit.clock.tick(1000);
+      expect(errors.map((error) => error.code)).to.deep.equal(['ENCODE_FAILED']);
+      expect(errors[0].message).to.match(/^The heartbeat's ping\(\) threw: \S/);
+      expect(errors[0].cause).to.be.instanceOf(SyntaxError);
+      fail = false;
+      kit.clock.tick(500);
+      expect(socket.state).to.equal('waiting');
+      expect(errors.map((error) => error.code)).to.deep.equal(['ENCODE_FAILED', 'HEARTBEAT_TIMEOUT']);
+    });
+
+    // heartbeat.ts probe: the wrapping of an error that is no SteadySocketError, its code and message → ""
+    it('a ping that cannot be written is reported as HEARTBEAT_TIMEOUT "Sending a ping failed.", with the cause', async () => {
+      const { ws, errors } = await opened();
+      const boom = new Error('EPIPE');
+      ws.send = () => {
+        throw boom;
+      };
+      kit.clock.tick(1000);
+      expect(errors.map(({ code, message, cause }) => ({ code, message, cause }))).to.deep.equal([{ code: 'HEARTBEAT_TIMEOUT', message: 'Sending a ping failed.', cause: boom }]);
+    });
+
+    // heartbeat.ts matchesPong: `return false` in its catch → true
+    it('an isPong that throws matches nothing: the message is delivered', async () => {
+      const socket = await open({
+        use: [heartbeat({ interval: 1000, timeout: 500, ping: () => 'ping', isPong: () => JSON.parse('{') })],
+      });
+      const received: unknown[] = [];
+      socket.on('message', (message) => received.push(message));
+      FakeWebSocket.last.serverOpen();
+      FakeWebSocket.last.serverMessage('pong');
+      expect(received).to.deep.equal(['pong']);
+    });
+  });
+
+  describe('offline while open (pageSignals)', () => {
+    // heartbeat.ts probe hook: `if (!live.probing) probe()` → `if (true) probe()`
+    it('offline during a probe sends no second ping and keeps its deadline', async () => {
+      const page = new FakeWindow();
+      const { socket, ws } = await opened({ use: [pageSignals(page)] });
+      kit.clock.tick(1000);
+      expect(ws.sent).to.deep.equal(['ping']);
+      kit.clock.tick(300);
+      page.navigator.onLine = false;
+      page.dispatch('offline');
+      expect(ws.sent).to.deep.equal(['ping']);
+      kit.clock.tick(200);
+      expect(socket.state, 'dropped 500 ms after the ping').to.equal('waiting');
+    });
+
+    // heartbeat.ts release: `if (!client._held) return` → false; its debug lines → ""
+    it('debug() tells when the offline probe holds new messages and when the answer releases them, and only then', async () => {
+      const page = new FakeWindow();
+      const lines: string[] = [];
+      const { ws } = await opened({ use: [pageSignals(page), debug((line) => lines.push(line))] });
+      ws.serverMessage('hello');
+      const held = () => lines.filter((line) => /offline: probing|writing what waited/.test(line));
+      expect(held()).to.deep.equal([]);
+      page.navigator.onLine = false;
+      page.dispatch('offline');
+      ws.serverMessage('pong');
+      ws.serverMessage('more');
+      expect(held()).to.deep.equal([
+        '[steadysocket] offline: probing the connection; new messages wait for its answer',
+        '[steadysocket] the connection answered: writing what waited',
+      ]);
+    });
+  });
+
+  describe('ping() with the heartbeat', () => {
+    // heartbeat.ts hooks: `appPing: ping && isPong ? … : undefined` → `true ? …`
+    it('a heartbeat without an application ping gives ping() none: INVALID_OPTION on a socket with no protocol ping', async () => {
+      const socket = await open({ use: [heartbeat({ interval: 1000, timeout: 500 })] });
+      FakeWebSocket.last.serverOpen();
+      const error = await ping(socket).catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(SteadySocketError).with.property('code', 'INVALID_OPTION');
+      expect(FakeWebSocket.last.sent).to.deep.equal([]);
+    });
+  });
+});
+
+describe('ping(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, {});
+
+  /** An open client whose heartbeat has an application ping (the fake socket has no protocol ping). */
+  async function opened() {
+    const socket = await open({ minDelay: 60_000, jitter: 0, use: [heartbeat({ interval: 60_000, timeout: 60_000, ...appPing })] });
+    const ws = FakeWebSocket.last;
+    ws.serverOpen();
+    return { socket, ws };
+  }
+
+  /** What `promise` rejected with (the test fails if it resolved). */
+  const rejection = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => expect.fail(`resolved with ${String(value)}`),
+      (error: SteadySocketError) => error,
+    );
+
+  // ping.ts: `Date.now() - started` → `+`
+  it('resolves with the round trip in ms: from the ping to its pong', async () => {
+    kit.clock.setSystemTime(1_000_000);
+    const { ws, socket } = await opened();
+    const rtt = ping(socket);
+    expect(ws.sent).to.deep.equal(['ping']);
+    kit.clock.tick(42);
+    ws.serverMessage('pong');
+    expect(await rtt).to.equal(42);
+  });
+
+  // ping.ts message hook: `isPong && matchesPong(isPong, value) && end(from)` → `true && end(from)`, → `isPong || …`
+  it('with an application ping, only the message isPong recognises ends it', async () => {
+    const { ws, socket } = await opened();
+    const received: unknown[] = [];
+    socket.on('message', (message) => received.push(message));
+    let rtt: number | undefined;
+    void ping(socket).then((value) => (rtt = value));
+    kit.clock.tick(5);
+    ws.serverMessage('hello');
+    await kit.turns();
+    expect(rtt, 'not a pong').to.equal(undefined);
+    kit.clock.tick(5);
+    ws.serverMessage('pong');
+    await kit.turns();
+    expect(rtt).to.equal(10);
+    expect(received).to.deep.equal(['hello']);
+  });
+
+  // ping.ts: the catch around the write (no coverage), its code and message → ""
+  it('a ping that cannot be written rejects with CONNECTION_CLOSED "The ping could not be sent.", with the cause', async () => {
+    const { ws, socket } = await opened();
+    const boom = new Error('EPIPE');
+    ws.send = () => {
+      throw boom;
+    };
+    const error = await rejection(ping(socket));
+    expect({ code: error.code, message: error.message, cause: error.cause }).to.deep.equal({ code: 'CONNECTION_CLOSED', message: 'The ping could not be sent.', cause: boom });
+  });
+
+  // ping.ts: the messages of INVALID_OPTION, CONNECTION_CLOSED and PING_TIMEOUT → ""
+  it('says why it failed: a bad timeout, not connected, no way to ping, no pong in time, the connection closed', async () => {
+    const { ws, socket } = await opened();
+    expect(() => ping(socket, { timeout: 0 })).to.throw(SteadySocketError, 'ping timeout');
+    const late = rejection(ping(socket, { timeout: 100 }));
+    kit.clock.tick(100);
+    expect((await late).message).to.equal('No pong within 100 ms.');
+    const cut = rejection(ping(socket));
+    ws.serverClose(1001);
+    expect(await cut).to.include({ code: 'CONNECTION_CLOSED', message: 'The connection closed before the pong came.' });
+    expect(await rejection(ping(socket))).to.include({ code: 'CONNECTION_CLOSED', message: 'Not connected (state waiting): nothing to ping.' });
+    const bare = await open({ use: [heartbeat({ interval: 60_000, timeout: 60_000 })] });
+    FakeWebSocket.last.serverOpen();
+    expect((await rejection(ping(bare))).message).to.equal('This WebSocket has no protocol ping: give the client heartbeat({ interval, timeout, ping, isPong }).');
+  });
+});
