@@ -4,6 +4,7 @@
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
 import { debug, heartbeat, pageSignals, ping, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
@@ -101,21 +102,6 @@ describe('heartbeat(): behaviour found unpinned by mutation testing (fake transp
       expect(closes).to.deep.equal(['close timed out']);
     });
 
-    // heartbeat.ts tick: `case 'grace':` removed (no timer armed), `client._log?.(…)` → `client._log(…)` (a TypeError without debug())
-    it('a probe whose timeout ran late gets one more window without debug(), then the connection is dropped', async () => {
-      const { socket, ws, errors } = await opened();
-      kit.clock.tick(1000);
-      expect(ws.sent).to.deep.equal(['ping']);
-      kit.clock.setSystemTime(kit.clock.now + 10_000); // the loop stalled: the timeout runs late
-      kit.clock.tick(500);
-      expect(socket.state, 'a pong may be queued behind the late timer').to.equal('open');
-      kit.clock.tick(499);
-      expect(socket.state).to.equal('open');
-      kit.clock.tick(1);
-      expect(socket.state).to.equal('waiting');
-      expect(errors.map((error) => error.code)).to.deep.equal(['HEARTBEAT_TIMEOUT']);
-    });
-
     // heartbeat.ts tick: `now - live.pingAt` → `now + live.pingAt` in the message
     it('HEARTBEAT_TIMEOUT says how long the ping went unanswered', async () => {
       kit.clock.setSystemTime(1_000_000);
@@ -151,28 +137,6 @@ describe('heartbeat(): behaviour found unpinned by mutation testing (fake transp
       kit.clock.tick(1000);
       expect(ws.sent).to.deep.equal([]);
       expect(ws.lost, 'nothing written to the closing socket').to.deep.equal([]);
-    });
-
-    // heartbeat.ts probe: the catch around ping() removed; its code and message → ""; the
-    // `target !== conn || client.state !== 'open'` return after the error (→ `target === conn`, `state === 'open'`, `state !== ""`)
-    it("a ping() that throws: ENCODE_FAILED, and a connection that then shows no sign of life is dropped after the timeout", async () => {
-      let fail = true;
-      const errors: SteadySocketError[] = [];
-      const socket = await open({
-        minDelay: 60_000,
-        jitter: 0,
-        use: [heartbeat({ interval: 1000, timeout: 500, ping: () => (fail ? JSON.parse('{') : 'ping'), isPong: appPing.isPong })],
-      });
-      socket.on('error', (error) => errors.push(error));
-      FakeWebSocket.last.serverOpen();
-      kit.clock.tick(1000);
-      expect(errors.map((error) => error.code)).to.deep.equal(['ENCODE_FAILED']);
-      expect(errors[0].message).to.match(/^The heartbeat's ping\(\) threw: \S/);
-      expect(errors[0].cause).to.be.instanceOf(SyntaxError);
-      fail = false;
-      kit.clock.tick(500);
-      expect(socket.state).to.equal('waiting');
-      expect(errors.map((error) => error.code)).to.deep.equal(['ENCODE_FAILED', 'HEARTBEAT_TIMEOUT']);
     });
 
     // heartbeat.ts probe: the wrapping of an error that is no SteadySocketError, its code and message → ""
@@ -318,5 +282,40 @@ describe('ping(): behaviour found unpinned by mutation testing (fake transport, 
     const bare = await open({ use: [heartbeat({ interval: 60_000, timeout: 60_000 })] });
     FakeWebSocket.last.serverOpen();
     expect((await rejection(ping(bare))).message).to.equal('This WebSocket has no protocol ping: give the client heartbeat({ interval, timeout, ping, isPong }).');
+  });
+});
+
+describe('page signals where the page is partial or the host odd (listenToPage, isOffline)', () => {
+  const handlers: PageSignalHandlers = { online() {}, offline() {}, visible() {}, suspend() {}, resume() {} };
+  const offlinePage = { navigator: { onLine: false } };
+
+  // page-signals.ts listenToPage: the `typeof … !== 'function' || typeof document?.addEventListener !== 'function'` check, its halves and `?.`
+  it('subscribes nothing where there is no window with a document (Node, workers)', () => {
+    const window = new FakeWindow();
+    expect(listenToPage({}, handlers)).to.equal(undefined);
+    expect(listenToPage({ addEventListener: window.addEventListener.bind(window) }, handlers)).to.equal(undefined);
+    expect(listenToPage({ document: window.document }, handlers)).to.equal(undefined);
+    expect(window.count).to.equal(0);
+  });
+
+  // page-signals.ts the undo: `target.removeEventListener?.(…)` → `target.removeEventListener(…)`
+  it('the undo works on a target that cannot remove listeners (it removes what it can)', () => {
+    const window = new FakeWindow();
+    const undo = listenToPage({ addEventListener: window.addEventListener.bind(window), document: window.document }, handlers)!;
+    expect(undo).to.not.throw();
+    expect(window.listeners.get('visibilitychange')?.size).to.equal(0);
+  });
+
+  // page-signals.ts isOffline/isLoopback: `navigator?.` → `navigator.`; `if (!url) return false` → true; the catch's false → true; the anchors and \d{1,3} of LOOPBACK
+  it('is offline only when the navigator says so, for any host that is not exactly loopback', () => {
+    expect(isOffline({}, 'ws://example.test/'), 'no navigator').to.equal(false);
+    expect(isOffline(offlinePage, undefined), 'no URL yet').to.equal(true);
+    expect(isOffline(offlinePage, 'not a url'), 'an unparsable URL').to.equal(true);
+    for (const host of ['localhost.example.test', 'mylocalhost', '127.0.0.1000', '127.0.0.10.example.test']) {
+      expect(isOffline(offlinePage, `ws://${host}/`), host).to.equal(true);
+    }
+    for (const host of ['localhost', '127.0.0.1', '127.255.255.254', '[::1]']) {
+      expect(isOffline(offlinePage, `ws://${host}/`), host).to.equal(false);
+    }
   });
 });
