@@ -1,0 +1,78 @@
+// Behaviour of the outbox and the delivery features (in-flight, ttl, acks, requests) that
+// mutation testing (Stryker over the unit suite, each survivor then tried against the
+// integration tests) found no test pinning down.
+import { expect } from 'chai';
+import { arrayLength, entry, make, slots, values } from '../support/outbox';
+
+describe('delivery: behaviour found unpinned by mutation testing', () => {
+  describe('Outbox', () => {
+    it('drop-oldest counts the bytes of unacknowledged (held) messages when it makes room', () => {
+      const { outbox, drops } = make(100, 10, 'drop-oldest');
+      outbox.held = 1;
+      outbox.heldBytes = 4;
+      outbox.push(entry(1, 2));
+      outbox.push(entry(2, 2));
+      expect(outbox.push(entry(3, 3))).to.equal(true); // 4 held + 4 queued + 3 > 10: one must go
+      expect(values(outbox)).to.deep.equal([2, 3]);
+      expect(drops).to.deep.equal([[1, 'overflow']]);
+      expect(outbox.bytes + outbox.heldBytes).to.equal(9);
+    });
+
+    it('drop-oldest evicts only what is needed: the outbox may end exactly full in bytes', () => {
+      const { outbox, drops } = make(100, 4, 'drop-oldest');
+      outbox.push(entry(1, 2));
+      outbox.push(entry(2, 2));
+      expect(outbox.push(entry(3, 2))).to.equal(true);
+      expect(values(outbox)).to.deep.equal([2, 3]);
+      expect(outbox.bytes).to.equal(4);
+      expect(drops).to.deep.equal([[1, 'overflow']]);
+    });
+
+    it('shift() drops an entry whose expiry is exactly now, as expireEntries() does', () => {
+      const { outbox, drops } = make(10, 100, 'error');
+      outbox.push(entry(1, 1, 100));
+      outbox.push(entry(2, 1, 101));
+      expect(outbox.shift(100)?.value).to.equal(2);
+      expect(drops).to.deep.equal([[1, 'expired']]);
+    });
+
+    it('lets go of withdrawn entries (and their data) once the last one is withdrawn', () => {
+      const { outbox } = make(10, 100, 'error');
+      const queued = [entry(1), entry(2), entry(3)];
+      for (const e of queued) outbox.push(e);
+      for (const e of queued) expect(outbox.remove(e)).to.equal(true);
+      expect(outbox.size).to.equal(0);
+      expect(arrayLength(outbox), 'slots still holding withdrawn entries').to.equal(0);
+    });
+
+    it('keeps its array bounded when newer entries are withdrawn over and over behind one that stays', () => {
+      // One message waits (offline) while others are queued and withdrawn (deliver() signals):
+      // their tombstones are never at the front, so only compaction clears them.
+      const { outbox } = make(10, Infinity, 'error');
+      outbox.push(entry(0));
+      for (let i = 1; i <= 10_000; i++) {
+        const e = entry(i);
+        outbox.push(e);
+        outbox.remove(e);
+      }
+      expect(values(outbox)).to.deep.equal([0]);
+      expect(slots(outbox)).to.be.at.most(2 * 2 + 64 + 1);
+    });
+
+    it('keeps its array bounded while a backlog is sent and refilled without ever emptying', () => {
+      // A connection that writes while the producer keeps `backlog` messages queued: the slots
+      // emptied in front must be given back although the outbox never empties.
+      for (const backlog of [2, 2000]) {
+        const { outbox } = make(10_000, Infinity, 'error');
+        let next = 0;
+        for (; next < backlog; next++) outbox.push(entry(next));
+        for (let i = 0; i < 10_000; i++) {
+          outbox.push(entry(next++));
+          expect(outbox.shift(0)?.value).to.equal(next - backlog - 1);
+        }
+        expect(outbox.size).to.equal(backlog);
+        expect(arrayLength(outbox), `backlog ${backlog}`).to.be.at.most(2 * Math.max(1024, backlog) + 64);
+      }
+    });
+  });
+});
