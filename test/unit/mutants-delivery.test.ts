@@ -2,6 +2,7 @@
 // mutation testing (Stryker over the unit suite, each survivor then tried against the
 // integration tests) found no test pinning down.
 import { expect } from 'chai';
+import { InFlight } from '../../src/features/in-flight';
 import { arrayLength, entry, make, slots, values } from '../support/outbox';
 
 describe('delivery: behaviour found unpinned by mutation testing', () => {
@@ -73,6 +74,28 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
         expect(outbox.size).to.equal(backlog);
         expect(arrayLength(outbox), `backlog ${backlog}`).to.be.at.most(2 * Math.max(1024, backlog) + 64);
       }
+    });
+  });
+
+  describe('InFlight', () => {
+    it('finds an id added again whatever mix of number and string ids came between', () => {
+      // '9' < 10 < '100' as JavaScript compares them, yet '9' > '100' as strings: the id added
+      // again is still in flight, and must be taken out, not added beside it.
+      const flight = new InFlight<string | number, string>();
+      flight.add('9', 'first', 0);
+      flight.add(10, 'ten', 0);
+      flight.add('100', 'hundred', 0);
+      expect(flight.add('9', 'again', 0)).to.equal('first');
+      expect(flight.size).to.equal(3);
+      expect(flight.take('9')).to.equal('again');
+      expect(flight.take('9')).to.equal(undefined);
+    });
+
+    it('finds an id of -Infinity added again', () => {
+      const flight = new InFlight<number, string>();
+      flight.add(-Infinity, 'first', 0);
+      expect(flight.add(-Infinity, 'again', 0)).to.equal('first');
+      expect(flight.size).to.equal(1);
     });
   });
 });
