@@ -3,6 +3,9 @@
 // integration tests) found no test pinning down.
 import { expect } from 'chai';
 import { InFlight } from '../../src/features/in-flight';
+import { SteadySocketError, ttl } from '../../src/index';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
+import { FakeWebSocket } from '../support/fake-websocket';
 import { arrayLength, entry, make, slots, values } from '../support/outbox';
 
 describe('delivery: behaviour found unpinned by mutation testing', () => {
@@ -96,6 +99,33 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
       flight.add(-Infinity, 'first', 0);
       expect(flight.add(-Infinity, 'again', 0)).to.equal('first');
       expect(flight.size).to.equal(1);
+    });
+  });
+
+  describe('ttl()', () => {
+    const kit = useFakeClock();
+    // Never opens unless told: every message waits in the outbox.
+    const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity });
+
+    it('names itself when given a ttl below 1 ms', () => {
+      expect(() => ttl(0))
+        .to.throw(SteadySocketError, 'Option ttl must be a number from 1')
+        .with.property('code', 'INVALID_OPTION');
+    });
+
+    it('leaves no timer behind when a drop listener closes the client while messages out of order remain', async () => {
+      const socket = await open({ use: [ttl(1000)], minDelay: 60_000, jitter: 0 });
+      FakeWebSocket.last.serverClose(1006); // waiting, no socket: close() ends at once
+      expect(socket.state).to.equal('waiting');
+      socket.on('drop', (drop) => {
+        if (drop.reason === 'expired') void socket.close();
+      });
+      socket.send('a'); // wall clock 0: expires at 1000
+      kit.clock.setSystemTime(Date.now() - 500); // the wall clock goes back: out of order from here
+      socket.send('b'); // expires at 500, behind 'a'
+      await kit.clock.tickAsync(1000); // 'b' expires, its listener closes with 'a' still due later
+      expect(socket.state).to.equal('closed');
+      expect(kit.clock.countTimers(), 'timers left after the client closed').to.equal(0);
     });
   });
 });
