@@ -1,27 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { expireEntries, Outbox, type DropReason, type OutboxEntry, type OverflowPolicy } from '../../src/outbox';
-
-function entry(value: number, size = 1, expires = Infinity): OutboxEntry<number> {
-  return { value, wire: value, codec: undefined, size, expires, queued: false };
-}
-
-/** The outbox's array from its head on: live entries and tombstones (internal, read to bound memory). */
-function slots<T>(outbox: Outbox<T>): number {
-  const inside = outbox as unknown as { items: unknown[]; head: number };
-  return inside.items.length - inside.head;
-}
-
-/** The queued values, oldest first. */
-function values<T>(outbox: Outbox<T>): T[] {
-  return [...outbox.entries()].map((e) => e.value);
-}
-
-function make(maxMessages: number, maxBytes: number, overflow: OverflowPolicy) {
-  const drops: [number, DropReason][] = [];
-  const outbox = new Outbox<number>({ maxMessages, maxBytes, overflow }, (e, reason) => drops.push([e.value, reason]));
-  return { outbox, drops };
-}
+import { expireEntries, type OutboxEntry, type OverflowPolicy } from '../../src/outbox';
+import { entry, make, slots, values } from '../support/outbox';
 
 describe('outbox', () => {
   it('is first in, first out', () => {

@@ -1,0 +1,131 @@
+// Behaviour of the outbox and the delivery features (in-flight, ttl, acks, requests) that
+// mutation testing (Stryker over the unit suite, each survivor then tried against the
+// integration tests) found no test pinning down.
+import { expect } from 'chai';
+import { InFlight } from '../../src/features/in-flight';
+import { SteadySocketError, ttl } from '../../src/index';
+import { fakeOpener, useFakeClock } from '../support/fake-clock';
+import { FakeWebSocket } from '../support/fake-websocket';
+import { arrayLength, entry, make, slots, values } from '../support/outbox';
+
+describe('delivery: behaviour found unpinned by mutation testing', () => {
+  describe('Outbox', () => {
+    it('drop-oldest counts the bytes of unacknowledged (held) messages when it makes room', () => {
+      const { outbox, drops } = make(100, 10, 'drop-oldest');
+      outbox.held = 1;
+      outbox.heldBytes = 4;
+      outbox.push(entry(1, 2));
+      outbox.push(entry(2, 2));
+      expect(outbox.push(entry(3, 3))).to.equal(true); // 4 held + 4 queued + 3 > 10: one must go
+      expect(values(outbox)).to.deep.equal([2, 3]);
+      expect(drops).to.deep.equal([[1, 'overflow']]);
+      expect(outbox.bytes + outbox.heldBytes).to.equal(9);
+    });
+
+    it('drop-oldest evicts only what is needed: the outbox may end exactly full in bytes', () => {
+      const { outbox, drops } = make(100, 4, 'drop-oldest');
+      outbox.push(entry(1, 2));
+      outbox.push(entry(2, 2));
+      expect(outbox.push(entry(3, 2))).to.equal(true);
+      expect(values(outbox)).to.deep.equal([2, 3]);
+      expect(outbox.bytes).to.equal(4);
+      expect(drops).to.deep.equal([[1, 'overflow']]);
+    });
+
+    it('shift() drops an entry whose expiry is exactly now, as expireEntries() does', () => {
+      const { outbox, drops } = make(10, 100, 'error');
+      outbox.push(entry(1, 1, 100));
+      outbox.push(entry(2, 1, 101));
+      expect(outbox.shift(100)?.value).to.equal(2);
+      expect(drops).to.deep.equal([[1, 'expired']]);
+    });
+
+    it('lets go of withdrawn entries (and their data) once the last one is withdrawn', () => {
+      const { outbox } = make(10, 100, 'error');
+      const queued = [entry(1), entry(2), entry(3)];
+      for (const e of queued) outbox.push(e);
+      for (const e of queued) expect(outbox.remove(e)).to.equal(true);
+      expect(outbox.size).to.equal(0);
+      expect(arrayLength(outbox), 'slots still holding withdrawn entries').to.equal(0);
+    });
+
+    it('keeps its array bounded when newer entries are withdrawn over and over behind one that stays', () => {
+      // One message waits (offline) while others are queued and withdrawn (deliver() signals):
+      // their tombstones are never at the front, so only compaction clears them.
+      const { outbox } = make(10, Infinity, 'error');
+      outbox.push(entry(0));
+      for (let i = 1; i <= 10_000; i++) {
+        const e = entry(i);
+        outbox.push(e);
+        outbox.remove(e);
+      }
+      expect(values(outbox)).to.deep.equal([0]);
+      expect(slots(outbox)).to.be.at.most(2 * 2 + 64 + 1);
+    });
+
+    it('keeps its array bounded while a backlog is sent and refilled without ever emptying', () => {
+      // A connection that writes while the producer keeps `backlog` messages queued: the slots
+      // emptied in front must be given back although the outbox never empties.
+      for (const backlog of [2, 2000]) {
+        const { outbox } = make(10_000, Infinity, 'error');
+        let next = 0;
+        for (; next < backlog; next++) outbox.push(entry(next));
+        for (let i = 0; i < 10_000; i++) {
+          outbox.push(entry(next++));
+          expect(outbox.shift(0)?.value).to.equal(next - backlog - 1);
+        }
+        expect(outbox.size).to.equal(backlog);
+        expect(arrayLength(outbox), `backlog ${backlog}`).to.be.at.most(2 * Math.max(1024, backlog) + 64);
+      }
+    });
+  });
+
+  describe('InFlight', () => {
+    it('finds an id added again whatever mix of number and string ids came between', () => {
+      // '9' < 10 < '100' as JavaScript compares them, yet '9' > '100' as strings: the id added
+      // again is still in flight, and must be taken out, not added beside it.
+      const flight = new InFlight<string | number, string>();
+      flight.add('9', 'first', 0);
+      flight.add(10, 'ten', 0);
+      flight.add('100', 'hundred', 0);
+      expect(flight.add('9', 'again', 0)).to.equal('first');
+      expect(flight.size).to.equal(3);
+      expect(flight.take('9')).to.equal('again');
+      expect(flight.take('9')).to.equal(undefined);
+    });
+
+    it('finds an id of -Infinity added again', () => {
+      const flight = new InFlight<number, string>();
+      flight.add(-Infinity, 'first', 0);
+      expect(flight.add(-Infinity, 'again', 0)).to.equal('first');
+      expect(flight.size).to.equal(1);
+    });
+  });
+
+  describe('ttl()', () => {
+    const kit = useFakeClock();
+    // Never opens unless told: every message waits in the outbox.
+    const open = fakeOpener<string, string>(kit, { connectTimeout: Infinity });
+
+    it('names itself when given a ttl below 1 ms', () => {
+      expect(() => ttl(0))
+        .to.throw(SteadySocketError, 'Option ttl must be a number from 1')
+        .with.property('code', 'INVALID_OPTION');
+    });
+
+    it('leaves no timer behind when a drop listener closes the client while messages out of order remain', async () => {
+      const socket = await open({ use: [ttl(1000)], minDelay: 60_000, jitter: 0 });
+      FakeWebSocket.last.serverClose(1006); // waiting, no socket: close() ends at once
+      expect(socket.state).to.equal('waiting');
+      socket.on('drop', (drop) => {
+        if (drop.reason === 'expired') void socket.close();
+      });
+      socket.send('a'); // wall clock 0: expires at 1000
+      kit.clock.setSystemTime(Date.now() - 500); // the wall clock goes back: out of order from here
+      socket.send('b'); // expires at 500, behind 'a'
+      await kit.clock.tickAsync(1000); // 'b' expires, its listener closes with 'a' still due later
+      expect(socket.state).to.equal('closed');
+      expect(kit.clock.countTimers(), 'timers left after the client closed').to.equal(0);
+    });
+  });
+});
