@@ -53,6 +53,24 @@ describe('ttl() (fake transport, fake clock)', () => {
     expect(socket.queued).to.deep.equal([]);
   });
 
+  it('expires 5,000 messages sent five in the same millisecond, on time, still reading each expiry a few times', async () => {
+    // Messages of one millisecond share an expiry: that is still send order, not a clock set back.
+    const { counter, made } = countingReads();
+    const socket = await open({ use: [ttl(1000), made] });
+    const dropped: { data: string; at: number }[] = [];
+    socket.on('drop', (drop) => dropped.push({ data: drop.data, at: Date.now() }));
+    const start = Date.now();
+    for (let i = 0; i < 5000; i++) {
+      socket.send(String(i));
+      if (i % 5 === 4) kit.clock.tick(1);
+    }
+    await kit.clock.tickAsync(2000);
+    expect(dropped.map((d) => d.data), 'each expired, in order').to.deep.equal(Array.from({ length: 5000 }, (_, i) => String(i)));
+    dropped.forEach((d, i) => expect(d.at - (start + Math.floor(i / 5)), `message ${i} dropped a ttl after it was queued`).to.equal(1000));
+    // Taken for out of order, every look would walk what is left: millions of reads.
+    expect(counter.reads, 'expiries read').to.be.at.most(20 * 5000);
+  });
+
   it('with a wall clock set back, a message expiring before those queued ahead of it is dropped on time, and the order is learnt again once the outbox is empty', async () => {
     const socket = await open({ use: [ttl(1000)] });
     const dropped: string[] = [];
