@@ -3,7 +3,7 @@
 // no test pinning down. Fake transport, fake clock, fake window; each test names the behaviour,
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
-import { debug, heartbeat, pageSignals, ping, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import { debug, heartbeat, pageSignals, ping, ready, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
@@ -317,5 +317,105 @@ describe('page signals where the page is partial or the host odd (listenToPage, 
     for (const host of ['localhost', '127.0.0.1', '127.255.255.254', '[::1]']) {
       expect(isOffline(offlinePage, `ws://${host}/`), host).to.equal(false);
     }
+  });
+});
+
+describe('pageSignals(): behaviour found unpinned by mutation testing (fake window, transport and clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, maxDelay: 60_000, jitter: 0 });
+
+  /** What each `reconnecting` event of `socket` said. */
+  function waits(socket: SteadySocket<unknown, unknown>) {
+    const seen: ReconnectingInfo[] = [];
+    socket.on('reconnecting', (info) => seen.push(info));
+    return seen;
+  }
+
+  // page.ts: `if (!remove) return` → `if (false) return`
+  it('does nothing where there is no page: a worker that reports offline still backs off as usual', async () => {
+    const worker = { addEventListener() {}, navigator: { onLine: false } };
+    const socket = await open({ minDelay: 100, use: [pageSignals(worker)] });
+    const seen = waits(socket);
+    FakeWebSocket.last.fail();
+    expect(seen.map((info) => ({ delay: info.delay, offline: info.offline }))).to.deep.equal([{ delay: 100, offline: false }]);
+  });
+
+  // page.ts resume: `if (!suspended) return` → `if (false) return`
+  it('a pageshow from the cache the client was not hidden for leaves its wait alone', async () => {
+    const page = new FakeWindow();
+    const socket = await open({ use: [pageSignals(page)] });
+    FakeWebSocket.last.fail();
+    page.dispatch('pageshow', { persisted: true });
+    expect(socket.state).to.equal('waiting');
+    expect(FakeWebSocket.instances).to.have.length(1);
+  });
+
+  // page.ts: the 'page visible again' debug line → ""
+  it('debug() says why it tries at once when the page becomes visible', async () => {
+    const page = new FakeWindow();
+    const lines: string[] = [];
+    const socket = await open({ use: [pageSignals(page), debug((line) => lines.push(line))] });
+    FakeWebSocket.last.fail();
+    page.dispatch('visibilitychange');
+    expect(socket.state).to.equal('connecting');
+    expect(lines).to.include('[steadysocket] page visible again: trying at once');
+  });
+
+  // page.ts holds: the CloseInfo → `{}`, `wasClean: true` → false
+  it('a reconnect that was closing when the page was hidden waits for good, saying the page was hidden', async () => {
+    const page = new FakeWindow();
+    const socket = await open({ use: [pageSignals(page)] });
+    FakeWebSocket.last.serverOpen();
+    const seen = waits(socket);
+    socket.reconnect();
+    page.dispatch('pagehide', { persisted: true });
+    kit.clock.tick(5); // the closing handshake ends
+    expect(FakeWebSocket.instances, 'no socket opened in the cache').to.have.length(1);
+    expect(seen).to.deep.equal([{ attempt: 0, delay: Infinity, offline: false, cause: { code: 1000, reason: 'page hidden', wasClean: true, attempt: 0 } }]);
+  });
+
+  // page.ts: `open() { suspended = false }` → `open() {}`
+  it('a connection that opens after the page was hidden (its URL came late) reconnects with the usual backoff when it drops', async () => {
+    const page = new FakeWindow();
+    let give: (url: string) => void = () => {};
+    const socket = kit.track(
+      new SteadySocket<unknown, unknown>(() => new Promise<string>((resolve) => (give = resolve)), { WebSocket: FakeWebSocket as never, minDelay: 100, jitter: 0, use: [pageSignals(page)] }),
+    );
+    socket.on('error', () => {});
+    await kit.turns();
+    page.dispatch('pagehide', { persisted: true });
+    give('ws://example.test/');
+    await kit.turns();
+    FakeWebSocket.last.serverOpen();
+    expect(socket.state).to.equal('open');
+    const seen = waits(socket);
+    FakeWebSocket.last.serverClose(1006);
+    expect(seen.map((info) => info.delay)).to.deep.equal([100]);
+  });
+});
+
+describe('ready(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, jitter: 0 });
+
+  // ready.ts ReadyStep finish: `this.waiters = undefined` → `{}`
+  it('a next() the step left pending when it finished takes no later message: those go to the application only', async () => {
+    const late: unknown[] = [];
+    const socket = await open({
+      use: [
+        ready((context) => {
+          void context.next().then((message) => late.push(message));
+        }),
+      ],
+    });
+    const received: unknown[] = [];
+    socket.on('message', (message) => received.push(message));
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(socket.state).to.equal('open');
+    FakeWebSocket.last.serverMessage('after');
+    await kit.turns();
+    expect(received).to.deep.equal(['after']);
+    expect(late).to.deep.equal([]);
   });
 });
