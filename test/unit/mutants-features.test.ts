@@ -418,4 +418,55 @@ describe('ready(): behaviour found unpinned by mutation testing (fake transport,
     expect(received).to.deep.equal(['after']);
     expect(late).to.deep.equal([]);
   });
+
+  // features/ready.ts: `if (typeof step !== 'function')` → false; its message → ""
+  it('ready() without a function throws INVALID_OPTION at once, saying it takes a function', () => {
+    expect(() => ready(5 as never))
+      .to.throw(SteadySocketError, 'ready() takes a function.')
+      .with.property('code', 'INVALID_OPTION');
+  });
+
+  // features/ready.ts: the READY_FAILED message → ``
+  it('READY_FAILED says the ready step failed, and why', async () => {
+    const messages: string[] = [];
+    const socket = await open({
+      use: [
+        ready(() => {
+          throw new Error('no hello');
+        }),
+      ],
+    });
+    socket.on('error', (error) => messages.push(error.message));
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(messages).to.deep.equal(['The ready step failed: no hello']);
+  });
+
+  // features/ready.ts connectionClosed: its message → ""
+  it('a next() the connection ends under rejects with CONNECTION_CLOSED saying the step did not finish', async () => {
+    let caught: unknown;
+    await open({
+      use: [
+        ready(async (context) => {
+          caught = await context.next().catch((error: unknown) => error);
+        }),
+      ],
+    });
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverClose(1001);
+    await kit.turns();
+    expect(caught).to.be.instanceOf(SteadySocketError).and.include({ code: 'CONNECTION_CLOSED', message: 'This connection closed before the ready step finished.' });
+  });
+
+  // features/ready.ts: the state listener's `state === 'closing' && …` → `true && …`
+  it("the step's signal stays unaborted while its connection is open, and aborts when close() is called", async () => {
+    let signal: AbortSignal | undefined;
+    const socket = await open({ use: [ready((context) => void (signal = context.signal))] });
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(socket.state).to.equal('open');
+    expect(signal!.aborted, 'open').to.equal(false);
+    void socket.close();
+    expect(signal!.aborted, 'closing').to.equal(true);
+  });
 });
