@@ -3,7 +3,9 @@
 // no test pinning down. Fake transport, fake clock, fake window; each test names the behaviour,
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
-import { debug, heartbeat, pageSignals, ping, ready, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
+import fc from 'fast-check';
+import { debug, heartbeat, json, pageSignals, ping, ready, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
+import { utf8Length, wireSize } from '../../src/codecs';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
@@ -468,5 +470,44 @@ describe('ready(): behaviour found unpinned by mutation testing (fake transport,
     expect(signal!.aborted, 'open').to.equal(false);
     void socket.close();
     expect(signal!.aborted, 'closing').to.equal(true);
+  });
+});
+
+describe('codecs and sizes: behaviour found unpinned by mutation testing', () => {
+  // codecs.ts json encode: its TypeError message → ``
+  it('json says which type it cannot encode', () => {
+    expect(() => json().encode(undefined)).to.throw(TypeError, 'JSON cannot encode a value of type undefined.');
+    expect(() => json().encode(() => 1)).to.throw(TypeError, 'JSON cannot encode a value of type function.');
+  });
+
+  // codecs.ts json decode: the Blob check (each half, its block) and its message → ""
+  it('json refuses a Blob, saying to set binaryType to "arraybuffer"', () => {
+    expect(() => json().decode(new Blob(['{}']))).to.throw(TypeError, 'The json codec cannot decode a Blob: set binaryType to "arraybuffer".');
+  });
+
+  // codecs.ts json decode: `{ fatal: true }` → `{}`, `fatal: false`
+  it('json refuses a binary frame that is not UTF-8 (no U+FFFD read in its place)', () => {
+    expect(() => json().decode(new Uint8Array([0x22, 0xff, 0x22]))).to.throw(TypeError);
+    expect(json().decode(new Uint8Array([0x22, 0xc3, 0xa9, 0x22]))).to.equal('é');
+  });
+
+  // codecs.ts wireSize: the Blob check's halves (`&&` → `||`, each → true); the tag regex's `$`
+  it('wireSize takes only a whole Blob (size and arrayBuffer) or a real ArrayBuffer tag: a Map, { size }, a lone arrayBuffer() are unsendable', () => {
+    expect(wireSize(new Map([[1, 2]])), 'a Map').to.equal(-1);
+    expect(wireSize({ size: 3 }), '{ size }').to.equal(-1);
+    expect(wireSize({ size: 3, arrayBuffer: 'no' }), 'arrayBuffer not a function').to.equal(-1);
+    expect(wireSize({ arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)) }), 'no size').to.equal(-1);
+    expect(wireSize({ size: 3, arrayBuffer: () => Promise.resolve(new ArrayBuffer(3)) }), 'a Blob-like').to.equal(3);
+    expect(wireSize({ byteLength: 3, [Symbol.toStringTag]: 'ArrayBuffer] or not' }), 'a tag that only begins like one').to.equal(-1);
+  });
+
+  // codecs.ts utf8Length: the surrogate checks (each bound, `&&` → `||`, → true); lone surrogates go out as U+FFFD (3 bytes)
+  it('utf8Length equals the bytes on the wire for any UTF-16, lone and misordered surrogates included', () => {
+    const units = [0x61, 0xe9, 0x7ff, 0x800, 0x20ac, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+    const text = fc.array(fc.constantFrom(...units), { maxLength: 8 }).map((codes) => String.fromCharCode(...codes));
+    fc.assert(fc.property(text, (sample) => utf8Length(sample) === Buffer.byteLength(sample, 'utf8')), { numRuns: 2000 });
+    for (const sample of ['€\udc00', '\udc00\udc00', '\udbff\udc00', '\ud800é', '\ud800\ue000', '\ud800\udfff', '\ud800\udc00']) {
+      expect(utf8Length(sample), JSON.stringify(sample)).to.equal(Buffer.byteLength(sample, 'utf8'));
+    }
   });
 });
