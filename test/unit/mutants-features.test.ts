@@ -4,7 +4,7 @@
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { debug, heartbeat, json, pageSignals, ping, ready, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
+import { debug, heartbeat, json, pageSignals, ping, ready, stats, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
 import { utf8Length, wireSize } from '../../src/codecs';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
@@ -509,5 +509,25 @@ describe('codecs and sizes: behaviour found unpinned by mutation testing', () =>
     for (const sample of ['€\udc00', '\udc00\udc00', '\udbff\udc00', '\ud800é', '\ud800\ue000', '\ud800\udfff', '\ud800\udc00']) {
       expect(utf8Length(sample), JSON.stringify(sample)).to.equal(Buffer.byteLength(sample, 'utf8'));
     }
+  });
+});
+
+describe('stats(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, jitter: 0 });
+
+  // stats.ts snapshot: `client?._hooks` → `client._hooks`, `client?._outbox` → `client._outbox`
+  it('snapshot() before the client is created reads zeros (it does not throw)', () => {
+    expect(stats().snapshot()).to.deep.equal({ attempts: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, rtt: undefined, connectedTime: 0, queued: 0 });
+  });
+
+  // stats.ts snapshot: `c.openedAt >= 0` → `> 0`
+  it("counts the time of a connection opened at the clock's 0 (a fake clock's epoch) while it is open", async () => {
+    const counters = stats();
+    await open({ use: [counters] });
+    expect(Date.now()).to.equal(0);
+    FakeWebSocket.last.serverOpen();
+    kit.clock.tick(500);
+    expect(counters.snapshot().connectedTime).to.equal(500);
   });
 });
