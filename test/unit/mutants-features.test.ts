@@ -531,3 +531,41 @@ describe('stats(): behaviour found unpinned by mutation testing (fake transport,
     expect(counters.snapshot().connectedTime).to.equal(500);
   });
 });
+
+describe('debug(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, {});
+
+  // debug.ts: the INVALID_OPTION message → ""
+  it('debug(console) throws INVALID_OPTION saying it takes a function of a line', () => {
+    expect(() => debug(console as never))
+      .to.throw(SteadySocketError, 'debug() takes a function of a line: debug((line) => logger.debug(line)).')
+      .with.property('code', 'INVALID_OPTION');
+  });
+
+  // debug.ts PEER_NAMES: each of these hints → ""
+  it("names steadysocket's option for each of these options of another client", async () => {
+    const hints: Record<string, string> = {
+      maxReconnectionDelay: 'maxDelay',
+      reconnectionDelayGrowFactor: 'factor',
+      minUptime: 'stableAfter',
+      connectionTimeout: 'connectTimeout',
+      maxEnqueuedMessages: 'maxMessages',
+      maxReconnectInterval: 'maxDelay',
+      reconnectDecay: 'factor',
+      maxAttempts: 'maxRetries',
+      maxReconnectAttempts: 'maxRetries',
+      retries: 'maxRetries',
+      startClosed: 'no option: create the client when you want it to connect',
+      onmessage: "socket.on('message', ...)",
+      onclose: "socket.on('close', ...)",
+      onerror: "socket.on('error', ...)",
+      onreconnect: "socket.on('reconnecting', ...)",
+    };
+    const lines: string[] = [];
+    const peer = Object.fromEntries(Object.keys(hints).map((name) => [name, 1]));
+    await open({ ...peer, use: [debug((line) => lines.push(line))] } as SteadySocketOptions<unknown, unknown>);
+    const warnings = lines.filter((line) => line.includes('warning: option'));
+    expect(warnings).to.deep.equal(Object.entries(hints).map(([name, ours]) => `[steadysocket] warning: option ${name} is another client's; steadysocket: ${ours}`));
+  });
+});
