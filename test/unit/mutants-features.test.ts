@@ -1,5 +1,5 @@
 // Behaviour of the opt-in features and the pure rooms below them (liveness, heartbeat, ping,
-// page signals, the ready step, iteration, codecs, stats) that mutation testing (Stryker) found
+// page signals, the ready step, iteration, codecs, stats, debug) that mutation testing (Stryker) found
 // no test pinning down. Fake transport, fake clock, fake window; each test names the behaviour,
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
