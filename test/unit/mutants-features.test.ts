@@ -1,9 +1,11 @@
 // Behaviour of the opt-in features and the pure rooms below them (liveness, heartbeat, ping,
-// page signals, the ready step, iteration, codecs, stats) that mutation testing (Stryker) found
+// page signals, the ready step, iteration, codecs, stats, debug) that mutation testing (Stryker) found
 // no test pinning down. Fake transport, fake clock, fake window; each test names the behaviour,
 // and a comment names the change to the source it catches.
 import { expect } from 'chai';
-import { debug, heartbeat, pageSignals, ping, SteadySocketError, type SteadySocketOptions } from '../../src/index';
+import fc from 'fast-check';
+import { debug, heartbeat, json, pageSignals, ping, ready, stats, SteadySocket, SteadySocketError, type ReconnectingInfo, type SteadySocketOptions } from '../../src/index';
+import { utf8Length, wireSize } from '../../src/codecs';
 import { isOffline, listenToPage, type PageSignalHandlers } from '../../src/page-signals';
 import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterval, startProbe } from '../../src/liveness';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
@@ -317,5 +319,253 @@ describe('page signals where the page is partial or the host odd (listenToPage, 
     for (const host of ['localhost', '127.0.0.1', '127.255.255.254', '[::1]']) {
       expect(isOffline(offlinePage, `ws://${host}/`), host).to.equal(false);
     }
+  });
+});
+
+describe('pageSignals(): behaviour found unpinned by mutation testing (fake window, transport and clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, maxDelay: 60_000, jitter: 0 });
+
+  /** What each `reconnecting` event of `socket` said. */
+  function waits(socket: SteadySocket<unknown, unknown>) {
+    const seen: ReconnectingInfo[] = [];
+    socket.on('reconnecting', (info) => seen.push(info));
+    return seen;
+  }
+
+  // page.ts: `if (!remove) return` → `if (false) return`
+  it('does nothing where there is no page: a worker that reports offline still backs off as usual', async () => {
+    const worker = { addEventListener() {}, navigator: { onLine: false } };
+    const socket = await open({ minDelay: 100, use: [pageSignals(worker)] });
+    const seen = waits(socket);
+    FakeWebSocket.last.fail();
+    expect(seen.map((info) => ({ delay: info.delay, offline: info.offline }))).to.deep.equal([{ delay: 100, offline: false }]);
+  });
+
+  // page.ts resume: `if (!suspended) return` → `if (false) return`
+  it('a pageshow from the cache the client was not hidden for leaves its wait alone', async () => {
+    const page = new FakeWindow();
+    const socket = await open({ use: [pageSignals(page)] });
+    FakeWebSocket.last.fail();
+    page.dispatch('pageshow', { persisted: true });
+    expect(socket.state).to.equal('waiting');
+    expect(FakeWebSocket.instances).to.have.length(1);
+  });
+
+  // page.ts: the 'page visible again' debug line → ""
+  it('debug() says why it tries at once when the page becomes visible', async () => {
+    const page = new FakeWindow();
+    const lines: string[] = [];
+    const socket = await open({ use: [pageSignals(page), debug((line) => lines.push(line))] });
+    FakeWebSocket.last.fail();
+    page.dispatch('visibilitychange');
+    expect(socket.state).to.equal('connecting');
+    expect(lines).to.include('[steadysocket] page visible again: trying at once');
+  });
+
+  // page.ts holds: the CloseInfo → `{}`, `wasClean: true` → false
+  it('a reconnect that was closing when the page was hidden waits for good, saying the page was hidden', async () => {
+    const page = new FakeWindow();
+    const socket = await open({ use: [pageSignals(page)] });
+    FakeWebSocket.last.serverOpen();
+    const seen = waits(socket);
+    socket.reconnect();
+    page.dispatch('pagehide', { persisted: true });
+    kit.clock.tick(5); // the closing handshake ends
+    expect(FakeWebSocket.instances, 'no socket opened in the cache').to.have.length(1);
+    expect(seen).to.deep.equal([{ attempt: 0, delay: Infinity, offline: false, cause: { code: 1000, reason: 'page hidden', wasClean: true, attempt: 0 } }]);
+  });
+
+  // page.ts: `open() { suspended = false }` → `open() {}`
+  it('a connection that opens after the page was hidden (its URL came late) reconnects with the usual backoff when it drops', async () => {
+    const page = new FakeWindow();
+    let give: (url: string) => void = () => {};
+    const socket = kit.track(
+      new SteadySocket<unknown, unknown>(() => new Promise<string>((resolve) => (give = resolve)), { WebSocket: FakeWebSocket as never, minDelay: 100, jitter: 0, use: [pageSignals(page)] }),
+    );
+    socket.on('error', () => {});
+    await kit.turns();
+    page.dispatch('pagehide', { persisted: true });
+    give('ws://example.test/');
+    await kit.turns();
+    FakeWebSocket.last.serverOpen();
+    expect(socket.state).to.equal('open');
+    const seen = waits(socket);
+    FakeWebSocket.last.serverClose(1006);
+    expect(seen.map((info) => info.delay)).to.deep.equal([100]);
+  });
+});
+
+describe('ready(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, jitter: 0 });
+
+  // ready.ts ReadyStep finish: `this.waiters = undefined` → `{}`
+  it('a next() the step left pending when it finished takes no later message: those go to the application only', async () => {
+    const late: unknown[] = [];
+    const socket = await open({
+      use: [
+        ready((context) => {
+          void context.next().then((message) => late.push(message));
+        }),
+      ],
+    });
+    const received: unknown[] = [];
+    socket.on('message', (message) => received.push(message));
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(socket.state).to.equal('open');
+    FakeWebSocket.last.serverMessage('after');
+    await kit.turns();
+    expect(received).to.deep.equal(['after']);
+    expect(late).to.deep.equal([]);
+  });
+
+  // features/ready.ts: `if (typeof step !== 'function')` → false; its message → ""
+  it('ready() without a function throws INVALID_OPTION at once, saying it takes a function', () => {
+    expect(() => ready(5 as never))
+      .to.throw(SteadySocketError, 'ready() takes a function.')
+      .with.property('code', 'INVALID_OPTION');
+  });
+
+  // features/ready.ts: the READY_FAILED message → ``
+  it('READY_FAILED says the ready step failed, and why', async () => {
+    const messages: string[] = [];
+    const socket = await open({
+      use: [
+        ready(() => {
+          throw new Error('no hello');
+        }),
+      ],
+    });
+    socket.on('error', (error) => messages.push(error.message));
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(messages).to.deep.equal(['The ready step failed: no hello']);
+  });
+
+  // features/ready.ts connectionClosed: its message → ""
+  it('a next() the connection ends under rejects with CONNECTION_CLOSED saying the step did not finish', async () => {
+    let caught: unknown;
+    await open({
+      use: [
+        ready(async (context) => {
+          caught = await context.next().catch((error: unknown) => error);
+        }),
+      ],
+    });
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverClose(1001);
+    await kit.turns();
+    expect(caught).to.be.instanceOf(SteadySocketError).and.include({ code: 'CONNECTION_CLOSED', message: 'This connection closed before the ready step finished.' });
+  });
+
+  // features/ready.ts: the state listener's `state === 'closing' && …` → `true && …`
+  it("the step's signal stays unaborted while its connection is open, and aborts when close() is called", async () => {
+    let signal: AbortSignal | undefined;
+    const socket = await open({ use: [ready((context) => void (signal = context.signal))] });
+    FakeWebSocket.last.serverOpen();
+    await kit.turns();
+    expect(socket.state).to.equal('open');
+    expect(signal!.aborted, 'open').to.equal(false);
+    void socket.close();
+    expect(signal!.aborted, 'closing').to.equal(true);
+  });
+});
+
+describe('codecs and sizes: behaviour found unpinned by mutation testing', () => {
+  // codecs.ts json encode: its TypeError message → ``
+  it('json says which type it cannot encode', () => {
+    expect(() => json().encode(undefined)).to.throw(TypeError, 'JSON cannot encode a value of type undefined.');
+    expect(() => json().encode(() => 1)).to.throw(TypeError, 'JSON cannot encode a value of type function.');
+  });
+
+  // codecs.ts json decode: the Blob check (each half, its block) and its message → ""
+  it('json refuses a Blob, saying to set binaryType to "arraybuffer"', () => {
+    expect(() => json().decode(new Blob(['{}']))).to.throw(TypeError, 'The json codec cannot decode a Blob: set binaryType to "arraybuffer".');
+  });
+
+  // codecs.ts json decode: `{ fatal: true }` → `{}`, `fatal: false`
+  it('json refuses a binary frame that is not UTF-8 (no U+FFFD read in its place)', () => {
+    expect(() => json().decode(new Uint8Array([0x22, 0xff, 0x22]))).to.throw(TypeError);
+    expect(json().decode(new Uint8Array([0x22, 0xc3, 0xa9, 0x22]))).to.equal('é');
+  });
+
+  // codecs.ts wireSize: the Blob check's halves (`&&` → `||`, each → true); the tag regex's `$`
+  it('wireSize takes only a whole Blob (size and arrayBuffer) or a real ArrayBuffer tag: a Map, { size }, a lone arrayBuffer() are unsendable', () => {
+    expect(wireSize(new Map([[1, 2]])), 'a Map').to.equal(-1);
+    expect(wireSize({ size: 3 }), '{ size }').to.equal(-1);
+    expect(wireSize({ size: 3, arrayBuffer: 'no' }), 'arrayBuffer not a function').to.equal(-1);
+    expect(wireSize({ arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)) }), 'no size').to.equal(-1);
+    expect(wireSize({ size: 3, arrayBuffer: () => Promise.resolve(new ArrayBuffer(3)) }), 'a Blob-like').to.equal(3);
+    expect(wireSize({ byteLength: 3, [Symbol.toStringTag]: 'ArrayBuffer] or not' }), 'a tag that only begins like one').to.equal(-1);
+  });
+
+  // codecs.ts utf8Length: the surrogate checks (each bound, `&&` → `||`, → true); lone surrogates go out as U+FFFD (3 bytes)
+  it('utf8Length equals the bytes on the wire for any UTF-16, lone and misordered surrogates included', () => {
+    const units = [0x61, 0xe9, 0x7ff, 0x800, 0x20ac, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+    const text = fc.array(fc.constantFrom(...units), { maxLength: 8 }).map((codes) => String.fromCharCode(...codes));
+    fc.assert(fc.property(text, (sample) => utf8Length(sample) === Buffer.byteLength(sample, 'utf8')), { numRuns: 2000 });
+    for (const sample of ['€\udc00', '\udc00\udc00', '\udbff\udc00', '\ud800é', '\ud800\ue000', '\ud800\udfff', '\ud800\udc00']) {
+      expect(utf8Length(sample), JSON.stringify(sample)).to.equal(Buffer.byteLength(sample, 'utf8'));
+    }
+  });
+});
+
+describe('stats(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, jitter: 0 });
+
+  // stats.ts snapshot: `client?._hooks` → `client._hooks`, `client?._outbox` → `client._outbox`
+  it('snapshot() before the client is created reads zeros (it does not throw)', () => {
+    expect(stats().snapshot()).to.deep.equal({ attempts: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, rtt: undefined, connectedTime: 0, queued: 0 });
+  });
+
+  // stats.ts snapshot: `c.openedAt >= 0` → `> 0`
+  it("counts the time of a connection opened at the clock's 0 (a fake clock's epoch) while it is open", async () => {
+    const counters = stats();
+    await open({ use: [counters] });
+    expect(Date.now()).to.equal(0);
+    FakeWebSocket.last.serverOpen();
+    kit.clock.tick(500);
+    expect(counters.snapshot().connectedTime).to.equal(500);
+  });
+});
+
+describe('debug(): behaviour found unpinned by mutation testing (fake transport, fake clock)', () => {
+  const kit = useFakeClock();
+  const open = fakeOpener<unknown, unknown>(kit, {});
+
+  // debug.ts: the INVALID_OPTION message → ""
+  it('debug(console) throws INVALID_OPTION saying it takes a function of a line', () => {
+    expect(() => debug(console as never))
+      .to.throw(SteadySocketError, 'debug() takes a function of a line: debug((line) => logger.debug(line)).')
+      .with.property('code', 'INVALID_OPTION');
+  });
+
+  // debug.ts PEER_NAMES: each of these hints → ""
+  it("names steadysocket's option for each of these options of another client", async () => {
+    const hints: Record<string, string> = {
+      maxReconnectionDelay: 'maxDelay',
+      reconnectionDelayGrowFactor: 'factor',
+      minUptime: 'stableAfter',
+      connectionTimeout: 'connectTimeout',
+      maxEnqueuedMessages: 'maxMessages',
+      maxReconnectInterval: 'maxDelay',
+      reconnectDecay: 'factor',
+      maxAttempts: 'maxRetries',
+      maxReconnectAttempts: 'maxRetries',
+      retries: 'maxRetries',
+      startClosed: 'no option: create the client when you want it to connect',
+      onmessage: "socket.on('message', ...)",
+      onclose: "socket.on('close', ...)",
+      onerror: "socket.on('error', ...)",
+      onreconnect: "socket.on('reconnecting', ...)",
+    };
+    const lines: string[] = [];
+    const peer = Object.fromEntries(Object.keys(hints).map((name) => [name, 1]));
+    await open({ ...peer, use: [debug((line) => lines.push(line))] } as SteadySocketOptions<unknown, unknown>);
+    const warnings = lines.filter((line) => line.includes('warning: option'));
+    expect(warnings).to.deep.equal(Object.entries(hints).map(([name, ours]) => `[steadysocket] warning: option ${name} is another client's; steadysocket: ${ours}`));
   });
 });
