@@ -20,7 +20,8 @@ export interface ReadyContext<In, Out> {
   /**
    * Resolves with the next message received on this connection after the call (one that came
    * before is not kept for it; it is a `message` event too); rejects with `CONNECTION_CLOSED` if
-   * the connection closes first.
+   * the connection closes first. One still waiting when the step has finished never settles
+   * (later messages go to the application only; a rejection nobody awaits would be unhandled).
    */
   next(): Promise<In>;
   /** The negotiated subprotocol ('' when none). */

@@ -401,12 +401,15 @@ describe('ready(): behaviour found unpinned by mutation testing (fake transport,
   const open = fakeOpener<unknown, unknown>(kit, { minDelay: 60_000, jitter: 0 });
 
   // ready.ts ReadyStep finish: `this.waiters = undefined` → `{}`
-  it('a next() the step left pending when it finished takes no later message: those go to the application only', async () => {
+  it('a next() the step left pending when it finished never settles: later messages go to the application only, and its close rejects nothing', async () => {
     const late: unknown[] = [];
     const socket = await open({
       use: [
         ready((context) => {
-          void context.next().then((message) => late.push(message));
+          void context.next().then(
+            (message) => late.push(message),
+            (error: SteadySocketError) => late.push(error.code),
+          );
         }),
       ],
     });
@@ -418,6 +421,11 @@ describe('ready(): behaviour found unpinned by mutation testing (fake transport,
     FakeWebSocket.last.serverMessage('after');
     await kit.turns();
     expect(received).to.deep.equal(['after']);
+    expect(late).to.deep.equal([]);
+    // Nor is it rejected when that connection closes (as documented: it never settles).
+    FakeWebSocket.last.serverClose(1006);
+    await kit.turns();
+    expect(socket.state).to.equal('waiting');
     expect(late).to.deep.equal([]);
   });
 
@@ -564,8 +572,21 @@ describe('debug(): behaviour found unpinned by mutation testing (fake transport,
     };
     const lines: string[] = [];
     const peer = Object.fromEntries(Object.keys(hints).map((name) => [name, 1]));
-    await open({ ...peer, use: [debug((line) => lines.push(line))] } as SteadySocketOptions<unknown, unknown>);
+    // The process warnings (once per name and process) are caught here rather than printed.
+    const emitted: unknown[][] = [];
+    const emitWarning = process.emitWarning;
+    process.emitWarning = ((...args: unknown[]) => void emitted.push(args)) as typeof process.emitWarning;
+    try {
+      await open({ ...peer, use: [debug((line) => lines.push(line))] } as SteadySocketOptions<unknown, unknown>);
+    } finally {
+      process.emitWarning = emitWarning;
+    }
     const warnings = lines.filter((line) => line.includes('warning: option'));
     expect(warnings).to.deep.equal(Object.entries(hints).map(([name, ours]) => `[steadysocket] warning: option ${name} is another client's; steadysocket: ${ours}`));
+    // Once per name and process: a name another test in this process used already is not warned again.
+    for (const [message, options] of emitted) {
+      expect(Object.keys(hints)).to.include(String(message).split(' ')[3]);
+      expect(options).to.deep.include({ code: 'STEADYSOCKET_OPTION' });
+    }
   });
 });
