@@ -92,6 +92,32 @@ describe('messages', () => {
     await iterator.return!();
   });
 
+  it('keeps its buffer bounded while a loop stays a message behind for 100,000 messages', async () => {
+    // The slots taken are dropped once they are more than half of the buffer (and over 1,024):
+    // without that, a loop that never quite catches up would hold an array slot per message ever received.
+    const source = new Source();
+    const iterator = messages<string>(source);
+    source.emit('message', 'm0');
+    const push = Array.prototype.push;
+    let longest = 0;
+    Array.prototype.push = function (this: unknown[], ...items: unknown[]) {
+      longest = Math.max(longest, this.length + items.length);
+      return push.apply(this, items);
+    };
+    let inOrder = true;
+    try {
+      for (let i = 1; i <= 100_000; i++) {
+        source.emit('message', `m${i}`);
+        if ((await iterator.next()).value !== `m${i - 1}`) inOrder = false;
+      }
+    } finally {
+      Array.prototype.push = push;
+    }
+    expect(inOrder, 'every message in order').to.equal(true);
+    expect(longest, 'the longest array pushed to').to.be.at.most(4096);
+    await iterator.return!();
+  });
+
   it('is done at once for a closed source', async () => {
     const source = new Source();
     source.state = 'closed';
