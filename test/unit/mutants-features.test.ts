@@ -129,6 +129,17 @@ describe('heartbeat(): behaviour found unpinned by mutation testing (fake transp
       kit.clock.tick(1000);
       expect(slept()).to.deep.equal(['[steadysocket] timer fired 1001 ms late: the machine slept; checking the connection']);
     });
+    // heartbeat.ts tick: the grace's debug line → ""
+    it('debug() says when a pong timeout ran late and how long the grace is', async () => {
+      const lines: string[] = [];
+      const { socket, ws } = await opened({ use: [debug((line) => lines.push(line))] });
+      kit.clock.tick(1000); // quiet: ping
+      expect(ws.sent).to.deep.equal(['ping']);
+      kit.clock.setSystemTime(kit.clock.now + 200); // the pong timeout runs 200 ms late: grace
+      kit.clock.tick(500);
+      expect(lines.filter((line) => line.includes('late'))).to.deep.equal(['[steadysocket] heartbeat timeout ran 200 ms late: waiting 500 ms more for the pong']);
+      expect(socket.state, 'still open during the grace').to.equal('open');
+    });
   });
 
   describe('the probe', () => {
