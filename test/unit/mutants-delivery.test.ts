@@ -3,7 +3,7 @@
 // integration tests) found no test pinning down.
 import { expect } from 'chai';
 import { InFlight } from '../../src/features/in-flight';
-import { SteadySocketError, ttl } from '../../src/index';
+import { acks, json, SteadySocketError, ttl } from '../../src/index';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { arrayLength, entry, make, slots, values } from '../support/outbox';
@@ -99,6 +99,70 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
       flight.add(-Infinity, 'first', 0);
       expect(flight.add(-Infinity, 'again', 0)).to.equal('first');
       expect(flight.size).to.equal(1);
+    });
+  });
+
+  describe('acks()', () => {
+    type Msg = { id?: number; data?: string; ack?: number };
+    const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
+    const kit = useFakeClock();
+    const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
+
+    it('refuses options without an id() and an ack() function, or a dedupe without an id(), with INVALID_OPTION naming what it takes', () => {
+      const bad: unknown[] = [null, undefined, { ack: ackOptions.ack }, { id: ackOptions.id }];
+      for (const options of bad) {
+        expect(() => acks(options as never), String(options && Object.keys(options)))
+          .to.throw(SteadySocketError, 'acks() takes { id(message), ack(message) }')
+          .with.property('code', 'INVALID_OPTION');
+      }
+      for (const dedupe of [{}, null]) {
+        expect(() => acks({ ...ackOptions, dedupe: dedupe as never }), String(dedupe))
+          .to.throw(SteadySocketError, 'acks() dedupe takes { id(message), window }')
+          .with.property('code', 'INVALID_OPTION');
+      }
+    });
+
+    it('names the option in the INVALID_OPTION of a timeout or a dedupe window below 1', () => {
+      expect(() => acks({ ...ackOptions, timeout: 0 })).to.throw(SteadySocketError, 'Option acks timeout must be a number from 1');
+      expect(() => acks({ ...ackOptions, dedupe: { id: (m: Msg) => m.id, window: 0 } })).to.throw(SteadySocketError, 'Option acks dedupe window must be a number from 1');
+    });
+
+    it("reports the drop of a superseded write as 'ack-timeout' when the newer write, sent again after a reconnect, is never acknowledged", async () => {
+      // handOver: the reason of an error no outbox drop makes ('ack-timeout' → '').
+      const socket = await open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
+      const drops: [string | undefined, string][] = [];
+      socket.on('drop', (d) => drops.push([d.data.data, d.reason]));
+      FakeWebSocket.last.serverOpen();
+      socket.send({ id: 1, data: 'a' });
+      socket.send({ id: 1, data: 'b' });
+      FakeWebSocket.last.serverClose(1006);
+      kit.clock.tick(10);
+      FakeWebSocket.last.serverOpen();
+      kit.clock.tick(1000);
+      expect(drops).to.deep.equal([
+        ['a', 'ack-timeout'],
+        ['b', 'ack-timeout'],
+      ]);
+    });
+
+    it('times out each unacknowledged message one timeout after its write, also when several wait on the re-armed timer', async () => {
+      // checkTimeouts stops at the first message still in time (return false → true re-armed for the last one's deadline).
+      const socket = await open({ use: [acks({ ...ackOptions, timeout: 1000 })] });
+      const drops: [number | undefined, number][] = [];
+      socket.on('drop', (d) => drops.push([d.data.id, Date.now()]));
+      FakeWebSocket.last.serverOpen();
+      const first = socket.deliver({ id: 1 }).catch((e: SteadySocketError) => e);
+      kit.clock.tick(500);
+      socket.send({ id: 2 });
+      kit.clock.tick(100);
+      socket.send({ id: 3 });
+      kit.clock.tick(1000); // to t=1600
+      expect(drops).to.deep.equal([
+        [1, 1000],
+        [2, 1500],
+        [3, 1600],
+      ]);
+      expect(await first).to.include({ code: 'ACK_TIMEOUT', message: 'No acknowledgement of message 1 within 1000 ms.' });
     });
   });
 
