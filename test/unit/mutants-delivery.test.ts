@@ -103,7 +103,7 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
   });
 
   describe('acks()', () => {
-    type Msg = { id?: number; data?: string; ack?: number };
+    type Msg = { id?: number; data?: string; ack?: number; request?: unknown };
     const ackOptions = { id: (m: Msg) => m.id, ack: (m: Msg) => m.ack };
     const kit = useFakeClock();
     const open = fakeOpener<Msg, Msg>(kit, { codec: json<Msg, Msg>(), minDelay: 10, jitter: 0 });
@@ -163,6 +163,34 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
         [3, 1600],
       ]);
       expect(await first).to.include({ code: 'ACK_TIMEOUT', message: 'No acknowledgement of message 1 within 1000 ms.' });
+    });
+
+    it('drops with CLOSED an unacknowledged message when a drop listener closes the client while the connection is being released', async () => {
+      // finish() (emptied: the message's deliver() never settled). requests() first: its resend
+      // re-queues a request during the close, which overflows, and that drop's listener closes the
+      // client before acks() has put its message back in the outbox.
+      const rpc = requests<Msg>({ resend: true });
+      const socket = await open({ maxMessages: 1, overflow: 'drop-newest', use: [rpc, acks(ackOptions)] });
+      const drops: [Msg, string][] = [];
+      socket.on('drop', (d) => {
+        drops.push([d.data, d.reason]);
+        void socket.close();
+      });
+      FakeWebSocket.last.serverOpen();
+      const request = rpc.request('r').catch((e: SteadySocketError) => e.code);
+      const kept = socket.deliver({ id: 1, data: 'a' }).then(
+        () => 'delivered',
+        (e: SteadySocketError) => e.code,
+      );
+      FakeWebSocket.last.serverClose(1006);
+      await kit.turns();
+      expect(socket.state).to.equal('closed');
+      expect(drops).to.deep.equal([
+        [{ id: 1, request: 'r' }, 'overflow'],
+        [{ id: 1, data: 'a' }, 'closed'],
+      ]);
+      expect(await Promise.race([kept, kit.turns().then(() => 'pending')])).to.equal('CLOSED');
+      expect(await request).to.equal('QUEUE_OVERFLOW');
     });
   });
 
