@@ -1,0 +1,101 @@
+// Tests from mutation testing src/storage/file-changes.ts and src/storage/stored-message.ts: what
+// the existing storage tests ran but never checked (the other fields of a file's identity, the
+// weight of bytes and ids, a reused copy whose id, queuedAt or bytes differ, the exact size limit).
+import { expect } from 'chai';
+import { liveWeight, ownCopies, planSave, sameFile, SLACK, weight, type OnDisk, type Seen } from '../../src/storage/file-changes';
+import { encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
+import { checkMessages, messageProblem } from '../../src/storage/stored-message';
+import type { StoredMessage } from '../../src/storage/types';
+import { range, text } from '../support/outbox-files';
+
+/** What a store knows of a file holding a snapshot of `messages` plus `extra` bytes of changes. */
+function onDisk(messages: StoredMessage[], extra = 0): OnDisk {
+  const bytes = encodeOutboxFile(messages);
+  const seen = { dev: 1n, ino: 2n, size: BigInt(bytes.length + extra), mtimeNs: 3n, ctimeNs: 4n };
+  return { messages, length: bytes.length + extra, live: liveWeight(messages), snapshot: extra === 0, seen, tail: fingerprint(bytes, bytes.length), synced: true };
+}
+
+describe('mutants: file-changes.ts', () => {
+  it('sameFile() is false when any one of dev, ino, size, mtimeNs or ctimeNs differs', () => {
+    const seen: Seen = { dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n };
+    expect(sameFile(seen, { ...seen })).to.equal(true);
+    for (const key of ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'] as const) {
+      expect(sameFile(seen, { ...seen, [key]: seen[key] + 10n }), key).to.equal(false);
+    }
+  });
+
+  it('weight() counts text in UTF-8 bytes, bytes as base64, the id by its digits, plus 40', () => {
+    expect(weight({ data: 'héllo' })).to.equal(6 + 40);
+    expect(weight({ data: new Uint8Array(4) })).to.equal(8 + 40); // ceil(4 / 3) * 4
+    expect(weight({ data: new Uint8Array(6), id: 12345 })).to.equal(8 + 5 + 40);
+    expect(weight({ data: 'ab', id: 'xyz', queuedAt: 1 })).to.equal(2 + 3 + 40);
+  });
+
+  it('ownCopies() reuses a copy only when id, queuedAt and the bytes themselves are the same', () => {
+    const own: StoredMessage[] = [
+      { data: new Uint8Array([1, 2, 3]), id: 1, queuedAt: 10 },
+      { data: new Uint8Array([4, 5, 6]), id: 2, queuedAt: 20 },
+      { data: 'text', id: 3, queuedAt: 30 },
+    ];
+    const same = ownCopies(own, own.map((m) => ({ ...m, data: typeof m.data === 'string' ? m.data : Uint8Array.from(m.data) })));
+    expect(same.every((m, i) => m === own[i]), 'all reused').to.equal(true);
+    const given: StoredMessage[] = [
+      { data: new Uint8Array([1, 2, 3]), id: 1, queuedAt: 10 },
+      { data: new Uint8Array([4, 5, 7]), id: 2, queuedAt: 20 }, // same length, other bytes
+      { data: 'text', id: 99, queuedAt: 30 }, // other id
+    ];
+    const copies = ownCopies(own, given);
+    expect(copies[0]).to.equal(own[0]);
+    expect(copies[1]).not.to.equal(own[1]);
+    expect(copies[1].data).to.deep.equal(new Uint8Array([4, 5, 7]));
+    expect(copies[2]).to.deep.equal({ data: 'text', id: 99, queuedAt: 30 });
+    const later = ownCopies(own, [{ data: 'text', id: 3, queuedAt: 31 }]); // other queuedAt
+    expect(later[0]).to.deep.equal({ data: 'text', id: 3, queuedAt: 31 });
+  });
+
+  it('planSave() of nothing to a file of no messages but with changes appended is a snapshot, not nothing', () => {
+    expect(planSave(onDisk([], 100), [])).to.equal(undefined);
+    expect(planSave(onDisk([]), [])).to.equal('nothing');
+  });
+
+  it('planSave() appends while the file stays within twice its messages and SLACK, to the byte', () => {
+    const old = range(0, 10);
+    const next = [...old.slice(3), text(10)];
+    const change = encodeChange(3, [text(10)]);
+    const limit = 2 * liveWeight(next) + SLACK;
+    const base = encodeOutboxFile(old).length;
+    const exact = planSave(onDisk(old, limit - change.length - base), next);
+    expect(exact, 'exactly at the limit: a change').to.be.an('object');
+    expect(planSave(onDisk(old, limit - change.length - base + 1), next), 'one byte over: a snapshot').to.equal(undefined);
+  });
+});
+
+describe('mutants: stored-message.ts', () => {
+  it('messageProblem() names what is wrong by the kind of value, never the value', () => {
+    class Custom {}
+    const cases: Array<[unknown, string]> = [
+      [42, 'is number, not an object'],
+      [null, 'is null, not an object'],
+      [undefined, 'is undefined, not an object'],
+      [{ data: null }, 'has data of type null (expected a string or Uint8Array)'],
+      [{ data: 42 }, 'has data of type number (expected a string or Uint8Array)'],
+      [{ data: [1, 2] }, 'has data of type array (expected a string or Uint8Array)'],
+      [{ data: Object.create(null) }, 'has data of type object (expected a string or Uint8Array)'],
+      [{ data: new Custom() }, 'has data of type Custom (expected a string or Uint8Array)'],
+      [{ data: 'ok', id: Number.NaN }, 'has an id of type NaN (expected a string or a finite number)'],
+      [{ data: 'ok', id: true }, 'has an id of type boolean (expected a string or a finite number)'],
+      [{ data: 'ok', id: { nested: 'secret' } }, 'has an id of type Object (expected a string or a finite number)'],
+      [{ data: 'ok', queuedAt: Number.POSITIVE_INFINITY }, 'has a queuedAt of type Infinity (expected a finite number)'],
+      [{ data: 'ok', queuedAt: '2026-11-30' }, 'has a queuedAt of type string (expected a finite number)'],
+    ];
+    for (const [value, problem] of cases) expect(messageProblem(value), problem).to.equal(problem);
+    expect(messageProblem({ data: new Uint8Array(1), id: 'a', queuedAt: 1 })).to.equal(undefined);
+  });
+
+  it('checkMessages() says save() takes an array, and names the position of the first bad message', () => {
+    expect(() => checkMessages('not-an-array' as unknown as StoredMessage[])).to.throw('save() takes an array of messages, not string.');
+    expect(() => checkMessages([{ data: 'ok' }, { data: 'ok' }, { data: 7 }] as unknown as StoredMessage[])).to.throw(
+      'Message 2 has data of type number (expected a string or Uint8Array); it cannot be stored.',
+    );
+  });
+});
