@@ -2,8 +2,9 @@
 // the existing storage tests ran but never checked (the other fields of a file's identity, the
 // weight of bytes and ids, a reused copy whose id, queuedAt or bytes differ, the exact size limit).
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { liveWeight, ownCopies, planSave, sameFile, SLACK, weight, type OnDisk, type Seen } from '../../src/storage/file-changes';
-import { encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
+import { decodeOutboxFile, encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
 import { checkMessages, messageProblem } from '../../src/storage/stored-message';
 import type { StoredMessage } from '../../src/storage/types';
 import { range, text } from '../support/outbox-files';
@@ -97,5 +98,67 @@ describe('mutants: stored-message.ts', () => {
     expect(() => checkMessages([{ data: 'ok' }, { data: 'ok' }, { data: 7 }] as unknown as StoredMessage[])).to.throw(
       'Message 2 has data of type number (expected a string or Uint8Array); it cannot be stored.',
     );
+  });
+});
+
+describe('mutants: file-format.ts', () => {
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+  /** A file of `header` (fields over a good version 2 header of `body`), `body`, then `after`. */
+  function file(body: string, header: Record<string, unknown> = {}, after = ''): Buffer {
+    const good = { format: 'steadysocket-outbox', version: 2, count: 1, bytes: Buffer.byteLength(body), sha256: sha(body) };
+    return Buffer.from(`${JSON.stringify({ ...good, ...header })}\n${body}\n${after}`);
+  }
+  const change = (json: string): string => `${sha(json)} ${json}\n`;
+  const problem = (bytes: Buffer): string | undefined => {
+    const decoded = decodeOutboxFile(bytes);
+    return decoded.ok ? undefined : decoded.problem;
+  };
+  const one = '[{"text":"a"}]';
+
+  it('decodeOutboxFile() names what is wrong with a header', () => {
+    expect(problem(Buffer.from('no newline'))).to.equal('it has no header line');
+    expect(problem(Buffer.from('nope\n[]\n'))).to.equal('its first line is not a JSON object');
+    expect(problem(file(one, { format: 'other' }))).to.equal('its first line is not a steadysocket-outbox header');
+    expect(problem(file(one, { version: 0 }))).to.equal('it is version 0; this steadysocket reads versions 1 and 2');
+    expect(problem(file(one, { count: -1 }))).to.equal('its header has no valid count');
+    expect(problem(file(one, { count: 1.5 }))).to.equal('its header has no valid count');
+    expect(problem(file(one, { bytes: -1 }))).to.equal('its header has no valid byte length');
+    expect(problem(file(one, { bytes: 'x' }))).to.equal('its header has no valid byte length');
+    expect(problem(file(one, { sha256: 'A'.repeat(64) }))).to.equal('its header has no valid sha256');
+    expect(problem(file(one, { sha256: 5 }))).to.equal('its header has no valid sha256');
+  });
+
+  it('decodeOutboxFile() tells a newer version (left alone) from other bad headers', () => {
+    expect(decodeOutboxFile(file(one, { version: 3 }))).to.deep.equal({ ok: false, problem: 'it is version 3; this steadysocket reads versions 1 and 2', newer: true });
+    expect(decodeOutboxFile(file(one, { version: 0 }))).to.deep.equal({ ok: false, problem: 'it is version 0; this steadysocket reads versions 1 and 2' });
+    expect(decodeOutboxFile(file(one, { format: 'other', version: 3 }))).to.not.have.property('newer');
+    expect(decodeOutboxFile(file(one, { version: '3' }))).to.not.have.property('newer');
+  });
+
+  it('decodeOutboxFile() names what is wrong with a snapshot body', () => {
+    expect(problem(file(one, { bytes: 99 }))).to.equal('its body has 15 bytes where the header says 100');
+    expect(problem(file(one, { version: 1 }, 'more\n'))).to.equal('its body has 20 bytes where the header says 15');
+    expect(problem(file(one, { sha256: sha('other') }))).to.equal('its body does not match the SHA-256 in its header');
+    expect(problem(file('{"text":"a"}'))).to.equal('its body is not a JSON array');
+    expect(problem(file(one, { count: 2 }))).to.equal('its body holds 1 messages where the header says 2');
+    expect(problem(file('[5]'))).to.equal('message 0 is not an object');
+    expect(problem(file('[null]'))).to.equal('message 0 is not an object');
+    expect(problem(file('[[1]]'))).to.equal('message 0 is not an object');
+    expect(problem(file('[{"text":"a","base64":"AA=="}]'))).to.equal('message 0 has neither a text nor a valid base64 field');
+    expect(problem(file('[{"base64":"AAA"}]'))).to.equal('message 0 has neither a text nor a valid base64 field');
+    expect(problem(file('[{"text":"a","queuedAt":"x"}]'))).to.equal('message 0 has a queuedAt of type string (expected a finite number)');
+    const good = file('[{"base64":"AAE=","id":"k","queuedAt":5}]');
+    expect(decodeOutboxFile(good)).to.deep.equal({ ok: true, messages: [{ data: new Uint8Array([0, 1]), id: 'k', queuedAt: 5 }], committed: good.length });
+  });
+
+  it('decodeOutboxFile() names what is wrong with a change whose SHA-256 matches', () => {
+    expect(problem(file(one, {}, change('5')))).to.equal('its change 1 is not a JSON object');
+    expect(problem(file(one, {}, change('null')))).to.equal('its change 1 is not a JSON object');
+    expect(problem(file(one, {}, change('{"drop":-1,"add":[]}')))).to.equal('its change 1 has no valid drop count');
+    expect(problem(file(one, {}, change('{"drop":0.5,"add":[]}')))).to.equal('its change 1 has no valid drop count');
+    expect(problem(file(one, {}, change('{"drop":0}')))).to.equal('its change 1 has no add list');
+    expect(problem(file(one, {}, change('{"drop":0,"add":[]}') + change('{"drop":0,"add":[7]}')))).to.equal('its change 2 message 0 is not an object');
+    const decoded = decodeOutboxFile(file(one, {}, change('{"drop":1,"add":[{"text":"b"}]}') + change('{"drop":0,"add":[{"text":"c"}]}') + 'torn'));
+    expect(decoded.ok && decoded.messages).to.deep.equal([{ data: 'b' }, { data: 'c' }]);
   });
 });
