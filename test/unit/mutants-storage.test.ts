@@ -161,4 +161,29 @@ describe('mutants: file-format.ts', () => {
     const decoded = decodeOutboxFile(file(one, {}, change('{"drop":1,"add":[{"text":"b"}]}') + change('{"drop":0,"add":[{"text":"c"}]}') + 'torn'));
     expect(decoded.ok && decoded.messages).to.deep.equal([{ data: 'b' }, { data: 'c' }]);
   });
+  it('decodeOutboxFile() checks headers exactly: null, version 2 with a bad field (not newer), long versions cut, byte length 0, sha256 anchored and a string', () => {
+    expect(problem(Buffer.from('\n[]\n'))).to.equal('its first line is not a JSON object');
+    expect(problem(Buffer.from('null\n[]\n'))).to.equal('its first line is not a JSON object'); // destructuring null threw
+    expect(decodeOutboxFile(file(one, { count: -1 }))).to.not.have.property('newer'); // version >= VERSION
+    expect(problem(file(one, { version: 'x'.repeat(30) }))).to.equal(`it is version ${'x'.repeat(20)}; this steadysocket reads versions 1 and 2`);
+    expect(problem(file('', { bytes: 0, count: 0 }))).to.equal('its body is not a JSON array');
+    expect(problem(file(one, { sha256: 'x' + sha(one) }))).to.equal('its header has no valid sha256');
+    expect(problem(file(one, { sha256: sha(one) + 'x' }))).to.equal('its header has no valid sha256');
+    expect(problem(file(one, { sha256: [sha(one)] }))).to.equal('its header has no valid sha256');
+    expect(problem(file(one, { bytes: 13 }))).to.equal('its body has 15 bytes where the header says 14');
+  });
+
+  it('decodeOutboxFile() entries: a text that is not a string, a base64 that is not a string', () => {
+    expect(problem(file('[{"text":5}]'))).to.equal('message 0 has neither a text nor a valid base64 field');
+    expect(problem(file('[{"base64":["AA=="]}]'))).to.equal('message 0 has neither a text nor a valid base64 field');
+  });
+
+  it('decodeOutboxFile() changes: drops counted from what is left, a torn last line without newline, no space after the SHA-256, several garbled lines at the end', () => {
+    expect(problem(file(one, {}, change('{"drop":1,"add":[]}') + change('{"drop":1,"add":[]}')))).to.equal('its change 2 drops 1 messages of 0');
+    const good = change('{"drop":0,"add":[{"text":"b"}]}');
+    const body = file(one).length;
+    expect(decodeOutboxFile(file(one, {}, good.slice(0, -1) + 'X'))).to.deep.equal({ ok: true, messages: [{ data: 'a' }], committed: body });
+    expect(decodeOutboxFile(file(one, {}, good.replace(' ', 'X')))).to.deep.equal({ ok: true, messages: [{ data: 'a' }], committed: body });
+    expect(decodeOutboxFile(file(one, {}, 'garbled\ngarbled too\ntorn'))).to.deep.equal({ ok: true, messages: [{ data: 'a' }], committed: body });
+  });
 });
