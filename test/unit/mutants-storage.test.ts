@@ -1,6 +1,7 @@
-// Tests from mutation testing src/storage/file-changes.ts and src/storage/stored-message.ts: what
-// the existing storage tests ran but never checked (the other fields of a file's identity, the
-// weight of bytes and ids, a reused copy whose id, queuedAt or bytes differ, the exact size limit).
+// Tests from mutation testing src/storage/file-changes.ts, stored-message.ts and file-format.ts:
+// what the existing storage tests ran but never checked (the other fields of a file's identity, the
+// weight of bytes and ids, a reused copy whose id, queuedAt or bytes differ, the exact size limit,
+// the texts of every problem, odd headers and fields, torn or garbled last lines).
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { liveWeight, ownCopies, planSave, sameFile, SLACK, weight, type OnDisk, type Seen } from '../../src/storage/file-changes';
