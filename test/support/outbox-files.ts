@@ -1,6 +1,7 @@
-// Shared by the file store's tests (test/unit/storage-file-changes, review-append-log*): messages
+// Shared by the file store's tests (test/unit/storage-file-changes, review-append-log*, mutants-storage): messages
 // to save, a fresh store's view of a file, disk failures simulated by patching node:fs, and one
 // step of the random save sequences their property tests run.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { fileStore, type FileStore } from '../../src/storage/file';
@@ -9,6 +10,10 @@ import type { StoredMessage } from '../../src/storage/types';
 export const text = (n: number, size = 40): StoredMessage => ({ data: `message ${n} ${'x'.repeat(size)}`, queuedAt: 1_795_000_000_000 + n });
 export const bytes = (n: number): StoredMessage => ({ data: new Uint8Array(20 + (n % 7)).fill(n % 256), id: n, queuedAt: 1_795_000_000_000 + n });
 export const range = (from: number, to: number, make = text): StoredMessage[] => Array.from({ length: to - from }, (_, i) => make(from + i));
+/** The SHA-256 of `s` in hex, as the file format writes it. */
+export const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+/** One appended change line of the file format (format version 2), written by hand. */
+export const changeLine = (json: string): Buffer => Buffer.from(`${sha(json)} ${json}\n`);
 
 /** What a fresh store (a new process, as far as the file is concerned) loads from `path`. */
 export async function loadFresh(path: string): Promise<StoredMessage[]> {

@@ -7,6 +7,7 @@ import { acks, json, requests, SteadySocketError, ttl } from '../../src/index';
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { arrayLength, entry, make, slots, values } from '../support/outbox';
+import { rejection } from '../support/rejection';
 
 describe('delivery: behaviour found unpinned by mutation testing', () => {
   describe('Outbox', () => {
@@ -224,35 +225,34 @@ describe('delivery: behaviour found unpinned by mutation testing', () => {
       const rpc = requests();
       let request: Promise<unknown> | undefined;
       expect(() => (request = rpc.request('x'))).to.not.throw();
-      const error = await request!.then(() => undefined, (e: SteadySocketError) => e);
+      const error = await rejection(request!);
       expect(error).to.be.instanceOf(SteadySocketError);
       expect(error).to.include({ code: 'INVALID_OPTION' });
-      expect(error!.message).to.contain('request() needs the feature in a client');
+      expect(error.message).to.contain('request() needs the feature in a client');
     });
 
     it('says which request and why in the errors of a timeout, an abort, and a close for good', async () => {
       const rpc = requests<Msg>({ timeout: 100 });
       const socket = await open({ use: [rpc] });
       FakeWebSocket.last.serverOpen();
-      const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: SteadySocketError) => e);
-      const timedOut = failure(rpc.request('a')); // id 1
+      const timedOut = rejection(rpc.request('a')); // id 1
       const controller = new AbortController();
-      const aborted = failure(rpc.request('b', { signal: controller.signal })); // id 2
+      const aborted = rejection(rpc.request('b', { signal: controller.signal })); // id 2
       controller.abort('stop');
       kit.clock.tick(100);
-      const closed = failure(rpc.request('c', { timeout: 1000 })); // id 3
+      const closed = rejection(rpc.request('c', { timeout: 1000 })); // id 3
       const closing = socket.close();
       kit.clock.tick(10);
       await closing;
-      expect((await timedOut)?.message).to.equal('No reply to request 1 within 100 ms.');
+      expect((await timedOut).message).to.equal('No reply to request 1 within 100 ms.');
       expect(await aborted).to.include({ code: 'REQUEST_ABORTED', message: 'Request 2 was aborted.', cause: 'stop' });
       expect(await closed).to.include({ code: 'CLOSED', message: 'The socket closed for good before request 3 was answered.' });
-      const early = await failure(requests().request('x')); // not in a client: no id given
+      const early = await rejection(requests().request('x')); // not in a client: no id given
       expect(early?.code).to.equal('INVALID_OPTION');
       const rpc2 = requests();
       await open({ use: [rpc2] });
       const signal = AbortSignal.abort('gone');
-      expect(await failure(rpc2.request('d', { signal }))).to.include({ code: 'REQUEST_ABORTED', message: 'The request was aborted before it was sent.', cause: 'gone' });
+      expect(await rejection(rpc2.request('d', { signal }))).to.include({ code: 'REQUEST_ABORTED', message: 'The request was aborted before it was sent.', cause: 'gone' });
     });
 
     it('stops listening to the abort signal of a request once it settles', async () => {

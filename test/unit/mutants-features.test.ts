@@ -11,6 +11,7 @@ import { createLiveness, judge, LATE_TIMER_MS, sawActivity, sawPong, startInterv
 import { fakeOpener, useFakeClock } from '../support/fake-clock';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { FakeWindow } from '../support/fake-window';
+import { rejection } from '../support/rejection';
 
 const appPing = { ping: () => 'ping', isPong: (message: unknown) => message === 'pong' };
 
@@ -234,12 +235,6 @@ describe('ping(): behaviour found unpinned by mutation testing (fake transport, 
     return { socket, ws };
   }
 
-  /** What `promise` rejected with (the test fails if it resolved). */
-  const rejection = (promise: Promise<unknown>) =>
-    promise.then(
-      (value) => expect.fail(`resolved with ${String(value)}`),
-      (error: SteadySocketError) => error,
-    );
 
   // ping.ts: `Date.now() - started` → `+`
   it('resolves with the round trip in ms: from the ping to its pong', async () => {

@@ -3,12 +3,11 @@
 // weight of bytes and ids, a reused copy whose id, queuedAt or bytes differ, the exact size limit,
 // the texts of every problem, odd headers and fields, torn or garbled last lines).
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { liveWeight, ownCopies, planSave, sameFile, SLACK, weight, type OnDisk, type Seen } from '../../src/storage/file-changes';
 import { decodeOutboxFile, encodeChange, encodeOutboxFile, fingerprint } from '../../src/storage/file-format';
 import { checkMessages, messageProblem } from '../../src/storage/stored-message';
 import type { StoredMessage } from '../../src/storage/types';
-import { range, text } from '../support/outbox-files';
+import { changeLine, range, sha, text } from '../support/outbox-files';
 
 /** What a store knows of a file holding a snapshot of `messages` plus `extra` bytes of changes. */
 function onDisk(messages: StoredMessage[], extra = 0): OnDisk {
@@ -103,13 +102,12 @@ describe('mutants: stored-message.ts', () => {
 });
 
 describe('mutants: file-format.ts', () => {
-  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
   /** A file of `header` (fields over a good version 2 header of `body`), `body`, then `after`. */
   function file(body: string, header: Record<string, unknown> = {}, after = ''): Buffer {
     const good = { format: 'steadysocket-outbox', version: 2, count: 1, bytes: Buffer.byteLength(body), sha256: sha(body) };
     return Buffer.from(`${JSON.stringify({ ...good, ...header })}\n${body}\n${after}`);
   }
-  const change = (json: string): string => `${sha(json)} ${json}\n`;
+  const change = (json: string): string => changeLine(json).toString();
   const problem = (bytes: Buffer): string | undefined => {
     const decoded = decodeOutboxFile(bytes);
     return decoded.ok ? undefined : decoded.problem;

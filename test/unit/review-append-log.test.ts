@@ -9,16 +9,12 @@ import fc from 'fast-check';
 import fs, { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, truncateSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile, encodeChange, encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
-import { changeAndSave, ioError, loadFresh, patchFs, range, text, type OutboxChange, type SaveMode } from '../support/outbox-files';
+import { changeAndSave, changeLine, ioError, loadFresh, patchFs, range, text, type OutboxChange, type SaveMode } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
-
-const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-const changeLine = (json: string): Buffer => Buffer.from(`${sha(json)} ${json}\n`);
 
 type Fs = typeof fs;
 
