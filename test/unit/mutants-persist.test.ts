@@ -7,7 +7,9 @@ import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { json, persist, requests, SteadySocketError, ttl, type DropReason, type StoredMessage } from '../../src/index';
 import type { SyncStore } from '../../src/features/persist';
+import { indexedDbStore } from '../../src/storage/indexeddb';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
+import { FakeIndexedDB, FakeLocks, listing, slotContents } from '../support/fake-indexeddb';
 import { FakeWebSocket } from '../support/fake-websocket';
 import { rejection } from '../support/rejection';
 
@@ -175,6 +177,130 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       fail = false;
       socket.send('b');
       await saving.saved();
+    });
+  });
+});
+
+describe('mutants: indexedDbStore() (IndexedDB and Web Locks doubles)', () => {
+  const text = (n: number): StoredMessage => ({ data: `message ${n}`, queuedAt: 1_700_000_000_000 + n });
+  const asFactory = (fake: FakeIndexedDB) => fake as unknown as IDBFactory;
+  /** Lets the double's setImmediate work (opens, deletes, transactions) and promise jobs run. */
+  const settle = async (rounds = 10) => {
+    for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const code = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: SteadySocketError) => error.code);
+  const since = (fake: FakeIndexedDB, before: FakeIndexedDB['requests']) => ({
+    puts: fake.requests.puts - before.puts,
+    deletes: fake.requests.deletes - before.deletes,
+    clears: fake.requests.clears - before.clears,
+  });
+
+  describe('names and keys', () => {
+    it('refuses a name ending in #<number> with a message naming the rule', () => {
+      expect(() => indexedDbStore('ch#2', { indexedDB: asFactory(new FakeIndexedDB()) })).to.throw(SteadySocketError, /a name, not ending in #<number> \(the slots of other tabs\)/);
+    });
+
+    it('gives stores of one name in one page one key, and other names and other pages keys of their own', () => {
+      const fake = asFactory(new FakeIndexedDB());
+      const locks = new FakeLocks();
+      const [page1, page2] = [locks.tab(), locks.tab()];
+      const key = (name: string, tab?: ReturnType<FakeLocks['tab']>) => indexedDbStore(name, { indexedDB: fake, locks: tab }).key;
+      expect(key('a', page1)).to.be.a('string').and.equal(key('a', page1));
+      expect(key('a')).to.be.a('string').and.equal(key('a'));
+      const keys = [key('a', page1), key('a', page2), key('b', page1), key('a'), key('b')];
+      expect(new Set(keys).size, keys.join(', ')).to.equal(5);
+    });
+  });
+
+  describe('slots (Web Locks)', () => {
+    it('asks for each slot only if it is available: a second tab gets the database name#2', async () => {
+      // Without ifAvailable the Web Locks API waits until the lock is free: for a slot another tab
+      // holds for good, for ever. This view of the double waits so too.
+      const fake = new FakeIndexedDB();
+      const locks = new FakeLocks();
+      const strict = (tab: ReturnType<FakeLocks['tab']>) => ({
+        request: (name: string, options: { ifAvailable: true }, callback: (lock: unknown) => unknown) =>
+          options?.ifAvailable === true ? tab.request(name, options, callback) : new Promise<unknown>(() => {}),
+      });
+      const first = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: strict(locks.tab()) });
+      const second = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: strict(locks.tab()) });
+      let saved = 0;
+      const saving = Promise.all([first.save([text(1)]), second.save([text(2)])].map((save) => save.then(() => saved++)));
+      for (let i = 0; i < 50 && saved < 2; i++) await settle(1);
+      expect(saved, 'both tabs saved').to.equal(2);
+      await saving;
+      expect(slotContents(fake, 'outbox')).to.deep.equal([text(1)]);
+      expect(slotContents(fake, 'outbox#2')).to.deep.equal([text(2)]);
+    });
+
+    it('gives 64 tabs a slot each and fails the 65th with STORAGE_FAILED; once a tab closes, a new store of that page gets its slot', async () => {
+      const fake = new FakeIndexedDB();
+      const locks = new FakeLocks();
+      const tabs = Array.from({ length: 65 }, () => locks.tab());
+      for (const tab of tabs.slice(0, 64)) await indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: tab }).load();
+      expect(fake.databases.has('outbox#64')).to.equal(true);
+      const error = await rejection(indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: tabs[64] }).load());
+      expect(error.code).to.equal('STORAGE_FAILED');
+      expect(error.message).to.equal('The IndexedDB outbox "outbox" is in use by more than 64 tabs.');
+      tabs[0].close(); // its slot, outbox, is free
+      await settle();
+      const next = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: tabs[64] });
+      await next.save([text(1)]);
+      expect(slotContents(fake, 'outbox')).to.deep.equal([text(1)]);
+    });
+  });
+
+  describe('adoption of what closed tabs left', () => {
+    function twoTabs() {
+      const fake = new FakeIndexedDB();
+      const locks = new FakeLocks();
+      const store = (tab = locks.tab()) => indexedDbStore('outbox', { indexedDB: listing(fake), locks: tab });
+      return { fake, locks, store };
+    }
+    /** Writes `records` into the database `name` directly, as a tab that closed left it. */
+    const leave = (fake: FakeIndexedDB, name: string, records: unknown[]) =>
+      fake.databases.set(name, { version: 1, stores: new Map([['outbox', new Map(records.map((record, key) => [key, record] as [number, unknown]))]]) });
+
+    it('adopts the last slot, name#64', async () => {
+      const { fake, store } = twoTabs();
+      leave(fake, 'outbox#64', [text(64)]);
+      expect(await store().load()).to.deep.equal([text(64)]);
+      expect(fake.databases.has('outbox#64')).to.equal(false);
+    });
+
+    it('still loads its own messages when the browser cannot list its databases', async () => {
+      const fake = new FakeIndexedDB();
+      leave(fake, 'outbox', [text(1)]);
+      const factory = { ...listing(fake), databases: () => Promise.reject(new DOMException('no', 'UnknownError')) } as unknown as IDBFactory;
+      expect(await indexedDbStore('outbox', { indexedDB: factory, locks: new FakeLocks().tab() }).load()).to.deep.equal([text(1)]);
+    });
+
+    it('leaves a corrupt orphan slot as it is and loads its own messages', async () => {
+      const { fake, store } = twoTabs();
+      leave(fake, 'outbox', [text(1)]);
+      leave(fake, 'outbox#2', [{ data: 42 }]);
+      expect(await store().load()).to.deep.equal([text(1)]);
+      expect(slotContents(fake, 'outbox#2'), 'kept for a later version or inspection').to.deep.equal([{ data: 42 }]);
+    });
+
+    it('opens no database but its own and those that exist', async () => {
+      const fake = new FakeIndexedDB();
+      leave(fake, 'outbox#3', [text(3)]);
+      const opened: string[] = [];
+      const factory = { ...listing(fake), open: (name: string, version?: number) => (opened.push(name), asFactory(fake).open(name, version)) } as unknown as IDBFactory;
+      expect(await indexedDbStore('outbox', { indexedDB: factory, locks: new FakeLocks().tab() }).load()).to.deep.equal([text(3)]);
+      expect([...new Set(opened)].sort()).to.deep.equal(['outbox', 'outbox#3']);
+    });
+
+    it('lets go of the adopted slot: the next tab gets it', async () => {
+      const { fake, locks, store } = twoTabs();
+      leave(fake, 'outbox#2', [text(2)]);
+      const first = store();
+      expect(await first.load()).to.deep.equal([text(2)]);
+      const second = store();
+      await second.save([text(5)]);
+      expect(slotContents(fake, 'outbox#2'), 'the second tab has slot 2').to.deep.equal([text(5)]);
+      locks.closeAll();
     });
   });
 });
