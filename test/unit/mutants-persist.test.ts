@@ -172,7 +172,7 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       const reported: SteadySocketError[] = [];
       socket.on('error', (error) => reported.push(error));
       socket.send('a');
-      expect(reported.map((error) => [error.code, error.cause])).to.deep.equal([['STORAGE_FAILED', failure]]);
+      expect(reported.map((error) => [error.code, error.message, error.cause])).to.deep.equal([['STORAGE_FAILED', 'Saving the outbox failed.', failure]]);
       expect((await rejection(saving.saved())).cause).to.equal(failure);
       fail = false;
       socket.send('b');
@@ -301,6 +301,187 @@ describe('mutants: indexedDbStore() (IndexedDB and Web Locks doubles)', () => {
       await second.save([text(5)]);
       expect(slotContents(fake, 'outbox#2'), 'the second tab has slot 2').to.deep.equal([text(5)]);
       locks.closeAll();
+    });
+  });
+  describe('transactions', () => {
+    /** The double seen through a factory that records the mode and durability each transaction asks for. */
+    function recording(fake: FakeIndexedDB) {
+      const log: string[] = [];
+      const dbs = new WeakMap<object, object>();
+      const forward = { set: (target: object, prop: string | symbol, value: unknown) => Reflect.set(target, prop, value) };
+      const wrap = (db: { transaction(store: string, mode: string): unknown }) => {
+        let proxy = dbs.get(db);
+        if (!proxy) {
+          proxy = new Proxy(db, {
+            ...forward,
+            get(target, prop) {
+              if (prop === 'transaction') {
+                return (store: string, mode: string, options?: { durability?: string }) => (log.push(`${mode} ${options?.durability}`), target.transaction(store, mode));
+              }
+              const value: unknown = Reflect.get(target, prop);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          });
+          dbs.set(db, proxy);
+        }
+        return proxy;
+      };
+      const factory = {
+        open: (name: string, version?: number) =>
+          new Proxy(fake.open(name, version), {
+            ...forward,
+            get: (target, prop) => (prop === 'result' && target.result ? wrap(target.result as never) : Reflect.get(target, prop)),
+          }),
+        deleteDatabase: (name: string) => fake.deleteDatabase(name),
+      };
+      return { factory: factory as unknown as IDBFactory, log };
+    }
+
+    it('reads in readonly transactions and writes in readwrite ones that ask for strict durability', async () => {
+      const fake = new FakeIndexedDB();
+      const { factory, log } = recording(fake);
+      const store = indexedDbStore('outbox', { indexedDB: factory, locks: new FakeLocks().tab() });
+      expect(await store.load()).to.deep.equal([]);
+      await store.save([text(1)]);
+      expect(await store.load()).to.deep.equal([text(1)]);
+      expect(log).to.deep.equal(['readonly default', 'readwrite strict', 'readonly default']);
+    });
+
+    it('a connection the browser is closing fails that save and that load with STORAGE_FAILED (InvalidStateError); the next ones reopen it', async () => {
+      const fake = new FakeIndexedDB();
+      const store = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() });
+      await store.save([text(1)]);
+      const closing = () => {
+        const [connection] = fake.connections.filter((db) => !db.closePending);
+        connection.closePending = true; // no close event yet
+      };
+      closing();
+      const failed = await rejection(store.save([text(2)]));
+      expect([failed.code, failed.message]).to.deep.equal(['STORAGE_FAILED', 'The IndexedDB outbox "outbox" could not be saved (InvalidStateError).']);
+      await store.save([text(3)]);
+      expect(slotContents(fake, 'outbox')).to.deep.equal([text(3)]);
+      closing();
+      const unread = await rejection(store.load());
+      expect([unread.code, unread.message]).to.deep.equal(['STORAGE_FAILED', 'The IndexedDB outbox "outbox" could not be read (InvalidStateError).']);
+      expect(await store.load()).to.deep.equal([text(3)]);
+    });
+
+    it('names the error of an aborted save', async () => {
+      const fake = new FakeIndexedDB();
+      const store = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() });
+      fake.abortNext = 'QuotaExceededError';
+      const error = await rejection(store.save([text(1)]));
+      expect([error.code, error.message]).to.deep.equal(['STORAGE_FAILED', 'The IndexedDB outbox "outbox" could not be saved (QuotaExceededError).']);
+    });
+  });
+
+  describe('corrupt contents', () => {
+    const corrupt = (records: [number, unknown][]) => {
+      const fake = new FakeIndexedDB();
+      fake.databases.set('outbox', { version: 1, stores: new Map([['outbox', new Map(records)]]) });
+      return { fake, store: indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() }) };
+    };
+
+    it('a record that is not a message is STORAGE_CORRUPT, naming it, and the database is cleared', async () => {
+      const { fake, store } = corrupt([
+        [0, text(0)],
+        [1, { data: 42 }],
+      ]);
+      const error = await rejection(store.load());
+      expect(error.code).to.equal('STORAGE_CORRUPT');
+      expect(error.message).to.match(/^The IndexedDB outbox "outbox" is corrupt \(record 1 .+\)\. It was cleared: the outbox starts empty and its old messages are lost\.$/);
+      expect(slotContents(fake, 'outbox'), 'cleared').to.deep.equal([]);
+    });
+
+    it('a clear of corrupt contents that fails is STORAGE_FAILED, naming it', async () => {
+      const { fake, store } = corrupt([[-1, text(0)]]);
+      fake.abortNext = 'QuotaExceededError';
+      const error = await rejection(store.load());
+      expect([error.code, error.message]).to.deep.equal(['STORAGE_FAILED', 'The IndexedDB outbox "outbox" could not be cleared (QuotaExceededError).']);
+    });
+  });
+
+  describe('saves asked for while one runs', () => {
+    const make = () => {
+      const fake = new FakeIndexedDB();
+      return { fake, store: indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() }) };
+    };
+
+    it('collapse into the newest: only it is written after the one under way, and each resolves', async () => {
+      const { fake, store } = make();
+      await store.load();
+      const before = { ...fake.requests };
+      await Promise.all([store.save([text(1)]), store.save([text(2)]), store.save([text(3)])]);
+      expect(since(fake, before), 'text(1), then text(3) in its place; text(2) never').to.deep.equal({ puts: 2, deletes: 1, clears: 0 });
+      expect(slotContents(fake, 'outbox')).to.deep.equal([text(3)]);
+    });
+
+    it('load() waits for a save waiting behind the one under way', async () => {
+      const { store } = make();
+      await store.load();
+      const saves = [store.save([text(1)]), store.save([text(2)])];
+      expect(await store.load()).to.deep.equal([text(2)]);
+      await Promise.all(saves);
+    });
+
+    it('clear() drops a save waiting behind the one under way: the database stays deleted', async () => {
+      const { fake, store } = make();
+      await store.load();
+      const saves = [store.save([text(1)]), store.save([text(2)])];
+      await store.clear();
+      await Promise.all(saves);
+      await settle();
+      expect(fake.databases.has('outbox'), 'deleted').to.equal(false);
+      expect(await store.load()).to.deep.equal([]);
+    });
+  });
+
+  describe('clear()', () => {
+    it('of a store that has not opened its database yet deletes it', async () => {
+      const fake = new FakeIndexedDB();
+      fake.databases.set('outbox', { version: 1, stores: new Map([['outbox', new Map([[0, text(0)]])]]) });
+      await indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() }).clear();
+      expect(fake.databases.has('outbox')).to.equal(false);
+    });
+
+    it('rejects with STORAGE_FAILED, naming the error, when the database cannot be deleted', async () => {
+      const fake = new FakeIndexedDB();
+      const factory = {
+        open: (name: string, version?: number) => fake.open(name, version),
+        deleteDatabase: () => {
+          const request = { error: new DOMException('refused by the test', 'UnknownError') } as { error: DOMException; onerror?: () => void };
+          setImmediate(() => request.onerror?.());
+          return request;
+        },
+      } as unknown as IDBFactory;
+      let error: SteadySocketError | undefined;
+      void rejection(indexedDbStore('outbox', { indexedDB: factory }).clear()).then((e) => (error = e));
+      for (let i = 0; i < 20 && !error; i++) await settle(1);
+      expect(error, 'rejected').to.not.equal(undefined);
+      expect([error!.code, error!.message]).to.deep.equal(['STORAGE_FAILED', 'The IndexedDB outbox "outbox" could not be deleted (UnknownError).']);
+    });
+  });
+
+  describe('what a save writes', () => {
+    const make = async () => {
+      const fake = new FakeIndexedDB();
+      const store = indexedDbStore('outbox', { indexedDB: asFactory(fake), locks: new FakeLocks().tab() });
+      await store.load();
+      return { fake, store, reload: () => indexedDbStore('outbox', { indexedDB: asFactory(fake) }).load() };
+    };
+
+    it('a message whose id changed, text changed, or bytes grew is written again', async () => {
+      const { store, reload } = await make();
+      const cases: [StoredMessage, StoredMessage][] = [
+        [{ data: 'x', id: 1, queuedAt: 5 }, { data: 'x', id: 2, queuedAt: 5 }],
+        [{ data: 'a', id: 1, queuedAt: 5 }, { data: 'b', id: 1, queuedAt: 5 }],
+        [{ data: new Uint8Array([1, 2]), id: 1 }, { data: new Uint8Array([1, 2, 3]), id: 1 }],
+      ];
+      for (const [was, now] of cases) {
+        await store.save([was]);
+        await store.save([now]);
+        expect(await reload(), JSON.stringify(now)).to.deep.equal([now]);
+      }
     });
   });
 });
