@@ -59,6 +59,19 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       expect(() => persist(store, { sync: true })).to.not.throw();
       expect(() => persist(async)).to.not.throw();
     });
+    it('sees the store keys a client of another copy of the library uses (its ESM and CommonJS builds side by side) under the global symbol steadysocket.store-users', () => {
+      const global = globalThis as unknown as Record<symbol, Map<string, { host: { state: string } }> | undefined>;
+      const users = (global[Symbol.for('steadysocket.store-users')] ??= new Map());
+      users.set('memory:another-copy', { host: { state: 'open' } }); // what another copy's client leaves there
+      try {
+        const { store } = memoryStore();
+        expect(() => open.create({ use: [persist({ ...store, key: 'memory:another-copy' })] }))
+          .to.throw(SteadySocketError, /Another client still uses the store memory:another-copy/)
+          .with.property('code', 'INVALID_OPTION');
+      } finally {
+        users.delete('memory:another-copy');
+      }
+    });
   });
 
   describe('restore', () => {
@@ -303,17 +316,18 @@ describe('mutants: indexedDbStore() (IndexedDB and Web Locks doubles)', () => {
       locks.closeAll();
     });
   });
+
   describe('transactions', () => {
     /** The double seen through a factory that records the mode and durability each transaction asks for. */
     function recording(fake: FakeIndexedDB) {
+      type Db = { transaction(store: string, mode: string): unknown };
       const log: string[] = [];
-      const dbs = new WeakMap<object, object>();
-      const forward = { set: (target: object, prop: string | symbol, value: unknown) => Reflect.set(target, prop, value) };
-      const wrap = (db: { transaction(store: string, mode: string): unknown }) => {
+      const dbs = new WeakMap<Db, Db>();
+      const wrap = (db: Db): Db => {
         let proxy = dbs.get(db);
         if (!proxy) {
-          proxy = new Proxy(db, {
-            ...forward,
+          proxy = new Proxy<Db>(db, {
+            set: (target, prop, value) => Reflect.set(target, prop, value),
             get(target, prop) {
               if (prop === 'transaction') {
                 return (store: string, mode: string, options?: { durability?: string }) => (log.push(`${mode} ${options?.durability}`), target.transaction(store, mode));
@@ -328,9 +342,9 @@ describe('mutants: indexedDbStore() (IndexedDB and Web Locks doubles)', () => {
       };
       const factory = {
         open: (name: string, version?: number) =>
-          new Proxy(fake.open(name, version), {
-            ...forward,
-            get: (target, prop) => (prop === 'result' && target.result ? wrap(target.result as never) : Reflect.get(target, prop)),
+          new Proxy<{ result: unknown }>(fake.open(name, version), {
+            set: (target, prop, value) => Reflect.set(target, prop, value),
+            get: (target, prop) => (prop === 'result' && target.result ? wrap(target.result as Db) : Reflect.get(target, prop)),
           }),
         deleteDatabase: (name: string) => fake.deleteDatabase(name),
       };
