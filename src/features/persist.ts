@@ -62,9 +62,8 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * storage is reported as an `error` (`STORAGE_CORRUPT`, and the store is reset to empty;
  * `STORAGE_FAILED` or `STORAGE_IN_USE`, and this client never writes the store, whose unread
  * contents stay for the next run, and `saved()` rejects with it) and the client starts with an
- * empty outbox. Messages
- * are stored in wire form (after the codec) and decoded with the client's codec when restored; a
- * `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
+ * empty outbox. Messages are stored in wire form (after the codec) and decoded with the client's
+ * codec when restored (one it cannot decode is sent as it was stored); a `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
  * constructor throws `INVALID_OPTION` when another client still uses a store of the same `key`.
  * `{ sync: true }` takes a {@link SyncStore} (the file store) only.
  */
@@ -394,8 +393,10 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
         value = wire;
       }
     }
-    // Decoded: the codec's entry (flushed as stored unless the connection has another codec); else raw.
-    const entry: OutboxEntry<unknown> = { value, wire, codec: value !== wire ? codec : undefined, size: wireSize(wire), expires: Infinity, queued: false, queuedAt };
+    // The codec's entry: flushed as stored unless the connection has another codec. Also when it
+    // cannot decode it (stored by a run without that codec): its wire form is what was asked to go
+    // out, and encoding it again as a value sent `"text"` for text and a JSON object for bytes.
+    const entry: OutboxEntry<unknown> = { value, wire, codec, size: wireSize(wire), expires: Infinity, queued: false, queuedAt };
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
     if (outbox.isFull(entry.size)) overflowed.push(entry);
     else outbox.restore((restored[restored.length] = entry));

@@ -103,6 +103,26 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       expect(FakeWebSocket.last.sent).to.deep.equal([stored]);
     });
 
+    it('sends a stored message its codec cannot decode as it was stored, not encoded again as a value', async () => {
+      // Stored by a run without the codec (or with another one): its wire form is what was asked to go out.
+      const bytes = new Uint8Array([0xff, 0x00, 0x7b]); // not UTF-8: json() cannot decode it
+      const { store } = memoryStore([
+        { data: 'not json', queuedAt: 1 },
+        { data: bytes, queuedAt: 1 },
+      ]);
+      const saving = persist(store);
+      const socket = await open({ codec: json(), use: [saving] });
+      await saving.restored;
+      expect(socket.queued, 'kept as stored').to.deep.equal(['not json', bytes]);
+      FakeWebSocket.last.serverOpen();
+      await turns();
+      expect(socket.state).to.equal('open');
+      const sent = FakeWebSocket.last.sent;
+      expect(sent).to.have.length(2);
+      expect(sent[0]).to.equal('not json'); // re-encoded, it went out as "\"not json\""
+      expect(new Uint8Array(sent[1] as ArrayBufferLike)).to.deep.equal(bytes); // and the bytes as {"0":255,"1":0,"2":123}
+    });
+
     it('with { sync: true }, restoring saves nothing: the store already holds what it restored', async () => {
       const { store, state } = memoryStore(['a', 'b', 'c'].map((data) => ({ data, queuedAt: 1 })));
       const saving = persist(store, { sync: true });
