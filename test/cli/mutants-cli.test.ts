@@ -1,0 +1,261 @@
+// Behaviour of the CLI's pure parts (src/cli: args.ts, redact.ts, messages.ts, exit-codes.ts)
+// that no test pinned down, found by mutation testing (Stryker over the in-process CLI tests,
+// December 2026): each test fails with at least one mutant that survived them. In-process, like
+// units.test.ts; the child-process tests cover the wiring.
+import { expect } from 'chai';
+import { SteadySocketError } from '../../src/index';
+import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
+import { describeClose, encodeInput, formatBytes, formatDelay, InputError, renderMessage, terminalSafeJson, toBuffer, visible } from '../../src/cli/messages';
+import { expandShortFlags, redactUrlsIn, Scrubber, scrubberFor } from '../../src/cli/redact';
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+describe('mutation gaps: CLI', () => {
+  describe('redact: Scrubber', () => {
+    it('masks a secret of four characters, not one of three', () => {
+      const scrubber = new Scrubber();
+      scrubber.add('abcd', 'xyz');
+      expect(scrubber.scrub('abcd xyz')).to.equal('*** xyz');
+    });
+
+    it('masks a secret of 12 characters or more inside a longer word, a shorter one only as a whole word', () => {
+      const scrubber = new Scrubber();
+      scrubber.add('abcdefghijkl', 'mnopqrstuvw');
+      expect(scrubber.scrub('xabcdefghijkly xmnopqrstuvwy mnopqrstuvw')).to.equal('x***y xmnopqrstuvwy ***');
+    });
+
+    it('masks a secret that holds another whole, added shorter first', () => {
+      const scrubber = new Scrubber();
+      scrubber.add('abcsecretvalue1', 'xabcsecretvalue1');
+      expect(scrubber.scrub('got xabcsecretvalue1')).to.equal('got ***');
+    });
+
+    it('masks a secret as given, trimmed, percent-decoded and percent-encoded', () => {
+      const scrubber = new Scrubber();
+      scrubber.add(' padded-secret ', 'to%2Fken12345', 'a b/c secret');
+      expect(scrubber.scrub('[padded-secret] to/ken12345 a%20b%2Fc%20secret')).to.equal('[***] *** ***');
+    });
+
+    it('masks what is added after a scrub too', () => {
+      const scrubber = new Scrubber();
+      scrubber.add('firstsecret1');
+      expect(scrubber.scrub('firstsecret1 latersecret2')).to.equal('*** latersecret2');
+      scrubber.add('latersecret2');
+      expect(scrubber.scrub('firstsecret1 latersecret2')).to.equal('*** ***');
+    });
+  });
+
+  describe('redact: the secrets of a URL', () => {
+    it('masks the user and the password alone, together, and as Basic credentials (as written and decoded)', () => {
+      const scrubber = new Scrubber();
+      scrubber.addUrl('wss://alice99:pa%40ss99@host/');
+      const text = `alice99 pa%40ss99 pa@ss99 alice99:pa%40ss99 ${base64('alice99:pa%40ss99')} ${base64('alice99:pa@ss99')}`;
+      expect(scrubber.scrub(text)).to.equal('*** *** *** *** *** ***');
+    });
+
+    it('masks user info without a password, and in a URL without a scheme', () => {
+      const scrubber = new Scrubber();
+      scrubber.addUrl('wss://tokenonly1@host/');
+      scrubber.addUrl('bob12345:hunter2x@host:8080/');
+      expect(scrubber.scrub('tokenonly1 bob12345 hunter2x')).to.equal('*** *** ***');
+    });
+
+    it('masks each query value, a part without a name whole, and not the fragment with the last value', () => {
+      const scrubber = new Scrubber();
+      scrubber.addUrl('wss://host/p?token=tok3n123&bare-token-99&x=y=z123#fragment');
+      expect(scrubber.scrub('tok3n123 bare-token-99 y=z123 token fragment')).to.equal('*** *** *** token fragment');
+    });
+
+    it('takes nothing from a URL without user info or query', () => {
+      const scrubber = new Scrubber();
+      scrubber.addUrl('wss://host.example/path@x');
+      scrubber.addUrl(undefined);
+      expect(scrubber.scrub('host.example/path host.example wss')).to.equal('host.example/path host.example wss');
+    });
+  });
+
+  describe('redact: URLs in text', () => {
+    it('redacts every URL in text, of any scheme and case, up to white space, a quote, a bracket or a non-ASCII character', () => {
+      const text = '(see ws://h/?t=secret1). "wss://u:p@h/x" <WS://u@h/?a=1> ws://h/?t=abc… git+ssh://u:p@h/ x1://h/?a=b`';
+      expect(redactUrlsIn(text)).to.equal('(see ws://h/?t=***). "wss://***:***@h/x" <WS://***@h/?a=***> ws://h/?t=***… git+ssh://***:***@h/ x1://h/?a=***`');
+    });
+
+    it('leaves punctuation that ends a sentence after a URL, and only at its end', () => {
+      expect(redactUrlsIn("ws://h/?t=abc;:!?], and ws://h/?a=1.b&c=2)'")).to.equal("ws://h/?t=***;:!?], and ws://h/?a=***&c=***)'");
+    });
+  });
+
+  describe('redact: header values', () => {
+    it("masks each word of a header value but an authentication scheme's name", () => {
+      const schemes = ['Basic', 'Bearer', 'Digest', 'HOBA', 'Mutual', 'Negotiate', 'NTLM', 'OAuth', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'vapid', 'Token'];
+      const scrubber = new Scrubber();
+      for (const [i, scheme] of schemes.entries()) scrubber.addHeaderValue(`${scheme} credential${i}x`);
+      for (const scheme of schemes) expect(scrubber.scrub(`use ${scheme} auth`)).to.equal(`use ${scheme} auth`);
+      expect(scrubber.scrub('credential0x credential11x')).to.equal('*** ***');
+    });
+
+    it('splits a header value at white space, commas and semicolons, and trims it', () => {
+      const scrubber = new Scrubber();
+      scrubber.addHeaderValue('  first-part1,second-part2;third-part3 ');
+      expect(scrubber.scrub('third-part3 first-part1 second-part2 (first-part1,second-part2;third-part3)')).to.equal('*** *** *** (***)');
+    });
+  });
+
+  describe('redact: short flags written together', () => {
+    it('writes out a cluster up to each flag that takes a value, whatever follows', () => {
+      for (const flag of ['c', 's', 'H', 'o', 'x', 'w', 'p', 'l']) {
+        expect(expandShortFlags([`-q${flag}value`, 'next']), flag).to.deep.equal(['-q', `-${flag}`, 'value', 'next']);
+        expect(expandShortFlags([`-q${flag}`, 'value']), flag).to.deep.equal(['-q', `-${flag}`, 'value']);
+      }
+      expect(expandShortFlags(['-qkLP', 'ws://h'])).to.deep.equal(['-q', '-k', '-L', '-P', 'ws://h']);
+    });
+
+    it('leaves long flags, single short flags and words alone', () => {
+      const argv = ['--header', 'X-Key: v', '--json', '-H', 'A: b', '-q', 'ws://h', 'x-y', '-1'];
+      expect(expandShortFlags(argv)).to.deep.equal(argv);
+    });
+  });
+
+  describe('redact: the secrets of a command line', () => {
+    it('reads proxy credentials from each proxy variable, in lower and upper case', () => {
+      for (const name of ['http_proxy', 'https_proxy', 'all_proxy', 'ws_proxy', 'wss_proxy']) {
+        for (const variable of [name, name.toUpperCase()]) {
+          const scrubber = scrubberFor(['ws://h/'], { [variable]: 'http://proxyuser:proxypass1@p:3128' });
+          expect(scrubber.scrub('proxyuser proxypass1'), variable).to.equal('*** ***');
+        }
+      }
+    });
+
+    it('reads header values after -H, --header, --header= and -H written together with its value', () => {
+      for (const argv of [['-H', 'X-Key: hvalue1'], ['--header', 'X-Key: hvalue1'], ['--header=X-Key: hvalue1'], ['-HX-Key: hvalue1'], ['-H', 'hvalue1']]) {
+        expect(scrubberFor(['ws://h/', ...argv], {}).scrub('X-Key hvalue1'), argv.join(' ')).to.equal('X-Key ***');
+      }
+    });
+
+    it('reads a header value that starts like a cluster of short flags as it is (commander takes it whole)', () => {
+      const scrubber = scrubberFor(['ws://h/', '-H', '-Xkey: secretvalue1'], {});
+      expect(scrubber.scrub('rejected secretvalue1')).to.equal('rejected ***');
+    });
+
+    it('reads --auth: the whole value, the password and the Basic credentials made of it', () => {
+      for (const argv of [['--auth', 'me:authpass1'], ['--auth=me:authpass1']]) {
+        const scrubber = scrubberFor(['ws://h/', ...argv], {});
+        expect(scrubber.scrub(`me:authpass1 authpass1 ${base64('me:authpass1')}`), argv.join(' ')).to.equal('*** *** ***');
+      }
+      expect(scrubberFor(['ws://h/', '--auth', 'nocolonauth'], {}).scrub('nocolonauth')).to.equal('***');
+    });
+
+    it('reads --passphrase with a value, but not a long flag that follows it', () => {
+      expect(scrubberFor(['ws://h/', '--passphrase', 'pass-phrase1'], {}).scrub('pass-phrase1')).to.equal('***');
+      expect(scrubberFor(['ws://h/', '--passphrase=-dash-phrase'], {}).scrub('-dash-phrase')).to.equal('***');
+      expect(scrubberFor(['ws://h/', '--passphrase', '--debug'], {}).scrub('--debug')).to.equal('--debug');
+    });
+
+    it('reads the URL of -c, --connect= and --proxy= written with their flag', () => {
+      for (const arg of ['-cws://cuser1:cpass1@h/', '--connect=ws://cuser1:cpass1@h/', '--proxy=http://cuser1:cpass1@p:1']) {
+        expect(scrubberFor([arg], {}).scrub('cuser1 cpass1'), arg).to.equal('*** ***');
+      }
+    });
+
+    it('reads a subprotocol longer than 24 characters as a secret, and not one of 24', () => {
+      const long = 'a'.repeat(20) + 'bcdef';
+      const plain = 'b'.repeat(20) + 'cdef';
+      expect(scrubberFor(['ws://h/', '-s', long, '--subprotocol', plain], {}).scrub(`${long} ${plain}`)).to.equal(`*** ${plain}`);
+      expect(scrubberFor(['ws://h/', `--subprotocol=${long}`], {}).scrub(long)).to.equal('***');
+    });
+
+    it('takes no other flag or its value for a secret', () => {
+      const scrubber = scrubberFor(['ws://h/', '--max-delay', '30000', '--origin', 'https://site', '--authority', '--connect-timeout', '5000'], {});
+      expect(scrubber.scrub('30000 5000 ority -timeout site')).to.equal('30000 5000 ority -timeout site');
+    });
+  });
+  describe('messages', () => {
+    it('sends a line read as latin1 under -b as those bytes, and any other line as UTF-8', () => {
+      expect(encodeInput('\u00e9\u00ff', 'binary', true)).to.deep.equal(Buffer.from([0xe9, 0xff]));
+      expect(encodeInput('\u00e9', 'binary')).to.deep.equal(Buffer.from([0xc3, 0xa9]));
+    });
+
+    it('takes hex and base64 only as whole lines, white space anywhere ignored', () => {
+      expect(encodeInput(' DE\tad ', 'hex')).to.deep.equal(Buffer.from([0xde, 0xad]));
+      for (const line of ['xdead', 'deadx', 'dea']) expect(() => encodeInput(line, 'hex'), line).to.throw(InputError);
+      expect(encodeInput(' 3q 0= ', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad]));
+      expect(encodeInput('3q2+', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad, 0xbe]));
+      expect(encodeInput('3q2-', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad, 0xbe]));
+      expect(encodeInput('', 'base64')).to.deep.equal(Buffer.alloc(0));
+      for (const line of ['*3q0=', '3q0=*', '3q0===', '3q2+a']) expect(() => encodeInput(line, 'base64'), line).to.throw(InputError);
+    });
+
+    it('quotes a refused line in its error, cut to 40 characters', () => {
+      expect(() => encodeInput('z'.repeat(40), 'hex')).to.throw(InputError, `not hex (pairs of 0-9a-f): "${'z'.repeat(40)}"`);
+      expect(() => encodeInput('z'.repeat(41), 'base64')).to.throw(InputError, `not base64: "${'z'.repeat(40)}…"`);
+    });
+
+    it('prints binary under -b as text when it is UTF-8 and as base64 when not', () => {
+      expect(renderMessage(Buffer.from([0xff, 0x00]), 'binary')).to.deep.equal({ text: '/wA=', binary: true, encoding: 'base64', bytes: 2 });
+      expect(renderMessage(Buffer.from([0xff]), 'hex')).to.deep.equal({ text: 'ff', binary: true, encoding: 'hex', bytes: 1 });
+    });
+
+    it('reads the bytes of a Buffer, an ArrayBuffer, a view into part of one, fragments, and anything else as text', () => {
+      const whole = new Uint8Array([1, 2, 3, 4]);
+      expect(toBuffer(whole.buffer)).to.deep.equal(Buffer.from([1, 2, 3, 4]));
+      expect(toBuffer(new Uint8Array(whole.buffer, 1, 2))).to.deep.equal(Buffer.from([2, 3]));
+      expect(toBuffer(new DataView(whole.buffer, 2, 2))).to.deep.equal(Buffer.from([3, 4]));
+      expect(toBuffer([Buffer.from([1]), new Uint8Array([2, 3]).buffer])).to.deep.equal(Buffer.from([1, 2, 3]));
+      expect(toBuffer(42)).to.deep.equal(Buffer.from('42'));
+    });
+
+    it('writes controls, DEL, C1 controls and the bidirectional overrides as escapes, and nothing else', () => {
+      const unsafe = '\u0000\u0008\u000b\u001f\u007f\u009f\u202a\u202e\u2066\u2069';
+      expect(visible(`a${unsafe}b`)).to.equal('a\\x00\\x08\\x0b\\x1f\\x7f\\x9f\\u202a\\u202e\\u2066\\u2069b');
+      const safe = '\t\n ~\u00a0\u00e9\u2029\u202f\u2065\u206a';
+      expect(visible(safe)).to.equal(safe);
+    });
+
+    it('writes DEL, C1 controls and the bidirectional overrides in JSON as \\u escapes of four digits', () => {
+      const json = JSON.stringify('~\u007f\u009f\u00a0\u202a\u202e\u2066\u2069\u2029');
+      expect(terminalSafeJson(json)).to.equal('"~\\u007f\\u009f\u00a0\\u202a\\u202e\\u2066\\u2069\u2029"');
+      expect(JSON.parse(terminalSafeJson(json))).to.equal(JSON.parse(json));
+    });
+
+    it('words delays and sizes for people', () => {
+      expect([Infinity, 0, 999.4, 1000, 1250].map(formatDelay)).to.deep.equal(['later', '0 ms', '999 ms', '1.0 s', '1.3 s']);
+      expect([0, 1023, 1024, 1024 * 1024 - 1, 1024 * 1024, 1536 * 1024].map(formatBytes)).to.deep.equal(['0 B', '1023 B', '1.0 KiB', '1024.0 KiB', '1.0 MiB', '1.5 MiB']);
+    });
+
+    it('names each close code of RFC 6455 and the registry, with the reason when there is one', () => {
+      const names = ['normal closure', 'going away', 'protocol error', 'unsupported data', undefined, 'no status', 'abnormal closure', 'invalid payload', 'policy violation', 'message too big', 'mandatory extension', 'internal server error', 'service restart', 'try again later', 'bad gateway', 'TLS handshake failure'];
+      for (const [i, name] of names.entries()) expect(describeClose(1000 + i, ''), String(1000 + i)).to.equal(name ? `${1000 + i} ${name}` : `${1000 + i}`);
+      expect(describeClose(4000, 'bye')).to.equal('4000: bye');
+      expect(describeClose(1008, 'no token')).to.equal('1008 policy violation: no token');
+    });
+  });
+
+  describe('exit codes', () => {
+    const close = (code: number, extra: object = {}) => ({ code, reason: '', wasClean: code !== 1006, attempt: 1, ...extra });
+    const exhausted = new SteadySocketError('RETRIES_EXHAUSTED', 'gave up');
+
+    it('tells a handshake refused with 401 or 403 from other failures when retries are spent', () => {
+      expect(exitCodeFor({ close: close(1006, { status: 401 }), error: exhausted })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      expect(exitCodeFor({ close: close(1006, { status: 403 }), error: exhausted })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      const rejected = new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 403 });
+      expect(exitCodeFor({ close: close(1006, { error: rejected }), error: exhausted })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      expect(exitCodeFor({ close: close(1006, { status: 500 }), error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
+      expect(exitCodeFor({ close: undefined, error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
+    });
+
+    it('ends without a close in failure only when there was an error', () => {
+      expect(exitCodeFor({ close: undefined, error: undefined })).to.equal(ExitCode.OK);
+      expect(exitCodeFor({ close: undefined, error: new SteadySocketError('CONNECT_TIMEOUT', 'slow') })).to.equal(ExitCode.CONNECTION_FAILED);
+    });
+
+    it('takes the status of the close or of its error, and 1005 as a normal close', () => {
+      expect(exitCodeFor({ close: close(1006, { status: 403 }), error: undefined })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      const rejected = new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 401 });
+      expect(exitCodeFor({ close: close(1006, { error: rejected }), error: undefined })).to.equal(ExitCode.HANDSHAKE_REJECTED);
+      const failed = new SteadySocketError('HANDSHAKE_REJECTED', 'no', undefined, { status: 502 });
+      expect(exitCodeFor({ close: close(1000, { error: failed }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+      expect(exitCodeFor({ close: close(1005), error: undefined })).to.equal(ExitCode.OK);
+      expect(exitCodeFor({ close: close(1000, { wasClean: false }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+    });
+  });
+});
