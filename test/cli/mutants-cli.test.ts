@@ -96,8 +96,8 @@ describe('mutation gaps: CLI', () => {
 
     it('splits a header value at white space, commas and semicolons, and trims it', () => {
       const scrubber = new Scrubber();
-      scrubber.addHeaderValue('  first-part1,second-part2;third-part3 ');
-      expect(scrubber.scrub('third-part3 first-part1 second-part2 (first-part1,second-part2;third-part3)')).to.equal('*** *** *** (***)');
+      scrubber.addHeaderValue('  first-part1,second-part2;third-part3 \tfourth-part4 ');
+      expect(scrubber.scrub('fourth-part4 third-part3 first-part1 second-part2 (first-part1,second-part2;third-part3 \tfourth-part4)')).to.equal('*** *** *** *** (***)');
     });
   });
 
@@ -128,7 +128,7 @@ describe('mutation gaps: CLI', () => {
 
     it('reads header values after -H, --header, --header= and -H written together with its value', () => {
       for (const argv of [['-H', 'X-Key: hvalue1'], ['--header', 'X-Key: hvalue1'], ['--header=X-Key: hvalue1'], ['-HX-Key: hvalue1'], ['-H', 'hvalue1']]) {
-        expect(scrubberFor(['ws://h/', ...argv], {}).scrub('X-Key hvalue1'), argv.join(' ')).to.equal('X-Key ***');
+        expect(scrubberFor(['ws://h/', ...argv], {}).scrub('X-Key: hvalue1'), argv.join(' ')).to.equal('X-Key: ***');
       }
     });
 
@@ -148,6 +148,8 @@ describe('mutation gaps: CLI', () => {
     it('reads --passphrase with a value, but not a long flag that follows it', () => {
       expect(scrubberFor(['ws://h/', '--passphrase', 'pass-phrase1'], {}).scrub('pass-phrase1')).to.equal('***');
       expect(scrubberFor(['ws://h/', '--passphrase=-dash-phrase'], {}).scrub('-dash-phrase')).to.equal('***');
+      // What is not shaped like a long flag is one (commander calls it an unknown option and quotes it).
+      for (const phrase of ['--pass1234word', 'pass--phrase']) expect(scrubberFor(['ws://h/', '--passphrase', phrase], {}).scrub(phrase), phrase).to.equal('***');
       expect(scrubberFor(['ws://h/', '--passphrase', '--debug'], {}).scrub('--debug')).to.equal('--debug');
     });
 
@@ -155,6 +157,13 @@ describe('mutation gaps: CLI', () => {
       for (const arg of ['-cws://cuser1:cpass1@h/', '--connect=ws://cuser1:cpass1@h/', '--proxy=http://cuser1:cpass1@p:1']) {
         expect(scrubberFor([arg], {}).scrub('cuser1 cpass1'), arg).to.equal('*** ***');
       }
+    });
+
+    it('reads the user info and query of a URL written without a scheme, wherever it stands', () => {
+      for (const url of ['bob12345:hunter2x@host:8080', 'host:8080?token=tok3n123']) {
+        expect(scrubberFor([url, '-x', 'hi'], {}).scrub('bob12345 hunter2x tok3n123'), url).to.not.match(/bob12345 hunter2x|tok3n123/);
+      }
+      expect(scrubberFor(['-x', 'hi', 'bob12345:hunter2x@host:8080'], {}).scrub('bob12345 hunter2x')).to.equal('*** ***');
     });
 
     it('reads a subprotocol longer than 24 characters as a secret, and not one of 24', () => {
@@ -165,8 +174,10 @@ describe('mutation gaps: CLI', () => {
     });
 
     it('takes no other flag or its value for a secret', () => {
-      const scrubber = scrubberFor(['ws://h/', '--max-delay', '30000', '--origin', 'https://site', '--authority', '--connect-timeout', '5000'], {});
-      expect(scrubber.scrub('30000 5000 ority -timeout site')).to.equal('30000 5000 ority -timeout site');
+      const message = 'a message of more than 24 characters';
+      const scrubber = scrubberFor(['ws://h/', '--max-delay', '30000', '--origin', 'https://site', '--authority', '--connect-timeout', '5000', '-x', message], {});
+      const text = `30000 5000 ority -timeout site max-delay connect-timeout ${message}`;
+      expect(scrubber.scrub(text)).to.equal(text);
     });
   });
   describe('messages', () => {
@@ -182,7 +193,7 @@ describe('mutation gaps: CLI', () => {
       expect(encodeInput('3q2+', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad, 0xbe]));
       expect(encodeInput('3q2-', 'base64')).to.deep.equal(Buffer.from([0xde, 0xad, 0xbe]));
       expect(encodeInput('', 'base64')).to.deep.equal(Buffer.alloc(0));
-      for (const line of ['*3q0=', '3q0=*', '3q0===', '3q2+a']) expect(() => encodeInput(line, 'base64'), line).to.throw(InputError);
+      for (const line of ['*3q0=', '3q0=*', '3q0===', '3q2+a', '3q2+a=', '3q2+a==']) expect(() => encodeInput(line, 'base64'), line).to.throw(InputError);
     });
 
     it('quotes a refused line in its error, cut to 40 characters', () => {
@@ -241,6 +252,8 @@ describe('mutation gaps: CLI', () => {
       expect(exitCodeFor({ close: close(1006, { error: rejected }), error: exhausted })).to.equal(ExitCode.HANDSHAKE_REJECTED);
       expect(exitCodeFor({ close: close(1006, { status: 500 }), error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
       expect(exitCodeFor({ close: undefined, error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
+      // The server closed each connection cleanly with an error code and the retries ran out: 3, not 5.
+      expect(exitCodeFor({ close: close(4000), error: exhausted })).to.equal(ExitCode.CONNECTION_FAILED);
     });
 
     it('ends without a close in failure only when there was an error', () => {
@@ -256,6 +269,10 @@ describe('mutation gaps: CLI', () => {
       expect(exitCodeFor({ close: close(1000, { error: failed }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
       expect(exitCodeFor({ close: close(1005), error: undefined })).to.equal(ExitCode.OK);
       expect(exitCodeFor({ close: close(1000, { wasClean: false }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+      // A clean 1000 that still carries a status or an error is no normal end.
+      expect(exitCodeFor({ close: close(1000, { status: 500 }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
+      const violation = new SteadySocketError('PROTOCOL_ERROR', 'bad frame');
+      expect(exitCodeFor({ close: close(1000, { error: violation }), error: undefined })).to.equal(ExitCode.CONNECTION_FAILED);
     });
   });
 });
