@@ -160,9 +160,8 @@ describe('mutation gaps: CLI', () => {
     });
 
     it('reads the user info and query of a URL written without a scheme, wherever it stands', () => {
-      for (const url of ['bob12345:hunter2x@host:8080', 'host:8080?token=tok3n123']) {
-        expect(scrubberFor([url, '-x', 'hi'], {}).scrub('bob12345 hunter2x tok3n123'), url).to.not.match(/bob12345 hunter2x|tok3n123/);
-      }
+      expect(scrubberFor(['bob12345:hunter2x@host:8080', '-x', 'hi'], {}).scrub('bob12345 hunter2x')).to.equal('*** ***');
+      expect(scrubberFor(['host:8080?token=tok3n123', '-x', 'hi'], {}).scrub('token tok3n123')).to.equal('token ***');
       expect(scrubberFor(['-x', 'hi', 'bob12345:hunter2x@host:8080'], {}).scrub('bob12345 hunter2x')).to.equal('*** ***');
     });
 
