@@ -4,13 +4,205 @@
 // units.test.ts; the child-process tests cover the wiring.
 import { expect } from 'chai';
 import { SteadySocketError } from '../../src/index';
+import { buildProgram, hideFlagValues, parseArgs, type CliOptions } from '../../src/cli/args';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
 import { describeClose, encodeInput, formatBytes, formatDelay, InputError, renderMessage, terminalSafeJson, toBuffer, visible } from '../../src/cli/messages';
 import { expandShortFlags, redactUrlsIn, Scrubber, scrubberFor } from '../../src/cli/redact';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
+/** What parseArgs made of argv: its result, and what it wrote on stdout and stderr. */
+function parsed(...argv: string[]): { result: ReturnType<typeof parseArgs>; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const result = parseArgs(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), version: '9.8.7' });
+  return { result, stdout, stderr };
+}
+
+function options(...argv: string[]): CliOptions {
+  const { result, stderr } = parsed(...argv);
+  if (!('run' in result)) throw new Error(`exit ${result.exit}: ${stderr}`);
+  return result.run;
+}
+
+/** The first line of the usage error for argv (which must exit 2). */
+function usageError(...argv: string[]): string {
+  const { result, stderr } = parsed(...argv);
+  expect(result, argv.join(' ')).to.deep.equal({ exit: ExitCode.USAGE });
+  return stderr.split('\n')[0];
+}
+
 describe('mutation gaps: CLI', () => {
+  describe('args: numbers', () => {
+    it('takes whole numbers around white space and names the flag and its bound when one is refused', () => {
+      expect(options('ws://h', '--count', ' 2 ').count).to.equal(2);
+      expect(usageError('ws://h', '--max-retries', '-1')).to.equal("error: option '--max-retries <n>' argument '-1' is invalid. --max-retries must be at least 0.");
+      expect(usageError('ws://h', '--count', 'x')).to.equal("error: option '--count <n>' argument 'x' is invalid. --count must be a whole number.");
+      expect(usageError('ws://h', '--heartbeat', '0')).to.include('--heartbeat must be at least 1.');
+      expect(usageError('ws://h', '--connect-timeout', '0')).to.include('--connect-timeout must be at least 1.');
+      expect(usageError('ws://h', '--max-redirects', '-1')).to.include('--max-redirects must be at least 0.');
+      expect(usageError('ws://h', '--min-delay', '-1')).to.include('--min-delay must be at least 0.');
+      expect(usageError('ws://h', '--max-delay', '-1')).to.include('--max-delay must be at least 0.');
+      expect(usageError('ws://h', '--connect-attempts', '-1')).to.include('--connect-attempts must be at least 0.');
+      expect(usageError('ws://h', '--count', '2x')).to.include('whole number');
+      expect(usageError('ws://h', '--count', 'x2')).to.include('whole number');
+    });
+
+    it('takes seconds as decimals, -1, or 0, and nothing else', () => {
+      expect(['1e3', '.5', '2.', '0', '-1', ' 2 ', '1E+1'].map((w) => options('ws://h', '-w', w).wait)).to.deep.equal([1000, 0.5, 2, 0, -1, 2, 10]);
+      for (const w of ['0x10', '0b1', 'Infinity', '-0.5', '1e400', '2s', 'x2', '']) {
+        expect(usageError('ws://h', '-w', w), w).to.equal(`error: option '-w, --wait <seconds>' argument '${w}' is invalid. seconds must be a number ≥ 0, or -1 to hold the connection open.`);
+      }
+    });
+  });
+
+  describe('args: headers', () => {
+    it("refuses each of the handshake's own header fields, in any case", () => {
+      for (const name of ['Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Sec-WebSocket-Extensions', 'Upgrade', 'CONNECTION']) {
+        expect(usageError('ws://h', '-H', `${name}: x`), name).to.match(new RegExp(`is invalid\\. ${name} is set by the client for the handshake\\.$`));
+      }
+    });
+
+    it('trims the name and the value, and refuses an empty name, nothing, a name given twice in another case, and a control character', () => {
+      expect(options('ws://h', '-H', ' X-Key :  v a l ', '-H', 'X-Tab:\tcafé').headers).to.deep.equal({ 'X-Key': 'v a l', 'X-Tab': 'café' });
+      expect(usageError('ws://h', '-H', ': v')).to.include('expected "Name: value", got 3 characters without a colon (not shown: a header may hold a secret).');
+      expect(usageError('ws://h', '-H', '  ')).to.include('expected "Name: value", got nothing.');
+      expect(usageError('ws://h', '-H', 'A: 1', '-H', 'a: 2')).to.include('is invalid. a is given twice: give each header once (join a list with ", ").');
+      expect(usageError('ws://h', '-H', 'X: a\u0001b')).to.include('the value of X holds a character no header can carry');
+      expect(usageError('ws://h', '-H', 'X: a\u0100b')).to.include('the value of X holds a character no header can carry');
+      expect(usageError('ws://h', '-H', 'X: a\u007fb')).to.include('the value of X holds a character no header can carry');
+    });
+
+    it('refuses a header set by a flag and by -H too, whatever the case of -H', () => {
+      expect(usageError('ws://h', '--host', 'x', '-H', 'host: y')).to.equal('error: --host and -H "Host: …" both set the Host header: give one.');
+      expect(usageError('ws://h', '-o', 'x', '-H', 'ORIGIN: y')).to.equal('error: -o/--origin and -H "Origin: …" both set the Origin header: give one.');
+      expect(usageError('ws://h', '--auth', 'a:b', '-H', 'authorization: y')).to.equal('error: --auth and -H "Authorization: …" both set the Authorization header: give one.');
+      expect(options('ws://h', '-o', 'https://site', '--host', 'a.test', '-H', 'X: 1')).to.deep.include({ origin: 'https://site', headers: { X: '1', Host: 'a.test' } });
+    });
+
+    it('refuses --auth without a colon, saying what it wants', () => {
+      expect(usageError('ws://h', '--auth', 'nocolon')).to.equal("error: option '--auth <user:pass>' argument 'nocolon' is invalid. expected user:password.");
+      expect(options('ws://h', '--auth', 'me:pw').auth).to.equal('me:pw');
+    });
+  });
+
+  describe('args: commander', () => {
+    it("hides the value of a flag quoted in an error, up to the last quote of its line", () => {
+      expect(hideFlagValues("error: unknown option '--headers=X: it's secret'\nnext 'line'")).to.equal("error: unknown option '--headers=***'\nnext 'line'");
+      expect(hideFlagValues("unknown option '-x=secret'")).to.equal("unknown option '-x=***'");
+      expect(hideFlagValues("unknown option '--json'")).to.equal("unknown option '--json'");
+      expect(usageError('ws://h', '--bogus=secret')).to.equal("error: unknown option '--bogus=***'");
+      expect(parsed('ws://h', '--bogus').stderr).to.include('(run steadysocket --help for usage)');
+    });
+
+    it('prints the version and the help on stdout and exits 0', () => {
+      for (const flag of ['-V', '--version']) expect(parsed(flag)).to.deep.equal({ result: { exit: ExitCode.OK }, stdout: '9.8.7\n', stderr: '' });
+      const help = parsed('-h');
+      expect(help.result).to.deep.equal({ exit: ExitCode.OK });
+      expect(help.stdout).to.match(/^Usage: steadysocket \[options\] <url>\n\nA WebSocket client that reconnects, queues and reports typed errors\.\n/);
+      expect(help.stdout).to.match(/\n {2}url +ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL \(ws:\/\/ is\s+assumed without a scheme\)\n/);
+      const groups = ['Connection:', 'TLS:', 'Proxy:', 'Reconnect:', 'Messages:', 'Output:', 'wscat compatibility:', 'Examples:', 'Exit codes:'];
+      const at = groups.map((group) => help.stdout.indexOf(`\n${group}\n`));
+      expect(at, JSON.stringify(at)).to.deep.equal([...at].sort((a, b) => a - b));
+      expect(at.every((i) => i > 0), JSON.stringify(at)).to.equal(true);
+      expect(parsed('--help').stdout).to.equal(help.stdout);
+      expect(help.stdout).to.include('-h, --help').and.include('-V, --version');
+    });
+
+    it('describes every option in the help', () => {
+      const program = buildProgram({ stdout: () => {}, stderr: () => {}, version: '0' });
+      expect(program.options.length).to.be.above(35);
+      for (const option of program.options) expect(option.description, option.flags).to.match(/\w{3}/);
+    });
+  });
+
+  describe('args: what the options become', () => {
+    it('passes each option on', () => {
+      const o = options(
+        'wss://h/', '-L', '--max-redirects', '3', '--connect-timeout', '500', '--ca', 'ca.pem', '--cert', 'c.pem', '--key', 'k.pem',
+        '--max-retries', '4', '--min-delay', '10', '--max-delay', '10', '--heartbeat', '99', '-w', '2', '--count', '5',
+        '--json', '-P', '-q', '--no-color', '--debug', '--proxy', 'https://p:1', '--slash', '-p', ' 13 ',
+      );
+      expect(o).to.deep.include({
+        followRedirects: true, maxRedirects: 3, connectTimeout: 500, ca: 'ca.pem', cert: 'c.pem', key: 'k.pem', passphrase: undefined,
+        maxRetries: 4, minDelay: 10, maxDelay: 10, heartbeat: 99, wait: 2, count: 5, connectAttempts: undefined,
+        json: true, showPingPong: true, quiet: true, color: false, debug: true, proxy: 'https://p:1', insecure: false, reconnect: true,
+      });
+      expect(options('ws://h')).to.deep.include({
+        followRedirects: false, maxRedirects: 10, connectTimeout: undefined, json: false, showPingPong: false, quiet: false, color: true, debug: false,
+        insecure: false, insecureFlag: '-k/--insecure', wait: undefined, count: undefined, subprotocols: [], execute: [], preamble: [], headers: {},
+      });
+      expect(options('ws://h', '-k', '-n')).to.include({ insecure: true, insecureFlag: '-k/--insecure' });
+    });
+
+    it('picks the encoding of --binary, --hex or --base64, and names every one given together', () => {
+      expect(['--binary', '-b', '--hex', '--base64'].map((flag) => options('ws://h', flag).encoding)).to.deep.equal(['binary', 'binary', 'hex', 'base64']);
+      expect(usageError('ws://h', '--binary', '--hex', '--base64')).to.equal('error: --binary and --hex and --base64 cannot be combined.');
+      expect(usageError('ws://h', '--hex', '--base64')).to.equal('error: --hex and --base64 cannot be combined.');
+      expect(usageError('ws://h', '-x', 'zz', '--hex')).to.equal('error: a message is not hex (pairs of 0-9a-f): "zz"');
+      expect(options('ws://h', '--hex', '-x', 'dead', '--preamble', 'beef').execute).to.deep.equal(['dead']);
+    });
+
+    it('takes the URL once, as an argument or with -c, or the same both ways', () => {
+      expect(options('-c', 'ws://h/c').url).to.equal('ws://h/c');
+      expect(options('ws://h/c', '-c', 'ws://h/c').url).to.equal('ws://h/c');
+      expect(usageError('ws://a', '-c', 'ws://b')).to.equal('error: give the URL once: either as an argument or with -c/--connect.');
+      expect(usageError()).to.equal('error: missing the URL to connect to.');
+      expect(usageError('')).to.equal('error: missing the URL to connect to.');
+    });
+
+    it('wants --cert and --key together, and --passphrase only with --key', () => {
+      expect(usageError('ws://h', '--key', 'k.pem')).to.equal('error: --cert and --key go together.');
+      expect(usageError('ws://h', '--passphrase', 'pw')).to.equal('error: --passphrase is the passphrase of --key: give --key (and --cert) too.');
+      expect(usageError('ws://h', '--min-delay', '11', '--max-delay', '10')).to.equal('error: --max-delay must not be below --min-delay.');
+    });
+
+    it('refuses -l/--listen with the port, and any protocol version but 13', () => {
+      expect(usageError('ws://h', '-l', '8080')).to.equal(
+        'error: -l/--listen: steadysocket is a WebSocket client only and cannot listen on port 8080. For a quick server use `npx wscat -l 8080` or `websocat -s 8080`.',
+      );
+      expect(usageError('ws://h', '--protocol', '8')).to.equal(
+        'error: -p/--protocol 8: steadysocket speaks WebSocket version 13 (RFC 6455) only, as every current server does; the old hybi drafts (e.g. 8) are not supported. To offer a subprotocol, use -s <token>.',
+      );
+      expect(parsed('ws://h', '-p', '8').stderr).to.include('(run steadysocket --help for usage)');
+    });
+  });
+
+  describe('args: URLs', () => {
+    it('adds ws:// to a URL without a scheme, and http:// to such a proxy', () => {
+      expect(options('localhost:8080/x').url).to.equal('ws://localhost:8080/x');
+      expect(options('-c', 'localhost:8080').url).to.equal('ws://localhost:8080');
+      expect(options('ws://h', '--proxy', 'p:3128').proxy).to.equal('http://p:3128');
+      expect(options('ws://h', '--proxy', 'HTTPS://p:1').proxy).to.equal('HTTPS://p:1');
+    });
+
+    it('says what is wrong with a URL, redacted', () => {
+      const cases: [string, string, string?][] = [
+        ['WS:/h', 'the scheme WS: must be followed by // and the host (ws://host/)'],
+        ['https:h', 'the scheme https: must be followed by // and the host (https://host/)'],
+        ['ws://h ', 'it starts or ends with white space'],
+        ['ftp://h', 'the scheme must be ws://, wss://, http:// or https://, not ftp://'],
+        ['ws://h/a b', 'it contains white space (percent-encode a space in a path or query as %20)'],
+        ['ws://h/#x', 'a fragment (#…) is not allowed in a WebSocket URL (RFC 6455 §3)', 'ws://h/#***'],
+        ['ws:///path', 'there is no host name'],
+        ['ws://?x', 'there is no host name', 'ws://?***'],
+        ['ws://:80/', 'there is no host name'],
+        ['ws://h:0', 'the port 0 is out of range (1–65535)'],
+        ['ws://[::1/', 'the IPv6 address lacks its closing "]"'],
+        ['ws://h:80a/', 'the port "80a" is not a number'],
+        ['ws://h:99999/', 'the port 99999 is out of range (1–65535)'],
+        ['ws://a b/', 'the host "a b" contains white space'],
+        ['ws://h^/', 'the host "h^" is not a valid host name'],
+        ['ws://u:pw@h^/?t=1', 'the host "h^" is not a valid host name', 'ws://***:***@h^/?t=***'],
+      ];
+      for (const [url, problem, shown = url] of cases) {
+        expect(usageError(url), url).to.equal(`error: invalid URL ${JSON.stringify(shown)}: ${problem}.`);
+      }
+      expect(options('ws://h:65535/?a=b').url).to.equal('ws://h:65535/?a=b');
+      expect(options('HTTPS://h').url).to.equal('HTTPS://h');
+    });
+  });
+
   describe('redact: Scrubber', () => {
     it('masks a secret of four characters, not one of three', () => {
       const scrubber = new Scrubber();
