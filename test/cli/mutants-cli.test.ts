@@ -49,7 +49,8 @@ describe('mutation gaps: CLI', () => {
     });
 
     it('takes seconds as decimals, -1, or 0, and nothing else', () => {
-      expect(['1e3', '.5', '2.', '0', '-1', ' 2 ', '1E+1'].map((w) => options('ws://h', '-w', w).wait)).to.deep.equal([1000, 0.5, 2, 0, -1, 2, 10]);
+      const waits = ['1e3', '.5', '2.', '0', '-1', ' 2 ', '1E+1', '12.25', '.25', '1e10', '1e-1'];
+      expect(waits.map((w) => options('ws://h', '-w', w).wait)).to.deep.equal([1000, 0.5, 2, 0, -1, 2, 10, 12.25, 0.25, 1e10, 0.1]);
       for (const w of ['0x10', '0b1', 'Infinity', '-0.5', '1e400', '2s', 'x2', '']) {
         expect(usageError('ws://h', '-w', w), w).to.equal(`error: option '-w, --wait <seconds>' argument '${w}' is invalid. seconds must be a number ≥ 0, or -1 to hold the connection open.`);
       }
@@ -65,6 +66,8 @@ describe('mutation gaps: CLI', () => {
 
     it('trims the name and the value, and refuses an empty name, nothing, a name given twice in another case, and a control character', () => {
       expect(options('ws://h', '-H', ' X-Key :  v a l ', '-H', 'X-Tab:\tcafé').headers).to.deep.equal({ 'X-Key': 'v a l', 'X-Tab': 'café' });
+      expect(usageError('ws://h', '-H', 'nocolonatall')).to.include('got 12 characters without a colon');
+      expect(options('ws://h', '-H', 'Host: a.test', '-H', 'Origin: https://site', '-H', 'Authorization: Bearer x').headers).to.have.keys('Host', 'Origin', 'Authorization');
       expect(usageError('ws://h', '-H', ': v')).to.include('expected "Name: value", got 3 characters without a colon (not shown: a header may hold a secret).');
       expect(usageError('ws://h', '-H', '  ')).to.include('expected "Name: value", got nothing.');
       expect(usageError('ws://h', '-H', 'A: 1', '-H', 'a: 2')).to.include('is invalid. a is given twice: give each header once (join a list with ", ").');
@@ -106,7 +109,7 @@ describe('mutation gaps: CLI', () => {
       expect(at, JSON.stringify(at)).to.deep.equal([...at].sort((a, b) => a - b));
       expect(at.every((i) => i > 0), JSON.stringify(at)).to.equal(true);
       expect(parsed('--help').stdout).to.equal(help.stdout);
-      expect(help.stdout).to.include('-h, --help').and.include('-V, --version');
+      expect(help.stdout).to.match(/-h, --help +show this help\n/).and.include('-V, --version');
     });
 
     it('describes every option in the help', () => {
@@ -180,11 +183,14 @@ describe('mutation gaps: CLI', () => {
       const cases: [string, string, string?][] = [
         ['WS:/h', 'the scheme WS: must be followed by // and the host (ws://host/)'],
         ['https:h', 'the scheme https: must be followed by // and the host (https://host/)'],
+        ['http:/h', 'the scheme http: must be followed by // and the host (http://host/)'],
+        ['ws:h', 'the scheme ws: must be followed by // and the host (ws://host/)'],
         ['ws://h ', 'it starts or ends with white space'],
         ['ftp://h', 'the scheme must be ws://, wss://, http:// or https://, not ftp://'],
         ['ws://h/a b', 'it contains white space (percent-encode a space in a path or query as %20)'],
         ['ws://h/#x', 'a fragment (#…) is not allowed in a WebSocket URL (RFC 6455 §3)', 'ws://h/#***'],
         ['ws:///path', 'there is no host name'],
+        ['wss:///path', 'there is no host name'],
         ['ws://?x', 'there is no host name', 'ws://?***'],
         ['ws://:80/', 'there is no host name'],
         ['ws://h:0', 'the port 0 is out of range (1–65535)'],
@@ -193,6 +199,14 @@ describe('mutation gaps: CLI', () => {
         ['ws://h:99999/', 'the port 99999 is out of range (1–65535)'],
         ['ws://a b/', 'the host "a b" contains white space'],
         ['ws://h^/', 'the host "h^" is not a valid host name'],
+        ['ws://h^:65535/', 'the host "h^" is not a valid host name'],
+        ['ws://h^:/', 'the host "h^" is not a valid host name'],
+        ['ws://[zz]/', 'the host "[zz]" is not a valid host name'],
+        ['ws://[::zz]/', 'the host "[::zz]" is not a valid host name'],
+        ['ws://[abc/', 'the IPv6 address lacks its closing "]"'],
+        ['wss://h^/', 'the host "h^" is not a valid host name'],
+        ['ws://h:a80/', 'the port "a80" is not a number'],
+        ['ws://h:65536/', 'the port 65536 is out of range (1–65535)'],
         ['ws://u:pw@h^/?t=1', 'the host "h^" is not a valid host name', 'ws://***:***@h^/?t=***'],
       ];
       for (const [url, problem, shown = url] of cases) {
@@ -200,6 +214,8 @@ describe('mutation gaps: CLI', () => {
       }
       expect(options('ws://h:65535/?a=b').url).to.equal('ws://h:65535/?a=b');
       expect(options('HTTPS://h').url).to.equal('HTTPS://h');
+      for (const url of ['http://h', 'wss://h/?next=ws:x', 'ws://h/?next=x:///y']) expect(options(url).url).to.equal(url);
+      expect(options('localhost:8080/?next=ws://x').url).to.equal('ws://localhost:8080/?next=ws://x');
     });
   });
 
@@ -226,6 +242,12 @@ describe('mutation gaps: CLI', () => {
       const scrubber = new Scrubber();
       scrubber.add(' padded-secret ', 'to%2Fken12345', 'a b/c secret');
       expect(scrubber.scrub('[padded-secret] to/ken12345 a%20b%2Fc%20secret')).to.equal('[***] *** ***');
+    });
+
+    it('masks every place a short secret stands', () => {
+      const scrubber = new Scrubber();
+      scrubber.add('abcd');
+      expect(scrubber.scrub('abcd and abcd, abcd')).to.equal('*** and ***, ***');
     });
 
     it('masks what is added after a scrub too', () => {
@@ -256,6 +278,13 @@ describe('mutation gaps: CLI', () => {
       const scrubber = new Scrubber();
       scrubber.addUrl('wss://host/p?token=tok3n123&bare-token-99&x=y=z123#fragment');
       expect(scrubber.scrub('tok3n123 bare-token-99 y=z123 token fragment')).to.equal('*** *** *** token fragment');
+    });
+
+    it('masks a password after an empty user name, and a query value after an empty name; no shorter user name', () => {
+      const scrubber = new Scrubber();
+      scrubber.addUrl('wss://:pass1234@host/?=secretval1');
+      scrubber.addUrl('wss://tokenonly1@host/');
+      expect(scrubber.scrub('pass1234 secretval1 tokenonly')).to.equal('*** *** tokenonly');
     });
 
     it('takes nothing from a URL without user info or query', () => {
@@ -322,6 +351,18 @@ describe('mutation gaps: CLI', () => {
       for (const argv of [['-H', 'X-Key: hvalue1'], ['--header', 'X-Key: hvalue1'], ['--header=X-Key: hvalue1'], ['-HX-Key: hvalue1'], ['-H', 'hvalue1']]) {
         expect(scrubberFor(['ws://h/', ...argv], {}).scrub('X-Key: hvalue1'), argv.join(' ')).to.equal('X-Key: ***');
       }
+    });
+
+    it('reads the value written together with -s, -H or -c when it starts with a digit (no cluster then)', () => {
+      const token = '1234567890abcdefghijklmnop';
+      expect(scrubberFor(['ws://h/', `-s${token}`], {}).scrub(`protocol ${token}`)).to.equal('protocol ***');
+      expect(scrubberFor(['ws://h/', '-H1X: secretvalue1'], {}).scrub('1X: secretvalue1')).to.equal('1X: ***');
+      expect(scrubberFor(['-c1user:pw12345@h/'], {}).scrub('1user pw12345')).to.equal('*** ***');
+    });
+
+    it('reads a header value after a colon at its start, and a password after an empty --auth user', () => {
+      expect(scrubberFor(['ws://h/', '-H', ':secretvalue1'], {}).scrub('secretvalue1')).to.equal('***');
+      expect(scrubberFor(['ws://h/', '--auth', ':authpass1'], {}).scrub('authpass1')).to.equal('***');
     });
 
     it('reads a header value that starts like a cluster of short flags as it is (commander takes it whole)', () => {
