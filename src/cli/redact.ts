@@ -53,6 +53,7 @@ export class Scrubber {
   /** The secrets in a URL: user, password and every query value. Also for URLs that do not parse. */
   addUrl(url: string | undefined): void {
     if (url === undefined) return;
+    url = url.trim(); // as the proxy support reads a proxy variable
     const info = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]*)@/i.exec(url)?.[1];
     if (info !== undefined) {
       const colon = info.indexOf(':');
@@ -164,7 +165,8 @@ function scan(scrubber: Scrubber, argv: readonly string[]): void {
     const auth = valueOf(i, '--auth');
     if (auth !== undefined) {
       const colon = auth.indexOf(':');
-      scrubber.add(auth, colon < 0 ? undefined : auth.slice(colon + 1), Buffer.from(auth).toString('base64'));
+      // The user name too, as a URL's: the whole value, each part, and the Basic credentials made of it.
+      scrubber.add(auth, ...(colon < 0 ? [] : [auth.slice(0, colon), auth.slice(colon + 1)]), Buffer.from(auth).toString('base64'));
     }
     const passphrase = valueOf(i, '--passphrase');
     // A passphrase may start with '-' (commander then calls it an unknown option and quotes it):

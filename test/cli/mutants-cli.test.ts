@@ -347,6 +347,13 @@ describe('mutation gaps: CLI', () => {
       }
     });
 
+    it('reads proxy credentials from a proxy variable with spaces around its URL, as the proxy support reads it', () => {
+      for (const value of [' http://proxyuser:proxypass1@p:3128', 'http://proxyuser:proxypass1@p:3128\n', '\t proxyuser:proxypass1@p:3128 ']) {
+        const scrubber = scrubberFor(['ws://h/'], { HTTPS_PROXY: value });
+        expect(scrubber.scrub('via proxyuser proxypass1'), JSON.stringify(value)).to.equal('via *** ***');
+      }
+    });
+
     it('reads header values after -H, --header, --header= and -H written together with its value', () => {
       for (const argv of [['-H', 'X-Key: hvalue1'], ['--header', 'X-Key: hvalue1'], ['--header=X-Key: hvalue1'], ['-HX-Key: hvalue1'], ['-H', 'hvalue1']]) {
         expect(scrubberFor(['ws://h/', ...argv], {}).scrub('X-Key: hvalue1'), argv.join(' ')).to.equal('X-Key: ***');
@@ -375,6 +382,8 @@ describe('mutation gaps: CLI', () => {
         const scrubber = scrubberFor(['ws://h/', ...argv], {});
         expect(scrubber.scrub(`me:authpass1 authpass1 ${base64('me:authpass1')}`), argv.join(' ')).to.equal('*** *** ***');
       }
+      // Its user name too, as a URL's user name is.
+      expect(scrubberFor(['ws://h/', '--auth', 'authuser:authpass1'], {}).scrub('hello authuser')).to.equal('hello ***');
       expect(scrubberFor(['ws://h/', '--auth', 'nocolonauth'], {}).scrub('nocolonauth')).to.equal('***');
     });
 
