@@ -1,0 +1,354 @@
+// Tests from mutation testing src/storage/file.ts and src/storage/file-lock.ts: what the existing
+// storage and lock tests ran but never checked (the bounds of the mode option and the texts of its
+// errors, fsync: false doing no fsync at all and the default doing each one, a directory that
+// cannot be fsynced, the mode of a file saveSync() creates, what a STORAGE_FAILED says, the lock
+// file's own mode and fields, locks naming an impossible pid or no string id, file systems
+// without hard links, a takeover lock put back when another took its place). Real files in a temp
+// dir; disk failures simulated by patching node:fs (test/support/outbox-files.ts).
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs, { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSteadySocketError } from '../../src/errors';
+import { fileStore } from '../../src/storage/file';
+import { claimFile, procStat, releaseFile } from '../../src/storage/file-lock';
+import { ioError, patchFs, range } from '../support/outbox-files';
+import { rejection } from '../support/rejection';
+
+type Fs = typeof fs;
+
+/** The error `run` throws; fails the test if it returns. */
+function thrown(run: () => unknown): Error & { code?: string; cause?: unknown } {
+  try {
+    run();
+  } catch (error) {
+    return error as Error & { code?: string; cause?: unknown };
+  }
+  throw new Error('expected it to throw');
+}
+
+/** Replaces FileHandle.prototype.sync (what an async save's fsyncs go through) until the returned function is called. */
+async function patchHandleSync(dir: string, make: (real: FileHandle['sync']) => FileHandle['sync']): Promise<() => void> {
+  const probe = await fsp.open(dir, 'r');
+  const prototype = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const real = prototype.sync;
+  prototype.sync = make(real);
+  return () => {
+    prototype.sync = real;
+  };
+}
+
+const isDirectory = (fd: number): boolean => fs.fstatSync(fd).isDirectory();
+
+describe('mutants: file.ts', () => {
+  let dir: string;
+  let file: string;
+  const undo: (() => void)[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-file-'));
+    file = join(dir, 'outbox.json');
+  });
+
+  afterEach(() => {
+    for (const restore of undo.splice(0).reverse()) restore();
+    releaseFile(file);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('options', () => {
+    it('accepts modes 0 to 0o777 and says what a bad path, options, mode or fsync should be', () => {
+      expect(fileStore(file, { mode: 0 }).path).to.equal(file);
+      expect(fileStore(file, { mode: 0o777 }).path).to.equal(file);
+      const cases: Array<[unknown, unknown, string]> = [
+        ['', undefined, 'fileStore(path): the path of the outbox file, a non-empty string.'],
+        [file, 'fast', 'fileStore(path, options): options is an object ({ fsync, mode }).'],
+        [file, { mode: 0o1000 }, 'fileStore mode: permission bits from 0 to 0o777 (e.g. 0o600).'],
+        [file, { fsync: 1 }, 'fileStore fsync: true or false.'],
+      ];
+      for (const [path, options, message] of cases) {
+        const error = thrown(() => fileStore(path as string, options as never));
+        expect(error.code, message).to.equal('INVALID_OPTION');
+        expect(error.message).to.equal(message);
+      }
+    });
+
+    it('saveSync() creates the file with the mode given (0o600 by default)', () => {
+      const store = fileStore(file);
+      store.saveSync(range(0, 2));
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+      store.release();
+      const other = join(dir, 'other.json');
+      const open = fileStore(other, { mode: 0o640 });
+      open.saveSync(range(0, 2));
+      expect(statSync(other).mode & 0o777).to.equal(0o640);
+      open.release();
+      releaseFile(other);
+    });
+  });
+
+  describe('fsync', () => {
+    /** Counts fsyncs through node:fs (fsync, fsyncSync) and FileHandle.sync(), for this test. */
+    async function countSyncs(): Promise<{ files: number; directories: number }> {
+      const counts = { files: 0, directories: 0 };
+      const count = (fd: number) => (isDirectory(fd) ? counts.directories++ : counts.files++);
+      undo.push(patchFs('fsyncSync', (real) => ((fd: number) => (count(fd), real(fd))) as Fs['fsyncSync']));
+      undo.push(patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => (count(fd), real(fd, callback))) as Fs['fsync']));
+      undo.push(
+        await patchHandleSync(dir, (real) =>
+          async function (this: FileHandle) {
+            count(this.fd);
+            return real.call(this);
+          },
+        ),
+      );
+      return counts;
+    }
+
+    it('fsync: false fsyncs nothing: neither snapshots, changes, clear() nor saveSync()', async () => {
+      const counts = await countSyncs();
+      const store = fileStore(file, { fsync: false });
+      await store.save(range(0, 3)); // a snapshot
+      await store.save(range(1, 4)); // a change
+      store.saveSync(range(1, 4)); // nothing to write
+      store.saveSync(range(2, 5)); // a change
+      store.saveSync([range(9, 10)[0], ...range(2, 5)]); // a snapshot
+      await store.clear();
+      store.saveSync(range(0, 1)); // a snapshot again
+      expect(counts).to.deep.equal({ files: 0, directories: 0 });
+    });
+
+    it('by default each snapshot fsyncs its file and its directory, each change its file, and clear() the directory', async () => {
+      const counts = await countSyncs();
+      const store = fileStore(file);
+      await store.save(range(0, 3));
+      expect(counts, 'an async snapshot').to.deep.equal({ files: 1, directories: 1 });
+      await store.save(range(1, 4));
+      expect(counts, 'an async change').to.deep.equal({ files: 2, directories: 1 });
+      store.saveSync(range(2, 5));
+      expect(counts, 'a sync change').to.deep.equal({ files: 3, directories: 1 });
+      store.saveSync([range(9, 10)[0], ...range(2, 5)]);
+      expect(counts, 'a sync snapshot').to.deep.equal({ files: 4, directories: 2 });
+      await store.clear();
+      expect(counts, 'clear()').to.deep.equal({ files: 4, directories: 3 });
+    });
+
+    const noDirectorySync = ['EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTSUP', 'EBADF'];
+
+    it('a directory that cannot be fsynced on this platform (EISDIR, EINVAL, EPERM, EACCES, ENOTSUP, EBADF) does not fail a save', async () => {
+      let code = '';
+      undo.push(
+        patchFs('fsyncSync', (real) => ((fd: number) => {
+          if (isDirectory(fd)) throw ioError(code);
+          return real(fd);
+        }) as Fs['fsyncSync']),
+      );
+      undo.push(
+        await patchHandleSync(dir, (real) =>
+          async function (this: FileHandle) {
+            if (isDirectory(this.fd)) throw ioError(code);
+            return real.call(this);
+          },
+        ),
+      );
+      const store = fileStore(file);
+      for (const [i, each] of noDirectorySync.entries()) {
+        code = each;
+        // After clear() each save is a snapshot: its directory is fsynced.
+        store.saveSync(range(i, i + 2));
+        await store.clear();
+        await store.save(range(i, i + 3));
+        await store.clear();
+      }
+      store.saveSync(range(0, 2));
+      expect(await store.load()).to.deep.equal(range(0, 2));
+    });
+
+    it('any other failure of the directory fsync fails the save with STORAGE_FAILED naming its code', async () => {
+      undo.push(
+        patchFs('fsyncSync', (real) => ((fd: number) => {
+          if (isDirectory(fd)) throw ioError('EIO');
+          return real(fd);
+        }) as Fs['fsyncSync']),
+      );
+      undo.push(
+        await patchHandleSync(dir, (real) =>
+          async function (this: FileHandle) {
+            if (isDirectory(this.fd)) throw ioError('EIO');
+            return real.call(this);
+          },
+        ),
+      );
+      const store = fileStore(file);
+      const sync = thrown(() => store.saveSync(range(0, 2)));
+      expect(sync.code).to.equal('STORAGE_FAILED');
+      expect(sync.message).to.equal(`Could not save the outbox to ${store.path} (EIO). Check that its directory exists and is writable.`);
+      expect((sync.cause as { code?: string }).code).to.equal('EIO');
+      const saved = await rejection(store.save(range(3, 4)));
+      expect(saved.message).to.equal(`Could not save the outbox to ${store.path} (EIO). Check that its directory exists and is writable.`);
+      const cleared = await rejection(store.clear());
+      expect(cleared.message).to.equal(`Could not delete the outbox file ${store.path} (EIO). Check that its directory exists and is writable.`);
+    });
+  });
+});
+
+describe('mutants: file-lock.ts', () => {
+  let dir: string;
+  let file: string;
+  let lock: string;
+  const undo: (() => void)[] = [];
+  const sleepers: ChildProcess[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-lock-'));
+    file = join(dir, 'outbox.json');
+    lock = `${file}.lock`;
+  });
+
+  afterEach(() => {
+    for (const restore of undo.splice(0).reverse()) restore();
+    for (const sleeper of sleepers.splice(0)) sleeper.kill('SIGKILL');
+    releaseFile(file);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A process that runs meanwhile (a real pid with its real start time), as a lock names it. */
+  async function running(): Promise<{ pid: number; host: string; id: string; start?: string }> {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    sleepers.push(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    return { pid: sleeper.pid!, host: hostname(), id: `sleeper-${sleeper.pid}`, start: procStat(sleeper.pid!)?.start };
+  }
+
+  const owner = () => JSON.parse(readFileSync(lock, 'utf8')) as Record<string, unknown>;
+  const others = () => readdirSync(dir).filter((name) => name !== 'outbox.json.lock');
+
+  it('writes a lock readable by its owner only, naming this process: pid, host, start time, thread and PID namespace', function () {
+    claimFile(file);
+    expect(statSync(lock).mode & 0o777).to.equal(0o600);
+    const named = owner();
+    expect(named).to.include({ pid: process.pid, host: hostname() });
+    expect(named.id).to.be.a('string').with.length.above(0);
+    if (!procStat(process.pid)) this.skip(); // the rest is read from Linux's /proc
+    expect(named.start).to.equal(procStat(process.pid)!.start);
+    expect(named.tid).to.equal(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()));
+    expect(named.ns).to.equal(fs.readlinkSync('/proc/self/ns/pid'));
+    expect(others(), 'nothing beside it').to.deep.equal([]);
+  });
+
+  it('takes over a lock naming pid 0, a negative pid, a pid as a string or an id that is no string (garbage); the same lock with good fields is refused', async () => {
+    const live = await running();
+    const garbage = [
+      { ...live, pid: 0 },
+      { ...live, pid: -1 },
+      { ...live, pid: String(live.pid) },
+      { ...live, id: 5 },
+    ];
+    for (const named of garbage) {
+      writeFileSync(lock, JSON.stringify(named));
+      claimFile(file);
+      expect(owner().pid, JSON.stringify(named)).to.equal(process.pid);
+      releaseFile(file);
+    }
+    writeFileSync(lock, JSON.stringify(live));
+    expect(thrown(() => claimFile(file)).code, 'the same lock with a string id').to.equal('STORAGE_IN_USE');
+  });
+
+  describe('a file system without hard links', () => {
+    for (const code of ['EPERM', 'ENOTSUP', 'ENOSYS']) {
+      it(`claims the file all the same when linking fails with ${code} (the lock is created exclusively instead)`, () => {
+        let links = 0;
+        undo.push(
+          patchFs('linkSync', () => (() => {
+            links++;
+            throw ioError(code);
+          }) as Fs['linkSync']),
+        );
+        claimFile(file);
+        expect(links).to.be.above(0);
+        expect(owner()).to.include({ pid: process.pid, host: hostname() });
+        expect(statSync(lock).mode & 0o777).to.equal(0o600);
+        releaseFile(file);
+        expect(existsSync(lock)).to.equal(false);
+      });
+    }
+
+    it('another error of the link fails the claim (STORAGE_FAILED naming the lock), and leaves nothing', async () => {
+      undo.push(
+        patchFs('linkSync', () => (() => {
+          throw ioError('EIO');
+        }) as Fs['linkSync']),
+      );
+      const error = await rejection(fileStore(file).load());
+      expect(error.code).to.equal('STORAGE_FAILED');
+      expect(error.message).to.equal(`Could not claim the outbox file ${file} (its lock ${lock}) (EIO). Check that its directory exists and is writable.`);
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
+
+    it('a lock another process created first, whether linked or created exclusively, is theirs: STORAGE_IN_USE', async () => {
+      const live = await running();
+      for (const code of ['EEXIST', 'EPERM']) {
+        undo.push(
+          patchFs('linkSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
+            writeFileSync(lock, JSON.stringify(live)); // the other process is first
+            if (code === 'EPERM') throw ioError('EPERM');
+            return real(from, to);
+          }) as Fs['linkSync']),
+        );
+        const error = thrown(() => claimFile(file));
+        expect(error.code, code).to.equal('STORAGE_IN_USE');
+        expect(error.message).to.include(`in use by process ${live.pid}`);
+        undo.pop()!();
+        rmSync(lock);
+      }
+    });
+  });
+
+  describe('a takeover lock left by a process that died', () => {
+    const stale = () => JSON.stringify({ pid: 999_999, host: hostname(), id: 'stale', start: '1' });
+    const gone = () => JSON.stringify({ pid: spawnSync('true').pid, host: hostname(), id: 'died' });
+
+    it('is put back when what was moved aside is another process\'s that took its place meanwhile', async () => {
+      const live = await running();
+      writeFileSync(lock, stale());
+      writeFileSync(`${lock}.takeover`, gone());
+      let swapped = false;
+      undo.push(
+        patchFs('renameSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
+          if (!swapped && String(from).endsWith('.takeover')) {
+            swapped = true;
+            writeFileSync(`${lock}.takeover`, JSON.stringify(live)); // a running process took it over first
+          }
+          return real(from, to);
+        }) as Fs['renameSync']),
+      );
+      expect(thrown(() => claimFile(file)).message).to.match(/could not be claimed/);
+      expect(swapped).to.equal(true);
+      expect(JSON.parse(readFileSync(`${lock}.takeover`, 'utf8')).pid, 'the running taker keeps its takeover lock').to.equal(live.pid);
+      expect(owner().id, 'the stale lock is left to it').to.equal('stale');
+    });
+
+    it('gone before it could be moved aside: the file is claimed', () => {
+      writeFileSync(lock, stale());
+      writeFileSync(`${lock}.takeover`, gone());
+      let removed = false;
+      undo.push(
+        patchFs('renameSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
+          if (!removed && String(from).endsWith('.takeover')) {
+            removed = true;
+            rmSync(from); // its owner's takeover finished meanwhile
+          }
+          return real(from, to);
+        }) as Fs['renameSync']),
+      );
+      claimFile(file);
+      expect(removed).to.equal(true);
+      expect(owner().pid).to.equal(process.pid);
+      expect(others()).to.deep.equal([]);
+    });
+  });
+});
