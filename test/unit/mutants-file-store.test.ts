@@ -30,15 +30,15 @@ function thrown(run: () => unknown): Error & { code?: string; cause?: unknown } 
   throw new Error('expected it to throw');
 }
 
-/** Replaces FileHandle.prototype.sync (what an async save's fsyncs go through) until the returned function is called. */
-async function patchHandleSync(dir: string, make: (real: FileHandle['sync']) => FileHandle['sync']): Promise<() => void> {
+/** Replaces FileHandle.prototype[name] (what an async save's writes and fsyncs go through) until the returned function is called. */
+async function patchHandle<K extends 'sync' | 'writeFile'>(dir: string, name: K, make: (real: FileHandle[K]) => FileHandle[K]): Promise<() => void> {
   const probe = await fsp.open(dir, 'r');
   const prototype = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
-  const real = prototype.sync;
-  prototype.sync = make(real);
+  const real = prototype[name];
+  prototype[name] = make(real);
   return () => {
-    prototype.sync = real;
+    prototype[name] = real;
   };
 }
 
@@ -91,6 +91,102 @@ describe('mutants: file.ts', () => {
     });
   });
 
+  describe('a corrupt file', () => {
+    it('that cannot be deleted: STORAGE_FAILED saying so (with the code), and the file is left', async () => {
+      writeFileSync(file, 'not an outbox');
+      undo.push(
+        patchFs('unlinkSync', () => (() => {
+          throw ioError('EACCES');
+        }) as Fs['unlinkSync']),
+      );
+      const error = await rejection(fileStore(file).load());
+      expect(error.code).to.equal('STORAGE_FAILED');
+      expect(error.message).to.equal(`The outbox file ${file} is corrupt (it has no header line) and could not be deleted (EACCES). Check that its directory exists and is writable.`);
+      expect(readFileSync(file, 'utf8')).to.equal('not an outbox');
+    });
+
+    it('deleted by someone else before it could be: STORAGE_CORRUPT all the same (loadSync() too)', () => {
+      writeFileSync(file, 'not an outbox');
+      undo.push(
+        patchFs('unlinkSync', (real) => ((path: fs.PathLike) => {
+          real(path);
+          throw ioError('ENOENT');
+        }) as Fs['unlinkSync']),
+      );
+      const error = thrown(() => fileStore(file).loadSync());
+      expect(error.code).to.equal('STORAGE_CORRUPT');
+      expect(error.message).to.equal(`The outbox file ${file} is corrupt (it has no header line). It was deleted: the outbox starts empty and its old messages are lost.`);
+    });
+
+    it('read by load() while saveSync() replaced it: STORAGE_CORRUPT for what was read, and what saveSync() wrote is kept', async () => {
+      writeFileSync(file, 'not an outbox');
+      const store = fileStore(file);
+      const real = fsp.readFile;
+      let replaced = false;
+      fsp.readFile = (async (...args: Parameters<typeof real>) => {
+        const bytes = await real(...args);
+        if (!replaced) {
+          replaced = true;
+          store.saveSync(range(0, 2)); // between the read and its decoding
+        }
+        return bytes;
+      }) as typeof real;
+      syncBuiltinESMExports();
+      undo.push(() => {
+        fsp.readFile = real;
+        syncBuiltinESMExports();
+      });
+      expect((await rejection(store.load())).code).to.equal('STORAGE_CORRUPT');
+      expect(replaced).to.equal(true);
+      undo.pop()!();
+      expect(await store.load()).to.deep.equal(range(0, 2));
+    });
+  });
+
+  describe('temporary files', () => {
+    it('a snapshot whose write fails leaves none (saveSync() and save()), and the error names the code', async () => {
+      const store = fileStore(file);
+      expect(await store.load(), 'claimed before the lock could not be written').to.deep.equal([]);
+      undo.push(
+        patchFs('writeSync', () => (() => {
+          throw ioError('ENOSPC');
+        }) as unknown as Fs['writeSync']),
+      );
+      const sync = thrown(() => store.saveSync(range(0, 2)));
+      expect(sync.code).to.equal('STORAGE_FAILED');
+      expect(sync.message).to.equal(`Could not save the outbox to ${file} (ENOSPC). Check that its directory exists and is writable.`);
+      expect(readdirSync(dir)).to.deep.equal(['outbox.json.lock']);
+      undo.pop()!();
+      undo.push(
+        await patchHandle(dir, 'writeFile', () => async () => {
+          throw ioError('ENOSPC');
+        }),
+      );
+      expect((await rejection(store.save(range(0, 2)))).code).to.equal('STORAGE_FAILED');
+      expect(readdirSync(dir)).to.deep.equal(['outbox.json.lock']);
+    });
+
+    it('an async snapshot overtaken by saveSync() before its commit removes its temporary file and leaves what saveSync() wrote', async () => {
+      const store = fileStore(file);
+      let overtaken = false;
+      undo.push(
+        await patchHandle(dir, 'sync', (real) =>
+          async function (this: FileHandle) {
+            if (!overtaken && !isDirectory(this.fd)) {
+              overtaken = true;
+              store.saveSync(range(5, 7));
+            }
+            return real.call(this);
+          },
+        ),
+      );
+      await store.save(range(0, 2));
+      expect(overtaken).to.equal(true);
+      expect(readdirSync(dir).sort()).to.deep.equal(['outbox.json', 'outbox.json.lock']);
+      expect(await store.load()).to.deep.equal(range(5, 7));
+    });
+  });
+
   describe('fsync', () => {
     /** Counts fsyncs through node:fs (fsync, fsyncSync) and FileHandle.sync(), for this test. */
     async function countSyncs(): Promise<{ files: number; directories: number }> {
@@ -99,7 +195,7 @@ describe('mutants: file.ts', () => {
       undo.push(patchFs('fsyncSync', (real) => ((fd: number) => (count(fd), real(fd))) as Fs['fsyncSync']));
       undo.push(patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => (count(fd), real(fd, callback))) as Fs['fsync']));
       undo.push(
-        await patchHandleSync(dir, (real) =>
+        await patchHandle(dir, 'sync', (real) =>
           async function (this: FileHandle) {
             count(this.fd);
             return real.call(this);
@@ -148,7 +244,7 @@ describe('mutants: file.ts', () => {
         }) as Fs['fsyncSync']),
       );
       undo.push(
-        await patchHandleSync(dir, (real) =>
+        await patchHandle(dir, 'sync', (real) =>
           async function (this: FileHandle) {
             if (isDirectory(this.fd)) throw ioError(code);
             return real.call(this);
@@ -176,7 +272,7 @@ describe('mutants: file.ts', () => {
         }) as Fs['fsyncSync']),
       );
       undo.push(
-        await patchHandleSync(dir, (real) =>
+        await patchHandle(dir, 'sync', (real) =>
           async function (this: FileHandle) {
             if (isDirectory(this.fd)) throw ioError('EIO');
             return real.call(this);
