@@ -14,6 +14,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
+import { decodeOutboxFile } from '../../src/storage/file-format';
 import { claimFile, procStat, releaseFile } from '../../src/storage/file-lock';
 import { ioError, patchFs, range } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
@@ -144,6 +145,25 @@ describe('mutants: file.ts', () => {
   });
 
   describe('temporary files', () => {
+    it('clear() removes those a crash left (.tmp and .sync.tmp)', async () => {
+      writeFileSync(`${file}.tmp`, 'left by a crash');
+      writeFileSync(`${file}.sync.tmp`, 'left by a crash');
+      const store = fileStore(file);
+      await store.clear();
+      expect(readdirSync(dir)).to.deep.equal(['outbox.json.lock']);
+    });
+
+    it('a snapshot replaces one a crash left, so the file gets its own mode, not the leftover\'s (save() and saveSync())', async () => {
+      writeFileSync(`${file}.tmp`, 'left by a crash', { mode: 0o644 });
+      writeFileSync(`${file}.sync.tmp`, 'left by a crash', { mode: 0o644 });
+      const store = fileStore(file);
+      await store.save(range(0, 2));
+      expect(statSync(file).mode & 0o777, 'save()').to.equal(0o600);
+      store.saveSync(range(5, 6));
+      expect(statSync(file).mode & 0o777, 'saveSync()').to.equal(0o600);
+      expect(await store.load()).to.deep.equal(range(5, 6));
+    });
+
     it('a snapshot whose write fails leaves none (saveSync() and save()), and the error names the code', async () => {
       const store = fileStore(file);
       expect(await store.load(), 'claimed before the lock could not be written').to.deep.equal([]);
@@ -185,6 +205,31 @@ describe('mutants: file.ts', () => {
       expect(readdirSync(dir).sort()).to.deep.equal(['outbox.json', 'outbox.json.lock']);
       expect(await store.load()).to.deep.equal(range(5, 7));
     });
+  });
+
+  it('writes the whole of each snapshot and change when the disk takes a few bytes per write', async () => {
+    const store = fileStore(file);
+    expect(await store.load()).to.deep.equal([]);
+    let writes = 0;
+    undo.push(
+      patchFs('writeSync', (real) => ((fd: number, buffer: Buffer, offset = 0, length?: number, position?: number | null) => {
+        writes++;
+        const rest = (length ?? buffer.length - offset);
+        return real(fd, buffer, offset, Math.min(rest, 7), position);
+      }) as unknown as Fs['writeSync']),
+    );
+    const onDisk = () => {
+      const decoded = decodeOutboxFile(readFileSync(file));
+      return decoded.ok ? decoded.messages : decoded.problem;
+    };
+    store.saveSync(range(0, 3));
+    expect(onDisk(), 'a snapshot').to.deep.equal(range(0, 3));
+    store.saveSync(range(1, 4));
+    expect(onDisk(), 'a change').to.deep.equal(range(1, 4));
+    await store.save(range(2, 5));
+    expect(onDisk(), 'a change').to.deep.equal(range(2, 5));
+    expect(readFileSync(file, 'utf8').split('\n'), 'a snapshot and two changes').to.have.length(5);
+    expect(writes).to.be.above(30);
   });
 
   describe('fsync', () => {
