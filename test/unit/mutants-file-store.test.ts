@@ -207,6 +207,68 @@ describe('mutants: file.ts', () => {
     });
   });
 
+  describe('a process that takes the file over while a snapshot is written (its lock deleted by hand)', () => {
+    let sleeper: ChildProcess | undefined;
+    afterEach(() => sleeper?.kill('SIGKILL'));
+
+    /** Replaces this store's lock with one naming a process that runs. */
+    async function takenOver(): Promise<() => void> {
+      sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+      await new Promise((resolve) => sleeper!.once('spawn', resolve));
+      const other = JSON.stringify({ pid: sleeper.pid, host: hostname(), id: 'the-other', start: procStat(sleeper.pid!)?.start });
+      return () => {
+        rmSync(`${file}.lock`);
+        writeFileSync(`${file}.lock`, other);
+      };
+    }
+
+    it('save(): STORAGE_IN_USE at its commit; the file is not replaced and the temporary file, now the other\'s name, is not removed', async () => {
+      const store = fileStore(file);
+      store.saveSync(range(0, 2));
+      const before = readFileSync(file);
+      const takeOver = await takenOver();
+      let taken = false;
+      undo.push(
+        await patchHandle(dir, 'sync', (real) =>
+          async function (this: FileHandle) {
+            if (!taken && !isDirectory(this.fd)) {
+              taken = true;
+              takeOver();
+            }
+            return real.call(this);
+          },
+        ),
+      );
+      const error = await rejection(store.save([range(7, 8)[0], ...range(0, 2)]));
+      expect(taken).to.equal(true);
+      expect(error.code).to.equal('STORAGE_IN_USE');
+      expect(readFileSync(file).equals(before)).to.equal(true);
+      expect(existsSync(`${file}.tmp`)).to.equal(true);
+    });
+
+    it('saveSync(): STORAGE_IN_USE before its rename; the file is not replaced and .sync.tmp is not removed', async () => {
+      const store = fileStore(file);
+      store.saveSync(range(0, 2));
+      const before = readFileSync(file);
+      const takeOver = await takenOver();
+      let taken = false;
+      undo.push(
+        patchFs('fsyncSync', (real) => ((fd: number) => {
+          if (!taken && !isDirectory(fd)) {
+            taken = true;
+            takeOver();
+          }
+          return real(fd);
+        }) as Fs['fsyncSync']),
+      );
+      const error = thrown(() => store.saveSync([range(7, 8)[0], ...range(0, 2)]));
+      expect(taken).to.equal(true);
+      expect(error.code).to.equal('STORAGE_IN_USE');
+      expect(readFileSync(file).equals(before)).to.equal(true);
+      expect(existsSync(`${file}.sync.tmp`)).to.equal(true);
+    });
+  });
+
   it('writes the whole of each snapshot and change when the disk takes a few bytes per write', async () => {
     const store = fileStore(file);
     expect(await store.load()).to.deep.equal([]);
