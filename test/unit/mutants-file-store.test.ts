@@ -480,6 +480,19 @@ describe('mutants: file-lock.ts', () => {
     expect(thrown(() => claimFile(file)).code, 'the same lock with a string id').to.equal('STORAGE_IN_USE');
   });
 
+  it('refuses a lock of a running process that names no start time (as written where there is no /proc), or names this PID namespace (on Linux)', async () => {
+    const live = await running();
+    const named: object[] = [{ pid: live.pid, host: live.host, id: live.id }];
+    const ns = procStat(process.pid) && fs.readlinkSync('/proc/self/ns/pid');
+    if (ns) named.push({ ...live, ns });
+    for (const each of named) {
+      writeFileSync(lock, JSON.stringify(each));
+      const error = thrown(() => claimFile(file));
+      expect(error.code, JSON.stringify(each)).to.equal('STORAGE_IN_USE');
+      expect(owner()).to.deep.equal(each);
+    }
+  });
+
   describe('a file system without hard links', () => {
     for (const code of ['EPERM', 'ENOTSUP', 'ENOSYS']) {
       it(`claims the file all the same when linking fails with ${code} (the lock is created exclusively instead)`, () => {
