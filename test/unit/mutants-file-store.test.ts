@@ -16,7 +16,7 @@ import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile, encodeOutboxFile } from '../../src/storage/file-format';
 import { claimFile, procStat, releaseFile } from '../../src/storage/file-lock';
-import { ioError, patchFs, range } from '../support/outbox-files';
+import { changeLine, ioError, patchFs, range } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
 type Fs = typeof fs;
@@ -142,6 +142,19 @@ describe('mutants: file.ts', () => {
       undo.pop()!();
       expect(await store.load()).to.deep.equal(range(0, 2));
     });
+  });
+
+  it('a file read whose changes left no message is rewritten by a save of none, so no sent message stays on the disk (load() and loadSync())', async () => {
+    const sent = encodeOutboxFile([{ data: 'sent long ago' }]);
+    for (const how of ['load', 'loadSync'] as const) {
+      writeFileSync(file, Buffer.concat([sent, changeLine('{"drop":1,"add":[]}')]));
+      const store = fileStore(file);
+      expect(how === 'load' ? await store.load() : store.loadSync()).to.deep.equal([]);
+      if (how === 'load') await store.save([]);
+      else store.saveSync([]);
+      expect(readFileSync(file, 'utf8'), how).to.not.include('sent long ago');
+      expect(decodeOutboxFile(readFileSync(file))).to.deep.include({ ok: true, messages: [] });
+    }
   });
 
   describe('temporary files', () => {
