@@ -157,6 +157,45 @@ describe('mutants: file.ts', () => {
     }
   });
 
+  it('closes every file it opens: snapshots, changes, saves of the same, loads, clear(), and failed fsyncs', async function () {
+    if (!existsSync('/proc/self/fd')) this.skip(); // open descriptors are counted in Linux's /proc
+    const open = () => readdirSync('/proc/self/fd').length;
+    const store = fileStore(file);
+    await store.save(range(0, 1)); // claimed, and whatever a first save opens once for good
+    const before = open();
+    await store.save(range(0, 3)); // a change
+    await store.save([range(9, 10)[0], ...range(0, 3)]); // a snapshot
+    await store.save([range(9, 10)[0], ...range(0, 3)]); // nothing to write
+    store.saveSync([range(9, 10)[0], ...range(0, 4)]); // a change
+    store.saveSync([range(9, 10)[0], ...range(0, 4)]); // nothing to write
+    store.saveSync(range(0, 4)); // a snapshot
+    await store.load();
+    store.loadSync();
+    store.saveSync(range(0, 4)); // nothing to write, after a read
+    let fail = true;
+    undo.push(
+      patchFs('fsync', (real) => ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        if (fail) return void setImmediate(() => callback(ioError('EIO')));
+        return real(fd, callback);
+      }) as Fs['fsync']),
+    );
+    undo.push(
+      patchFs('fsyncSync', (real) => ((fd: number) => {
+        if (fail && !isDirectory(fd)) throw ioError('EIO');
+        return real(fd);
+      }) as Fs['fsyncSync']),
+    );
+    const failedAsync = await rejection(store.save(range(1, 5))); // a change whose fsync fails
+    expect(failedAsync.message).to.equal(`Could not save the outbox to ${file} (EIO). Check that its directory exists and is writable.`);
+    fail = false;
+    store.saveSync(range(1, 5));
+    fail = true;
+    expect(thrown(() => store.saveSync(range(2, 6))).code, 'a sync change whose fsync fails').to.equal('STORAGE_FAILED');
+    fail = false;
+    await store.clear();
+    expect(open()).to.equal(before);
+  });
+
   describe('temporary files', () => {
     it('clear() removes those a crash left (.tmp and .sync.tmp)', async () => {
       writeFileSync(`${file}.tmp`, 'left by a crash');
