@@ -619,6 +619,19 @@ describe('mutants: file-lock.ts', () => {
       expect(owner().id, 'the stale lock is left to it').to.equal('stale');
     });
 
+    it('held by a running process that lets go of it 0.3 s later: waited for (500 rounds, at least 1 ms apart), then the file is claimed', async () => {
+      writeFileSync(lock, stale());
+      // The process that holds the takeover lock lets go of it 0.3 s after it starts; the claim
+      // waits at least 0.5 s for it (without the pause its 500 rounds take a fraction of that).
+      const taker = spawn('sh', ['-c', `sleep 0.3; rm -f '${lock}.takeover'; exec sleep 30`], { stdio: 'ignore' });
+      sleepers.push(taker);
+      await new Promise((resolve) => taker.once('spawn', resolve));
+      writeFileSync(`${lock}.takeover`, JSON.stringify({ pid: taker.pid, host: hostname(), id: 'taker', start: procStat(taker.pid!)?.start }));
+      claimFile(file);
+      expect(owner().pid).to.equal(process.pid);
+      expect(others()).to.deep.equal([]);
+    });
+
     it('gone before it could be moved aside: the file is claimed', () => {
       writeFileSync(lock, stale());
       writeFileSync(`${lock}.takeover`, gone());
