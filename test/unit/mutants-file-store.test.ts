@@ -346,6 +346,18 @@ describe('mutants: file.ts', () => {
     expect(writes).to.be.above(30);
   });
 
+  it('a failure with no error code says what failed without one', () => {
+    const store = fileStore(file);
+    undo.push(
+      patchFs('renameSync', () => (() => {
+        throw new Error('no code');
+      }) as Fs['renameSync']),
+    );
+    const error = thrown(() => store.saveSync(range(0, 1)));
+    expect(error.message).to.equal(`Could not save the outbox to ${file}. Check that its directory exists and is writable.`);
+    expect((error.cause as Error).message).to.equal('no code');
+  });
+
   describe('fsync', () => {
     /** Counts fsyncs through node:fs (fsync, fsyncSync) and FileHandle.sync(), for this test. */
     async function countSyncs(): Promise<{ files: number; directories: number }> {
@@ -576,6 +588,23 @@ describe('mutants: file-lock.ts', () => {
       expect(readdirSync(dir)).to.deep.equal([]);
     });
 
+    it('another error of the exclusive create fails the claim (STORAGE_FAILED naming its code)', async () => {
+      undo.push(
+        patchFs('linkSync', () => (() => {
+          throw ioError('EPERM');
+        }) as Fs['linkSync']),
+      );
+      undo.push(
+        patchFs('writeFileSync', (real) => ((path: fs.PathOrFileDescriptor, data: string, options?: fs.WriteFileOptions) => {
+          if ((options as { flag?: string } | undefined)?.flag === 'wx') throw ioError('EIO');
+          return real(path, data, options);
+        }) as Fs['writeFileSync']),
+      );
+      const error = await rejection(fileStore(file).load());
+      expect(error.code).to.equal('STORAGE_FAILED');
+      expect(error.message).to.include('(EIO)');
+    });
+
     it('a lock another process created first, whether linked or created exclusively, is theirs: STORAGE_IN_USE', async () => {
       const live = await running();
       for (const code of ['EEXIST', 'EPERM']) {
@@ -617,6 +646,7 @@ describe('mutants: file-lock.ts', () => {
       expect(swapped).to.equal(true);
       expect(JSON.parse(readFileSync(`${lock}.takeover`, 'utf8')).pid, 'the running taker keeps its takeover lock').to.equal(live.pid);
       expect(owner().id, 'the stale lock is left to it').to.equal('stale');
+      expect(others(), 'what was moved aside is gone').to.deep.equal(['outbox.json.lock.takeover']);
     });
 
     it('held by a running process that lets go of it 0.3 s later: waited for (500 rounds, at least 1 ms apart), then the file is claimed', async () => {
@@ -630,6 +660,19 @@ describe('mutants: file-lock.ts', () => {
       claimFile(file);
       expect(owner().pid).to.equal(process.pid);
       expect(others()).to.deep.equal([]);
+    });
+
+    it('that cannot be moved aside (another error than ENOENT) fails the claim with that error', () => {
+      writeFileSync(lock, stale());
+      writeFileSync(`${lock}.takeover`, gone());
+      undo.push(
+        patchFs('renameSync', (real) => ((from: fs.PathLike, to: fs.PathLike) => {
+          if (String(from).endsWith('.takeover')) throw ioError('EIO');
+          return real(from, to);
+        }) as Fs['renameSync']),
+      );
+      expect(thrown(() => claimFile(file)).code).to.equal('EIO');
+      expect(owner().id).to.equal('stale');
     });
 
     it('gone before it could be moved aside: the file is claimed', () => {
