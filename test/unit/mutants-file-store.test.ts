@@ -321,6 +321,26 @@ describe('mutants: file.ts', () => {
     });
   });
 
+  it('a change whose write fails part way is cut off again: the file is the size it was (save() and saveSync())', async () => {
+    const store = fileStore(file);
+    const failing = () =>
+      patchFs('writeSync', (real) => ((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
+        real(fd, buffer, offset, Math.min(length, 20), position); // part of it reaches the file
+        throw ioError('ENOSPC');
+      }) as unknown as Fs['writeSync']);
+    await store.save(range(0, 5));
+    let size = statSync(file).size;
+    undo.push(failing());
+    expect((await rejection(store.save(range(1, 6)))).code).to.equal('STORAGE_FAILED');
+    expect(statSync(file).size, 'save()').to.equal(size);
+    undo.pop()!();
+    store.saveSync(range(0, 5)); // a snapshot: after a failure the store does not know the file
+    size = statSync(file).size;
+    undo.push(failing());
+    expect(thrown(() => store.saveSync(range(1, 6))).code).to.equal('STORAGE_FAILED');
+    expect(statSync(file).size, 'saveSync()').to.equal(size);
+  });
+
   it('writes the whole of each snapshot and change when the disk takes a few bytes per write', async () => {
     const store = fileStore(file);
     expect(await store.load()).to.deep.equal([]);
