@@ -58,9 +58,8 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(`Invalid proxy agent options: expected an object, got ${options === null ? 'null' : typeof options}.`);
   }
-  let text = String(proxyUrl).trim();
   // Also for the message: redacted without its scheme, `user:pass@host` would read `user:` as one.
-  if (!text.includes('://')) text = `http://${text}`;
+  const text = withScheme(String(proxyUrl).trim());
   let parsed: URL;
   try {
     parsed = new URL(text);
@@ -186,6 +185,15 @@ function lookUp(url: string, env: ProxyEnv): string {
   }
 }
 
+/**
+ * A proxy URL with `http://` put before it when it does not start with a scheme and `//`. A `://`
+ * further on (a password holding one, `?next=http://…`) is no scheme: `user:pw@host/?u=http://x`
+ * read as is has the scheme `user:`, and an error that names the scheme names the user.
+ */
+function withScheme(text: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+}
+
 /** The proxy variables of `env` only, with scheme-less proxy values made `http://` (as curl does). */
 function proxyView(env: ProxyEnv): Record<string, string> {
   const view: Record<string, string> = {};
@@ -193,7 +201,7 @@ function proxyView(env: ProxyEnv): Record<string, string> {
     for (const name of [lower, lower.toUpperCase()]) {
       const value = env[name]?.trim();
       if (!value) continue;
-      view[name] = lower === 'no_proxy' ? bracketIpv6(value) : !value.includes('://') ? `http://${value}` : value;
+      view[name] = lower === 'no_proxy' ? bracketIpv6(value) : withScheme(value);
     }
   }
   return view;
