@@ -29,4 +29,30 @@ describe('mutation gaps: steadysocket/node proxy URLs', () => {
       }
     });
   }
+
+  it('trims white space around a proxy URL, given or in a variable (a URL with a scheme stays https://)', () => {
+    expect(outcome(() => createProxyAgent('  https://proxy.internal:3128\n'))).to.equal('agent https://proxy.internal:3128');
+    for (const value of ['\t https://proxy.internal:3128 ', ' proxy.internal:3128\n']) {
+      const scheme = value.includes('https') ? 'https' : 'http';
+      expect(outcome(() => proxyAgentFor('wss://example.com/', { HTTPS_PROXY: value })), JSON.stringify(value)).to.equal(`agent ${scheme}://proxy.internal:3128`);
+    }
+  });
+
+  it('names the type of a proxy URL or options it refuses, null as null', () => {
+    expect(() => createProxyAgent(null as never)).to.throw(TypeError, /got null\.$/);
+    expect(() => createProxyAgent(42 as never)).to.throw(TypeError, /got number\.$/);
+    expect(() => createProxyAgent('http://proxy.internal:3128', null as never)).to.throw(TypeError, /got null\.$/);
+    expect(() => createProxyAgent('http://proxy.internal:3128', 'x' as never)).to.throw(TypeError, /got string\.$/);
+  });
+
+  it('quotes at most 40 characters of a CONNECT header name it refuses (a mistyped name may hold a token)', () => {
+    const name = `Authorization: Bearer ${'a'.repeat(18)}zqToken1234`;
+    let message = '';
+    try {
+      createProxyAgent('http://proxy.internal:3128', { headers: { [name]: 'v' } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).to.include(JSON.stringify(name.slice(0, 40))).and.not.include('zqToken1234');
+  });
 });
