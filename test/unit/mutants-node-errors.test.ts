@@ -2,6 +2,7 @@
 // src/errors.ts and src/attempt.ts: behaviour no other test pinned down.
 import { expect } from 'chai';
 import type { HttpsProxyAgent } from 'https-proxy-agent';
+import { causeText, tlsVerifyCode } from '../../src/errors';
 import { createProxyAgent, proxyAgentFor } from '../../src/node';
 
 /** What createProxyAgent / proxyAgentFor threw, as text, or the proxy host and scheme of the agent it made. */
@@ -54,5 +55,36 @@ describe('mutation gaps: steadysocket/node proxy URLs', () => {
       message = (error as Error).message;
     }
     expect(message).to.include(JSON.stringify(name.slice(0, 40))).and.not.include('zqToken1234');
+  });
+
+  it('names the proxy it refuses as not HTTP(S), redacted, before saying what to do', () => {
+    expect(outcome(() => createProxyAgent('socks5://u:zqSocksPass@127.0.0.1:1080/?k=zqSocksQuery'))).to.equal(
+      'TypeError: Unsupported proxy socks5://***:***@127.0.0.1:1080/?k=***: steadysocket/node tunnels through HTTP(S) proxies with CONNECT. ' +
+        'For a socks5 proxy, pass your own agent (e.g. from socks-proxy-agent) as the agent option.',
+    );
+  });
+
+  it('reads a NO_PROXY entry as an IPv6 address only when the whole entry is one: text around brackets stays as it is', () => {
+    const proxy = { HTTP_PROXY: 'http://proxy.internal:3128' };
+    for (const noProxy of ['x[::1]', '[::1]x', '[::1]:8080x']) {
+      expect(outcome(() => proxyAgentFor('ws://[::1]:8080/', { ...proxy, NO_PROXY: noProxy })), noProxy).to.equal('agent http://proxy.internal:3128');
+    }
+  });
+});
+
+describe('mutation gaps: errors', () => {
+  it('causeText gives the type of a value that cannot be made text (no prototype, a message getter that throws)', () => {
+    expect(causeText(Object.create(null))).to.equal('object');
+    const throwing = {
+      get message(): string {
+        throw new Error('no');
+      },
+    };
+    expect(causeText(throwing)).to.equal('object');
+  });
+
+  it('tlsVerifyCode takes only a string code: a list holding a TLS code is none', () => {
+    expect(tlsVerifyCode({ code: ['EPROTO'] })).to.equal(undefined);
+    expect(tlsVerifyCode({ code: 'EPROTO' })).to.equal('EPROTO');
   });
 });
