@@ -85,8 +85,11 @@ function checkProxyHeaders(headers: unknown): OutgoingHttpHeaders {
   if (!headers || typeof headers !== 'object') throw new TypeError('Invalid proxy headers: the headers function must return an object.');
   for (const name of Object.keys(headers)) {
     const values = ([] as unknown[]).concat((headers as Record<string, unknown>)[name]);
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || values.some((value) => /[\r\n\0]/.test(String(value)))) {
-      throw new TypeError(`Invalid proxy header ${JSON.stringify(name.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
+    // Quoted only up to its first bad character, as the headers option's names: a mistyped name
+    // (`Authorization: Bearer <token>` given as the name) may hold a secret after it.
+    const good = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
+    if (!good || good !== name || values.some((value) => /[\r\n\0]/.test(String(value)))) {
+      throw new TypeError(`Invalid proxy header ${JSON.stringify(good.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
     }
   }
   return headers as OutgoingHttpHeaders;
