@@ -102,7 +102,9 @@ type Connect = (this: HttpsProxyAgent<string>, req: ClientRequest, ...rest: neve
  * https-proxy-agent 9.1 waits for the proxy's answer to CONNECT without end, also when the request
  * is aborted (a connect timeout, `close()`): a proxy that never answers kept one TCP socket per
  * attempt open, and the process alive. Here each socket to the proxy gets an abort signal that
- * fires when its request is aborted or closed before the tunnel is up.
+ * fires when its request is aborted before the tunnel is up (ws aborts its request on a connect
+ * timeout and on `close()`). A request ended with `destroy()` instead emits `close` only once it
+ * has a socket, that is once the proxy answered: such a one still waits for the answer.
  *
  * https-proxy-agent reads `connectOpts` synchronously when it opens the socket (in `connect()`,
  * and in its retry after a 407 when `onProxyAuth` is given), so the signal is put there for that
