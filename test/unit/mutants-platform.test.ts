@@ -142,6 +142,23 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
         .that.satisfies((error: SteadySocketError) => error.code === 'INVALID_OPTION' && !error.message.includes('pw-s3cret') && error.message.endsWith('got string.'));
     });
 
+    // `agent?.addRequest` made `agent.addRequest`: null threw a TypeError instead.
+    it('agent: null is INVALID_OPTION, like any other non-agent', () => {
+      expect(() => checkNodeOptions({ agent: null })).to.throw(SteadySocketError, 'got null.').with.property('code', 'INVALID_OPTION');
+    });
+
+    // `value.every(...)` made `value.some(...)`: a list with one PEM passed.
+    it('a ca list is refused if any item is neither PEM text, bytes nor an object', () => {
+      expect(() => checkNodeOptions({ ca: ['-----BEGIN CERTIFICATE-----', 5] })).to.throw(SteadySocketError, 'Option ca must be PEM text or bytes').with.property('code', 'INVALID_OPTION');
+      expect(() => checkNodeOptions({ ca: ['-----BEGIN CERTIFICATE-----', Buffer.from('x'), { pem: 'y' }] })).to.not.throw();
+    });
+
+    // `good.slice(0, 40)` made `good`: a long name (it may be a value pasted in the wrong place) was quoted whole.
+    it('a header name that is not a token is quoted up to its first bad character, at most 40 characters', () => {
+      const name = `${'a'.repeat(50)} hdr-s3cret`;
+      expect(() => checkNodeOptions({ headers: { [name]: 'v' } })).to.throw(SteadySocketError, `Header name "${'a'.repeat(40)}" is not a token`);
+    });
+
     it('a header value with a line break is refused without quoting the value', () => {
       expect(() => checkNodeOptions({ headers: { authorization: 'Bearer hdr-s3cret\r\nx: y' } }))
         .to.throw(SteadySocketError, 'Header authorization must be a string')
