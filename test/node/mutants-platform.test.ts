@@ -1,6 +1,7 @@
 // Behaviour of src/platform.ts on real ws sockets that mutation testing (Stryker) found no test
 // pinning down: onDrain() and sendPing() on a ws socket and on a socket that is not one, the
-// message of a handshake stopped by maxRedirects: 1, the code of a 101 without Upgrade. Each
+// message of a handshake stopped by maxRedirects: 1, the code of a 101 without Upgrade,
+// the text of a protocol violation that is not an oversized message, a dropped connection's wasClean. Each
 // test names the change to platform.ts it catches. A real ws server on 127.0.0.1.
 import { expect } from 'chai';
 import { createServer } from 'node:http';
@@ -89,5 +90,37 @@ describe('platform.ts on ws sockets: behaviour found unpinned by mutation testin
     const errors = await errorsFrom('HTTP/1.1 101 Switching Protocols\r\nConnection: close\r\n\r\n', {});
     expect(errors[0]).to.include({ code: 'CONNECT_FAILED' });
     expect(errors[0].message).to.equal('The server answered the handshake with 101 but without "Upgrade: websocket" (RFC 6455 §4.1).');
+  });
+
+  /** A client of the test server, run until the server's side of its first connection does `act`; its first error and close. */
+  async function afterServer(act: (tcp: { write(bytes: Buffer): void }, ws: { terminate(): void }) => void) {
+    const socket = new SteadySocket(server.url, { maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      const closes: { code: number; wasClean: boolean }[] = [];
+      socket.on('error', (error) => errors.push(error));
+      socket.on('close', (info) => closes.push(info));
+      await within(5000, 'the client opens', new Promise<void>((resolve) => socket.once('open', () => resolve())));
+      const connection = server.connections[0].socket;
+      act((connection as unknown as { _socket: { write(bytes: Buffer): void } })._socket, connection);
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      return { error: errors[0], close: closes[0] };
+    } finally {
+      socket.close();
+    }
+  }
+
+  // `message === 'Max payload size exceeded'` made true, or the violation's text made empty.
+  it('a frame with RSV1 set (no extension agreed) is PROTOCOL_ERROR quoting ws, not "larger than maxPayload"', async () => {
+    const { error } = await afterServer((tcp) => tcp.write(Buffer.from([0xc1, 0x00])));
+    expect(error.code).to.equal('PROTOCOL_ERROR');
+    expect(error.message).to.equal('The server broke the WebSocket protocol: Invalid WebSocket frame: RSV1 must be clear.');
+    expect(error.closeCode).to.equal(1002);
+  });
+
+  // wsClose's `code !== 1006` made true: a dropped connection reported clean.
+  it('a connection the server drops (no close frame) closes with 1006, not clean', async () => {
+    const { close } = await afterServer((_tcp, ws) => ws.terminate());
+    expect(close).to.include({ code: 1006, wasClean: false });
   });
 });
