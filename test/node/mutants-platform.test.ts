@@ -1,7 +1,8 @@
 // Behaviour of src/platform.ts on real ws sockets that mutation testing (Stryker) found no test
 // pinning down: onDrain() and sendPing() on a ws socket and on a socket that is not one, the
 // message of a handshake stopped by maxRedirects: 1, the code of a 101 without Upgrade,
-// the text of a protocol violation that is not an oversized message, a dropped connection's wasClean. Each
+// the text of a protocol violation that is not an oversized message, a dropped connection's wasClean,
+// the text of a refused connection (no TLS involved). Each
 // test names the change to platform.ts it catches. A real ws server on 127.0.0.1.
 import { expect } from 'chai';
 import { createServer } from 'node:http';
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { SteadySocket, type SteadySocketError } from '../../src/index';
 import { onDrain, sendPing } from '../../src/platform';
-import { startWsServer, within, type WsServer } from './support';
+import { freePort, startWsServer, within, type WsServer } from './support';
 
 describe('platform.ts on ws sockets: behaviour found unpinned by mutation testing', () => {
   let server: WsServer;
@@ -122,5 +123,20 @@ describe('platform.ts on ws sockets: behaviour found unpinned by mutation testin
   it('a connection the server drops (no close frame) closes with 1006, not clean', async () => {
     const { close } = await afterServer((_tcp, ws) => ws.terminate());
     expect(close).to.include({ code: 1006, wasClean: false });
+  });
+
+  // `if (tls === 'EPROTO')` or `if (tls)` made true: a refused connection described as a TLS failure.
+  it('a refused connection is "WebSocket error: <Node\'s message>", nothing about TLS', async () => {
+    const port = await freePort();
+    const socket = new SteadySocket(`ws://127.0.0.1:${port}/`, { maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      expect(errors[0].code).to.equal('CONNECT_FAILED');
+      expect(errors[0].message).to.equal(`WebSocket error: connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      socket.close();
+    }
   });
 });
