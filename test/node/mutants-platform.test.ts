@@ -2,13 +2,13 @@
 // pinning down: onDrain() and sendPing() on a ws socket and on a socket that is not one, the
 // message of a handshake stopped by maxRedirects: 1, the code of a 101 without Upgrade,
 // the text of a protocol violation that is not an oversized message, a dropped connection's wasClean,
-// the text of a refused connection (no TLS involved). Each
+// the text of a refused connection (no TLS involved), one pong listener however many pings. Each
 // test names the change to platform.ts it catches. A real ws server on 127.0.0.1.
 import { expect } from 'chai';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { SteadySocket, type SteadySocketError } from '../../src/index';
+import { ping, SteadySocket, type SteadySocketError } from '../../src/index';
 import { onDrain, sendPing } from '../../src/platform';
 import { freePort, startWsServer, within, type WsServer } from './support';
 
@@ -135,6 +135,21 @@ describe('platform.ts on ws sockets: behaviour found unpinned by mutation testin
       await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
       expect(errors[0].code).to.equal('CONNECT_FAILED');
       expect(errors[0].message).to.equal(`WebSocket error: connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      socket.close();
+    }
+  });
+
+  // sendPing()'s `if (!released(ws) && !ws.listeners('pong').includes(wsPong))` made true: a listener per ping.
+  it('pings on one connection add one pong listener to its ws socket, not one per ping', async () => {
+    const socket = new SteadySocket(server.url, { maxRetries: 0 });
+    socket.on('error', () => {});
+    try {
+      await within(5000, 'the client opens', new Promise<void>((resolve) => socket.once('open', () => resolve())));
+      const ws = (socket as unknown as { _conn: WebSocket })._conn;
+      const before = ws.listenerCount('pong');
+      for (let i = 0; i < 3; i++) expect(await ping(socket, { timeout: 5_000, data: `p${i}` })).to.be.a('number');
+      expect(ws.listenerCount('pong')).to.equal(before + 1);
     } finally {
       socket.close();
     }
