@@ -68,6 +68,14 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       expect(error.message).to.equal('The url, protocols or headers provider failed: bad "wss://h/?token=***" here');
     });
 
+    // Bug found here: the URL ended at `'`, which a password may hold raw (the URL parser keeps it), so the rest showed.
+    it("redacts a URL whose password holds a ' in message and cause", () => {
+      const error = providerError(new Error("fetch wss://user:pa'ss-pw-s3cret@host/x failed"));
+      expect(error.message).to.equal('The url, protocols or headers provider failed: fetch wss://***:***@host/x failed');
+      expectNoSecret((error.cause as Error).message);
+      expectNoSecret((error.cause as Error).stack);
+    });
+
     it('constructorError() says the URL was refused and keeps the cause', () => {
       const cause = new SyntaxError('Invalid URL');
       const error = constructorError(cause);
