@@ -152,7 +152,9 @@ export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
  * then scrubs the rest it knows, header values included).
  */
 export function providerError(cause: unknown): SteadySocketError {
-  const hide = (text: string) => text.replace(/\b(?:wss?|https?):\/\/[^\s'"<>`]+/gi, redactUrl);
+  // A URL ends at white space or a character the URL parser would have encoded: not at `'`, which
+  // stays raw in a password (`wss://u:pa'ss@host`) and would leave its rest shown.
+  const hide = (text: string) => text.replace(/\b(?:wss?|https?):\/\/[^\s"<>`]+/gi, redactUrl);
   return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${hide(causeText(cause))}`, scrubCause(cause, hide));
 }
 

@@ -1,0 +1,157 @@
+// Behaviour of src/platform.ts on real ws sockets that mutation testing (Stryker) found no test
+// pinning down: onDrain() and sendPing() on a ws socket and on a socket that is not one, the
+// message of a handshake stopped by maxRedirects: 1, the code of a 101 without Upgrade,
+// the text of a protocol violation that is not an oversized message, a dropped connection's wasClean,
+// the text of a refused connection (no TLS involved), one pong listener however many pings. Each
+// test names the change to platform.ts it catches. A real ws server on 127.0.0.1.
+import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
+import { ping, SteadySocket, type SteadySocketError } from '../../src/index';
+import { onDrain, sendPing } from '../../src/platform';
+import { freePort, startWsServer, within, type WsServer } from './support';
+
+describe('platform.ts on ws sockets: behaviour found unpinned by mutation testing', () => {
+  let server: WsServer;
+  let client: WebSocket | undefined;
+
+  beforeEach(async () => (server = await startWsServer()));
+  afterEach(async () => {
+    client?.terminate();
+    client = undefined;
+    await server.close();
+  });
+
+  async function openClient(): Promise<WebSocket> {
+    client = new WebSocket(server.url);
+    await within(5000, 'the client opens', new Promise((resolve, reject) => client!.once('open', resolve).once('error', reject)));
+    return client;
+  }
+
+  // onDrain()'s body emptied, its test made always true, or its `return false` made true.
+  it("onDrain() listens once for the TCP socket's drain on an open ws socket, and is false for a socket without one", async () => {
+    const ws = await openClient();
+    const listener = () => {};
+    const tcp = (ws as unknown as { _socket: { listeners(event: string): unknown[] } })._socket;
+    const before = tcp.listeners('drain').length;
+    expect(onDrain(ws as never, listener)).to.equal(true);
+    expect(tcp.listeners('drain')).to.have.length(before + 1);
+    expect(onDrain({ readyState: 1, send() {}, close() {} } as never, listener)).to.equal(false);
+  });
+
+  // sendPing()'s `if (!ws) return false` made never true, or its `return true` made false.
+  it('sendPing() pings over a ws socket (true) and is false, sending nothing, for a socket that is not ws', async () => {
+    const ws = await openClient();
+    const pinged = new Promise<Buffer>((resolve) => server.connections[0].socket.once('ping', resolve));
+    expect(sendPing(ws as never, 'hi')).to.equal(true);
+    expect(String(await within(5000, 'the server gets the ping', pinged))).to.equal('hi');
+    expect(sendPing({ readyState: 1, send() {}, close() {} } as never, 'hi')).to.equal(false);
+  });
+
+  // `followed === 1` made false: "redirected 1 times".
+  it('maxRedirects: 1 and a redirect loop: the message says "redirected 1 time", singular', async () => {
+    const http = createServer((_request, response) => response.writeHead(404).end());
+    http.on('upgrade', (_request, socket) => socket.end('HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const socket = new SteadySocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/`, { followRedirects: true, maxRedirects: 1, maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      expect(errors[0]).to.include({ code: 'HANDSHAKE_REJECTED', status: 302, redirects: 1 });
+      expect(errors[0].message).to.include('the handshake was redirected 1 time (maxRedirects) and the server answered with one more');
+    } finally {
+      socket.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
+  /** A client of a server that answers every upgrade request with `answer`, run until it closes; its errors. */
+  async function errorsFrom(answer: string, options: ConstructorParameters<typeof SteadySocket>[1]): Promise<SteadySocketError[]> {
+    const http = createServer((_request, response) => response.writeHead(404).end());
+    http.on('upgrade', (_request, socket) => socket.end(answer));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const socket = new SteadySocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/`, { maxRetries: 0, ...options });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      return errors;
+    } finally {
+      socket.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  }
+
+  // The code of that error made '' (any other code).
+  it('a 101 answer without "Upgrade: websocket" is CONNECT_FAILED, saying so', async () => {
+    const errors = await errorsFrom('HTTP/1.1 101 Switching Protocols\r\nConnection: close\r\n\r\n', {});
+    expect(errors[0]).to.include({ code: 'CONNECT_FAILED' });
+    expect(errors[0].message).to.equal('The server answered the handshake with 101 but without "Upgrade: websocket" (RFC 6455 §4.1).');
+  });
+
+  /** A client of the test server, run until the server's side of its first connection does `act`; its first error and close. */
+  async function afterServer(act: (tcp: { write(bytes: Buffer): void }, ws: { terminate(): void }) => void) {
+    const socket = new SteadySocket(server.url, { maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      const closes: { code: number; wasClean: boolean }[] = [];
+      socket.on('error', (error) => errors.push(error));
+      socket.on('close', (info) => closes.push(info));
+      await within(5000, 'the client opens', new Promise<void>((resolve) => socket.once('open', () => resolve())));
+      const connection = server.connections[0].socket;
+      act((connection as unknown as { _socket: { write(bytes: Buffer): void } })._socket, connection);
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      return { error: errors[0], close: closes[0] };
+    } finally {
+      socket.close();
+    }
+  }
+
+  // `message === 'Max payload size exceeded'` made true, or the violation's text made empty.
+  it('a frame with RSV1 set (no extension agreed) is PROTOCOL_ERROR quoting ws, not "larger than maxPayload"', async () => {
+    const { error } = await afterServer((tcp) => tcp.write(Buffer.from([0xc1, 0x00])));
+    expect(error.code).to.equal('PROTOCOL_ERROR');
+    expect(error.message).to.equal('The server broke the WebSocket protocol: Invalid WebSocket frame: RSV1 must be clear.');
+    expect(error.closeCode).to.equal(1002);
+  });
+
+  // wsClose's `code !== 1006` made true: a dropped connection reported clean.
+  it('a connection the server drops (no close frame) closes with 1006, not clean', async () => {
+    const { close } = await afterServer((_tcp, ws) => ws.terminate());
+    expect(close).to.include({ code: 1006, wasClean: false });
+  });
+
+  // `if (tls === 'EPROTO')` or `if (tls)` made true: a refused connection described as a TLS failure.
+  it('a refused connection is "WebSocket error: <Node\'s message>", nothing about TLS', async () => {
+    const port = await freePort();
+    const socket = new SteadySocket(`ws://127.0.0.1:${port}/`, { maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      expect(errors[0].code).to.equal('CONNECT_FAILED');
+      expect(errors[0].message).to.equal(`WebSocket error: connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      socket.close();
+    }
+  });
+
+  // sendPing()'s `if (!released(ws) && !ws.listeners('pong').includes(wsPong))` made true: a listener per ping.
+  it('pings on one connection add one pong listener to its ws socket, not one per ping', async () => {
+    const socket = new SteadySocket(server.url, { maxRetries: 0 });
+    socket.on('error', () => {});
+    try {
+      await within(5000, 'the client opens', new Promise<void>((resolve) => socket.once('open', () => resolve())));
+      const ws = (socket as unknown as { _conn: WebSocket })._conn;
+      const before = ws.listenerCount('pong');
+      for (let i = 0; i < 3; i++) expect(await ping(socket, { timeout: 5_000, data: `p${i}` })).to.be.a('number');
+      expect(ws.listenerCount('pong')).to.equal(before + 1);
+    } finally {
+      socket.close();
+    }
+  });
+});

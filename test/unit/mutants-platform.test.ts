@@ -1,0 +1,190 @@
+// Behaviour of src/platform.ts (the Node side: ws options, provider and constructor errors, the
+// scrubbing of secrets out of an error, ping payloads, warnings) that mutation testing (Stryker)
+// found no test pinning down. Each test names the change to platform.ts it catches. Pure
+// functions are called directly; the ws constructor is the real one.
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import { SteadySocketError } from '../../src/errors';
+import { checkNodeOptions, constructorError, emitWarning, nodeOptions, pingPayload, providerError, samePayload, scrubbed } from '../../src/platform';
+
+const URL_WITH_SECRETS = 'wss://alice:pw-s3cret@example.org/feed?token=tok-s3cret';
+const HEADERS = { authorization: 'Bearer hdr-s3cret' };
+const SECRETS = ['pw-s3cret', 'tok-s3cret', 'hdr-s3cret'];
+
+function expectNoSecret(text: unknown): void {
+  for (const secret of SECRETS) expect(String(text), 'a secret in the text').to.not.include(secret);
+}
+
+describe('platform.ts: behaviour found unpinned by mutation testing', () => {
+  describe('scrubbed()', () => {
+    // scrubbed() returns another object, or leaves any of these unscrubbed.
+    it('scrubs message, stack, cause and response headers (strings and the strings of a list) of the same error', () => {
+      const cause = new Error(`connect ${URL_WITH_SECRETS} with hdr-s3cret`);
+      const error = new SteadySocketError('HANDSHAKE_REJECTED', `rejected ${URL_WITH_SECRETS}`, cause, {
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer realm="x", error="hdr-s3cret"', 'x-list': ['tok-s3cret', 7, 'plain'] } as never,
+      });
+      // V8 writes the stack's first line when it is first read: read it before, as a logger may.
+      expect(error.stack).to.include('tok-s3cret');
+      const out = scrubbed(error, URL_WITH_SECRETS, HEADERS);
+      expect(out).to.equal(error);
+      expectNoSecret(out.message);
+      expect(out.message).to.equal('rejected wss://***:***@example.org/feed?token=***');
+      expectNoSecret(out.stack);
+      expect(out.stack).to.include('rejected wss://***:***@example.org/feed?token=***');
+      const scrubbedCause = out.cause as Error;
+      expect(scrubbedCause).to.not.equal(cause);
+      expectNoSecret(scrubbedCause.message);
+      expect(scrubbedCause.message).to.equal('connect wss://***:***@example.org/feed?token=*** with ***');
+      const headers = (out as unknown as { headers: Record<string, unknown> }).headers;
+      expect(headers['www-authenticate']).to.equal('Bearer realm="x", error="***"');
+      expect(headers['x-list']).to.deep.equal(['***', 7, 'plain']);
+    });
+
+    // `if (error.cause !== undefined)` made always true: an error without a cause gets one.
+    it('leaves an error without a cause without one', () => {
+      const error = new SteadySocketError('CONNECT_FAILED', `failed ${URL_WITH_SECRETS}`);
+      const out = scrubbed(error, URL_WITH_SECRETS, undefined);
+      expect('cause' in out).to.equal(false);
+      expect(out.message).to.equal('failed wss://***:***@example.org/feed?token=***');
+    });
+  });
+
+  describe('providerError() and constructorError()', () => {
+    // The URL pattern narrowed (no https, no case-insensitivity, no word boundary), or the cause unscrubbed.
+    it('redacts every ws, wss, http and https URL in the message and the cause of a provider failure', () => {
+      const cause = new Error('fetch HTTPS://u:pw-s3cret@auth.example/t?k=tok-s3cret failed; then ws://h/?token=tok-s3cret and http://x:hdr-s3cret@p/');
+      const error = providerError(cause);
+      expect(error.code).to.equal('CONNECT_FAILED');
+      expect(error.message).to.equal(
+        'The url, protocols or headers provider failed: fetch HTTPS://***:***@auth.example/t?k=*** failed; then ws://h/?token=*** and http://***:***@p/',
+      );
+      expectNoSecret((error.cause as Error).message);
+      expectNoSecret((error.cause as Error).stack);
+    });
+
+    it('a URL ends at a quote or space, so the text after it is kept', () => {
+      const error = providerError(`bad "wss://h/?token=tok-s3cret" here`);
+      expect(error.message).to.equal('The url, protocols or headers provider failed: bad "wss://h/?token=***" here');
+    });
+
+    // Bug found here: the URL ended at `'`, which a password may hold raw (the URL parser keeps it), so the rest showed.
+    it("redacts a URL whose password holds a ' in message and cause", () => {
+      const error = providerError(new Error("fetch wss://user:pa'ss-pw-s3cret@host/x failed"));
+      expect(error.message).to.equal('The url, protocols or headers provider failed: fetch wss://***:***@host/x failed');
+      expectNoSecret((error.cause as Error).message);
+      expectNoSecret((error.cause as Error).stack);
+    });
+
+    it('constructorError() says the URL was refused and keeps the cause', () => {
+      const cause = new SyntaxError('Invalid URL');
+      const error = constructorError(cause);
+      expect(error.code).to.equal('CONNECT_FAILED');
+      expect(error.message).to.equal('Could not create a WebSocket for this URL: Invalid URL');
+      expect(error.cause).to.equal(cause);
+    });
+  });
+
+  describe('ping payloads', () => {
+    it('pingPayload() copies strings, ArrayBuffers and views (their own bytes only), up to 125 bytes', () => {
+      expect([...pingPayload('hé', false)]).to.deep.equal([104, 195, 169]);
+      const buffer = new Uint8Array([1, 2, 3]).buffer;
+      const fromBuffer = pingPayload(buffer, false);
+      new Uint8Array(buffer)[0] = 9;
+      expect([...fromBuffer]).to.deep.equal([1, 2, 3]);
+      const backing = new Uint8Array([0, 1, 2, 3, 4]);
+      const fromView = pingPayload(backing.subarray(1, 3), false);
+      backing[1] = 9;
+      expect([...fromView]).to.deep.equal([1, 2]);
+      expect(pingPayload(new Uint8Array(125), false).byteLength).to.equal(125);
+      expect(pingPayload('', false).byteLength).to.equal(0);
+    });
+
+    it('pingPayload() refuses 126 bytes, other types, and any payload on an application-ping client', () => {
+      for (const data of [new Uint8Array(126), 'x'.repeat(126), 42, undefined, null, { byteLength: 3 }]) {
+        expect(() => pingPayload(data, false), String(data)).to.throw(SteadySocketError, 'at most 125 bytes').with.property('code', 'INVALID_OPTION');
+      }
+      expect(() => pingPayload('x', true)).to.throw(SteadySocketError, "not the heartbeat's application ping").with.property('code', 'INVALID_OPTION');
+    });
+
+    it('samePayload() is true only for the same bytes in the same number', () => {
+      const a = new Uint8Array([1, 2, 3]);
+      expect(samePayload(a, new Uint8Array([1, 2, 3]))).to.equal(true);
+      expect(samePayload(new Uint8Array(0), new Uint8Array(0))).to.equal(true);
+      expect(samePayload(a, new Uint8Array([1, 2]))).to.equal(false);
+      expect(samePayload(a, new Uint8Array([1, 2, 3, 4]))).to.equal(false);
+      expect(samePayload(a, new Uint8Array([1, 2, 4]))).to.equal(false);
+      expect(samePayload(a, new Uint8Array([0, 2, 3]))).to.equal(false);
+    });
+  });
+
+  describe('nodeOptions()', () => {
+    class Whatwg {}
+    const ignore = () => {};
+
+    it('a WHATWG constructor gets no third argument, and the Node-only options set are reported, only those', () => {
+      const seen: string[][] = [];
+      expect(nodeOptions(Whatwg as never, { agent: false, maxPayload: 5, closeTimeout: 10 }, undefined, (names) => seen.push(names))).to.equal(undefined);
+      expect(nodeOptions(Whatwg as never, { closeTimeout: 10 }, undefined, (names) => seen.push(names))).to.equal(undefined);
+      expect(seen).to.deep.equal([['agent', 'maxPayload']]);
+    });
+
+    it('ws gets perMessageDeflate off by default, the options set, and a maxPayload ws cannot hold as no limit', () => {
+      const options = nodeOptions(WebSocket as never, { maxPayload: 2 ** 31 - 1, origin: 'https://o.example' }, { 'x-a': '1' }, ignore)!;
+      expect(options.perMessageDeflate).to.equal(false);
+      expect(options.maxPayload).to.equal(2 ** 31 - 1);
+      expect(options.origin).to.equal('https://o.example');
+      expect(options.headers).to.deep.equal({ 'x-a': '1' });
+      expect('agent' in options).to.equal(false);
+      expect(nodeOptions(WebSocket as never, { maxPayload: 2 ** 31 }, undefined, ignore)!.maxPayload).to.equal(0);
+      expect(nodeOptions(WebSocket as never, { perMessageDeflate: true }, undefined, ignore)!.perMessageDeflate).to.equal(true);
+      expect('headers' in nodeOptions(WebSocket as never, {}, undefined, ignore)!).to.equal(false);
+    });
+  });
+
+  describe('checkNodeOptions()', () => {
+    // A message that quoted the value would show a proxy password.
+    it('an agent given as a proxy URL string is refused without quoting it', () => {
+      expect(() => checkNodeOptions({ agent: 'http://u:pw-s3cret@proxy:3128' }))
+        .to.throw(SteadySocketError)
+        .that.satisfies((error: SteadySocketError) => error.code === 'INVALID_OPTION' && !error.message.includes('pw-s3cret') && error.message.endsWith('got string.'));
+    });
+
+    // `agent?.addRequest` made `agent.addRequest`: null threw a TypeError instead.
+    it('agent: null is INVALID_OPTION, like any other non-agent', () => {
+      expect(() => checkNodeOptions({ agent: null })).to.throw(SteadySocketError, 'got null.').with.property('code', 'INVALID_OPTION');
+    });
+
+    // `value.every(...)` made `value.some(...)`: a list with one PEM passed.
+    it('a ca list is refused if any item is neither PEM text, bytes nor an object', () => {
+      expect(() => checkNodeOptions({ ca: ['-----BEGIN CERTIFICATE-----', 5] })).to.throw(SteadySocketError, 'Option ca must be PEM text or bytes').with.property('code', 'INVALID_OPTION');
+      expect(() => checkNodeOptions({ ca: ['-----BEGIN CERTIFICATE-----', Buffer.from('x'), { pem: 'y' }] })).to.not.throw();
+    });
+
+    // `good.slice(0, 40)` made `good`: a long name (it may be a value pasted in the wrong place) was quoted whole.
+    it('a header name that is not a token is quoted up to its first bad character, at most 40 characters', () => {
+      const name = `${'a'.repeat(50)} hdr-s3cret`;
+      expect(() => checkNodeOptions({ headers: { [name]: 'v' } })).to.throw(SteadySocketError, `Header name "${'a'.repeat(40)}" is not a token`);
+    });
+
+    it('a header value with a line break is refused without quoting the value', () => {
+      expect(() => checkNodeOptions({ headers: { authorization: 'Bearer hdr-s3cret\r\nx: y' } }))
+        .to.throw(SteadySocketError, 'Header authorization must be a string')
+        .that.satisfies((error: SteadySocketError) => !error.message.includes('hdr-s3cret'));
+    });
+  });
+
+  describe('emitWarning()', () => {
+    it('emits a process warning prefixed steadysocket:, with the code STEADYSOCKET_OPTION', () => {
+      const seen: unknown[][] = [];
+      const original = process.emitWarning;
+      process.emitWarning = ((...args: unknown[]) => seen.push(args)) as typeof process.emitWarning;
+      try {
+        emitWarning('ignored option x');
+      } finally {
+        process.emitWarning = original;
+      }
+      expect(seen).to.deep.equal([['steadysocket: ignored option x', { code: 'STEADYSOCKET_OPTION' }]]);
+    });
+  });
+});
