@@ -7,7 +7,7 @@ import type { Agent, AgentOptions, ClientRequest, OutgoingHttpHeaders } from 'no
 import type { ConnectionOptions } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
-import { redactUrl } from './url';
+import { redactUrl, tokenPrefix, withScheme } from './url';
 
 /**
  * Options for the proxy agent: `http.Agent` options, TLS options for an `https://` proxy
@@ -59,7 +59,7 @@ export function createProxyAgent(proxyUrl: string | URL, options?: ProxyAgentOpt
     throw new TypeError(`Invalid proxy agent options: expected an object, got ${options === null ? 'null' : typeof options}.`);
   }
   // Also for the message: redacted without its scheme, `user:pass@host` would read `user:` as one.
-  const text = withScheme(String(proxyUrl).trim());
+  const text = withScheme(String(proxyUrl).trim(), 'http');
   let parsed: URL;
   try {
     parsed = new URL(text);
@@ -85,10 +85,8 @@ function checkProxyHeaders(headers: unknown): OutgoingHttpHeaders {
   if (!headers || typeof headers !== 'object') throw new TypeError('Invalid proxy headers: the headers function must return an object.');
   for (const name of Object.keys(headers)) {
     const values = ([] as unknown[]).concat((headers as Record<string, unknown>)[name]);
-    // Quoted only up to its first bad character, as the headers option's names: a mistyped name
-    // (`Authorization: Bearer <token>` given as the name) may hold a secret after it.
-    const good = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
-    if (!good || good !== name || values.some((value) => /[\r\n\0]/.test(String(value)))) {
+    const good = tokenPrefix(name); // quoted only up to its first bad character, as the headers option's names
+    if (!name || good !== name || values.some((value) => /[\r\n\0]/.test(String(value)))) {
       throw new TypeError(`Invalid proxy header ${JSON.stringify(good.slice(0, 40))}: a header name is a token, and a value holds no line break or NUL.`);
     }
   }
@@ -190,15 +188,6 @@ function lookUp(url: string, env: ProxyEnv): string {
   }
 }
 
-/**
- * A proxy URL with `http://` put before it when it does not start with a scheme and `//`. A `://`
- * further on (a password holding one, `?next=http://…`) is no scheme: `user:pw@host/?u=http://x`
- * read as is has the scheme `user:`, and an error that names the scheme names the user.
- */
-function withScheme(text: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
-}
-
 /** The proxy variables of `env` only, with scheme-less proxy values made `http://` (as curl does). */
 function proxyView(env: ProxyEnv): Record<string, string> {
   const view: Record<string, string> = {};
@@ -206,7 +195,7 @@ function proxyView(env: ProxyEnv): Record<string, string> {
     for (const name of [lower, lower.toUpperCase()]) {
       const value = env[name]?.trim();
       if (!value) continue;
-      view[name] = lower === 'no_proxy' ? bracketIpv6(value) : withScheme(value);
+      view[name] = lower === 'no_proxy' ? bracketIpv6(value) : withScheme(value, 'http');
     }
   }
   return view;

@@ -10,7 +10,7 @@ import { causeText, SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import { checkedWebSocket, OWNER, released, type NodeSocketOptions, type Transport } from './transport';
-import { redactUrl, scrubCause, secretScrubber } from './url';
+import { redactUrl, scrubCause, secretScrubber, tokenPrefix } from './url';
 import { timerDelay } from './backoff';
 
 /** The subset of ws's EventEmitter API used when the socket is a ws instance. */
@@ -109,7 +109,7 @@ function checkHeaders(headers: unknown): void {
     invalid(`Option headers must be an object of header values, or a function that returns one; got ${kind(headers)}.`);
   }
   for (const [name, value] of Object.entries(headers)) {
-    const good = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
+    const good = tokenPrefix(name);
     if (!name || good !== name) invalid(`Header name ${JSON.stringify(good.slice(0, 40))} is not a token: it ends at a character a header name cannot hold.`);
     // The handshake's own fields (RFC 6455 §4.1): ws sets them, and one given twice breaks the handshake.
     if (/^(sec-websocket-(protocol|extensions|key|version)|upgrade|connection)$/i.test(name)) {

@@ -52,6 +52,25 @@ export function normalizeSource<T extends () => unknown>(source: string | URL | 
 }
 
 /**
+ * `url` with `scheme://` put before it unless it starts with a scheme and `//` (`localhost:8080/x`
+ * → `ws://localhost:8080/x`). A `://` further on (a password holding one, `?next=http://…`) is no
+ * scheme: `user:pw@host/?u=http://x` read as is has the scheme `user:`, and an error that names
+ * the scheme would name the user.
+ */
+export function withScheme(url: string, scheme: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `${scheme}://${url}`;
+}
+
+/**
+ * The part of a header name up to its first character that a name (a token, RFC 9110 §5.6.2)
+ * cannot hold: all an error may quote of a bad name, since a value typed into the name
+ * (`Authorization: Bearer <token>`) may follow.
+ */
+export function tokenPrefix(name: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]*/.exec(name)![0];
+}
+
+/**
  * The URL with its secrets replaced by `***`, safe to log: `wss://user:pw@host/p?token=abc#x`
  * becomes `wss://***:***@host/p?token=***#***`. User name and password, every query value (and
  * a query part without a name) and the fragment are hidden. Text that does not parse is redacted

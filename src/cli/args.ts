@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { encodeInput, InputError, type Encoding } from './messages';
+import { withScheme } from '../url';
 import { MASK, redactUrl } from './redact';
 
 /** Everything the command line asked for, validated. */
@@ -322,7 +323,7 @@ function validate(program: Command): CliOptions {
   }
   const given = raw.connect ?? positional;
   if (!given) throw new UsageError('missing the URL to connect to.');
-  const url = checkUrl(withScheme(checkShape(given)));
+  const url = checkUrl(withScheme(checkShape(given), 'ws')); // `localhost:8080/x` → `ws://localhost:8080/x`, like wscat
   checkHeaderConflicts(raw);
 
   const formats = [raw.binary && '--binary', raw.hex && '--hex', raw.base64 && '--base64'].filter(Boolean);
@@ -446,9 +447,4 @@ function urlProblem(url: string): string {
     if (Number(port) > 65535) return `the port ${port} is out of range (1–65535)`;
   }
   return `the host ${JSON.stringify(host)} is not a valid host name`;
-}
-
-/** `localhost:8080/x` → `ws://localhost:8080/x` (like wscat); URLs with a scheme are left alone. */
-function withScheme(url: string, scheme = 'ws'): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `${scheme}://${url}`;
 }

@@ -63,9 +63,10 @@ function storeUsers(): Map<string, { host: { state: string }; last?: Promise<unk
  * `STORAGE_FAILED` or `STORAGE_IN_USE`, and this client never writes the store, whose unread
  * contents stay for the next run, and `saved()` rejects with it) and the client starts with an
  * empty outbox. Messages are stored in wire form (after the codec) and decoded with the client's
- * codec when restored (one it cannot decode is sent as it was stored); a `Blob` cannot be stored: `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's
- * constructor throws `INVALID_OPTION` when another client still uses a store of the same `key`.
- * `{ sync: true }` takes a {@link SyncStore} (the file store) only.
+ * codec when restored (one it cannot decode is sent as it was stored); a `Blob` cannot be stored:
+ * `send()` and `deliver()` throw `INVALID_MESSAGE` for one. The client's constructor throws
+ * `INVALID_OPTION` when another client still uses a store of the same `key`. `{ sync: true }`
+ * takes a {@link SyncStore} (the file store) only.
  */
 export function persist(store: OutboxStore, options?: PersistOptions & { sync?: false | undefined }): PersistFeature;
 /** {@link persist} with a store that also saves and loads synchronously, as `{ sync: true }` needs (`fileStore(path)`). */

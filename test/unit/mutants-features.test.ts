@@ -235,7 +235,6 @@ describe('ping(): behaviour found unpinned by mutation testing (fake transport, 
     return { socket, ws };
   }
 
-
   // ping.ts: `Date.now() - started` → `+`
   it('resolves with the round trip in ms: from the ping to its pong', async () => {
     kit.clock.setSystemTime(1_000_000);
