@@ -332,7 +332,8 @@ export abstract class ClientBase<In, Out> extends ClientEmitter<SteadySocketEven
       }
       let wire = entry.wire as WireData;
       const codec = this._codec as Codec<In, Out> | undefined;
-      if (entry.codec !== codec) {
+      // (A codec mismatch is rare: only then is asStored read.)
+      if (entry.codec !== codec && !entry.asStored) {
         try {
           wire = toWire(codec, entry.value);
         } catch (cause) {

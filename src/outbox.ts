@@ -47,6 +47,11 @@ export interface OutboxEntry<T> {
    * turn it was queued in) or restored with it. ttl() counts from it for a restored message.
    */
   queuedAt?: number;
+  /**
+   * A restored wire form its codec could not decode (persist()): written as stored whatever codec
+   * the connection has, never encoded again as if it were a value.
+   */
+  asStored?: true;
   queued: boolean;
 }
 

@@ -387,17 +387,20 @@ function restore(client: FeatureHost<unknown, unknown>, messages: StoredMessage[
   for (let i = messages.length - 1; i >= 0; i--) {
     const { data: wire, queuedAt = now } = messages[i];
     let value: unknown = wire;
+    let asStored: true | undefined;
     if (codec) {
       try {
         value = codec.decode(wire as never);
       } catch {
-        value = wire;
+        asStored = true;
       }
     }
-    // The codec's entry: flushed as stored unless the connection has another codec. Also when it
-    // cannot decode it (stored by a run without that codec): its wire form is what was asked to go
-    // out, and encoding it again as a value sent `"text"` for text and a JSON object for bytes.
+    // The codec's entry: flushed as stored unless the connection has another codec, which encodes
+    // the decoded value. One its codec cannot decode (stored by a run without that codec, or with
+    // another) is sent as stored whatever codec the connection has: its wire form is what was asked
+    // to go out, and encoding it again as a value sent `"text"` for text and a JSON object for bytes.
     const entry: OutboxEntry<unknown> = { value, wire, codec, size: wireSize(wire), expires: Infinity, queued: false, queuedAt };
+    if (asStored) entry.asStored = asStored;
     // The same limits as any message: what does not fit (the oldest) is reported as overflow.
     if (outbox.isFull(entry.size)) overflowed.push(entry);
     else outbox.restore((restored[restored.length] = entry));

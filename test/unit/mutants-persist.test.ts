@@ -5,7 +5,7 @@
 // test/support/fake-indexeddb.ts, as its other unit tests.
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { json, persist, requests, SteadySocketError, ttl, type DropReason, type StoredMessage } from '../../src/index';
+import { json, persist, requests, SteadySocketError, ttl, type Codec, type DropReason, type StoredMessage } from '../../src/index';
 import type { SyncStore } from '../../src/features/persist';
 import { indexedDbStore } from '../../src/storage/indexeddb';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
@@ -121,6 +121,24 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       expect(sent).to.have.length(2);
       expect(sent[0]).to.equal('not json'); // re-encoded, it went out as "\"not json\""
       expect(new Uint8Array(sent[1] as ArrayBufferLike)).to.deep.equal(bytes); // and the bytes as {"0":255,"1":0,"2":123}
+    });
+
+    it('with codecs per subprotocol, sends one its codec cannot decode as stored also when the server picks another codec, and encodes a decoded one with it', async () => {
+      // v1's codec (the likely one: first offered) decodes what it can; the server then picks v2.
+      const v2: Codec<unknown, unknown> = { encode: (value) => `v2:${JSON.stringify(value)}`, decode: (data) => JSON.parse(String(data).slice(3)) };
+      const { store } = memoryStore([
+        { data: 'not json', queuedAt: 1 },
+        { data: '{"a":1}', queuedAt: 1 },
+      ]);
+      const saving = persist(store);
+      const socket = await open({ protocols: ['v1', 'v2'], codecs: { v1: json(), v2 }, use: [saving] });
+      await saving.restored;
+      expect(socket.queued).to.deep.equal(['not json', { a: 1 }]);
+      FakeWebSocket.last.serverOpen('v2');
+      await turns();
+      expect(socket.state).to.equal('open');
+      // Encoded again by v2, the first went out as v2:"not json".
+      expect(FakeWebSocket.last.sent).to.deep.equal(['not json', 'v2:{"a":1}']);
     });
 
     it('with { sync: true }, restoring saves nothing: the store already holds what it restored', async () => {
