@@ -10,7 +10,7 @@ import { causeText, SteadySocketError, tlsVerifyCode } from './errors';
 import { SafeEmitter } from './events';
 import type { WebSocketConstructor, WebSocketLike } from './options';
 import { checkedWebSocket, OWNER, released, type NodeSocketOptions, type Transport } from './transport';
-import { redactUrl, scrubCause, secretScrubber, tokenPrefix } from './url';
+import { redactUrl, redactUrlsIn, scrubCause, secretScrubber, tokenPrefix } from './url';
 import { timerDelay } from './backoff';
 
 /** The subset of ws's EventEmitter API used when the socket is a ws instance. */
@@ -152,10 +152,7 @@ export function checkNodeOptions(o: Partial<Record<NodeOnly, unknown>>): void {
  * then scrubs the rest it knows, header values included).
  */
 export function providerError(cause: unknown): SteadySocketError {
-  // A URL ends at white space or a character the URL parser would have encoded: not at `'`, which
-  // stays raw in a password (`wss://u:pa'ss@host`) and would leave its rest shown.
-  const hide = (text: string) => text.replace(/\b(?:wss?|https?):\/\/[^\s"<>`]+/gi, redactUrl);
-  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${hide(causeText(cause))}`, scrubCause(cause, hide));
+  return new SteadySocketError('CONNECT_FAILED', `The url, protocols or headers provider failed: ${redactUrlsIn(causeText(cause))}`, scrubCause(cause, redactUrlsIn));
 }
 
 /** The constructor refused the URL (a SyntaxError, a browser's SecurityError): the same call would fail again. */

@@ -87,6 +87,22 @@ export function redactUrl(text: string): string {
   return lastRedacted.redacted;
 }
 
+/**
+ * Every URL inside `text` (`scheme://...`, any scheme, any case) redacted by redactUrl(). A URL
+ * ends at white space or at a character the URL parser would have encoded there (`"`, `<`, `>`, a
+ * backtick, a non-ASCII character such as `…`), and punctuation that ends a sentence, a closing
+ * bracket or quote at its end are not part of it. Its user info, though, runs to the last `@`
+ * before white space or the path, whatever it holds: a password written raw in an error text may
+ * hold any of those (the parser keeps `'` raw), and ending the URL there showed the rest of it.
+ * Node only (the CLI, a provider's error): the browser builds do not carry it.
+ */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/(?:[^\s/?#]*@)?[^\s"<>`\u0080-\uffff]*/gi, (match) => {
+    const url = match.replace(/[.,;:!?)\]']+$/, '');
+    return redactUrl(url) + match.slice(url.length);
+  });
+}
+
 /** The last URL redacted, and its redaction. */
 const lastRedacted = { text: '', redacted: '' };
 

@@ -7,21 +7,13 @@
 // a dependency: defence in depth for text the CLI did not write itself.
 
 import { redactUrl } from '../index';
+import { redactUrlsIn } from '../url';
 
 /** Shown in place of a secret. */
 export const MASK = '***';
 
-// URLs are redacted by the library's own `redactUrl` (the same format everywhere).
-export { redactUrl };
-
-/** Every URL inside `text` (scheme://… up to white space, a quote or a non-ASCII character such as `…`) redacted. */
-export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\u0080-\uffff]+/gi, (match) => {
-    // Punctuation that ends a sentence is not part of the URL.
-    const url = match.replace(/[.,;:!?)\]]+$/, '');
-    return redactUrl(url) + match.slice(url.length);
-  });
-}
+// URLs are redacted by the library's own `redactUrl` (the same format everywhere), also inside text.
+export { redactUrl, redactUrlsIn };
 
 /** HTTP authentication schemes (the IANA registry's, and `Token`): the first word of an `Authorization` value. */
 const AUTH_SCHEMES = new Set(['basic', 'bearer', 'digest', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token']);

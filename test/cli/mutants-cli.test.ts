@@ -296,13 +296,24 @@ describe('mutation gaps: CLI', () => {
   });
 
   describe('redact: URLs in text', () => {
-    it('redacts every URL in text, of any scheme and case, up to white space, a quote, a bracket or a non-ASCII character', () => {
+    it('redacts every URL in text, of any scheme and case, up to white space, a double quote, a bracket or a non-ASCII character', () => {
       const text = '(see ws://h/?t=secret1). "wss://u:p@h/x" <WS://u@h/?a=1> ws://h/?t=abc… git+ssh://u:p@h/ x1://h/?a=b`';
       expect(redactUrlsIn(text)).to.equal('(see ws://h/?t=***). "wss://***:***@h/x" <WS://***@h/?a=***> ws://h/?t=***… git+ssh://***:***@h/ x1://h/?a=***`');
     });
 
     it('leaves punctuation that ends a sentence after a URL, and only at its end', () => {
       expect(redactUrlsIn("ws://h/?t=abc;:!?], and ws://h/?a=1.b&c=2)'")).to.equal("ws://h/?t=***;:!?], and ws://h/?a=***&c=***)'");
+    });
+
+    // Bug found here: the URL ended at `'` (and at `"`, `<`, `>`, a backtick or non-ASCII), so a
+    // password holding one, written raw in a text, showed its rest (`ss-s3cret@host`).
+    it('masks user info holding a quote, bracket, backtick or non-ASCII character, up to its last @', () => {
+      for (const odd of ["'", '"', '<', '>', '`', 'é', '…']) {
+        const text = `fetch wss://user:pa${odd}ss-s3cret@host/x failed`;
+        expect(redactUrlsIn(text), JSON.stringify(odd)).to.equal('fetch wss://***:***@host/x failed');
+      }
+      expect(redactUrlsIn("'wss://u:p@h/?t=ab'cd', next")).to.equal("'wss://***:***@h/?t=***', next");
+      expect(redactUrlsIn('see "wss://h/x" and "a@b"')).to.equal('see "wss://h/x" and "a@b"');
     });
   });
 

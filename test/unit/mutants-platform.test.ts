@@ -76,6 +76,17 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       expectNoSecret((error.cause as Error).stack);
     });
 
+    // Bug found here: the URL ended at `"`, `<`, `>` or a backtick (and at any non-ASCII character
+    // where the CLI's copy of this redaction ran), which a raw password may hold: the rest showed.
+    it('redacts a URL whose password holds a ", <, >, backtick or non-ASCII character in message and cause', () => {
+      for (const odd of ['"', '<', '>', '`', 'é']) {
+        const error = providerError(new Error(`fetch wss://user:pa${odd}ss-pw-s3cret@host/x failed`));
+        expect(error.message, JSON.stringify(odd)).to.equal('The url, protocols or headers provider failed: fetch wss://***:***@host/x failed');
+        expectNoSecret((error.cause as Error).message);
+        expectNoSecret((error.cause as Error).stack);
+      }
+    });
+
     it('constructorError() says the URL was refused and keeps the cause', () => {
       const cause = new SyntaxError('Invalid URL');
       const error = constructorError(cause);
