@@ -669,11 +669,13 @@ describe('mutants: file-lock.ts', () => {
       expect(others(), 'what was moved aside is gone').to.deep.equal(['outbox.json.lock.takeover']);
     });
 
-    it('held by a running process that lets go of it 0.3 s later: waited for (500 rounds, at least 1 ms apart), then the file is claimed', async () => {
+    it('held by a running process that lets go of it 0.1 s later: waited for (500 rounds, at least 1 ms apart), then the file is claimed', async () => {
       writeFileSync(lock, stale());
-      // The process that holds the takeover lock lets go of it 0.3 s after it starts; the claim
-      // waits at least 0.5 s for it (without the pause its 500 rounds take a fraction of that).
-      const taker = spawn('sh', ['-c', `sleep 0.3; rm -f '${lock}.takeover'; exec sleep 30`], { stdio: 'ignore' });
+      // The process that holds the takeover lock lets go of it 0.1 s after the lock is written
+      // (it waits to see it: counted from its own start, a busy machine could pass the time before
+      // the lock was there); the claim waits at least 0.5 s for it (without the pause its 500
+      // rounds take a fraction of 0.1 s).
+      const taker = spawn('sh', ['-c', `until [ -e '${lock}.takeover' ]; do sleep 0.01; done; sleep 0.1; rm -f '${lock}.takeover'; exec sleep 30`], { stdio: 'ignore' });
       sleepers.push(taker);
       await new Promise((resolve) => taker.once('spawn', resolve));
       writeFileSync(`${lock}.takeover`, JSON.stringify({ pid: taker.pid, host: hostname(), id: 'taker', start: procStat(taker.pid!)?.start }));
