@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { debug, ready, SteadySocket, SteadySocketError } from '../../src/index';
 import { negotiationError, validateProtocols } from '../../src/protocol';
-import { normalizeUrl, redactUrl, scrubCause, secretScrubber } from '../../src/url';
+import { normalizeUrl, redactUrl, redactUrlsIn, scrubCause, secretScrubber } from '../../src/url';
 import { FakeWebSocket } from '../support/fake-websocket';
 
 /** A secret nobody else's text contains by chance. */
@@ -82,6 +82,33 @@ describe('secrets in URLs and headers', () => {
       }
       expect((error as SteadySocketError).code).to.equal('INVALID_URL');
       expectClean(renderings(error), ['zqTopSecret1', 'zqTopSecret2']);
+    });
+  });
+
+  describe('redactUrlsIn (Node: the CLI, a provider\'s error)', () => {
+    /** Any character a password written raw into a text may hold, but white space and what ends the authority. */
+    const odd = fc.constantFrom("'", '"', '<', '>', '`', '(', ')', ',', ';', '.', '!', 'é', '…', '\u202e', ':', '%', '[', ']', '{', '}', '\\');
+    /** Text around a URL: words, quotes, brackets, punctuation, an e-mail address. */
+    const around = fc.constantFrom('', ' ', '"', "'", '(', '<', '`', 'see ', 'failed: ', 'a@b.example ', '[');
+    const after = fc.constantFrom('', ' ', '"', "'", ')', '>', '`', '.', ', then', ' a@b.example', ']', ';');
+
+    it('hides a password whatever it holds, and each query value, of a URL anywhere in a text', () => {
+      fc.assert(
+        fc.property(around, secret, secret, odd, secret, secret, after, fc.constantFrom('ws', 'wss', 'https', 'WSS', 'git+ssh'), (before, user, pass1, bad, pass2, token, end, scheme) => {
+          const text = `${before}${scheme}://${user}:${pass1}${bad}${pass2}@host.example/p?token=${token}${end}`;
+          const shown = redactUrlsIn(text);
+          expectClean([shown], [user, pass1, pass2, token]);
+          expect(shown, 'the host and path are kept').to.include('@host.example/p?token=***');
+        }),
+      );
+    });
+
+    it('leaves text without a URL as it is', () => {
+      fc.assert(
+        fc.property(fc.string({ maxLength: 60 }).filter((text) => !text.includes('://')), (text) => {
+          expect(redactUrlsIn(text)).to.equal(text);
+        }),
+      );
     });
   });
 
