@@ -2,11 +2,11 @@
 // its ending maps to) and output.ts (the pipe and --json reporters) that no test pinned down, found
 // by mutation testing (Stryker, December 2026): each test fails with at least one mutant that
 // survived the other tests. In-process, against a real ws server on 127.0.0.1 (a Session with a
-// recording Reporter; the reporters with recording streams); the child-process tests cover the
-// wiring in main.ts and pipe.ts.
+// recording Reporter; the reporters with recording streams); main.ts through the built CLI as a
+// child process.
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { describeClose } from '../../src/cli/messages';
 import { describe as words, JsonReporter, paint, PlainReporter } from '../../src/cli/output';
 import { Scrubber } from '../../src/cli/redact';
 import { Session, type Reporter } from '../../src/cli/session';
-import { makeCertificates, PASSPHRASE, sleep, startRedirector, startServer, until, type TestServer } from './helpers';
+import { makeCertificates, PASSPHRASE, requireBuiltCli, ROOT, runCli, sleep, startRedirector, startServer, until, type TestServer } from './helpers';
 
 function options(...argv: string[]): CliOptions {
   let stderr = '';
@@ -134,11 +134,15 @@ describe('mutation gaps: CLI session and output', () => {
     it('end() exits with the code it was given; a second end() keeps the first one', async () => {
       const srv = await server();
       const { session: s } = session([srv.url(), '--no-proxy']);
-      await until(() => s.socket.state === 'open', 5000, 'open');
+      await until(() => s.socket.state === 'open' && srv.connections.length === 1, 5000, 'open');
+      expect(s.ended).to.equal(false);
+      const closed = new Promise<string>((resolve) => srv.connections[0]!.socket.on('close', (code, reason) => resolve(`${code} "${reason.toString()}"`)));
       void s.end(1000, '', ExitCode.COUNT_NOT_REACHED);
       void s.end();
       expect(s.endedByCli).to.equal(true);
       expect(await exitOf(s)).to.equal(ExitCode.COUNT_NOT_REACHED);
+      expect(s.ended).to.equal(true);
+      expect(await closed).to.equal('1000 ""');
     });
 
     it('an end() with a code the client may not send throws and leaves the session as it was: a later end() sets the exit code', async () => {
@@ -153,9 +157,11 @@ describe('mutation gaps: CLI session and output', () => {
     });
 
     it('exits 5 when the server closes with an error code of its own while the CLI is ending normally, and 0 when it echoes our close', async () => {
-      for (const [serverCode, expected] of [
-        [4001, ExitCode.SERVER_ERROR_CLOSE],
-        [undefined, ExitCode.OK],
+      for (const [serverCode, endedWith, expected] of [
+        [4001, ExitCode.OK, ExitCode.SERVER_ERROR_CLOSE],
+        [undefined, ExitCode.OK, ExitCode.OK],
+        // The CLI's own reason to end (here --count short) is kept over the server's code.
+        [4001, ExitCode.COUNT_NOT_REACHED, ExitCode.COUNT_NOT_REACHED],
       ] as const) {
         const srv = await server();
         const { session: s } = session([srv.url(), '--no-proxy']);
@@ -164,10 +170,18 @@ describe('mutation gaps: CLI session and output', () => {
         s.pauseReading(true);
         if (serverCode !== undefined) srv.connections[0]!.socket.close(serverCode, 'bad');
         await sleep(100);
-        void s.end();
-        expect(await exitOf(s), String(serverCode)).to.equal(expected);
-        if (serverCode !== undefined) expect(s.failure(expected)).to.equal('the server closed the connection: 4001: bad');
+        void s.end(1000, '', endedWith);
+        expect(await exitOf(s), `${serverCode} ${endedWith}`).to.equal(expected);
+        if (expected === ExitCode.SERVER_ERROR_CLOSE) expect(s.failure(expected)).to.equal('the server closed the connection: 4001: bad');
       }
+    });
+
+    it('exits 0 when the CLI closes with an error code of its own and the server echoes it', async () => {
+      const srv = await server();
+      const { session: s } = session([srv.url(), '--no-proxy']);
+      await until(() => s.socket.state === 'open', 5000, 'open');
+      void s.end(4000, 'done');
+      expect(await exitOf(s)).to.equal(ExitCode.OK);
     });
 
     it('exits 0 when ended while waiting to reconnect after a server error close (that close was already reported)', async () => {
@@ -175,6 +189,7 @@ describe('mutation gaps: CLI session and output', () => {
       const { session: s, reporter } = session([srv.url(), '--no-proxy', '--min-delay', '5000', '--max-delay', '5000']);
       await until(() => reporter.events.includes('reconnecting 1'), 5000, 'reconnecting');
       expect(s.retry?.attempt).to.equal(1);
+      expect(s.retry!.at).to.be.above(Date.now());
       void s.end();
       expect(s.retry).to.equal(undefined);
       expect(await exitOf(s)).to.equal(ExitCode.OK);
@@ -191,15 +206,32 @@ describe('mutation gaps: CLI session and output', () => {
       expect(s.ended).to.equal(true);
     });
 
-    it('exits 4 naming the HTTP status of a rejected handshake; other codes have no failure line', async () => {
+    it('exits 4 naming the HTTP status of a rejected handshake, also under a first-connection limit; other codes have no failure line', async () => {
       const srv = await server();
-      const { session: s, reporter } = session([srv.url('/reject/401'), '--no-proxy']);
+      const { session: s, reporter } = session([srv.url('/reject/401'), '--no-proxy'], { firstConnectAttempts: 1 });
       const code = await exitOf(s);
       expect(code).to.equal(ExitCode.HANDSHAKE_REJECTED);
       expect(s.failure(code)).to.equal('the server rejected the handshake with HTTP 401');
       expect(s.failure(ExitCode.OK)).to.equal(undefined);
       expect(s.failure(ExitCode.RUNTIME_ERROR)).to.equal(undefined);
       expect(reporter.closes.map((c) => c.opened)).to.deep.equal([false]);
+      expect(s.gaveUpFirstConnect).to.equal(false);
+    });
+
+    it('a 400 is a rejection, not a redirect', async () => {
+      const srv = await server();
+      const { session: s, reporter } = session([srv.url('/reject/400'), '--no-proxy', '--no-reconnect']);
+      await exitOf(s);
+      expect(reporter.errors.map((e) => e.message).join('\n')).to.not.include('redirect');
+    });
+
+    it('reports the close of an attempt that failed after one that opened as not opened', async () => {
+      const srv = await server();
+      const { session: s, reporter } = session([srv.url(), '--no-proxy', '--min-delay', '10', '--max-delay', '10']);
+      await until(() => s.socket.state === 'open', 5000, 'open');
+      await srv.kill();
+      await until(() => reporter.closes.length >= 2, 5000, 'two closes');
+      expect(reporter.closes.slice(0, 2).map((c) => c.opened)).to.deep.equal([true, false]);
     });
 
     it('a connection lost with reconnecting off: exit 3, "connection lost" with its close code', async () => {
@@ -292,6 +324,33 @@ describe('mutation gaps: CLI session and output', () => {
       expect(s.endedByCli).to.equal(true);
     });
 
+    it('--count 2 does not end the session after the first message', async () => {
+      const srv = await server({
+        echo: false,
+        onConnection: (c) => {
+          c.socket.send('1');
+          c.socket.on('message', () => c.socket.send('2'));
+        },
+      });
+      const { session: s, reporter } = session([srv.url(), '--no-proxy', '--count', '2']);
+      await until(() => reporter.messages.length === 1, 5000, 'the first message');
+      await sleep(100);
+      expect(s.socket.state).to.equal('open');
+      s.send('next');
+      expect(await exitOf(s)).to.equal(ExitCode.OK);
+      expect(reporter.messages.map(String)).to.deep.equal(['1', '2']);
+    });
+
+    it('a message the session could not send is reported as dropped', async () => {
+      const srv = await server();
+      const url = srv.url();
+      await srv.close();
+      const { session: s, reporter } = session([url, '--no-proxy', '--no-reconnect']);
+      s.send('never sent');
+      await exitOf(s);
+      expect(reporter.events.filter((e) => e.startsWith('drop'))).to.have.length(1);
+    });
+
     it('without --count every message is reported and received stays 0', async () => {
       const srv = await server({ onConnection: (c) => ['1', '2', '3'].forEach((m) => c.socket.send(m)) });
       const { session: s, reporter } = session([srv.url(), '--no-proxy']);
@@ -340,7 +399,11 @@ describe('mutation gaps: CLI session and output', () => {
       const { session: s, reporter } = session([srv.url(), '--no-proxy', '-P']);
       await until(() => srv.connections.length === 1 && s.socket.state === 'open', 5000, 'open');
       const conn = srv.connections[0]!.socket;
-      conn.on('ping', (data) => conn.pong(data));
+      const pings: string[] = [];
+      conn.on('ping', (data) => {
+        pings.push(data.toString());
+        conn.pong(data);
+      });
       conn.ping('from server');
       conn.pong('unasked');
       await until(() => reporter.events.includes('pong unasked undefined'), 5000, 'the pong');
@@ -348,6 +411,7 @@ describe('mutation gaps: CLI session and output', () => {
       const rtt = await s.ping('mine');
       expect(rtt).to.be.a('number');
       expect(s.rtt).to.equal(rtt);
+      expect(pings).to.deep.equal(['mine']);
       conn.pong('after');
       await until(() => reporter.events.includes('pong after undefined'), 5000, 'the later pong');
       expect(reporter.events.filter((e) => e.startsWith('pong'))).to.deep.equal(['pong unasked undefined', 'pong after undefined']);
@@ -447,8 +511,10 @@ describe('mutation gaps: CLI session and output', () => {
       const cases = [
         [407, '', 'it wants credentials: put them in the proxy URL (http://user:pass@proxy:port)'],
         [407, 'me:s3cret-pw@', 'it refused the credentials in the proxy URL: check the user name and password'],
+        [407, 'me@', 'it refused the credentials in the proxy URL: check the user name and password'],
         [403, '', 'its access rules do not allow this destination'],
         [400, '', 'it refused the request'],
+        [499, '', 'it refused the request'],
       ] as const;
       for (const [status, credentials, why] of cases) {
         const proxy = await startRefusingProxy(status);
@@ -472,7 +538,7 @@ describe('mutation gaps: CLI session and output', () => {
       for (const [url, target] of [
         ['ws://example.invalid/', 'example.invalid:80'],
         ['wss://example.invalid/', 'example.invalid:443'],
-      ]) {
+      ] as const) {
         const { session: s, reporter } = session([url, '--proxy', `http://127.0.0.1:${proxy.port}`, '--max-retries', '1', '--min-delay', '10', '--max-delay', '10']);
         const code = await exitOf(s);
         expect(code).to.equal(ExitCode.CONNECTION_FAILED);
@@ -480,6 +546,15 @@ describe('mutation gaps: CLI session and output', () => {
         expect(reporter.errors.filter((e) => e.code === 'HANDSHAKE_REJECTED').map((e) => e.message)).to.deep.equal([message, message]);
         expect(s.failure(code)).to.match(new RegExp(` Last error: the proxy 127\\.0\\.0\\.1:${proxy.port} could not open a tunnel to`));
       }
+    });
+
+    it('a 500 from the proxy is no refusal either', async () => {
+      const proxy = await startRefusingProxy(500);
+      closers.push(() => proxy.close());
+      const { session: s, reporter } = session(['ws://example.invalid/', '--proxy', `http://127.0.0.1:${proxy.port}`, '--max-retries', '1', '--min-delay', '10', '--max-delay', '10']);
+      expect(await exitOf(s)).to.equal(ExitCode.CONNECTION_FAILED);
+      expect(reporter.errors[0]!.message).to.include('could not open a tunnel to example.invalid:80: CONNECT answered HTTP 500 (it could not reach the server)');
+      expect(proxy.connects).to.equal(2);
     });
 
     it('a proxy that cannot be reached is named, and the server is not blamed', async () => {
@@ -691,6 +766,14 @@ describe('mutation gaps: CLI session and output', () => {
       expect(j.err).to.deep.equal([]);
     });
 
+    it('stamps each line with the time now by default', () => {
+      const out: string[] = [];
+      const before = Date.now();
+      new JsonReporter({ write: (t) => out.push(String(t)) }, { write: () => {} }, 'text', false).ping(Buffer.alloc(0));
+      const ts = Date.parse((JSON.parse(out[0]!) as { ts: string }).ts);
+      expect(ts).to.be.within(before, Date.now());
+    });
+
     it('notices go to stderr, scrubbed, with control characters as escapes; none with -q', () => {
       const j = json();
       j.reporter.notice('skipped top-secret\u001b[2J');
@@ -701,6 +784,24 @@ describe('mutation gaps: CLI session and output', () => {
       const q = json('text', true);
       q.reporter.notice('n');
       expect(q.err).to.deep.equal([]);
+    });
+  });
+
+  describe('main: the command', () => {
+    before(requireBuiltCli);
+
+    it('--version prints the version in package.json', async () => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      const result = await runCli(['--version']);
+      expect(result.code).to.equal(ExitCode.OK);
+      expect(result.stdout).to.equal(`${pkg.version}\n`);
+    });
+
+    it('a usage error found after parsing is one line, then the pointer to --help, exit 2', async () => {
+      const missing = join(tmpdir(), 'steadysocket-no-such-ca.pem');
+      const result = await runCli(['ws://127.0.0.1:1/', '--no-proxy', '--ca', missing]);
+      expect(result.code).to.equal(ExitCode.USAGE);
+      expect(result.stderr).to.equal(`error: --ca ${missing}: ENOENT\n(run steadysocket --help for usage)\n`);
     });
   });
 });
