@@ -5,6 +5,7 @@
 // recording Reporter; the reporters with recording streams); main.ts through the built CLI as a
 // child process.
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
@@ -18,7 +19,8 @@ import { describeClose } from '../../src/cli/messages';
 import { describe as words, JsonReporter, paint, PlainReporter } from '../../src/cli/output';
 import { Scrubber } from '../../src/cli/redact';
 import { Session, type Reporter } from '../../src/cli/session';
-import { makeCertificates, PASSPHRASE, requireBuiltCli, ROOT, runCli, sleep, startRedirector, startServer, until, type TestServer } from './helpers';
+import { needTools } from '../support/tools';
+import { CLI, makeCertificates, PASSPHRASE, requireBuiltCli, ROOT, runCli, sleep, startRedirector, startServer, until, type TestServer } from './helpers';
 
 function options(...argv: string[]): CliOptions {
   let stderr = '';
@@ -802,6 +804,37 @@ describe('mutation gaps: CLI session and output', () => {
       const result = await runCli(['ws://127.0.0.1:1/', '--no-proxy', '--ca', missing]);
       expect(result.code).to.equal(ExitCode.USAGE);
       expect(result.stderr).to.equal(`error: --ca ${missing}: ENOENT\n(run steadysocket --help for usage)\n`);
+    });
+
+    it('-x and --json on a terminal run without the interactive UI: the messages are sent and the command exits', async function () {
+      needTools(this, 'tmux');
+      const srv = await server();
+      const socket = `steadysocket-mutants-session-${process.pid}`;
+      const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+      closers.push(async () => void spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' }));
+      const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+      const screenOf = async (name: string, what: string) => {
+        let screen = '';
+        await until(() => (screen = tmux('capture-pane', '-p', '-t', name)).includes(what), 10_000, `${what} on the screen (${name})`).catch((error: Error) => {
+          throw new Error(`${error.message}\n--- screen ---\n${screen}`);
+        });
+        return screen;
+      };
+      const start = (name: string, flags: string[]) => {
+        const line = [process.execPath, CLI, srv.url(), '--no-proxy', ...flags].map(quote).join(' ');
+        tmux('new-session', '-d', '-x', '120', '-y', '30', '-s', name, `env -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY TERM=xterm-256color ${line}; echo "EXIT=$?"; sleep 30`);
+      };
+      start('x', ['-x', 'from-x']);
+      const x = await screenOf('x', 'EXIT=');
+      expect(x).to.include('EXIT=0').and.include('from-x');
+      // --json reads stdin, here the terminal, until its end (Ctrl-D).
+      start('json', ['--json']);
+      await screenOf('json', '"type":"open"');
+      tmux('send-keys', '-t', 'json', 'from-json', 'Enter');
+      await screenOf('json', '"data":"from-json"');
+      tmux('send-keys', '-t', 'json', 'C-d');
+      expect(await screenOf('json', 'EXIT=')).to.include('EXIT=0');
+      expect(srv.connections.map((c) => c.messages)).to.deep.equal([['from-x'], ['from-json']]);
     });
   });
 });
