@@ -806,7 +806,7 @@ describe('mutation gaps: CLI session and output', () => {
       expect(result.stderr).to.equal(`error: --ca ${missing}: ENOENT\n(run steadysocket --help for usage)\n`);
     });
 
-    it('-x and --json on a terminal run without the interactive UI: the messages are sent and the command exits', async function () {
+    it('-x and --json on a terminal run without the interactive UI (the messages sent, then exit 0); Ctrl-C at the passphrase prompt exits 130', async function () {
       needTools(this, 'tmux');
       const srv = await server();
       const socket = `steadysocket-mutants-session-${process.pid}`;
@@ -835,6 +835,15 @@ describe('mutation gaps: CLI session and output', () => {
       tmux('send-keys', '-t', 'json', 'C-d');
       expect(await screenOf('json', 'EXIT=')).to.include('EXIT=0');
       expect(srv.connections.map((c) => c.messages)).to.deep.equal([['from-x'], ['from-json']]);
+      // Ctrl-C at the --passphrase prompt: exit 130, nothing connected.
+      const dir = mkdtempSync(join(tmpdir(), 'steadysocket-session-'));
+      closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const certs = makeCertificates(dir);
+      start('prompt', ['--cert', certs.clientCert, '--key', certs.clientKey, '--passphrase']);
+      await screenOf('prompt', `Passphrase for ${certs.clientKey}:`);
+      tmux('send-keys', '-t', 'prompt', 'C-c');
+      expect(await screenOf('prompt', 'EXIT=')).to.include('EXIT=130');
+      expect(srv.connections).to.have.length(2);
     });
   });
 });
