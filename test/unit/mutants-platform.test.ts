@@ -1,11 +1,14 @@
 // Behaviour of src/platform.ts (the Node side: ws options, provider and constructor errors, the
 // scrubbing of secrets out of an error, ping payloads, warnings) that mutation testing (Stryker)
 // found no test pinning down. Each test names the change to platform.ts it catches. Pure
-// functions are called directly; the ws constructor is the real one.
+// functions are called directly; the ws constructor is the real one. The same for
+// src/platform.browser.ts, which only the browser builds carry (rollup swaps it in): imported
+// here directly, in Node, with a fake global WebSocket where one is needed.
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SteadySocketError } from '../../src/errors';
-import { checkNodeOptions, constructorError, emitWarning, nodeOptions, pingPayload, providerError, samePayload, scrubbed } from '../../src/platform';
+import { checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, pingPayload, providerError, samePayload, scrubbed } from '../../src/platform';
+import * as browser from '../../src/platform.browser';
 
 const URL_WITH_SECRETS = 'wss://alice:pw-s3cret@example.org/feed?token=tok-s3cret';
 const HEADERS = { authorization: 'Bearer hdr-s3cret' };
@@ -186,5 +189,95 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       }
       expect(seen).to.deep.equal([['steadysocket: ignored option x', { code: 'STEADYSOCKET_OPTION' }]]);
     });
+  });
+});
+
+describe('platform.browser.ts: behaviour found unpinned by mutation testing', () => {
+  const socket = { readyState: 1, send() {}, close() {} } as never;
+
+  // The lookup made once at load, or checkedWebSocket given anything but undefined.
+  it("defaultWebSocket() is the global WebSocket at each call, and NO_WEBSOCKET when there is none", () => {
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    class First {}
+    class Second {}
+    try {
+      Object.defineProperty(globalThis, 'WebSocket', { value: First, configurable: true, writable: true });
+      expect(browser.defaultWebSocket()).to.equal(First);
+      (globalThis as { WebSocket?: unknown }).WebSocket = Second;
+      expect(browser.defaultWebSocket()).to.equal(Second);
+      delete (globalThis as { WebSocket?: unknown }).WebSocket;
+      expect(() => browser.defaultWebSocket()).to.throw(SteadySocketError).with.property('code', 'NO_WEBSOCKET');
+    } finally {
+      if (original) Object.defineProperty(globalThis, 'WebSocket', original);
+      else delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    }
+  });
+
+  // A name of the list made '' or dropped: that option, set, would not be warned about in browsers.
+  it('NODE_ONLY names the same options as the Node build', () => {
+    expect(browser.NODE_ONLY).to.deep.equal(NODE_ONLY);
+  });
+
+  // Any return value made true (or an object): the client would drive a browser socket as ws.
+  it('attachWs(), sendPing(), onDrain() and samePayload() are false, wsOf() undefined: no socket is ws', () => {
+    expect(browser.attachWs(socket)).to.equal(false);
+    expect(browser.wsOf(socket)).to.equal(undefined);
+    expect(browser.sendPing()).to.equal(false);
+    expect(browser.onDrain()).to.equal(false);
+    expect(browser.samePayload()).to.equal(false);
+  });
+
+  // `if (names.length)` made true (a warning naming nothing), or the filter made to keep every name.
+  it('nodeOptions() returns undefined and reports the Node-only options set, only those, only if any', () => {
+    const seen: string[][] = [];
+    expect(browser.nodeOptions(class {} as never, { agent: false, maxPayload: 5, closeTimeout: 10, headers: undefined }, { a: 'b' }, (names) => seen.push(names))).to.equal(undefined);
+    expect(browser.nodeOptions(class {} as never, { closeTimeout: 10 }, undefined, (names) => seen.push(names))).to.equal(undefined);
+    expect(seen).to.deep.equal([['agent', 'maxPayload']]);
+  });
+
+  // The name lookup made `cause.name` (a TypeError for null), its fallback dropped, or the cause kept.
+  it("providerError() keeps only the error's name (or the type of what was thrown), not its message nor the cause", () => {
+    const error = browser.providerError(new TypeError(`token refresh failed for ${URL_WITH_SECRETS}`));
+    expect(error).to.be.instanceOf(SteadySocketError);
+    expect(error.code).to.equal('CONNECT_FAILED');
+    expect(error.message).to.equal('The url, protocols or headers provider failed (TypeError).');
+    expect('cause' in error).to.equal(false);
+    expectNoSecret(error.stack);
+    expect(browser.providerError(URL_WITH_SECRETS).message).to.equal('The url, protocols or headers provider failed (string).');
+    expect(browser.providerError(null).message).to.equal('The url, protocols or headers provider failed (object).');
+    expect(browser.providerError(undefined).message).to.equal('The url, protocols or headers provider failed (undefined).');
+  });
+
+  it("constructorError() keeps only the error's name, or says error, not its message nor the cause", () => {
+    const error = browser.constructorError(new DOMException(`The URL '${URL_WITH_SECRETS}' is invalid.`, 'SyntaxError'));
+    expect(error.code).to.equal('CONNECT_FAILED');
+    expect(error.message).to.equal('Could not create a WebSocket for this URL (SyntaxError).');
+    expect('cause' in error).to.equal(false);
+    expectNoSecret(error.stack);
+    expect(browser.constructorError(null).message).to.equal('Could not create a WebSocket for this URL (error).');
+    expect(browser.constructorError(URL_WITH_SECRETS).message).to.equal('Could not create a WebSocket for this URL (error).');
+  });
+
+  // The `delete` dropped: the cause (an Event whose target holds the URL) would be kept.
+  it('scrubbed() removes the cause from the same error', () => {
+    const error = new SteadySocketError('CONNECT_FAILED', 'WebSocket error', { target: { url: URL_WITH_SECRETS } });
+    expect(browser.scrubbed(error)).to.equal(error);
+    expect('cause' in error).to.equal(false);
+  });
+
+  it('pingPayload() is INVALID_OPTION saying protocol pings need Node with ws', () => {
+    expect(() => browser.pingPayload()).to.throw(SteadySocketError, 'ping data needs a protocol ping: Node with ws only.').with.property('code', 'INVALID_OPTION');
+  });
+
+  it('emitWarning() writes the warning with console.warn, prefixed steadysocket:', () => {
+    const seen: unknown[][] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => seen.push(args);
+    try {
+      browser.emitWarning('ignored option x');
+    } finally {
+      console.warn = original;
+    }
+    expect(seen).to.deep.equal([['steadysocket: ignored option x']]);
   });
 });
