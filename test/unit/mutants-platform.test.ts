@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SteadySocketError } from '../../src/errors';
-import { checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, pingPayload, providerError, samePayload, scrubbed } from '../../src/platform';
+import { SteadySocket } from '../../src/index';
+import { attachWs, checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, onDrain, pingPayload, providerError, samePayload, scrubbed, sendPing, wsOf } from '../../src/platform';
 import * as browser from '../../src/platform.browser';
 
 const URL_WITH_SECRETS = 'wss://alice:pw-s3cret@example.org/feed?token=tok-s3cret';
@@ -42,6 +43,13 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       const headers = (out as unknown as { headers: Record<string, unknown> }).headers;
       expect(headers['www-authenticate']).to.equal('Bearer realm="x", error="***"');
       expect(headers['x-list']).to.deep.equal(['***', 7, 'plain']);
+    });
+
+    // `Array.isArray(value)` made true: a header value that is neither a string nor a list threw a TypeError.
+    it('leaves a response header value that is neither a string nor a list as it is', () => {
+      const error = new SteadySocketError('HANDSHAKE_REJECTED', 'rejected', undefined, { status: 401, headers: { 'x-count': 5, 'www-authenticate': 'Bearer hdr-s3cret' } as never });
+      const headers = (scrubbed(error, URL_WITH_SECRETS, HEADERS) as unknown as { headers: Record<string, unknown> }).headers;
+      expect(headers).to.deep.equal({ 'x-count': 5, 'www-authenticate': '***' });
     });
 
     // `if (error.cause !== undefined)` made always true: an error without a cause gets one.
@@ -177,6 +185,33 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
     });
   });
 
+  describe('sockets that are not ws', () => {
+    // isWs()'s `typeof terminate === 'function'` made true: a socket with on() but no terminate() (Bun's) was driven as ws.
+    it('a socket with on() but no terminate() is not ws: not attached, no ws view, no protocol ping', () => {
+      const added: string[] = [];
+      const socket = { readyState: 1, send() {}, close() {}, on: (event: string) => added.push(event) } as never;
+      expect(attachWs(socket)).to.equal(false);
+      expect(wsOf(socket)).to.equal(undefined);
+      expect(sendPing(socket, 'x')).to.equal(false);
+      expect(added).to.deep.equal([]);
+    });
+
+    // `typeof tcp.once !== 'function'` made false: a TCP socket without once() threw a TypeError.
+    it('onDrain() is false for a ws socket whose TCP socket has no once()', () => {
+      const socket = { readyState: 1, send() {}, close() {}, on() {}, terminate() {}, _socket: {} } as never;
+      expect(onDrain(socket, () => {})).to.equal(false);
+    });
+  });
+
+  describe('inspectable()', () => {
+    // `configurable: true` made false: an application could not replace how a client is shown.
+    it("the client's util.inspect hook is one an application can redefine", () => {
+      const hook = Object.getOwnPropertyDescriptor(SteadySocket.prototype, Symbol.for('nodejs.util.inspect.custom'));
+      expect(hook?.value).to.be.a('function');
+      expect(hook?.configurable).to.equal(true);
+    });
+  });
+
   describe('emitWarning()', () => {
     it('emits a process warning prefixed steadysocket:, with the code STEADYSOCKET_OPTION', () => {
       const seen: unknown[][] = [];
@@ -188,6 +223,21 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
         process.emitWarning = original;
       }
       expect(seen).to.deep.equal([['steadysocket: ignored option x', { code: 'STEADYSOCKET_OPTION' }]]);
+    });
+
+    // The console.warn branch (a runtime without process.emitWarning) emptied, or its test inverted.
+    it('writes the warning with console.warn, prefixed steadysocket:, where process.emitWarning is missing', () => {
+      const seen: unknown[][] = [];
+      const original = { emitWarning: process.emitWarning, warn: console.warn };
+      (process as { emitWarning?: unknown }).emitWarning = undefined;
+      console.warn = (...args: unknown[]) => seen.push(args);
+      try {
+        emitWarning('ignored option y');
+      } finally {
+        process.emitWarning = original.emitWarning;
+        console.warn = original.warn;
+      }
+      expect(seen).to.deep.equal([['steadysocket: ignored option y']]);
     });
   });
 });
