@@ -6,7 +6,7 @@
 // from a later run over every test file that exercises platform.ts in-process: a rejection's
 // response headers (collected, and scrubbed of the URL's token), the cause of a redirect to an
 // invalid URL (redacted, not emptied), the text of a failed subprotocol negotiation, the texts of
-// TLS failures (a certificate not accepted, a TLS 1.2 alert), unref() on open, connecting,
+// a TLS failure (a certificate not accepted), unref() on open, connecting,
 // redirected and closing ws sockets, the open listener swapped for the message one. Each test
 // names the change to platform.ts it catches. A real ws server on 127.0.0.1.
 import { expect } from 'chai';
@@ -250,6 +250,28 @@ describe('platform.ts on ws sockets: behaviour found unpinned by mutation testin
       expect(ws.listenerCount('message')).to.equal(1);
     } finally {
       socket.close();
+    }
+  });
+
+  // classify()'s `if (tls)` made false, or its body emptied: a certificate not accepted was "WebSocket error: ...", which
+  // still includes "certificate" (what the TLS tests check), without the advice.
+  it('a server certificate from an unknown CA: the text names the TLS code and advises the ca option', async function () {
+    needTools(this, 'openssl');
+    const pki = makeTestPki();
+    const tls = await startWsServer({ tls: { cert: pki.cert, key: pki.key } });
+    const socket = new SteadySocket(`${tls.url}feed?token=zqTok3n`, { maxRetries: 0 });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      expect(errors[0].code).to.equal('CONNECT_FAILED');
+      expect(errors[0].message).to.equal(
+        "The server's TLS certificate was not accepted (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate). Pass its CA with the ca option, or fix the host name.",
+      );
+    } finally {
+      socket.close();
+      await tls.close();
+      pki.remove();
     }
   });
 });
