@@ -6,12 +6,13 @@
 // from a later run over every test file that exercises platform.ts in-process: a rejection's
 // response headers (collected, and scrubbed of the URL's token), the cause of a redirect to an
 // invalid URL (redacted, not emptied), the text of a failed subprotocol negotiation, the texts of
-// a TLS failure (a certificate not accepted), unref() on open, connecting,
+// TLS failures (a certificate not accepted, a TLS 1.0-1.2 alert, a handshake OpenSSL cannot
+// read, whose text kept OpenSSL's line break), unref() on open, connecting,
 // redirected and closing ws sockets, the open listener swapped for the message one. Each test
 // names the change to platform.ts it catches. A real ws server on 127.0.0.1.
 import { expect } from 'chai';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { ping, SteadySocket, type SteadySocketError } from '../../src/index';
 import { onDrain, sendPing, unref } from '../../src/platform';
@@ -273,5 +274,48 @@ describe('platform.ts on ws sockets: behaviour found unpinned by mutation testin
       await tls.close();
       pki.remove();
     }
+  });
+
+  /** A client of a TCP server on 127.0.0.1 that answers the TLS ClientHello with `answer`, run with the default retry policy until it closes; its errors and the server's connection count. */
+  async function tlsAnswer(answer: number[]): Promise<{ errors: SteadySocketError[]; connections: number }> {
+    let connections = 0;
+    const tcp = createTcpServer((socket) => {
+      connections++;
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end(Buffer.from(answer)));
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const socket = new SteadySocket(`wss://127.0.0.1:${(tcp.address() as AddressInfo).port}/feed?token=zqTok3n`, { minDelay: 20, maxDelay: 20 });
+    try {
+      const errors: SteadySocketError[] = [];
+      socket.on('error', (error) => errors.push(error));
+      await within(10_000, 'the client closes', new Promise<void>((resolve) => socket.on('state', (state) => state === 'closed' && resolve())));
+      return { errors, connections };
+    } finally {
+      socket.close();
+      await new Promise((resolve) => tcp.close(resolve));
+    }
+  }
+
+  // The alert pattern's `tlsv1\d?` made `tlsv1\d`: a TLS 1.0-1.2 alert ("tlsv1 alert unknown ca") was "The TLS handshake failed".
+  it('a TLS alert record "unknown ca": the server refused the TLS handshake, its alert named, cert and key advised, no retry', async () => {
+    // Record type 21 (alert), TLS 1.2, 2 bytes: fatal (2), unknown_ca (48).
+    const { errors, connections } = await tlsAnswer([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x30]);
+    expect(errors.map((error) => error.code)).to.deep.equal(['CONNECT_FAILED']);
+    expect(errors[0].message).to.equal(
+      'The server refused the TLS handshake (EPROTO: tlsv1 alert unknown ca): if it asks for a client certificate, give one it trusts with the cert and key options. Not retried by default: the next attempt would meet the same.',
+    );
+    expect(connections).to.equal(1);
+  });
+
+  // `if (tls === 'EPROTO')` made false, or its text emptied: a handshake OpenSSL cannot read was "The server's TLS certificate
+  // was not accepted ... Pass its CA with the ca option". Bug found here: the text kept OpenSSL's trailing line break.
+  it('a handshake record OpenSSL cannot read: "The TLS handshake failed", on one line, no retry', async () => {
+    // Record type 22 (handshake), TLS 1.2, 5 bytes: a handshake message of an unknown type (255).
+    const { errors, connections } = await tlsAnswer([0x16, 0x03, 0x03, 0x00, 0x05, 0xff, 0x00, 0x00, 0x01, 0x00]);
+    expect(errors.map((error) => error.code)).to.deep.equal(['CONNECT_FAILED']);
+    expect(errors[0].message).to.match(/^The TLS handshake failed \(write EPROTO [^\n]*unexpected message[^\n]*\)\. Not retried by default: the next attempt would meet the same\.$/);
+    expect(errors[0].message).to.not.match(/\s\)/);
+    expect(connections).to.equal(1);
   });
 });
