@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SteadySocketError } from '../../src/errors';
 import { SteadySocket } from '../../src/index';
-import { attachWs, checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, onDrain, pingPayload, providerError, samePayload, scrubbed, sendPing, wsOf } from '../../src/platform';
+import { attachWs, checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, onDrain, pingPayload, providerError, samePayload, scrubbed, sendPing, unref, wsOf } from '../../src/platform';
 import * as browser from '../../src/platform.browser';
 
 const URL_WITH_SECRETS = 'wss://alice:pw-s3cret@example.org/feed?token=tok-s3cret';
@@ -196,6 +196,13 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       expect(added).to.deep.equal([]);
     });
 
+    // unref()'s `if (!ws) return` made never true: a socket that is not ws threw a TypeError.
+    it('unref() leaves a socket that is not ws alone', () => {
+      const socket = { readyState: 0, send() {}, close() {} };
+      expect(() => unref(socket as never)).to.not.throw();
+      expect(Object.keys(socket)).to.deep.equal(['readyState', 'send', 'close']);
+    });
+
     // `typeof tcp.once !== 'function'` made false: a TCP socket without once() threw a TypeError.
     it('onDrain() is false for a ws socket whose TCP socket has no once()', () => {
       const socket = { readyState: 1, send() {}, close() {}, on() {}, terminate() {}, _socket: {} } as never;
@@ -238,6 +245,23 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
         console.warn = original.warn;
       }
       expect(seen).to.deep.equal([['steadysocket: ignored option y']]);
+    });
+
+    // `typeof console !== 'undefined'` made true (or compared with ''): a runtime with neither threw a TypeError.
+    it('does nothing, and does not throw, where there is neither process.emitWarning nor console', () => {
+      const original = { emitWarning: process.emitWarning, console: globalThis.console };
+      (process as { emitWarning?: unknown }).emitWarning = undefined;
+      (globalThis as { console?: unknown }).console = undefined;
+      let thrown: unknown;
+      try {
+        emitWarning('ignored option z');
+      } catch (error) {
+        thrown = error;
+      } finally {
+        process.emitWarning = original.emitWarning;
+        globalThis.console = original.console;
+      }
+      expect(thrown).to.equal(undefined);
     });
   });
 });
