@@ -1,9 +1,9 @@
 // Behaviour of src/platform.ts (the Node side: ws options, provider and constructor errors, the
-// scrubbing of secrets out of an error, ping payloads, warnings) that mutation testing (Stryker)
-// found no test pinning down. Each test names the change to platform.ts it catches. Pure
-// functions are called directly; the ws constructor is the real one. The same for
-// src/platform.browser.ts, which only the browser builds carry (rollup swaps it in): imported
-// here directly, in Node, with a fake global WebSocket where one is needed.
+// scrubbing of secrets out of an error, ping payloads, warnings, sockets that are not ws, the
+// util.inspect hook) that mutation testing (Stryker) found no test pinning down. Each test names
+// the change to platform.ts it catches. Pure functions are called directly; the ws constructor is
+// the real one. The same for src/platform.browser.ts, which only the browser builds carry (rollup
+// swaps it in): imported here directly, in Node, with a fake global WebSocket where one is needed.
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SteadySocketError } from '../../src/errors';
