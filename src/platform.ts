@@ -482,7 +482,8 @@ function classify(error: Error): SteadySocketError {
       error,
     );
   }
-  if (tls === 'EPROTO') return new SteadySocketError('CONNECT_FAILED', `The TLS handshake failed (${message}). Not retried by default: the next attempt would meet the same.`, error);
+  // OpenSSL's text ends with a line break ("...statem_clnt.c:396:\n"): the message stays on one line.
+  if (tls === 'EPROTO') return new SteadySocketError('CONNECT_FAILED', `The TLS handshake failed (${message.replace(/\s+/g, ' ').trim()}). Not retried by default: the next attempt would meet the same.`, error);
   if (tls) {
     return new SteadySocketError(
       'CONNECT_FAILED',

@@ -1,11 +1,15 @@
 // Behaviour of src/platform.ts (the Node side: ws options, provider and constructor errors, the
-// scrubbing of secrets out of an error, ping payloads, warnings) that mutation testing (Stryker)
-// found no test pinning down. Each test names the change to platform.ts it catches. Pure
-// functions are called directly; the ws constructor is the real one.
+// scrubbing of secrets out of an error, ping payloads, warnings, sockets that are not ws, the
+// util.inspect hook) that mutation testing (Stryker) found no test pinning down. Each test names
+// the change to platform.ts it catches. Pure functions are called directly; the ws constructor is
+// the real one. The same for src/platform.browser.ts, which only the browser builds carry (rollup
+// swaps it in): imported here directly, in Node, with a fake global WebSocket where one is needed.
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { SteadySocketError } from '../../src/errors';
-import { checkNodeOptions, constructorError, emitWarning, nodeOptions, pingPayload, providerError, samePayload, scrubbed } from '../../src/platform';
+import { SteadySocket } from '../../src/index';
+import { attachWs, checkNodeOptions, constructorError, emitWarning, NODE_ONLY, nodeOptions, onDrain, pingPayload, providerError, samePayload, scrubbed, sendPing, unref, wsOf } from '../../src/platform';
+import * as browser from '../../src/platform.browser';
 
 const URL_WITH_SECRETS = 'wss://alice:pw-s3cret@example.org/feed?token=tok-s3cret';
 const HEADERS = { authorization: 'Bearer hdr-s3cret' };
@@ -39,6 +43,13 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       const headers = (out as unknown as { headers: Record<string, unknown> }).headers;
       expect(headers['www-authenticate']).to.equal('Bearer realm="x", error="***"');
       expect(headers['x-list']).to.deep.equal(['***', 7, 'plain']);
+    });
+
+    // `Array.isArray(value)` made true: a header value that is neither a string nor a list threw a TypeError.
+    it('leaves a response header value that is neither a string nor a list as it is', () => {
+      const error = new SteadySocketError('HANDSHAKE_REJECTED', 'rejected', undefined, { status: 401, headers: { 'x-count': 5, 'www-authenticate': 'Bearer hdr-s3cret' } as never });
+      const headers = (scrubbed(error, URL_WITH_SECRETS, HEADERS) as unknown as { headers: Record<string, unknown> }).headers;
+      expect(headers).to.deep.equal({ 'x-count': 5, 'www-authenticate': '***' });
     });
 
     // `if (error.cause !== undefined)` made always true: an error without a cause gets one.
@@ -185,6 +196,40 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
     });
   });
 
+  describe('sockets that are not ws', () => {
+    // isWs()'s `typeof terminate === 'function'` made true: a socket with on() but no terminate() (Bun's) was driven as ws.
+    it('a socket with on() but no terminate() is not ws: not attached, no ws view, no protocol ping', () => {
+      const added: string[] = [];
+      const socket = { readyState: 1, send() {}, close() {}, on: (event: string) => added.push(event) } as never;
+      expect(attachWs(socket)).to.equal(false);
+      expect(wsOf(socket)).to.equal(undefined);
+      expect(sendPing(socket, 'x')).to.equal(false);
+      expect(added).to.deep.equal([]);
+    });
+
+    // unref()'s `if (!ws) return` made never true: a socket that is not ws threw a TypeError.
+    it('unref() leaves a socket that is not ws alone', () => {
+      const socket = { readyState: 0, send() {}, close() {} };
+      expect(() => unref(socket as never)).to.not.throw();
+      expect(Object.keys(socket)).to.deep.equal(['readyState', 'send', 'close']);
+    });
+
+    // `typeof tcp.once !== 'function'` made false: a TCP socket without once() threw a TypeError.
+    it('onDrain() is false for a ws socket whose TCP socket has no once()', () => {
+      const socket = { readyState: 1, send() {}, close() {}, on() {}, terminate() {}, _socket: {} } as never;
+      expect(onDrain(socket, () => {})).to.equal(false);
+    });
+  });
+
+  describe('inspectable()', () => {
+    // `configurable: true` made false: an application could not replace how a client is shown.
+    it("the client's util.inspect hook is one an application can redefine", () => {
+      const hook = Object.getOwnPropertyDescriptor(SteadySocket.prototype, Symbol.for('nodejs.util.inspect.custom'));
+      expect(hook?.value).to.be.a('function');
+      expect(hook?.configurable).to.equal(true);
+    });
+  });
+
   describe('emitWarning()', () => {
     it('emits a process warning prefixed steadysocket:, with the code STEADYSOCKET_OPTION', () => {
       const seen: unknown[][] = [];
@@ -197,5 +242,127 @@ describe('platform.ts: behaviour found unpinned by mutation testing', () => {
       }
       expect(seen).to.deep.equal([['steadysocket: ignored option x', { code: 'STEADYSOCKET_OPTION' }]]);
     });
+
+    // The console.warn branch (a runtime without process.emitWarning) emptied, or its test inverted.
+    it('writes the warning with console.warn, prefixed steadysocket:, where process.emitWarning is missing', () => {
+      const seen: unknown[][] = [];
+      const original = { emitWarning: process.emitWarning, warn: console.warn };
+      (process as { emitWarning?: unknown }).emitWarning = undefined;
+      console.warn = (...args: unknown[]) => seen.push(args);
+      try {
+        emitWarning('ignored option y');
+      } finally {
+        process.emitWarning = original.emitWarning;
+        console.warn = original.warn;
+      }
+      expect(seen).to.deep.equal([['steadysocket: ignored option y']]);
+    });
+
+    // `typeof console !== 'undefined'` made true (or compared with ''): a runtime with neither threw a TypeError.
+    it('does nothing, and does not throw, where there is neither process.emitWarning nor console', () => {
+      const original = { emitWarning: process.emitWarning, console: globalThis.console };
+      (process as { emitWarning?: unknown }).emitWarning = undefined;
+      (globalThis as { console?: unknown }).console = undefined;
+      let thrown: unknown;
+      try {
+        emitWarning('ignored option z');
+      } catch (error) {
+        thrown = error;
+      } finally {
+        process.emitWarning = original.emitWarning;
+        globalThis.console = original.console;
+      }
+      expect(thrown).to.equal(undefined);
+    });
+  });
+});
+
+describe('platform.browser.ts: behaviour found unpinned by mutation testing', () => {
+  const socket = { readyState: 1, send() {}, close() {} } as never;
+
+  // The lookup made once at load, or checkedWebSocket given anything but undefined.
+  it("defaultWebSocket() is the global WebSocket at each call, and NO_WEBSOCKET when there is none", () => {
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    class First {}
+    class Second {}
+    try {
+      Object.defineProperty(globalThis, 'WebSocket', { value: First, configurable: true, writable: true });
+      expect(browser.defaultWebSocket()).to.equal(First);
+      (globalThis as { WebSocket?: unknown }).WebSocket = Second;
+      expect(browser.defaultWebSocket()).to.equal(Second);
+      delete (globalThis as { WebSocket?: unknown }).WebSocket;
+      expect(() => browser.defaultWebSocket()).to.throw(SteadySocketError).with.property('code', 'NO_WEBSOCKET');
+    } finally {
+      if (original) Object.defineProperty(globalThis, 'WebSocket', original);
+      else delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    }
+  });
+
+  // A name of the list made '' or dropped: that option, set, would not be warned about in browsers.
+  it('NODE_ONLY names the same options as the Node build', () => {
+    expect(browser.NODE_ONLY).to.deep.equal(NODE_ONLY);
+  });
+
+  // Any return value made true (or an object): the client would drive a browser socket as ws.
+  it('attachWs(), sendPing(), onDrain() and samePayload() are false, wsOf() undefined: no socket is ws', () => {
+    expect(browser.attachWs(socket)).to.equal(false);
+    expect(browser.wsOf(socket)).to.equal(undefined);
+    expect(browser.sendPing()).to.equal(false);
+    expect(browser.onDrain()).to.equal(false);
+    expect(browser.samePayload()).to.equal(false);
+  });
+
+  // `if (names.length)` made true (a warning naming nothing), or the filter made to keep every name.
+  it('nodeOptions() returns undefined and reports the Node-only options set, only those, only if any', () => {
+    const seen: string[][] = [];
+    expect(browser.nodeOptions(class {} as never, { agent: false, maxPayload: 5, closeTimeout: 10, headers: undefined }, { a: 'b' }, (names) => seen.push(names))).to.equal(undefined);
+    expect(browser.nodeOptions(class {} as never, { closeTimeout: 10 }, undefined, (names) => seen.push(names))).to.equal(undefined);
+    expect(seen).to.deep.equal([['agent', 'maxPayload']]);
+  });
+
+  // The name lookup made `cause.name` (a TypeError for null), its fallback dropped, or the cause kept.
+  it("providerError() keeps only the error's name (or the type of what was thrown), not its message nor the cause", () => {
+    const error = browser.providerError(new TypeError(`token refresh failed for ${URL_WITH_SECRETS}`));
+    expect(error).to.be.instanceOf(SteadySocketError);
+    expect(error.code).to.equal('CONNECT_FAILED');
+    expect(error.message).to.equal('The url, protocols or headers provider failed (TypeError).');
+    expect('cause' in error).to.equal(false);
+    expectNoSecret(error.stack);
+    expect(browser.providerError(URL_WITH_SECRETS).message).to.equal('The url, protocols or headers provider failed (string).');
+    expect(browser.providerError(null).message).to.equal('The url, protocols or headers provider failed (object).');
+    expect(browser.providerError(undefined).message).to.equal('The url, protocols or headers provider failed (undefined).');
+  });
+
+  it("constructorError() keeps only the error's name, or says error, not its message nor the cause", () => {
+    const error = browser.constructorError(new DOMException(`The URL '${URL_WITH_SECRETS}' is invalid.`, 'SyntaxError'));
+    expect(error.code).to.equal('CONNECT_FAILED');
+    expect(error.message).to.equal('Could not create a WebSocket for this URL (SyntaxError).');
+    expect('cause' in error).to.equal(false);
+    expectNoSecret(error.stack);
+    expect(browser.constructorError(null).message).to.equal('Could not create a WebSocket for this URL (error).');
+    expect(browser.constructorError(URL_WITH_SECRETS).message).to.equal('Could not create a WebSocket for this URL (error).');
+  });
+
+  // The `delete` dropped: the cause (an Event whose target holds the URL) would be kept.
+  it('scrubbed() removes the cause from the same error', () => {
+    const error = new SteadySocketError('CONNECT_FAILED', 'WebSocket error', { target: { url: URL_WITH_SECRETS } });
+    expect(browser.scrubbed(error)).to.equal(error);
+    expect('cause' in error).to.equal(false);
+  });
+
+  it('pingPayload() is INVALID_OPTION saying protocol pings need Node with ws', () => {
+    expect(() => browser.pingPayload()).to.throw(SteadySocketError, 'ping data needs a protocol ping: Node with ws only.').with.property('code', 'INVALID_OPTION');
+  });
+
+  it('emitWarning() writes the warning with console.warn, prefixed steadysocket:', () => {
+    const seen: unknown[][] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => seen.push(args);
+    try {
+      browser.emitWarning('ignored option x');
+    } finally {
+      console.warn = original;
+    }
+    expect(seen).to.deep.equal([['steadysocket: ignored option x']]);
   });
 });
