@@ -1,0 +1,241 @@
+// Behaviour of the CLI's pipe mode, interactive screen and colours (src/cli: pipe.ts,
+// interactive.ts, terminal.ts, prompt.ts, colors.ts) that no test pinned down, found by mutation
+// testing (Stryker, December 2026: in-process over units.test.ts for the pure parts, and over
+// the child-process tests for the rest, the mutant handed to the built CLI through its
+// environment): each test fails with at least one mutant that survived them. The pure parts run
+// in-process, like units.test.ts; the rest runs the built CLI against a ws server on 127.0.0.1.
+import { expect } from 'chai';
+import picocolors from 'picocolors';
+import { useColor } from '../../src/cli/colors';
+import { helpLines, statusText, wrapWords, type StatusSnapshot } from '../../src/cli/interactive';
+import { linesOf } from '../../src/cli/pipe';
+import { displayRows, truncate } from '../../src/cli/terminal';
+import { killAll, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+
+/** The lines linesOf() makes of these chunks (at most 50: a mutant may loop). */
+async function lines(chunks: string[], keepCr = false): Promise<string[]> {
+  async function* input() {
+    yield* chunks;
+  }
+  const out: string[] = [];
+  for await (const line of linesOf(input(), keepCr)) if (out.push(line) >= 50) break;
+  return out;
+}
+
+describe('mutation gaps: CLI pipe and interactive modes', () => {
+  describe('input lines', () => {
+    it('joins a line that spans chunks, splits a chunk at each newline, and keeps a last line without one', async () => {
+      // Kills `end >= 0` → false and → `end > 0`, slice(start, end) → the whole chunk, `start = end + 1` → `end - 1`, and the tail of a chunk dropped or kept whole.
+      expect(await lines(['a\nb', 'c\n', '\nd', 'e'])).to.deep.equal(['a', 'bc', '', 'de']);
+      expect(await lines(['\n\nx\ny\n'])).to.deep.equal(['', '', 'x', 'y']);
+    });
+
+    it('makes no line of the nothing after a last newline, nor of an empty chunk', async () => {
+      // Kills `start < chunk.length` → `<=` or true, `if (pending.length)` → true, and a seeded pending list.
+      expect(await lines(['a\n', '', 'b\n'])).to.deep.equal(['a', 'b']);
+      expect(await lines([])).to.deep.equal([]);
+      expect(await lines(['', ''])).to.deep.equal([]);
+    });
+
+    it('keeps the last line when the input ends without a newline', async () => {
+      // Kills `if (pending.length)` → false.
+      expect(await lines(['a\nlast'])).to.deep.equal(['a', 'last']);
+    });
+
+    it('drops only the \\r right before a newline in text, and keeps every \\r with -b', async () => {
+      // Kills each mutant of `!keepCr && text.endsWith('\\r') ? text.slice(0, -1) : text`.
+      expect(await lines(['\rone\r\n', 'tw\ro\r', '\n', 'three\r'])).to.deep.equal(['\rone', 'tw\ro', 'three']);
+      expect(await lines(['\rone\r\n', 'tw\ro\r', '\n', 'three\r'], true)).to.deep.equal(['\rone\r', 'tw\ro\r', 'three\r']);
+      expect(await lines(['plain\n'])).to.deep.equal(['plain']);
+    });
+  });
+
+  describe('colours', () => {
+    it('FORCE_COLOR=0 forces nothing: off when stderr is no terminal', () => {
+      // Kills `env.FORCE_COLOR !== '0'` → true and '0' → ''.
+      expect(useColor({ isTTY: false }, true, { FORCE_COLOR: '0' })).to.equal(false);
+      expect(useColor({ isTTY: false }, true, { FORCE_COLOR: '' })).to.equal(false);
+      expect(useColor({ isTTY: true }, true, { FORCE_COLOR: '0' })).to.equal(true);
+    });
+  });
+
+  describe('/help', () => {
+    it('lists every command with its arguments and description, wrapped under the descriptions', () => {
+      // Kills the emptied command names and help texts of SLASH_COMMANDS, the `${name} ${args}`
+      // template, a first line lost or its continuation lines doubled, and a seeded line list.
+      expect(helpLines(79)).to.deep.equal([
+        '/ping [text]             send a ping (carrying the text) and show the round',
+        '                         trip',
+        '/close [code] [reason]   close with a code (1000 or 3000–4999) and reason, then',
+        '                         exit',
+        '/reconnect               drop the connection and connect again at once',
+        '/stats                   show counters: attempts, messages, bytes, rtt, queue',
+        '/quit                    close normally and exit (also Ctrl-D, or Ctrl-C on an',
+        '                         empty line)',
+        '/help                    show this list',
+        '//text                   send a message that starts with /',
+      ]);
+    });
+
+    it('keeps descriptions at least 20 columns wide in a narrow terminal', () => {
+      // Kills Math.max(20, …) → Math.min (a room of 5 columns: one word a line).
+      const lines = helpLines(30);
+      expect(lines.slice(0, 4)).to.deep.equal([
+        '/ping [text]             send a ping',
+        '                         (carrying the text)',
+        '                         and show the round',
+        '                         trip',
+      ]);
+    });
+
+    it('fills a line up to exactly its width, and ignores white space around the text', () => {
+      // Kills `<= width` → `< width`, and the dropped filter of empty words.
+      expect(wrapWords('ab cd ef', 5)).to.deep.equal(['ab cd', 'ef']);
+      expect(wrapWords('  ab  cd ', 5)).to.deep.equal(['ab cd']);
+    });
+  });
+
+  describe('status line', () => {
+    const c = picocolors.createColors(false);
+    const base: StatusSnapshot = { state: 'open', url: 'ws://h/', protocol: '', rtt: undefined, queued: 0, retry: undefined, attempts: 1 };
+
+    it('says only "connected" without a subprotocol or a round trip yet', () => {
+      // Kills `if (s.protocol)` and `if (s.rtt !== undefined)` → true.
+      expect(statusText(base, 0, c)).to.equal('● connected');
+    });
+
+    it('counts connection attempts past the first, and what waits in the queue', () => {
+      // Kills `s.attempts > 1` → false.
+      expect(statusText({ ...base, state: 'connecting', attempts: 3, queued: 2 }, 0, c)).to.equal('● connecting to ws://h/… (attempt 3) · 2 queued');
+      expect(statusText({ ...base, state: 'connecting', attempts: 1 }, 0, c)).to.equal('● connecting to ws://h/…');
+    });
+
+    it('says "waiting" with no retry planned, the time left to the next attempt, and "when resumed" for a paused client', () => {
+      // Kills `if (!s.retry)` → false, `s.retry.at - now` → `+`, and the emptied 'when resumed'.
+      expect(statusText({ ...base, state: 'waiting' }, 0, c)).to.equal('● waiting');
+      expect(statusText({ ...base, state: 'waiting', retry: { at: 5000, attempt: 2 } }, 4000, c)).to.equal('● reconnecting in 1.0 s (attempt 2)');
+      expect(statusText({ ...base, state: 'waiting', retry: { at: Infinity, attempt: 2 } }, 4000, c)).to.equal('● reconnecting when resumed (attempt 2)');
+      expect(statusText({ ...base, state: 'closing' }, 0, c)).to.equal('● closing…');
+    });
+  });
+
+  describe('terminal rows (as readline counts them)', () => {
+    /** [rows of 40 of the character, rows of 79 x and the character] in 80 columns: [0,0] zero width, [0,1] one, [1,1] two. */
+    const width = (char: string): number => {
+      const rows = [displayRows(char.repeat(40), 80), displayRows(`${'x'.repeat(79)}${char}`, 80)];
+      return rows[0] === 1 ? 2 : rows[1];
+    };
+
+    it('gives combining marks, zero-width spaces and variation selectors no column, at both ends of their ranges', () => {
+      // Kills the mutated bounds and conditions of charWidth's zero-width ranges.
+      for (const code of [0x300, 0x36f, 0x200b, 0x200f, 0xfe00, 0xfe0f]) expect(width(String.fromCodePoint(code)), code.toString(16)).to.equal(0);
+      for (const code of [0x2ff, 0x370, 0x200a, 0x2010, 0xfdff]) expect(width(String.fromCodePoint(code)), code.toString(16)).to.equal(1);
+    });
+
+    it('gives East Asian wide characters and emoji two columns, at both ends of their ranges', () => {
+      // Kills the mutated bounds and conditions of charWidth's wide ranges.
+      const wide = [0x1100, 0x115f, 0x2e80, 0xa4cf, 0xac00, 0xd7a3, 0xf900, 0xfaff, 0xfe30, 0xfe4f, 0xff00, 0xff60, 0xffe0, 0xffe6, 0x1f300, 0x1faff, 0x20000, 0x3fffd];
+      for (const code of wide) expect(width(String.fromCodePoint(code)), code.toString(16)).to.equal(2);
+      const narrow = [0x10ff, 0x1160, 0x2e7f, 0xa4d0, 0xabff, 0xd7a4, 0xf8ff, 0xfb00, 0xfe2f, 0xfe50, 0xfe70, 0xff61, 0xffdf, 0xffe7, 0x1f2ff, 0x1fb00, 0x1ffff, 0x3fffe];
+      for (const code of narrow) expect(width(String.fromCodePoint(code)), code.toString(16)).to.equal(1);
+    });
+
+    it('moves a wide character that would straddle the edge to the next row, and only a wide one', () => {
+      // Kills each mutant of `width === 2 && (offset + 1) % columns === 0`, and `offset++` → `offset--`.
+      expect(displayRows(`${'x'.repeat(79)}界${'x'.repeat(78)}`, 80)).to.equal(2);
+      expect(displayRows(`${'x'.repeat(78)}界${'x'.repeat(79)}`, 80)).to.equal(1);
+      expect(displayRows('x'.repeat(159), 80)).to.equal(1);
+      expect(displayRows(`${'界'.repeat(40)}${'x'.repeat(40)}`, 80)).to.equal(1);
+    });
+
+    it('counts each row a wrapped line takes before a newline, and one for an empty line', () => {
+      // Kills `Math.ceil(offset / columns) || 1` → `&& 1`, and the emptied condition.
+      expect(displayRows(`${'x'.repeat(160)}\n> `, 80)).to.equal(2);
+      expect(displayRows(`${'x'.repeat(161)}\n> `, 80)).to.equal(3);
+      expect(displayRows('\n\n> ', 80)).to.equal(2);
+    });
+
+    it('keeps a status line that fits the width exactly', () => {
+      // Kills `length <= width` → `<`.
+      expect(truncate('abcd', 4)).to.equal('abcd');
+      expect(truncate('\u001b[32mabcd\u001b[39m', 4)).to.equal('\u001b[32mabcd\u001b[39m');
+      expect(truncate('abcde', 1)).to.equal('…');
+    });
+  });
+
+  describe('pipe and execute modes (the built CLI)', function () {
+    this.timeout(20_000);
+    let server: TestServer;
+
+    before(async () => {
+      requireBuiltCli();
+      server = await startServer({
+        onConnection: (c) => {
+          // /stream: a message every 20 ms until the client goes (at most 1,000).
+          if (c.path.startsWith('/stream')) {
+            let sent = 0;
+            const timer = setInterval(() => {
+              if (sent++ >= 1000 || c.socket.readyState !== c.socket.OPEN) clearInterval(timer);
+              else c.socket.send(`tick ${sent}`);
+            }, 20);
+            c.socket.on('close', () => clearInterval(timer));
+          }
+          // /late: answers each message 1.5 s later, after the CLI should be gone.
+          if (c.path === '/late') c.socket.on('message', (data) => setTimeout(() => c.socket.readyState === c.socket.OPEN && c.socket.send(`late ${String(data)}`), 1500));
+        },
+      });
+    });
+    after(() => server.close());
+    afterEach(() => killAll());
+
+    it('ends with exit 0 and no word of a write failure when the reader of stdout goes away (| head -1), even with -w -1', async () => {
+      // Kills `error.code === 'EPIPE'` → false (exit 1, "cannot write to stdout: EPIPE"), and
+      // `if (!session.ended)` → false in the stdout error handler (-w -1 then never ends).
+      const cli = startCli([server.url('/stream'), '-w', '-1', '--no-reconnect']);
+      await cli.waitForLine('tick 1');
+      cli.child.stdout.destroy(); // the reader is gone
+      const result = await cli.exited(8000);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).not.to.include('cannot write');
+      expect(result.stderr).not.to.include('(exit');
+    });
+
+    it('a reader of stdout that went away is no --count shortfall: exit 0, not 7', async () => {
+      // Kills `!readerGone` dropped from the --count check, and readerGone never set.
+      const cli = startCli([server.url('/stream-count'), '--count', '900', '-q']);
+      await cli.waitForLine('tick 2');
+      cli.child.stdout.destroy();
+      const result = await cli.exited(8000);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.equal('');
+    });
+
+    it('-x: says the rest of the messages was not sent when the connection gave up while they waited for room', async () => {
+      // 1,500 messages: past the first 1,000 queued the input waits for the outbox to drain,
+      // and the first connection never opens. Kills `lines.read++` → `--`, and sendAll() going
+      // on (or ending with true) after trySend() returned false.
+      const messages = Array.from({ length: 1500 }, (_, i) => ['-x', `m${i}`]).flat();
+      const result = await runCli([server.url('/reject/500'), ...messages, '--connect-attempts', '1', '-q'], { timeout: 10_000 });
+      expect(result.code, result.stderr).to.equal(3);
+      expect(result.stderr).to.include('steadysocket: the connection ended before the input did: the rest of the -x messages was not sent\n');
+      expect(result.stderr).to.match(/could not connect: the first connection did not open after 1 attempt .*\(exit 3\)\n$/);
+    });
+
+    it('counts every skipped line, sends the others in order, and exits 8', async () => {
+      // Kills `lines.skipped++` → `--`, and the plural of the count.
+      const result = await runCli([server.url('/skip-two'), '--hex', '-w', '0'], { input: '01\nzz\n02\nqq\n03\n', timeout: 8000 });
+      expect(result.code, result.stderr).to.equal(8);
+      expect(server.connections.find((c) => c.path === '/skip-two')!.messages).to.deep.equal(['hex:01', 'hex:02', 'hex:03']);
+      expect(result.stderr.match(/skipped a line that is not hex/g)).to.have.length(2);
+      expect(result.stderr).to.include('steadysocket: 2 input lines were not sent (skipped: see the notes above) (exit 8)\n');
+    });
+
+    it('without -w or --count, ends once the input is sent: a reply that comes later is not waited for', async () => {
+      // Kills `count !== undefined ? DEFAULT_COUNT_WAIT : undefined` → always the 10 s wait of --count.
+      const result = await runCli([server.url('/late'), '-x', 'hi'], { timeout: 8000 });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).not.to.include('late hi');
+      expect(server.connections.find((c) => c.path === '/late')!.messages).to.deep.equal(['hi']);
+    });
+  });
+});
