@@ -5,12 +5,64 @@
 // environment): each test fails with at least one mutant that survived them. The pure parts run
 // in-process, like units.test.ts; the rest runs the built CLI against a ws server on 127.0.0.1.
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import picocolors from 'picocolors';
+import { needTools } from '../support/tools';
 import { useColor } from '../../src/cli/colors';
 import { helpLines, statusText, wrapWords, type StatusSnapshot } from '../../src/cli/interactive';
 import { linesOf } from '../../src/cli/pipe';
 import { displayRows, truncate } from '../../src/cli/terminal';
-import { killAll, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+import { CLI, killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+
+let tmuxes = 0;
+
+/** The CLI in a real terminal: a tmux server of our own (its own socket), as in interactive.test.ts. */
+class Tmux {
+  private readonly socket = `steadysocket-mutants-pipe-${process.pid}-${++tmuxes}`;
+
+  run(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  }
+
+  /** Runs the CLI with `args` in a clean environment, then prints its exit code as EXIT=<code>. */
+  start(args: string[]): void {
+    const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+    const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
+    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo "EXIT=$?"; sleep 30`;
+    this.run('new-session', '-d', '-x', '110', '-y', '30', '-s', 'cli', command);
+  }
+
+  screen(): string {
+    return this.run('capture-pane', '-p', '-t', 'cli');
+  }
+
+  keys(...keys: string[]): void {
+    this.run('send-keys', '-t', 'cli', ...keys);
+  }
+
+  async waitFor(match: string | RegExp, timeout = 5000): Promise<string> {
+    let screen = '';
+    const test = () => {
+      screen = this.screen();
+      return typeof match === 'string' ? screen.includes(match) : match.test(screen);
+    };
+    await until(test, timeout, `${match} on the screen:\n${screen}`);
+    return screen;
+  }
+
+  /** The PID of the CLI: the child of the pane's shell. */
+  cliPid(): number {
+    const shell = this.run('display-message', '-p', '-t', 'cli', '#{pane_pid}').trim();
+    return Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim().split('\n')[0]);
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
+  }
+}
 
 /** The lines linesOf() makes of these chunks (at most 50: a mutant may loop). */
 async function lines(chunks: string[], keepCr = false): Promise<string[]> {
@@ -236,6 +288,155 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stdout).not.to.include('late hi');
       expect(server.connections.find((c) => c.path === '/late')!.messages).to.deep.equal(['hi']);
+    });
+  });
+
+  describe('interactive mode in a real terminal (tmux)', function () {
+    this.timeout(30_000);
+    let server: TestServer;
+    let tmux: Tmux;
+
+    before(async function () {
+      requireBuiltCli();
+      needTools(this, 'tmux');
+      server = await startServer();
+    });
+    after(() => server?.close());
+    beforeEach(() => {
+      tmux = new Tmux();
+    });
+    afterEach(() => tmux.kill());
+
+    it('lines typed before the connection opens are shown as queued, then sent in order once it opens', async () => {
+      // Kills the dropped ' (queued)' note, and lines lost or reordered on their way to the outbox.
+      const later = await startServer();
+      const url = later.url('/queued');
+      await later.close(); // nothing listens yet: the client keeps retrying
+      try {
+        tmux.start([url, '--min-delay', '50', '--max-delay', '100']);
+        await tmux.waitFor(/● (connecting|reconnecting)/);
+        for (const line of ['one', 'two', '//three']) tmux.keys(line, 'Enter');
+        await tmux.waitFor('> /three (queued)');
+        const screen = tmux.screen();
+        expect(screen).to.include('> one (queued)').and.include('> two (queued)');
+        await later.start();
+        await until(() => later.connections.some((c) => c.messages.length === 3), 8000, 'the three queued lines');
+        expect(later.connections.flatMap((c) => c.messages)).to.deep.equal(['one', 'two', '/three']);
+        tmux.keys('four', 'Enter');
+        await tmux.waitFor('< four');
+        expect(tmux.screen(), 'sent at once: no queued note').not.to.include('> four (queued)');
+        tmux.keys('/exit', 'Enter');
+        await tmux.waitFor('EXIT=0');
+      } finally {
+        await later.close();
+      }
+    });
+
+    it('exits 143 on SIGTERM and 130 on SIGINT from outside, after closing the connection normally', async () => {
+      // Kills the emptied signal names and the exit codes of the signal handlers.
+      for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+        tmux.kill();
+        tmux = new Tmux();
+        const path = `/signal-${signal}`;
+        tmux.start([server.url(path)]);
+        await tmux.waitFor('● connected');
+        const connection = server.connections.find((c) => c.path === path)!;
+        const closed = new Promise<number>((resolve) => connection.socket.once('close', (closeCode) => resolve(closeCode)));
+        process.kill(tmux.cliPid(), signal);
+        expect(await closed).to.equal(1000);
+        await tmux.waitFor(`EXIT=${code}`);
+      }
+    });
+
+    it('/close refuses a code that is not a number and stays connected; /close alone closes with 1000; /? lists the commands', async () => {
+      // Kills the emptied /? alias, `Number.isInteger(code)` → true, and the default code 1000.
+      tmux.start([server.url('/close-default')]);
+      await tmux.waitFor('● connected');
+      const connection = server.connections.find((c) => c.path === '/close-default')!;
+      const closed = new Promise<[number, string]>((resolve) => connection.socket.once('close', (code, reason) => resolve([code, reason.toString()])));
+      tmux.keys('/?', 'Enter');
+      await tmux.waitFor('send a message that starts with /');
+      tmux.keys('/close soon', 'Enter');
+      await tmux.waitFor('/close: "soon" is not a close code (use 1000 or 3000–4999)');
+      tmux.keys('still here', 'Enter');
+      await tmux.waitFor('< still here');
+      tmux.keys('/close', 'Enter');
+      expect(await closed).to.deep.equal([1000, '']);
+      await tmux.waitFor('closing with 1000');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    it('/stats counts messages in and out, one in the singular', async () => {
+      // Kills the singular of `${n} message${n === 1 ? '' : 's'}` and the counters' places.
+      tmux.start([server.url('/stats-count')]);
+      await tmux.waitFor('● connected');
+      tmux.keys('a', 'Enter');
+      await tmux.waitFor('< a');
+      tmux.keys('/stats', 'Enter');
+      await tmux.waitFor('in 1 message, 1 B · out 1 message, 1 B');
+      server.connections.find((c) => c.path === '/stats-count')!.socket.send('ccc');
+      await tmux.waitFor('< ccc');
+      tmux.keys('/stats', 'Enter');
+      await tmux.waitFor('in 2 messages, 4 B · out 1 message, 1 B');
+      tmux.keys('/reconnect', 'Enter');
+      await tmux.waitFor('reconnecting…');
+      await until(() => server.connections.filter((c) => c.path === '/stats-count').length === 2, 5000, 'the second connection');
+      await tmux.waitFor(/● connected\s*\n/);
+      tmux.keys('/stats', 'Enter');
+      await tmux.waitFor(/attempts 2 · reconnects 1/);
+      tmux.keys('C-d');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    describe('--passphrase asked on the terminal', () => {
+      let dir: string;
+      let files: ReturnType<typeof makeCertificates>;
+      let secure: TestServer;
+
+      before(async () => {
+        dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
+        files = makeCertificates(dir);
+        secure = await startServer({
+          tls: { key: readFileSync(files.serverKey, 'utf8'), cert: readFileSync(files.serverCert, 'utf8'), ca: readFileSync(files.ca, 'utf8'), requestCert: true },
+        });
+      });
+      after(async () => {
+        await secure?.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const args = (path: string) => [secure.url(path), '--ca', files.ca, '--cert', files.clientCert, '--key', files.clientKey, '--passphrase'];
+
+      it('Backspace takes back a character and Ctrl-U the whole line; other control keys add nothing', async () => {
+        // Kills the mutated Backspace, Ctrl-U and `char >= ' '` branches of askHidden(): the key
+        // would not decrypt, and the CLI would end with exit 2 instead of connecting.
+        tmux.start(args('/asked-edited'));
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys('-l', 'wrong');
+        tmux.keys('C-u');
+        tmux.keys('-l', `${PASSPHRASE.slice(0, 3)}xy`);
+        tmux.keys('BSpace', 'C-h');
+        tmux.keys('-l', PASSPHRASE.slice(3));
+        tmux.keys('Tab', 'C-d', 'Enter');
+        await tmux.waitFor('● connected');
+        expect(secure.connections.some((c) => c.path === '/asked-edited' && c.clientCert === 'steadysocket-test-client')).to.equal(true);
+        expect(tmux.screen()).not.to.include(PASSPHRASE).and.not.include('wrong');
+        tmux.keys('/quit', 'Enter');
+        await tmux.waitFor('EXIT=0');
+      });
+
+      it('Ctrl-C at the prompt, or Ctrl-D on nothing typed, ends with exit 130 and no connection', async () => {
+        // Kills the mutated Ctrl-C / Ctrl-D branch of askHidden() (`value === ''`, the codes).
+        for (const [path, keys] of [['/asked-ctrl-c', ['-l', 'typed', ';', 'send-keys', '-t', 'cli', 'C-c']], ['/asked-ctrl-d', ['C-d']]] as const) {
+          tmux.kill();
+          tmux = new Tmux();
+          tmux.start(args(path));
+          await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+          tmux.keys(...keys);
+          await tmux.waitFor('EXIT=130');
+          expect(secure.connections.some((c) => c.path === path)).to.equal(false);
+          expect(tmux.screen()).not.to.include('typed');
+        }
+      });
     });
   });
 });
