@@ -27,11 +27,11 @@ class Tmux {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  /** Runs the CLI with `args` in a clean environment, then prints its exit code as EXIT=<code>. */
-  start(args: string[]): void {
+  /** Runs the CLI with `args` in a clean environment (stderr to the file `stderrTo` if given), then prints its exit code as EXIT=<code>. */
+  start(args: string[], stderrTo?: string): void {
     const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
     const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
-    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}; echo "EXIT=$?"; sleep 30`;
+    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${stderrTo ? ` 2>${quote(stderrTo)}` : ''}; echo "EXIT=$?"; sleep 30`;
     this.run('new-session', '-d', '-x', '110', '-y', '30', '-s', 'cli', command);
   }
 
@@ -366,10 +366,12 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       await tmux.waitFor('EXIT=0');
     });
 
-    it('/stats counts messages in and out, one in the singular', async () => {
-      // Kills the singular of `${n} message${n === 1 ? '' : 's'}` and the counters' places.
+    it('/stats counts messages in and out, one in the singular, and shows – for a round trip not measured yet', async () => {
+      // Kills `session.rtt === undefined` → false, the singular of `${n} message${n === 1 ? '' : 's'}` and the counters' places.
       tmux.start([server.url('/stats-count')]);
       await tmux.waitFor('● connected');
+      tmux.keys('/stats', 'Enter');
+      await tmux.waitFor('rtt – · queued 0');
       tmux.keys('a', 'Enter');
       await tmux.waitFor('< a');
       tmux.keys('/stats', 'Enter');
@@ -386,6 +388,66 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       await tmux.waitFor(/attempts 2 · reconnects 1/);
       tmux.keys('C-d');
       await tmux.waitFor('EXIT=0');
+    });
+
+    it('Ctrl-C clears a half-typed line and keeps running; Ctrl-C on the empty line then quits with exit 0', async () => {
+      // Kills `this.rl.line.length > 0` → false or `>= 0` (a half-typed line quit, or an empty
+      // line never quit), and the dropped Ctrl-U/Ctrl-K of the clearing.
+      tmux.start([server.url('/ctrl-c')]);
+      await tmux.waitFor('● connected');
+      tmux.keys('-l', 'half typed');
+      await tmux.waitFor('> half typed');
+      tmux.keys('Left', 'Left', 'C-c');
+      tmux.keys('-l', 'sent');
+      tmux.keys('Enter');
+      await tmux.waitFor('< sent');
+      expect(server.connections.find((c) => c.path === '/ctrl-c')!.messages).to.deep.equal(['sent']);
+      tmux.keys('C-c');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    it('Tab completes a slash command', async () => {
+      // Kills the completer's mutants: no names, no filter, names that end with the line.
+      tmux.start([server.url('/tab')]);
+      await tmux.waitFor('● connected');
+      tmux.keys('-l', '/sta');
+      await tmux.waitFor('> /sta');
+      tmux.keys('Tab');
+      await tmux.waitFor('> /stats');
+      tmux.keys('Enter');
+      await tmux.waitFor(/state open · connected for/);
+      tmux.keys('C-d');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    it('/ping takes a text of exactly 125 bytes', async () => {
+      // Kills `Buffer.byteLength(text) > 125` → `>=`.
+      tmux.start([server.url('/ping-125')]);
+      await tmux.waitFor('● connected');
+      const connection = server.connections.find((c) => c.path === '/ping-125')!;
+      const pinged = new Promise<string>((resolve) => connection.socket.once('ping', (data) => resolve(data.toString())));
+      tmux.keys('-l', `/ping ${'p'.repeat(125)}`);
+      tmux.keys('Enter');
+      expect(await pinged).to.equal('p'.repeat(125));
+      await tmux.waitFor(/pong in \d+ ms/);
+      tmux.keys('C-d');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    it('with stderr sent to a file, draws no status line on the terminal', async () => {
+      // Kills `showStatus: process.stderr.isTTY === true` → true.
+      const dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
+      try {
+        tmux.start([server.url('/no-status')], join(dir, 'stderr.txt'));
+        await until(() => server.connections.some((c) => c.path === '/no-status'), 5000, 'the connection');
+        tmux.keys('hello', 'Enter');
+        await tmux.waitFor('< hello');
+        expect(tmux.screen()).not.to.include('●');
+        tmux.keys('C-d');
+        await tmux.waitFor('EXIT=0');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     describe('--passphrase asked on the terminal', () => {
