@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import picocolors from 'picocolors';
 import { needTools } from '../support/tools';
@@ -15,7 +16,7 @@ import { useColor } from '../../src/cli/colors';
 import { helpLines, statusText, wrapWords, type StatusSnapshot } from '../../src/cli/interactive';
 import { linesOf } from '../../src/cli/pipe';
 import { displayRows, truncate } from '../../src/cli/terminal';
-import { CLI, killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, startCli, startServer, until, type TestServer } from './helpers';
+import { CLI, killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, sleep, startCli, startServer, until, type TestServer } from './helpers';
 
 let tmuxes = 0;
 
@@ -232,6 +233,12 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
             }, 20);
             c.socket.on('close', () => clearInterval(timer));
           }
+          // /deaf: never reads again, so never answers the closing handshake.
+          if (c.path.startsWith('/deaf')) {
+            const raw = (c.socket as unknown as { _socket: Socket })._socket;
+            raw.removeAllListeners('data');
+            raw.pause();
+          }
           // /late: answers each message 1.5 s later, after the CLI should be gone.
           if (c.path === '/late') c.socket.on('message', (data) => setTimeout(() => c.socket.readyState === c.socket.OPEN && c.socket.send(`late ${String(data)}`), 1500));
         },
@@ -271,6 +278,20 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       expect(result.code, result.stderr).to.equal(3);
       expect(result.stderr).to.include('steadysocket: the connection ended before the input did: the rest of the -x messages was not sent\n');
       expect(result.stderr).to.match(/could not connect: the first connection did not open after 1 attempt .*\(exit 3\)\n$/);
+    });
+
+    it('a second signal while the first one closes ends the CLI at once, with the code of the second', async () => {
+      // The server never answers the closing handshake: after the first signal the CLI waits
+      // for it up to the close timeout (3 s, then "close timed out"); a second one ends the wait.
+      // Kills `received = true` → false and `if (received || session.ended)` → false.
+      const cli = startCli([server.url('/deaf-twice')]);
+      await cli.waitForStderr('connected');
+      cli.child.kill('SIGINT');
+      await sleep(500);
+      cli.child.kill('SIGTERM');
+      const result = await cli.exited(8000);
+      expect(result.code, result.stderr).to.equal(143);
+      expect(result.stderr).not.to.include('close timed out');
     });
 
     it('counts every skipped line, sends the others in order, and exits 8', async () => {
