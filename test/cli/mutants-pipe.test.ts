@@ -29,11 +29,11 @@ class Tmux {
   }
 
   /** Runs the CLI with `args` in a clean environment (stderr to the file `stderrTo` if given), then prints its exit code as EXIT=<code>. */
-  start(args: string[], stderrTo?: string): void {
+  start(args: string[], stderrTo?: string, columns = 110): void {
     const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
     const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
     const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${stderrTo ? ` 2>${quote(stderrTo)}` : ''}; echo "EXIT=$?"; sleep 30`;
-    this.run('new-session', '-d', '-x', '110', '-y', '30', '-s', 'cli', command);
+    this.run('new-session', '-d', '-x', String(columns), '-y', '30', '-s', 'cli', command);
   }
 
   screen(): string {
@@ -469,6 +469,35 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('after Enter, the entered line is shown once, above one status line and the prompt', async () => {
+      // Kills `displayRows(this.footer() + line, columns) + 1` → `- 1` in submitted(): the old
+      // footer and the entered text were left on the screen above the echo.
+      tmux.start([server.url('/entered')]);
+      await tmux.waitFor('● connected');
+      for (const line of ['first', 'second']) {
+        tmux.keys('-l', line);
+        tmux.keys('Enter');
+        await tmux.waitFor(`< ${line}`);
+      }
+      const screen = tmux.screen().split('\n').filter((line) => line.trim() !== '');
+      expect(screen.slice(1)).to.deep.equal(['> first', '< first', '> second', '< second', '● connected', '>']);
+      tmux.keys('C-d');
+      await tmux.waitFor('EXIT=0');
+    });
+
+    it('cuts a long status line to one column less than the terminal, ending in …', async () => {
+      // Kills `(columns || 80) - 1` → `+ 1` in footer(): the status line wrapped onto a second row.
+      const path = `/hang/${'a'.repeat(100)}`;
+      tmux.start([server.url(path)], undefined, 80);
+      await tmux.waitFor('● connecting to');
+      const screen = tmux.screen().split('\n');
+      const status = screen.findIndex((line) => line.startsWith('● connecting to'));
+      expect(screen[status]).to.have.length(79).and.match(/a…$/);
+      expect(screen[status + 1]).to.equal('>');
+      tmux.keys('C-c');
+      await tmux.waitFor('EXIT=0');
     });
 
     describe('--passphrase asked on the terminal', () => {
