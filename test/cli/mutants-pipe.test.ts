@@ -294,6 +294,33 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       expect(result.stderr).not.to.include('close timed out');
     });
 
+    it('a stalled reader of stdout pauses reading from the server once, not once per message that arrives meanwhile', async () => {
+      // 1 KiB messages arrive many to a TCP chunk: while stdout waits to drain, each one used to
+      // add a 'drain' listener (MaxListenersExceededWarning on stderr past 10). Kills
+      // `|| readingPaused` dropped from the check in the 'message' listener.
+      const TOTAL = 4000;
+      const flood = await startServer({
+        echo: false,
+        onConnection: (c) => {
+          for (let i = 0; i < TOTAL; i++) c.socket.send(`${String(i).padStart(5, '0')}${'z'.repeat(1019)}`);
+        },
+      });
+      try {
+        const cli = startCli([flood.url('/flood'), '-q', '--count', String(TOTAL), '-w', '15']);
+        cli.child.stdout.pause(); // the reader stops reading
+        await sleep(1000);
+        cli.child.stdout.resume();
+        const result = await cli.exited(15_000);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.equal('');
+        const lines = result.stdout.split('\n').filter(Boolean);
+        expect(lines).to.have.length(TOTAL);
+        expect(lines.every((line, i) => line.startsWith(String(i).padStart(5, '0')))).to.equal(true);
+      } finally {
+        await flood.close();
+      }
+    });
+
     it('counts every skipped line, sends the others in order, and exits 8', async () => {
       // Kills `lines.skipped++` → `--`, and the plural of the count.
       const result = await runCli([server.url('/skip-two'), '--hex', '-w', '0'], { input: '01\nzz\n02\nqq\n03\n', timeout: 8000 });
