@@ -239,6 +239,10 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
             raw.removeAllListeners('data');
             raw.pause();
           }
+          // /close-1008: closes at once with 1008 (a stop code).
+          if (c.path === '/close-1008') c.socket.close(1008, 'policy');
+          // /close-1000-later: closes normally after 300 ms.
+          if (c.path === '/close-1000-later') setTimeout(() => c.socket.close(1000), 300);
           // /late: answers each message 1.5 s later, after the CLI should be gone.
           if (c.path === '/late') c.socket.on('message', (data) => setTimeout(() => c.socket.readyState === c.socket.OPEN && c.socket.send(`late ${String(data)}`), 1500));
         },
@@ -319,6 +323,39 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       } finally {
         await flood.close();
       }
+    });
+
+    it('--count with a first connection that never opens exits 3 (could not connect), not 7', async () => {
+      // Kills `code === ExitCode.OK` → true in the --count check after the session ended.
+      const result = await runCli([server.url('/reject/500'), '--count', '1', '--connect-attempts', '1', '-q'], { input: '', timeout: 8000 });
+      expect(result.code, result.stderr).to.equal(3);
+      expect(result.stderr).not.to.include('--count');
+    });
+
+    it('--count 1 not reached within -w says "1 message", in the singular', async () => {
+      // Kills `count === 1 ? '' : 's'` → false in the shortfall text.
+      const result = await runCli([server.url('/count-one'), '--count', '1', '-w', '1'], { input: '', timeout: 8000 });
+      expect(result.code, result.stderr).to.equal(7);
+      expect(result.stderr).to.include('steadysocket: only 0 of 1 message (--count) arrived within 1 s (-w) (exit 7)\n');
+    });
+
+    it('a stdin left open that gave nothing is no input cut short when the server ends the connection: exit 0', async () => {
+      // Kills `lines.read > 0` → true or `>= 0` in the check for input cut short.
+      const cli = startCli([server.url('/close-1000-later'), '--no-reconnect']);
+      const result = await cli.exited(8000); // stdin stays open
+      cli.end();
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).not.to.include('before the input did');
+    });
+
+    it('without -q or --json, a failure is said once, by the error events: no summary line', async () => {
+      // Kills `options.quiet` → true in the choice of a summary line (a second "(exit 5)" line).
+      const loud = await runCli([server.url('/close-1008')], { input: '', timeout: 8000 });
+      expect(loud.code, loud.stderr).to.equal(5);
+      expect(loud.stderr).to.include('1008').and.not.include('(exit 5)');
+      const quiet = await runCli([server.url('/close-1008'), '-q'], { input: '', timeout: 8000 });
+      expect(quiet.code).to.equal(5);
+      expect(quiet.stderr).to.match(/^steadysocket: .*1008.*\(exit 5\)\n$/);
     });
 
     it('counts every skipped line, sends the others in order, and exits 8', async () => {
