@@ -28,11 +28,11 @@ class Tmux {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  /** Runs the CLI with `args` in a clean environment (stderr to the file `stderrTo` if given), then prints its exit code as EXIT=<code>. */
-  start(args: string[], stderrTo?: string, columns = 110): void {
+  /** Runs the CLI with `args` in a clean environment (its stdout or stderr sent to a file if given), then prints its exit code as EXIT=<code>. */
+  start(args: string[], to: { stdout?: string; stderr?: string } = {}, columns = 110): void {
     const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
     const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
-    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${stderrTo ? ` 2>${quote(stderrTo)}` : ''}; echo "EXIT=$?"; sleep 30`;
+    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${to.stdout ? ` >${quote(to.stdout)}` : ''}${to.stderr ? ` 2>${quote(to.stderr)}` : ''}; echo "EXIT=$?"; sleep 30`;
     this.run('new-session', '-d', '-x', String(columns), '-y', '30', '-s', 'cli', command);
   }
 
@@ -523,7 +523,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       // Kills `showStatus: process.stderr.isTTY === true` → true.
       const dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
       try {
-        tmux.start([server.url('/no-status')], join(dir, 'stderr.txt'));
+        tmux.start([server.url('/no-status')], { stderr: join(dir, 'stderr.txt') });
         await until(() => server.connections.some((c) => c.path === '/no-status'), 5000, 'the connection');
         tmux.keys('hello', 'Enter');
         await tmux.waitFor('< hello');
@@ -554,7 +554,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
     it('cuts a long status line to one column less than the terminal, ending in …', async () => {
       // Kills `(columns || 80) - 1` → `+ 1` in footer(): the status line wrapped onto a second row.
       const path = `/hang/${'a'.repeat(100)}`;
-      tmux.start([server.url(path)], undefined, 80);
+      tmux.start([server.url(path)], {}, 80);
       await tmux.waitFor('● connecting to');
       const screen = tmux.screen().split('\n');
       const status = screen.findIndex((line) => line.startsWith('● connecting to'));
@@ -598,6 +598,39 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         expect(tmux.screen()).not.to.include(PASSPHRASE).and.not.include('wrong');
         tmux.keys('/quit', 'Enter');
         await tmux.waitFor('EXIT=0');
+      });
+
+      it('hands the terminal back as it found it: Ctrl-C at the message prompt afterwards is a key (quit, exit 0), not a signal', async () => {
+        // Kills the dropped `input.off('data', onData)`: the prompt went on reading keys, and the
+        // next Enter put the terminal back in cooked mode under readline (Ctrl-C then a SIGINT, exit 130).
+        tmux.start(args('/asked-then-typed'));
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys('-l', PASSPHRASE);
+        tmux.keys('Enter');
+        await tmux.waitFor('● connected');
+        tmux.keys('-l', 'one');
+        tmux.keys('Enter');
+        await tmux.waitFor('< one');
+        tmux.keys('C-c');
+        await tmux.waitFor('EXIT=0');
+      });
+
+      it('in pipe mode (stdout to a file) reads the lines typed after the passphrase, ends at Ctrl-D, and keeps the prompt on its own line', async () => {
+        // Kills the dropped `input.setRawMode(wasRaw)` (the terminal left raw: Enter gives no
+        // line, Ctrl-D no end of input, a hang) and `output.write('\n')` → ''.
+        const out = join(dir, 'stdout.txt');
+        tmux.start(args('/asked-pipe'), { stdout: out });
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys('-l', PASSPHRASE);
+        tmux.keys('Enter');
+        await tmux.waitFor('connected to');
+        tmux.keys('-l', 'typed line');
+        tmux.keys('Enter');
+        await until(() => readFileSync(out, 'utf8') === 'typed line\n', 5000, 'the echo in the file');
+        tmux.keys('C-d');
+        await tmux.waitFor('EXIT=0');
+        expect(secure.connections.find((c) => c.path === '/asked-pipe')!.messages).to.deep.equal(['typed line']);
+        expect(tmux.screen().split('\n')).to.include(`Passphrase for ${files.clientKey}:`);
       });
 
       it('Ctrl-C at the prompt, or Ctrl-D on nothing typed, ends with exit 130 and no connection', async () => {
