@@ -633,6 +633,30 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         expect(tmux.screen().split('\n')).to.include(`Passphrase for ${files.clientKey}:`);
       });
 
+      it('keeps what is typed or pasted right after the passphrase, in the same read: sent as the first lines, in interactive and pipe mode', async () => {
+        // The prompt stopped at Enter and dropped the rest of the chunk (found by mutation testing).
+        tmux.start(args('/asked-typeahead'));
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys(PASSPHRASE, 'Enter', 'ahead', 'Enter', 'of time', 'Enter');
+        await until(() => secure.connections.some((c) => c.path === '/asked-typeahead' && c.messages.length === 2), 5000, 'the lines typed ahead');
+        expect(secure.connections.find((c) => c.path === '/asked-typeahead')!.messages).to.deep.equal(['ahead', 'of time']);
+        await tmux.waitFor('< of time');
+        tmux.keys('C-d');
+        await tmux.waitFor('EXIT=0');
+
+        tmux.kill();
+        tmux = new Tmux();
+        const out = join(dir, 'stdout-ahead.txt');
+        tmux.start(args('/asked-typeahead-pipe'), { stdout: out });
+        await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
+        tmux.keys(PASSPHRASE, 'Enter', 'ahead', 'Enter');
+        await until(() => readFileSync(out, 'utf8') === 'ahead\n', 5000, 'the echo in the file');
+        tmux.keys('-l', 'then typed');
+        tmux.keys('Enter', 'C-d');
+        await tmux.waitFor('EXIT=0');
+        expect(secure.connections.find((c) => c.path === '/asked-typeahead-pipe')!.messages).to.deep.equal(['ahead', 'then typed']);
+      });
+
       it('Ctrl-C at the prompt, or Ctrl-D on nothing typed, ends with exit 130 and no connection', async () => {
         // Kills the mutated Ctrl-C / Ctrl-D branch of askHidden() (`value === ''`, the codes).
         for (const [path, keys] of [['/asked-ctrl-c', ['-l', 'typed', ';', 'send-keys', '-t', 'cli', 'C-c']], ['/asked-ctrl-d', ['C-d']]] as const) {
