@@ -564,6 +564,32 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       await tmux.waitFor('EXIT=0');
     });
 
+    it('reports a dropped connection once as "disconnected", and an attempt that never opened only by its error', async () => {
+      // Kills `opened || !info.error` → true: each failed attempt also said "disconnected".
+      // Events go to the file.
+      const dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
+      try {
+        const file = join(dir, 'stderr.txt');
+        tmux.start([server.url('/dropped'), '--min-delay', '50', '--max-delay', '100'], { stderr: file });
+        await until(() => server.connections.some((c) => c.path === '/dropped'), 5000, 'the connection');
+        server.connections.find((c) => c.path === '/dropped')!.socket.terminate();
+        await until(() => server.connections.filter((c) => c.path === '/dropped').length === 2, 5000, 'the reconnection');
+        tmux.keys('C-d');
+        await tmux.waitFor('EXIT=0');
+        expect(readFileSync(file, 'utf8').match(/disconnected: 1006/g)).to.have.length(1);
+
+        tmux.kill();
+        tmux = new Tmux();
+        tmux.start([server.url('/reject/500'), '--min-delay', '20', '--max-delay', '20', '--max-retries', '1'], { stderr: file });
+        await tmux.waitFor('EXIT=3');
+        const events = readFileSync(file, 'utf8');
+        expect(events.match(/HTTP 500/g)?.length ?? 0, events).to.be.at.least(2);
+        expect(events).not.to.include('disconnected');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     describe('--passphrase asked on the terminal', () => {
       let dir: string;
       let files: ReturnType<typeof makeCertificates>;
