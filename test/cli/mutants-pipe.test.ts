@@ -1,9 +1,11 @@
 // Behaviour of the CLI's pipe mode, interactive screen and colours (src/cli: pipe.ts,
 // interactive.ts, terminal.ts, prompt.ts, colors.ts) that no test pinned down, found by mutation
-// testing (Stryker, December 2026: in-process over units.test.ts for the pure parts, and over
-// the child-process tests for the rest, the mutant handed to the built CLI through its
-// environment): each test fails with at least one mutant that survived them. The pure parts run
-// in-process, like units.test.ts; the rest runs the built CLI against a ws server on 127.0.0.1.
+// testing (December 2026: Stryker in-process over units.test.ts for the pure parts; for the
+// rest, which runs in the CLI's process, Stryker over pipe.test.ts with the mutant handed to the
+// built CLI through its environment, and mutants applied by hand): each test fails with at least
+// one mutant that survived them (one test pins a fix, and says so). The pure parts run
+// in-process, like units.test.ts; the rest runs the built CLI against a ws server on 127.0.0.1,
+// in a real terminal (tmux) for the interactive mode and the passphrase prompt.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -595,7 +597,8 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       let files: ReturnType<typeof makeCertificates>;
       let secure: TestServer;
 
-      before(async () => {
+      before(async function () {
+        needTools(this, 'openssl');
         dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
         files = makeCertificates(dir);
         secure = await startServer({
@@ -604,7 +607,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       });
       after(async () => {
         await secure?.close();
-        rmSync(dir, { recursive: true, force: true });
+        if (dir) rmSync(dir, { recursive: true, force: true });
       });
       const args = (path: string) => [secure.url(path), '--ca', files.ca, '--cert', files.clientCert, '--key', files.clientKey, '--passphrase'];
 
