@@ -2,8 +2,8 @@
 
 /**
  * Prints `prompt` on `output` and reads one line from the terminal `input` in raw mode, echoing
- * nothing. Backspace edits; Enter ends. Resolves with the line, or undefined for Ctrl-C / Ctrl-D
- * on an empty line.
+ * nothing. Backspace edits; Enter ends (what follows it in the same read is left for the next
+ * reader). Resolves with the line, or undefined for Ctrl-C / Ctrl-D on an empty line.
  */
 export function askHidden(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string): Promise<string | undefined> {
   output.write(prompt);
@@ -20,8 +20,16 @@ export function askHidden(input: NodeJS.ReadStream, output: NodeJS.WriteStream, 
       resolve(result);
     };
     const onData = (chunk: Buffer | string) => {
-      for (const char of chunk.toString()) {
-        if (char === '\r' || char === '\n') return finish(value);
+      const chars = [...chunk.toString()];
+      for (const [i, char] of chars.entries()) {
+        if (char === '\r' || char === '\n') {
+          finish(value);
+          // What came after Enter in the same read (a paste, keys typed ahead) is the input that
+          // follows: give it back for the next reader, Enter as the terminal will give it (\n).
+          const rest = chars.slice(i + 1).join('').replace(/\r/g, '\n');
+          if (rest) input.unshift(Buffer.from(rest));
+          return;
+        }
         if (char === '\u0003' || (char === '\u0004' && value === '')) return finish(undefined);
         if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
         else if (char === '\u0015') value = ''; // Ctrl-U
