@@ -1,71 +1,11 @@
 import { expect } from 'chai';
 import { needTools } from '../support/tools';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SLASH_COMMANDS } from '../../src/cli/interactive';
-import { CLI, makeCertificates, PASSPHRASE, requireBuiltCli, startServer, until, type TestServer } from './helpers';
-
-let sessions = 0;
-
-/** One tmux server of our own (its own socket), so nothing else on the machine is touched. */
-class Tmux {
-  private readonly socket = `steadysocket-cli-test-${process.pid}-${++sessions}`;
-
-  run(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-  }
-
-  start(command: string, columns = 110): void {
-    this.run('new-session', '-d', '-x', String(columns), '-y', '30', '-s', 'cli', command);
-  }
-
-  screen(escapes = false): string {
-    return this.run('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'cli');
-  }
-
-  keys(...keys: string[]): void {
-    this.run('send-keys', '-t', 'cli', ...keys);
-  }
-
-  async waitFor(match: string | RegExp, timeout = 5000): Promise<string> {
-    let screen = '';
-    const test = () => {
-      screen = this.screen();
-      return typeof match === 'string' ? screen.includes(match) : match.test(screen);
-    };
-    await until(test, timeout, `${match} on the screen:\n${screen}`).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- screen ---\n${this.screen()}`);
-    });
-    return screen;
-  }
-
-  /** The last non-empty lines of the screen. */
-  tail(count: number): string[] {
-    return this.screen().split('\n').filter((line) => line.trim() !== '').slice(-count);
-  }
-
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
-  }
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The CLI in a clean environment, then its exit code on the screen; `stderrTo`: a file stderr is
- * sent to; `input`: piped to stdin (pipe mode, stdout still the terminal).
- */
-function command(args: string[], env: Record<string, string> = {}, stderrTo?: string, input?: string): string {
-  const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
-  const redirect = stderrTo ? ` 2>${shellQuote(stderrTo)}` : '';
-  const pipe = input === undefined ? '' : `printf %s ${shellQuote(input)} | `;
-  return `${pipe}env ${unset.join(' ')} ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 30`;
-}
+import { makeCertificates, PASSPHRASE, requireBuiltCli, startServer, until, type TestServer } from './helpers';
+import { cliCommand, Tmux } from './tmux';
 
 describe('steadysocket CLI: interactive mode in a real terminal (tmux)', function () {
   this.timeout(30_000);
@@ -87,7 +27,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   afterEach(() => tmux.kill());
 
   it('shows a live status line, prints messages above what is being typed, and runs slash commands', async () => {
-    tmux.start(command([server.url('/tty'), '-s', 'chat.v2', '--min-delay', '300', '--max-delay', '600']));
+    tmux.start(cliCommand([server.url('/tty'), '-s', 'chat.v2', '--min-delay', '300', '--max-delay', '600']));
     await tmux.waitFor('● connected · protocol chat.v2');
     expect(tmux.tail(2)).to.deep.equal(['● connected · protocol chat.v2', '>']);
     const connection = () => server.connections.filter((c) => c.path === '/tty').at(-1)!;
@@ -125,7 +65,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     const dir = mkdtempSync(join(tmpdir(), 'steadysocket-cli-'));
     try {
       const file = join(dir, 'stderr.txt');
-      tmux.start(command([server.url('/quiet-tty')], {}, file));
+      tmux.start(cliCommand([server.url('/quiet-tty')], { stderrTo: file }));
       await until(() => server.connections.some((c) => c.path === '/quiet-tty'), 5000, 'the connection');
       await until(() => readFileSync(file, 'utf8').includes('connected to'), 5000, 'the open event in the file');
       server.connections.find((c) => c.path === '/quiet-tty')!.socket.send('hello from the server');
@@ -141,7 +81,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     }
     tmux.kill();
     tmux = new Tmux();
-    tmux.start(command([server.url('/quiet-q'), '-q']));
+    tmux.start(cliCommand([server.url('/quiet-q'), '-q']));
     await until(() => server.connections.some((c) => c.path === '/quiet-q'), 5000, 'the connection');
     server.connections.find((c) => c.path === '/quiet-q')!.socket.send('quietly');
     await tmux.waitFor('< quietly');
@@ -153,7 +93,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('shows control characters a server sends as escapes: no colour, title or screen clearing reaches the terminal', async () => {
-    tmux.start(command([server.url('/tty-escapes')]));
+    tmux.start(cliCommand([server.url('/tty-escapes')]));
     await tmux.waitFor('● connected');
     const connection = server.connections.filter((c) => c.path === '/tty-escapes').at(-1)!;
     const title = () => tmux.run('display-message', '-p', '-t', 'cli', '#{pane_title}').trim();
@@ -171,7 +111,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('pipe mode into a terminal (echo sub | steadysocket URL) shows a server\'s control characters as escapes too', async () => {
-    tmux.start(command([server.url('/pipe-tty'), '-w', '2'], {}, undefined, 'subscribe\n'));
+    tmux.start(cliCommand([server.url('/pipe-tty'), '-w', '2'], { input: 'subscribe\n' }));
     await until(() => server.connections.some((c) => c.path === '/pipe-tty' && c.messages.includes('subscribe')), 5000, 'the piped line');
     const title = () => tmux.run('display-message', '-p', '-t', 'cli', '#{pane_title}').trim();
     const before = title();
@@ -183,7 +123,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('/ping sends a ping and shows its round trip once, even with -P; text is its payload (at most 125 bytes), and the status line keeps the rtt', async () => {
-    tmux.start(command([server.url('/tty-ping'), '-P']));
+    tmux.start(cliCommand([server.url('/tty-ping'), '-P']));
     await tmux.waitFor('● connected');
     const connection = server.connections.filter((c) => c.path === '/tty-ping').at(-1)!;
     const pings: string[] = [];
@@ -206,7 +146,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   it('/ping reports why there is no round trip with the typed code: the connection ended, or there is none', async () => {
     const silent = await startServer({ autoPong: false });
     try {
-      tmux.start(command([silent.url('/tty-no-pong'), '--min-delay', '20000', '--max-delay', '20000']));
+      tmux.start(cliCommand([silent.url('/tty-no-pong'), '--min-delay', '20000', '--max-delay', '20000']));
       await tmux.waitFor('● connected');
       const connection = silent.connections.at(-1)!;
       const pinged = new Promise<void>((resolve) => connection.socket.once('ping', () => resolve()));
@@ -228,7 +168,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('shows the heartbeat\'s round trip (the stats feature) in the status line and /stats without a /ping', async () => {
-    tmux.start(command([server.url('/tty-heartbeat'), '--heartbeat', '100']));
+    tmux.start(cliCommand([server.url('/tty-heartbeat'), '--heartbeat', '100']));
     await tmux.waitFor(/● connected · rtt \d+ ms/);
     tmux.keys('/stats', 'Enter');
     await tmux.waitFor(/rtt \d+ ms · queued 0/);
@@ -238,7 +178,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('/close sends the code and reason and exits 0; unknown commands are refused; // sends a leading slash', async () => {
-    tmux.start(command([server.url('/tty-close')]));
+    tmux.start(cliCommand([server.url('/tty-close')]));
     await tmux.waitFor('● connected');
     const connection = server.connections.filter((c) => c.path === '/tty-close').at(-1)!;
     const closed = new Promise<[number, string]>((resolve) => connection.socket.once('close', (code, reason) => resolve([code, reason.toString()])));
@@ -256,7 +196,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('/help wraps at word boundaries in an 80-column terminal', async () => {
-    tmux.start(command([server.url('/tty-help')]), 80);
+    tmux.start(cliCommand([server.url('/tty-help')]), 80);
     await tmux.waitFor('● connected');
     tmux.keys('/help', 'Enter');
     await tmux.waitFor('send a message that starts with /');
@@ -280,7 +220,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   it('keeps URL credentials and query values out of the status line and the screen', async () => {
     const secret = `s${process.pid}x${Date.now()}`;
     // /hang never answers the handshake: the status line keeps showing the URL it connects to.
-    tmux.start(command([`ws://u${secret}:p${secret}@127.0.0.1:${server.port}/hang?token=${secret}`, '-H', `X-Key: ${secret}`]));
+    tmux.start(cliCommand([`ws://u${secret}:p${secret}@127.0.0.1:${server.port}/hang?token=${secret}`, '-H', `X-Key: ${secret}`]));
     await tmux.waitFor(`● connecting to ws://***:***@127.0.0.1:${server.port}/hang?token=***…`);
     expect(tmux.screen()).not.to.include(secret);
     tmux.keys('C-c');
@@ -296,7 +236,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
         tls: { key: readFileSync(files.serverKey, 'utf8'), cert: readFileSync(files.serverCert, 'utf8'), ca: readFileSync(files.ca, 'utf8'), requestCert: true },
       });
       try {
-        tmux.start(command([secure.url('/asked'), '--ca', files.ca, '--cert', files.clientCert, '--key', files.clientKey, '--passphrase']));
+        tmux.start(cliCommand([secure.url('/asked'), '--ca', files.ca, '--cert', files.clientCert, '--key', files.clientKey, '--passphrase']));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys(PASSPHRASE, 'Enter');
         await tmux.waitFor('● connected');
@@ -313,7 +253,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
   });
 
   it('uses colours on a terminal, and none when NO_COLOR is set', async () => {
-    tmux.start(command([server.url('/tty-colour')]));
+    tmux.start(cliCommand([server.url('/tty-colour')]));
     await tmux.waitFor('● connected');
     expect(tmux.screen(true)).to.match(/\u001b\[3\dm/);
     tmux.keys('C-d');
@@ -321,7 +261,7 @@ describe('steadysocket CLI: interactive mode in a real terminal (tmux)', functio
     tmux.kill();
 
     tmux = new Tmux();
-    tmux.start(command([server.url('/tty-plain')], { NO_COLOR: '1' }));
+    tmux.start(cliCommand([server.url('/tty-plain')], { env: { NO_COLOR: '1' } }));
     await tmux.waitFor('● connected');
     expect(tmux.screen(true)).not.to.match(/\u001b\[3\dm/);
     tmux.keys('C-c');

@@ -7,7 +7,6 @@
 // in-process, like units.test.ts; the rest runs the built CLI against a ws server on 127.0.0.1,
 // in a real terminal (tmux) for the interactive mode and the passphrase prompt.
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
@@ -18,54 +17,8 @@ import { useColor } from '../../src/cli/colors';
 import { helpLines, statusText, wrapWords, type StatusSnapshot } from '../../src/cli/interactive';
 import { linesOf } from '../../src/cli/pipe';
 import { displayRows, truncate } from '../../src/cli/terminal';
-import { CLI, killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, sleep, startCli, startServer, until, type TestServer } from './helpers';
-
-let tmuxes = 0;
-
-/** The CLI in a real terminal: a tmux server of our own (its own socket), as in interactive.test.ts. */
-class Tmux {
-  private readonly socket = `steadysocket-mutants-pipe-${process.pid}-${++tmuxes}`;
-
-  run(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-  }
-
-  /** Runs the CLI with `args` in a clean environment (its stdout or stderr sent to a file if given), then prints its exit code as EXIT=<code>. */
-  start(args: string[], to: { stdout?: string; stderr?: string } = {}, columns = 110): void {
-    const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
-    const unset = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'NO_COLOR', 'FORCE_COLOR'].map((v) => `-u ${v}`);
-    const command = `env ${unset.join(' ')} TERM=xterm-256color ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(' ')}${to.stdout ? ` >${quote(to.stdout)}` : ''}${to.stderr ? ` 2>${quote(to.stderr)}` : ''}; echo "EXIT=$?"; sleep 30`;
-    this.run('new-session', '-d', '-x', String(columns), '-y', '30', '-s', 'cli', command);
-  }
-
-  screen(): string {
-    return this.run('capture-pane', '-p', '-t', 'cli');
-  }
-
-  keys(...keys: string[]): void {
-    this.run('send-keys', '-t', 'cli', ...keys);
-  }
-
-  async waitFor(match: string | RegExp, timeout = 5000): Promise<string> {
-    let screen = '';
-    const test = () => {
-      screen = this.screen();
-      return typeof match === 'string' ? screen.includes(match) : match.test(screen);
-    };
-    await until(test, timeout, `${match} on the screen:\n${screen}`);
-    return screen;
-  }
-
-  /** The PID of the CLI: the child of the pane's shell. */
-  cliPid(): number {
-    const shell = this.run('display-message', '-p', '-t', 'cli', '#{pane_pid}').trim();
-    return Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim().split('\n')[0]);
-  }
-
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
-  }
-}
+import { killAll, makeCertificates, PASSPHRASE, requireBuiltCli, runCli, sleep, startCli, startServer, until, type TestServer } from './helpers';
+import { cliCommand, Tmux } from './tmux';
 
 /** The lines linesOf() makes of these chunks (at most 50: a mutant may loop). */
 async function lines(chunks: string[], keepCr = false): Promise<string[]> {
@@ -400,7 +353,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       const url = later.url('/queued');
       await later.close(); // nothing listens yet: the client keeps retrying
       try {
-        tmux.start([url, '--min-delay', '50', '--max-delay', '100']);
+        tmux.start(cliCommand([url, '--min-delay', '50', '--max-delay', '100']));
         await tmux.waitFor(/● (connecting|reconnecting)/);
         for (const line of ['one', 'two', '//three']) tmux.keys(line, 'Enter');
         await tmux.waitFor('> /three (queued)');
@@ -425,7 +378,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         tmux.kill();
         tmux = new Tmux();
         const path = `/signal-${signal}`;
-        tmux.start([server.url(path)]);
+        tmux.start(cliCommand([server.url(path)]));
         await tmux.waitFor('● connected');
         const connection = server.connections.find((c) => c.path === path)!;
         const closed = new Promise<number>((resolve) => connection.socket.once('close', (closeCode) => resolve(closeCode)));
@@ -437,7 +390,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
     it('/close refuses a code that is not a number and stays connected; /close alone closes with 1000; /? lists the commands', async () => {
       // Kills the emptied /? alias, `Number.isInteger(code)` → true, and the default code 1000.
-      tmux.start([server.url('/close-default')]);
+      tmux.start(cliCommand([server.url('/close-default')]));
       await tmux.waitFor('● connected');
       const connection = server.connections.find((c) => c.path === '/close-default')!;
       const closed = new Promise<[number, string]>((resolve) => connection.socket.once('close', (code, reason) => resolve([code, reason.toString()])));
@@ -455,7 +408,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
     it('/stats counts messages in and out, one in the singular, and shows – for a round trip not measured yet', async () => {
       // Kills `session.rtt === undefined` → false, the singular of `${n} message${n === 1 ? '' : 's'}` and the counters' places.
-      tmux.start([server.url('/stats-count')]);
+      tmux.start(cliCommand([server.url('/stats-count')]));
       await tmux.waitFor('● connected');
       tmux.keys('/stats', 'Enter');
       await tmux.waitFor('rtt – · queued 0');
@@ -480,7 +433,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
     it('Ctrl-C clears a half-typed line and keeps running; Ctrl-C on the empty line then quits with exit 0', async () => {
       // Kills `this.rl.line.length > 0` → false or `>= 0` (a half-typed line quit, or an empty
       // line never quit), and the dropped Ctrl-U/Ctrl-K of the clearing.
-      tmux.start([server.url('/ctrl-c')]);
+      tmux.start(cliCommand([server.url('/ctrl-c')]));
       await tmux.waitFor('● connected');
       tmux.keys('-l', 'half typed');
       await tmux.waitFor('> half typed');
@@ -495,7 +448,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
     it('Tab completes a slash command', async () => {
       // Kills the completer's mutants: no names, no filter, names that end with the line.
-      tmux.start([server.url('/tab')]);
+      tmux.start(cliCommand([server.url('/tab')]));
       await tmux.waitFor('● connected');
       tmux.keys('-l', '/sta');
       await tmux.waitFor('> /sta');
@@ -509,7 +462,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
     it('/ping takes a text of exactly 125 bytes', async () => {
       // Kills `Buffer.byteLength(text) > 125` → `>=`.
-      tmux.start([server.url('/ping-125')]);
+      tmux.start(cliCommand([server.url('/ping-125')]));
       await tmux.waitFor('● connected');
       const connection = server.connections.find((c) => c.path === '/ping-125')!;
       const pinged = new Promise<string>((resolve) => connection.socket.once('ping', (data) => resolve(data.toString())));
@@ -525,7 +478,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       // Kills `showStatus: process.stderr.isTTY === true` → true.
       const dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
       try {
-        tmux.start([server.url('/no-status')], { stderr: join(dir, 'stderr.txt') });
+        tmux.start(cliCommand([server.url('/no-status')], { stderrTo: join(dir, 'stderr.txt') }));
         await until(() => server.connections.some((c) => c.path === '/no-status'), 5000, 'the connection');
         tmux.keys('hello', 'Enter');
         await tmux.waitFor('< hello');
@@ -540,7 +493,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
     it('after Enter, the entered line is shown once, above one status line and the prompt', async () => {
       // Kills `displayRows(this.footer() + line, columns) + 1` → `- 1` in submitted(): the old
       // footer and the entered text were left on the screen above the echo.
-      tmux.start([server.url('/entered')]);
+      tmux.start(cliCommand([server.url('/entered')]));
       await tmux.waitFor('● connected');
       for (const line of ['first', 'second']) {
         tmux.keys('-l', line);
@@ -556,7 +509,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
     it('cuts a long status line to one column less than the terminal, ending in …', async () => {
       // Kills `(columns || 80) - 1` → `+ 1` in footer(): the status line wrapped onto a second row.
       const path = `/hang/${'a'.repeat(100)}`;
-      tmux.start([server.url(path)], {}, 80);
+      tmux.start(cliCommand([server.url(path)]), 80);
       await tmux.waitFor('● connecting to');
       const screen = tmux.screen().split('\n');
       const status = screen.findIndex((line) => line.startsWith('● connecting to'));
@@ -572,7 +525,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       const dir = mkdtempSync(join(tmpdir(), 'steadysocket-mutants-pipe-'));
       try {
         const file = join(dir, 'stderr.txt');
-        tmux.start([server.url('/dropped'), '--min-delay', '50', '--max-delay', '100'], { stderr: file });
+        tmux.start(cliCommand([server.url('/dropped'), '--min-delay', '50', '--max-delay', '100'], { stderrTo: file }));
         await until(() => server.connections.some((c) => c.path === '/dropped'), 5000, 'the connection');
         server.connections.find((c) => c.path === '/dropped')!.socket.terminate();
         await until(() => server.connections.filter((c) => c.path === '/dropped').length === 2, 5000, 'the reconnection');
@@ -582,7 +535,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
         tmux.kill();
         tmux = new Tmux();
-        tmux.start([server.url('/reject/500'), '--min-delay', '20', '--max-delay', '20', '--max-retries', '1'], { stderr: file });
+        tmux.start(cliCommand([server.url('/reject/500'), '--min-delay', '20', '--max-delay', '20', '--max-retries', '1'], { stderrTo: file }));
         await tmux.waitFor('EXIT=3');
         const events = readFileSync(file, 'utf8');
         expect(events.match(/HTTP 500/g)?.length ?? 0, events).to.be.at.least(2);
@@ -614,7 +567,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       it('Backspace takes back a character and Ctrl-U the whole line; other control keys add nothing', async () => {
         // Kills the mutated Backspace, Ctrl-U and `char >= ' '` branches of askHidden(): the key
         // would not decrypt, and the CLI would end with exit 2 instead of connecting.
-        tmux.start(args('/asked-edited'));
+        tmux.start(cliCommand(args('/asked-edited')));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys('-l', 'wrong');
         tmux.keys('C-u');
@@ -632,7 +585,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
       it('hands the terminal back as it found it: Ctrl-C at the message prompt afterwards is a key (quit, exit 0), not a signal', async () => {
         // Kills the dropped `input.off('data', onData)`: the prompt went on reading keys, and the
         // next Enter put the terminal back in cooked mode under readline (Ctrl-C then a SIGINT, exit 130).
-        tmux.start(args('/asked-then-typed'));
+        tmux.start(cliCommand(args('/asked-then-typed')));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys('-l', PASSPHRASE);
         tmux.keys('Enter');
@@ -648,7 +601,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         // Kills the dropped `input.setRawMode(wasRaw)` (the terminal left raw: Enter gives no
         // line, Ctrl-D no end of input, a hang) and `output.write('\n')` → ''.
         const out = join(dir, 'stdout.txt');
-        tmux.start(args('/asked-pipe'), { stdout: out });
+        tmux.start(cliCommand(args('/asked-pipe'), { stdoutTo: out }));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys('-l', PASSPHRASE);
         tmux.keys('Enter');
@@ -664,7 +617,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
 
       it('keeps what is typed or pasted right after the passphrase, in the same read: sent as the first lines, in interactive and pipe mode', async () => {
         // The prompt stopped at Enter and dropped the rest of the chunk (found by mutation testing).
-        tmux.start(args('/asked-typeahead'));
+        tmux.start(cliCommand(args('/asked-typeahead')));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys(PASSPHRASE, 'Enter', 'ahead', 'Enter', 'of time', 'Enter');
         await until(() => secure.connections.some((c) => c.path === '/asked-typeahead' && c.messages.length === 2), 5000, 'the lines typed ahead');
@@ -676,7 +629,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         tmux.kill();
         tmux = new Tmux();
         const out = join(dir, 'stdout-ahead.txt');
-        tmux.start(args('/asked-typeahead-pipe'), { stdout: out });
+        tmux.start(cliCommand(args('/asked-typeahead-pipe'), { stdoutTo: out }));
         await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
         tmux.keys(PASSPHRASE, 'Enter', 'ahead', 'Enter');
         await until(() => readFileSync(out, 'utf8') === 'ahead\n', 5000, 'the echo in the file');
@@ -691,7 +644,7 @@ describe('mutation gaps: CLI pipe and interactive modes', () => {
         for (const [path, keys] of [['/asked-ctrl-c', ['-l', 'typed', ';', 'send-keys', '-t', 'cli', 'C-c']], ['/asked-ctrl-d', ['C-d']]] as const) {
           tmux.kill();
           tmux = new Tmux();
-          tmux.start(args(path));
+          tmux.start(cliCommand(args(path)));
           await tmux.waitFor(`Passphrase for ${files.clientKey}:`);
           tmux.keys(...keys);
           await tmux.waitFor('EXIT=130');
