@@ -25,8 +25,8 @@ export function askHidden(input: NodeJS.ReadStream, output: NodeJS.WriteStream, 
         if (char === '\r' || char === '\n') {
           finish(value);
           // What came after Enter in the same read (a paste, keys typed ahead) is the input that
-          // follows: give it back for the next reader, Enter as the terminal will give it (\n).
-          const rest = chars.slice(i + 1).join('').replace(/\r/g, '\n');
+          // follows: give it back for the next reader, each Enter as \n (a pasted \r\n is one).
+          const rest = chars.slice(char === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1).join('').replace(/\r\n?/g, '\n');
           if (rest) input.unshift(Buffer.from(rest));
           return;
         }

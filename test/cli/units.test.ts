@@ -1,5 +1,6 @@
 // The CLI's pure pieces, in-process (the child-process tests cover the wiring).
 import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
 import picocolors from 'picocolors';
 import { SteadySocketError } from '../../src/index';
 import { parseArgs, type CliOptions } from '../../src/cli/args';
@@ -9,6 +10,7 @@ import { helpLines, statusText, wrapWords } from '../../src/cli/interactive';
 import { displayUrl, encodeInput, InputError, renderMessage } from '../../src/cli/messages';
 import { JsonReporter } from '../../src/cli/output';
 import { expandShortFlags, redactUrl, Scrubber, scrubberFor } from '../../src/cli/redact';
+import { askHidden } from '../../src/cli/prompt';
 import { displayRows, truncate } from '../../src/cli/terminal';
 
 function parse(...argv: string[]): CliOptions {
@@ -229,6 +231,42 @@ describe('steadysocket CLI: pure parts', () => {
       expect(useColor({ isTTY: true }, false, {})).to.equal(false);
       expect(useColor({ isTTY: false }, true, { FORCE_COLOR: '1' })).to.equal(true);
       expect(useColor({ isTTY: true }, true, { TERM: 'dumb' })).to.equal(false);
+    });
+  });
+
+  describe('askHidden() (the --passphrase prompt) over a fake terminal', () => {
+    /** A terminal's input: a stream with raw mode, fed by the test. */
+    function terminal() {
+      const input = Object.assign(new PassThrough(), { isRaw: false, setRawMode(raw: boolean) { input.isRaw = raw; return input; } });
+      const output = new PassThrough();
+      return { input: input as unknown as NodeJS.ReadStream & PassThrough, output: output as unknown as NodeJS.WriteStream };
+    }
+    async function restAfter(typed: string): Promise<{ answer: string | undefined; rest: string }> {
+      const { input, output } = terminal();
+      const asked = askHidden(input, output, 'Passphrase: ');
+      input.write(typed);
+      const answer = await asked;
+      input.end();
+      let rest = '';
+      for await (const chunk of input) rest += String(chunk);
+      return { answer, rest };
+    }
+
+    it('gives what follows Enter in the same read back to the next reader, each line end as one \\n', async () => {
+      expect(await restAfter('s3cret\rhello\rworld\r')).to.deep.equal({ answer: 's3cret', rest: 'hello\nworld\n' });
+      // A paste with CRLF line ends: one line end each, no empty line between (as the bare \r\n would give).
+      expect(await restAfter('s3cret\r\nhello\r\nworld')).to.deep.equal({ answer: 's3cret', rest: 'hello\nworld' });
+      expect(await restAfter('s3cret\n\nnext')).to.deep.equal({ answer: 's3cret', rest: '\nnext' });
+      expect(await restAfter('s3cret\r')).to.deep.equal({ answer: 's3cret', rest: '' });
+    });
+
+    it('hands the terminal back as it found it: raw mode off again', async () => {
+      const { input, output } = terminal();
+      const asked = askHidden(input, output, 'Passphrase: ');
+      expect(input.isRaw, 'raw while asking').to.equal(true);
+      input.write('pw\r');
+      expect(await asked).to.equal('pw');
+      expect(input.isRaw).to.equal(false);
     });
   });
 });
