@@ -43,6 +43,13 @@ export function ioError(code: string): NodeJS.ErrnoException {
   return error;
 }
 
+/** Makes every call of `fs[name]` throw an I/O error with `code`, until the returned undo runs. */
+export function failFs<K extends keyof Fs>(name: K, code: string): () => void {
+  return patchFs(name, () => (() => {
+    throw ioError(code);
+  }) as unknown as Fs[K]);
+}
+
 /** What happens to an outbox between two saves. */
 export type OutboxChange =
   | { kind: 'push'; count: number; binary: boolean }

@@ -16,7 +16,7 @@ import { isSteadySocketError } from '../../src/errors';
 import { fileStore } from '../../src/storage/file';
 import { decodeOutboxFile, encodeOutboxFile } from '../../src/storage/file-format';
 import { claimFile, procStat, releaseFile } from '../../src/storage/file-lock';
-import { changeLine, ioError, patchFs, range } from '../support/outbox-files';
+import { changeLine, failFs, ioError, patchFs, range } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
 type Fs = typeof fs;
@@ -96,9 +96,7 @@ describe('mutants: file.ts', () => {
     it('that cannot be deleted: STORAGE_FAILED saying so (with the code), and the file is left', async () => {
       writeFileSync(file, 'not an outbox');
       undo.push(
-        patchFs('unlinkSync', () => (() => {
-          throw ioError('EACCES');
-        }) as Fs['unlinkSync']),
+        failFs('unlinkSync', 'EACCES'),
       );
       const error = await rejection(fileStore(file).load());
       expect(error.code).to.equal('STORAGE_FAILED');
@@ -220,9 +218,7 @@ describe('mutants: file.ts', () => {
       const store = fileStore(file);
       expect(await store.load(), 'claimed before the lock could not be written').to.deep.equal([]);
       undo.push(
-        patchFs('writeSync', () => (() => {
-          throw ioError('ENOSPC');
-        }) as unknown as Fs['writeSync']),
+        failFs('writeSync', 'ENOSPC'),
       );
       const sync = thrown(() => store.saveSync(range(0, 2)));
       expect(sync.code).to.equal('STORAGE_FAILED');
@@ -598,9 +594,7 @@ describe('mutants: file-lock.ts', () => {
 
     it('another error of the link fails the claim (STORAGE_FAILED naming the lock), and leaves nothing', async () => {
       undo.push(
-        patchFs('linkSync', () => (() => {
-          throw ioError('EIO');
-        }) as Fs['linkSync']),
+        failFs('linkSync', 'EIO'),
       );
       const error = await rejection(fileStore(file).load());
       expect(error.code).to.equal('STORAGE_FAILED');
@@ -610,9 +604,7 @@ describe('mutants: file-lock.ts', () => {
 
     it('another error of the exclusive create fails the claim (STORAGE_FAILED naming its code)', async () => {
       undo.push(
-        patchFs('linkSync', () => (() => {
-          throw ioError('EPERM');
-        }) as Fs['linkSync']),
+        failFs('linkSync', 'EPERM'),
       );
       undo.push(
         patchFs('writeFileSync', (real) => ((path: fs.PathOrFileDescriptor, data: string, options?: fs.WriteFileOptions) => {

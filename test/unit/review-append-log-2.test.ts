@@ -20,7 +20,7 @@ import { isSteadySocketError } from '../../src/errors';
 import { fileStore, type FileStore } from '../../src/storage/file';
 import { encodeOutboxFile } from '../../src/storage/file-format';
 import type { StoredMessage } from '../../src/storage/types';
-import { ioError, loadFresh, patchFs, range } from '../support/outbox-files';
+import { failFs, ioError, loadFresh, patchFs, range } from '../support/outbox-files';
 import { rejection } from '../support/rejection';
 
 
@@ -120,9 +120,7 @@ describe('review 2026-12-03: fileStore append log, second pass', () => {
 
     it('is cut off when a saveSync() meanwhile failed (it saved nothing)', async () => {
       const { store, finish, pending } = await heldAppend();
-      const restore = patchFs('fsyncSync', () => (() => {
-        throw ioError('EIO');
-      }) as Fs['fsyncSync']);
+      const restore = failFs('fsyncSync', 'EIO');
       expect(() => store.saveSync(range(1, 5))).to.throw().with.property('code', 'STORAGE_FAILED');
       restore();
       finish(ioError('EIO'));
