@@ -5,7 +5,7 @@
 // test/support/fake-indexeddb.ts, as its other unit tests.
 import type { Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { json, persist, requests, SteadySocketError, ttl, type Codec, type DropReason, type StoredMessage } from '../../src/index';
+import { acks, json, persist, requests, SteadySocketError, ttl, type Codec, type DropReason, type StoredMessage } from '../../src/index';
 import type { SyncStore } from '../../src/features/persist';
 import { indexedDbStore } from '../../src/storage/indexeddb';
 import { fakeOpener, useFakeClock, useReportedErrors } from '../support/fake-clock';
@@ -139,6 +139,50 @@ describe('mutants: persist() (fake transport, fake clock, store doubles)', () =>
       expect(socket.state).to.equal('open');
       // Encoded again by v2, the first went out as v2:"not json".
       expect(FakeWebSocket.last.sent).to.deep.equal(['not json', 'v2:{"a":1}']);
+    });
+
+    it('keeps sending one its codec cannot decode as stored after a graceful close mid-stream, with a throwing open listener that sends, reconnecting at once into another codec (acks)', async () => {
+      // The flag that keeps it as stored lives on its outbox entry: it must survive being written,
+      // kept unacknowledged, put back by the close and written again on the next connection.
+      const v2: Codec<unknown, unknown> = { encode: (value) => `v2:${JSON.stringify(value)}`, decode: (data) => JSON.parse(String(data).slice(3)) };
+      const { store } = memoryStore([
+        { data: 'not json', queuedAt: 1 },
+        { data: '{"id":1}', queuedAt: 1 },
+      ]);
+      const saving = persist(store);
+      const idOf = (message: unknown) => (typeof message === 'string' ? message : (message as { id?: unknown }).id) as string;
+      const socket = await open({
+        protocols: ['v1', 'v2'],
+        codecs: { v1: json(), v2 },
+        minDelay: 0,
+        maxDelay: 0,
+        use: [saving, acks({ id: idOf, ack: (message) => (message as { ack?: string }).ack })],
+      });
+      await saving.restored;
+      let opens = 0;
+      socket.on('open', () => {
+        socket.send({ id: `open-${++opens}` }); // a call from inside a listener
+        throw new Error('listener bug');
+      });
+      FakeWebSocket.last.serverOpen('v1');
+      await turns();
+      const first = FakeWebSocket.last;
+      expect(first.sent).to.deep.equal(['not json', '{"id":1}', '{"id":"open-1"}']);
+      first.serverCloseFrame(); // the server closes gracefully: what is sent now is discarded
+      socket.send({ id: 'during-close' });
+      first.serverClose(1001);
+      await turns();
+      clock.tick(0); // the retry delay is 0
+      await turns();
+      expect(FakeWebSocket.last, 'a new attempt').to.not.equal(first);
+      FakeWebSocket.last.serverOpen('v2');
+      await turns();
+      expect(socket.state).to.equal('open');
+      // Unacknowledged first, in order (the undecodable one as stored, the others by v2), then
+      // what waited, then what the listener sent on this open.
+      expect(FakeWebSocket.last.sent).to.deep.equal(['not json', 'v2:{"id":1}', 'v2:{"id":"open-1"}', 'v2:{"id":"during-close"}', 'v2:{"id":"open-2"}']);
+      expect(errors.map((error) => (error as Error).message), 'the listener threw on each open').to.deep.equal(['listener bug', 'listener bug']);
+      errors.length = 0;
     });
 
     it('with { sync: true }, restoring saves nothing: the store already holds what it restored', async () => {
